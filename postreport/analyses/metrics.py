@@ -1,0 +1,183 @@
+"""Headline metrics for binary, multiclass and regression, through scikit-learn's metric functions."""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..report.model import Note, Table
+from .base import Analysis
+
+CLASSIFICATION = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc",
+                  "average_precision", "log_loss", "brier", "mcc")
+MULTICLASS_EXTRA = ("f1_weighted", "f1_micro")
+REGRESSION = ("mae", "rmse", "r2", "mape", "median_ae", "max_error")
+PROBABILISTIC = ("roc_auc", "average_precision", "log_loss", "brier")
+
+DESCRIPTIONS = {
+    "accuracy": ("Accuracy", "share of test rows predicted correctly", True),
+    "balanced_accuracy": ("Balanced accuracy", "mean recall over classes; robust to class imbalance", True),
+    "precision": ("Precision", "of the rows predicted {pos}, the share that are", True),
+    "recall": ("Recall", "of the rows that are {pos}, the share found", True),
+    "f1": ("F1", "harmonic mean of precision and recall", True),
+    "f1_weighted": ("F1 (weighted)", "per-class F1 averaged with class support as weights", True),
+    "f1_micro": ("F1 (micro)", "F1 over all decisions pooled; equals accuracy for single-label data", True),
+    "roc_auc": ("ROC AUC", "probability that a random positive is scored above a random negative", True),
+    "average_precision": ("Average precision", "area under the precision-recall curve", True),
+    "log_loss": ("Log loss", "mean negative log-likelihood of the true class", False),
+    "brier": ("Brier score", "mean squared error of the predicted probabilities", False),
+    "mcc": ("Matthews corr. coef.", "correlation of predicted and true labels, -1 to 1", True),
+    "mae": ("MAE", "mean absolute error", False),
+    "rmse": ("RMSE", "root mean squared error", False),
+    "r2": ("R²", "share of the target's variance explained", True),
+    "mape": ("MAPE", "mean absolute percentage error (as a fraction)", False),
+    "median_ae": ("Median AE", "median absolute error", False),
+    "max_error": ("Max error", "largest absolute error", False),
+}
+
+
+@dataclass
+class MetricsResult:
+    task: str
+    values: dict  # name -> float or None (undefined for this data)
+    averaging: str
+    notes: list = field(default_factory=list)
+    positive: object = None
+
+    def to_json(self) -> dict:
+        return {**self.values, "averaging": self.averaging, "notes": list(self.notes)}
+
+
+def classification_metrics(y_true, y_pred, proba, classes, labels, task, positive=None) -> MetricsResult:
+    """All classification metrics of DESIGN.md; a metric the data cannot define is None with a note."""
+    import sklearn.metrics as skm
+
+    values: dict = {}
+    notes: list = []
+
+    def attempt(name, fn):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                value = float(fn())
+        except ValueError as exc:
+            notes.append(f"{DESCRIPTIONS[name][0]} is undefined here: {exc}")
+            value = None
+        if value is not None and not math.isfinite(value):
+            value = None
+        values[name] = value
+
+    present = set(np.unique(y_true).tolist())
+    attempt("accuracy", lambda: skm.accuracy_score(y_true, y_pred))
+    attempt("balanced_accuracy", lambda: skm.balanced_accuracy_score(y_true, y_pred))
+    if task == "binary":
+        averaging = f"binary, positive class {positive!r}"
+        prf = dict(pos_label=positive, average="binary", zero_division=np.nan)
+        y_bin = (y_true == positive).astype(int)
+    else:
+        averaging = "macro average over classes"
+        prf = dict(labels=labels, average="macro", zero_division=np.nan)
+    attempt("precision", lambda: skm.precision_score(y_true, y_pred, **prf))
+    attempt("recall", lambda: skm.recall_score(y_true, y_pred, **prf))
+    attempt("f1", lambda: skm.f1_score(y_true, y_pred, **prf))
+    if values["precision"] is None and task == "binary":
+        notes.append(f"Precision is undefined: the model predicted no row as {positive!r}.")
+    if task == "multiclass":
+        attempt("f1_weighted", lambda: skm.f1_score(y_true, y_pred, labels=labels, average="weighted",
+                                                    zero_division=np.nan))
+        attempt("f1_micro", lambda: skm.f1_score(y_true, y_pred, labels=labels, average="micro"))
+
+    if proba is None:
+        for name in PROBABILISTIC:
+            values[name] = None
+        notes.append("The model gives no probabilities, so ROC AUC, average precision, log loss and Brier "
+                      "score are not computed.")
+    elif len(present) < 2:
+        for name in ("roc_auc", "average_precision"):
+            values[name] = None
+        notes.append(f"ROC AUC and average precision are undefined: the test set holds one class only "
+                     f"({next(iter(present))!r}).")
+    elif task == "binary":
+        scores = proba[:, classes.index(positive)]
+        attempt("roc_auc", lambda: skm.roc_auc_score(y_bin, scores))
+        attempt("average_precision", lambda: skm.average_precision_score(y_bin, scores))
+    else:
+        missing = [c for c in classes if c not in present]
+        if missing:
+            values["roc_auc"] = values["average_precision"] = None
+            notes.append(f"ROC AUC and average precision (one-vs-rest, macro) are undefined: classes {missing} "
+                         "do not occur in the test set.")
+        else:
+            attempt("roc_auc", lambda: skm.roc_auc_score(y_true, proba, multi_class="ovr", average="macro",
+                                                         labels=classes))
+            attempt("average_precision", lambda: skm.average_precision_score(
+                skm.label_binarize(y_true, classes=classes), proba, average="macro"))
+    if proba is not None:
+        unknown = present - set(classes)
+        if unknown:
+            values["log_loss"] = values["brier"] = None
+            notes.append(f"Log loss and Brier score are undefined: test labels {sorted(unknown, key=str)} are not "
+                         "among the model's classes.")
+        else:
+            attempt("log_loss", lambda: skm.log_loss(y_true, proba, labels=classes))
+            if task == "binary":
+                attempt("brier", lambda: skm.brier_score_loss(y_bin, proba[:, classes.index(positive)]))
+            else:
+                onehot = (np.asarray(y_true)[:, None] == np.asarray(classes, dtype=object)[None, :]).astype(float)
+                attempt("brier", lambda: np.mean(np.sum((onehot - proba) ** 2, axis=1)))
+    attempt("mcc", lambda: skm.matthews_corrcoef(y_true, y_pred))
+    order = CLASSIFICATION + (MULTICLASS_EXTRA if task == "multiclass" else ())
+    return MetricsResult(task=task, values={k: values[k] for k in order}, averaging=averaging, notes=notes,
+                         positive=positive)
+
+
+def regression_metrics(y_true, y_pred) -> MetricsResult:
+    import sklearn.metrics as skm
+
+    notes = []
+    values = {
+        "mae": float(skm.mean_absolute_error(y_true, y_pred)),
+        "rmse": float(np.sqrt(skm.mean_squared_error(y_true, y_pred))),
+        "r2": float(skm.r2_score(y_true, y_pred)) if len(y_true) >= 2 else None,
+        "mape": None,
+        "median_ae": float(skm.median_absolute_error(y_true, y_pred)),
+        "max_error": float(skm.max_error(y_true, y_pred)),
+    }
+    if np.any(y_true == 0):
+        notes.append("MAPE is undefined: some true values are 0.")
+    else:
+        values["mape"] = float(skm.mean_absolute_percentage_error(y_true, y_pred))
+    if values["r2"] is not None and not math.isfinite(values["r2"]):
+        values["r2"] = None
+        notes.append("R² is undefined: the true values are constant.")
+    return MetricsResult(task="regression", values=values, averaging="", notes=notes)
+
+
+class MetricsAnalysis(Analysis):
+    name = "metrics"
+    title = "Evaluation metrics"
+    lead = "How well the model predicts the held-out test set."
+
+    def compute(self, ctx, settings) -> MetricsResult:
+        p, data = ctx.pred, ctx.data
+        if data.task == "regression":
+            return regression_metrics(p.y_true, p.y_pred)
+        return classification_metrics(p.y_true, p.y_pred, p.proba, p.classes, data.labels, data.task,
+                                      data.positive_label)
+
+    def items(self, result: MetricsResult) -> list:
+        rows = []
+        for name, value in result.values.items():
+            label, meaning, higher = DESCRIPTIONS[name]
+            if result.task == "multiclass" and name in ("precision", "recall", "f1"):
+                meaning = f"per-class {label.lower()}, averaged over classes with equal weight (macro)"
+            meaning = meaning.format(pos=repr(result.positive))
+            rows.append([label, value, "higher" if higher else "lower", meaning])
+        caption = "Computed on the test set"
+        if result.averaging:
+            caption += f"; precision, recall and F1 are {result.averaging}"
+        items = [Table(columns=["Metric", "Value", "Better", "What it measures"], rows=rows, caption=caption + ".")]
+        items += [Note(n, "warning") for n in result.notes]
+        return items

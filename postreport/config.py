@@ -1,0 +1,77 @@
+"""Config schemas (dataclasses in Hydra's ConfigStore) and where the built-in configs live.
+
+The schemas make a typo in a key, or a value of the wrong type, an error at composition time
+that names the key. Model `params` and per-analysis settings are open dictionaries here; each
+analysis validates its own settings against its own dataclass before any work starts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+_HERE = Path(__file__).resolve().parent
+
+
+def resource_dir(name: str) -> Path:
+    """conf/ or templates/: inside the package when installed from a wheel, beside it in a checkout."""
+    for candidate in (_HERE / name, _HERE.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"postreport's {name}/ folder is missing from the installation")
+
+
+TASKS = ("binary", "multiclass", "regression")
+FORMATS = ("html", "pdf", "json")
+
+
+@dataclass
+class DataConfig:
+    name: str = MISSING
+    source: str = "file"  # sklearn | file
+    path: Optional[str] = None  # training data (or all data, split here)
+    test_path: Optional[str] = None  # held-out data; when given, no split is made
+    target: Optional[str] = None
+    drop: List[str] = field(default_factory=list)
+    test_size: float = 0.25
+    stratify: bool = True
+    seed: Optional[int] = None  # defaults to the top-level seed
+    task: Optional[str] = None  # binary | multiclass | regression; inferred when null
+    positive_label: Optional[Any] = None
+    image_shape: Optional[List[int]] = None
+
+
+@dataclass
+class ModelConfig:
+    name: str = MISSING
+    _target_: Optional[str] = None  # estimator class for classification (or any task)
+    regressor: Optional[str] = None  # estimator class for regression, when it differs
+    preprocessing: str = "none"  # none | native | trees | linear
+    params: Dict[str, Any] = field(default_factory=dict)
+    path: Optional[str] = None  # model=file: .skops, LightGBM .txt, .joblib/.pkl (trust only)
+    trust: bool = False
+
+
+@dataclass
+class ReportConfig:
+    title: str = "Model report"
+    author: str = ""
+    formats: List[str] = field(default_factory=lambda: list(FORMATS))
+    analyses: List[str] = field(default_factory=lambda: ["metrics", "confusion_matrix"])
+
+
+@dataclass
+class PostreportConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+    analyses: Dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    n_jobs: int = -1
+
+
+def register_schemas() -> None:
+    ConfigStore.instance().store(name="postreport_schema", node=PostreportConfig)

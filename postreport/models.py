@@ -1,0 +1,228 @@
+"""Candidate models: built from a config's `_target_` and `params`, or loaded from a file."""
+from __future__ import annotations
+
+import inspect
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from .errors import UserError
+
+PREPROCESSING = ("none", "native", "trees", "linear")
+SAFE_SUFFIXES = (".skops", ".txt")
+PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+
+
+@dataclass
+class Candidate:
+    """A model the report analyses, with how it came to be."""
+
+    name: str
+    estimator: Any
+    origin: str  # "fitted here" or "loaded from <file>"
+    estimator_class: str
+    params: dict = field(default_factory=dict)
+    preprocessing: str = "none"
+    fit_seconds: Optional[float] = None
+    notes: list = field(default_factory=list)
+
+
+def build_candidate(cfg, data, seed: int, n_jobs: int) -> Candidate:
+    if cfg.path:
+        return load_candidate(cfg, data)
+    if data.X_train is None:
+        raise UserError(
+            f"model={cfg.name} must be trained, but the data has no training rows; give data.path, "
+            "or load a trained model with model=file model.path=..."
+        )
+    target = cfg.regressor if data.task == "regression" else cfg._target_
+    if not target:
+        if data.task == "regression":
+            raise UserError(f"model={cfg.name} is a classifier only; for regression use lightgbm, random_forest, "
+                            "hist_gradient_boosting or mlp")
+        raise UserError(f"model={cfg.name} names no estimator class: set model._target_ (or model=file model.path=...)")
+    estimator_cls = _import(target, "model._target_" if data.task != "regression" else "model.regressor")
+    params = _with_defaults(estimator_cls, dict(cfg.params), seed, n_jobs)
+    try:
+        estimator = estimator_cls(**params)
+    except TypeError as exc:
+        raise UserError(f"model.params do not fit {target}: {exc}") from None
+    if cfg.preprocessing not in PREPROCESSING:
+        raise UserError(f"model.preprocessing={cfg.preprocessing!r} is not valid; valid: {', '.join(PREPROCESSING)}")
+    pipeline = _wrap(estimator, cfg.preprocessing)
+    start = time.perf_counter()
+    try:
+        pipeline.fit(data.X_train, data.y_train)
+    except ValueError as exc:
+        raise UserError(f"model={cfg.name} could not be fitted with model.params={params}: {exc}") from None
+    return Candidate(
+        name=cfg.name, estimator=pipeline, origin="fitted here", estimator_class=target,
+        params=params, preprocessing=cfg.preprocessing, fit_seconds=time.perf_counter() - start,
+    )
+
+
+def _import(path: str, key: str):
+    from hydra.utils import get_class
+
+    try:
+        return get_class(path)
+    except Exception as exc:
+        raise UserError(f"{key}={path!r} cannot be imported: {exc}") from None
+
+
+def _with_defaults(cls, params: dict, seed: int, n_jobs: int) -> dict:
+    """Seed and parallelism from the top-level config, unless the model's params set them."""
+    accepted = inspect.signature(cls).parameters
+    if "random_state" in accepted:
+        params.setdefault("random_state", seed)
+    if "n_jobs" in accepted:
+        params.setdefault("n_jobs", n_jobs)
+    for key, value in params.items():
+        if isinstance(value, list):  # YAML lists -> tuples, e.g. hidden_layer_sizes
+            params[key] = tuple(value)
+    return params
+
+
+def _wrap(estimator, preprocessing: str):
+    if preprocessing in ("none", "native"):
+        return estimator
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+    numeric = make_column_selector(dtype_exclude="category")
+    categorical = make_column_selector(dtype_include="category")
+    if preprocessing == "trees":
+        num = SimpleImputer(strategy="median", keep_empty_features=True)
+        cat = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1)
+    else:
+        num = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler())
+        cat = make_pipeline(
+            SimpleImputer(strategy="most_frequent"),
+            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+        )
+    pre = ColumnTransformer([("num", num, numeric), ("cat", cat, categorical)], verbose_feature_names_out=False)
+    return Pipeline([("preprocess", pre), ("model", estimator)])
+
+
+# ---------------------------------------------------------------- models from files
+
+def load_candidate(cfg, data) -> Candidate:
+    path = Path(cfg.path).expanduser()
+    suffix = path.suffix.lower()
+    if suffix not in SAFE_SUFFIXES + PICKLE_SUFFIXES:
+        raise UserError(f"model.path={cfg.path!r}: unsupported model file type {suffix!r}; valid: "
+                        f"{', '.join(SAFE_SUFFIXES + PICKLE_SUFFIXES)} (pickles only with model.trust=true)")
+    if not path.is_file():
+        raise UserError(f"model.path={cfg.path!r}: file not found (relative paths are taken from {Path.cwd()})")
+    if suffix in PICKLE_SUFFIXES and not cfg.trust:
+        raise UserError(
+            f"model.path={cfg.path!r} is a pickle, and loading a pickle runs any code it contains. "
+            "Load it only if you trust its source: add model.trust=true. Safer: save the model with skops (.skops) "
+            "or LightGBM's save_model (.txt)."
+        )
+    try:
+        if suffix == ".skops":
+            estimator = _load_skops(path, cfg.trust)
+        elif suffix == ".txt":
+            estimator = BoosterModel.from_file(path, data)
+        else:
+            import joblib
+
+            estimator = joblib.load(path)
+    except UserError:
+        raise
+    except Exception as exc:
+        raise UserError(f"model.path={cfg.path!r}: cannot load the model: {type(exc).__name__}: {exc}") from None
+    if not hasattr(estimator, "predict"):
+        raise UserError(f"model.path={cfg.path!r} holds a {type(estimator).__name__}, which has no predict()")
+    notes = _align_features(estimator, data, cfg.path)
+    cls = type(estimator)
+    params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
+    return Candidate(
+        name=path.stem, estimator=estimator, origin=f"loaded from {path.name}",
+        estimator_class=f"{cls.__module__}.{cls.__qualname__}", params=params, notes=notes,
+    )
+
+
+def _load_skops(path: Path, trust: bool):
+    import skops.io as sio
+
+    untrusted = sio.get_untrusted_types(file=path)
+    if untrusted and not trust:
+        raise UserError(
+            f"model.path={str(path)!r} contains types that skops does not trust by default: {untrusted}. "
+            "If you trust this file's source, add model.trust=true."
+        )
+    return sio.load(path, trusted=untrusted or None)
+
+
+def _align_features(estimator, data, path) -> list:
+    """The model's expected columns must be in the data; extra data columns are left out, with a note."""
+    expected = getattr(estimator, "feature_names_in_", None)
+    if expected is None:
+        n = getattr(estimator, "n_features_in_", None)
+        if n is not None and n != data.X_test.shape[1]:
+            raise UserError(f"model.path={path!r} expects {n} features, the data has {data.X_test.shape[1]}: "
+                            f"{data.features}")
+        return []
+    expected = [str(c) for c in expected]
+    missing = [c for c in expected if c not in data.X_test.columns]
+    if missing:
+        raise UserError(f"the model in {path!r} needs columns the data lacks: {missing}; the data has: {data.features}")
+    extra = [c for c in data.X_test.columns if c not in expected]
+    data.X_test = data.X_test[expected]
+    if data.X_train is not None:
+        data.X_train = data.X_train[expected]
+    return [f"Columns the model does not use were left out: {extra}."] if extra else []
+
+
+class BoosterModel:
+    """A LightGBM Booster from a text model file, with the scikit-learn prediction interface."""
+
+    def __init__(self, booster, classes: list, task: str):
+        self.booster = booster
+        self.classes_ = np.asarray(classes, dtype=object) if classes else None
+        self.task = task
+        self.feature_names_in_ = np.asarray(booster.feature_name(), dtype=object)
+
+    @classmethod
+    def from_file(cls, path: Path, data) -> "BoosterModel":
+        import lightgbm
+
+        booster = lightgbm.Booster(model_file=str(path))
+        objective = str(booster.params.get("objective", "")) or _objective_from_dump(path)
+        if data.task == "regression":
+            return cls(booster, [], "regression")
+        n_class = booster.num_model_per_iteration() if data.task == "multiclass" else 2
+        if "regression" in objective:
+            raise UserError(f"model.path={str(path)!r} is a LightGBM regression model, but the data's task is "
+                            f"{data.task}; set data.task=regression")
+        if len(data.labels) != n_class:
+            raise UserError(f"model.path={str(path)!r} predicts {n_class} classes, the data's target has "
+                            f"{len(data.labels)}: {data.labels}")
+        return cls(booster, data.labels, data.task)
+
+    def get_params(self, deep=False):
+        return {k: v for k, v in self.booster.params.items() if isinstance(v, (int, float, str, bool))}
+
+    def predict_proba(self, X):
+        raw = self.booster.predict(X)
+        return np.column_stack([1 - raw, raw]) if raw.ndim == 1 else raw
+
+    def predict(self, X):
+        if self.task == "regression":
+            return self.booster.predict(X)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _objective_from_dump(path: Path) -> str:
+    with open(path) as fh:
+        for line in fh:
+            if line.startswith("objective="):
+                return line.split("=", 1)[1].strip()
+    return ""

@@ -1,0 +1,27 @@
+"""The one place that knows every analysis: the entry-point group `postreport.analyses`.
+
+Built-in analyses register there exactly as third-party ones do (see pyproject.toml), so adding an
+analysis is one module plus its entry point, and no edit elsewhere.
+"""
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+from .errors import UserError
+
+GROUP = "postreport.analyses"
+
+
+def available() -> dict:
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def get(name: str):
+    """The analysis class registered under `name`."""
+    eps = available()
+    if name not in eps:
+        raise UserError(f"unknown analysis {name!r} in report.analyses; valid: {', '.join(sorted(eps))}")
+    try:
+        return eps[name].load()
+    except Exception as exc:
+        raise UserError(f"analysis {name!r} ({eps[name].value}) cannot be imported: {exc}") from None

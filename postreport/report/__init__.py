@@ -1,0 +1,1 @@
+"""The report model, how it is built from results, and its renderers (HTML, PDF, JSON)."""

@@ -1,0 +1,171 @@
+"""Build the report model from the run context and the analyses' outcomes."""
+from __future__ import annotations
+
+import platform
+import sys
+import traceback
+from importlib.metadata import PackageNotFoundError, version
+
+from omegaconf import OmegaConf
+
+from ..plotting import Bars
+from .model import Code, Figure, KeyValues, Note, Report, Section, Table
+
+PACKAGES = ("postreport", "numpy", "pandas", "scikit-learn", "lightgbm", "matplotlib", "hydra-core", "omegaconf",
+            "jinja2", "weasyprint", "skops", "pyarrow")
+HEADLINE = {"binary": ("roc_auc", "f1", "accuracy"), "multiclass": ("accuracy", "f1", "roc_auc"),
+            "regression": ("r2", "rmse", "mae")}
+TASK_WORDS = {"binary": "binary classification", "multiclass": "multiclass classification",
+              "regression": "regression"}
+
+
+def build_report(ctx, outcomes, provenance: dict) -> Report:
+    cfg, data, model = ctx.cfg, ctx.data, ctx.model
+    sections = [summary_section(ctx, outcomes)]
+    for o in outcomes:
+        sections.append(analysis_section(o))
+    return Report(
+        title=cfg.report.title,
+        author=cfg.report.author,
+        created=provenance["started"].isoformat(),
+        subtitle=f"{model.name} on {data.name} · {TASK_WORDS[data.task]}",
+        keywords=["model report", data.task, model.name, data.name],
+        headline=headline(ctx, outcomes),
+        sections=sections,
+        appendix=[provenance_section(ctx, outcomes, provenance)],
+    )
+
+
+def analysis_section(o) -> Section:
+    a = o.analysis
+    section = Section(id=f"analysis-{o.name}", title=getattr(a, "title", o.name), lead=getattr(a, "lead", ""),
+                      status=o.status, error=o.error, seconds=o.seconds)
+    if o.status == "ok":
+        try:
+            section.items = list(a.items(o.result))
+        except Exception as exc:  # drawing the section failed: show it as failed, keep the report
+            section.status, section.error = "failed", f"{type(exc).__name__}: {exc}"
+            o.status, o.error = section.status, section.error
+            traceback.print_exc()
+    return section
+
+
+def headline(ctx, outcomes) -> list:
+    for o in outcomes:
+        if o.name == "metrics" and o.result is not None:
+            from ..analyses.metrics import DESCRIPTIONS
+
+            return [(DESCRIPTIONS[k][0], o.result.values.get(k)) for k in HEADLINE[ctx.data.task]]
+    return []
+
+
+def summary_section(ctx, outcomes) -> Section:
+    data, model, pred = ctx.data, ctx.model, ctx.pred
+    items: list = []
+    heads = headline(ctx, outcomes)
+    if heads:
+        items.append(Table(["Headline metric", "Value"], [[k, v] for k, v in heads],
+                           caption="On the test set; the evaluation section has every metric."))
+    n_cat = len(data.categorical)
+    n_missing = int(data.X_test.isna().sum().sum())
+    rows = [
+        ("Dataset", data.name),
+        ("Source", data.source),
+        ("Task", TASK_WORDS[data.task]),
+        ("Target column", data.target),
+        ("Training rows", data.n_train if data.X_train is not None else "none (model trained elsewhere)"),
+        ("Test rows", data.n_test),
+        ("Features", f"{len(data.features)} ({len(data.features) - n_cat} numeric, {n_cat} categorical)"),
+        ("Missing values in the test features", n_missing),
+    ]
+    if data.task == "binary":
+        rows.append(("Positive class", repr(data.positive_label)))
+    if data.image_shape:
+        rows.append(("Image shape", " × ".join(map(str, data.image_shape))))
+    items.append(KeyValues(rows, caption="Data"))
+    if data.task != "regression":
+        items += class_balance(data)
+    model_rows = [
+        ("Model", model.name),
+        ("Estimator", model.estimator_class),
+        ("Origin", model.origin),
+        ("Preprocessing", PREPROCESSING_WORDS.get(model.preprocessing, model.preprocessing)),
+    ]
+    if model.fit_seconds is not None:
+        model_rows.append(("Fit time", f"{model.fit_seconds:.2f} s"))
+    model_rows.append(("Predict time (test set)", f"{pred.seconds:.3f} s"))
+    items.append(KeyValues(model_rows, caption="Model"))
+    if model.params:
+        items.append(Table(["Parameter", "Value"], [[k, _param(v)] for k, v in sorted(model.params.items())],
+                           caption="Model parameters"))
+    items += [Note(n) for n in data.notes + model.notes]
+    return Section(id="summary", title="Summary", items=items,
+                   lead=f"{model.name} ({model.origin}) evaluated on {data.n_test} held-out rows of {data.name}.")
+
+
+PREPROCESSING_WORDS = {
+    "none": "none",
+    "native": "none: the model takes categoricals and missing values itself",
+    "trees": "median imputation of numbers, ordinal codes for categories",
+    "linear": "median imputation and standard scaling of numbers, one-hot categories",
+}
+
+
+def class_balance(data) -> list:
+    parts = {"train": data.y_train, "test": data.y_test}
+    counts = {k: (v.value_counts() if v is not None else None) for k, v in parts.items()}
+    rows = []
+    for label in data.labels:
+        row = [label]
+        for key in ("train", "test"):
+            c = counts[key]
+            n = int(c.get(label, 0)) if c is not None else None
+            row += [n, (n / c.sum()) if c is not None and c.sum() else None]
+        rows.append(row)
+    test = counts["test"]
+    return [
+        Table(["Class", "Train rows", "Train share", "Test rows", "Test share"], rows, caption="Class balance",
+              percent_columns=[2, 4]),
+        Figure(Bars([str(label) for label in data.labels], [int(test.get(label, 0)) for label in data.labels],
+                    title="Test rows per class", xlabel="rows",
+                    value_labels=[f"{int(test.get(label, 0))} ({test.get(label, 0) / test.sum():.0%})"
+                                  for label in data.labels]),
+               caption="Class balance of the test set."),
+    ]
+
+
+def _param(value) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
+def provenance_section(ctx, outcomes, provenance: dict) -> Section:
+    data = ctx.data
+    rows = [
+        ("Started (UTC)", provenance["started"].isoformat()),
+        ("Duration until rendering", f"{provenance['elapsed']:.2f} s"),
+        ("Command line", " ".join(["postreport"] + list(provenance["overrides"]))),
+        ("Seed", ctx.seed),
+        ("Python", sys.version.split()[0]),
+        ("Platform", platform.platform()),
+        ("Data fingerprint (SHA-256 of the rows used)", data.fingerprint()),
+    ]
+    rows += [(f"File SHA-256: {path}", digest) for path, digest in data.files.items()]
+    versions = []
+    for name in PACKAGES:
+        try:
+            versions.append([name, version(name)])
+        except PackageNotFoundError:
+            versions.append([name, "not installed"])
+    timings = [[name, seconds] for name, seconds in provenance["timings"].items()]
+    statuses = [[o.name, o.status, o.error or ""] for o in outcomes]
+    return Section(
+        id="provenance", title="Provenance", lead="How this report was made, so that it can be made again.",
+        items=[
+            KeyValues(rows, caption="Run"),
+            Table(["Step", "Seconds"], timings, caption="Time per step"),
+            Table(["Section", "Status", "Message"], statuses, caption="Sections"),
+            Table(["Package", "Version"], versions, caption="Package versions"),
+            Code(OmegaConf.to_yaml(ctx.cfg), caption="The composed configuration"),
+        ],
+    )

@@ -1,0 +1,67 @@
+"""The report model: sections of typed items. Renderers map each item type to output;
+analyses produce these items from their results and never format or draw themselves."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+
+@dataclass
+class Paragraph:
+    text: str
+
+
+@dataclass
+class Note:
+    text: str
+    kind: str = "info"  # info | warning | error
+
+
+@dataclass
+class KeyValues:
+    rows: list  # [(key, value)], values formatted by the renderer
+    caption: str = ""
+
+
+@dataclass
+class Table:
+    columns: list
+    rows: list  # raw values; numbers are formatted by the renderer
+    caption: str = ""
+    highlight_rows: list = field(default_factory=list)  # indices of rows to emphasise
+    percent_columns: list = field(default_factory=list)  # indices of columns holding shares (0..1)
+
+
+@dataclass
+class Figure:
+    spec: Any  # a plotting spec (postreport.plotting), drawn by the renderer
+    caption: str = ""
+
+
+@dataclass
+class Code:
+    text: str
+    caption: str = ""
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    items: list = field(default_factory=list)
+    status: str = "ok"  # ok | failed | skipped
+    error: Optional[str] = None
+    seconds: Optional[float] = None
+    lead: str = ""  # one sentence saying what the section shows
+
+
+@dataclass
+class Report:
+    title: str
+    author: str
+    created: str  # ISO timestamp of the run, used everywhere a date is shown
+    subtitle: str
+    keywords: list
+    headline: list  # [(metric name, value)] shown on the cover
+    sections: list  # body sections, in order
+    appendix: list  # appendix sections

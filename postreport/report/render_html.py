@@ -1,0 +1,80 @@
+"""HTML: one self-contained file (inline CSS, figures as data URIs), Jinja with autoescaping on.
+The PDF is made from the same HTML with the print stylesheet added."""
+from __future__ import annotations
+
+import base64
+import math
+from datetime import datetime
+from functools import lru_cache
+
+from markupsafe import Markup
+
+from .. import __version__
+from ..config import resource_dir
+from ..plotting import draw_svg
+from .model import Code, Figure, KeyValues, Note, Paragraph, Table
+
+ITEM_TEMPLATES = {
+    Paragraph: "items/paragraph.html.j2",
+    Note: "items/note.html.j2",
+    KeyValues: "items/keyvalues.html.j2",
+    Table: "items/table.html.j2",
+    Figure: "items/figure.html.j2",
+    Code: "items/code.html.j2",
+}
+
+
+def fmt_number(value, percent: bool = False) -> str:
+    """How every number in a report reads. None (undefined) reads as 'n/a'."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "dtype"):
+        return str(value)
+    value = value.item() if hasattr(value, "item") else value
+    if isinstance(value, float) and math.isnan(value):
+        return "n/a"
+    if percent:
+        return f"{value:.1%}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    magnitude = abs(value)
+    if magnitude == 0:
+        return "0"
+    if magnitude < 1e-3:
+        return f"{value:.2e}"
+    if magnitude < 10:
+        return f"{value:.3f}"
+    if magnitude < 1000:
+        return f"{value:.2f}"
+    return f"{value:,.1f}"
+
+
+def fmt_date(iso: str) -> str:
+    return datetime.fromisoformat(iso).strftime("%d %B %Y, %H:%M UTC")
+
+
+@lru_cache(maxsize=None)
+def environment(template_dir: str):
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(loader=FileSystemLoader(template_dir), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["num"] = fmt_number
+    env.filters["date"] = fmt_date
+    return env
+
+
+def render_item(env, item) -> Markup:
+    extra = {}
+    if isinstance(item, Figure):
+        svg = draw_svg(item.spec)
+        extra["src"] = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return Markup(env.get_template(ITEM_TEMPLATES[type(item)]).render(item=item, **extra))
+
+
+def render_html(report, for_print: bool) -> str:
+    env = environment(str(resource_dir("templates")))
+    rendered = {s.id: [render_item(env, item) for item in s.items] for s in report.sections + report.appendix}
+    return env.get_template("base.html.j2").render(
+        report=report, rendered=rendered, for_print=for_print, version=__version__,
+    )

@@ -1,0 +1,43 @@
+"""metrics.json, from the analyses' results (never from the HTML)."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+
+def metrics_document(ctx, outcomes) -> dict:
+    metrics = {}
+    for o in outcomes:
+        if o.name == "metrics" and o.result is not None:
+            metrics = dict(o.result.values)
+    return jsonable({
+        "task": ctx.data.task,
+        "n_train": ctx.data.n_train,
+        "n_test": ctx.data.n_test,
+        "metrics": metrics,
+        "results": {o.name: o.result.to_json() for o in outcomes if o.result is not None},
+        "sections": [{"name": o.name, "status": o.status, "error": o.error} for o in outcomes],
+    })
+
+
+def dumps(document: dict) -> str:
+    return json.dumps(document, indent=2, allow_nan=False) + "\n"
+
+
+def jsonable(value):
+    """Plain JSON types: numpy scalars and arrays converted, NaN and infinities as null."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)

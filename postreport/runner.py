@@ -1,0 +1,183 @@
+"""`run(cfg)`: the whole flow, config -> data -> model -> predictions -> analyses -> report -> files.
+
+The command line is a thin Hydra wrapper around this function; tests call it directly with
+Hydra's compose API.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+from omegaconf import DictConfig, OmegaConf
+
+from . import registry
+from .config import FORMATS
+from .errors import UserError
+from .io import write_atomic
+
+log = logging.getLogger("postreport")
+QUIET_LOGGERS = {"weasyprint": logging.ERROR, "fontTools": logging.WARNING, "matplotlib": logging.WARNING}
+FILENAMES = {"html": "report.html", "pdf": "report.pdf", "json": "metrics.json"}
+
+
+@dataclass
+class RunContext:
+    """What every analysis may read. Predictions are computed once, here, and shared."""
+
+    cfg: DictConfig
+    data: Any  # postreport.data.Dataset
+    model: Any  # postreport.models.Candidate
+    pred: Any  # postreport.predictions.Predictions
+    seed: int
+    n_jobs: int
+
+
+@dataclass
+class Outcome:
+    """One analysis's run: its result, or why it was skipped or failed."""
+
+    name: str
+    analysis: Any
+    result: Any = None
+    status: str = "ok"
+    error: Optional[str] = None
+    seconds: float = 0.0
+
+
+@dataclass
+class RunResult:
+    exit_code: int
+    output_dir: Path
+    files: dict  # format -> path
+    metrics: dict
+    outcomes: list = field(default_factory=list)
+
+
+def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = None) -> RunResult:
+    started = datetime.now(timezone.utc).replace(microsecond=0)
+    clock = time.perf_counter()
+    output_dir = Path(output_dir)
+    for name, level in QUIET_LOGGERS.items():  # their INFO lines are noise in a report run's log
+        logging.getLogger(name).setLevel(level)
+    analyses = validate(cfg)
+    timings: dict = {}
+
+    from .data import load_dataset
+    from .models import build_candidate
+    from .predictions import predict
+
+    with _timed(timings, "load data"):
+        data = load_dataset(cfg.data, cfg.seed)
+    log.info("data %s: %s task, %d train / %d test rows, %d features", data.name, data.task, data.n_train,
+             data.n_test, len(data.features))
+    with _timed(timings, "fit or load model"):
+        model = build_candidate(cfg.model, data, cfg.seed, cfg.n_jobs)
+    with _timed(timings, "predict"):
+        pred = predict(model, data)
+    ctx = RunContext(cfg=cfg, data=data, model=model, pred=pred, seed=cfg.seed, n_jobs=cfg.n_jobs)
+
+    outcomes = [run_analysis(name, cls, settings, ctx) for name, (cls, settings) in analyses.items()]
+    for o in outcomes:
+        timings[f"analysis: {o.name}"] = o.seconds
+
+    from .report.build import build_report
+    from .report.render_json import dumps, metrics_document
+
+    document = metrics_document(ctx, outcomes)
+    payloads: dict = {}
+    if "json" in cfg.report.formats:
+        payloads["json"] = dumps(document)
+    if "html" in cfg.report.formats or "pdf" in cfg.report.formats:
+        provenance = {"started": started, "timings": timings, "overrides": overrides or [],
+                      "elapsed": time.perf_counter() - clock}
+        report = build_report(ctx, outcomes, provenance)
+        from .report.render_html import render_html
+
+        if "html" in cfg.report.formats:
+            with _timed(timings, "render html"):
+                payloads["html"] = render_html(report, for_print=False)
+        if "pdf" in cfg.report.formats:
+            from .report.render_pdf import render_pdf
+
+            with _timed(timings, "render pdf"):
+                html = render_html(report, for_print=True)
+                payloads["pdf"] = render_pdf(html, report, dumps(document), OmegaConf.to_yaml(cfg))
+
+    files = {}
+    for fmt in FORMATS:  # written last and atomically: a failure above leaves no half-written report
+        if fmt in payloads:
+            files[fmt] = output_dir / FILENAMES[fmt]
+            write_atomic(files[fmt], payloads[fmt])
+    failed = [o.name for o in outcomes if o.status == "failed"]
+    for fmt, path in files.items():
+        log.info("wrote %s", path)
+    if failed:
+        log.warning("sections failed: %s (see the report)", ", ".join(failed))
+    return RunResult(exit_code=1 if failed else 0, output_dir=output_dir, files=files,
+                     metrics=document, outcomes=outcomes)
+
+
+def validate(cfg: DictConfig) -> dict:
+    """Everything that can be checked before any work: missing values, formats, analyses and their settings."""
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        raise UserError(f"missing required value(s): {', '.join(missing)} (set them on the command line, "
+                        f"e.g. {missing[0]}=...)")
+    bad = [f for f in cfg.report.formats if f not in FORMATS]
+    if bad or not cfg.report.formats:
+        raise UserError(f"report.formats={list(cfg.report.formats)} is not valid; choose from {list(FORMATS)}")
+    names = list(cfg.report.analyses)
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise UserError(f"report.analyses lists {duplicates} more than once")
+    unused = sorted(set(cfg.analyses) - set(names) - set(registry.available()))
+    if unused:
+        raise UserError(f"analyses.{unused[0]} configures an analysis that does not exist; valid: "
+                        f"{', '.join(sorted(registry.available()))}")
+    chosen = {}
+    for name in names:
+        cls = registry.get(name)
+        chosen[name] = (cls, _settings(name, cls, cfg.analyses.get(name)))
+    return chosen
+
+
+def _settings(name: str, cls, node) -> Any:
+    schema = OmegaConf.structured(getattr(cls, "Settings"))
+    try:
+        merged = OmegaConf.merge(schema, node or {})
+    except Exception as exc:  # omegaconf's ValidationError / ConfigKeyError name the key
+        raise UserError(f"analyses.{name}: {exc}".split("\n")[0] + f"; valid keys: {list(schema.keys())}") from None
+    return OmegaConf.to_object(merged)
+
+
+def run_analysis(name: str, cls, settings, ctx: RunContext) -> Outcome:
+    analysis = cls()
+    outcome = Outcome(name=name, analysis=analysis)
+    start = time.perf_counter()
+    try:
+        reason = analysis.skip_reason(ctx)
+        if reason:
+            outcome.status, outcome.error = "skipped", reason
+        else:
+            outcome.result = analysis.compute(ctx, settings)
+    except Exception as exc:  # one failing analysis becomes a failed section; the report still renders
+        outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}"
+        log.error("analysis %s failed: %s\n%s", name, outcome.error, traceback.format_exc())
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+class _timed:
+    def __init__(self, timings: dict, name: str):
+        self.timings, self.name = timings, name
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.timings[self.name] = time.perf_counter() - self.start
