@@ -80,6 +80,9 @@ def load_dataset(cfg, seed: int) -> Dataset:
     else:
         raise UserError(f"data.source={cfg.source!r} is not known; valid: sklearn, file")
 
+    if not target:
+        columns = list((frame if frame is not None else test_frame).columns)
+        raise UserError(f"data.target is required: name the column to predict, one of {columns}")
     notes: list = []
     tables = {"data.path": frame, "data.test_path": test_frame}
     for key, table in tables.items():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,8 @@ from .errors import UserError
 PREPROCESSING = ("none", "native", "trees", "linear")
 SAFE_SUFFIXES = (".skops", ".txt")
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+# Types skops (0.16) lists as untrusted that only describe data; loading them runs no code.
+SKOPS_SAFE_TYPES = {"numpy.dtype"}
 
 
 @dataclass
@@ -30,7 +33,7 @@ class Candidate:
     notes: list = field(default_factory=list)
 
 
-def build_candidate(cfg, data, seed: int, n_jobs: int) -> Candidate:
+def build_candidate(cfg, data, seed: int) -> Candidate:
     if cfg.path:
         return load_candidate(cfg, data)
     if data.X_train is None:
@@ -43,9 +46,10 @@ def build_candidate(cfg, data, seed: int, n_jobs: int) -> Candidate:
         if data.task == "regression":
             raise UserError(f"model={cfg.name} is a classifier only; for regression use lightgbm, random_forest, "
                             "hist_gradient_boosting or mlp")
-        raise UserError(f"model={cfg.name} names no estimator class: set model._target_ (or model=file model.path=...)")
+        raise UserError(f"model={cfg.name} has neither model.path (a trained model file: .skops, LightGBM .txt, "
+                        ".joblib/.pkl) nor model._target_ (an estimator class to fit)")
     estimator_cls = _import(target, "model._target_" if data.task != "regression" else "model.regressor")
-    params = _with_defaults(estimator_cls, dict(cfg.params), seed, n_jobs)
+    params = _with_defaults(estimator_cls, dict(cfg.params), seed)
     try:
         estimator = estimator_cls(**params)
     except TypeError as exc:
@@ -73,13 +77,10 @@ def _import(path: str, key: str):
         raise UserError(f"{key}={path!r} cannot be imported: {exc}") from None
 
 
-def _with_defaults(cls, params: dict, seed: int, n_jobs: int) -> dict:
-    """Seed and parallelism from the top-level config, unless the model's params set them."""
-    accepted = inspect.signature(cls).parameters
-    if "random_state" in accepted:
+def _with_defaults(cls, params: dict, seed: int) -> dict:
+    """The top-level seed, unless the model's params set one. (Parallelism is set in each model's YAML.)"""
+    if "random_state" in inspect.signature(cls).parameters:
         params.setdefault("random_state", seed)
-    if "n_jobs" in accepted:
-        params.setdefault("n_jobs", n_jobs)
     for key, value in params.items():
         if isinstance(value, list):  # YAML lists -> tuples, e.g. hidden_layer_sizes
             params[key] = tuple(value)
@@ -153,7 +154,7 @@ def _load_skops(path: Path, trust: bool):
     import skops.io as sio
 
     untrusted = sio.get_untrusted_types(file=path)
-    if untrusted and not trust:
+    if set(untrusted) - SKOPS_SAFE_TYPES and not trust:
         raise UserError(
             f"model.path={str(path)!r} contains types that skops does not trust by default: {untrusted}. "
             "If you trust this file's source, add model.trust=true."
@@ -171,14 +172,21 @@ def _align_features(estimator, data, path) -> list:
                             f"{data.features}")
         return []
     expected = [str(c) for c in expected]
-    missing = [c for c in expected if c not in data.X_test.columns]
+    lenient = isinstance(estimator, BoosterModel)  # LightGBM stores names with whitespace replaced by "_"
+    by_name = {(_lightgbm_name(c) if lenient else c): c for c in data.X_test.columns}
+    missing = [c for c in expected if c not in by_name]
     if missing:
         raise UserError(f"the model in {path!r} needs columns the data lacks: {missing}; the data has: {data.features}")
-    extra = [c for c in data.X_test.columns if c not in expected]
-    data.X_test = data.X_test[expected]
+    columns = [by_name[c] for c in expected]
+    extra = [c for c in data.X_test.columns if c not in columns]
+    data.X_test = data.X_test[columns]
     if data.X_train is not None:
-        data.X_train = data.X_train[expected]
+        data.X_train = data.X_train[columns]
     return [f"Columns the model does not use were left out: {extra}."] if extra else []
+
+
+def _lightgbm_name(column: str) -> str:
+    return re.sub(r"\s", "_", str(column))
 
 
 class BoosterModel:
@@ -186,7 +194,7 @@ class BoosterModel:
 
     def __init__(self, booster, classes: list, task: str):
         self.booster = booster
-        self.classes_ = np.asarray(classes, dtype=object) if classes else None
+        self.classes_ = np.asarray(classes) if classes else None
         self.task = task
         self.feature_names_in_ = np.asarray(booster.feature_name(), dtype=object)
 

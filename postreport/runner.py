@@ -76,7 +76,7 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
     log.info("data %s: %s task, %d train / %d test rows, %d features", data.name, data.task, data.n_train,
              data.n_test, len(data.features))
     with _timed(timings, "fit or load model"):
-        model = build_candidate(cfg.model, data, cfg.seed, cfg.n_jobs)
+        model = build_candidate(cfg.model, data, cfg.seed)
     with _timed(timings, "predict"):
         pred = predict(model, data)
     ctx = RunContext(cfg=cfg, data=data, model=model, pred=pred, seed=cfg.seed, n_jobs=cfg.n_jobs)

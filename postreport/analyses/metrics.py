@@ -70,6 +70,7 @@ def classification_metrics(y_true, y_pred, proba, classes, labels, task, positiv
         values[name] = value
 
     present = set(np.unique(y_true).tolist())
+    onehot = (np.asarray(y_true)[:, None] == np.asarray(classes, dtype=object)[None, :]).astype(float)
     attempt("accuracy", lambda: skm.accuracy_score(y_true, y_pred))
     attempt("balanced_accuracy", lambda: skm.balanced_accuracy_score(y_true, y_pred))
     if task == "binary":
@@ -112,8 +113,7 @@ def classification_metrics(y_true, y_pred, proba, classes, labels, task, positiv
         else:
             attempt("roc_auc", lambda: skm.roc_auc_score(y_true, proba, multi_class="ovr", average="macro",
                                                          labels=classes))
-            attempt("average_precision", lambda: skm.average_precision_score(
-                skm.label_binarize(y_true, classes=classes), proba, average="macro"))
+            attempt("average_precision", lambda: skm.average_precision_score(onehot, proba, average="macro"))
     if proba is not None:
         unknown = present - set(classes)
         if unknown:
@@ -125,7 +125,6 @@ def classification_metrics(y_true, y_pred, proba, classes, labels, task, positiv
             if task == "binary":
                 attempt("brier", lambda: skm.brier_score_loss(y_bin, proba[:, classes.index(positive)]))
             else:
-                onehot = (np.asarray(y_true)[:, None] == np.asarray(classes, dtype=object)[None, :]).astype(float)
                 attempt("brier", lambda: np.mean(np.sum((onehot - proba) ** 2, axis=1)))
     attempt("mcc", lambda: skm.matthews_corrcoef(y_true, y_pred))
     order = CLASSIFICATION + (MULTICLASS_EXTRA if task == "multiclass" else ())

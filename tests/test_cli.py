@@ -1,0 +1,202 @@
+"""The console command as a user runs it: exit codes, one clear message, nothing half-written."""
+import json
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import cli
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A CSV with a string target, string categoricals and missing values; models saved in several formats."""
+    d = tmp_path_factory.mktemp("files")
+    rng = np.random.default_rng(1)
+    n = 240
+    kind = rng.choice(["a", "b", "c"], n)
+    frame = pd.DataFrame({
+        "size": np.where(kind == "a", 1.0, np.where(kind == "b", 2.0, 3.0)) + rng.normal(0, 0.4, n),
+        "colour": rng.choice(["red", "green", None], n),
+        "id": np.arange(n),
+        "kind": kind,
+    })
+    frame.loc[::17, "size"] = np.nan
+    frame.to_csv(d / "data.csv", index=False)
+    frame.iloc[180:].to_parquet(d / "test.parquet")
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    X = frame.iloc[:180][["size"]]
+    model = make_pipeline(SimpleImputer(), LogisticRegression()).fit(X, frame.iloc[:180]["kind"])
+    import joblib
+    import skops.io as sio
+
+    sio.dump(model, d / "model.skops")
+    joblib.dump(model, d / "model.joblib")
+    (d / "broken.skops").write_bytes(b"this is not a zip file")
+    return d
+
+
+def check_user_error(proc, *fragments):
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for fragment in fragments:
+        assert fragment in proc.stderr, proc.stderr
+
+
+def test_csv_with_categoricals_and_missing_values(files):
+    proc = cli(["data=file", "data.path=data.csv", "data.target=kind", "data.drop=[id]"], cwd=files)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((files / "out" / "metrics.json").read_text())
+    assert doc["task"] == "multiclass" and doc["n_train"] + doc["n_test"] == 240
+    assert (files / "out" / "report.pdf").exists() and (files / "out" / "report.html").exists()
+
+
+def test_model_from_skops_file_needs_no_training_data(files):
+    proc = cli(["model=file", "model.path=model.skops", "data=file", "data.test_path=test.parquet",
+                "data.target=kind", "report.formats=[json]"], cwd=files)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((files / "out" / "metrics.json").read_text())
+    assert doc["n_train"] == 0 and doc["n_test"] == 60
+    assert doc["results"]["metrics"]["accuracy"] > 0.5
+
+
+@pytest.mark.parametrize("args,fragments", [
+    (["data=file", "data.path=data.csv", "data.target=knid"], ["'knid'", "'kind'", "'colour'"]),
+    (["data=file", "data.path=missing.csv", "data.target=kind"], ["missing.csv", "not found"]),
+    (["data=file", "data.path=data.csv", "data.target=kind", "data.drop=[nope]"], ["nope", "data.drop"]),
+    (["data=file", "data.path=data.csv"], ["data.target", "'kind'"]),
+    (["model=nonesuch"], ["nonesuch", "lightgbm"]),
+    (["report.analyses=[metrics,nonesuch]"], ["nonesuch", "confusion_matrix"]),
+    (["data.tagret=kind"], ["tagret"]),
+    (["model=file", "model.path=model.joblib", "data=file", "data.test_path=test.parquet", "data.target=kind"],
+     ["model.trust=true", "pickle"]),
+    (["model=file", "model.path=broken.skops", "data=file", "data.test_path=test.parquet", "data.target=kind"],
+     ["broken.skops", "cannot load"]),
+    (["model=file", "model.path=model.skops", "data=file", "data.test_path=test.parquet", "data.target=kind",
+      "data.drop=[size]"], ["'size'", "lacks"]),
+    (["data=diabetes", "model=logistic"], ["classifier only"]),
+])
+def test_bad_input_exits_2_naming_the_culprit(files, args, fragments):
+    out = files / "out"
+    for f in out.glob("report.*"):
+        f.unlink()
+    proc = cli(args, cwd=files)
+    check_user_error(proc, *fragments)
+    assert not (out / "report.html").exists() and not (out / "report.pdf").exists()
+
+
+def test_trusted_pickle_loads(files):
+    proc = cli(["model=file", "model.path=model.joblib", "model.trust=true", "data=file",
+                "data.test_path=test.parquet", "data.target=kind", "report.formats=[json]"], cwd=files)
+    assert proc.returncode == 0, proc.stderr
+
+
+PLUGIN = '''
+from dataclasses import dataclass
+from postreport.analyses.base import Analysis
+from postreport.report.model import Paragraph
+
+
+@dataclass
+class CountSettings:
+    greeting: str = "hello"
+
+
+class RowCount:
+    name = "row_count"
+    title = "Row count"
+    lead = "An analysis from outside the package."
+    Settings = CountSettings
+
+    def skip_reason(self, ctx):
+        return None
+
+    def compute(self, ctx, settings):
+        class Result:
+            n = int(len(ctx.pred.y_true))
+            greeting = settings.greeting
+
+            def to_json(self):
+                return {"n": self.n, "greeting": self.greeting}
+        return Result()
+
+    def items(self, result):
+        return [Paragraph(f"{result.greeting}: {result.n} test rows")]
+
+
+class Broken(Analysis):
+    name = "broken"
+    title = "Broken analysis"
+
+    def compute(self, ctx, settings):
+        raise RuntimeError("deliberate failure for the test")
+'''
+
+
+@pytest.fixture(scope="module")
+def plugin(tmp_path_factory):
+    """A third-party package registering analyses under the entry-point group, as pip would install it."""
+    d = tmp_path_factory.mktemp("plugin")
+    (d / "pr_plugin.py").write_text(PLUGIN)
+    info = d / "pr_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: pr-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(textwrap.dedent("""\
+        [postreport.analyses]
+        row_count = pr_plugin:RowCount
+        broken = pr_plugin:Broken
+    """))
+    return d
+
+
+def test_third_party_analysis_from_yaml(plugin, tmp_path):
+    proc = cli(["data=iris", "report.analyses=[metrics,row_count]", "+analyses.row_count.greeting=hi",
+                "report.formats=[html,json]"], cwd=tmp_path, env={"PYTHONPATH": str(plugin)})
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert doc["results"]["row_count"] == {"n": doc["n_test"], "greeting": "hi"}
+    assert f"hi: {doc['n_test']} test rows" in (tmp_path / "out" / "report.html").read_text()
+
+
+def test_failing_analysis_marks_its_section_and_exits_1(plugin, tmp_path):
+    proc = cli(["data=iris", "report.analyses=[metrics,broken,confusion_matrix]"], cwd=tmp_path,
+               env={"PYTHONPATH": str(plugin)})
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    status = {s["name"]: s for s in doc["sections"]}
+    assert status["broken"]["status"] == "failed" and "deliberate failure" in status["broken"]["error"]
+    assert status["metrics"]["status"] == status["confusion_matrix"]["status"] == "ok"
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "deliberate failure for the test" in html and "Confusion matrix" in html
+    assert (tmp_path / "out" / "report.pdf").exists()
+
+
+def test_multirun_two_jobs_each_write_their_files(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", "from postreport.cli import main; main()", "-m",
+                           "model=lightgbm,logistic", "data=iris", "report.formats=[html,json]",
+                           "hydra.sweep.dir=sweep"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    for job, model in (("0", "lightgbm"), ("1", "logistic")):
+        doc = json.loads((tmp_path / "sweep" / job / "metrics.json").read_text())
+        assert doc["task"] == "multiclass"
+        assert (tmp_path / "sweep" / job / "report.html").exists()
+        assert f"model={model}" in (tmp_path / "sweep" / job / ".hydra" / "overrides.yaml").read_text()
+
+
+def test_config_dir_adds_a_users_own_configs(tmp_path):
+    (tmp_path / "my_conf" / "report").mkdir(parents=True)
+    (tmp_path / "my_conf" / "report" / "mine.yaml").write_text(
+        "title: Churn review\nauthor: Data team\nformats: [html, json]\nanalyses: [metrics]\n")
+    proc = cli(["--config-dir", "my_conf", "report=mine", "data=iris"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert [s["name"] for s in doc["sections"]] == ["metrics"]
+    assert "Churn review" in (tmp_path / "out" / "report.html").read_text()
+    assert not (tmp_path / "out" / "report.pdf").exists()

@@ -1,0 +1,151 @@
+"""metrics.json against independent computations: sklearn on an independently made split and model,
+and hand-worked small cases."""
+import numpy as np
+import pytest
+import sklearn.metrics as skm
+from sklearn import datasets
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import label_binarize
+
+from conftest import make_cfg, run_report
+from postreport.analyses.confusion import confusion
+from postreport.analyses.metrics import classification_metrics, regression_metrics
+
+
+def independent_split(loader, names=True, stratify=True, seed=0):
+    bunch = loader(as_frame=True)
+    X, y = bunch.data, bunch.target
+    if names:
+        y = y.map(dict(enumerate(bunch.target_names)))
+    return train_test_split(X, y, test_size=0.25, stratify=y if stratify else None, random_state=seed)
+
+
+def test_binary_metrics_equal_sklearn(tmp_path):
+    import lightgbm
+
+    result, _ = run_report(tmp_path)
+    doc = result.metrics
+    X_tr, X_te, y_tr, y_te = independent_split(datasets.load_breast_cancer)
+    params = dict(make_cfg().model.params)
+    model = lightgbm.LGBMClassifier(**params, random_state=0).fit(X_tr, y_tr)
+    pred = model.predict(X_te)
+    score = model.predict_proba(X_te)[:, list(model.classes_).index("malignant")]
+    pos = (y_te == "malignant").astype(int)
+    m = doc["metrics"]
+    assert doc["task"] == "binary" and doc["n_train"] == len(y_tr) and doc["n_test"] == len(y_te)
+    assert m["accuracy"] == pytest.approx(skm.accuracy_score(y_te, pred))
+    assert m["balanced_accuracy"] == pytest.approx(skm.balanced_accuracy_score(y_te, pred))
+    # positive label default: the last label in sorted order ('benign' < 'malignant')
+    assert m["precision"] == pytest.approx(skm.precision_score(y_te, pred, pos_label="malignant"))
+    assert m["recall"] == pytest.approx(skm.recall_score(y_te, pred, pos_label="malignant"))
+    assert m["f1"] == pytest.approx(skm.f1_score(y_te, pred, pos_label="malignant"))
+    assert m["roc_auc"] == pytest.approx(skm.roc_auc_score(pos, score))
+    assert m["average_precision"] == pytest.approx(skm.average_precision_score(pos, score))
+    assert m["log_loss"] == pytest.approx(skm.log_loss(y_te, model.predict_proba(X_te)))
+    assert m["brier"] == pytest.approx(np.mean((pos - score) ** 2))
+    assert m["mcc"] == pytest.approx(skm.matthews_corrcoef(y_te, pred))
+    cm = doc["results"]["confusion_matrix"]
+    assert cm["labels"] == ["benign", "malignant"]
+    assert cm["matrix"] == skm.confusion_matrix(y_te, pred, labels=["benign", "malignant"]).tolist()
+    assert sum(map(sum, cm["matrix"])) == doc["n_test"]
+    assert (cm["tp"], cm["fn"], cm["fp"], cm["tn"]) == (
+        int(((pred == "malignant") & (pos == 1)).sum()), int(((pred != "malignant") & (pos == 1)).sum()),
+        int(((pred == "malignant") & (pos == 0)).sum()), int(((pred != "malignant") & (pos == 0)).sum()))
+    assert [s["status"] for s in doc["sections"]] == ["ok", "ok"]
+
+
+def test_multiclass_metrics_equal_sklearn(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    result, _ = run_report(tmp_path, ["data=wine", "model=logistic"])
+    m = result.metrics["metrics"]
+    X_tr, X_te, y_tr, y_te = independent_split(datasets.load_wine)
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000, random_state=0)).fit(X_tr, y_tr)
+    pred, proba = model.predict(X_te), model.predict_proba(X_te)
+    assert m["accuracy"] == pytest.approx(skm.accuracy_score(y_te, pred))
+    assert m["precision"] == pytest.approx(skm.precision_score(y_te, pred, average="macro"))
+    assert m["recall"] == pytest.approx(skm.recall_score(y_te, pred, average="macro"))
+    assert m["f1"] == pytest.approx(skm.f1_score(y_te, pred, average="macro"))
+    assert m["f1_weighted"] == pytest.approx(skm.f1_score(y_te, pred, average="weighted"))
+    assert m["f1_micro"] == pytest.approx(skm.f1_score(y_te, pred, average="micro"))
+    assert m["roc_auc"] == pytest.approx(skm.roc_auc_score(y_te, proba, multi_class="ovr"))
+    onehot = label_binarize(y_te, classes=model.classes_)
+    assert m["average_precision"] == pytest.approx(skm.average_precision_score(onehot, proba, average="macro"))
+    assert m["log_loss"] == pytest.approx(skm.log_loss(y_te, proba))
+    assert m["brier"] == pytest.approx(skm.brier_score_loss(y_te, proba))
+    assert m["mcc"] == pytest.approx(skm.matthews_corrcoef(y_te, pred))
+    cm = result.metrics["results"]["confusion_matrix"]
+    assert cm["matrix"] == skm.confusion_matrix(y_te, pred, labels=list(model.classes_)).tolist()
+    assert sum(map(sum, cm["matrix"])) == len(y_te)
+
+
+def test_regression_metrics_equal_sklearn(tmp_path):
+    import lightgbm
+
+    result, _ = run_report(tmp_path, ["data=diabetes"])
+    doc = result.metrics
+    X_tr, X_te, y_tr, y_te = independent_split(datasets.load_diabetes, names=False, stratify=False)
+    model = lightgbm.LGBMRegressor(**dict(make_cfg(["data=diabetes"]).model.params), random_state=0).fit(X_tr, y_tr)
+    pred = model.predict(X_te)
+    m = doc["metrics"]
+    assert doc["task"] == "regression"
+    assert m["mae"] == pytest.approx(skm.mean_absolute_error(y_te, pred))
+    assert m["rmse"] == pytest.approx(np.sqrt(skm.mean_squared_error(y_te, pred)))
+    assert m["r2"] == pytest.approx(skm.r2_score(y_te, pred))
+    assert m["mape"] == pytest.approx(skm.mean_absolute_percentage_error(y_te, pred))
+    assert m["median_ae"] == pytest.approx(skm.median_absolute_error(y_te, pred))
+    assert m["max_error"] == pytest.approx(skm.max_error(y_te, pred))
+    statuses = {s["name"]: s for s in doc["sections"]}
+    assert statuses["confusion_matrix"]["status"] == "skipped" and "regression" in statuses["confusion_matrix"]["error"]
+    assert result.exit_code == 0
+
+
+def test_hand_worked_binary_case():
+    # 6 rows; positive 'y'. TP=2 (rows 0,1), FN=1 (row 2), FP=1 (row 3), TN=2 (rows 4,5)
+    y_true = np.array(["y", "y", "y", "n", "n", "n"], dtype=object)
+    y_pred = np.array(["y", "y", "n", "y", "n", "n"], dtype=object)
+    proba_y = np.array([0.9, 0.8, 0.4, 0.7, 0.2, 0.1])
+    proba = np.column_stack([1 - proba_y, proba_y])  # classes ['n', 'y']
+    r = classification_metrics(y_true, y_pred, proba, ["n", "y"], ["n", "y"], "binary", "y")
+    v = r.values
+    assert v["accuracy"] == pytest.approx(4 / 6)
+    assert v["precision"] == pytest.approx(2 / 3) and v["recall"] == pytest.approx(2 / 3)
+    assert v["f1"] == pytest.approx(2 / 3)
+    # AUC: positives 0.9, 0.8, 0.4 vs negatives 0.7, 0.2, 0.1 -> 8 of 9 pairs ordered correctly
+    assert v["roc_auc"] == pytest.approx(8 / 9)
+    brier = np.mean((np.array([1, 1, 1, 0, 0, 0]) - proba_y) ** 2)
+    assert v["brier"] == pytest.approx(brier)
+    # MCC = (TP*TN - FP*FN) / sqrt((TP+FP)(TP+FN)(TN+FP)(TN+FN)) = (4 - 1) / 9
+    assert v["mcc"] == pytest.approx(3 / 9)
+    c = confusion(y_true, y_pred, ["n", "y"], positive="y")
+    assert c.binary_counts() == {"tp": 2, "fn": 1, "fp": 1, "tn": 2}
+    assert c.matrix.tolist() == [[2, 1], [1, 2]]
+
+
+def test_undefined_metrics_are_null_with_a_note():
+    y_true = np.array([1, 1, 1])
+    y_pred = np.array([1, 0, 1])
+    proba = np.array([[0.2, 0.8], [0.6, 0.4], [0.1, 0.9]])
+    r = classification_metrics(y_true, y_pred, proba, [0, 1], [0, 1], "binary", 1)
+    assert r.values["roc_auc"] is None and r.values["average_precision"] is None
+    assert any("one class" in n for n in r.notes)
+    assert r.values["accuracy"] == pytest.approx(2 / 3)
+    # no predicted positives: precision undefined (null), not 0 and not a crash
+    r = classification_metrics(np.array([0, 1]), np.array([0, 0]), None, [0, 1], [0, 1], "binary", 1)
+    assert r.values["precision"] is None and r.values["roc_auc"] is None
+    assert any("no probabilities" in n for n in r.notes)
+    reg = regression_metrics(np.array([0.0, 1.0, 2.0]), np.array([0.5, 1.0, 2.5]))
+    assert reg.values["mape"] is None and reg.values["mae"] == pytest.approx(1 / 3)
+
+
+def test_multiclass_confusions_rank_the_largest_off_diagonal_cells():
+    y_true = np.array(list("aaaabbbccc"))
+    y_pred = np.array(list("abbbbbbcca"))
+    c = confusion(y_true, y_pred, ["a", "b", "c"], top=2)
+    assert c.matrix.tolist() == [[1, 3, 0], [0, 3, 0], [1, 0, 2]]
+    assert c.top_confusions[0] == ("a", "b", 3, 0.75)
+    assert c.top_confusions[1] == ("c", "a", 1, pytest.approx(1 / 3))
+    payload = c.to_json()
+    assert payload["support"] == {"a": 4, "b": 3, "c": 3}

@@ -1,0 +1,125 @@
+"""The files a user receives: PDF (pypdf), HTML (a parser), metrics.json."""
+import json
+from html.parser import HTMLParser
+
+import pytest
+from pypdf import PdfReader
+
+from conftest import run_report
+
+SECTION_TITLES = ["Summary", "Evaluation metrics", "Confusion matrix", "Provenance"]
+
+
+class Collect(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.urls, self.text = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name in ("src", "href", "action", "srcset", "poster", "data") and value is not None:
+                self.urls.append(value)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def parse(html):
+    p = Collect()
+    p.feed(html)
+    return p
+
+
+def test_default_run_writes_three_files(default_report):
+    result, out = default_report
+    assert result.exit_code == 0
+    for name in ("report.html", "report.pdf", "metrics.json"):
+        assert (out / name).stat().st_size > 1000
+    doc = json.loads((out / "metrics.json").read_text())
+    assert set(doc) >= {"task", "n_train", "n_test", "metrics", "results", "sections"}
+    assert doc == result.metrics
+    assert not list(out.glob(".*.tmp"))  # no leftovers of the atomic writes
+
+
+def test_pdf_pages_text_bookmarks_metadata_attachments(default_report):
+    result, out = default_report
+    reader = PdfReader(out / "report.pdf")
+    assert len(reader.pages) >= 5
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    accuracy = result.metrics["metrics"]["accuracy"]
+    assert f"{accuracy:.3f}" in text
+    for title in SECTION_TITLES:
+        assert title in text
+    assert f"page 2 of {len(reader.pages)}" in text
+    outline = [item.title for item in reader.outline if not isinstance(item, list)]
+    assert outline == SECTION_TITLES
+    assert reader.metadata.title == "Model report"
+    attachments = reader.attachments
+    assert json.loads(attachments["metrics.json"][0]) == json.loads((out / "metrics.json").read_text())
+    assert b"data:" in attachments["config.yaml"][0] or b"model:" in attachments["config.yaml"][0]
+
+
+def test_html_is_self_contained(default_report):
+    _, out = default_report
+    html = (out / "report.html").read_text()
+    p = parse(html)
+    assert p.urls, "the report has figures and navigation links"
+    for url in p.urls:
+        assert url.startswith("#") or url.startswith("data:image/"), url
+    assert "script" not in p.tags and "link" not in p.tags and "iframe" not in p.tags
+    assert "@import" not in html and "url(http" not in html
+    assert sum(1 for t in p.tags if t == "img") >= 2  # class balance + confusion matrix
+    text = " ".join(p.text)
+    for title in SECTION_TITLES:
+        assert title in text
+
+
+def test_stranger_controlled_names_are_escaped(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    n = 120
+    x = rng.normal(size=n)
+    frame = pd.DataFrame({
+        "<script>x</script>": x,
+        "other": rng.normal(size=n),
+        "label": np.where(x > 0, "<img src=x onerror=alert(1)>", "plain"),
+    })
+    path = tmp_path / "evil.csv"
+    frame.to_csv(path, index=False)
+    result, out = run_report(tmp_path, [f"data=file", f"data.path={path}", "data.target=label",
+                                        "report.title='<b>t</b>'"], formats=("html", "json"))
+    html = (out / "report.html").read_text()
+    p = parse(html)
+    assert "script" not in p.tags and p.tags.count("img") == sum(1 for u in p.urls if u.startswith("data:image/"))
+    assert "&lt;script&gt;x&lt;/script&gt;" in html or "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<b>t</b>" not in html and "&lt;b&gt;t&lt;/b&gt;" in html
+    assert all(u.startswith(("#", "data:image/")) for u in p.urls)
+    assert result.metrics["results"]["confusion_matrix"]["labels"] == ["<img src=x onerror=alert(1)>", "plain"]
+
+
+def test_pdf_fetches_nothing_outside_the_report(tmp_path, monkeypatch):
+    """A title cannot smuggle a remote resource in; the fetcher refuses any non-data URL."""
+    from weasyprint import URLFetcher
+
+    from postreport.report.render_pdf import render_pdf
+
+    asked = []
+    original = URLFetcher.fetch
+
+    def spy(self, url, *args, **kwargs):
+        asked.append(url)
+        return original(self, url, *args, **kwargs)
+
+    monkeypatch.setattr(URLFetcher, "fetch", spy)
+    html = '<html><body><img src="http://127.0.0.1:9/x.png"><img src="file:///etc/passwd"><p>hi</p></body></html>'
+
+    class R:
+        keywords = []
+
+    pdf = render_pdf(html, R(), "{}", "a: 1")
+    assert pdf.startswith(b"%PDF")
+    # WeasyPrint asked, the fetcher refused: nothing but data: URLs is ever opened
+    assert all(not u.startswith("data:") for u in asked)
