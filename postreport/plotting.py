@@ -3,7 +3,7 @@ the renderer draws them here with matplotlib's Figure API (no pyplot global stat
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
@@ -58,9 +58,9 @@ class Panels:
     """Several plots side by side in one figure."""
 
     panels: list
-    height: float = 3.2
+    height: float = 3.2  # of one row of panels
     width: float = WIDTH
-    extra: dict = field(default_factory=dict)
+    columns: int = 0  # panels per row; 0: all in one row
 
 
 def draw_svg(spec) -> str:
@@ -74,9 +74,13 @@ def draw_svg(spec) -> str:
     panels = spec.panels if isinstance(spec, Panels) else [spec]
     width = spec.width if isinstance(spec, Panels) else WIDTH
     height = spec.height if isinstance(spec, Panels) else _height(spec)
+    columns = (spec.columns if isinstance(spec, Panels) else 0) or len(panels)
+    rows = -(-len(panels) // columns)
     with matplotlib.rc_context({**STYLE, "axes.prop_cycle": cycler(color=PALETTE)}):
-        fig = Figure(figsize=(width, height), layout="constrained")
-        axes = fig.subplots(1, len(panels), squeeze=False)[0]
+        fig = Figure(figsize=(width, height * rows), layout="constrained")
+        axes = fig.subplots(rows, columns, squeeze=False).ravel()
+        for ax in axes[len(panels):]:
+            ax.set_visible(False)
         for ax, panel in zip(axes, panels):
             DRAWERS[type(panel)](fig, ax, panel)
         buf = io.StringIO()
@@ -95,8 +99,9 @@ def _height(spec) -> float:
 def _heatmap(fig, ax, spec: Heatmap) -> None:
     values = np.asarray(spec.values, dtype=float)
     image = ax.imshow(values, cmap="Blues", vmin=spec.vmin, vmax=spec.vmax, aspect="auto")
+    tilt = len(spec.x_labels) > 4 and max(len(str(x)) for x in spec.x_labels) > 3
     ax.set_xticks(range(len(spec.x_labels)), [_short(x) for x in spec.x_labels],
-                  rotation=45 if len(spec.x_labels) > 4 else 0, ha="right" if len(spec.x_labels) > 4 else "center")
+                  rotation=45 if tilt else 0, ha="right" if tilt else "center")
     ax.set_yticks(range(len(spec.y_labels)), [_short(y) for y in spec.y_labels])
     ax.set_xlabel(spec.xlabel)
     ax.set_ylabel(spec.ylabel)
@@ -108,7 +113,7 @@ def _heatmap(fig, ax, spec: Heatmap) -> None:
         hi = spec.vmax if spec.vmax is not None else (finite.max() if finite.size else 1.0)
         lo = spec.vmin if spec.vmin is not None else (finite.min() if finite.size else 0.0)
         mid = lo + (hi - lo) / 2
-        size = 8 if values.shape[0] <= 6 else 6
+        size = 8 if values.shape[0] <= 6 else 7 if values.shape[0] <= 12 else 5
         for i in range(values.shape[0]):
             for j in range(values.shape[1]):
                 colour = "white" if np.isfinite(values[i, j]) and values[i, j] > mid else "#222222"

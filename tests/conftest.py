@@ -38,5 +38,5 @@ def cli(args, cwd, env=None):
 def default_report(tmp_path_factory):
     """The default report, every format, made once for the tests that read its files."""
     tmp = tmp_path_factory.mktemp("default")
-    result, out = run_report(tmp, [], formats=("html", "pdf", "json"))
+    result, out = run_report(tmp, ["report.author=QA team"], formats=("html", "pdf", "json"))
     return result, out

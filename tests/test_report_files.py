@@ -54,7 +54,7 @@ def test_pdf_pages_text_bookmarks_metadata_attachments(default_report):
     assert f"page 2 of {len(reader.pages)}" in text
     outline = [item.title for item in reader.outline if not isinstance(item, list)]
     assert outline == SECTION_TITLES
-    assert reader.metadata.title == "Model report"
+    assert reader.metadata.title == "Model report" and reader.metadata.author == "QA team"
     attachments = reader.attachments
     assert json.loads(attachments["metrics.json"][0]) == json.loads((out / "metrics.json").read_text())
     assert b"data:" in attachments["config.yaml"][0] or b"model:" in attachments["config.yaml"][0]

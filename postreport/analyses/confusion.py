@@ -96,16 +96,20 @@ class ConfusionMatrixAnalysis(Analysis):
 
     def items(self, r: ConfusionResult) -> list:
         n = int(r.matrix.sum())
-        counts = [[str(int(v)) for v in row] for row in r.matrix]
-        shares = [["–" if np.isnan(v) else f"{v:.0%}" for v in row] for row in r.normalized]
+        many = len(r.labels) > 6  # then the panels go one below the other, zeros blank, shares in percent
+        counts = [["" if many and v == 0 else str(int(v)) for v in row] for row in r.matrix]
+        shares = [["" if np.isnan(v) or (many and v == 0) else f"{v * 100:.0f}" if many else f"{v:.0%}" for v in row]
+                  for row in r.normalized]
         common = dict(x_labels=r.labels, y_labels=r.labels, xlabel="Predicted", ylabel="True")
         figure = Figure(
             Panels([
                 Heatmap(r.matrix, title="Counts", annotations=counts, **common),
-                Heatmap(r.normalized, title="Share of each true class", annotations=shares, vmin=0, vmax=1, **common),
-            ], height=min(6.5, 2.6 + 0.3 * len(r.labels))),
+                Heatmap(r.normalized, title="Share of each true class" + (" (%)" if many else ""),
+                        annotations=shares, vmin=0, vmax=1, **common),
+            ], height=min(4.2, 1.2 + 0.26 * len(r.labels)) if many else 2.9, columns=1 if many else 0,
+               width=5.0 if many else 6.4),
             caption=f"Confusion matrix on {n} test rows. Rows are true classes, columns predicted classes; "
-                    "the right panel divides each row by its total, so its diagonal is the per-class recall.",
+                    "the second panel divides each row by its total, so its diagonal is the per-class recall.",
         )
         items = [figure]
         if r.positive_label is not None:

@@ -19,8 +19,8 @@ PROBABILISTIC = ("roc_auc", "average_precision", "log_loss", "brier")
 DESCRIPTIONS = {
     "accuracy": ("Accuracy", "share of test rows predicted correctly", True),
     "balanced_accuracy": ("Balanced accuracy", "mean recall over classes; robust to class imbalance", True),
-    "precision": ("Precision", "of the rows predicted {pos}, the share that are", True),
-    "recall": ("Recall", "of the rows that are {pos}, the share found", True),
+    "precision": ("Precision", "share of the rows predicted {pos} that truly are {pos}", True),
+    "recall": ("Recall", "share of the truly {pos} rows that the model finds", True),
     "f1": ("F1", "harmonic mean of precision and recall", True),
     "f1_weighted": ("F1 (weighted)", "per-class F1 averaged with class support as weights", True),
     "f1_micro": ("F1 (micro)", "F1 over all decisions pooled; equals accuracy for single-label data", True),

@@ -62,10 +62,6 @@ def headline(ctx, outcomes) -> list:
 def summary_section(ctx, outcomes) -> Section:
     data, model, pred = ctx.data, ctx.model, ctx.pred
     items: list = []
-    heads = headline(ctx, outcomes)
-    if heads:
-        items.append(Table(["Headline metric", "Value"], [[k, v] for k, v in heads],
-                           caption="On the test set; the evaluation section has every metric."))
     n_cat = len(data.categorical)
     n_missing = int(data.X_test.isna().sum().sum())
     rows = [

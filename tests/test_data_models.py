@@ -1,0 +1,112 @@
+"""Data loading (task inference, positive label, categoricals) and models from files, checked directly."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import make_cfg, run_report
+from postreport.data import load_dataset
+from postreport.errors import UserError
+from postreport.models import build_candidate
+from postreport.predictions import predict
+
+
+def write(tmp_path, frame, name="d.csv"):
+    path = tmp_path / name
+    frame.to_csv(path, index=False) if name.endswith(".csv") else frame.to_parquet(path)
+    return str(path)
+
+
+def dataset(tmp_path, frame, *overrides, name="d.csv"):
+    cfg = make_cfg(["data=file", f"data.path={write(tmp_path, frame, name)}", *overrides])
+    return load_dataset(cfg.data, cfg.seed)
+
+
+@pytest.mark.parametrize("values,task", [
+    (["x", "y"] * 50, "binary"),
+    ([True, False] * 50, "binary"),
+    ([0, 1, 2, 3] * 25, "multiclass"),
+    (list(np.linspace(0, 1, 100)), "regression"),
+    (list(range(100)), "regression"),
+])
+def test_task_is_inferred_from_the_target(tmp_path, values, task):
+    frame = pd.DataFrame({"f": np.arange(100.0), "y": values})
+    assert dataset(tmp_path, frame, "data.target=y").task == task
+
+
+def test_task_can_be_forced_and_a_bad_task_is_refused(tmp_path):
+    frame = pd.DataFrame({"f": np.arange(100.0), "y": [0, 1, 2, 3] * 25})
+    assert dataset(tmp_path, frame, "data.target=y", "data.task=regression").task == "regression"
+    with pytest.raises(UserError, match="data.task='ordinal'.*binary, multiclass, regression"):
+        dataset(tmp_path, frame, "data.target=y", "data.task=ordinal")
+
+
+def test_positive_label_default_and_override(tmp_path):
+    frame = pd.DataFrame({"f": np.arange(100.0), "y": ["no", "yes"] * 50})
+    assert dataset(tmp_path, frame, "data.target=y").positive_label == "yes"  # last in sorted order
+    assert dataset(tmp_path, frame, "data.target=y", "data.positive_label=no").positive_label == "no"
+    with pytest.raises(UserError, match="maybe.*'no', 'yes'"):
+        dataset(tmp_path, frame, "data.target=y", "data.positive_label=maybe")
+    ints = pd.DataFrame({"f": np.arange(100.0), "y": [0, 1] * 50})
+    assert dataset(tmp_path, ints, "data.target=y").positive_label == 1
+
+
+def test_text_columns_become_shared_categoricals_and_rows_without_target_are_dropped(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"colour": rng.choice(["red", "blue", None], 200), "n": rng.normal(size=200),
+                          "y": rng.choice(["a", "b"], 200)})
+    frame.loc[:4, "y"] = None
+    data = dataset(tmp_path, frame, "data.target=y")
+    assert data.categorical == ["colour"]
+    assert list(data.X_train["colour"].cat.categories) == list(data.X_test["colour"].cat.categories) == ["blue", "red"]
+    assert data.n_train + data.n_test == 195 and any("5 rows" in n for n in data.notes)
+
+
+@pytest.mark.parametrize("model", ["lightgbm", "random_forest", "logistic", "hist_gradient_boosting", "mlp"])
+def test_every_model_fits_categoricals_and_missing_values(tmp_path, model):
+    rng = np.random.default_rng(0)
+    n = 300
+    colour = rng.choice(["red", "blue", "green"], n)
+    x = rng.normal(size=n)
+    x[::10] = np.nan
+    y = np.where((colour == "red") | (np.nan_to_num(x) > 1), "hit", "miss")
+    frame = pd.DataFrame({"colour": colour, "x": x, "y": y})
+    frame.loc[::13, "colour"] = None
+    result, _ = run_report(tmp_path, ["data=file", f"data.path={write(tmp_path, frame)}", "data.target=y",
+                                      f"model={model}"])
+    assert result.exit_code == 0
+    assert result.metrics["metrics"]["accuracy"] > 0.7
+
+
+def test_lightgbm_text_model_predicts_like_the_booster(tmp_path):
+    import lightgbm
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(300, 3)), columns=["a b", "c", "d"])
+    y = (X["a b"] + X["c"] > 0).astype(int)
+    booster = lightgbm.train({"objective": "binary", "verbose": -1}, lightgbm.Dataset(X, y), 20)
+    booster.save_model(str(tmp_path / "m.txt"))
+    test = X.iloc[200:].assign(y=y.iloc[200:], unused=1.0)
+    cfg = make_cfg(["model=file", f"model.path={tmp_path / 'm.txt'}", "data=file",
+                    f"data.test_path={write(tmp_path, test, 't.parquet')}", "data.target=y"])
+    data = load_dataset(cfg.data, 0)
+    candidate = build_candidate(cfg.model, data, 0)
+    pred = predict(candidate, data)
+    expected = booster.predict(X.iloc[200:])
+    np.testing.assert_allclose(pred.scores_for(1), expected)
+    np.testing.assert_array_equal(pred.y_pred, (expected >= 0.5).astype(int))
+    assert any("unused" in n for n in candidate.notes)  # the extra column is left out, with a note
+    assert data.n_train == 0
+
+
+def test_regression_model_file_refused_for_classification(tmp_path):
+    import lightgbm
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(100, 2)), columns=["a", "b"])
+    booster = lightgbm.train({"objective": "regression", "verbose": -1}, lightgbm.Dataset(X, X["a"] * 2), 5)
+    booster.save_model(str(tmp_path / "r.txt"))
+    test = X.assign(y=(X["a"] > 0).astype(int))
+    cfg = make_cfg(["model=file", f"model.path={tmp_path / 'r.txt'}", "data=file",
+                    f"data.test_path={write(tmp_path, test)}", "data.target=y"])
+    with pytest.raises(UserError, match="regression model"):
+        build_candidate(cfg.model, load_dataset(cfg.data, 0), 0)
