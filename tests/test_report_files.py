@@ -2,7 +2,6 @@
 import json
 from html.parser import HTMLParser
 
-import pytest
 from pypdf import PdfReader
 
 from conftest import run_report
@@ -89,7 +88,7 @@ def test_stranger_controlled_names_are_escaped(tmp_path):
     })
     path = tmp_path / "evil.csv"
     frame.to_csv(path, index=False)
-    result, out = run_report(tmp_path, [f"data=file", f"data.path={path}", "data.target=label",
+    result, out = run_report(tmp_path, ["data=file", f"data.path={path}", "data.target=label",
                                         "report.title='<b>t</b>'"], formats=("html", "json"))
     html = (out / "report.html").read_text()
     p = parse(html)
