@@ -64,11 +64,23 @@ class ReportConfig:
 
 
 @dataclass
+class BootstrapConfig:
+    """Bootstrap confidence intervals, shared by every analysis that reports them."""
+
+    resamples: int = 1000  # 0 turns intervals off
+    level: float = 0.95
+    seed: Optional[int] = None  # defaults to the top-level seed
+    max_exact_rows: int = 20000  # above this, binary test sets are grouped into cells (postreport.bootstrap)
+    max_bins: int = 2048  # score bins when grouped
+
+
+@dataclass
 class PostreportConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     analyses: Dict[str, Any] = field(default_factory=dict)
+    bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     seed: int = 0
     n_jobs: int = -1
 

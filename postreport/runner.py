@@ -35,6 +35,22 @@ class RunContext:
     pred: Any  # postreport.predictions.Predictions
     seed: int
     n_jobs: int
+    cache: dict = field(default_factory=dict)
+
+    def shared(self, key: str, compute):
+        """Work several analyses need (bootstrap resamples, encodings) is done once and kept here."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
+
+    @property
+    def encoded(self):
+        """Classification labels as indices, probabilities in the data's label order (None for regression)."""
+        if self.data.task == "regression":
+            return None
+        from .evaluation import encode
+
+        return self.shared("encoded", lambda: encode(self.data, self.pred))
 
 
 @dataclass

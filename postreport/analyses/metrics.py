@@ -4,10 +4,11 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
-from ..report.model import Note, Table
+from ..report.model import Estimate, Note, Table
 from .base import Analysis
 
 CLASSIFICATION = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc",
@@ -45,9 +46,18 @@ class MetricsResult:
     averaging: str
     notes: list = field(default_factory=list)
     positive: object = None
+    ci: dict = field(default_factory=dict)  # name -> [low, high] or None
+    ci_level: Optional[float] = None
+    ci_resamples: int = 0
 
     def to_json(self) -> dict:
-        return {**self.values, "averaging": self.averaging, "notes": list(self.notes)}
+        payload: dict = {}
+        for name, value in self.values.items():
+            payload[name] = value
+            if self.ci_level is not None:
+                payload[f"{name}_ci"] = self.ci.get(name)
+        return {**payload, "ci_level": self.ci_level, "ci_resamples": self.ci_resamples,
+                "averaging": self.averaging, "notes": list(self.notes)}
 
 
 def classification_metrics(y_true, y_pred, proba, classes, labels, task, positive=None) -> MetricsResult:
@@ -160,11 +170,21 @@ class MetricsAnalysis(Analysis):
     lead = "How well the model predicts the held-out test set."
 
     def compute(self, ctx, settings) -> MetricsResult:
+        from ..evaluation import test_intervals
+
         p, data = ctx.pred, ctx.data
         if data.task == "regression":
-            return regression_metrics(p.y_true, p.y_pred)
-        return classification_metrics(p.y_true, p.y_pred, p.proba, p.classes, data.labels, data.task,
-                                      data.positive_label)
+            result = regression_metrics(p.y_true, p.y_pred)
+        else:
+            result = classification_metrics(p.y_true, p.y_pred, p.proba, p.classes, data.labels, data.task,
+                                            data.positive_label)
+        intervals = test_intervals(ctx)
+        if intervals is not None:
+            result.ci_level, result.ci_resamples = intervals.level, intervals.resamples
+            result.ci = {name: intervals.interval(name) if value is not None else None
+                         for name, value in result.values.items()}
+            result.notes += intervals.notes
+        return result
 
     def items(self, result: MetricsResult) -> list:
         rows = []
@@ -173,10 +193,18 @@ class MetricsAnalysis(Analysis):
             if result.task == "multiclass" and name in ("precision", "recall", "f1"):
                 meaning = f"per-class {label.lower()}, averaged over classes with equal weight (macro)"
             meaning = meaning.format(pos=repr(result.positive))
-            rows.append([label, value, "higher" if higher else "lower", meaning])
+            rows.append([label, Estimate(value, result.ci.get(name)), "higher" if higher else "lower", meaning])
         caption = "Computed on the test set"
+        if result.ci_level is not None:
+            caption += (f"; in brackets the {result.ci_level:.0%} bootstrap confidence interval "
+                        f"({result.ci_resamples:,} resamples, stratified by class" if result.task != "regression"
+                        else f"; in brackets the {result.ci_level:.0%} bootstrap confidence interval "
+                        f"({result.ci_resamples:,} resamples")
+            caption += ")"
         if result.averaging:
             caption += f"; precision, recall and F1 are {result.averaging}"
-        items = [Table(columns=["Metric", "Value", "Better", "What it measures"], rows=rows, caption=caption + ".")]
+        value_column = "Value" if result.ci_level is None else f"Value [{result.ci_level:.0%} CI]"
+        items = [Table(columns=["Metric", value_column, "Better", "What it measures"], rows=rows,
+                       caption=caption + ".")]
         items += [Note(n, "warning") for n in result.notes]
         return items

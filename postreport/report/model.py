@@ -7,6 +7,14 @@ from typing import Any, Optional
 
 
 @dataclass
+class Estimate:
+    """A number with its confidence interval; renderers show it as `0.953 [0.921, 0.977]`."""
+
+    value: Optional[float]
+    ci: Optional[list] = None  # [low, high]
+
+
+@dataclass
 class Paragraph:
     text: str
 

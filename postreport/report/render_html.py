@@ -12,7 +12,7 @@ from markupsafe import Markup
 from .. import __version__
 from ..config import resource_dir
 from ..plotting import draw_svg
-from .model import Code, Figure, KeyValues, Note, Paragraph, Table
+from .model import Code, Estimate, Figure, KeyValues, Note, Paragraph, Table
 
 ITEM_TEMPLATES = {
     Paragraph: "items/paragraph.html.j2",
@@ -26,6 +26,11 @@ ITEM_TEMPLATES = {
 
 def fmt_number(value, percent: bool = False) -> str:
     """How every number in a report reads. None (undefined) reads as 'n/a'."""
+    if isinstance(value, Estimate):
+        text = fmt_number(value.value, percent)
+        if value.ci is not None and value.value is not None:
+            text += f" [{fmt_number(value.ci[0], percent)}, {fmt_number(value.ci[1], percent)}]"
+        return text
     if value is None:
         return "n/a"
     if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "dtype"):
@@ -61,6 +66,7 @@ def environment(template_dir: str):
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = fmt_number
     env.filters["date"] = fmt_date
+    env.tests["estimate"] = lambda v: isinstance(v, Estimate)
     return env
 
 

@@ -1,0 +1,258 @@
+"""Bootstrap confidence intervals for every scalar metric, vectorised.
+
+A resample is a vector of counts over *cells* (how often each cell is drawn). Cells are rows, or, for
+large binary test sets, groups of rows that agree on (true label, predicted label, score bin): drawing
+rows with replacement then equals drawing cells from a multinomial with the cells' row counts, so the
+counting metrics stay exact and only the ranking metrics see scores grouped into `max_bins` quantile bins.
+Resampling is stratified by the true class for classification. Scores are sorted once; each resample
+only re-weights them (cumulative sums over the sorted order), never re-sorts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from .config import BootstrapConfig as BootstrapSettings
+
+CHUNK_ELEMENTS = 4_000_000  # resamples x cells held in memory at once
+EPS = np.finfo(float).eps
+
+
+@dataclass
+class Cells:
+    stratum: np.ndarray  # (C,) stratum of each cell (true class index; 0 for regression)
+    count: np.ndarray  # (C,) rows in each cell
+    exact: bool  # True: one row per cell
+
+
+@dataclass
+class Intervals:
+    """Per-resample values of each metric, and their percentile intervals."""
+
+    samples: dict  # name -> (B,) or (B, K) array
+    level: float
+    resamples: int
+    grouped: bool = False
+    notes: list = field(default_factory=list)
+
+    def interval(self, name: str, index: Optional[int] = None):
+        values = self.samples.get(name)
+        if values is None:
+            return None
+        if index is not None:
+            values = values[:, index]
+        values = values[np.isfinite(values)]
+        if values.size < max(10, 0.5 * self.resamples):  # undefined in too many resamples to say
+            return None
+        tail = (1 - self.level) / 2 * 100
+        lo, hi = np.percentile(values, [tail, 100 - tail])
+        return [float(lo), float(hi)]
+
+
+def resample_counts(cells: Cells, resamples: int, seed: int):
+    """Yield (b, C) count matrices, b resamples at a time, deterministic for a seed."""
+    n_cells = len(cells.count)
+    per_chunk = max(1, min(resamples, CHUNK_ELEMENTS // max(n_cells, 1)))
+    strata = [np.flatnonzero(cells.stratum == s) for s in np.unique(cells.stratum)]
+    done, chunk = 0, 0
+    while done < resamples:
+        b = min(per_chunk, resamples - done)
+        rng = np.random.default_rng([seed, chunk])
+        W = np.zeros((b, n_cells))
+        for idx in strata:
+            rows = cells.count[idx]
+            n_s = int(rows.sum())
+            if cells.exact:
+                draws = rng.integers(0, len(idx), size=(b, n_s)) + (np.arange(b) * len(idx))[:, None]
+                W[:, idx] = np.bincount(draws.ravel(), minlength=b * len(idx)).reshape(b, len(idx))
+            else:
+                W[:, idx] = rng.multinomial(n_s, rows / n_s, size=b)
+        yield W
+        done += b
+        chunk += 1
+
+
+def _group_starts(sorted_values: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+
+
+def _ranking(W: np.ndarray, positive: np.ndarray, starts: np.ndarray):
+    """ROC AUC and average precision for each resample. Columns of W are in ascending score order and
+    `starts` marks groups of tied scores."""
+    pos = np.add.reduceat(W * positive, starts, axis=1)
+    neg = np.add.reduceat(W * (1 - positive), starts, axis=1)
+    P, N = pos.sum(axis=1), neg.sum(axis=1)
+    below = np.cumsum(neg, axis=1) - neg
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = np.sum(pos * (below + 0.5 * neg), axis=1) / (P * N)
+        tp = np.cumsum(pos[:, ::-1], axis=1)
+        fp = np.cumsum(neg[:, ::-1], axis=1)
+        precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=(tp + fp) > 0)
+        ap = np.sum(pos[:, ::-1] * precision, axis=1) / P
+    return auc, ap
+
+
+def _counting(tp, fp, fn, tn):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        n = tp + fp + fn + tn
+        recall = tp / (tp + fn)
+        specificity = tn / (tn + fp)
+        precision = tp / (tp + fp)
+        denominator = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+        return {
+            "accuracy": (tp + tn) / n,
+            "balanced_accuracy": (recall + specificity) / 2,
+            "precision": precision,
+            "recall": recall,
+            "f1": 2 * tp / (2 * tp + fp + fn),
+            "mcc": np.where(denominator > 0, (tp * tn - fp * fn) / np.where(denominator > 0, denominator, 1), 0.0),
+        }
+
+
+def binary(y: np.ndarray, pred: np.ndarray, score: Optional[np.ndarray], settings: BootstrapSettings,
+           seed: int) -> Intervals:
+    """y, pred: 0/1 arrays (1 = positive class); score: the positive class's probability or None."""
+    n = len(y)
+    grouped = score is not None and n > settings.max_exact_rows
+    if score is None:
+        order = np.lexsort((pred, y))
+        key_y, key_pred, key_score = y[order], pred[order], None
+        loss = sq = None
+        uniq, inverse, count = np.unique(key_y * 2 + key_pred, return_inverse=True, return_counts=True)
+        cells = Cells(stratum=uniq // 2, count=count, exact=False)
+        cy, cpred = uniq // 2, uniq % 2
+        starts = None
+    else:
+        clipped = np.clip(score, EPS, 1 - EPS)
+        loss = -(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))
+        sq = (y - score) ** 2
+        if grouped:
+            edges = np.unique(np.quantile(score, np.linspace(0, 1, settings.max_bins + 1)))
+            bins = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, max(len(edges) - 2, 0))
+            uniq, inverse, count = np.unique((bins * 2 + y) * 2 + pred, return_inverse=True, return_counts=True)
+            cy, cpred, cbin = (uniq // 2) % 2, uniq % 2, uniq // 4
+            loss = np.bincount(inverse, loss) / count
+            sq = np.bincount(inverse, sq) / count
+            cells = Cells(stratum=cy, count=count, exact=False)
+            starts = _group_starts(cbin)
+        else:
+            order = np.argsort(score, kind="mergesort")
+            cy, cpred, loss, sq = y[order], pred[order], loss[order], sq[order]
+            cells = Cells(stratum=cy, count=np.ones(n, dtype=int), exact=True)
+            starts = _group_starts(score[order])
+    names = ["accuracy", "balanced_accuracy", "precision", "recall", "f1", "mcc", "class_precision",
+             "class_recall", "class_f1"]
+    if score is not None:
+        names += ["roc_auc", "average_precision", "log_loss", "brier"]
+    parts: dict = {k: [] for k in names}
+    for W in resample_counts(cells, settings.resamples, seed):
+        tp, fp = W @ (cy * cpred), W @ ((1 - cy) * cpred)
+        fn, tn = W @ (cy * (1 - cpred)), W @ ((1 - cy) * (1 - cpred))
+        values = _counting(tp, fp, fn, tn)
+        with np.errstate(invalid="ignore", divide="ignore"):  # per class, in the order [negative, positive]
+            values["class_precision"] = np.column_stack([tn / (tn + fn), values["precision"]])
+            values["class_recall"] = np.column_stack([tn / (tn + fp), values["recall"]])
+            values["class_f1"] = np.column_stack([2 * tn / (2 * tn + fn + fp), values["f1"]])
+        if score is not None:
+            values["roc_auc"], values["average_precision"] = _ranking(W, cy, starts)
+            total = W.sum(axis=1)
+            values["log_loss"], values["brier"] = W @ loss / total, W @ sq / total
+        for k in names:
+            parts[k].append(values[k])
+    notes = []
+    if grouped:
+        notes.append(f"Intervals of ROC AUC, average precision, log loss and Brier score group the {n:,} scores "
+                     f"into {settings.max_bins} quantile bins; the point estimates use every score.")
+    return Intervals({k: np.concatenate(v) for k, v in parts.items()}, settings.level, settings.resamples,
+                     grouped, notes)
+
+
+def multiclass(y_idx: np.ndarray, pred_idx: np.ndarray, n_labels: int, proba: Optional[np.ndarray],
+               settings: BootstrapSettings, seed: int) -> Intervals:
+    """y_idx, pred_idx: indices into the label list (predictions may use extra labels >= the true ones);
+    proba: (n, K) for the first K labels, or None. Also returns per-class precision/recall/F1 (B, K)."""
+    n = len(y_idx)
+    cells = Cells(stratum=y_idx, count=np.ones(n, dtype=int), exact=True)
+    L = max(n_labels, int(pred_idx.max()) + 1)
+    cell_id = y_idx * L + pred_idx
+    by_cell = np.argsort(cell_id, kind="mergesort")
+    cell_starts = _group_starts(cell_id[by_cell])
+    cell_keys = cell_id[by_cell][cell_starts]
+    rankings = []
+    if proba is not None:
+        clipped = np.clip(proba[np.arange(n), np.minimum(y_idx, proba.shape[1] - 1)], EPS, 1 - EPS)
+        loss = -np.log(clipped)
+        onehot = np.eye(proba.shape[1])[y_idx]
+        brier = np.sum((onehot - proba) ** 2, axis=1)
+        for k in range(proba.shape[1]):
+            order = np.argsort(proba[:, k], kind="mergesort")
+            rankings.append((order, (y_idx[order] == k).astype(float), _group_starts(proba[order, k])))
+    parts: dict = {}
+
+    def add(name, value):
+        parts.setdefault(name, []).append(value)
+
+    for W in resample_counts(cells, settings.resamples, seed):
+        b = W.shape[0]
+        conf = np.zeros((b, L * L))
+        conf[:, cell_keys] = np.add.reduceat(W[:, by_cell], cell_starts, axis=1)
+        conf = conf.reshape(b, L, L)[:, :n_labels, :]
+        tp = np.einsum("bkk->bk", conf[:, :, :n_labels])
+        support = conf.sum(axis=2)
+        predicted = conf[:, :, :n_labels].sum(axis=1)
+        total = support.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            precision = tp / predicted
+            recall = tp / support
+            f1 = 2 * tp / (support + predicted)
+            add("accuracy", tp.sum(axis=1) / total)
+            add("balanced_accuracy", np.nanmean(np.where(support > 0, recall, np.nan), axis=1))
+            add("precision", np.nanmean(precision, axis=1))
+            add("recall", np.nanmean(recall, axis=1))
+            add("f1", np.nanmean(f1, axis=1))
+            add("f1_weighted", np.nansum(f1 * support, axis=1) / total)
+            add("f1_micro", 2 * tp.sum(axis=1) / (total + predicted.sum(axis=1)))
+            pred_all = conf.sum(axis=1)
+            c = tp.sum(axis=1)
+            cov_tp = c * total - np.einsum("bk,bk->b", support, pred_all[:, :n_labels])
+            cov_pp = total ** 2 - np.einsum("bk,bk->b", pred_all, pred_all)
+            cov_tt = total ** 2 - np.einsum("bk,bk->b", support, support)
+            denominator = np.sqrt(cov_tt * cov_pp)
+            add("mcc", np.where(denominator > 0, cov_tp / np.where(denominator > 0, denominator, 1), 0.0))
+        add("class_precision", precision)
+        add("class_recall", recall)
+        add("class_f1", f1)
+        if proba is not None:
+            aucs, aps = zip(*(_ranking(W[:, order], positive, starts) for order, positive, starts in rankings))
+            add("roc_auc", np.mean(aucs, axis=0))
+            add("average_precision", np.mean(aps, axis=0))
+            add("log_loss", W @ loss / total)
+            add("brier", W @ brier / total)
+    return Intervals({k: np.concatenate(v) for k, v in parts.items()}, settings.level, settings.resamples)
+
+
+def regression(y: np.ndarray, pred: np.ndarray, settings: BootstrapSettings, seed: int) -> Intervals:
+    n = len(y)
+    error = pred - y
+    absolute = np.abs(error)
+    order = np.argsort(absolute, kind="mergesort")
+    sorted_abs = absolute[order]
+    relative = absolute / np.maximum(np.abs(y), EPS)
+    cells = Cells(stratum=np.zeros(n, dtype=int), count=np.ones(n, dtype=int), exact=True)
+    parts: dict = {}
+    low, high = (n - 1) // 2, n // 2  # positions of the median in the sorted multiset
+    for W in resample_counts(cells, settings.resamples, seed):
+        sse = W @ error ** 2
+        mean_y = W @ y / n
+        sst = W @ y ** 2 - n * mean_y ** 2
+        cum = np.cumsum(W[:, order], axis=1)
+        median = (sorted_abs[np.argmax(cum > low, axis=1)] + sorted_abs[np.argmax(cum > high, axis=1)]) / 2
+        last = n - 1 - np.argmax(W[:, order][:, ::-1] > 0, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = {"mae": W @ absolute / n, "rmse": np.sqrt(sse / n), "r2": 1 - sse / sst,
+                      "mape": W @ relative / n, "median_ae": median, "max_error": sorted_abs[last]}
+        for k, v in values.items():
+            parts.setdefault(k, []).append(v)
+    return Intervals({k: np.concatenate(v) for k, v in parts.items()}, settings.level, settings.resamples)
