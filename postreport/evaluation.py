@@ -74,3 +74,12 @@ def compute_intervals(task, pred, enc: Optional[Encoded], settings, seed, rows=N
         return bootstrap.binary(enc.y_bin[pick], enc.pred_bin[pick], score, settings, seed)
     proba = None if enc.proba is None else enc.proba[pick]
     return bootstrap.multiclass(enc.y_idx[pick], enc.pred_idx[pick], len(enc.labels), proba, settings, seed)
+
+
+def cap_points(max_points: int, *arrays):
+    """At most `max_points` evenly spaced points of a curve, keeping its first and last point."""
+    n = len(arrays[0])
+    if n <= max_points:
+        return [np.asarray(a) for a in arrays]
+    keep = np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
+    return [np.asarray(a)[keep] for a in arrays]

@@ -28,6 +28,7 @@ STYLE = {
 }
 MAX_ANNOTATED_CELLS = 400
 WIDTH = 6.4  # inches: the text width of an A4 page
+RASTER_DPI = 150  # dense layers (scatter clouds) are embedded as images at this resolution
 
 
 @dataclass
@@ -51,6 +52,58 @@ class Bars:
     title: str = ""
     xlabel: str = ""
     value_labels: Optional[list] = None
+
+
+@dataclass
+class Series:
+    x: list
+    y: list
+    label: str = ""
+    style: str = "line"  # line | dashed | step
+    color: Optional[str] = None  # None: the next colour of the palette
+    thin: bool = False  # a background line (e.g. one of many classes)
+    marker: bool = False  # mark each point (few points, e.g. calibration bins)
+
+
+@dataclass
+class Marker:
+    x: float
+    y: float
+    label: str = ""
+
+
+@dataclass
+class Lines:
+    series: list
+    title: str = ""
+    xlabel: str = ""
+    ylabel: str = ""
+    xlim: Optional[tuple] = None
+    ylim: Optional[tuple] = None
+    diagonal: bool = False  # the y = x reference line
+    markers: list = None  # Marker points, e.g. operating points
+    vlines: list = None  # [(x, label)]
+    bars: Optional[tuple] = None  # (edges, counts): a histogram on a second y axis, e.g. score counts
+
+
+@dataclass
+class Scatter:
+    x: list
+    y: list
+    title: str = ""
+    xlabel: str = ""
+    ylabel: str = ""
+    diagonal: bool = False
+    hline: Optional[float] = None
+
+
+@dataclass
+class Histogram:
+    edges: list
+    counts: list
+    title: str = ""
+    xlabel: str = ""
+    ylabel: str = "rows"
 
 
 @dataclass
@@ -84,7 +137,7 @@ def draw_svg(spec) -> str:
         for ax, panel in zip(axes, panels):
             DRAWERS[type(panel)](fig, ax, panel)
         buf = io.StringIO()
-        fig.savefig(buf, format="svg", metadata={"Date": None})
+        fig.savefig(buf, format="svg", metadata={"Date": None}, dpi=RASTER_DPI)
     return buf.getvalue()
 
 
@@ -137,9 +190,75 @@ def _bars(fig, ax, spec: Bars) -> None:
         ax.set_xlim(0, max(spec.values) * 1.2 if len(spec.values) else 1)
 
 
+def _lines(fig, ax, spec: Lines) -> None:
+    if spec.bars is not None:
+        edges, counts = spec.bars
+        twin = ax.twinx()
+        twin.bar(edges[:-1], counts, width=np.diff(edges), align="edge", color="#d9dee7", zorder=0)
+        twin.set_ylabel("rows")
+        twin.spines["right"].set_visible(True)
+        ax.set_zorder(twin.get_zorder() + 1)
+        ax.patch.set_visible(False)
+    if spec.diagonal:
+        ax.plot([0, 1], [0, 1], color="#9aa5b8", linestyle=":", linewidth=1)
+    turn = 0
+    for s in spec.series:
+        colour = s.color or PALETTE[turn % len(PALETTE)]
+        turn += s.color is None
+        kwargs = dict(color=colour, label=s.label or None, linewidth=0.7 if s.thin else 1.4,
+                      marker="o" if s.marker else None, markersize=3.5)
+        if s.style == "step":
+            ax.step(s.x, s.y, where="post", **kwargs)
+        else:
+            ax.plot(s.x, s.y, linestyle="--" if s.style == "dashed" else "-", **kwargs)
+    for m in spec.markers or []:
+        ax.plot([m.x], [m.y], marker="o", markersize=6, color="#000000", zorder=5)
+        if m.label:
+            ax.annotate(m.label, (m.x, m.y), textcoords="offset points", xytext=(6, -10), fontsize=7)
+    merged: dict = {}
+    for x, label in spec.vlines or []:  # one line, one label, where several marks coincide
+        merged[x] = f"{merged[x]}, {label}" if x in merged else label
+    for x, label in merged.items():
+        ax.axvline(x, color="#5b6475", linestyle=":", linewidth=1)
+        ax.annotate(label, (x, 1.0), xycoords=("data", "axes fraction"), rotation=90, fontsize=7,
+                    ha="right", va="top", color="#5b6475")
+    if spec.xlim:
+        ax.set_xlim(*spec.xlim)
+    if spec.ylim:
+        ax.set_ylim(*spec.ylim)
+    ax.set_xlabel(spec.xlabel)
+    ax.set_ylabel(spec.ylabel)
+    ax.set_title(spec.title)
+    ax.grid(True, color="#eef0f4", linewidth=0.6)
+    if any(s.label for s in spec.series):
+        ax.legend(loc="best")
+
+
+def _scatter(fig, ax, spec: Scatter) -> None:
+    ax.scatter(spec.x, spec.y, s=6, alpha=0.45, color=PALETTE[0], linewidths=0, rasterized=len(spec.x) > 500)
+    if spec.diagonal and len(spec.x):
+        lo = float(min(np.min(spec.x), np.min(spec.y)))
+        hi = float(max(np.max(spec.x), np.max(spec.y)))
+        ax.plot([lo, hi], [lo, hi], color="#9aa5b8", linestyle=":", linewidth=1)
+    if spec.hline is not None:
+        ax.axhline(spec.hline, color="#9aa5b8", linestyle=":", linewidth=1)
+    ax.set_xlabel(spec.xlabel)
+    ax.set_ylabel(spec.ylabel)
+    ax.set_title(spec.title)
+
+
+def _histogram(fig, ax, spec: Histogram) -> None:
+    edges = np.asarray(spec.edges, dtype=float)
+    ax.bar(edges[:-1], spec.counts, width=np.diff(edges), align="edge", color=PALETTE[0], edgecolor="white",
+           linewidth=0.5)
+    ax.set_xlabel(spec.xlabel)
+    ax.set_ylabel(spec.ylabel)
+    ax.set_title(spec.title)
+
+
 def _short(label, limit: int = 18) -> str:
     text = str(label)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-DRAWERS = {Heatmap: _heatmap, Bars: _bars}
+DRAWERS = {Heatmap: _heatmap, Bars: _bars, Lines: _lines, Scatter: _scatter, Histogram: _histogram}

@@ -1,0 +1,173 @@
+"""ROC and precision-recall curves: binary, or one-vs-rest per class with micro and macro averages."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from ..plotting import Lines, Marker, Panels, Series
+from ..report.model import Figure, Table
+from .base import Analysis
+
+GRID = np.linspace(0, 1, 201)
+MANY_CLASSES = 6
+
+
+@dataclass
+class CurveSettings:
+    max_points: int = 1000  # per curve in the payload and the figures, however large the test set
+
+
+@dataclass
+class Curve:
+    x: list
+    y: list
+    area: Optional[float]
+
+    def to_json(self, x_name: str, y_name: str, area_name: str) -> dict:
+        return {x_name: list(map(float, self.x)), y_name: list(map(float, self.y)), area_name: self.area}
+
+
+@dataclass
+class CurvesResult:
+    roc: dict  # name -> Curve (fpr, tpr, auc)
+    pr: dict  # name -> Curve (recall, precision, average precision)
+    prevalence: dict  # name -> share of positives (the PR baseline)
+    operating_point: Optional[dict] = None  # binary: the model's own labels as a point on each curve
+    max_points: int = 1000
+    class_names: list = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {
+            "roc": {k: c.to_json("fpr", "tpr", "auc") for k, c in self.roc.items()},
+            "pr": {k: c.to_json("recall", "precision", "average_precision") for k, c in self.pr.items()},
+            "prevalence": self.prevalence,
+            "operating_point": self.operating_point,
+            "max_points": self.max_points,
+        }
+
+
+def binary_curves(y, score, pred, cap: int) -> CurvesResult:
+    from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
+
+    from ..evaluation import cap_points
+
+    fpr, tpr, _ = roc_curve(y, score)
+    precision, recall, _ = precision_recall_curve(y, score)
+    fpr, tpr = cap_points(cap, fpr, tpr)
+    recall, precision = cap_points(cap, recall[::-1], precision[::-1])
+    full_auc = float(auc(*roc_curve(y, score)[:2]))
+    tp, fp = int(np.sum((pred == 1) & (y == 1))), int(np.sum((pred == 1) & (y == 0)))
+    P, N = int(y.sum()), int(len(y) - y.sum())
+    point = {"fpr": fp / N if N else None, "tpr": tp / P if P else None,
+             "recall": tp / P if P else None, "precision": tp / (tp + fp) if tp + fp else None}
+    return CurvesResult(
+        roc={"positive": Curve(fpr, tpr, full_auc)},
+        pr={"positive": Curve(recall, precision, float(average_precision_score(y, score)))},
+        prevalence={"positive": P / len(y)}, operating_point=point, max_points=cap,
+    )
+
+
+def multiclass_curves(y_idx, proba, labels, cap: int) -> CurvesResult:
+    from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+
+    from ..evaluation import cap_points
+
+    K = proba.shape[1]
+    onehot = (y_idx[:, None] == np.arange(K)[None, :]).astype(int)
+    roc, pr, prevalence = {}, {}, {}
+    tprs, precisions = [], []
+    for k in range(K):
+        name = str(labels[k])
+        if onehot[:, k].sum() == 0:
+            continue  # a class absent from the test set has no curve
+        fpr, tpr, _ = roc_curve(onehot[:, k], proba[:, k])
+        precision, recall, _ = precision_recall_curve(onehot[:, k], proba[:, k])
+        tprs.append(np.interp(GRID, fpr, tpr))
+        precisions.append(np.interp(GRID, recall[::-1], precision[::-1]))
+        roc[name] = Curve(*cap_points(cap, fpr, tpr), float(roc_auc_score(onehot[:, k], proba[:, k])))
+        pr[name] = Curve(*cap_points(cap, recall[::-1], precision[::-1]),
+                         float(average_precision_score(onehot[:, k], proba[:, k])))
+        prevalence[name] = float(onehot[:, k].mean())
+    fpr, tpr, _ = roc_curve(onehot.ravel(), proba.ravel())
+    precision, recall, _ = precision_recall_curve(onehot.ravel(), proba.ravel())
+    present = onehot.sum(axis=0) > 0
+    roc["micro average"] = Curve(*cap_points(cap, fpr, tpr), float(roc_auc_score(onehot.ravel(), proba.ravel())))
+    roc["macro average"] = Curve(GRID, np.mean(tprs, axis=0), float(np.mean([c.area for c in roc.values()][:-1])))
+    pr["micro average"] = Curve(*cap_points(cap, recall[::-1], precision[::-1]),
+                                float(average_precision_score(onehot.ravel(), proba.ravel())))
+    pr["macro average"] = Curve(GRID, np.mean(precisions, axis=0),
+                                float(np.mean([c.area for c in pr.values()][:-1])))
+    prevalence["micro average"] = prevalence["macro average"] = float(1 / max(int(present.sum()), 1))
+    return CurvesResult(roc=roc, pr=pr, prevalence=prevalence, max_points=cap, class_names=list(map(str, labels)))
+
+
+class CurvesAnalysis(Analysis):
+    name = "curves"
+    title = "ROC and precision-recall curves"
+    lead = "How well the scores rank positives above negatives, at every possible threshold."
+    Settings = CurveSettings
+
+    def skip_reason(self, ctx) -> Optional[str]:
+        if ctx.data.task == "regression":
+            return "ROC and precision-recall curves need classes; this is a regression task."
+        if ctx.encoded.proba is None:
+            return "The model gives no probabilities (or not for every class), so there are no curves."
+        if len(np.unique(ctx.encoded.y_idx)) < 2:
+            return "The test set holds one class only; the curves are undefined."
+        return None
+
+    def compute(self, ctx, settings: CurveSettings) -> CurvesResult:
+        enc = ctx.encoded
+        if ctx.data.task == "binary":
+            return binary_curves(enc.y_bin, enc.score, enc.pred_bin, settings.max_points)
+        return multiclass_curves(enc.y_idx, enc.proba, ctx.data.labels, settings.max_points)
+
+    def items(self, r: CurvesResult) -> list:
+        many = len(r.roc) - 2 > MANY_CLASSES
+        roc_series, pr_series = _series(r.roc, "AUC", many), _series(r.pr, "AP", many)
+        roc_markers, pr_markers = [], []
+        if r.operating_point and r.operating_point["fpr"] is not None:
+            op = r.operating_point
+            roc_markers.append(Marker(op["fpr"], op["tpr"], "model's labels"))
+            if op["precision"] is not None:
+                pr_markers.append(Marker(op["recall"], op["precision"], "model's labels"))
+        if len(r.roc) == 1:  # binary: the legend would only repeat the title
+            roc_series[0].label = pr_series[0].label = ""
+        name = next(iter(r.roc))
+        roc_title = f"ROC (AUC {r.roc[name].area:.3f})" if len(r.roc) == 1 else "ROC, one-vs-rest"
+        pr_title = f"Precision-recall (AP {r.pr[name].area:.3f})" if len(r.pr) == 1 else "Precision-recall"
+        figure = Figure(Panels([
+            Lines(roc_series, roc_title, "False positive rate", "True positive rate", (0, 1), (0, 1.02),
+                  diagonal=True, markers=roc_markers),
+            Lines(pr_series, pr_title, "Recall", "Precision", (0, 1), (0, 1.02), markers=pr_markers),
+        ], height=3.3), caption=self._caption(r, many))
+        rows = [[name, r.roc[name].area, r.pr[name].area, r.prevalence[name]] for name in r.roc]
+        table = Table(["Curve", "ROC AUC", "Average precision", "Prevalence (PR baseline)"], rows,
+                      caption="Areas under the curves; a random ranking scores 0.5 ROC AUC and the prevalence "
+                              "as average precision.", percent_columns=[3])
+        return [figure, table]
+
+    @staticmethod
+    def _caption(r: CurvesResult, many: bool) -> str:
+        text = ("Dotted: a random ranking. " if len(r.roc) == 1 else
+                "One curve per class against the rest; dashed: micro average (every decision pooled) and macro "
+                "average (classes weighted equally). ")
+        if many:
+            text += "With this many classes the per-class curves are drawn thin and unlabelled. "
+        if r.operating_point:
+            text += "The dot is the model's own labels (its default threshold). "
+        return text + f"Curves are capped at {r.max_points} points."
+
+
+def _series(curves: dict, area: str, many: bool) -> list:
+    series = []
+    for name, curve in curves.items():
+        averaged = name.endswith("average")
+        if many and not averaged:
+            series.append(Series(curve.x, curve.y, "", color="#b8c0cc", thin=True))
+        else:
+            series.append(Series(curve.x, curve.y, f"{name} ({area} {curve.area:.3f})",
+                                 "dashed" if averaged else "line"))
+    return series
