@@ -52,6 +52,8 @@ class Bars:
     title: str = ""
     xlabel: str = ""
     value_labels: Optional[list] = None
+    errors: Optional[list] = None  # [low, high] (or None) per bar: drawn as whiskers
+    xlim: Optional[tuple] = None
 
 
 @dataclass
@@ -180,6 +182,11 @@ def _heatmap(fig, ax, spec: Heatmap) -> None:
 def _bars(fig, ax, spec: Bars) -> None:
     positions = np.arange(len(spec.labels))
     ax.barh(positions, spec.values, color=PALETTE[0])
+    if spec.errors:
+        for pos, value, interval in zip(positions, spec.values, spec.errors):
+            if interval is not None:
+                ax.plot(interval, [pos, pos], color="#1d2330", linewidth=1.2)
+                ax.plot(interval, [pos, pos], color="#1d2330", marker="|", markersize=7, linestyle="none")
     ax.set_yticks(positions, [_short(label) for label in spec.labels])
     ax.invert_yaxis()
     ax.set_xlabel(spec.xlabel)
@@ -188,6 +195,8 @@ def _bars(fig, ax, spec: Bars) -> None:
         for pos, value, text in zip(positions, spec.values, spec.value_labels):
             ax.text(value, pos, f" {text}", va="center", fontsize=7)
         ax.set_xlim(0, max(spec.values) * 1.2 if len(spec.values) else 1)
+    if spec.xlim:
+        ax.set_xlim(*spec.xlim)
 
 
 def _lines(fig, ax, spec: Lines) -> None:

@@ -91,6 +91,10 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
         data = load_dataset(cfg.data, cfg.seed)
     log.info("data %s: %s task, %d train / %d test rows, %d features", data.name, data.task, data.n_train,
              data.n_test, len(data.features))
+    for cls, settings in analyses.values():
+        check = getattr(cls, "check", None)
+        if check is not None:
+            check(cls(), data, settings)
     with _timed(timings, "fit or load model"):
         model = build_candidate(cfg.model, data, cfg.seed)
     with _timed(timings, "predict"):
@@ -181,6 +185,8 @@ def run_analysis(name: str, cls, settings, ctx: RunContext) -> Outcome:
             outcome.status, outcome.error = "skipped", reason
         else:
             outcome.result = analysis.compute(ctx, settings)
+    except UserError:
+        raise  # the config does not fit the data: exit 2, nothing written
     except Exception as exc:  # one failing analysis becomes a failed section; the report still renders
         outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}"
         log.error("analysis %s failed: %s\n%s", name, outcome.error, traceback.format_exc())

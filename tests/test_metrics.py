@@ -51,7 +51,12 @@ def test_binary_metrics_equal_sklearn(tmp_path):
     assert (cm["tp"], cm["fn"], cm["fp"], cm["tn"]) == (
         int(((pred == "malignant") & (pos == 1)).sum()), int(((pred != "malignant") & (pos == 1)).sum()),
         int(((pred == "malignant") & (pos == 0)).sum()), int(((pred != "malignant") & (pos == 0)).sum()))
-    assert [s["status"] for s in doc["sections"]] == ["ok", "ok"]
+    status = {s["name"]: s["status"] for s in doc["sections"]}
+    assert status["metrics"] == status["confusion_matrix"] == status["curves"] == "ok"
+    assert status["residuals"] == "skipped"
+    for name, value in m.items():  # every metric's interval holds its point estimate
+        lo, hi = doc["results"]["metrics"][f"{name}_ci"]
+        assert lo - 1e-9 <= value <= hi + 1e-9, name
 
 
 def test_multiclass_metrics_equal_sklearn(tmp_path):

@@ -6,7 +6,9 @@ from pypdf import PdfReader
 
 from conftest import run_report
 
-SECTION_TITLES = ["Summary", "Evaluation metrics", "Confusion matrix", "Provenance"]
+SECTION_TITLES = ["Executive summary", "Summary", "Evaluation metrics", "Per-class performance", "Confusion matrix",
+                  "ROC and precision-recall curves", "Calibration", "Decision threshold", "Performance by slice",
+                  "Error analysis", "Sections not applicable", "Provenance"]
 
 
 class Collect(HTMLParser):

@@ -18,6 +18,9 @@ class Analysis:
     lead: ClassVar[str] = ""
     Settings: ClassVar[type] = NoSettings  # a dataclass; the config's `analyses.<name>` is validated against it
 
+    def check(self, data, settings) -> None:
+        """Raise UserError when the settings cannot fit the data. Runs before any model is fitted."""
+
     def skip_reason(self, ctx) -> Optional[str]:
         """Why the inputs cannot support this analysis, or None when they can."""
         return None

@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 from omegaconf import OmegaConf
 
 from ..plotting import Bars
-from .model import Code, Figure, KeyValues, Note, Report, Section, Table
+from .model import Code, Estimate, Figure, KeyValues, Note, Paragraph, Report, Section, Table
 
 PACKAGES = ("postreport", "numpy", "pandas", "scikit-learn", "lightgbm", "matplotlib", "hydra-core", "omegaconf",
             "jinja2", "weasyprint", "skops", "pyarrow")
@@ -21,9 +21,15 @@ TASK_WORDS = {"binary": "binary classification", "multiclass": "multiclass class
 
 def build_report(ctx, outcomes, provenance: dict) -> Report:
     cfg, data, model = ctx.cfg, ctx.data, ctx.model
-    sections = [summary_section(ctx, outcomes)]
-    for o in outcomes:
-        sections.append(analysis_section(o))
+    body = [analysis_section(o) for o in outcomes]
+    shown = [s for s in body if s.status != "skipped"]
+    skipped = [s for s in body if s.status == "skipped"]
+    sections = [executive_summary(ctx, outcomes), summary_section(ctx, outcomes)] + shown
+    if skipped:  # one short list instead of a near-empty page each
+        sections.append(Section(
+            id="skipped", title="Sections not applicable",
+            lead="These sections were asked for, but the data or model cannot support them.",
+            items=[Table(["Section", "Why it was skipped"], [[s.title, s.error] for s in skipped])]))
     return Report(
         title=cfg.report.title,
         author=cfg.report.author,
@@ -51,12 +57,38 @@ def analysis_section(o) -> Section:
 
 
 def headline(ctx, outcomes) -> list:
+    """[(metric name, Estimate)] of the three headline metrics of the task."""
     for o in outcomes:
         if o.name == "metrics" and o.result is not None:
             from ..analyses.metrics import DESCRIPTIONS
 
-            return [(DESCRIPTIONS[k][0], o.result.values.get(k)) for k in HEADLINE[ctx.data.task]]
+            return [(DESCRIPTIONS[k][0], Estimate(o.result.values.get(k), o.result.ci.get(k)))
+                    for k in HEADLINE[ctx.data.task]]
     return []
+
+
+def executive_summary(ctx, outcomes) -> Section:
+    """Written from the results: headline metrics with intervals, then each analysis's one-line finding."""
+    data, model = ctx.data, ctx.model
+    items: list = []
+    heads = headline(ctx, outcomes)
+    if heads:
+        from .render_html import fmt_number  # the one place numbers are formatted
+
+        level = next((o.result.ci_level for o in outcomes if o.name == "metrics" and o.result), None)
+        parts = [f"{name} {fmt_number(value)}" for name, value in heads]
+        ci = f" (in brackets: {level:.0%} bootstrap confidence intervals)" if level else ""
+        items.append(Paragraph(f"On {data.n_test:,} held-out rows, {model.name} scores " + ", ".join(parts) + ci + "."))
+    for o in outcomes:
+        finding = getattr(o.result, "headline", None) if o.result is not None else None
+        text = finding() if callable(finding) else None
+        if text:
+            items.append(Paragraph(text))
+    failed = [o.name for o in outcomes if o.status == "failed"]
+    if failed:
+        items.append(Note(f"Sections that failed: {', '.join(failed)}; their errors are shown in place.", "error"))
+    return Section(id="executive-summary", title="Executive summary", items=items,
+                   lead=f"{model.name} on {data.name}, {TASK_WORDS[data.task]}.")
 
 
 def summary_section(ctx, outcomes) -> Section:

@@ -1,0 +1,78 @@
+"""Regression diagnostics: predicted against actual, residuals against predicted, the residual
+distribution, and the error by decile of the target."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..plotting import Bars, Histogram, Panels, Scatter
+from ..report.model import Figure, Table
+from .base import Analysis
+
+
+@dataclass
+class ResidualSettings:
+    max_points: int = 4000  # points drawn in the scatter plots (a seeded sample when there are more rows)
+    deciles: int = 10
+
+
+@dataclass
+class ResidualResult:
+    sample_true: list
+    sample_pred: list
+    n: int
+    histogram: tuple  # (edges, counts) of all residuals
+    by_decile: list  # [label, rows, mae, bias (mean residual)]
+    bias: float
+
+    def to_json(self) -> dict:
+        return {"n": self.n, "bias": self.bias, "points_drawn": len(self.sample_true),
+                "by_decile": [dict(zip(("decile", "rows", "mae", "bias"), row)) for row in self.by_decile],
+                "histogram": {"edges": list(map(float, self.histogram[0])), "counts": list(map(int, self.histogram[1]))}}
+
+
+class ResidualsAnalysis(Analysis):
+    name = "residuals"
+    title = "Regression diagnostics"
+    lead = "Where the predictions miss, by how much, and whether the misses have a pattern."
+    Settings = ResidualSettings
+
+    def skip_reason(self, ctx):
+        if ctx.data.task != "regression":
+            return "Residual diagnostics are for regression; this is classification."
+        return None
+
+    def compute(self, ctx, settings: ResidualSettings) -> ResidualResult:
+        y, p = ctx.pred.y_true, ctx.pred.y_pred
+        residual = p - y
+        n = len(y)
+        pick = np.arange(n)
+        if n > settings.max_points:
+            pick = np.sort(np.random.default_rng(ctx.seed).choice(n, settings.max_points, replace=False))
+        counts, edges = np.histogram(residual, bins=30)
+        deciles = pd.qcut(pd.Series(y), q=settings.deciles, duplicates="drop")
+        frame = pd.DataFrame({"bin": deciles, "abs": np.abs(residual), "res": residual})
+        table = frame.groupby("bin", observed=True).agg(rows=("abs", "size"), mae=("abs", "mean"), bias=("res", "mean"))
+        by_decile = [[str(k), int(r.rows), float(r.mae), float(r.bias)] for k, r in table.iterrows()]
+        return ResidualResult(y[pick].tolist(), p[pick].tolist(), n, (edges, counts), by_decile,
+                              float(residual.mean()))
+
+    def items(self, r: ResidualResult) -> list:
+        y, p = np.asarray(r.sample_true), np.asarray(r.sample_pred)
+        sampled = f" ({len(y)} of {r.n} rows drawn, a seeded sample)" if len(y) < r.n else ""
+        scatter = Figure(Panels([
+            Scatter(y, p, "Predicted against actual", "Actual", "Predicted", diagonal=True),
+            Scatter(p, p - y, "Residuals against predicted", "Predicted", "Residual (predicted − actual)", hline=0),
+        ], height=3.0), caption="Dotted: perfect predictions (left) and zero error (right)" + sampled + ".")
+        spread = Figure(Panels([
+            Histogram(r.histogram[0], r.histogram[1], "Residual distribution", "Residual (predicted − actual)"),
+            Bars([row[0] for row in r.by_decile], [row[2] for row in r.by_decile], "Mean absolute error by decile "
+                 "of the target", "MAE"),
+        ], height=3.2), caption=f"Mean residual (bias) {r.bias:.3g}: positive means the model over-predicts on "
+                               "average.")
+        table = Table(["Decile of the actual value", "Rows", "MAE", "Bias (mean residual)"], r.by_decile,
+                      caption="Error by decile of the target: a rising MAE or a bias that changes sign shows where the "
+                              "model struggles.")
+        return [scatter, spread, table]
