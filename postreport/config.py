@@ -31,7 +31,7 @@ FORMATS = ("html", "pdf", "json")
 @dataclass
 class DataConfig:
     name: str = MISSING
-    source: str = "file"  # sklearn | file
+    source: str = "file"  # sklearn | file | predictions
     path: Optional[str] = None  # training data (or all data, split here)
     test_path: Optional[str] = None  # held-out data; when given, no split is made
     target: Optional[str] = None
@@ -42,6 +42,8 @@ class DataConfig:
     task: Optional[str] = None  # binary | multiclass | regression; inferred when null
     positive_label: Optional[Any] = None
     image_shape: Optional[List[int]] = None
+    prediction: Optional[str] = "y_pred"  # data=predictions: the predicted label (or value) column
+    scores: List[str] = field(default_factory=list)  # data=predictions: score columns (see conf/data/predictions.yaml)
 
 
 @dataclass

@@ -38,6 +38,7 @@ class Dataset:
     source: str = ""
     notes: list = field(default_factory=list)
     files: dict = field(default_factory=dict)  # path -> sha256
+    logged: Optional[dict] = None  # data=predictions: {"y_pred": array or None, "scores": (n, k) array or None}
 
     @property
     def features(self) -> list:
@@ -69,6 +70,8 @@ def load_dataset(cfg, seed: int) -> Dataset:
         frame, target, source = _load_builtin(cfg.name)
         files = {}
         test_frame = None
+    elif cfg.source == "predictions":
+        return _load_predictions(cfg)
     elif cfg.source == "file":
         if not cfg.path and not cfg.test_path:
             raise UserError("data=file needs data.path (data to split) or data.test_path (a held-out test set)")
@@ -78,7 +81,7 @@ def load_dataset(cfg, seed: int) -> Dataset:
         target = cfg.target
         source = ", ".join(files)
     else:
-        raise UserError(f"data.source={cfg.source!r} is not known; valid: sklearn, file")
+        raise UserError(f"data.source={cfg.source!r} is not known; valid: sklearn, file, predictions")
 
     if not target:
         columns = list((frame if frame is not None else test_frame).columns)
@@ -124,6 +127,50 @@ def load_dataset(cfg, seed: int) -> Dataset:
         image_shape=tuple(cfg.image_shape) if cfg.image_shape else None,
         source=source, notes=notes, files=files,
     )
+
+
+def _load_predictions(cfg) -> Dataset:
+    """Logged predictions of any framework: true labels, predicted labels and/or scores, and any other columns
+    (kept as features for slicing and error analysis)."""
+    if not cfg.path:
+        raise UserError("data=predictions needs data.path: a CSV or Parquet file of logged predictions")
+    files: dict = {}
+    table = _read_table(cfg.path, "data.path", files)
+    columns = list(table.columns)
+    named = {"data.target": cfg.target}
+    if cfg.prediction and (cfg.prediction in columns or not cfg.scores):
+        named["data.prediction"] = cfg.prediction
+    named.update({f"data.scores[{i}]": c for i, c in enumerate(cfg.scores)})
+    for key, column in named.items():
+        if column not in columns:
+            raise UserError(f"{key}={column!r} is not a column of the predictions file; its columns are: {columns}")
+    _check_columns(table, "data.path", cfg.target, list(cfg.drop))
+    notes: list = []
+    table = _clean(table, cfg.target, list(cfg.drop), notes, "predictions file")
+    y = table[cfg.target]
+    task = _task(cfg.task, y, cfg.target)
+    labels = [] if task == "regression" else _sorted_labels(y)
+    pred_column = named.get("data.prediction")
+    y_pred = table[pred_column].to_numpy() if pred_column else None
+    scores = None
+    if cfg.scores:
+        if task == "regression":
+            raise UserError("data.scores are for classification; for regression give data.prediction only")
+        expected = 1 if task == "binary" else len(labels)
+        if len(cfg.scores) != expected:
+            raise UserError(f"data.scores lists {len(cfg.scores)} columns; a {task} target with labels {labels} needs "
+                            f"{expected} (binary: the positive class's score; multiclass: one per class, label order)")
+        scores = table[list(cfg.scores)].to_numpy(dtype=float)
+    positive = _positive_label(cfg.positive_label, labels) if task == "binary" else None
+    used = [cfg.target] + ([pred_column] if pred_column else []) + list(cfg.scores)
+    X = table.drop(columns=used)
+    for col in X.columns:
+        if not pd.api.types.is_numeric_dtype(X[col]):
+            X[col] = X[col].astype("category")
+    return Dataset(name=Path(cfg.path).stem, task=task, target=cfg.target, X_train=None, y_train=None,
+                   X_test=X.reset_index(drop=True), y_test=y.reset_index(drop=True), labels=labels,
+                   positive_label=positive, source=", ".join(files), notes=notes, files=files,
+                   logged={"y_pred": y_pred, "scores": scores, "prediction": pred_column, "score_columns": list(cfg.scores)})
 
 
 def _load_builtin(name: str):

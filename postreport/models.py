@@ -34,6 +34,10 @@ class Candidate:
 
 
 def build_candidate(cfg, data, seed: int) -> Candidate:
+    if data.logged is not None:
+        return Candidate(name="logged predictions", estimator=None, origin=f"predictions logged in {data.source}",
+                         estimator_class="(none: predictions read from a file)",
+                         notes=["The model config is not used: the predictions were read from data.path."])
     if cfg.path:
         return load_candidate(cfg, data)
     if data.X_train is None:

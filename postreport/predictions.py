@@ -24,6 +24,8 @@ class Predictions:
 
 
 def predict(candidate, data) -> Predictions:
+    if data.logged is not None:
+        return from_log(data)
     model = candidate.estimator
     start = time.perf_counter()
     y_pred = np.asarray(model.predict(data.X_test))
@@ -39,3 +41,35 @@ def predict(candidate, data) -> Predictions:
         y_pred = y_pred.astype(float)
         y_true = y_true.astype(float)
     return Predictions(y_true=y_true, y_pred=y_pred, proba=proba, classes=classes, seconds=seconds)
+
+
+def from_log(data) -> Predictions:
+    """Predictions read from a file: the positive class's score (binary) or one score per class in label order;
+    labels derived from the scores where no prediction column is given (0.5 threshold, or the top class)."""
+    y_true = data.y_test.to_numpy()
+    logged = data.logged
+    if data.task == "regression":
+        return Predictions(y_true.astype(float), np.asarray(logged["y_pred"], dtype=float), None, [], 0.0)
+    labels = list(data.labels)
+    proba = None
+    scores = logged["scores"]
+    if scores is not None:
+        if data.task == "binary":
+            positive = labels.index(data.positive_label)
+            proba = np.empty((len(y_true), 2))
+            proba[:, positive], proba[:, 1 - positive] = scores[:, 0], 1 - scores[:, 0]
+        else:
+            proba = scores
+    if logged["y_pred"] is not None:
+        y_pred = np.asarray(logged["y_pred"])
+        if y_pred.dtype.kind == "f" and y_true.dtype.kind in "iu" and np.all(np.mod(y_pred, 1) == 0):
+            y_pred = y_pred.astype(y_true.dtype)
+    elif data.task == "binary":
+        y_pred = np.asarray(labels, dtype=object)[np.where(proba[:, labels.index(data.positive_label)] >= 0.5,
+                                                           labels.index(data.positive_label),
+                                                           1 - labels.index(data.positive_label))]
+    else:
+        y_pred = np.asarray(labels, dtype=object)[np.argmax(proba, axis=1)]
+    if y_pred.dtype == object and y_true.dtype != object:
+        y_pred = y_pred.astype(y_true.dtype)
+    return Predictions(y_true, y_pred, proba, labels, 0.0)

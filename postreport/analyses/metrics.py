@@ -114,6 +114,9 @@ def classification_metrics(y_true, y_pred, proba, classes, labels, task, positiv
         scores = proba[:, classes.index(positive)]
         attempt("roc_auc", lambda: skm.roc_auc_score(y_bin, scores))
         attempt("average_precision", lambda: skm.average_precision_score(y_bin, scores))
+        if values["roc_auc"] is not None and values["roc_auc"] < 0.5:
+            notes.append(f"ROC AUC is below 0.5: the scores rank the classes the wrong way round. Are they the "
+                         f"probability of the positive class {positive!r}? If not, set data.positive_label.")
     else:
         missing = [c for c in classes if c not in present]
         if missing:
