@@ -111,19 +111,34 @@ def _counting(tp, fp, fn, tn):
         }
 
 
+def binary_point(y: np.ndarray, pred: np.ndarray, score: Optional[np.ndarray], order: Optional[np.ndarray] = None) -> dict:
+    """Point estimates with the same formulas as the resamples (all weights 1): NaN where undefined.
+    `order`: the rows in ascending score order, when already known."""
+    y, pred = y.astype(float), pred.astype(float)
+    tp, fp = np.sum(y * pred), np.sum((1 - y) * pred)
+    fn, tn = np.sum(y * (1 - pred)), np.sum((1 - y) * (1 - pred))
+    values = {k: float(v[0]) for k, v in _counting(*(np.array([c]) for c in (tp, fp, fn, tn))).items()}
+    if score is not None:
+        order = np.argsort(score, kind="mergesort") if order is None else order
+        auc, ap = _ranking(np.ones((1, len(y))), y[order], _group_starts(score[order]))
+        clipped = np.clip(score, EPS, 1 - EPS)
+        values.update(roc_auc=float(auc[0]), average_precision=float(ap[0]),
+                      log_loss=float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))),
+                      brier=float(np.mean((y - score) ** 2)))
+    return values
+
+
 def binary(y: np.ndarray, pred: np.ndarray, score: Optional[np.ndarray], settings: BootstrapSettings,
-           seed: int) -> Intervals:
-    """y, pred: 0/1 arrays (1 = positive class); score: the positive class's probability or None."""
+           seed: int, order: Optional[np.ndarray] = None) -> Intervals:
+    """y, pred: 0/1 arrays (1 = positive class); score: the positive class's probability or None;
+    order: the rows in ascending score order, when already known."""
     n = len(y)
     grouped = score is not None and n > settings.max_exact_rows
-    if score is None:
-        order = np.lexsort((pred, y))
-        key_y, key_pred, key_score = y[order], pred[order], None
-        loss = sq = None
-        uniq, inverse, count = np.unique(key_y * 2 + key_pred, return_inverse=True, return_counts=True)
+    if score is None:  # counting metrics only: four cells hold everything
+        uniq, count = np.unique(y * 2 + pred, return_counts=True)
         cells = Cells(stratum=uniq // 2, count=count, exact=False)
         cy, cpred = uniq // 2, uniq % 2
-        starts = None
+        loss = sq = starts = None
     else:
         clipped = np.clip(score, EPS, 1 - EPS)
         loss = -(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))
@@ -138,7 +153,7 @@ def binary(y: np.ndarray, pred: np.ndarray, score: Optional[np.ndarray], setting
             cells = Cells(stratum=cy, count=count, exact=False)
             starts = _group_starts(cbin)
         else:
-            order = np.argsort(score, kind="mergesort")
+            order = np.argsort(score, kind="mergesort") if order is None else order
             cy, cpred, loss, sq = y[order], pred[order], loss[order], sq[order]
             cells = Cells(stratum=cy, count=np.ones(n, dtype=int), exact=True)
             starts = _group_starts(score[order])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Optional
 
 import numpy as np
@@ -28,6 +29,11 @@ class Encoded:
     @property
     def score(self) -> Optional[np.ndarray]:
         return None if self.proba is None else self.proba[:, self.positive_idx]
+
+    @cached_property
+    def score_order(self) -> Optional[np.ndarray]:
+        """Rows in ascending order of the positive class's score: sorted once, shared by every analysis."""
+        return None if self.score is None else np.argsort(self.score, kind="mergesort")
 
 
 def encode(data, pred) -> Encoded:
@@ -70,6 +76,8 @@ def compute_intervals(task, pred, enc: Optional[Encoded], settings, seed, rows=N
     if len(np.unique(enc.y_idx[pick])) < 2 and task == "binary":
         return None
     if task == "binary":
+        if rows is None:
+            return bootstrap.binary(enc.y_bin, enc.pred_bin, enc.score, settings, seed, enc.score_order)
         score = None if enc.score is None else enc.score[pick]
         return bootstrap.binary(enc.y_bin[pick], enc.pred_bin[pick], score, settings, seed)
     proba = None if enc.proba is None else enc.proba[pick]

@@ -1,6 +1,5 @@
 """Curves, calibration, thresholds, per-class, slices, errors, residuals and logged predictions, each
 against an independent computation (scikit-learn, scipy, numpy brute force, or a hand-worked case)."""
-import json
 
 import numpy as np
 import pandas as pd

@@ -55,9 +55,9 @@ def binary_curves(y, score, pred, cap: int) -> CurvesResult:
 
     fpr, tpr, _ = roc_curve(y, score)
     precision, recall, _ = precision_recall_curve(y, score)
+    full_auc = float(auc(fpr, tpr))
     fpr, tpr = cap_points(cap, fpr, tpr)
     recall, precision = cap_points(cap, recall[::-1], precision[::-1])
-    full_auc = float(auc(*roc_curve(y, score)[:2]))
     tp, fp = int(np.sum((pred == 1) & (y == 1))), int(np.sum((pred == 1) & (y == 0)))
     P, N = int(y.sum()), int(len(y) - y.sum())
     point = {"fpr": fp / N if N else None, "tpr": tp / P if P else None,

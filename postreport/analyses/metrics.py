@@ -60,8 +60,44 @@ class MetricsResult:
                 "averaging": self.averaging, "notes": list(self.notes)}
 
 
+def binary_metrics(y_bin, pred_bin, score, positive, order=None) -> MetricsResult:
+    """Binary metrics of the positive class, vectorised with the same formulas as the bootstrap resamples
+    (tested against scikit-learn); a metric the data cannot define is None with a note."""
+    from ..bootstrap import binary_point
+
+    notes: list = []
+    n_pos = int(y_bin.sum())
+    one_class = n_pos in (0, len(y_bin))
+    raw = binary_point(y_bin, pred_bin, None if one_class else score, order)
+    if score is None:
+        notes.append("The model gives no probabilities, so ROC AUC, average precision, log loss and Brier "
+                     "score are not computed.")
+    elif one_class:
+        clipped = np.clip(score, np.finfo(float).eps, 1 - np.finfo(float).eps)
+        raw["log_loss"] = float(-np.mean(y_bin * np.log(clipped) + (1 - y_bin) * np.log(1 - clipped)))
+        raw["brier"] = float(np.mean((y_bin - score) ** 2))
+        notes.append("ROC AUC and average precision are undefined: the test set holds one class only.")
+    values = {}
+    for name in CLASSIFICATION:
+        value = raw.get(name)
+        values[name] = None if value is None or not math.isfinite(value) else value
+    if values["precision"] is None:
+        notes.append(f"Precision is undefined: the model predicted no row as {positive!r}.")
+    if n_pos == 0:
+        notes.append(f"Recall is undefined: the test set has no row of the positive class {positive!r}.")
+    if values["roc_auc"] is not None and values["roc_auc"] < 0.5:
+        notes.append(f"ROC AUC is below 0.5: the scores rank the classes the wrong way round. Are they the "
+                     f"probability of the positive class {positive!r}? If not, set data.positive_label.")
+    return MetricsResult(task="binary", values=values, averaging=f"binary, positive class {positive!r}",
+                         notes=notes, positive=positive)
+
+
 def classification_metrics(y_true, y_pred, proba, classes, labels, task, positive=None) -> MetricsResult:
     """All classification metrics of DESIGN.md; a metric the data cannot define is None with a note."""
+    if task == "binary":
+        y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+        score = proba[:, classes.index(positive)] if proba is not None and positive in classes else None
+        return binary_metrics((y_true == positive).astype(int), (y_pred == positive).astype(int), score, positive)
     import sklearn.metrics as skm
 
     values: dict = {}
@@ -81,42 +117,20 @@ def classification_metrics(y_true, y_pred, proba, classes, labels, task, positiv
 
     present = set(np.unique(y_true).tolist())
     onehot = (np.asarray(y_true)[:, None] == np.asarray(classes, dtype=object)[None, :]).astype(float)
+    prf = dict(labels=labels, average="macro", zero_division=np.nan)
     attempt("accuracy", lambda: skm.accuracy_score(y_true, y_pred))
     attempt("balanced_accuracy", lambda: skm.balanced_accuracy_score(y_true, y_pred))
-    if task == "binary":
-        averaging = f"binary, positive class {positive!r}"
-        prf = dict(pos_label=positive, average="binary", zero_division=np.nan)
-        y_bin = (y_true == positive).astype(int)
-    else:
-        averaging = "macro average over classes"
-        prf = dict(labels=labels, average="macro", zero_division=np.nan)
     attempt("precision", lambda: skm.precision_score(y_true, y_pred, **prf))
     attempt("recall", lambda: skm.recall_score(y_true, y_pred, **prf))
     attempt("f1", lambda: skm.f1_score(y_true, y_pred, **prf))
-    if values["precision"] is None and task == "binary":
-        notes.append(f"Precision is undefined: the model predicted no row as {positive!r}.")
-    if task == "multiclass":
-        attempt("f1_weighted", lambda: skm.f1_score(y_true, y_pred, labels=labels, average="weighted",
-                                                    zero_division=np.nan))
-        attempt("f1_micro", lambda: skm.f1_score(y_true, y_pred, labels=labels, average="micro"))
-
+    attempt("f1_weighted", lambda: skm.f1_score(y_true, y_pred, labels=labels, average="weighted",
+                                                zero_division=np.nan))
+    attempt("f1_micro", lambda: skm.f1_score(y_true, y_pred, labels=labels, average="micro"))
     if proba is None:
         for name in PROBABILISTIC:
             values[name] = None
         notes.append("The model gives no probabilities, so ROC AUC, average precision, log loss and Brier "
-                      "score are not computed.")
-    elif len(present) < 2:
-        for name in ("roc_auc", "average_precision"):
-            values[name] = None
-        notes.append(f"ROC AUC and average precision are undefined: the test set holds one class only "
-                     f"({next(iter(present))!r}).")
-    elif task == "binary":
-        scores = proba[:, classes.index(positive)]
-        attempt("roc_auc", lambda: skm.roc_auc_score(y_bin, scores))
-        attempt("average_precision", lambda: skm.average_precision_score(y_bin, scores))
-        if values["roc_auc"] is not None and values["roc_auc"] < 0.5:
-            notes.append(f"ROC AUC is below 0.5: the scores rank the classes the wrong way round. Are they the "
-                         f"probability of the positive class {positive!r}? If not, set data.positive_label.")
+                     "score are not computed.")
     else:
         missing = [c for c in classes if c not in present]
         if missing:
@@ -127,7 +141,6 @@ def classification_metrics(y_true, y_pred, proba, classes, labels, task, positiv
             attempt("roc_auc", lambda: skm.roc_auc_score(y_true, proba, multi_class="ovr", average="macro",
                                                          labels=classes))
             attempt("average_precision", lambda: skm.average_precision_score(onehot, proba, average="macro"))
-    if proba is not None:
         unknown = present - set(classes)
         if unknown:
             values["log_loss"] = values["brier"] = None
@@ -135,14 +148,11 @@ def classification_metrics(y_true, y_pred, proba, classes, labels, task, positiv
                          "among the model's classes.")
         else:
             attempt("log_loss", lambda: skm.log_loss(y_true, proba, labels=classes))
-            if task == "binary":
-                attempt("brier", lambda: skm.brier_score_loss(y_bin, proba[:, classes.index(positive)]))
-            else:
-                attempt("brier", lambda: np.mean(np.sum((onehot - proba) ** 2, axis=1)))
+            attempt("brier", lambda: np.mean(np.sum((onehot - proba) ** 2, axis=1)))
     attempt("mcc", lambda: skm.matthews_corrcoef(y_true, y_pred))
-    order = CLASSIFICATION + (MULTICLASS_EXTRA if task == "multiclass" else ())
-    return MetricsResult(task=task, values={k: values[k] for k in order}, averaging=averaging, notes=notes,
-                         positive=positive)
+    order = CLASSIFICATION + MULTICLASS_EXTRA
+    return MetricsResult(task=task, values={k: values[k] for k in order}, averaging="macro average over classes",
+                         notes=notes, positive=positive)
 
 
 def regression_metrics(y_true, y_pred) -> MetricsResult:
@@ -178,6 +188,9 @@ class MetricsAnalysis(Analysis):
         p, data = ctx.pred, ctx.data
         if data.task == "regression":
             result = regression_metrics(p.y_true, p.y_pred)
+        elif data.task == "binary":
+            enc = ctx.encoded
+            result = binary_metrics(enc.y_bin, enc.pred_bin, enc.score, data.positive_label, enc.score_order)
         else:
             result = classification_metrics(p.y_true, p.y_pred, p.proba, p.classes, data.labels, data.task,
                                             data.positive_label)

@@ -157,7 +157,7 @@ class SlicesAnalysis(Analysis):
             cells.append("too small to trust" if row.small else "")
             rows.append(cells)
         table = Table(["Column", "Slice", "Rows", f"{main}{level}", *r.metrics[1:], "Flag"], rows,
-                      caption=f"Overall: " + ", ".join(f"{m} {r.overall[m]:.3f}" for m in r.metrics)
+                      caption="Overall: " + ", ".join(f"{m} {r.overall[m]:.3f}" for m in r.metrics)
                               + f". Slices under {r.min_size} rows are flagged; the weakest trusted slice is "
                                 "highlighted. Numeric columns are cut into quantile bins.",
                       highlight_rows=[r.rows.index(worst)] if worst else [])

@@ -79,10 +79,10 @@ class ThresholdResult:
         }
 
 
-def threshold_table(y: np.ndarray, score: np.ndarray):
+def threshold_table(y: np.ndarray, score: np.ndarray, ascending: Optional[np.ndarray] = None):
     """Counts at every distinct threshold t (predict positive when score >= t), highest t first, plus a
-    threshold above every score (nothing predicted positive)."""
-    order = np.argsort(-score, kind="mergesort")
+    threshold above every score (nothing predicted positive). `ascending`: the rows in ascending score order."""
+    order = np.argsort(-score, kind="mergesort") if ascending is None else ascending[::-1]
     s, ys = score[order], y[order]
     last = np.r_[np.flatnonzero(s[1:] != s[:-1]), len(s) - 1]
     tp = np.r_[0, np.cumsum(ys)[last]]
@@ -91,12 +91,13 @@ def threshold_table(y: np.ndarray, score: np.ndarray):
     return thresholds, tp.astype(float), fp.astype(float)
 
 
-def analyse(y: np.ndarray, score: np.ndarray, cost: Cost, default: float, max_points: int) -> ThresholdResult:
+def analyse(y: np.ndarray, score: np.ndarray, cost: Cost, default: float, max_points: int,
+            ascending: Optional[np.ndarray] = None) -> ThresholdResult:
     from ..evaluation import cap_points
 
     n, P = len(y), float(y.sum())
     N = n - P
-    t, tp, fp = threshold_table(y, score)
+    t, tp, fp = threshold_table(y, score, ascending)
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(tp + fp > 0, tp / (tp + fp), np.nan)
         recall = tp / P
@@ -141,7 +142,8 @@ class ThresholdsAnalysis(Analysis):
 
     def compute(self, ctx, settings: ThresholdSettings) -> ThresholdResult:
         enc = ctx.encoded
-        result = analyse(enc.y_bin, enc.score, settings.cost, settings.default, settings.max_points)
+        result = analyse(enc.y_bin, enc.score, settings.cost, settings.default, settings.max_points,
+                         enc.score_order)
         result.positive_label = ctx.data.positive_label
         return result
 
