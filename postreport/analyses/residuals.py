@@ -55,7 +55,8 @@ class ResidualsAnalysis(Analysis):
         deciles = pd.qcut(pd.Series(y), q=settings.deciles, duplicates="drop")
         frame = pd.DataFrame({"bin": deciles, "abs": np.abs(residual), "res": residual})
         table = frame.groupby("bin", observed=True).agg(rows=("abs", "size"), mae=("abs", "mean"), bias=("res", "mean"))
-        by_decile = [[str(k), int(r.rows), float(r.mae), float(r.bias)] for k, r in table.iterrows()]
+        by_decile = [[f"({k.left:.4g}, {k.right:.4g}]", int(r.rows), float(r.mae), float(r.bias)]
+                     for k, r in table.iterrows()]
         return ResidualResult(y[pick].tolist(), p[pick].tolist(), n, (edges, counts), by_decile,
                               float(residual.mean()))
 
@@ -68,8 +69,8 @@ class ResidualsAnalysis(Analysis):
         ], height=3.0), caption="Dotted: perfect predictions (left) and zero error (right)" + sampled + ".")
         spread = Figure(Panels([
             Histogram(r.histogram[0], r.histogram[1], "Residual distribution", "Residual (predicted − actual)"),
-            Bars([row[0] for row in r.by_decile], [row[2] for row in r.by_decile], "Mean absolute error by decile "
-                 "of the target", "MAE"),
+            Bars([row[0] for row in r.by_decile], [row[2] for row in r.by_decile], "MAE by decile of the target",
+                 "MAE"),
         ], height=3.2), caption=f"Mean residual (bias) {r.bias:.3g}: positive means the model over-predicts on "
                                "average.")
         table = Table(["Decile of the actual value", "Rows", "MAE", "Bias (mean residual)"], r.by_decile,
