@@ -221,3 +221,11 @@ def test_cost_matrix_with_negative_entries_exits_2(tmp_path):
     proc = cli(["data=iris", "analyses.thresholds.cost.fn=-3"], cwd=tmp_path)
     assert proc.returncode == 2 and "cost.fn" in proc.stderr
     assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_calibration_payload_matches_sklearn_brier(tmp_path):
+    result, _ = run_report(tmp_path, ["data=wine", "model=logistic", "report.analyses=[metrics,calibration]"])
+    cal, metrics = result.metrics["results"]["calibration"], result.metrics["metrics"]
+    assert cal["brier"] == pytest.approx(metrics["brier"])
+    assert set(cal["curves"]) == {"top label", "class_0", "class_1", "class_2"}
+    assert cal["ece_ci"][0] <= cal["ece"] <= cal["ece_ci"][1]

@@ -51,6 +51,7 @@ class CalibrationResult:
     mean_score: float
     observed_rate: float
     strategy: str
+    brier: float = 0.0
     bins: int = 10
     notes: list = field(default_factory=list)
 
@@ -72,6 +73,7 @@ class CalibrationResult:
 
     def to_json(self) -> dict:
         return {"curves": {k: c.to_json() for k, c in self.curves.items()}, "main": self.main, "ece": self.ece,
+                "brier": self.brier,
                 "ece_ci": self.ece_ci, "verdict": self.verdict, "strategy": self.strategy,
                 "histogram": {"edges": list(map(float, self.histogram[0])), "counts": list(map(int, self.histogram[1]))}}
 
@@ -134,6 +136,7 @@ class CalibrationAnalysis(Analysis):
         curves = {}
         if ctx.data.task == "binary":
             main, score, outcome = "positive", enc.score, enc.y_bin.astype(float)
+            brier = float(np.mean((outcome - score) ** 2))
         else:
             proba = enc.proba
             for k, label in enumerate(ctx.data.labels):
@@ -141,6 +144,7 @@ class CalibrationAnalysis(Analysis):
                 curves[str(label)] = reliability(proba[:, k], (enc.y_idx == k).astype(float), edges)
             main, score = "top label", proba.max(axis=1)
             outcome = (proba.argmax(axis=1) == enc.y_idx).astype(float)
+            brier = float(np.mean(np.sum((np.eye(proba.shape[1])[enc.y_idx] - proba) ** 2, axis=1)))
         edges = bin_edges(score, settings.bins, settings.strategy)
         curves = {main: reliability(score, outcome, edges), **curves}
         ci = None
@@ -151,7 +155,7 @@ class CalibrationAnalysis(Analysis):
         counts, hist_edges = np.histogram(score, bins=np.linspace(0, 1, 21))
         return CalibrationResult(curves=curves, main=main, ece_ci=ci, ci_level=boot.level if ci else None,
                                  histogram=(hist_edges, counts), mean_score=float(score.mean()),
-                                 observed_rate=float(outcome.mean()), strategy=settings.strategy,
+                                 observed_rate=float(outcome.mean()), strategy=settings.strategy, brier=brier,
                                  bins=settings.bins)
 
     def items(self, r: CalibrationResult) -> list:
@@ -177,5 +181,6 @@ class CalibrationAnalysis(Analysis):
                 for name, c in r.curves.items()]
         table = Table(["Curve", f"Expected calibration error{level}", "Rows"], rows,
                       caption="Expected calibration error: the row-weighted mean gap between predicted probability "
-                              "and observed frequency over the bins (0 is perfect).")
+                              f"and observed frequency over the bins (0 is perfect). Brier score {r.brier:.4f} "
+                              "(mean squared error of the probabilities; its interval is in the metrics table).")
         return [figure, table, Note(r.headline(), "info" if r.ece <= 0.05 else "warning")]
