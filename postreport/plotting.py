@@ -43,6 +43,8 @@ class Heatmap:
     vmin: Optional[float] = None
     vmax: Optional[float] = None
     colorbar_label: str = ""
+    cmap: str = "Blues"
+    center: Optional[float] = None  # a diverging scale symmetric around this value
 
 
 @dataclass
@@ -86,6 +88,41 @@ class Lines:
     markers: list = None  # Marker points, e.g. operating points
     vlines: list = None  # [(x, label)]
     bars: Optional[tuple] = None  # (edges, counts): a histogram on a second y axis, e.g. score counts
+    xticklabels: Optional[list] = None  # category names at x = 0, 1, ...
+
+
+@dataclass
+class Waterfall:
+    """One prediction built up from the base value by each feature's contribution."""
+
+    title: str
+    contributions: list  # [(feature, value)], largest first
+    other: float  # the remaining features, summed
+    base: float
+    total: float
+
+
+@dataclass
+class Beeswarm:
+    """One row of dots per feature: each dot a test row's attribution, coloured by the feature's value."""
+
+    values: np.ndarray  # (rows, features)
+    labels: list
+    colour_values: Optional[np.ndarray] = None  # (rows, features) in 0..1, NaN for none
+    title: str = ""
+    xlabel: str = ""
+
+
+@dataclass
+class ImageGrid:
+    """Images with an optional heat map over each (saliency)."""
+
+    images: list  # 2-D arrays
+    titles: list
+    overlays: Optional[list] = None  # 2-D arrays, same shapes; drawn with a diverging colour map
+    columns: int = 6
+    symmetric: bool = True  # overlay colour scale centred on 0
+    normalize: bool = True  # each overlay scaled to its own largest magnitude (shapes compare, sizes do not)
 
 
 @dataclass
@@ -148,12 +185,20 @@ def _height(spec) -> float:
         return min(8.0, 0.9 + 0.28 * len(spec.labels))
     if isinstance(spec, Heatmap):
         return min(7.0, 1.6 + 0.35 * len(spec.y_labels))
+    if isinstance(spec, Beeswarm):
+        return min(7.0, 1.0 + 0.32 * len(spec.labels))
+    if isinstance(spec, ImageGrid):
+        return 1.45 * -(-len(spec.images) // min(spec.columns, len(spec.images)))
     return 3.2
 
 
 def _heatmap(fig, ax, spec: Heatmap) -> None:
     values = np.asarray(spec.values, dtype=float)
-    image = ax.imshow(values, cmap="Blues", vmin=spec.vmin, vmax=spec.vmax, aspect="auto")
+    vmin, vmax = spec.vmin, spec.vmax
+    if spec.center is not None:
+        reach = float(np.nanmax(np.abs(values - spec.center))) if np.isfinite(values).any() else 1.0
+        vmin, vmax = spec.center - (reach or 1.0), spec.center + (reach or 1.0)
+    image = ax.imshow(values, cmap=spec.cmap, vmin=vmin, vmax=vmax, aspect="auto")
     tilt = len(spec.x_labels) > 4 and max(len(str(x)) for x in spec.x_labels) > 3
     ax.set_xticks(range(len(spec.x_labels)), [_short(x) for x in spec.x_labels],
                   rotation=45 if tilt else 0, ha="right" if tilt else "center")
@@ -165,13 +210,17 @@ def _heatmap(fig, ax, spec: Heatmap) -> None:
         ax.spines[side].set_visible(False)
     if spec.annotations is not None and values.size <= MAX_ANNOTATED_CELLS:
         finite = values[np.isfinite(values)]
-        hi = spec.vmax if spec.vmax is not None else (finite.max() if finite.size else 1.0)
-        lo = spec.vmin if spec.vmin is not None else (finite.min() if finite.size else 0.0)
-        mid = lo + (hi - lo) / 2
+        hi = vmax if vmax is not None else (finite.max() if finite.size else 1.0)
+        lo = vmin if vmin is not None else (finite.min() if finite.size else 0.0)
         size = 8 if values.shape[0] <= 6 else 7 if values.shape[0] <= 12 else 5
         for i in range(values.shape[0]):
             for j in range(values.shape[1]):
-                colour = "white" if np.isfinite(values[i, j]) and values[i, j] > mid else "#222222"
+                v = values[i, j]
+                if spec.center is not None:  # dark at both ends of a diverging scale
+                    strong = np.isfinite(v) and abs(v - spec.center) > 0.6 * (hi - spec.center)
+                else:
+                    strong = np.isfinite(v) and v > lo + (hi - lo) / 2
+                colour = "white" if strong else "#222222"
                 ax.text(j, i, spec.annotations[i][j], ha="center", va="center", color=colour, fontsize=size)
     bar = fig.colorbar(image, ax=ax, shrink=0.8)
     bar.outline.set_visible(False)
@@ -235,6 +284,8 @@ def _lines(fig, ax, spec: Lines) -> None:
         ax.set_xlim(*spec.xlim)
     if spec.ylim:
         ax.set_ylim(*spec.ylim)
+    if spec.xticklabels is not None:
+        ax.set_xticks(range(len(spec.xticklabels)), [_short(t, 10) for t in spec.xticklabels], rotation=30, ha="right")
     ax.set_xlabel(spec.xlabel)
     ax.set_ylabel(spec.ylabel)
     ax.set_title(spec.title)
@@ -265,9 +316,75 @@ def _histogram(fig, ax, spec: Histogram) -> None:
     ax.set_title(spec.title)
 
 
+def _waterfall(fig, ax, spec: Waterfall) -> None:
+    labels = ["base"] + [_short(f, 14) for f, _ in spec.contributions] + ["other features", "prediction"]
+    steps = [v for _, v in spec.contributions] + [spec.other]
+    level = spec.base
+    y = np.arange(len(labels))
+    ax.barh(0, spec.base, color="#8a94a6")
+    for i, v in enumerate(steps, start=1):
+        ax.barh(i, v, left=level, color=PALETTE[3] if v > 0 else PALETTE[0])
+        level += v
+    ax.barh(len(labels) - 1, spec.total, color="#1d2330")
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.axvline(spec.base, color="#9aa5b8", linewidth=0.8, linestyle=":")
+    ax.set_title(_short(spec.title, 48), fontsize=8)
+    ax.set_xlabel("contribution")
+
+
+def _beeswarm(fig, ax, spec: Beeswarm) -> None:
+    from matplotlib.colors import LinearSegmentedColormap
+
+    cmap = LinearSegmentedColormap.from_list("lowhigh", [PALETTE[0], "#d9dee7", PALETTE[1]])
+    values = np.asarray(spec.values, dtype=float)
+    n, F = values.shape
+    rng = np.random.default_rng(0)
+    for j in range(F):
+        y = j + rng.uniform(-0.3, 0.3, n)
+        colour = None if spec.colour_values is None else np.asarray(spec.colour_values)[:, j]
+        if colour is None or np.all(np.isnan(colour)):
+            ax.scatter(values[:, j], y, s=5, color="#8a94a6", alpha=0.7, linewidths=0, rasterized=n * F > 2000)
+        else:
+            ax.scatter(values[:, j], y, s=5, c=colour, cmap=cmap, vmin=0, vmax=1, alpha=0.8, linewidths=0,
+                       rasterized=n * F > 2000)
+    ax.axvline(0, color="#9aa5b8", linewidth=0.8)
+    ax.set_yticks(range(F), [_short(label) for label in spec.labels])
+    ax.invert_yaxis()
+    ax.set_xlabel(spec.xlabel)
+    ax.set_title(spec.title)
+
+
+def _image_grid(fig, ax, spec: ImageGrid) -> None:
+    """Draws into a grid of inset axes that fill the panel."""
+    ax.set_axis_off()
+    n = len(spec.images)
+    cols = min(spec.columns, n)
+    rows = -(-n // cols)
+    def reach(arrays):
+        finite = np.concatenate([np.abs(np.asarray(a, float)).ravel() for a in arrays])
+        return float(np.nanmax(finite)) if finite.size and np.nanmax(finite) > 0 else 1.0
+
+    shared = reach(spec.overlays) if spec.overlays is not None and not spec.normalize else None
+    for i in range(n):
+        r, c = divmod(i, cols)
+        sub = ax.inset_axes([c / cols + 0.01, 1 - (r + 1) / rows + 0.06 / rows, 1 / cols - 0.02, 1 / rows - 0.12 / rows])
+        sub.imshow(spec.images[i], cmap="gray_r", interpolation="nearest", alpha=0.55)
+        if spec.overlays is not None:
+            limit = shared or reach([spec.overlays[i]])
+            sub.imshow(spec.overlays[i], cmap="RdBu_r" if spec.symmetric else "magma", alpha=0.75,
+                       vmin=-limit if spec.symmetric else 0, vmax=limit, interpolation="nearest")
+        sub.set_xticks([])
+        sub.set_yticks([])
+        for side in sub.spines.values():
+            side.set_visible(False)
+        sub.set_title(spec.titles[i], fontsize=6.5)
+
+
 def _short(label, limit: int = 18) -> str:
     text = str(label)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-DRAWERS = {Heatmap: _heatmap, Bars: _bars, Lines: _lines, Scatter: _scatter, Histogram: _histogram}
+DRAWERS = {Heatmap: _heatmap, Bars: _bars, Lines: _lines, Scatter: _scatter, Histogram: _histogram,
+           Beeswarm: _beeswarm, ImageGrid: _image_grid, Waterfall: _waterfall}

@@ -118,14 +118,15 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
         report = build_report(ctx, outcomes, provenance)
         from .report.render_html import render_html
 
+        figures: dict = {}
         if "html" in cfg.report.formats:
             with _timed(timings, "render html"):
-                payloads["html"] = render_html(report, for_print=False)
+                payloads["html"] = render_html(report, for_print=False, figures=figures)
         if "pdf" in cfg.report.formats:
             from .report.render_pdf import render_pdf
 
             with _timed(timings, "render pdf"):
-                html = render_html(report, for_print=True)
+                html = render_html(report, for_print=True, figures=figures)
                 payloads["pdf"] = render_pdf(html, report, dumps(document), OmegaConf.to_yaml(cfg))
 
     files = {}

@@ -70,17 +70,21 @@ def environment(template_dir: str):
     return env
 
 
-def render_item(env, item) -> Markup:
+def render_item(env, item, figures: dict) -> Markup:
     extra = {}
     if isinstance(item, Figure):
-        svg = draw_svg(item.spec)
-        extra["src"] = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        if id(item) not in figures:  # each figure is drawn once, for the HTML and the PDF alike
+            svg = draw_svg(item.spec)
+            figures[id(item)] = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        extra["src"] = figures[id(item)]
     return Markup(env.get_template(ITEM_TEMPLATES[type(item)]).render(item=item, **extra))
 
 
-def render_html(report, for_print: bool) -> str:
+def render_html(report, for_print: bool, figures: dict | None = None) -> str:
+    """The report as HTML; `figures` caches drawn figures between the screen and the print rendering."""
     env = environment(str(resource_dir("templates")))
-    rendered = {s.id: [render_item(env, item) for item in s.items] for s in report.sections + report.appendix}
+    figures = {} if figures is None else figures
+    rendered = {s.id: [render_item(env, item, figures) for item in s.items] for s in report.sections + report.appendix}
     return env.get_template("base.html.j2").render(
         report=report, rendered=rendered, for_print=for_print, version=__version__,
     )

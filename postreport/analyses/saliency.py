@@ -1,0 +1,233 @@
+"""Saliency: which input regions drive single predictions. Images (data with an image shape): occlusion maps for
+every model and exact input gradients where the model allows (sklearn's MLP, linear models), for chosen examples
+and averaged per class. Tabular data: an instance-by-feature attribution heat map and waterfall breakdowns."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from ..plotting import Heatmap, ImageGrid, Panels, Waterfall
+from ..report.model import Figure, Note
+from .base import Analysis
+
+
+@dataclass
+class SaliencySettings:
+    patch: int = 0  # occlusion square side in pixels; 0: about an eighth of the image side
+    examples: int = 2  # per kind: most confident right, least confident, most confident wrong
+    per_class: int = 15  # test images per class averaged into the class map
+    rows: int = 12  # tabular: rows in the instance heat map
+    features: int = 10  # tabular: features shown
+
+
+@dataclass
+class ImageSaliency:
+    shape: tuple
+    examples: list  # [{row, title, image, occlusion, gradient or None}]
+    class_maps: list  # [(label, mean image, mean occlusion map)]
+    method: str
+    gradient_method: Optional[str]
+    patch: int
+
+    def to_json(self) -> dict:
+        return {"kind": "image", "shape": list(self.shape), "patch": self.patch, "method": self.method,
+                "gradient": self.gradient_method,
+                "examples": [{"row": e["row"], "title": e["title"]} for e in self.examples],
+                "class_maps": {str(label): occ.round(5).tolist() for label, _, occ in self.class_maps}}
+
+
+@dataclass
+class TabularSaliency:
+    rows: list  # [(test row, label text)]
+    features: list
+    matrix: np.ndarray  # rows x features: contributions
+    waterfalls: list  # [{title, base, contributions: [(feature, value)], other, total}]
+    method: str
+    output: str
+    notes: list = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"kind": "tabular", "method": self.method, "output": self.output, "features": self.features,
+                "rows": [r for r, _ in self.rows], "matrix": self.matrix.tolist(),
+                "waterfalls": [{**w, "contributions": [[f, float(v)] for f, v in w["contributions"]]}
+                               for w in self.waterfalls]}
+
+
+def pick_examples(y_idx, pred_idx, confidence, k: int) -> list:
+    """(row, kind) for the k most confident right, k least confident, and k most confident wrong rows."""
+    right = np.flatnonzero(y_idx == pred_idx)
+    wrong = np.flatnonzero(y_idx != pred_idx)
+    chosen, seen = [], set()
+    for rows, kind, descending in ((right, "right, most confident", True), (np.arange(len(y_idx)), "least confident",
+                                                                           False), (wrong, "wrong, most confident", True)):
+        order = rows[np.argsort(-confidence[rows] if descending else confidence[rows], kind="mergesort")]
+        for r in order:
+            if len([c for c in chosen if c[1] == kind]) == k:
+                break
+            if r not in seen:
+                chosen.append((int(r), kind))
+                seen.add(int(r))
+    return chosen
+
+
+class SaliencyAnalysis(Analysis):
+    name = "saliency"
+    title = "Saliency"
+    lead = "Which parts of the input drive single predictions."
+    Settings = SaliencySettings
+
+    def skip_reason(self, ctx) -> Optional[str]:
+        if ctx.model.estimator is None:
+            return "There is no model (logged predictions): saliency needs a model to query."
+        if ctx.data.image_shape and ctx.data.task == "regression":
+            return "Image saliency here explains class probabilities; this is a regression task."
+        if ctx.data.image_shape and ctx.encoded.proba is None:
+            return "The model gives no probabilities to measure the occlusion effect on."
+        return None
+
+    def compute(self, ctx, settings: SaliencySettings):
+        if ctx.data.image_shape:
+            return self._images(ctx, settings)
+        return self._tabular(ctx, settings)
+
+    # ---------------------------------------------------------------- images
+    def _images(self, ctx, settings) -> ImageSaliency:
+        from ..explain import anatomy, input_gradient, occlusion
+
+        data, enc, model = ctx.data, ctx.encoded, ctx.model.estimator
+        shape = tuple(data.image_shape)
+        X = data.X_test.to_numpy(dtype=float)
+        columns = list(data.X_test.columns)
+        classes = [c.item() if hasattr(c, "item") else c for c in model.classes_]
+        to_model = [classes.index(label) for label in data.labels]  # data label index -> model proba column
+
+        def predict(images):
+            import pandas as pd
+
+            return np.asarray(model.predict_proba(pd.DataFrame(images, columns=columns)))[:, to_model]
+
+        patch = settings.patch or max(1, shape[0] // 8)
+        baseline = (data.X_train if data.X_train is not None else data.X_test).to_numpy(dtype=float).mean(axis=0)
+        proba = enc.proba
+        confidence = proba.max(axis=1)
+        chosen = pick_examples(enc.y_idx, enc.pred_idx, confidence, settings.examples)
+        rows = np.array([r for r, _ in chosen])
+        target = enc.pred_idx[rows]
+        occ = occlusion(predict, X[rows], shape, patch, baseline, target)
+        an = anatomy(model)
+        grad = input_gradient(an, X[rows], np.array([to_model[t] for t in target]))
+        examples = []
+        for i, (row, kind) in enumerate(chosen):
+            title = (f"{kind.split(',')[0]} ({confidence[row]:.0%})\n"
+                     f"true {data.labels[enc.y_idx[row]]} → {data.labels[enc.pred_idx[row]]}")
+            examples.append({"row": row, "title": title, "image": X[row].reshape(shape), "occlusion": occ[i],
+                             "gradient": None if grad is None else (grad[i] * X[row]).reshape(shape)})
+        class_maps = []
+        rng = np.random.default_rng(ctx.seed)
+        for k, label in enumerate(data.labels):
+            members = np.flatnonzero(enc.y_idx == k)
+            if len(members) == 0:
+                continue
+            members = rng.choice(members, min(settings.per_class, len(members)), replace=False)
+            maps = occlusion(predict, X[members], shape, patch, baseline, np.full(len(members), k))
+            class_maps.append((label, X[members].mean(axis=0).reshape(shape), maps.mean(axis=0)))
+        gradient_method = None if grad is None else f"exact input gradient × input ({type(an.final).__name__})"
+        return ImageSaliency(shape, examples, class_maps,
+                             f"occlusion: the drop in the predicted class's probability when a {patch}×{patch} "
+                             "patch is replaced by the mean training image", gradient_method, patch)
+
+    # ---------------------------------------------------------------- tabular
+    def _tabular(self, ctx, settings) -> TabularSaliency:
+        from ..explain import anatomy
+        from .importance import ImportanceSettings, attributions, sample_rows
+
+        data, model = ctx.data, ctx.model.estimator
+        defaults = ImportanceSettings()  # the same rows as the importance section: attributions are shared
+        attr = ctx.shared("attributions", lambda: attributions(
+            model, anatomy(model), data, sample_rows(data.n_test, defaults.sample_size, ctx.seed), defaults,
+            ctx.seed))
+        values = attr.values
+        explained = attr.rows
+        columns = list(data.X_test.columns)
+        bases = np.full(len(explained), float(np.mean(attr.base)))
+        output = attr.output
+        if values.ndim == 3:  # multiclass: each row's contributions towards its predicted class
+            classes = [c.item() if hasattr(c, "item") else c for c in model.classes_]
+            predicted = np.array([classes.index(p) for p in ctx.pred.y_pred[explained]])
+            values = values[np.arange(len(explained)), :, predicted]
+            bases = np.asarray(attr.base)[predicted]
+            output = "the predicted class's " + ("probability" if not attr.exact else "raw score")
+        picks = self._rows(ctx, explained, settings.rows)
+        top = np.argsort(-np.abs(values).mean(axis=0), kind="mergesort")[: settings.features]
+        position = {r: i for i, r in enumerate(explained)}
+        matrix = np.array([values[position[r], top] for r, _ in picks])
+        waterfalls = []
+        for r, label in picks[:1] + [p for p in picks if "wrong" in p[1]][:1]:
+            v = values[position[r]]
+            order = np.argsort(-np.abs(v), kind="mergesort")
+            shown = order[:8]
+            base = float(bases[position[r]])
+            waterfalls.append({"title": f"row {r}: {label}", "base": base,
+                               "contributions": [(columns[j], v[j]) for j in shown],
+                               "other": float(v[order[8:]].sum()), "total": float(v.sum()) + base})
+        return TabularSaliency(picks, [columns[j] for j in top], matrix, waterfalls, attr.method, output)
+
+    @staticmethod
+    def _rows(ctx, explained: np.ndarray, count: int) -> list:
+        """Rows to show: most confident right and wrong, closest to the decision (classification); largest and
+        smallest errors (regression); all among the explained rows."""
+        third = max(1, count // 3)
+        if ctx.data.task == "regression":
+            error = np.abs(ctx.pred.y_pred - ctx.pred.y_true)[explained]
+            order = np.argsort(-error, kind="mergesort")
+            return ([(int(explained[i]), f"error {error[i]:.3g}") for i in order[: count // 2]]
+                    + [(int(explained[i]), f"error {error[i]:.3g}") for i in order[::-1][: count - count // 2]])
+        enc = ctx.encoded
+        picks = pick_examples(enc.y_idx[explained], enc.pred_idx[explained],
+                              (enc.proba.max(axis=1) if enc.proba is not None else np.ones(len(enc.y_idx)))[explained],
+                              third)
+        labels = ctx.data.labels
+        return [(int(explained[i]), f"{kind}: true {labels[enc.y_idx[explained[i]]]}, "
+                                    f"pred {labels[enc.pred_idx[explained[i]]]}") for i, kind in picks]
+
+    # ---------------------------------------------------------------- report items
+    def items(self, r) -> list:
+        if isinstance(r, ImageSaliency):
+            return self._image_items(r)
+        heat = Figure(Heatmap(r.matrix, x_labels=r.features, y_labels=[label for _, label in r.rows],
+                              title="Attribution per row and feature", xlabel="feature", ylabel="",
+                              annotations=[[f"{v:.2g}" for v in row] for row in r.matrix], cmap="RdBu_r",
+                              center=0.0, colorbar_label="contribution"),
+                      caption=f"Contributions ({r.method}) to {r.output}, for chosen test rows: red pushes the "
+                              "output up, blue down.")
+        items = [heat]
+        if r.waterfalls:
+            items.append(Figure(Panels([Waterfall(w["title"], w["contributions"], w["other"], w["base"], w["total"])
+                                        for w in r.waterfalls], height=3.0),
+                                caption="How single predictions are built: from the expected output (base), each "
+                                        "feature's contribution, the rest summed as 'other features'."))
+        return items
+
+    @staticmethod
+    def _image_items(r: ImageSaliency) -> list:
+        items = [Figure(ImageGrid([e["image"] for e in r.examples], [e["title"] for e in r.examples],
+                                  [e["occlusion"] for e in r.examples], columns=6),
+                        caption=f"Occlusion saliency ({r.method}): red marks pixels whose hiding lowers the "
+                                "predicted class's probability, blue raises it. Examples: the most confident right, "
+                                "the least confident, and the most confident wrong predictions (confidence in "
+                                "brackets). Each map is scaled to its own largest value.")]
+        if r.gradient_method:
+            items.append(Figure(ImageGrid([e["image"] for e in r.examples], [e["title"] for e in r.examples],
+                                          [e["gradient"] for e in r.examples], columns=6),
+                                caption=f"Gradient saliency ({r.gradient_method}) of the predicted class's "
+                                        "probability, for the same images."))
+        else:
+            items.append(Note("No exact gradient for this model: saliency is by occlusion only."))
+        items.append(Figure(ImageGrid([m for _, m, _ in r.class_maps], [f"class {label}" for label, _, _ in
+                                                                        r.class_maps],
+                                      [o for _, _, o in r.class_maps], columns=min(10, len(r.class_maps))),
+                            caption="Mean occlusion map per class, over test images of the class (target: the true "
+                                    "class), drawn over the class's mean image."))
+        return items

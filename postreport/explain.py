@@ -1,0 +1,330 @@
+"""Explanations, computed: what a model is made of, attributions per row (exact TreeSHAP for LightGBM, exact
+contributions for linear models, sampling Shapley values for any other model), occlusion and gradient saliency.
+The analyses in `analyses/importance.py` and `analyses/saliency.py` turn these into report items."""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+LINEAR_CLASSES = ("LogisticRegression", "LinearRegression", "Ridge", "Lasso", "ElasticNet", "SGDClassifier",
+                  "SGDRegressor", "LinearSVC", "RidgeClassifier")
+
+
+class Progress:
+    """A one-line progress bar on stderr for slow steps; silent when stderr is not a terminal."""
+
+    def __init__(self, label: str, total: int, min_seconds: float = 2.0):
+        self.label, self.total, self.start = label, max(total, 1), time.perf_counter()
+        self.min_seconds, self.shown = min_seconds, False
+        self.enabled = sys.stderr.isatty()
+
+    def update(self, done: int) -> None:
+        if not self.enabled or time.perf_counter() - self.start < self.min_seconds:
+            return
+        width = 30
+        filled = int(width * done / self.total)
+        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+# ------------------------------------------------------------------------------------------------ model anatomy
+
+@dataclass
+class Anatomy:
+    """The parts of a model that explanations need."""
+
+    final: object  # the estimator at the end (or a LightGBM Booster)
+    preprocess: Optional[object]  # a fitted transformer in front of it (sklearn Pipeline), or None
+    booster: Optional[object]  # a LightGBM Booster when the final estimator is LightGBM
+    kind: str  # lightgbm | linear | tree | mlp | other
+
+    def transformed_sources(self, columns: list) -> list:
+        """For each feature the final estimator sees, the original column it comes from."""
+        if self.preprocess is None:
+            return list(columns)
+        return source_columns(self.preprocess, columns)
+
+
+def anatomy(model) -> Anatomy:
+    from sklearn.pipeline import Pipeline
+
+    from .models import BoosterModel
+
+    if isinstance(model, BoosterModel):
+        return Anatomy(model, None, model.booster, "lightgbm")
+    preprocess, final = None, model
+    if isinstance(model, Pipeline):
+        final = model.steps[-1][1]
+        preprocess = model[:-1] if len(model.steps) > 1 else None
+    name = type(final).__name__
+    booster = getattr(final, "booster_", None) if type(final).__module__.startswith("lightgbm") else None
+    if booster is not None:
+        kind = "lightgbm"
+    elif name in LINEAR_CLASSES and hasattr(final, "coef_"):
+        kind = "linear"
+    elif hasattr(final, "feature_importances_"):
+        kind = "tree"
+    elif name.startswith("MLP"):
+        kind = "mlp"
+    else:
+        kind = "other"
+    return Anatomy(final, preprocess, booster, kind)
+
+
+def source_columns(preprocess, columns: list) -> list:
+    """Map each output feature of a fitted ColumnTransformer (possibly inside a Pipeline) to its input column;
+    one-hot dummies map back to the column they encode."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    ct = preprocess
+    if isinstance(ct, Pipeline):
+        ct = next((s for _, s in ct.steps if isinstance(s, ColumnTransformer)), None)
+    if not isinstance(ct, ColumnTransformer):
+        return list(columns)
+    sources: list = []
+    for name, transformer, cols in ct.transformers_:
+        if name == "remainder" and transformer == "drop" or len(cols) == 0:
+            continue
+        cols = [columns[c] if isinstance(c, (int, np.integer)) else c for c in cols]
+        encoder = transformer
+        if isinstance(transformer, Pipeline):
+            encoder = transformer.steps[-1][1]
+        categories = getattr(encoder, "categories_", None)
+        if categories is not None and type(encoder).__name__ == "OneHotEncoder":
+            for col, cats in zip(cols, categories):
+                dropped = 0 if getattr(encoder, "drop_idx_", None) is None else 1
+                sources += [col] * (len(cats) - dropped)
+        else:
+            sources += list(cols)
+    return sources
+
+
+def aggregate(values: np.ndarray, sources: list, columns: list, axis: int = -1) -> np.ndarray:
+    """Sum values over transformed features that come from the same original column (axis: the feature axis)."""
+    values = np.moveaxis(np.asarray(values, dtype=float), axis, -1)
+    index = {c: i for i, c in enumerate(columns)}
+    out = np.zeros(values.shape[:-1] + (len(columns),))
+    for j, source in enumerate(sources):
+        out[..., index[source]] += values[..., j]
+    return np.moveaxis(out, -1, axis)
+
+
+# ------------------------------------------------------------------------------------------------ attributions
+
+@dataclass
+class Attributions:
+    """Per-row contributions of each original column, and what they are contributions to."""
+
+    values: np.ndarray  # (n, F) or (n, F, K) for multiclass
+    base: np.ndarray  # expected value: () / (K,)
+    rows: np.ndarray  # indices into the test set of the explained rows
+    method: str
+    output: str  # what the contributions add up to, e.g. "log-odds of 'malignant'"
+    exact: bool
+
+
+def output_name(task: str, positive=None) -> str:
+    return {"binary": f"the model's raw score (log-odds) of {positive!r}", "multiclass": "each class's raw score",
+            "regression": "the predicted value"}[task]
+
+
+def tree_shap(an: Anatomy, X: pd.DataFrame, task: str) -> tuple:
+    """Exact TreeSHAP through LightGBM's own pred_contrib: contributions and expected value."""
+    data = X if an.preprocess is None else an.preprocess.transform(X)
+    contrib = np.asarray(an.booster.predict(data, pred_contrib=True))
+    if task == "multiclass":
+        K = an.booster.num_model_per_iteration()
+        contrib = contrib.reshape(len(X), K, -1).transpose(0, 2, 1)  # (n, F+1, K)
+        return contrib[:, :-1, :], contrib[:, -1, :].mean(axis=0)
+    return contrib[:, :-1], contrib[:, -1].mean()
+
+
+def linear_contributions(an: Anatomy, X: pd.DataFrame, background: pd.DataFrame, task: str) -> tuple:
+    """Exact contributions of a linear model to its decision function: coef * (x - mean of the background)."""
+    transform = (lambda d: d) if an.preprocess is None else an.preprocess.transform
+    Z = np.asarray(transform(X), dtype=float)
+    mean = np.asarray(transform(background), dtype=float).mean(axis=0)
+    coef = np.atleast_2d(an.final.coef_)
+    intercept = np.atleast_1d(an.final.intercept_)
+    phi = (Z - mean)[:, :, None] * coef.T[None, :, :]  # (n, F, K)
+    base = intercept + mean @ coef.T
+    if phi.shape[2] == 1:
+        return phi[:, :, 0], base[0]
+    return phi, base
+
+
+def sampling_shapley(predict, X: pd.DataFrame, background: pd.DataFrame, permutations: int, seed: int,
+                     progress: Optional[Progress] = None) -> tuple:
+    """Shapley values by permutation sampling (Strumbelj & Kononenko, 2014), for any model.
+
+    For each explained row and each random feature order, features switch one at a time from a random background
+    row's values to the row's own; each feature's value is its average change in the prediction. `predict` maps a
+    DataFrame to an (m, K) array. Every order's contributions add up exactly to f(x) - f(background row).
+    """
+    rng = np.random.default_rng(seed)
+    n, F = X.shape
+    orders = np.argsort(rng.random((n, permutations, F)), axis=2)  # (n, M, F)
+    bg_rows = rng.integers(0, len(background), size=(n, permutations))
+    ranks = np.argsort(orders, axis=2)  # rank of each feature in its order
+    steps = np.arange(F + 1)
+    phi = None
+    base_sum, count = 0.0, 0
+    batch = max(1, 20000 // ((F + 1) * permutations))
+    for start in range(0, n, batch):
+        idx = np.arange(start, min(n, start + batch))
+        # mask[i, m, k, j]: feature j comes from the explained row at step k of order m
+        mask = ranks[idx][:, :, None, :] < steps[None, None, :, None]
+        frame = _mix(X, background, idx, bg_rows[idx], mask.reshape(-1, F))
+        f = np.asarray(predict(frame), dtype=float).reshape(len(idx), permutations, F + 1, -1)
+        diff = np.diff(f, axis=2)  # (b, M, F, K): the change as feature orders[..., k] switches
+        contrib = np.zeros((len(idx), permutations, F, f.shape[3]))
+        np.put_along_axis(contrib, orders[idx][:, :, :, None], diff, axis=2)
+        block = contrib.mean(axis=1)
+        phi = block if phi is None else np.concatenate([phi, block])
+        base_sum += f[:, :, 0, :].sum(axis=(0, 1))
+        count += len(idx) * permutations
+        if progress:
+            progress.update(min(n, start + batch))
+    base = base_sum / count
+    if phi.shape[2] == 1:
+        return phi[:, :, 0], base[0]
+    return phi, base
+
+
+def _mix(X: pd.DataFrame, background: pd.DataFrame, rows: np.ndarray, bg: np.ndarray, mask: np.ndarray):
+    """Rows that take column j from X.iloc[row] where mask[:, j], else from background.iloc[bg row]."""
+    reps = mask.shape[0] // (len(rows) * bg.shape[1])
+    row_of = np.repeat(rows, bg.shape[1] * reps)
+    bg_of = np.repeat(bg.ravel(), reps)
+    out = {}
+    for j, col in enumerate(X.columns):
+        own, other = X[col].iloc[row_of], background[col].iloc[bg_of]
+        if isinstance(X[col].dtype, pd.CategoricalDtype):
+            codes = np.where(mask[:, j], own.cat.codes.to_numpy(), other.cat.codes.to_numpy())
+            out[col] = pd.Categorical.from_codes(codes, dtype=X[col].dtype)
+        else:
+            out[col] = np.where(mask[:, j], own.to_numpy(dtype=float), other.to_numpy(dtype=float))
+    return pd.DataFrame(out)
+
+
+def model_output(model, task: str):
+    """The function explanations of a model without exact attributions explain: probabilities or the value."""
+    if task == "regression":
+        return lambda frame: np.asarray(model.predict(frame), dtype=float)[:, None]
+    return lambda frame: np.asarray(model.predict_proba(frame), dtype=float)
+
+
+# ------------------------------------------------------------------------------------------------ images
+
+def occlusion(predict, images: np.ndarray, shape: tuple, patch: int, baseline: np.ndarray,
+              target: np.ndarray) -> np.ndarray:
+    """Occlusion saliency: how much the probability of each image's `target` class drops when a patch x patch
+    square is replaced by the baseline. images: (n, H*W); returns (n, H, W), one value per pixel (patch average)."""
+    H, W = shape
+    n = len(images)
+    tops = [(r, c) for r in range(0, H, patch) for c in range(0, W, patch)]
+    occluded = np.repeat(images[:, None, :], len(tops), axis=1).reshape(n, len(tops), H, W).copy()
+    base_img = baseline.reshape(H, W)
+    for p, (r, c) in enumerate(tops):
+        occluded[:, p, r:r + patch, c:c + patch] = base_img[r:r + patch, c:c + patch]
+    full = predict(images)[np.arange(n), target]
+    probs = predict(occluded.reshape(n * len(tops), H * W)).reshape(n, len(tops), -1)
+    drop = full[:, None] - probs[np.arange(n)[:, None], np.arange(len(tops))[None, :], target[:, None]]
+    out = np.zeros((n, H, W))
+    counts = np.zeros((H, W))
+    for p, (r, c) in enumerate(tops):
+        out[:, r:r + patch, c:c + patch] += drop[:, p][:, None, None]
+        counts[r:r + patch, c:c + patch] += 1
+    return out / counts
+
+
+def input_gradient(an: Anatomy, images: np.ndarray, target: np.ndarray) -> Optional[np.ndarray]:
+    """The exact gradient of the target class's probability with respect to the input pixels, for sklearn's MLP
+    and linear classifiers (behind an optional StandardScaler); None for other models."""
+    scale = np.ones(images.shape[1])
+    Z = images.astype(float)
+    if an.preprocess is not None:
+        scaler = _only_scaler(an.preprocess)
+        if scaler is None:
+            return None
+        Z = np.asarray(an.preprocess.transform(pd.DataFrame(images, columns=getattr(an.preprocess,
+                                                                                      "feature_names_in_", None))))
+        scale = 1 / getattr(scaler, "scale_", np.ones(images.shape[1]))
+    if an.kind == "linear" and hasattr(an.final, "predict_proba"):
+        coef = np.atleast_2d(an.final.coef_)
+        proba = an.final.predict_proba(Z)
+        if coef.shape[0] == 1:  # binary: d p1/dz = p1 (1 - p1) w; d p0 = -that
+            g = (proba[:, 1] * proba[:, 0])[:, None] * coef[0][None, :]
+            grad = np.where(target[:, None] == 1, g, -g)
+        else:  # softmax: d p_t/dz = p_t (w_t - sum_k p_k w_k)
+            pt = proba[np.arange(len(Z)), target]
+            grad = pt[:, None] * (coef[target] - proba @ coef)
+        return grad * scale
+    if an.kind == "mlp" and hasattr(an.final, "coefs_"):
+        return _mlp_gradient(an.final, Z, target) * scale
+    return None
+
+
+def _only_scaler(preprocess):
+    """The StandardScaler of a preprocessing step that only imputes and scales numbers (images), else None."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    steps = preprocess.steps if isinstance(preprocess, Pipeline) else [("p", preprocess)]
+    for _, step in steps:
+        if isinstance(step, StandardScaler):
+            return step
+        if isinstance(step, ColumnTransformer):
+            for name, transformer, cols in step.transformers_:
+                if len(cols) == 0 or name == "remainder":
+                    continue
+                inner = transformer.steps if isinstance(transformer, Pipeline) else [("t", transformer)]
+                for _, t in inner:
+                    if isinstance(t, StandardScaler):
+                        return t
+    return None
+
+
+def _mlp_gradient(mlp, Z: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Backpropagation through sklearn's MLPClassifier (ReLU, tanh, logistic or identity hidden layers)."""
+    acts = [Z]
+    for W, b in zip(mlp.coefs_[:-1], mlp.intercepts_[:-1]):
+        acts.append(_activate(mlp.activation, acts[-1] @ W + b))
+    logits = acts[-1] @ mlp.coefs_[-1] + mlp.intercepts_[-1]
+    n = len(Z)
+    if logits.shape[1] == 1:  # binary: sigmoid output
+        p = 1 / (1 + np.exp(-logits[:, 0]))
+        sign = np.where(target == 1, 1.0, -1.0)
+        delta = (sign * p * (1 - p))[:, None]
+    else:
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        p = e / e.sum(axis=1, keepdims=True)
+        onehot = np.eye(p.shape[1])[target]
+        delta = p[np.arange(n), target][:, None] * (onehot - p)
+    for layer in range(len(mlp.coefs_) - 1, 0, -1):
+        delta = (delta @ mlp.coefs_[layer].T) * _derivative(mlp.activation, acts[layer])
+    return delta @ mlp.coefs_[0].T
+
+
+def _activate(name, x):
+    return {"relu": lambda v: np.maximum(v, 0), "tanh": np.tanh, "logistic": lambda v: 1 / (1 + np.exp(-v)),
+            "identity": lambda v: v}[name](x)
+
+
+def _derivative(name, a):
+    """Derivative of the activation, from its output a."""
+    return {"relu": lambda v: (v > 0).astype(float), "tanh": lambda v: 1 - v ** 2, "logistic": lambda v: v * (1 - v),
+            "identity": lambda v: np.ones_like(v)}[name](a)

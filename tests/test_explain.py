@@ -1,0 +1,150 @@
+"""Explanations against exact identities and independent computations."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import run_report
+from postreport import explain
+from postreport.explain import anatomy
+
+
+def test_treeshap_plus_expected_value_is_lightgbm_raw_score():
+    import lightgbm
+    from sklearn.datasets import load_breast_cancer, load_iris
+
+    for loader, task in ((load_breast_cancer, "binary"), (load_iris, "multiclass")):
+        X, y = loader(return_X_y=True, as_frame=True)
+        model = lightgbm.LGBMClassifier(n_estimators=30, verbose=-1).fit(X, y)
+        values, base = explain.tree_shap(anatomy(model), X, task)
+        raw = model.predict(X, raw_score=True)
+        contrib = np.asarray(model.predict(X, pred_contrib=True))
+        if task == "binary":
+            np.testing.assert_allclose(values.sum(axis=1) + contrib[:, -1], raw, rtol=1e-9, atol=1e-9)
+            assert base == pytest.approx(contrib[:, -1].mean())
+        else:
+            bias = contrib.reshape(len(X), 3, -1)[:, :, -1]
+            np.testing.assert_allclose(values.sum(axis=1) + bias, raw, rtol=1e-9, atol=1e-9)
+
+
+def test_linear_contributions_are_exact_and_one_hot_columns_are_summed_back():
+    from sklearn.compose import ColumnTransformer, make_column_selector
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"size": rng.normal(size=200), "colour": pd.Categorical(rng.choice(["r", "g", "b"], 200))})
+    y = ((X["size"] > 0) ^ (X["colour"] == "r")).astype(int)
+    pre = ColumnTransformer([("num", StandardScaler(), make_column_selector(dtype_exclude="category")),
+                             ("cat", OneHotEncoder(sparse_output=False), make_column_selector(dtype_include="category"))],
+                            verbose_feature_names_out=False)
+    model = Pipeline([("preprocess", pre), ("model", LogisticRegression())]).fit(X, y)
+    an = anatomy(model)
+    values, base = explain.linear_contributions(an, X, X, "binary")
+    np.testing.assert_allclose(values.sum(axis=1) + base, model.decision_function(X), atol=1e-9)
+    sources = an.transformed_sources(list(X.columns))
+    assert sources == ["size", "colour", "colour", "colour"]
+    per_column = explain.aggregate(values, sources, list(X.columns), axis=1)
+    assert per_column.shape == (200, 2)
+    np.testing.assert_allclose(per_column.sum(axis=1), values.sum(axis=1))
+
+
+def test_sampling_shapley_recovers_known_shapley_values():
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame(rng.normal(size=(20, 4)), columns=list("abcd"))
+    baseline = pd.DataFrame([[0.5, -1.0, 2.0, 0.0]], columns=list("abcd"))  # one background row: exact game
+    w = np.array([3.0, -2.0, 0.5, 0.0])
+
+    def linear(frame):
+        return (frame.to_numpy() @ w)[:, None]
+
+    values, base = explain.sampling_shapley(linear, X, baseline, permutations=5, seed=0)
+    np.testing.assert_allclose(values, (X.to_numpy() - baseline.to_numpy()) * w, atol=1e-12)
+    np.testing.assert_allclose(values.sum(axis=1) + base, linear(X)[:, 0], atol=1e-12)  # efficiency
+
+    def product(frame):  # f = a * b against a zero baseline: each of a, b gets a * b / 2
+        return (frame["a"] * frame["b"]).to_numpy()[:, None]
+
+    zero = pd.DataFrame([[0.0] * 4], columns=list("abcd"))
+    values, _ = explain.sampling_shapley(product, X, zero, permutations=400, seed=0)
+    half = (X["a"] * X["b"]).to_numpy() / 2
+    np.testing.assert_allclose(values[:, 0], half, atol=0.15 * np.abs(half).max())
+    np.testing.assert_allclose(values[:, 0] + values[:, 1], 2 * half, atol=1e-12)
+    assert np.all(values[:, 2:] == 0)
+
+
+def test_occlusion_is_zero_outside_the_region_a_model_reads():
+    shape = (8, 8)
+    region = np.zeros(shape, dtype=bool)
+    region[2:4, 5:7] = True
+
+    def predict(images):  # a "model" that only looks at four pixels
+        s = 1 / (1 + np.exp(-(images.reshape(len(images), -1)[:, region.ravel()].sum(axis=1) - 8)))
+        return np.column_stack([1 - s, s])
+
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 16, size=(5, 64))
+    maps = explain.occlusion(predict, images, shape, 1, np.zeros(64), np.ones(5, dtype=int))
+    assert np.all(maps[:, ~region] == 0)
+    assert np.all(np.abs(maps[:, region]) > 0)
+
+
+def test_mlp_gradient_matches_finite_differences():
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6))
+    y = (X[:, 0] + X[:, 1] ** 2 > 1).astype(int) + (X[:, 2] > 1)
+    mlp = MLPClassifier(hidden_layer_sizes=(8, 5), max_iter=300, random_state=0).fit(X, y)
+    target = mlp.predict(X[:4])
+    grad = explain._mlp_gradient(mlp, X[:4], target)
+    eps = 1e-6
+    for j in range(6):
+        step = np.zeros(6)
+        step[j] = eps
+        numeric = (mlp.predict_proba(X[:4] + step)[np.arange(4), target]
+                   - mlp.predict_proba(X[:4] - step)[np.arange(4), target]) / (2 * eps)
+        np.testing.assert_allclose(grad[:, j], numeric, rtol=1e-4, atol=1e-7)
+
+
+def test_permutation_importance_ranks_the_planted_feature_first(tmp_path):
+    rng = np.random.default_rng(2)
+    n = 800
+    frame = pd.DataFrame({f"noise_{i}": rng.normal(size=n) for i in range(4)})
+    frame["signal"] = rng.normal(size=n)
+    frame["y"] = (frame["signal"] + 0.2 * rng.normal(size=n) > 0).astype(int)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    result, _ = run_report(tmp_path, ["data=file", f"data.path={tmp_path / 'd.csv'}", "data.target=y",
+                                      "report.analyses=[feature_importance]"])
+    payload = result.metrics["results"]["feature_importance"]
+    perm = dict(zip(payload["columns"], payload["permutation"]["mean"]))
+    assert max(perm, key=perm.get) == "signal"
+    assert all(perm["signal"] > 5 * abs(v) for k, v in perm.items() if k != "signal")
+    shap = dict(zip(payload["columns"], payload["attribution"]["mean_abs"]))
+    assert max(shap, key=shap.get) == "signal"
+
+
+def test_importance_of_a_one_hot_column_is_under_its_own_name(tmp_path):
+    rng = np.random.default_rng(3)
+    n = 400
+    colour = rng.choice(["red", "green", "blue"], n)
+    frame = pd.DataFrame({"colour": colour, "x": rng.normal(size=n),
+                          "y": np.where(colour == "red", "a", "b")})
+    frame.to_csv(tmp_path / "c.csv", index=False)
+    result, _ = run_report(tmp_path, ["data=file", f"data.path={tmp_path / 'c.csv'}", "data.target=y",
+                                      "model=logistic", "report.analyses=[feature_importance,saliency]"])
+    payload = result.metrics["results"]["feature_importance"]
+    assert payload["columns"] == ["colour", "x"]
+    assert payload["attribution"]["method"].startswith("exact linear")
+    native = dict(zip(payload["columns"], payload["native"]["abs_coef"]))
+    assert native["colour"] > native["x"]
+    saliency = result.metrics["results"]["saliency"]
+    assert saliency["kind"] == "tabular" and saliency["features"][0] == "colour"
+
+
+def test_digits_mlp_saliency_and_gradient(tmp_path):
+    result, _ = run_report(tmp_path, ["data=digits", "model=mlp", "report.analyses=[saliency]"])
+    s = result.metrics["results"]["saliency"]
+    assert s["kind"] == "image" and s["shape"] == [8, 8] and s["gradient"].startswith("exact input gradient")
+    assert len(s["class_maps"]) == 10 and len(s["examples"]) >= 4
+    assert any(e["title"].startswith("wrong") for e in s["examples"])
