@@ -164,12 +164,12 @@ class SaliencyAnalysis(Analysis):
         position = {r: i for i, r in enumerate(explained)}
         matrix = np.array([values[position[r], top] for r, _ in picks])
         waterfalls = []
-        for r, label in picks[:1] + [p for p in picks if "wrong" in p[1]][:1]:
+        for r, label in picks[:1] + [p for p in picks if " wrong" in p[1]][:1]:
             v = values[position[r]]
             order = np.argsort(-np.abs(v), kind="mergesort")
             shown = order[:8]
             base = float(bases[position[r]])
-            waterfalls.append({"title": f"row {r}: {label}", "base": base,
+            waterfalls.append({"title": label, "base": base,
                                "contributions": [(columns[j], v[j]) for j in shown],
                                "other": float(v[order[8:]].sum()), "total": float(v.sum()) + base})
         return TabularSaliency(picks, [columns[j] for j in top], matrix, waterfalls, attr.method, output)
@@ -182,15 +182,17 @@ class SaliencyAnalysis(Analysis):
         if ctx.data.task == "regression":
             error = np.abs(ctx.pred.y_pred - ctx.pred.y_true)[explained]
             order = np.argsort(-error, kind="mergesort")
-            return ([(int(explained[i]), f"error {error[i]:.3g}") for i in order[: count // 2]]
-                    + [(int(explained[i]), f"error {error[i]:.3g}") for i in order[::-1][: count - count // 2]])
+            return ([(int(explained[i]), f"#{explained[i]} error {error[i]:.3g}") for i in order[: count // 2]]
+                    + [(int(explained[i]), f"#{explained[i]} error {error[i]:.3g}")
+                       for i in order[::-1][: count - count // 2]])
         enc = ctx.encoded
         picks = pick_examples(enc.y_idx[explained], enc.pred_idx[explained],
                               (enc.proba.max(axis=1) if enc.proba is not None else np.ones(len(enc.y_idx)))[explained],
                               third)
         labels = ctx.data.labels
-        return [(int(explained[i]), f"{kind}: true {labels[enc.y_idx[explained[i]]]}, "
-                                    f"pred {labels[enc.pred_idx[explained[i]]]}") for i, kind in picks]
+        short = {"right, most confident": "right", "least confident": "unsure", "wrong, most confident": "wrong"}
+        return [(int(explained[i]), f"#{explained[i]} {short[kind]}: {labels[enc.y_idx[explained[i]]]}→"
+                                    f"{labels[enc.pred_idx[explained[i]]]}") for i, kind in picks]
 
     # ---------------------------------------------------------------- report items
     def items(self, r) -> list:
@@ -200,7 +202,8 @@ class SaliencyAnalysis(Analysis):
                               title="Attribution per row and feature", xlabel="feature", ylabel="",
                               annotations=[[f"{v:.2g}" for v in row] for row in r.matrix], cmap="RdBu_r",
                               center=0.0, colorbar_label="contribution"),
-                      caption=f"Contributions ({r.method}) to {r.output}, for chosen test rows: red pushes the "
+                      caption=f"Contributions ({r.method}) to {r.output}, for chosen test rows (#row: true→predicted; "
+                              "right and wrong: the most confident; unsure: closest to the decision): red pushes the "
                               "output up, blue down.")
         items = [heat]
         if r.waterfalls:
