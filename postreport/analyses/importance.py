@@ -210,7 +210,8 @@ def agreement(columns, methods: dict) -> tuple:
     return rho, message
 
 
-def partial_dependence_curves(model, data, rows, features: list, settings: ImportanceSettings, seed: int) -> list:
+def partial_dependence_curves(model, data, rows, features: list, settings: ImportanceSettings, seed: int,
+                              notes: list) -> list:
     """Partial dependence (average) and ICE lines, through sklearn's partial_dependence."""
     from sklearn.inspection import partial_dependence
 
@@ -224,7 +225,8 @@ def partial_dependence_curves(model, data, rows, features: list, settings: Impor
             pd_result = partial_dependence(model, X, [feature], kind=kind, grid_resolution=settings.grid,
                                            categorical_features=[feature] if categorical else None,
                                            response_method="auto")
-        except (ValueError, TypeError):
+        except (ValueError, TypeError) as exc:
+            notes.append(f"No partial dependence for {feature!r}: {exc}")
             continue
         grid = pd_result["grid_values"][0]
         average = pd_result["average"]  # (n_outputs, G)
@@ -267,7 +269,7 @@ class FeatureImportanceAnalysis(Analysis):
             methods["native"] = result.native["values"][key]
         result.agreement, result.disagreement = agreement(columns, methods)
         top = result.ranking()[: settings.pdp_features]
-        result.pdp = partial_dependence_curves(model, data, rows, top, settings, ctx.seed)
+        result.pdp = partial_dependence_curves(model, data, rows, top, settings, ctx.seed, result.notes)
         result.colour = scaled_values(data.X_test.iloc[attr.rows])
         return result
 
@@ -319,6 +321,7 @@ class FeatureImportanceAnalysis(Analysis):
                               "warning" if r.disagreement else "info"))
         if r.pdp:
             items.append(self._pdp_figure(r))
+        items += [Note(n, "warning") for n in r.notes]
         return items
 
     @staticmethod
