@@ -2,9 +2,11 @@
 
 Exit status: 0 all sections ok or skipped; 1 report written but a section failed; 2 invalid config or
 input (one message on stderr naming the culprit, no traceback unless HYDRA_FULL_ERROR=1).
+In a multirun every job also records how it ended (job.json) for the sweep report.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -19,12 +21,17 @@ _jobs: list = []  # exit status of each job this process ran (one, or several in
 @hydra.main(version_base="1.3", config_path=str(resource_dir("conf")), config_name="config")
 def _app(cfg) -> int:
     from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
 
     from .errors import UserError
     from .runner import run
 
     _jobs.append(None)  # composition succeeded: from here on, failures are the job's own
     hydra_cfg = HydraConfig.get()
+    multirun = hydra_cfg.mode == RunMode.MULTIRUN
+    if multirun and "joblib" in str(hydra_cfg.launcher.get("_target_", "")) and cfg.n_jobs == -1:
+        cfg.n_jobs = 1  # jobs already run in parallel processes: each model uses one thread (never nest)
+    error = None
     try:
         result = run(cfg, hydra_cfg.runtime.output_dir, overrides=list(hydra_cfg.overrides.task))
         code = result.exit_code
@@ -32,21 +39,34 @@ def _app(cfg) -> int:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         print(f"postreport: error: {exc}", file=sys.stderr)
-        code = 2
+        code, error = 2, str(exc)
+    except Exception as exc:
+        if not multirun:
+            raise
+        logging.getLogger("postreport").exception("job failed")  # other jobs and the sweep report go on
+        code, error = 1, f"{type(exc).__name__}: {exc}"
+    if multirun:
+        from .sweep import write_job_status
+
+        write_job_status(hydra_cfg.runtime.output_dir, code, error)
     _jobs[-1] = code
     return code
 
 
 def main() -> None:
+    from . import sweep
+
     _jobs.clear()
+    sweep.last_exit_code = None
     try:
         _app()
     except SystemExit as exc:
         if exc.code not in (0, None) and not _jobs:
             sys.exit(2)  # Hydra could not compose the config; it has printed which key is wrong
         raise
-    codes = [c if c is not None else 1 for c in _jobs]
-    sys.exit(max(codes, default=0))
+    if sweep.last_exit_code is not None:  # a multirun: 0 when every job succeeded, else 1 (see sweep_report)
+        sys.exit(sweep.last_exit_code)
+    sys.exit(max((c if c is not None else 1 for c in _jobs), default=0))
 
 
 if __name__ == "__main__":

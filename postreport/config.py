@@ -55,6 +55,7 @@ class ModelConfig:
     params: Dict[str, Any] = field(default_factory=dict)
     path: Optional[str] = None  # model=file: .skops, LightGBM .txt, .joblib/.pkl (trust only)
     trust: bool = False
+    search_space: Dict[str, Any] = field(default_factory=dict)  # for tuning: name -> {type, low, high, log, choices}
 
 
 @dataclass
@@ -63,6 +64,7 @@ class ReportConfig:
     author: str = ""
     formats: List[str] = field(default_factory=lambda: list(FORMATS))
     analyses: List[str] = field(default_factory=lambda: ["metrics", "confusion_matrix"])
+    subject: str = "model"  # which candidate the analyses describe: model (as configured) | tuned
 
 
 @dataclass
@@ -77,12 +79,29 @@ class BootstrapConfig:
 
 
 @dataclass
+class TuningConfig:
+    """In-report hyperparameter search with Optuna over `model.search_space`."""
+
+    enabled: bool = False
+    sampler: str = "tpe"  # tpe | random | grid
+    n_trials: int = 30
+    timeout: Optional[float] = None  # seconds; stops the search early
+    cv: int = 3  # cross-validation folds on the training data
+    scoring: Optional[str] = None  # a scikit-learn scorer name; null: roc_auc, accuracy or neg RMSE by task
+    seed: Optional[int] = None  # defaults to the top-level seed
+    storage: Optional[str] = None  # an Optuna storage URL (e.g. sqlite:///study.db) to share one study
+    study_name: Optional[str] = None
+    grid_points: int = 3  # values per numeric parameter for the grid sampler
+
+
+@dataclass
 class PostreportConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     analyses: Dict[str, Any] = field(default_factory=dict)
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
+    tuning: TuningConfig = field(default_factory=TuningConfig)
     seed: int = 0
     n_jobs: int = -1
 

@@ -45,31 +45,38 @@ def build_candidate(cfg, data, seed: int) -> Candidate:
             f"model={cfg.name} must be trained, but the data has no training rows; give data.path, "
             "or load a trained model with model=file model.path=..."
         )
-    target = cfg.regressor if data.task == "regression" else cfg._target_
+    pipeline, target, params = make_estimator(cfg, data.task, seed)
+    start = time.perf_counter()
+    try:
+        pipeline.fit(data.X_train, data.y_train)
+    except Exception as exc:  # the library's own error types (LightGBMError, ...) for invalid parameters
+        raise UserError(f"model={cfg.name} could not be fitted with model.params={params}: "
+                        f"{type(exc).__name__}: {str(exc).strip()}") from None
+    return Candidate(
+        name=cfg.name, estimator=pipeline, origin="fitted here", estimator_class=target,
+        params=params, preprocessing=cfg.preprocessing, fit_seconds=time.perf_counter() - start,
+    )
+
+
+def make_estimator(cfg, task: str, seed: int, overrides: Optional[dict] = None):
+    """The unfitted estimator a model config describes (wrapped in its preprocessing), with `overrides` on top of
+    its params: (pipeline, estimator class path, params)."""
+    target = cfg.regressor if task == "regression" else cfg._target_
     if not target:
-        if data.task == "regression":
+        if task == "regression":
             raise UserError(f"model={cfg.name} is a classifier only; for regression use lightgbm, random_forest, "
                             "hist_gradient_boosting or mlp")
         raise UserError(f"model={cfg.name} has neither model.path (a trained model file: .skops, LightGBM .txt, "
                         ".joblib/.pkl) nor model._target_ (an estimator class to fit)")
-    estimator_cls = _import(target, "model._target_" if data.task != "regression" else "model.regressor")
-    params = _with_defaults(estimator_cls, dict(cfg.params), seed)
+    estimator_cls = _import(target, "model._target_" if task != "regression" else "model.regressor")
+    params = _with_defaults(estimator_cls, {**dict(cfg.params), **(overrides or {})}, seed)
     try:
         estimator = estimator_cls(**params)
     except TypeError as exc:
         raise UserError(f"model.params do not fit {target}: {exc}") from None
     if cfg.preprocessing not in PREPROCESSING:
         raise UserError(f"model.preprocessing={cfg.preprocessing!r} is not valid; valid: {', '.join(PREPROCESSING)}")
-    pipeline = _wrap(estimator, cfg.preprocessing)
-    start = time.perf_counter()
-    try:
-        pipeline.fit(data.X_train, data.y_train)
-    except ValueError as exc:
-        raise UserError(f"model={cfg.name} could not be fitted with model.params={params}: {exc}") from None
-    return Candidate(
-        name=cfg.name, estimator=pipeline, origin="fitted here", estimator_class=target,
-        params=params, preprocessing=cfg.preprocessing, fit_seconds=time.perf_counter() - start,
-    )
+    return _wrap(estimator, cfg.preprocessing), target, params
 
 
 def _import(path: str, key: str):

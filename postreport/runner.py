@@ -35,6 +35,10 @@ class RunContext:
     pred: Any  # postreport.predictions.Predictions
     seed: int
     n_jobs: int
+    candidates: list = field(default_factory=list)  # every model the run has: as configured, tuned, ...
+    predictions: dict = field(default_factory=dict)  # candidate name -> Predictions, computed once each
+    tuning: Any = None  # postreport.tuning.TuningOutcome when tuning ran
+    tuning_skipped: Optional[str] = None  # why it did not
     cache: dict = field(default_factory=dict)
 
     def shared(self, key: str, compute):
@@ -78,8 +82,7 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
     started = datetime.now(timezone.utc).replace(microsecond=0)
     clock = time.perf_counter()
     output_dir = Path(output_dir)
-    for name, level in QUIET_LOGGERS.items():  # their INFO lines are noise in a report run's log
-        logging.getLogger(name).setLevel(level)
+    quiet_libraries()
     analyses = validate(cfg)
     timings: dict = {}
 
@@ -99,7 +102,14 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
         model = build_candidate(cfg.model, data, cfg.seed)
     with _timed(timings, "predict"):
         pred = predict(model, data)
-    ctx = RunContext(cfg=cfg, data=data, model=model, pred=pred, seed=cfg.seed, n_jobs=cfg.n_jobs)
+    ctx = RunContext(cfg=cfg, data=data, model=model, pred=pred, seed=cfg.seed, n_jobs=cfg.n_jobs,
+                     candidates=[model], predictions={model.name: pred})
+    add_tuned(ctx, timings)
+    if cfg.report.subject == "tuned":
+        if ctx.tuning is None:
+            raise UserError(f"report.subject=tuned, but there is no tuned model: {ctx.tuning_skipped}")
+        ctx.model = ctx.tuning.candidate
+        ctx.pred = ctx.predictions[ctx.model.name]
 
     outcomes = [run_analysis(name, cls, settings, ctx) for name, (cls, settings) in analyses.items()]
     for o in outcomes:
@@ -127,7 +137,9 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
 
             with _timed(timings, "render pdf"):
                 html = render_html(report, for_print=True, figures=figures)
-                payloads["pdf"] = render_pdf(html, report, dumps(document), OmegaConf.to_yaml(cfg))
+                payloads["pdf"] = render_pdf(html, report, [
+                    ("metrics.json", dumps(document), "Metrics of this report (JSON)"),
+                    ("config.yaml", OmegaConf.to_yaml(cfg), "The composed Hydra configuration")])
 
     files = {}
     for fmt in FORMATS:  # written last and atomically: a failure above leaves no half-written report
@@ -143,12 +155,42 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
                      metrics=document, outcomes=outcomes)
 
 
+def quiet_libraries() -> None:
+    for name, level in QUIET_LOGGERS.items():  # their INFO lines are noise in a report run's log
+        logging.getLogger(name).setLevel(level)
+
+
+def add_tuned(ctx: RunContext, timings: dict) -> None:
+    """Tune the configured model when asked and possible; the tuned model joins the candidates."""
+    from .predictions import predict
+
+    cfg, data = ctx.cfg, ctx.data
+    if not cfg.tuning.enabled:
+        ctx.tuning_skipped = "Tuning is off (tuning=none)."
+    elif data.X_train is None or ctx.model.estimator is None or cfg.model.path:
+        ctx.tuning_skipped = "There is no training data to tune on (a model from a file, or logged predictions)."
+    else:
+        from .tuning import tune
+
+        with _timed(timings, "tuning"):
+            ctx.tuning = tune(cfg.tuning, cfg.model, data, ctx.seed, ctx.n_jobs)
+        tuned = ctx.tuning.candidate
+        ctx.candidates.append(tuned)
+        ctx.predictions[tuned.name] = predict(tuned, data)
+
+
 def validate(cfg: DictConfig) -> dict:
     """Everything that can be checked before any work: missing values, formats, analyses and their settings."""
     missing = sorted(OmegaConf.missing_keys(cfg))
     if missing:
         raise UserError(f"missing required value(s): {', '.join(missing)} (set them on the command line, "
                         f"e.g. {missing[0]}=...)")
+    if cfg.report.subject not in ("model", "tuned"):
+        raise UserError(f"report.subject={cfg.report.subject!r} is not valid; valid: model, tuned")
+    if cfg.tuning.enabled and not cfg.model.path and cfg.data.source != "predictions":
+        from .tuning import check
+
+        check(cfg.tuning, cfg.model)
     bad = [f for f in cfg.report.formats if f not in FORMATS]
     if bad or not cfg.report.formats:
         raise UserError(f"report.formats={list(cfg.report.formats)} is not valid; choose from {list(FORMATS)}")

@@ -15,6 +15,14 @@ class Estimate:
 
 
 @dataclass
+class Link:
+    """A link to another local file (e.g. a job's report from the sweep report)."""
+
+    text: str
+    href: str
+
+
+@dataclass
 class Paragraph:
     text: str
 

@@ -12,7 +12,7 @@ from markupsafe import Markup
 from .. import __version__
 from ..config import resource_dir
 from ..plotting import draw_svg
-from .model import Code, Estimate, Figure, KeyValues, Note, Paragraph, Table
+from .model import Code, Estimate, Figure, KeyValues, Link, Note, Paragraph, Table
 
 ITEM_TEMPLATES = {
     Paragraph: "items/paragraph.html.j2",
@@ -67,6 +67,7 @@ def environment(template_dir: str):
     env.filters["num"] = fmt_number
     env.filters["date"] = fmt_date
     env.tests["estimate"] = lambda v: isinstance(v, Estimate)
+    env.tests["link"] = lambda v: isinstance(v, Link)
     return env
 
 

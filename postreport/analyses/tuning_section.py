@@ -1,0 +1,134 @@
+"""The tuning section: the search and its result, and the tuned model against the model as configured on the
+same test rows (metrics with bootstrap intervals)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from ..plotting import Bars, Lines, Panels, Scatter, Series
+from ..report.model import Estimate, Figure, KeyValues, Note, Table
+from .base import Analysis
+
+COMPARED = {"binary": ("roc_auc", "f1", "accuracy", "log_loss"), "multiclass": ("accuracy", "f1", "roc_auc"),
+            "regression": ("rmse", "mae", "r2")}
+
+
+@dataclass
+class TuningSettings:
+    top_trials: int = 10
+    slice_params: int = 4  # parameters shown in the slice plot
+
+
+@dataclass
+class TuningResult:
+    outcome: object  # tuning.TuningOutcome
+    comparison: list  # [name, untuned Estimate, tuned Estimate, difference]
+    top: list  # trials, best first
+    settings: TuningSettings
+
+    def headline(self) -> str:
+        o = self.outcome
+        return (f"Tuning ({len(o.trials)} trials, {o.sampler}): cross-validated {o.scoring} {o.best_score:.4f} against "
+                f"{o.default_score:.4f} for the configured parameters.")
+
+    def to_json(self) -> dict:
+        o = self.outcome
+        return {
+            "sampler": o.sampler, "scoring": o.scoring, "cv": o.cv, "n_trials": len(o.trials),
+            "best_params": o.best_params, "best_score": o.best_score, "best_score_std": o.best_std,
+            "default_score": o.default_score, "default_score_std": o.default_std, "importances": o.importances,
+            "seconds": o.seconds, "study_name": o.study_name, "storage": o.storage,
+            "trials": o.trials,
+            "test_comparison": {row[0]: {"configured": row[1].value, "configured_ci": row[1].ci, "tuned": row[2].value,
+                                         "tuned_ci": row[2].ci} for row in self.comparison},
+        }
+
+
+def candidate_metrics(ctx, candidate) -> tuple:
+    """(values, intervals) of a candidate's predictions on the test set, with the same bootstrap settings."""
+    from ..evaluation import compute_intervals, encode
+    from .metrics import binary_metrics, classification_metrics, regression_metrics
+
+    pred, data = ctx.predictions[candidate.name], ctx.data
+    enc = None if data.task == "regression" else encode(data, pred)
+    if data.task == "regression":
+        result = regression_metrics(pred.y_true, pred.y_pred)
+    elif data.task == "binary":
+        result = binary_metrics(enc.y_bin, enc.pred_bin, enc.score, data.positive_label, enc.score_order)
+    else:
+        result = classification_metrics(pred.y_true, pred.y_pred, pred.proba, pred.classes, data.labels, data.task)
+    intervals = compute_intervals(data.task, pred, enc, ctx.cfg.bootstrap, ctx.seed)
+    return result.values, intervals
+
+
+class TuningAnalysis(Analysis):
+    name = "tuning"
+    title = "Hyperparameter tuning"
+    lead = "A search for better parameters by cross-validation on the training data, and what it buys on the test set."
+    Settings = TuningSettings
+
+    def skip_reason(self, ctx) -> Optional[str]:
+        return ctx.tuning_skipped if ctx.tuning is None else None
+
+    def compute(self, ctx, settings: TuningSettings) -> TuningResult:
+        from .metrics import DESCRIPTIONS
+
+        o = ctx.tuning
+        base_values, base_iv = candidate_metrics(ctx, ctx.candidates[0])
+        tuned_values, tuned_iv = candidate_metrics(ctx, o.candidate)
+        rows = []
+        for name in COMPARED[ctx.data.task]:
+            a, b = base_values.get(name), tuned_values.get(name)
+            rows.append([DESCRIPTIONS[name][0], Estimate(a, base_iv.interval(name) if base_iv and a is not None else None),
+                         Estimate(b, tuned_iv.interval(name) if tuned_iv and b is not None else None),
+                         None if a is None or b is None else b - a])
+        done = [t for t in o.trials if t["value"] is not None]
+        top = sorted(done, key=lambda t: -t["value"])[: settings.top_trials]
+        return TuningResult(o, rows, top, settings)
+
+    def items(self, r: TuningResult) -> list:
+        o = r.outcome
+        items = [KeyValues([
+            ("Search", f"{o.sampler} sampler, {len(o.trials)} trials, {o.cv}-fold cross-validation, "
+                       f"{o.seconds:.1f} s"),
+            ("Scoring", f"{o.scoring} (higher is better)"),
+            ("Best cross-validated score", f"{o.best_score:.4f} ± {o.best_std:.4f}"),
+            ("With the configured parameters", f"{o.default_score:.4f} ± {o.default_std:.4f}"),
+            ("Best parameters", ", ".join(f"{k}={_short(v)}" for k, v in o.best_params.items())),
+            ("Study", o.study_name + (f" in {o.storage}" if o.storage else " (in memory)")),
+        ], caption="The search")]
+        items.append(Table(["Metric", "Configured [95% CI]", "Tuned [95% CI]", "Tuned − configured"], r.comparison,
+                           caption="Both models on the same test rows; intervals by the bootstrap of the metrics "
+                                   "section. Overlapping intervals mean the test set cannot tell the two apart."))
+        values = [t["value"] for t in o.trials if t["value"] is not None]
+        numbers = [t["number"] for t in o.trials if t["value"] is not None]
+        best_so_far = np.maximum.accumulate(values).tolist() if values else []
+        panels = [Lines([Series(numbers, values, "trial", color="#8a94a6", marker=True),
+                         Series(numbers, best_so_far, "best so far", "step", color="#000000")],
+                        "Optimisation history", "trial", o.scoring)]
+        if o.importances:
+            names = list(o.importances)
+            panels.append(Bars(names, [o.importances[n] for n in names], "Parameter importance (fANOVA)",
+                               "share of variance"))
+        items.append(Figure(Panels(panels, height=2.8), caption="Left: each trial's cross-validated score and the best "
+                                                               "so far. Right: how much each parameter explains the "
+                                                               "score's variation across trials."))
+        numeric = [p for p in o.params if p.type != "categorical"][: r.settings.slice_params]
+        if numeric:
+            slices = [Scatter([t["params"].get(p.name) for t in o.trials if t["value"] is not None],
+                              values, p.name, p.name + (" (log scale)" if p.log else ""), o.scoring)
+                      for p in numeric]
+            items.append(Figure(Panels(slices, height=2.4, columns=min(4, len(slices))),
+                                caption="Slice plot: each trial's score against one parameter's value."))
+        param_names = [p.name for p in o.params]
+        items.append(Table(["Trial", "Score", "± sd"] + param_names,
+                           [[t["number"], t["value"], t["std"]] + [_short(t["params"].get(n)) for n in param_names]
+                            for t in r.top], caption=f"The {len(r.top)} best trials."))
+        items += [Note(n, "warning") for n in o.notes]
+        return items
+
+
+def _short(value):
+    return f"{value:.4g}" if isinstance(value, float) else value

@@ -1,0 +1,194 @@
+"""Multirun sweeps: a Hydra callback that, when the sweep ends, reads every job's files (overrides, job.json,
+metrics.json; files, not return values, because the joblib launcher runs jobs and their callbacks in worker
+processes) and writes sweep.json, sweep_report.html and sweep_report.pdf in the sweep directory."""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+from hydra.experimental.callback import Callback
+
+log = logging.getLogger("postreport")
+HEADLINE = {"binary": ("roc_auc", "f1", "accuracy", "log_loss"), "multiclass": ("accuracy", "f1", "roc_auc"),
+            "regression": ("rmse", "mae", "r2")}
+LOWER_IS_BETTER = {"log_loss", "brier", "mae", "rmse", "mape", "median_ae", "max_error"}
+JOB_FILE = "job.json"
+last_exit_code: Optional[int] = None  # set when a sweep report was made: 0 every job ok, else 1 (read by cli.main)
+
+
+def write_job_status(output_dir: str, code: int, error: Optional[str]) -> None:
+    """Each multirun job records how it ended, for the sweep report (a failed job still gets a row)."""
+    from .io import write_atomic
+
+    status = "ok" if code == 0 else "error" if error else "section failed"
+    write_atomic(Path(output_dir) / JOB_FILE, json.dumps({"status": status, "exit_code": code, "error": error}))
+
+
+class SweepReport(Callback):
+    def on_multirun_end(self, config, **kwargs: Any) -> None:
+        global last_exit_code
+        sweep_dir = Path(config.hydra.sweep.dir)
+        try:
+            summary = collect(sweep_dir)
+        except Exception as exc:  # the jobs' own reports are written; never lose them over the summary
+            log.error("the sweep report could not be made: %s", exc)
+            last_exit_code = 1
+            return
+        write_sweep_files(sweep_dir, summary)
+        last_exit_code = 0 if all(j["exit_code"] == 0 for j in summary["jobs"]) else 1
+
+
+def collect(sweep_dir: Path) -> dict:
+    jobs = []
+    for job_dir in sorted((d for d in sweep_dir.iterdir() if d.is_dir() and (d / ".hydra").is_dir()),
+                          key=lambda d: int(d.name) if d.name.isdigit() else d.name):
+        overrides = _read_overrides(job_dir / ".hydra" / "overrides.yaml")
+        status = _read_json(job_dir / JOB_FILE) or {"status": "error", "exit_code": 1,
+                                                     "error": "the job left no status (it was interrupted?)"}
+        metrics = _read_json(job_dir / "metrics.json")
+        row = {"job": job_dir.name, "overrides": overrides, "status": status["status"],
+               "exit_code": status["exit_code"], "error": status.get("error"), "task": None, "metrics": {}, "ci": {},
+               "report": f"{job_dir.name}/report.html" if (job_dir / "report.html").exists() else None}
+        if metrics:
+            row["task"] = metrics["task"]
+            row["metrics"] = metrics["metrics"]
+            payload = metrics.get("results", {}).get("metrics", {})
+            row["ci"] = {k[:-3]: v for k, v in payload.items() if k.endswith("_ci")}
+        jobs.append(row)
+    tasks = [j["task"] for j in jobs if j["task"]]
+    task = max(set(tasks), key=tasks.count) if tasks else None
+    names = list(HEADLINE.get(task, ()))
+    best = {}
+    for name in names:
+        scored = [j for j in jobs if j["metrics"].get(name) is not None]
+        if scored:
+            pick = min if name in LOWER_IS_BETTER else max
+            best[name] = pick(scored, key=lambda j: j["metrics"][name])["job"]
+    swept = _swept(jobs)
+    return {"sweep_dir": str(sweep_dir), "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+            "task": task, "metrics": names, "swept": swept, "best": best, "jobs": jobs}
+
+
+def _swept(jobs: list) -> list:
+    values: dict = {}
+    for j in jobs:
+        for item in j["overrides"]:
+            key, _, value = item.partition("=")
+            values.setdefault(key.lstrip("+~"), set()).add(value)
+    return [k for k, v in values.items() if len(v) > 1]
+
+
+def _read_overrides(path: Path) -> list:
+    from omegaconf import OmegaConf
+
+    return [str(x) for x in OmegaConf.load(path)] if path.exists() else []
+
+
+def _read_json(path: Path) -> Optional[dict]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def override_value(job: dict, key: str) -> Optional[str]:
+    for item in job["overrides"]:
+        k, _, v = item.partition("=")
+        if k.lstrip("+~") == key:
+            return v
+    return None
+
+
+def write_sweep_files(sweep_dir: Path, summary: dict) -> None:
+    from .io import write_atomic
+    from .report.render_html import render_html
+    from .report.render_json import jsonable
+    from .report.render_pdf import render_pdf
+    from .runner import quiet_libraries
+
+    quiet_libraries()
+    text = json.dumps(jsonable(summary), indent=2) + "\n"
+    report = build_sweep_report(summary)
+    figures: dict = {}
+    html = render_html(report, for_print=False, figures=figures)
+    pdf = render_pdf(render_html(report, for_print=True, figures=figures), report,
+                     [("sweep.json", text, "One row per job: overrides, status, headline metrics")])
+    write_atomic(sweep_dir / "sweep.json", text)
+    write_atomic(sweep_dir / "sweep_report.html", html)
+    write_atomic(sweep_dir / "sweep_report.pdf", pdf)
+    log.info("sweep report: %s", sweep_dir / "sweep_report.html")
+
+
+def build_sweep_report(summary: dict):
+    from .analyses.metrics import DESCRIPTIONS
+    from .plotting import Bars, Lines, Panels, Series
+    from .report.model import Estimate, Figure, Link, Note, Report, Section, Table
+
+    names = summary["metrics"]
+    jobs = summary["jobs"]
+    swept = summary["swept"] or sorted({item.partition("=")[0] for j in jobs for item in j["overrides"]})
+    columns = ["Job"] + swept + [DESCRIPTIONS[n][0] + " [95% CI]" for n in names] + ["Status", "Report"]
+    rows, best_rows = [], set()
+    for i, j in enumerate(jobs):
+        row = [j["job"]] + [override_value(j, k) for k in swept]
+        for name in names:
+            value = j["metrics"].get(name)
+            row.append(Estimate(value, j["ci"].get(name)) if value is not None else None)
+            if summary["best"].get(name) == j["job"]:
+                best_rows.add(i)
+        status = j["status"] if j["status"] == "ok" else f"{j['status']}: {j['error'] or ''}".strip()
+        row += [status, Link("report", j["report"]) if j["report"] else None]
+        rows.append(row)
+    marks = [f"{DESCRIPTIONS[n][0]}: job {summary['best'][n]}" for n in names if n in summary["best"]]
+    table = Table(columns, rows, caption="One row per job; click a heading to sort. Best per metric: "
+                  + ("; ".join(marks) if marks else "none (no job finished)") + ". Highlighted: a best job.",
+                  highlight_rows=sorted(best_rows))
+    items = [table]
+    failed = [j for j in jobs if j["status"] == "error"]
+    if failed:
+        items.append(Note(f"{len(failed)} of {len(jobs)} jobs failed; their rows show the error.", "warning"))
+    plots = []
+    for key in summary["swept"]:
+        for name in names[:2]:
+            points = [(override_value(j, key), j["metrics"].get(name)) for j in jobs if j["metrics"].get(name)
+                      is not None]
+            if not points:
+                continue
+            numeric = all(_is_number(v) for v, _ in points)
+            by_value: dict = {}
+            for v, m in points:
+                by_value.setdefault(v, []).append(m)
+            means = {v: sum(ms) / len(ms) for v, ms in by_value.items()}
+            if numeric:
+                xs = sorted(means, key=float)
+                plots.append(Lines([Series([float(v) for v in xs], [means[v] for v in xs], marker=True)],
+                                   f"{DESCRIPTIONS[name][0]} by {key}", key, DESCRIPTIONS[name][0]))
+            else:
+                plots.append(Bars([str(v) for v in means], list(means.values()),
+                                  f"{DESCRIPTIONS[name][0]} by {key}", DESCRIPTIONS[name][0]))
+    sections = [Section(id="jobs", title="Jobs", items=items,
+                        lead=f"{len(jobs)} jobs in {summary['sweep_dir']}; swept: {', '.join(summary['swept']) or 'nothing'}.")]
+    if plots:
+        sections.append(Section(id="by-parameter", title="Metrics by swept parameter",
+                                items=[Figure(Panels(plots, height=2.6, columns=min(2, len(plots))),
+                                              caption="Each point: the mean over the jobs with that value (other swept parameters "
+                                                      "vary among them).")]))
+    headline = []
+    if names and summary["best"].get(names[0]) is not None:
+        best_job = next(j for j in jobs if j["job"] == summary["best"][names[0]])
+        headline.append((f"best {DESCRIPTIONS[names[0]][0]} (job {best_job['job']})",
+                         Estimate(best_job["metrics"][names[0]], best_job["ci"].get(names[0]))))
+    return Report(title="Sweep report", author="", created=summary["created"],
+                  subtitle=f"{len(jobs)} jobs · {summary['task'] or 'no finished job'}",
+                  keywords=["sweep", "postreport"], headline=headline, sections=sections, appendix=[])
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+        return True
+    except (TypeError, ValueError):
+        return False

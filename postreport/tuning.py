@@ -1,0 +1,212 @@
+"""Hyperparameter tuning with Optuna: the search space comes from the model config (`model.search_space`), the
+search from `tuning` (sampler, trials, timeout, folds, scoring, seed, optional shared storage). The best
+parameters are refitted on all training data and become the `tuned` candidate."""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+from .errors import UserError
+
+SAMPLERS = ("tpe", "random", "grid")
+TYPES = ("int", "float", "categorical")
+DEFAULT_SCORING = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "neg_root_mean_squared_error"}
+log = logging.getLogger("postreport")
+
+
+@dataclass
+class Param:
+    name: str
+    type: str
+    low: Any = None
+    high: Any = None
+    log: bool = False
+    step: Any = None
+    choices: Optional[list] = None
+
+    def suggest(self, trial):
+        if self.type == "categorical":
+            return trial.suggest_categorical(self.name, self.choices)
+        if self.type == "int":
+            return trial.suggest_int(self.name, self.low, self.high, log=self.log, step=self.step or 1)
+        return trial.suggest_float(self.name, self.low, self.high, log=self.log, step=self.step)
+
+    def clip(self, value):
+        """The value moved into the search range (a configured default outside it becomes its nearest bound)."""
+        if self.choices is not None:
+            return value if value in self.choices else self.choices[0]
+        return type(self.low)(min(max(value, self.low), self.high))
+
+    def grid(self, points: int) -> list:
+        if self.choices is not None:
+            return list(self.choices)
+        if self.log:
+            values = np.geomspace(self.low, self.high, points)
+        else:
+            values = np.linspace(self.low, self.high, points)
+        if self.type == "int":
+            return sorted({int(round(v)) for v in values})
+        return [float(v) for v in values]
+
+
+def parse_space(space: dict, model_name: str) -> list:
+    """Validate `model.search_space`; errors name the key and say what is valid."""
+    if not space:
+        raise UserError(f"model={model_name} declares no model.search_space to tune; add one (see conf/model/"
+                        "lightgbm.yaml) or turn tuning off with tuning=none")
+    params = []
+    for name, spec in space.items():
+        key = f"model.search_space.{name}"
+        if not isinstance(spec, dict):
+            raise UserError(f"{key} must be a mapping like {{type: int, low: 1, high: 10}}")
+        unknown = set(spec) - {"type", "low", "high", "log", "step", "choices"}
+        if unknown:
+            raise UserError(f"{key} has unknown keys {sorted(unknown)}; valid: type, low, high, log, step, choices")
+        kind = spec.get("type")
+        if kind not in TYPES:
+            raise UserError(f"{key}.type={kind!r} is not valid; valid: {', '.join(TYPES)}")
+        if kind == "categorical":
+            choices = spec.get("choices")
+            if not choices:
+                raise UserError(f"{key}.choices must list at least one value for a categorical parameter")
+            params.append(Param(name, kind, choices=list(choices)))
+            continue
+        low, high = spec.get("low"), spec.get("high")
+        if low is None or high is None:
+            raise UserError(f"{key} needs low and high for a {kind} parameter")
+        if low > high:
+            raise UserError(f"{key}.low={low} is greater than {key}.high={high}")
+        if spec.get("log") and low <= 0:
+            raise UserError(f"{key}.low={low} must be > 0 with log: true")
+        cast = int if kind == "int" else float
+        params.append(Param(name, kind, cast(low), cast(high), bool(spec.get("log", False)), spec.get("step"),
+                            list(spec["choices"]) if spec.get("choices") else None))
+    return params
+
+
+def check(tcfg, mcfg) -> list:
+    """Everything about the tuning config that can be checked before any work."""
+    if tcfg.sampler not in SAMPLERS:
+        raise UserError(f"tuning.sampler={tcfg.sampler!r} is not valid; valid: {', '.join(SAMPLERS)}")
+    if tcfg.n_trials < 1:
+        raise UserError(f"tuning.n_trials={tcfg.n_trials} must be at least 1")
+    if tcfg.cv < 2:
+        raise UserError(f"tuning.cv={tcfg.cv} must be at least 2 folds")
+    from omegaconf import DictConfig, OmegaConf
+
+    space = mcfg.search_space
+    return parse_space(OmegaConf.to_container(space, resolve=True) if isinstance(space, DictConfig) else dict(space),
+                       mcfg.name)
+
+
+@dataclass
+class TuningOutcome:
+    params: list  # [Param]
+    sampler: str
+    scoring: str
+    cv: int
+    best_params: dict
+    best_score: float
+    best_std: float
+    default_score: float
+    default_std: float
+    trials: list  # [{number, value, std, params, state, seconds}]
+    importances: dict
+    seconds: float
+    storage: Optional[str]
+    study_name: str
+    candidate: Any = None  # the refitted tuned model (models.Candidate)
+    notes: list = field(default_factory=list)
+
+
+def _single_threaded(estimator):
+    """Cross-validation folds run in worker processes; the model inside each uses one thread (never nest)."""
+    keys = [k for k in estimator.get_params() if k == "n_jobs" or k.endswith("__n_jobs")]
+    return estimator.set_params(**{k: 1 for k in keys}) if keys else estimator
+
+
+def tune(tcfg, mcfg, data, seed: int, n_jobs: int) -> TuningOutcome:
+    import optuna
+    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
+
+    from .models import Candidate, make_estimator
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    params = check(tcfg, mcfg)
+    seed = seed if tcfg.seed is None else tcfg.seed
+    scoring = tcfg.scoring or DEFAULT_SCORING[data.task]
+    folds = (KFold if data.task == "regression" else StratifiedKFold)(tcfg.cv, shuffle=True, random_state=seed)
+    workers = min(tcfg.cv, _cores(n_jobs))
+    X, y = data.X_train, data.y_train
+
+    def cv_score(overrides: dict):
+        estimator, _, _ = make_estimator(mcfg, data.task, seed, overrides)
+        scores = cross_val_score(_single_threaded(estimator), X, y, cv=folds, scoring=scoring, n_jobs=workers,
+                                 error_score="raise")
+        return float(scores.mean()), float(scores.std())
+
+    start = time.perf_counter()
+    default_score, default_std = cv_score({})
+    if tcfg.sampler == "grid":
+        sampler = optuna.samplers.GridSampler({p.name: p.grid(tcfg.grid_points) for p in params}, seed=seed)
+    elif tcfg.sampler == "random":
+        sampler = optuna.samplers.RandomSampler(seed=seed)
+    else:
+        sampler = optuna.samplers.TPESampler(seed=seed)
+    study_name = tcfg.study_name or f"postreport-{mcfg.name}-{data.name}"
+    study = optuna.create_study(direction="maximize", sampler=sampler, storage=tcfg.storage, study_name=study_name,
+                                load_if_exists=tcfg.storage is not None)
+
+    configured = {p.name: p.clip(mcfg.params[p.name]) for p in params if p.name in mcfg.params}
+    if configured and not study.trials and tcfg.sampler != "grid":
+        study.enqueue_trial(configured)  # the configured parameters are the first trial: tuning never does worse
+
+    def objective(trial):
+        mean, std = cv_score({p.name: p.suggest(trial) for p in params})
+        trial.set_user_attr("std", std)
+        return mean
+
+    study.optimize(objective, n_trials=tcfg.n_trials, timeout=tcfg.timeout, catch=(ValueError,))
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not complete:
+        failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
+        raise UserError(f"every tuning trial failed ({len(failed)}); check model.search_space against "
+                        f"{mcfg._target_}")
+    best = study.best_trial
+    importances: dict = {}
+    notes: list = []
+    if len(complete) >= 4 and len(params) > 1:
+        try:
+            importances = {k: float(v) for k, v in optuna.importance.get_param_importances(
+                study, evaluator=optuna.importance.FanovaImportanceEvaluator(seed=seed)).items()}
+        except (RuntimeError, ValueError) as exc:
+            notes.append(f"Parameter importances are not available: {exc}")
+    trials = [{"number": t.number, "value": t.value, "std": t.user_attrs.get("std"), "params": dict(t.params),
+               "state": t.state.name, "seconds": (t.duration.total_seconds() if t.duration else None)}
+              for t in study.trials]
+    fit_start = time.perf_counter()
+    estimator, target, final_params = make_estimator(mcfg, data.task, seed, dict(best.params))
+    estimator.fit(X, y)
+    candidate = Candidate(name=f"{mcfg.name} (tuned)", estimator=estimator, origin=f"tuned here ({len(complete)} "
+                          f"trials) and refitted on all training data", estimator_class=target, params=final_params,
+                          preprocessing=mcfg.preprocessing, fit_seconds=time.perf_counter() - fit_start)
+    log.info("tuning: best %s %.4f after %d trials (default %.4f)", scoring, best.value, len(study.trials),
+             default_score)
+    return TuningOutcome(params=params, sampler=tcfg.sampler, scoring=scoring, cv=tcfg.cv,
+                         best_params=dict(best.params), best_score=float(best.value),
+                         best_std=float(best.user_attrs.get("std", math.nan)), default_score=default_score,
+                         default_std=default_std, trials=trials, importances=importances,
+                         seconds=time.perf_counter() - start, storage=tcfg.storage, study_name=study_name,
+                         candidate=candidate, notes=notes)
+
+
+def _cores(n_jobs: int) -> int:
+    import os
+
+    cores = os.cpu_count() or 1
+    return cores if n_jobs in (-1, 0, None) else max(1, min(n_jobs, cores))

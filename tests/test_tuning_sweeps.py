@@ -1,0 +1,146 @@
+"""Tuning in the report, and multirun sweeps with their sweep report."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from hydra import compose, initialize_config_dir
+from pypdf import PdfReader
+
+from conftest import cli, make_cfg, run_report
+from postreport.config import resource_dir
+from postreport.data import load_dataset
+from postreport.errors import UserError
+from postreport.tuning import tune
+
+POOR = ["model.params.num_leaves=2", "model.params.learning_rate=0.005", "model.params.n_estimators=10"]
+
+
+@pytest.fixture(scope="module")
+def task(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tune")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 6))
+    y = ((X[:, 0] * X[:, 1] > 0) ^ (X[:, 2] > 0.5)).astype(int)  # interactions: a deep, long model does better
+    pd.DataFrame(X, columns=[f"x{i}" for i in range(6)]).assign(y=y).to_csv(d / "t.csv", index=False)
+    return d / "t.csv"
+
+
+def test_tuned_cv_score_beats_a_deliberately_poor_default(tmp_path, task):
+    result, _ = run_report(tmp_path, ["data=file", f"data.path={task}", "data.target=y", *POOR,
+                                      "tuning.n_trials=12", "report.analyses=[metrics,tuning]"])
+    t = result.metrics["results"]["tuning"]
+    assert t["best_score"] >= t["default_score"]
+    assert t["best_score"] > t["default_score"] + 0.05
+    assert t["n_trials"] == 12 and t["scoring"] == "roc_auc"
+    assert t["trials"][0]["params"]["num_leaves"] == 7  # the configured value, clipped into the search range
+    assert set(t["test_comparison"]) == {"ROC AUC", "F1", "Accuracy", "Log loss"}
+
+
+def test_same_config_and_seed_give_the_same_best_parameters(task):
+    cfg = make_cfg(["data=file", f"data.path={task}", "data.target=y", "tuning.n_trials=6"])
+    data = load_dataset(cfg.data, 0)
+    first = tune(cfg.tuning, cfg.model, data, 0, 1)
+    second = tune(cfg.tuning, cfg.model, data, 0, 1)
+    assert first.best_params == second.best_params and first.best_score == second.best_score
+
+
+def test_a_study_in_storage_is_shared_across_runs(tmp_path, task):
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    cfg = make_cfg(["data=file", f"data.path={task}", "data.target=y", "tuning.n_trials=3", "tuning.sampler=random",
+                    f"tuning.storage={url}", "tuning.study_name=shared"])
+    data = load_dataset(cfg.data, 0)
+    tune(cfg.tuning, cfg.model, data, 0, 1)
+    second = tune(cfg.tuning, cfg.model, data, 0, 1)
+    assert len(second.trials) == 6
+
+
+def test_grid_sampler_and_report_subject_tuned(tmp_path):
+    result, _ = run_report(tmp_path, ["data=iris", "model=logistic", "tuning.sampler=grid", "tuning.n_trials=3",
+                                      "report.subject=tuned", "report.analyses=[metrics,tuning]"])
+    t = result.metrics["results"]["tuning"]
+    assert {trial["params"]["C"] for trial in t["trials"]} <= {0.001, 0.31622776601683794, 100.0}
+    assert result.metrics["metrics"]["accuracy"] == pytest.approx(t["test_comparison"]["Accuracy"]["tuned"])
+
+
+@pytest.mark.parametrize("override,fragment", [
+    ("+model.search_space.num_leaves.low=100", "model.search_space.num_leaves.low=100 is greater"),
+    ("tuning.sampler=bayes", "tuning.sampler='bayes'"),
+    ("+model.search_space.depth={type: integer, low: 1, high: 3}", "model.search_space.depth.type='integer'"),
+])
+def test_bad_search_space_or_sampler_exits_2_naming_the_key(tmp_path, override, fragment):
+    override = override.replace("+model.search_space.num_leaves.low", "model.search_space.num_leaves.low")
+    proc = cli([override], cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert fragment in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_tuning_is_skipped_without_training_data(tmp_path):
+    from conftest import run_report as rr
+
+    frame = pd.DataFrame({"y_true": [0, 1] * 50, "y_pred": [0, 1] * 50})
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    result, _ = rr(tmp_path, ["data=predictions", f"data.path={tmp_path / 'p.csv'}", "report.analyses=[tuning]"])
+    section = result.metrics["sections"][0]
+    assert section["status"] == "skipped" and "training data" in section["error"]
+
+
+def sweep(tmp_path, *args):
+    return subprocess.run([sys.executable, "-c", "from postreport.cli import main; main()", "-m", *args,
+                           "data=iris", "tuning=none", "report.formats=[json,html]", "hydra.sweep.dir=sweep"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("launcher", [[], ["hydra/launcher=joblib"]])
+def test_four_job_sweep_writes_job_reports_and_a_sweep_report(tmp_path, launcher):
+    proc = sweep(tmp_path, *launcher, "model.params.num_leaves=7,15", "model.params.learning_rate=0.05,0.1")
+    assert proc.returncode == 0, proc.stderr
+    root = tmp_path / "sweep"
+    summary = json.loads((root / "sweep.json").read_text())
+    assert len(summary["jobs"]) == 4
+    assert sorted(summary["swept"]) == ["model.params.learning_rate", "model.params.num_leaves"]
+    expected = {("7", "0.05"), ("7", "0.1"), ("15", "0.05"), ("15", "0.1")}
+    seen = set()
+    for job in summary["jobs"]:
+        overrides = dict(o.split("=", 1) for o in job["overrides"])
+        seen.add((overrides["model.params.num_leaves"], overrides["model.params.learning_rate"]))
+        doc = json.loads((root / job["job"] / "metrics.json").read_text())
+        assert job["metrics"]["accuracy"] == doc["metrics"]["accuracy"] and job["status"] == "ok"
+        assert (root / job["job"] / "report.html").exists()
+    assert seen == expected
+    assert summary["best"]["accuracy"] in {j["job"] for j in summary["jobs"]}
+    html = (root / "sweep_report.html").read_text()
+    assert html.count('href="') >= 4 and "0/report.html" in html
+    reader = PdfReader(root / "sweep_report.pdf")
+    assert "Sweep report" in reader.pages[0].extract_text()
+    assert json.loads(reader.attachments["sweep.json"][0]) == summary
+
+
+def test_a_failing_job_is_a_row_not_a_crash(tmp_path):
+    proc = sweep(tmp_path, "model.params.num_leaves=7,-3")
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads((tmp_path / "sweep" / "sweep.json").read_text())
+    rows = {dict(o.split("=", 1) for o in j["overrides"])["model.params.num_leaves"]: j for j in summary["jobs"]}
+    assert rows["7"]["status"] == "ok"
+    assert rows["-3"]["status"] == "error" and "num_leaves" in rows["-3"]["error"]
+    assert "num_leaves" in (tmp_path / "sweep" / "sweep_report.html").read_text()
+
+
+@pytest.mark.parametrize("launcher,target", [
+    ("submitit_slurm", "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"),
+    ("ray", "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"),
+    ("joblib", "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"),
+])
+def test_cluster_launcher_configs_compose(launcher, target):
+    with initialize_config_dir(version_base="1.3", config_dir=str(resource_dir("conf"))):
+        cfg = compose("config", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
+    assert cfg.hydra.launcher._target_ == target
+
+
+def test_unknown_search_space_type_is_a_user_error():
+    from postreport.tuning import parse_space
+
+    with pytest.raises(UserError, match="choices"):
+        parse_space({"kind": {"type": "categorical"}}, "m")
