@@ -165,7 +165,9 @@ def add_tuned(ctx: RunContext, timings: dict) -> None:
     from .predictions import predict
 
     cfg, data = ctx.cfg, ctx.data
-    if not cfg.tuning.enabled:
+    if "tuning" not in cfg.report.analyses and cfg.report.subject != "tuned":
+        ctx.tuning_skipped = "No section uses a tuned model."  # nothing asks for it: no search is run
+    elif not cfg.tuning.enabled:
         ctx.tuning_skipped = "Tuning is off (tuning=none)."
     elif data.X_train is None or ctx.model.estimator is None or cfg.model.path:
         ctx.tuning_skipped = "There is no training data to tune on (a model from a file, or logged predictions)."

@@ -89,7 +89,8 @@ def test_tuning_is_skipped_without_training_data(tmp_path):
 
 def sweep(tmp_path, *args):
     return subprocess.run([sys.executable, "-c", "from postreport.cli import main; main()", "-m", *args,
-                           "data=iris", "tuning=none", "report.formats=[json,html]", "hydra.sweep.dir=sweep"],
+                           "data=iris", "tuning=none", "report.formats=[json,html]", "report.analyses=[metrics,confusion_matrix]",
+                           "hydra.sweep.dir=sweep"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
 
 
