@@ -134,6 +134,7 @@ class Scatter:
     ylabel: str = ""
     diagonal: bool = False
     hline: Optional[float] = None
+    logx: bool = False
 
 
 @dataclass
@@ -295,7 +296,11 @@ def _lines(fig, ax, spec: Lines) -> None:
 
 
 def _scatter(fig, ax, spec: Scatter) -> None:
-    ax.scatter(spec.x, spec.y, s=6, alpha=0.45, color=PALETTE[0], linewidths=0, rasterized=len(spec.x) > 500)
+    few = len(spec.x) < 200
+    ax.scatter(spec.x, spec.y, s=16 if few else 6, alpha=0.8 if few else 0.45, color=PALETTE[0], linewidths=0,
+               rasterized=len(spec.x) > 500)
+    if spec.logx:
+        ax.set_xscale("log")
     if spec.diagonal and len(spec.x):
         lo = float(min(np.min(spec.x), np.min(spec.y)))
         hi = float(max(np.max(spec.x), np.max(spec.y)))

@@ -110,17 +110,17 @@ class TuningAnalysis(Analysis):
                         "Optimisation history", "trial", o.scoring)]
         if o.importances:
             names = list(o.importances)
-            panels.append(Bars(names, [o.importances[n] for n in names], "Parameter importance (fANOVA)",
+            panels.append(Bars(names, [o.importances[n] for n in names], "Parameter importance",
                                "share of variance"))
         items.append(Figure(Panels(panels, height=2.8), caption="Left: each trial's cross-validated score and the best "
                                                                "so far. Right: how much each parameter explains the "
-                                                               "score's variation across trials."))
+                                                               "score's variation across trials (Optuna's fANOVA)."))
         numeric = [p for p in o.params if p.type != "categorical"][: r.settings.slice_params]
         if numeric:
             slices = [Scatter([t["params"].get(p.name) for t in o.trials if t["value"] is not None],
-                              values, p.name, p.name + (" (log scale)" if p.log else ""), o.scoring)
+                              values, p.name, p.name, o.scoring, logx=p.log)
                       for p in numeric]
-            items.append(Figure(Panels(slices, height=2.4, columns=min(4, len(slices))),
+            items.append(Figure(Panels(slices, height=2.3, columns=min(2, len(slices))),
                                 caption="Slice plot: each trial's score against one parameter's value."))
         param_names = [p.name for p in o.params]
         items.append(Table(["Trial", "Score", "± sd"] + param_names,
