@@ -95,6 +95,32 @@ class TuningConfig:
 
 
 @dataclass
+class StackingConfig:
+    final_estimator: str = "logistic"  # logistic | lightgbm (classification); ridge for regression
+    cv: int = 5  # folds for the out-of-fold predictions the meta-model learns from
+    passthrough: bool = False  # also give the meta-model the numeric input columns
+
+
+@dataclass
+class BaseEnsembleConfig:
+    base: str = "logistic"  # a model config name
+    n_estimators: int = 10
+
+
+@dataclass
+class EnsembleConfig:
+    """Ensembles of model configs by name; every ensemble is a candidate on the leaderboard."""
+
+    enabled: bool = False
+    members: List[str] = field(default_factory=list)
+    methods: List[str] = field(default_factory=list)  # soft_voting hard_voting stacking bagging boosting ...
+    weights: Optional[List[float]] = None  # voting weights, one per member
+    stacking: StackingConfig = field(default_factory=StackingConfig)
+    bagging: BaseEnsembleConfig = field(default_factory=BaseEnsembleConfig)
+    boosting: BaseEnsembleConfig = field(default_factory=lambda: BaseEnsembleConfig(n_estimators=50))
+
+
+@dataclass
 class PostreportConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -102,6 +128,7 @@ class PostreportConfig:
     analyses: Dict[str, Any] = field(default_factory=dict)
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     tuning: TuningConfig = field(default_factory=TuningConfig)
+    ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
     seed: int = 0
     n_jobs: int = -1
 

@@ -91,3 +91,23 @@ def cap_points(max_points: int, *arrays):
         return [np.asarray(a) for a in arrays]
     keep = np.unique(np.linspace(0, n - 1, max_points).round().astype(int))
     return [np.asarray(a)[keep] for a in arrays]
+
+
+def candidate_metrics(ctx, candidate) -> tuple:
+    """(values, intervals) of any candidate's test predictions, with the run's bootstrap settings (cached)."""
+
+    def compute():
+        from .analyses.metrics import binary_metrics, classification_metrics, regression_metrics
+
+        pred, data = ctx.predictions[candidate.name], ctx.data
+        enc = None if data.task == "regression" else encode(data, pred)
+        if data.task == "regression":
+            result = regression_metrics(pred.y_true, pred.y_pred)
+        elif data.task == "binary":
+            result = binary_metrics(enc.y_bin, enc.pred_bin, enc.score, data.positive_label, enc.score_order)
+        else:
+            result = classification_metrics(pred.y_true, pred.y_pred, pred.proba, pred.classes, data.labels,
+                                            data.task)
+        return result.values, compute_intervals(data.task, pred, enc, ctx.cfg.bootstrap, ctx.seed)
+
+    return ctx.shared(f"metrics:{candidate.name}", compute)

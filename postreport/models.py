@@ -31,6 +31,7 @@ class Candidate:
     preprocessing: str = "none"
     fit_seconds: Optional[float] = None
     notes: list = field(default_factory=list)
+    role: str = "model"  # model (as configured) | tuned | member | ensemble
 
 
 def build_candidate(cfg, data, seed: int) -> Candidate:

@@ -39,6 +39,8 @@ class RunContext:
     predictions: dict = field(default_factory=dict)  # candidate name -> Predictions, computed once each
     tuning: Any = None  # postreport.tuning.TuningOutcome when tuning ran
     tuning_skipped: Optional[str] = None  # why it did not
+    notes: list = field(default_factory=list)  # about the run as a whole, shown in the summary
+    ensemble_error: Optional[str] = None
     cache: dict = field(default_factory=dict)
 
     def shared(self, key: str, compute):
@@ -76,6 +78,7 @@ class RunResult:
     files: dict  # format -> path
     metrics: dict
     outcomes: list = field(default_factory=list)
+    timings: dict = field(default_factory=dict)  # seconds per step
 
 
 def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = None) -> RunResult:
@@ -105,6 +108,7 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
     ctx = RunContext(cfg=cfg, data=data, model=model, pred=pred, seed=cfg.seed, n_jobs=cfg.n_jobs,
                      candidates=[model], predictions={model.name: pred})
     add_tuned(ctx, timings)
+    add_ensembles(ctx, timings)
     if cfg.report.subject == "tuned":
         if ctx.tuning is None:
             raise UserError(f"report.subject=tuned, but there is no tuned model: {ctx.tuning_skipped}")
@@ -152,7 +156,7 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
     if failed:
         log.warning("sections failed: %s (see the report)", ", ".join(failed))
     return RunResult(exit_code=1 if failed else 0, output_dir=output_dir, files=files,
-                     metrics=document, outcomes=outcomes)
+                     metrics=document, outcomes=outcomes, timings=timings)
 
 
 def quiet_libraries() -> None:
@@ -181,6 +185,37 @@ def add_tuned(ctx: RunContext, timings: dict) -> None:
         ctx.predictions[tuned.name] = predict(tuned, data)
 
 
+def add_ensembles(ctx: RunContext, timings: dict) -> None:
+    """Fit the ensembles the config declares when the leaderboard will show them (and there is training data)."""
+    cfg = ctx.cfg
+    if not cfg.ensemble.enabled or "leaderboard" not in cfg.report.analyses:
+        return
+    if ctx.data.X_train is None or ctx.model.estimator is None:
+        ctx.notes.append("Ensembles need training data; none were built.")
+        return
+    from . import ensembles
+
+    with _timed(timings, "ensembles"):
+        try:
+            ensembles.build(cfg.ensemble, ctx, _user_config_dirs())
+        except UserError:
+            raise
+        except Exception as exc:  # shown as the leaderboard section's failure; the rest of the report renders
+            log.error("ensembles failed: %s\n%s", exc, traceback.format_exc())
+            ctx.ensemble_error = f"building the ensembles failed: {type(exc).__name__}: {exc}"
+
+
+def _user_config_dirs() -> tuple:
+    """Folders given with --config-dir, searched before the built-in configs for ensemble members."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        sources = HydraConfig.get().runtime.config_sources
+    except ValueError:  # not run through Hydra's app (tests compose configs directly)
+        return ()
+    return tuple(s.path for s in sources if s.provider == "command-line" and s.schema == "file")
+
+
 def validate(cfg: DictConfig) -> dict:
     """Everything that can be checked before any work: missing values, formats, analyses and their settings."""
     missing = sorted(OmegaConf.missing_keys(cfg))
@@ -193,6 +228,10 @@ def validate(cfg: DictConfig) -> dict:
         from .tuning import check
 
         check(cfg.tuning, cfg.model)
+    if cfg.ensemble.enabled:
+        from . import ensembles
+
+        ensembles.check(cfg.ensemble, _user_config_dirs())
     bad = [f for f in cfg.report.formats if f not in FORMATS]
     if bad or not cfg.report.formats:
         raise UserError(f"report.formats={list(cfg.report.formats)} is not valid; choose from {list(FORMATS)}")

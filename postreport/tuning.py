@@ -126,7 +126,8 @@ class TuningOutcome:
 
 def _single_threaded(estimator):
     """Cross-validation folds run in worker processes; the model inside each uses one thread (never nest)."""
-    keys = [k for k in estimator.get_params() if k == "n_jobs" or k.endswith("__n_jobs")]
+    params = estimator.get_params()
+    keys = [k for k, v in params.items() if (k == "n_jobs" or k.endswith("__n_jobs")) and v is not None]
     return estimator.set_params(**{k: 1 for k in keys}) if keys else estimator
 
 
@@ -194,7 +195,7 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int) -> TuningOutcome:
     estimator.fit(X, y)
     candidate = Candidate(name=f"{mcfg.name} (tuned)", estimator=estimator, origin=f"tuned here ({len(complete)} "
                           f"trials) and refitted on all training data", estimator_class=target, params=final_params,
-                          preprocessing=mcfg.preprocessing, fit_seconds=time.perf_counter() - fit_start)
+                          preprocessing=mcfg.preprocessing, fit_seconds=time.perf_counter() - fit_start, role="tuned")
     log.info("tuning: best %s %.4f after %d trials (default %.4f)", scoring, best.value, len(study.trials),
              default_score)
     return TuningOutcome(params=params, sampler=tcfg.sampler, scoring=scoring, cv=tcfg.cv,

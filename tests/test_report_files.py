@@ -8,7 +8,8 @@ from conftest import run_report
 
 SECTION_TITLES = ["Executive summary", "Summary", "Evaluation metrics", "Per-class performance", "Confusion matrix",
                   "ROC and precision-recall curves", "Calibration", "Decision threshold", "Performance by slice",
-                  "Error analysis", "Feature importance", "Saliency", "Hyperparameter tuning", "Sections not applicable",
+                  "Error analysis", "Feature importance", "Saliency", "Hyperparameter tuning", "Leaderboard and ensembles",
+                  "Sections not applicable",
                   "Provenance"]
 
 

@@ -46,23 +46,6 @@ class TuningResult:
         }
 
 
-def candidate_metrics(ctx, candidate) -> tuple:
-    """(values, intervals) of a candidate's predictions on the test set, with the same bootstrap settings."""
-    from ..evaluation import compute_intervals, encode
-    from .metrics import binary_metrics, classification_metrics, regression_metrics
-
-    pred, data = ctx.predictions[candidate.name], ctx.data
-    enc = None if data.task == "regression" else encode(data, pred)
-    if data.task == "regression":
-        result = regression_metrics(pred.y_true, pred.y_pred)
-    elif data.task == "binary":
-        result = binary_metrics(enc.y_bin, enc.pred_bin, enc.score, data.positive_label, enc.score_order)
-    else:
-        result = classification_metrics(pred.y_true, pred.y_pred, pred.proba, pred.classes, data.labels, data.task)
-    intervals = compute_intervals(data.task, pred, enc, ctx.cfg.bootstrap, ctx.seed)
-    return result.values, intervals
-
-
 class TuningAnalysis(Analysis):
     name = "tuning"
     title = "Hyperparameter tuning"
@@ -74,6 +57,8 @@ class TuningAnalysis(Analysis):
 
     def compute(self, ctx, settings: TuningSettings) -> TuningResult:
         from .metrics import DESCRIPTIONS
+
+        from ..evaluation import candidate_metrics
 
         o = ctx.tuning
         base_values, base_iv = candidate_metrics(ctx, ctx.candidates[0])

@@ -126,7 +126,7 @@ def summary_section(ctx, outcomes) -> Section:
     if model.params:
         items.append(Table(["Parameter", "Value"], [[k, _param(v)] for k, v in sorted(model.params.items())],
                            caption="Model parameters"))
-    items += [Note(n) for n in data.notes + model.notes]
+    items += [Note(n) for n in data.notes + model.notes + ctx.notes]
     return Section(id="summary", title="Summary", items=items,
                    lead=f"{model.name} ({model.origin}) evaluated on {data.n_test} held-out rows of {data.name}.")
 

@@ -1,0 +1,288 @@
+"""Leaderboard: every candidate (the configured model, the tuned model, ensemble members and ensembles) on the
+same test rows, with bootstrap intervals, timings, and paired significance against the best single model;
+the diversity of the members' errors, and whether each ensemble beats its best member."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from ..plotting import Bars, Heatmap
+from ..report.model import Estimate, Figure, Note, Paragraph, Table
+from .base import Analysis
+
+METRICS = {"binary": ("roc_auc", "f1", "accuracy", "log_loss"), "multiclass": ("accuracy", "f1", "roc_auc"),
+           "regression": ("rmse", "mae", "r2")}
+LOWER_IS_BETTER = {"log_loss", "brier", "rmse", "mae"}
+ROLES = {"model": "configured", "tuned": "tuned", "member": "member", "ensemble": "ensemble"}
+
+
+def mcnemar(right_a: np.ndarray, right_b: np.ndarray) -> tuple:
+    """Exact two-sided McNemar test on paired correctness: (b, c, p) with b = only A right, c = only B right."""
+    from scipy.stats import binomtest
+
+    b = int(np.sum(right_a & ~right_b))
+    c = int(np.sum(~right_a & right_b))
+    p = 1.0 if b + c == 0 else float(binomtest(min(b, c), b + c, 0.5).pvalue)
+    return b, c, p
+
+
+def holm(pvalues: list) -> list:
+    """Holm-Bonferroni adjusted p-values (None stays None)."""
+    indexed = [(p, i) for i, p in enumerate(pvalues) if p is not None]
+    m = len(indexed)
+    adjusted: list = [None] * len(pvalues)
+    running = 0.0
+    for rank, (p, i) in enumerate(sorted(indexed)):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+def paired_samples(ctx, candidate, metric: str) -> Optional[np.ndarray]:
+    """Per-resample values of `metric` for a candidate, with row resamples identical for every candidate
+    (rows in their original order, stratified by true class, the run's seed), so that differences are paired."""
+    from .. import bootstrap
+    from ..evaluation import encode
+
+    settings = ctx.cfg.bootstrap
+    if settings.resamples <= 0:
+        return None
+    seed = ctx.seed if settings.seed is None else settings.seed
+    pred, data = ctx.predictions[candidate.name], ctx.data
+
+    def compute():
+        if data.task == "regression":
+            return bootstrap.regression(pred.y_true, pred.y_pred, settings, seed).samples
+        enc = encode(data, pred)
+        return bootstrap.multiclass(enc.y_idx, enc.pred_idx, len(enc.labels), enc.proba, settings, seed).samples
+
+    samples = ctx.shared(f"paired:{candidate.name}", compute)
+    if data.task == "binary" and metric in ("f1", "precision", "recall"):
+        positive = list(data.labels).index(data.positive_label)
+        return samples[f"class_{metric}"][:, positive]
+    return samples.get(metric)
+
+
+@dataclass
+class Row:
+    name: str
+    role: str
+    values: dict
+    ci: dict
+    fit_seconds: Optional[float]
+    predict_seconds: float
+
+
+@dataclass
+class Comparison:
+    name: str
+    delta: Optional[float]
+    delta_ci: Optional[list]
+    p_bootstrap: Optional[float]
+    mcnemar: Optional[tuple]  # (b, c, p)
+    p_bootstrap_holm: Optional[float] = None
+    p_mcnemar_holm: Optional[float] = None
+
+
+@dataclass
+class LeaderboardResult:
+    task: str
+    metrics: tuple
+    ranking: str
+    rows: list
+    best_single: str
+    comparisons: list
+    diversity: Optional[tuple]  # (names, matrix)
+    ensemble_lines: list
+    level: Optional[float]
+    notes: list = field(default_factory=list)
+
+    def headline(self) -> Optional[str]:
+        if len(self.rows) < 2:
+            return None
+        from .metrics import DESCRIPTIONS
+
+        best = self.rows[0]
+        text = (f"Leaderboard of {len(self.rows)} models: best {DESCRIPTIONS[self.ranking][0]} is {best.name} "
+                f"({best.values[self.ranking]:.3f}).")
+        return " ".join([text] + self.ensemble_lines[:1])
+
+    def to_json(self) -> dict:
+        return {
+            "ranking_metric": self.ranking, "best_single": self.best_single,
+            "candidates": [{"name": r.name, "role": r.role, **r.values, **{f"{k}_ci": v for k, v in r.ci.items()},
+                            "fit_seconds": r.fit_seconds, "predict_seconds": r.predict_seconds} for r in self.rows],
+            "comparisons": [{"name": c.name, "delta": c.delta, "delta_ci": c.delta_ci, "p_bootstrap": c.p_bootstrap,
+                             "p_bootstrap_holm": c.p_bootstrap_holm,
+                             "mcnemar": None if c.mcnemar is None else {"b": c.mcnemar[0], "c": c.mcnemar[1],
+                                                                       "p": c.mcnemar[2], "p_holm": c.p_mcnemar_holm}}
+                            for c in self.comparisons],
+            "diversity": None if self.diversity is None else {"members": self.diversity[0],
+                                                              "error_correlation": self.diversity[1].tolist()},
+            "ensembles": self.ensemble_lines,
+        }
+
+
+class LeaderboardAnalysis(Analysis):
+    name = "leaderboard"
+    title = "Leaderboard and ensembles"
+    lead = "Every model of this run on the same test rows, and whether the differences are real."
+
+    def skip_reason(self, ctx) -> Optional[str]:
+        if len(ctx.candidates) < 2:
+            return ("Only one model in this run; ensembles (ensemble=...) or tuning add candidates, and need "
+                    "training data.")
+        return None
+
+    def compute(self, ctx, settings) -> LeaderboardResult:
+        from ..evaluation import candidate_metrics
+
+        if ctx.ensemble_error:
+            raise RuntimeError(ctx.ensemble_error)
+        task = ctx.data.task
+        names = METRICS[task]
+        rows = []
+        for c in ctx.candidates:
+            values, intervals = candidate_metrics(ctx, c)
+            ci = {m: (intervals.interval(m) if intervals is not None and values.get(m) is not None else None)
+                  for m in names}
+            rows.append(Row(c.name, ROLES.get(c.role, c.role), {m: values.get(m) for m in names}, ci, c.fit_seconds,
+                            ctx.predictions[c.name].seconds))
+        ranking = next((m for m in names if all(r.values[m] is not None for r in rows)), names[0])
+        sign = 1 if ranking in LOWER_IS_BETTER else -1
+        rows.sort(key=lambda r: sign * (r.values[ranking] if r.values[ranking] is not None else -sign * np.inf))
+        singles = [r for r in rows if r.role != "ensemble"]
+        best = singles[0].name if singles else rows[0].name
+        comparisons = self._compare(ctx, best, ranking)
+        level = ctx.cfg.bootstrap.level if ctx.cfg.bootstrap.resamples > 0 else None
+        return LeaderboardResult(task, names, ranking, rows, best, comparisons, self._diversity(ctx),
+                                 self._ensembles(ctx, ranking), level)
+
+    @staticmethod
+    def _compare(ctx, best: str, metric: str) -> list:
+        by_name = {c.name: c for c in ctx.candidates}
+        reference = paired_samples(ctx, by_name[best], metric)
+        truth = ctx.pred.y_true
+        right_best = ctx.predictions[best].y_pred == truth
+        out = []
+        for c in ctx.candidates:
+            if c.name == best:
+                continue
+            samples = paired_samples(ctx, c, metric)
+            delta = delta_ci = p = None
+            if samples is not None and reference is not None:
+                d = samples - reference
+                d = d[np.isfinite(d)]
+                if d.size:
+                    tail = (1 - ctx.cfg.bootstrap.level) / 2 * 100
+                    delta = float(np.mean(d))
+                    delta_ci = [float(v) for v in np.percentile(d, [tail, 100 - tail])]
+                    p = float(min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0))))
+            test = None
+            if ctx.data.task != "regression":
+                test = mcnemar(ctx.predictions[c.name].y_pred == truth, right_best)
+            out.append(Comparison(c.name, delta, delta_ci, p, test))
+        for attr, source in (("p_bootstrap_holm", [c.p_bootstrap for c in out]),
+                             ("p_mcnemar_holm", [None if c.mcnemar is None else c.mcnemar[2] for c in out])):
+            for c, adjusted in zip(out, holm(source)):
+                setattr(c, attr, adjusted)
+        return out
+
+    @staticmethod
+    def _diversity(ctx) -> Optional[tuple]:
+        members = [c for c in ctx.candidates if c.role in ("member", "model", "tuned") and c.role != "ensemble"]
+        members = [c for c in members if c.role == "member"] or members
+        if len(members) < 2:
+            return None
+        truth = ctx.pred.y_true
+        if ctx.data.task == "regression":
+            errors = np.stack([ctx.predictions[c.name].y_pred - truth for c in members]).astype(float)
+        else:
+            errors = np.stack([(ctx.predictions[c.name].y_pred != truth) for c in members]).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            matrix = np.corrcoef(errors)
+        return [c.name for c in members], np.atleast_2d(matrix)
+
+    @staticmethod
+    def _ensembles(ctx, metric: str) -> list:
+        from .metrics import DESCRIPTIONS
+
+        members = [c for c in ctx.candidates if c.role == "member"]
+        if not members:
+            return []
+        sign = 1 if metric in LOWER_IS_BETTER else -1
+        from ..evaluation import candidate_metrics
+
+        scored = [(candidate_metrics(ctx, m)[0].get(metric), m) for m in members]
+        scored = [(v, m) for v, m in scored if v is not None]
+        if not scored:
+            return []
+        best_member = min(scored, key=lambda t: sign * t[0])[1]
+        reference = paired_samples(ctx, best_member, metric)
+        lines = []
+        for e in (c for c in ctx.candidates if c.role == "ensemble"):
+            samples = paired_samples(ctx, e, metric)
+            value = candidate_metrics(ctx, e)[0].get(metric)
+            if samples is None or reference is None or value is None:
+                continue
+            d = samples - reference
+            d = d[np.isfinite(d)]
+            tail = (1 - ctx.cfg.bootstrap.level) / 2 * 100
+            lo, hi = np.percentile(d, [tail, 100 - tail])
+            if lo > 0 or hi < 0:
+                better = (lo > 0) != (metric in LOWER_IS_BETTER)
+                verdict = "beats its best member" if better else "does worse than its best member"
+            else:
+                verdict = "shows no clear difference from its best member"
+            lines.append(f"{e.name} {verdict} ({best_member.name}): {DESCRIPTIONS[metric][0]} difference "
+                         f"{np.mean(d):+.4f} [{lo:+.4f}, {hi:+.4f}] (paired bootstrap).")
+        return lines
+
+    def items(self, r: LeaderboardResult) -> list:
+        from .metrics import DESCRIPTIONS
+
+        level = f" [{r.level:.0%} CI]" if r.level else ""
+        columns = ["Model", "Role"] + [DESCRIPTIONS[m][0] + (level if i == 0 else "") for i, m in enumerate(r.metrics)]
+        columns += ["Fit s", "Predict s"]
+        rows = []
+        for row in r.rows:
+            cells = [row.name, row.role] + [Estimate(row.values[m], row.ci[m] if i == 0 else None)
+                                            for i, m in enumerate(r.metrics)]
+            rows.append(cells + [row.fit_seconds, row.predict_seconds])
+        best_index = [i for i, row in enumerate(r.rows) if row.name == r.best_single]
+        table = Table(columns, rows, caption=f"All models on the same {len(r.rows) and ''}test rows, best "
+                      f"{DESCRIPTIONS[r.ranking][0]} first; the best single (non-ensemble) model highlighted. "
+                      "An ensemble's fit time includes its members'.", highlight_rows=best_index)
+        ranked = [row for row in r.rows if row.values[r.ranking] is not None]
+        figure = Figure(Bars([row.name for row in ranked], [row.values[r.ranking] for row in ranked],
+                             f"{DESCRIPTIONS[r.ranking][0]} by model", DESCRIPTIONS[r.ranking][0],
+                             errors=[row.ci[r.ranking] for row in ranked] if r.level else None),
+                        caption="Whiskers: bootstrap confidence intervals; overlapping whiskers do not settle a "
+                                "difference, the paired tests below do.")
+        comp_rows = []
+        for c in r.comparisons:
+            delta = Estimate(c.delta, c.delta_ci)
+            mc = c.mcnemar
+            comp_rows.append([c.name, delta, c.p_bootstrap_holm] + ([f"{mc[0]} / {mc[1]}", c.p_mcnemar_holm]
+                                                                     if mc else ["–", None]))
+        comparisons = Table(
+            ["Model", f"Δ {DESCRIPTIONS[r.ranking][0]} vs {r.best_single}{level}", "p (paired bootstrap, Holm)",
+             "McNemar: only it right / only best right", "p (McNemar, Holm)"], comp_rows,
+            caption=f"Paired significance against the best single model {r.best_single!r}: a paired bootstrap of the "
+                    f"{DESCRIPTIONS[r.ranking][0]} difference (the same resampled rows for both) and, for accuracy, the "
+                    "exact McNemar test on the rows where exactly one of the two is right. p-values are corrected for "
+                    "the number of comparisons with Holm's method.")
+        items = [table, figure, comparisons]
+        if r.diversity is not None:
+            names, matrix = r.diversity
+            what = "residuals" if r.task == "regression" else "errors (1 = wrong)"
+            items.append(Figure(Heatmap(matrix, names, names, title="Correlation of the members' " + what,
+                                        annotations=[[("–" if not np.isfinite(v) else f"{v:.2f}") for v in row]
+                                                     for row in matrix], vmin=-1, vmax=1, cmap="RdBu_r"),
+                                caption="Diversity: members whose errors are weakly correlated have more to gain "
+                                        "from being combined."))
+        items += [Paragraph(line) for line in r.ensemble_lines]
+        items += [Note(n) for n in r.notes]
+        return items

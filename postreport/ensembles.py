@@ -1,0 +1,275 @@
+"""Ensembles declared in YAML, built from base model configs by name. Members are fitted once and shared by every
+ensemble that uses them (voting and stacking combine the fitted members; stacking's meta-model learns from
+out-of-fold predictions); bagging and boosting fit new copies of a named base by their nature."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .errors import UserError
+
+CLASSIFICATION_METHODS = ("soft_voting", "hard_voting", "stacking", "bagging", "boosting", "gradient_boosting")
+REGRESSION_METHODS = ("voting", "stacking", "bagging", "boosting", "gradient_boosting")
+FINAL_ESTIMATORS = {"logistic": "sklearn.linear_model.LogisticRegression", "ridge": "sklearn.linear_model.Ridge",
+                    "lightgbm": None}
+
+
+def model_names(extra_dirs: tuple = ()) -> list:
+    """Model config names: the built-in ones and those in the user's --config-dir folders."""
+    from .config import resource_dir
+
+    folders = [Path(d) / "model" for d in extra_dirs] + [resource_dir("conf") / "model"]
+    return sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.yaml")} - {"file"})
+
+
+def member_config(name: str, n_jobs: int, extra_dirs: tuple = ()):
+    """A model config by name, from the built-in conf/model (or a user's --config-dir), as the schema types it."""
+    from omegaconf import OmegaConf
+
+    from .config import ModelConfig, resource_dir
+
+    for folder in (*extra_dirs, resource_dir("conf")):
+        path = Path(folder) / "model" / f"{name}.yaml"
+        if path.is_file():
+            root = OmegaConf.create({"n_jobs": n_jobs, "model": OmegaConf.load(path)})
+            merged = OmegaConf.merge(OmegaConf.structured(ModelConfig), OmegaConf.to_container(root, resolve=True)["model"])
+            return merged
+    raise UserError(f"ensemble member {name!r} is not a model config; valid: {', '.join(model_names(extra_dirs))}")
+
+
+def check(ecfg, extra_dirs: tuple = ()) -> None:
+    names = model_names(extra_dirs)
+    unknown = [m for m in ecfg.members if m not in names]
+    if unknown:
+        raise UserError(f"ensemble.members names unknown models {unknown}; valid: {', '.join(names)}")
+    valid = sorted(set(CLASSIFICATION_METHODS) | set(REGRESSION_METHODS))
+    bad = [m for m in ecfg.methods if m not in valid]
+    if bad:
+        raise UserError(f"ensemble.methods names unknown methods {bad}; valid: {', '.join(valid)}")
+    for key in ("bagging", "boosting"):
+        base = ecfg[key].base
+        if base not in names:
+            raise UserError(f"ensemble.{key}.base={base!r} is not a model config; valid: {', '.join(names)}")
+    if ecfg.stacking.final_estimator not in FINAL_ESTIMATORS:
+        raise UserError(f"ensemble.stacking.final_estimator={ecfg.stacking.final_estimator!r} is not valid; "
+                        f"valid: {', '.join(FINAL_ESTIMATORS)}")
+    if ecfg.weights is not None and len(ecfg.weights) != len(ecfg.members):
+        raise UserError(f"ensemble.weights has {len(ecfg.weights)} values for {len(ecfg.members)} members")
+    if len(ecfg.members) < 2 and any(m in ("soft_voting", "hard_voting", "voting", "stacking") for m in ecfg.methods):
+        raise UserError("ensemble.members needs at least 2 models for voting or stacking")
+
+
+class PrefitVoting:
+    """Voting over members that are already fitted (soft: the weighted mean of their probabilities)."""
+
+    def __init__(self, members: list, weights: Optional[list], soft: bool, task: str):
+        self.members, self.soft, self.task = members, soft, task
+        self.weights = np.asarray(weights if weights is not None else [1.0] * len(members), dtype=float)
+        if task != "regression":
+            self.classes_ = members[0].classes_
+
+    def predict_proba(self, X):
+        probas = np.stack([np.asarray(m.predict_proba(X)) for m in self.members])
+        return np.tensordot(self.weights, probas, axes=1) / self.weights.sum()
+
+    def predict(self, X):
+        if self.task == "regression":
+            preds = np.stack([np.asarray(m.predict(X), dtype=float) for m in self.members])
+            return self.weights @ preds / self.weights.sum()
+        if self.soft:
+            return np.asarray(self.classes_)[np.argmax(self.predict_proba(X), axis=1)]
+        votes = np.stack([np.searchsorted(self.classes_, np.asarray(m.predict(X))) for m in self.members])
+        counts = np.zeros((len(self.classes_), votes.shape[1]))
+        for w, row in zip(self.weights, votes):
+            counts[row, np.arange(votes.shape[1])] += w
+        return np.asarray(self.classes_)[np.argmax(counts, axis=0)]  # ties: the first class, as sklearn
+
+    def get_params(self, deep=False):
+        return {"voting": "soft" if self.soft else "hard", "weights": self.weights.tolist()}
+
+
+class PrefitStacking:
+    """Stacking over fitted members: a meta-model trained on the members' out-of-fold predictions."""
+
+    def __init__(self, members: list, final, task: str, passthrough_columns: Optional[list], fill: Optional[dict]):
+        self.members, self.final, self.task = members, final, task
+        self.passthrough_columns, self.fill = passthrough_columns, fill
+
+    @property
+    def classes_(self):
+        return self.final.classes_
+
+    @staticmethod
+    def member_outputs(members, X, task) -> np.ndarray:
+        if task == "regression":
+            return np.column_stack([np.asarray(m.predict(X), dtype=float) for m in members])
+        probas = [np.asarray(m.predict_proba(X)) for m in members]
+        if probas[0].shape[1] == 2:  # binary: one column per member, as sklearn's stacking does
+            probas = [p[:, 1:] for p in probas]
+        return np.column_stack(probas)
+
+    def features(self, outputs, X) -> np.ndarray:
+        if not self.passthrough_columns:
+            return outputs
+        extra = X[self.passthrough_columns].astype(float).fillna(self.fill).to_numpy()
+        return np.column_stack([outputs, extra])
+
+    def predict_proba(self, X):
+        return self.final.predict_proba(self.features(self.member_outputs(self.members, X, self.task), X))
+
+    def predict(self, X):
+        return self.final.predict(self.features(self.member_outputs(self.members, X, self.task), X))
+
+    def get_params(self, deep=False):
+        return {"final_estimator": type(self.final).__name__, "passthrough": bool(self.passthrough_columns)}
+
+
+def out_of_fold(member_cfgs: list, data, seed: int, folds: int) -> np.ndarray:
+    """Each member's predictions for every training row from a model that did not see that row."""
+    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+
+    from .models import make_estimator
+    from .tuning import _single_threaded
+
+    split = (KFold if data.task == "regression" else StratifiedKFold)(folds, shuffle=True, random_state=seed)
+    outputs = []
+    for mcfg in member_cfgs:
+        estimator, _, _ = make_estimator(mcfg, data.task, seed)
+        method = "predict" if data.task == "regression" else "predict_proba"
+        pred = cross_val_predict(_single_threaded(estimator), data.X_train, data.y_train, cv=split, method=method,
+                                 n_jobs=min(folds, 2))
+        pred = np.asarray(pred, dtype=float)
+        outputs.append(pred[:, None] if pred.ndim == 1 else (pred[:, 1:] if pred.shape[1] == 2 else pred))
+    return np.column_stack(outputs)
+
+
+def build(ecfg, ctx, config_dirs: tuple = ()) -> list:
+    """The ensembles' candidates; fits the members that are not candidates yet and adds them to ctx."""
+    from .models import Candidate, make_estimator
+    from .predictions import predict
+
+    data, seed = ctx.data, ctx.seed
+    task = data.task
+    same = {"soft_voting": "voting", "hard_voting": "voting"} if task == "regression" else {"voting": "soft_voting"}
+    methods = list(dict.fromkeys(same.get(m, m) for m in ecfg.methods))  # voting kinds fold together for regression
+    allowed = REGRESSION_METHODS if task == "regression" else CLASSIFICATION_METHODS
+    wrong = [m for m in methods if m not in allowed]
+    if wrong:
+        raise UserError(f"ensemble.methods {wrong} do not apply to {task}; valid: {', '.join(allowed)}")
+    by_name = {c.name: c for c in ctx.candidates}
+    members, member_cfgs = [], []
+    for name in ecfg.members:
+        mcfg = member_config(name, ctx.n_jobs, config_dirs)
+        if task == "regression" and not mcfg.regressor:
+            ctx.notes.append(f"Ensemble member {name!r} is a classifier only and was left out of the regression "
+                             "ensembles.")
+            continue
+        member_cfgs.append(mcfg)
+        if name == ctx.cfg.model.name and name in by_name and not ctx.cfg.model.path:
+            members.append(by_name[name])  # the configured model is a member: fitted once, reused
+            continue
+        start = time.perf_counter()
+        estimator, target, params = make_estimator(mcfg, task, seed)
+        estimator.fit(data.X_train, data.y_train)
+        candidate = Candidate(name=name, estimator=estimator, origin="fitted here (ensemble member)",
+                              estimator_class=target, params=params, preprocessing=mcfg.preprocessing,
+                              fit_seconds=time.perf_counter() - start, role="member")
+        members.append(candidate)
+        ctx.candidates.append(candidate)
+        ctx.predictions[candidate.name] = predict(candidate, data)
+    if len(members) < 2:
+        methods = [m for m in methods if m not in ("soft_voting", "hard_voting", "voting", "stacking")]
+    for m in members:
+        m.role = "member"
+    fitted = [m.estimator for m in members]
+    member_fit = sum(m.fit_seconds or 0 for m in members)
+    built = []
+
+    def add(name, estimator, seconds, origin, cls, params=None):
+        candidate = Candidate(name=name, estimator=estimator, origin=origin, estimator_class=cls,
+                              params=params or estimator.get_params(deep=False), fit_seconds=seconds, role="ensemble")
+        built.append(candidate)
+
+    names = "+".join(m.name for m in members)
+    for method in methods:
+        start = time.perf_counter()
+        if method in ("soft_voting", "hard_voting", "voting"):
+            soft = method != "hard_voting"
+            add(f"{method} ({names})", PrefitVoting(fitted, ecfg.weights, soft, task), time.perf_counter() - start
+                + member_fit, "combines the fitted members", "postreport.ensembles.PrefitVoting")
+        elif method == "stacking":
+            oof = out_of_fold(member_cfgs, data, seed, ecfg.stacking.cv)
+            final = _final_estimator(ecfg.stacking.final_estimator, task, seed)
+            columns, fill = None, None
+            if ecfg.stacking.passthrough:
+                columns = [c for c in data.features if c not in data.categorical]
+                fill = data.X_train[columns].median().to_dict()
+            stack = PrefitStacking(fitted, final, task, columns, fill)
+            final.fit(stack.features(oof, data.X_train), data.y_train)
+            add(f"stacking ({names})", stack, time.perf_counter() - start + member_fit,
+                f"meta-model ({ecfg.stacking.final_estimator}) on {ecfg.stacking.cv}-fold out-of-fold predictions",
+                "postreport.ensembles.PrefitStacking")
+        elif method in ("bagging", "boosting"):
+            from sklearn.ensemble import AdaBoostClassifier, AdaBoostRegressor, BaggingClassifier, BaggingRegressor
+
+            settings = ecfg[method]
+            regression = task == "regression"
+            cls = {("bagging", False): BaggingClassifier, ("bagging", True): BaggingRegressor,
+                   ("boosting", False): AdaBoostClassifier, ("boosting", True): AdaBoostRegressor}[method, regression]
+            kwargs = {"n_jobs": ctx.n_jobs} if method == "bagging" else {}
+            model = _around_base(member_config(settings.base, 1, config_dirs), task, seed,
+                                 lambda final: cls(estimator=final, n_estimators=settings.n_estimators,
+                                                   random_state=seed, **kwargs))
+            try:
+                model.fit(data.X_train, data.y_train)
+            except (TypeError, ValueError) as exc:
+                raise UserError(f"ensemble.{method}.base={settings.base!r} cannot be used here ({exc}); for "
+                                "boosting choose a base whose fit takes sample weights, e.g. lightgbm or logistic"
+                                ) from None
+            label = "bagging" if method == "bagging" else "AdaBoost"
+            add(f"{label} ({settings.base} ×{settings.n_estimators})", model, time.perf_counter() - start,
+                "fitted here" + (" on bootstrap samples" if method == "bagging" else ""),
+                f"{cls.__module__}.{cls.__name__}", {"n_estimators": settings.n_estimators})
+        elif method == "gradient_boosting":
+            from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
+
+            from .models import _wrap
+
+            cls = GradientBoostingRegressor if task == "regression" else GradientBoostingClassifier
+            model = _wrap(cls(random_state=seed), "trees").fit(data.X_train, data.y_train)
+            add("gradient boosting (sklearn)", model, time.perf_counter() - start, "fitted here",
+                f"{cls.__module__}.{cls.__name__}")
+    for candidate in built:
+        ctx.candidates.append(candidate)
+        ctx.predictions[candidate.name] = predict(candidate, data)
+    return built
+
+
+def _around_base(base_cfg, task: str, seed: int, make):
+    """The base model's preprocessing, then `make(its final estimator)`: bagging and boosting hand their estimator
+    plain arrays and sample weights, which a preprocessing pipeline inside them would not take."""
+    from sklearn.pipeline import Pipeline
+
+    from .models import make_estimator
+
+    base, _, _ = make_estimator(base_cfg, task, seed)
+    if isinstance(base, Pipeline):
+        return Pipeline([("preprocess", base[:-1]), ("model", make(base.steps[-1][1]))])
+    return make(base)
+
+
+def _final_estimator(name: str, task: str, seed: int):
+    if task == "regression":
+        from sklearn.linear_model import Ridge
+
+        return Ridge()
+    if name == "lightgbm":
+        import lightgbm
+
+        return lightgbm.LGBMClassifier(n_estimators=100, num_leaves=7, verbose=-1, random_state=seed)
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(max_iter=2000)
