@@ -91,6 +91,17 @@ class PrefitVoting:
         return {"voting": "soft" if self.soft else "hard", "weights": self.weights.tolist()}
 
 
+class PrefitHardVoting(PrefitVoting):
+    """Majority vote; like scikit-learn's hard voting it gives no probabilities."""
+
+    def __init__(self, members: list, weights: Optional[list], task: str):
+        super().__init__(members, weights, False, task)
+
+    @property
+    def predict_proba(self):
+        raise AttributeError("hard voting gives no probabilities")
+
+
 class PrefitStacking:
     """Stacking over fitted members: a meta-model trained on the members' out-of-fold predictions."""
 
@@ -197,8 +208,9 @@ def build(ecfg, ctx, config_dirs: tuple = ()) -> list:
     for method in methods:
         start = time.perf_counter()
         if method in ("soft_voting", "hard_voting", "voting"):
-            soft = method != "hard_voting"
-            add(f"{method} ({names})", PrefitVoting(fitted, ecfg.weights, soft, task), time.perf_counter() - start
+            vote = (PrefitHardVoting(fitted, ecfg.weights, task) if method == "hard_voting"
+                    else PrefitVoting(fitted, ecfg.weights, True, task))
+            add(f"{method} ({names})", vote, time.perf_counter() - start
                 + member_fit, "combines the fitted members", "postreport.ensembles.PrefitVoting")
         elif method == "stacking":
             oof = out_of_fold(member_cfgs, data, seed, ecfg.stacking.cv)

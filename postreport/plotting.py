@@ -56,6 +56,7 @@ class Bars:
     value_labels: Optional[list] = None
     errors: Optional[list] = None  # [low, high] (or None) per bar: drawn as whiskers
     xlim: Optional[tuple] = None
+    points: bool = False  # dots with whiskers on a zoomed axis instead of bars from zero (a forest plot)
 
 
 @dataclass
@@ -231,7 +232,11 @@ def _heatmap(fig, ax, spec: Heatmap) -> None:
 
 def _bars(fig, ax, spec: Bars) -> None:
     positions = np.arange(len(spec.labels))
-    ax.barh(positions, spec.values, color=PALETTE[0])
+    if spec.points:
+        ax.plot(spec.values, positions, "o", color=PALETTE[0], markersize=5, zorder=3)
+        ax.grid(True, axis="x", color="#eef0f4", linewidth=0.6)
+    else:
+        ax.barh(positions, spec.values, color=PALETTE[0])
     if spec.errors:
         for pos, value, interval in zip(positions, spec.values, spec.errors):
             if interval is not None:

@@ -6,7 +6,7 @@ from scipy.stats import binom
 
 from conftest import cli, make_cfg, run_report
 from postreport.analyses.leaderboard import holm, mcnemar
-from postreport.ensembles import PrefitStacking, PrefitVoting
+from postreport.ensembles import PrefitHardVoting, PrefitStacking, PrefitVoting
 
 
 def test_mcnemar_matches_a_hand_worked_table():
@@ -43,9 +43,10 @@ def test_soft_voting_is_the_mean_of_member_probabilities_and_matches_sklearn():
     weighted = PrefitVoting(fitted, [2, 1, 1], soft=True, task="binary")
     np.testing.assert_allclose(weighted.predict_proba(X), (2 * fitted[0].predict_proba(X) + fitted[1].predict_proba(X)
                                                            + fitted[2].predict_proba(X)) / 4)
-    hard = PrefitVoting(fitted, None, soft=False, task="binary")
+    hard = PrefitHardVoting(fitted, None, task="binary")
     skh = VotingClassifier([(str(i), m) for i, m in enumerate(members)], voting="hard").fit(X, y)
     np.testing.assert_array_equal(hard.predict(X), skh.predict(X))
+    assert not hasattr(hard, "predict_proba") and not hasattr(skh, "predict_proba")
 
 
 def test_stacking_learns_from_out_of_fold_predictions(tmp_path):

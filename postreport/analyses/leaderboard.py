@@ -244,12 +244,13 @@ class LeaderboardAnalysis(Analysis):
         from .metrics import DESCRIPTIONS
 
         level = f" [{r.level:.0%} CI]" if r.level else ""
-        columns = ["Model", "Role"] + [DESCRIPTIONS[m][0] + (level if i == 0 else "") for i, m in enumerate(r.metrics)]
+        order = [r.ranking] + [m for m in r.metrics if m != r.ranking]  # the ranking metric first, with its CI
+        columns = ["Model", "Role"] + [DESCRIPTIONS[m][0] + (level if i == 0 else "") for i, m in enumerate(order)]
         columns += ["Fit s", "Predict s"]
         rows = []
         for row in r.rows:
             cells = [row.name, row.role] + [Estimate(row.values[m], row.ci[m] if i == 0 else None)
-                                            for i, m in enumerate(r.metrics)]
+                                            for i, m in enumerate(order)]
             rows.append(cells + [row.fit_seconds, row.predict_seconds])
         best_index = [i for i, row in enumerate(r.rows) if row.name == r.best_single]
         table = Table(columns, rows, caption=f"All models on the same {len(r.rows) and ''}test rows, best "
@@ -258,9 +259,9 @@ class LeaderboardAnalysis(Analysis):
         ranked = [row for row in r.rows if row.values[r.ranking] is not None]
         figure = Figure(Bars([row.name for row in ranked], [row.values[r.ranking] for row in ranked],
                              f"{DESCRIPTIONS[r.ranking][0]} by model", DESCRIPTIONS[r.ranking][0],
-                             errors=[row.ci[r.ranking] for row in ranked] if r.level else None),
-                        caption="Whiskers: bootstrap confidence intervals; overlapping whiskers do not settle a "
-                                "difference, the paired tests below do.")
+                             errors=[row.ci[r.ranking] for row in ranked] if r.level else None, points=True),
+                        caption="Dots: each model's value; whiskers: bootstrap confidence intervals. Overlapping "
+                                "whiskers do not settle a difference; the paired tests below do.")
         comp_rows = []
         for c in r.comparisons:
             delta = Estimate(c.delta, c.delta_ci)
