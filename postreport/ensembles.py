@@ -138,12 +138,12 @@ class PrefitStacking:
         return {"final_estimator": type(self.final).__name__, "passthrough": bool(self.passthrough_columns)}
 
 
-def out_of_fold(member_cfgs: list, data, seed: int, folds: int) -> np.ndarray:
+def out_of_fold(member_cfgs: list, data, seed: int, folds: int, n_jobs: int = -1) -> np.ndarray:
     """Each member's predictions for every training row from a model that did not see that row."""
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 
     from .models import make_estimator
-    from .tuning import _single_threaded
+    from .tuning import _single_threaded, fold_workers
 
     split = (KFold if data.task == "regression" else StratifiedKFold)(folds, shuffle=True, random_state=seed)
     outputs = []
@@ -151,7 +151,7 @@ def out_of_fold(member_cfgs: list, data, seed: int, folds: int) -> np.ndarray:
         estimator, _, _ = make_estimator(mcfg, data.task, seed)
         method = "predict" if data.task == "regression" else "predict_proba"
         pred = cross_val_predict(_single_threaded(estimator), data.X_train, data.y_train, cv=split, method=method,
-                                 n_jobs=min(folds, 2))
+                                 n_jobs=fold_workers(data, folds, n_jobs))
         pred = np.asarray(pred, dtype=float)
         outputs.append(pred[:, None] if pred.ndim == 1 else (pred[:, 1:] if pred.shape[1] == 2 else pred))
     return np.column_stack(outputs)
@@ -213,7 +213,7 @@ def build(ecfg, ctx, config_dirs: tuple = ()) -> list:
             add(f"{method} ({names})", vote, time.perf_counter() - start
                 + member_fit, "combines the fitted members", "postreport.ensembles.PrefitVoting")
         elif method == "stacking":
-            oof = out_of_fold(member_cfgs, data, seed, ecfg.stacking.cv)
+            oof = out_of_fold(member_cfgs, data, seed, ecfg.stacking.cv, ctx.n_jobs)
             final = _final_estimator(ecfg.stacking.final_estimator, task, seed)
             columns, fill = None, None
             if ecfg.stacking.passthrough:

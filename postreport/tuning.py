@@ -142,7 +142,7 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int) -> TuningOutcome:
     seed = seed if tcfg.seed is None else tcfg.seed
     scoring = tcfg.scoring or DEFAULT_SCORING[data.task]
     folds = (KFold if data.task == "regression" else StratifiedKFold)(tcfg.cv, shuffle=True, random_state=seed)
-    workers = min(tcfg.cv, _cores(n_jobs))
+    workers = fold_workers(data, tcfg.cv, n_jobs)
     X, y = data.X_train, data.y_train
 
     def cv_score(overrides: dict):
@@ -204,6 +204,16 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int) -> TuningOutcome:
                          default_std=default_std, trials=trials, importances=importances,
                          seconds=time.perf_counter() - start, storage=tcfg.storage, study_name=study_name,
                          candidate=candidate, notes=notes)
+
+
+SMALL_DATA_CELLS = 2_000_000  # rows x features below which worker processes cost more than they save
+
+
+def fold_workers(data, folds: int, n_jobs: int) -> int:
+    """Processes for cross-validation folds: one for small data (starting workers costs more than the fits)."""
+    if data.n_train * max(1, len(data.features)) < SMALL_DATA_CELLS:
+        return 1
+    return min(folds, _cores(n_jobs))
 
 
 def _cores(n_jobs: int) -> int:
