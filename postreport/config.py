@@ -65,6 +65,11 @@ class ReportConfig:
     formats: List[str] = field(default_factory=lambda: list(FORMATS))
     analyses: List[str] = field(default_factory=lambda: ["metrics", "confusion_matrix"])
     subject: str = "model"  # which candidate the analyses describe: model (as configured) | tuned
+    keywords: List[str] = field(default_factory=list)  # PDF metadata, besides the task, model and data
+    logo: Optional[str] = None  # a local PNG, JPEG or SVG file, embedded in the report
+    theme: Dict[str, str] = field(default_factory=dict)  # colours: accent, ink, muted, line, warn, bad, ok, header
+    template_dir: Optional[str] = None  # templates here override the built-in ones (see README)
+    timings: bool = True  # false: no durations, so the same config (and SOURCE_DATE_EPOCH) gives the same report
 
 
 @dataclass

@@ -223,7 +223,8 @@ def _heatmap(fig, ax, spec: Heatmap) -> None:
                 else:
                     strong = np.isfinite(v) and v > lo + (hi - lo) / 2
                 colour = "white" if strong else "#222222"
-                ax.text(j, i, spec.annotations[i][j], ha="center", va="center", color=colour, fontsize=size)
+                ax.text(j, i, spec.annotations[i][j], ha="center", va="center", color=colour, fontsize=size,
+                        rasterized=values.size > 48)  # many numbers: one raster layer, not a text node each
     bar = fig.colorbar(image, ax=ax, shrink=0.8)
     bar.outline.set_visible(False)
     if spec.colorbar_label:
@@ -266,11 +267,12 @@ def _lines(fig, ax, spec: Lines) -> None:
     if spec.diagonal:
         ax.plot([0, 1], [0, 1], color="#9aa5b8", linestyle=":", linewidth=1)
     turn = 0
+    dense = sum(s.thin for s in spec.series) > 20  # many background lines (ICE): drawn as one raster image
     for s in spec.series:
         colour = s.color or PALETTE[turn % len(PALETTE)]
         turn += s.color is None
         kwargs = dict(color=colour, label=s.label or None, linewidth=0.7 if s.thin else 1.4,
-                      marker="o" if s.marker else None, markersize=3.5)
+                      marker="o" if s.marker else None, markersize=3.5, rasterized=dense and s.thin)
         if s.style == "step":
             ax.step(s.x, s.y, where="post", **kwargs)
         else:

@@ -6,6 +6,7 @@ Hydra's compose API.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -81,13 +82,26 @@ class RunResult:
     timings: dict = field(default_factory=dict)  # seconds per step
 
 
+def run_timestamp() -> datetime:
+    """The one timestamp of a run (every date in its files); SOURCE_DATE_EPOCH fixes it for reproducible reports."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), timezone.utc)
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
 def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = None) -> RunResult:
-    started = datetime.now(timezone.utc).replace(microsecond=0)
+    started = run_timestamp()
     clock = time.perf_counter()
     output_dir = Path(output_dir)
     quiet_libraries()
     analyses = validate(cfg)
-    timings: dict = {}
+    from .report.style import template_dirs
+
+    templates = template_dirs(cfg.report.template_dir)  # a broken user template stops the run here, before work
+    timings: dict = {}  # step -> seconds
+    starts: dict = {}  # step -> seconds after the run started
+    _timed.clock, _timed.starts = clock, starts
 
     from .data import load_dataset
     from .models import build_candidate
@@ -115,32 +129,40 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
         ctx.model = ctx.tuning.candidate
         ctx.pred = ctx.predictions[ctx.model.name]
 
-    outcomes = [run_analysis(name, cls, settings, ctx) for name, (cls, settings) in analyses.items()]
-    for o in outcomes:
-        timings[f"analysis: {o.name}"] = o.seconds
+    if not cfg.report.timings:
+        drop_model_timings(ctx)
+    outcomes = []
+    for name, (cls, settings) in analyses.items():
+        starts[f"analysis: {name}"] = time.perf_counter() - clock
+        outcomes.append(run_analysis(name, cls, settings, ctx))
+        timings[f"analysis: {name}"] = outcomes[-1].seconds
 
     from .report.build import build_report
     from .report.render_json import dumps, metrics_document
 
+    if not cfg.report.timings:
+        for o in outcomes:
+            o.seconds = None
+        timings.clear()
     document = metrics_document(ctx, outcomes)
     payloads: dict = {}
     if "json" in cfg.report.formats:
         payloads["json"] = dumps(document)
     if "html" in cfg.report.formats or "pdf" in cfg.report.formats:
-        provenance = {"started": started, "timings": timings, "overrides": overrides or [],
-                      "elapsed": time.perf_counter() - clock}
+        provenance = {"started": started, "timings": timings, "starts": starts, "overrides": overrides or [],
+                      "elapsed": time.perf_counter() - clock if cfg.report.timings else None}
         report = build_report(ctx, outcomes, provenance)
         from .report.render_html import render_html
 
         figures: dict = {}
         if "html" in cfg.report.formats:
             with _timed(timings, "render html"):
-                payloads["html"] = render_html(report, for_print=False, figures=figures)
+                payloads["html"] = render_html(report, for_print=False, figures=figures, template_dirs=templates)
         if "pdf" in cfg.report.formats:
             from .report.render_pdf import render_pdf
 
             with _timed(timings, "render pdf"):
-                html = render_html(report, for_print=True, figures=figures)
+                html = render_html(report, for_print=True, figures=figures, template_dirs=templates)
                 payloads["pdf"] = render_pdf(html, report, [
                     ("metrics.json", dumps(document), "Metrics of this report (JSON)"),
                     ("config.yaml", OmegaConf.to_yaml(cfg), "The composed Hydra configuration")])
@@ -157,6 +179,18 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
         log.warning("sections failed: %s (see the report)", ", ".join(failed))
     return RunResult(exit_code=1 if failed else 0, output_dir=output_dir, files=files,
                      metrics=document, outcomes=outcomes, timings=timings)
+
+
+def drop_model_timings(ctx: RunContext) -> None:
+    """report.timings=false: no durations anywhere, so that the same config gives the same files."""
+    for c in ctx.candidates:
+        c.fit_seconds = None
+    for p in ctx.predictions.values():
+        p.seconds = None
+    if ctx.tuning is not None:
+        ctx.tuning.seconds = None
+        for t in ctx.tuning.trials:
+            t["seconds"] = None
 
 
 def quiet_libraries() -> None:
@@ -279,11 +313,15 @@ def run_analysis(name: str, cls, settings, ctx: RunContext) -> Outcome:
 
 
 class _timed:
+    clock: float = 0.0  # the run's start (perf_counter) and where step start offsets go; set by run()
+    starts: dict = {}
+
     def __init__(self, timings: dict, name: str):
         self.timings, self.name = timings, name
 
     def __enter__(self):
         self.start = time.perf_counter()
+        self.starts[self.name] = self.start - self.clock
 
     def __exit__(self, *exc):
         self.timings[self.name] = time.perf_counter() - self.start

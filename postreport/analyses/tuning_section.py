@@ -76,8 +76,8 @@ class TuningAnalysis(Analysis):
     def items(self, r: TuningResult) -> list:
         o = r.outcome
         items = [KeyValues([
-            ("Search", f"{o.sampler} sampler, {len(o.trials)} trials, {o.cv}-fold cross-validation, "
-                       f"{o.seconds:.1f} s"),
+            ("Search", f"{o.sampler} sampler, {len(o.trials)} trials, {o.cv}-fold cross-validation"
+                       + ("" if o.seconds is None else f", {o.seconds:.1f} s")),
             ("Scoring", f"{o.scoring} (higher is better)"),
             ("Best cross-validated score", f"{o.best_score:.4f} ± {o.best_std:.4f}"),
             ("With the configured parameters", f"{o.default_score:.4f} ± {o.default_std:.4f}"),

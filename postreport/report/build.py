@@ -8,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from omegaconf import OmegaConf
 
+from . import style
 from ..plotting import Bars
 from .model import Code, Estimate, Figure, KeyValues, Note, Paragraph, Report, Section, Table
 
@@ -35,8 +36,10 @@ def build_report(ctx, outcomes, provenance: dict) -> Report:
         author=cfg.report.author,
         created=provenance["started"].isoformat(),
         subtitle=f"{model.name} on {data.name} · {TASK_WORDS[data.task]}",
-        keywords=["model report", data.task, model.name, data.name],
+        keywords=["model report", data.task, model.name, data.name, *cfg.report.keywords],
         headline=headline(ctx, outcomes),
+        logo=style.logo(cfg.report.logo),
+        theme=style.theme(dict(cfg.report.theme)),
         sections=sections,
         appendix=[provenance_section(ctx, outcomes, provenance)],
     )
@@ -121,7 +124,8 @@ def summary_section(ctx, outcomes) -> Section:
     ]
     if model.fit_seconds is not None:
         model_rows.append(("Fit time", f"{model.fit_seconds:.2f} s"))
-    model_rows.append(("Predict time (test set)", f"{pred.seconds:.3f} s"))
+    if pred.seconds is not None:
+        model_rows.append(("Predict time (test set)", f"{pred.seconds:.3f} s"))
     items.append(KeyValues(model_rows, caption="Model"))
     if model.params:
         items.append(Table(["Parameter", "Value"], [[k, _param(v)] for k, v in sorted(model.params.items())],
@@ -171,7 +175,8 @@ def provenance_section(ctx, outcomes, provenance: dict) -> Section:
     data = ctx.data
     rows = [
         ("Started (UTC)", provenance["started"].isoformat()),
-        ("Duration until rendering", f"{provenance['elapsed']:.2f} s"),
+        ("Duration until rendering", "not recorded (report.timings=false)" if provenance["elapsed"] is None
+         else f"{provenance['elapsed']:.2f} s"),
         ("Command line", " ".join(["postreport"] + list(provenance["overrides"]))),
         ("Seed", ctx.seed),
         ("Python", sys.version.split()[0]),
@@ -185,13 +190,14 @@ def provenance_section(ctx, outcomes, provenance: dict) -> Section:
             versions.append([name, version(name)])
         except PackageNotFoundError:
             versions.append([name, "not installed"])
-    timings = [[name, seconds] for name, seconds in provenance["timings"].items()]
+    timings = [[name, provenance["starts"].get(name), seconds] for name, seconds in provenance["timings"].items()]
     statuses = [[o.name, o.status, o.error or ""] for o in outcomes]
     return Section(
         id="provenance", title="Provenance", lead="How this report was made, so that it can be made again.",
         items=[
             KeyValues(rows, caption="Run"),
-            Table(["Step", "Seconds"], timings, caption="Time per step"),
+            Table(["Step", "Started (s after the run began)", "Seconds"], timings,
+                  caption="Time per step" if timings else "Time per step: not recorded (report.timings=false)"),
             Table(["Section", "Status", "Message"], statuses, caption="Sections"),
             Table(["Package", "Version"], versions, caption="Package versions"),
             Code(OmegaConf.to_yaml(ctx.cfg), caption="The composed configuration"),

@@ -81,3 +81,5 @@ class Report:
     headline: list  # [(metric name, value)] shown on the cover
     sections: list  # body sections, in order
     appendix: list  # appendix sections
+    logo: Optional[str] = None  # data URI
+    theme: dict = field(default_factory=dict)  # CSS colour variables

@@ -59,10 +59,11 @@ def fmt_date(iso: str) -> str:
 
 
 @lru_cache(maxsize=None)
-def environment(template_dir: str):
+def environment(template_dirs: tuple):
+    """One Jinja environment per template search path (a user's folder first, then the built-in one)."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    env = Environment(loader=FileSystemLoader(template_dir), autoescape=True, undefined=StrictUndefined,
+    env = Environment(loader=FileSystemLoader(list(template_dirs)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = fmt_number
     env.filters["date"] = fmt_date
@@ -71,21 +72,54 @@ def environment(template_dir: str):
     return env
 
 
-def render_item(env, item, figures: dict) -> Markup:
+def render_item(env, item, figures: dict, zoom: bool = False) -> Markup:
     extra = {}
     if isinstance(item, Figure):
         if id(item) not in figures:  # each figure is drawn once, for the HTML and the PDF alike
             svg = draw_svg(item.spec)
             figures[id(item)] = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
         extra["src"] = figures[id(item)]
+        extra["fig_id"] = f"figure-{list(figures).index(id(item)) + 1}"
+        extra["zoom"] = zoom
     return Markup(env.get_template(ITEM_TEMPLATES[type(item)]).render(item=item, **extra))
 
 
-def render_html(report, for_print: bool, figures: dict | None = None) -> str:
+def render_html(report, for_print: bool, figures: dict | None = None, template_dirs: tuple | None = None) -> str:
     """The report as HTML; `figures` caches drawn figures between the screen and the print rendering."""
-    env = environment(str(resource_dir("templates")))
+    env = environment(template_dirs or (str(resource_dir("templates")),))
     figures = {} if figures is None else figures
-    rendered = {s.id: [render_item(env, item, figures) for item in s.items] for s in report.sections + report.appendix}
-    return env.get_template("base.html.j2").render(
-        report=report, rendered=rendered, for_print=for_print, version=__version__,
-    )
+    try:
+        rendered = {s.id: [render_item(env, item, figures, zoom=not for_print) for item in s.items]
+                    for s in report.sections + report.appendix}
+        return env.get_template("report.html.j2").render(
+            report=report, rendered=rendered, for_print=for_print, version=__version__,
+        )
+    except Exception as exc:
+        if _template_frame(exc) is None and not _is_template_error(exc):
+            raise
+        raise template_error(exc) from None
+
+
+def _is_template_error(exc) -> bool:
+    from jinja2 import TemplateError
+
+    return isinstance(exc, TemplateError)
+
+
+def _template_frame(exc):
+    """(file, line) of the innermost template frame in the traceback, or None."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
+    return (frames[-1].filename, frames[-1].lineno) if frames else None
+
+
+def template_error(exc, name: str | None = None):
+    """A UserError naming the template file and line of a broken template."""
+    from ..errors import UserError
+
+    where = _template_frame(exc)
+    filename = getattr(exc, "filename", None) or (where[0] if where else None) or name or "a template"
+    line = getattr(exc, "lineno", None) or (where[1] if where else None)
+    message = getattr(exc, "message", None) or str(exc)
+    return UserError(f"template {filename}" + (f", line {line}" if line else "") + f": {type(exc).__name__}: {message}")

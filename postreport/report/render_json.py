@@ -18,7 +18,7 @@ def metrics_document(ctx, outcomes) -> dict:
         "n_test": ctx.data.n_test,
         "metrics": metrics,
         "results": {o.name: o.result.to_json() for o in outcomes if o.result is not None},
-        "sections": [{"name": o.name, "status": o.status, "error": o.error, "seconds": round(o.seconds, 4)}
+        "sections": [{"name": o.name, "status": o.status, "error": o.error, "seconds": None if o.seconds is None else round(o.seconds, 4)}
                      for o in outcomes],
     })
 
