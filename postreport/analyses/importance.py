@@ -41,6 +41,7 @@ class ImportanceResult:
     n_test: int
     notes: list = field(default_factory=list)
     colour: Optional[np.ndarray] = None  # (n, F) feature values of the explained rows scaled to 0..1 (NaN: none)
+    top: int = 15  # features shown
 
     def ranking(self) -> list:
         """Columns ordered by mean |attribution| (or permutation importance)."""
@@ -271,10 +272,11 @@ class FeatureImportanceAnalysis(Analysis):
         top = result.ranking()[: settings.pdp_features]
         result.pdp = partial_dependence_curves(model, data, rows, top, settings, ctx.seed, result.notes)
         result.colour = scaled_values(data.X_test.iloc[attr.rows])
+        result.top = settings.top
         return result
 
     def items(self, r: ImportanceResult) -> list:
-        order = r.ranking()[:20]
+        order = r.ranking()[: r.top]
         index = [r.columns.index(c) for c in order]
         shown = min(len(order), 15)
         items = []

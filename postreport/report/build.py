@@ -13,7 +13,7 @@ from ..plotting import Bars
 from .model import Code, Estimate, Figure, KeyValues, Note, Paragraph, Report, Section, Table
 
 PACKAGES = ("postreport", "numpy", "pandas", "scikit-learn", "lightgbm", "matplotlib", "hydra-core", "omegaconf",
-            "jinja2", "weasyprint", "skops", "pyarrow")
+            "jinja2", "weasyprint", "skops", "pyarrow", "optuna", "hydra-joblib-launcher")
 HEADLINE = {"binary": ("roc_auc", "f1", "accuracy"), "multiclass": ("accuracy", "f1", "roc_auc"),
             "regression": ("r2", "rmse", "mae")}
 TASK_WORDS = {"binary": "binary classification", "multiclass": "multiclass classification",
