@@ -99,6 +99,11 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
     from .report.style import template_dirs
 
     templates = template_dirs(cfg.report.template_dir)  # a broken user template stops the run here, before work
+    warm = None
+    if "pdf" in cfg.report.formats:
+        from .report.render_pdf import warm_up
+
+        warm = warm_up()
     timings: dict = {}  # step -> seconds
     starts: dict = {}  # step -> seconds after the run started
     _timed.clock, _timed.starts = clock, starts
@@ -161,6 +166,8 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
         if "pdf" in cfg.report.formats:
             from .report.render_pdf import render_pdf
 
+            if warm is not None:
+                warm.join()
             with _timed(timings, "render pdf"):
                 html = render_html(report, for_print=True, figures=figures, template_dirs=templates)
                 payloads["pdf"] = render_pdf(html, report, [

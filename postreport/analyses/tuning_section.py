@@ -11,6 +11,7 @@ from ..plotting import Bars, Lines, Panels, Scatter, Series
 from ..report.model import Estimate, Figure, KeyValues, Note, Table
 from .base import Analysis
 
+SLICE_PLOT_TRIALS = 15
 COMPARED = {"binary": ("roc_auc", "f1", "accuracy", "log_loss"), "multiclass": ("accuracy", "f1", "roc_auc"),
             "regression": ("rmse", "mae", "r2")}
 
@@ -101,7 +102,7 @@ class TuningAnalysis(Analysis):
                                                                "so far. Right: how much each parameter explains the "
                                                                "score's variation across trials (Optuna's fANOVA)."))
         numeric = [p for p in o.params if p.type != "categorical"][: r.settings.slice_params]
-        if numeric:
+        if numeric and len(values) >= SLICE_PLOT_TRIALS:  # with a handful of trials a slice plot shows noise
             slices = [Scatter([t["params"].get(p.name) for t in o.trials if t["value"] is not None],
                               values, p.name, p.name, o.scoring, logx=p.log)
                       for p in numeric]

@@ -41,7 +41,7 @@ def build_report(ctx, outcomes, provenance: dict) -> Report:
         logo=style.logo(cfg.report.logo),
         theme=style.theme(dict(cfg.report.theme)),
         sections=sections,
-        appendix=[provenance_section(ctx, outcomes, provenance)],
+        appendix=[provenance_section(ctx, provenance)],
     )
 
 
@@ -171,7 +171,7 @@ def _param(value) -> str:
     return text if len(text) <= 80 else text[:77] + "…"
 
 
-def provenance_section(ctx, outcomes, provenance: dict) -> Section:
+def provenance_section(ctx, provenance: dict) -> Section:
     data = ctx.data
     rows = [
         ("Started (UTC)", provenance["started"].isoformat()),
@@ -187,19 +187,17 @@ def provenance_section(ctx, outcomes, provenance: dict) -> Section:
     versions = []
     for name in PACKAGES:
         try:
-            versions.append([name, version(name)])
+            versions.append(f"{name} {version(name)}")
         except PackageNotFoundError:
-            versions.append([name, "not installed"])
+            versions.append(f"{name} (not installed)")
     timings = [[name, provenance["starts"].get(name), seconds] for name, seconds in provenance["timings"].items()]
-    statuses = [[o.name, o.status, o.error or ""] for o in outcomes]
+    rows.append(("Package versions", " · ".join(versions)))
     return Section(
         id="provenance", title="Provenance", lead="How this report was made, so that it can be made again.",
         items=[
             KeyValues(rows, caption="Run"),
             Table(["Step", "Started (s after the run began)", "Seconds"], timings,
                   caption="Time per step" if timings else "Time per step: not recorded (report.timings=false)"),
-            Table(["Section", "Status", "Message"], statuses, caption="Sections"),
-            Table(["Package", "Version"], versions, caption="Package versions"),
             Code(OmegaConf.to_yaml(ctx.cfg), caption="The composed configuration"),
         ],
     )

@@ -3,6 +3,21 @@ report's own inline resources (data: URLs). Files (metrics.json, the composed co
 from __future__ import annotations
 
 
+def warm_up():
+    """Start importing WeasyPrint and parsing its default stylesheet in a background thread (about half a second),
+    so that it overlaps the analyses; render_pdf joins it. Returns the thread."""
+    import threading
+
+    def work():
+        from weasyprint import HTML, URLFetcher
+
+        HTML(string="<p>warm</p>", url_fetcher=URLFetcher(allowed_protocols={"data"})).render()
+
+    thread = threading.Thread(target=work, name="weasyprint-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def render_pdf(html: str, report, attachments: list) -> bytes:
     """attachments: [(file name, text, description)]"""
     from weasyprint import HTML, Attachment, URLFetcher
