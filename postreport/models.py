@@ -4,11 +4,14 @@ from __future__ import annotations
 import inspect
 import re
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
+
+from sklearn.exceptions import ConvergenceWarning
 
 from .errors import UserError
 
@@ -49,13 +52,20 @@ def build_candidate(cfg, data, seed: int) -> Candidate:
     pipeline, target, params = make_estimator(cfg, data.task, seed)
     start = time.perf_counter()
     try:
-        pipeline.fit(data.X_train, data.y_train)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            pipeline.fit(data.X_train, data.y_train)
     except Exception as exc:  # the library's own error types (LightGBMError, ...) for invalid parameters
         raise UserError(f"model={cfg.name} could not be fitted with model.params={params}: "
                         f"{type(exc).__name__}: {str(exc).strip()}") from None
+    notes = [f"The model did not converge: {w.message} Consider raising model.params.max_iter."
+             for w in caught if issubclass(w.category, ConvergenceWarning)][:1]
+    for w in caught:  # other warnings go where they would have gone
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return Candidate(
         name=cfg.name, estimator=pipeline, origin="fitted here", estimator_class=target,
-        params=params, preprocessing=cfg.preprocessing, fit_seconds=time.perf_counter() - start,
+        params=params, preprocessing=cfg.preprocessing, fit_seconds=time.perf_counter() - start, notes=notes,
     )
 
 

@@ -110,3 +110,9 @@ def test_regression_model_file_refused_for_classification(tmp_path):
                     f"data.test_path={write(tmp_path, test)}", "data.target=y"])
     with pytest.raises(UserError, match="regression model"):
         build_candidate(cfg.model, load_dataset(cfg.data, 0), 0)
+
+
+def test_a_model_that_does_not_converge_says_so_in_the_report(tmp_path):
+    result, out = run_report(tmp_path, ["data=wine", "model=mlp", "model.params.max_iter=3",
+                                        "report.analyses=[metrics]"], formats=("html", "json"))
+    assert "did not converge" in (out / "report.html").read_text()
