@@ -23,6 +23,11 @@ class Predictions:
         return self.proba[:, self.classes.index(label)]
 
 
+def model_classes(model, default=()) -> list:
+    """A classifier's classes as plain Python values (numpy scalars converted), in the model's column order."""
+    return [c.item() if hasattr(c, "item") else c for c in getattr(model, "classes_", default)]
+
+
 def predict(candidate, data) -> Predictions:
     if data.logged is not None:
         return from_log(data)
@@ -32,7 +37,7 @@ def predict(candidate, data) -> Predictions:
     proba = None
     classes: list = []
     if data.task != "regression":
-        classes = [c.item() if hasattr(c, "item") else c for c in getattr(model, "classes_", data.labels)]
+        classes = model_classes(model, data.labels)
         if hasattr(model, "predict_proba"):
             proba = np.asarray(model.predict_proba(data.X_test), dtype=float)
     seconds = time.perf_counter() - start

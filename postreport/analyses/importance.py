@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..plotting import Bars, Beeswarm, Lines, Panels, Series
+from ..predictions import model_classes
 from ..report.model import Figure, Note, Table
 from .base import Analysis
 
@@ -141,18 +142,14 @@ def attributions(model, an, data, rows: np.ndarray, settings: ImportanceSettings
                                             settings.permutations, seed, progress)
     progress.close()
     if data.task == "binary":
-        values, base = values[:, :, list(_classes(model)).index(data.positive_label)], base[list(_classes(model)).index(
-            data.positive_label)]
+        positive = model_classes(model).index(data.positive_label)
+        values, base = values[:, :, positive], base[positive]
         output = f"the predicted probability of {data.positive_label!r}"
     elif data.task == "multiclass":
         output = "each class's predicted probability"
     return explain.Attributions(values, np.asarray(base), few,
                                 f"sampling Shapley values ({settings.permutations} feature orders per row, "
                                 f"{settings.background} background rows)", output, False)
-
-
-def _classes(model):
-    return [c.item() if hasattr(c, "item") else c for c in model.classes_]
 
 
 def permutation(model, data, rows, settings: ImportanceSettings, seed: int) -> dict:
@@ -182,7 +179,7 @@ def binary_scorer(name: str, positive):
     def score(estimator, X, y):
         truth = (np.asarray(y) == positive).astype(int)
         if name in ("roc_auc", "average_precision"):
-            p = np.asarray(estimator.predict_proba(X))[:, list(_classes(estimator)).index(positive)]
+            p = np.asarray(estimator.predict_proba(X))[:, model_classes(estimator).index(positive)]
             fn = skm.roc_auc_score if name == "roc_auc" else skm.average_precision_score
             return fn(truth, p)
         pred = (np.asarray(estimator.predict(X)) == positive).astype(int)

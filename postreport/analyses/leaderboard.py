@@ -192,8 +192,8 @@ class LeaderboardAnalysis(Analysis):
 
     @staticmethod
     def _diversity(ctx) -> Optional[tuple]:
-        members = [c for c in ctx.candidates if c.role in ("member", "model", "tuned") and c.role != "ensemble"]
-        members = [c for c in members if c.role == "member"] or members
+        singles = [c for c in ctx.candidates if c.role != "ensemble"]
+        members = [c for c in singles if c.role == "member"] or singles
         if len(members) < 2:
             return None
         truth = ctx.pred.y_true
@@ -253,7 +253,7 @@ class LeaderboardAnalysis(Analysis):
                                             for i, m in enumerate(order)]
             rows.append(cells + [row.fit_seconds, row.predict_seconds])
         best_index = [i for i, row in enumerate(r.rows) if row.name == r.best_single]
-        table = Table(columns, rows, caption=f"All models on the same {len(r.rows) and ''}test rows, best "
+        table = Table(columns, rows, caption="All models on the same test rows, best "
                       f"{DESCRIPTIONS[r.ranking][0]} first; the best single (non-ensemble) model highlighted. "
                       "An ensemble's fit time includes its members'.", highlight_rows=best_index)
         ranked = [row for row in r.rows if row.values[r.ranking] is not None]

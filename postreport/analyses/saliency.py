@@ -9,6 +9,7 @@ from typing import Optional
 import numpy as np
 
 from ..plotting import Heatmap, ImageGrid, Panels, Waterfall
+from ..predictions import model_classes
 from ..report.model import Figure, Note
 from .base import Analysis
 
@@ -100,7 +101,7 @@ class SaliencyAnalysis(Analysis):
         shape = tuple(data.image_shape)
         X = data.X_test.to_numpy(dtype=float)
         columns = list(data.X_test.columns)
-        classes = [c.item() if hasattr(c, "item") else c for c in model.classes_]
+        classes = model_classes(model)
         to_model = [classes.index(label) for label in data.labels]  # data label index -> model proba column
 
         def predict(images):
@@ -154,7 +155,7 @@ class SaliencyAnalysis(Analysis):
         bases = np.full(len(explained), float(np.mean(attr.base)))
         output = attr.output
         if values.ndim == 3:  # multiclass: each row's contributions towards its predicted class
-            classes = [c.item() if hasattr(c, "item") else c for c in model.classes_]
+            classes = model_classes(model)
             predicted = np.array([classes.index(p) for p in ctx.pred.y_pred[explained]])
             values = values[np.arange(len(explained)), :, predicted]
             bases = np.asarray(attr.base)[predicted]
