@@ -1,12 +1,13 @@
 """Config schemas (dataclasses in Hydra's ConfigStore) and where the built-in configs live.
 
 The schemas make a typo in a key, or a value of the wrong type, an error at composition time
-that names the key. Model `params` and per-analysis settings are open dictionaries here; each
-analysis validates its own settings against its own dataclass before any work starts.
+that names the key. Each analysis's settings are its own `Settings` dataclass, the one place its
+defaults are written: `analyses.<name>` is that dataclass, for every registered analysis.
+Model `params` are an open dictionary (each estimator takes its own).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
@@ -130,7 +131,7 @@ class PostreportConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
-    analyses: Dict[str, Any] = field(default_factory=dict)
+    analyses: Any = None  # one field per registered analysis (see analyses_schema)
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     tuning: TuningConfig = field(default_factory=TuningConfig)
     ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
@@ -138,5 +139,24 @@ class PostreportConfig:
     n_jobs: int = -1
 
 
+@dataclass
+class NoSettings:
+    """The settings of an analysis that has none."""
+
+
+def analyses_schema() -> type:
+    """A dataclass with one field per registered analysis: its Settings, with their defaults."""
+    from . import registry
+
+    fields = []
+    for name, cls in registry.load_all().items():
+        settings = getattr(cls, "Settings", None) or NoSettings
+        fields.append((name, settings, field(default_factory=settings)))
+    return make_dataclass("AnalysesConfig", fields)
+
+
 def register_schemas() -> None:
-    ConfigStore.instance().store(name="postreport_schema", node=PostreportConfig)
+    analyses = analyses_schema()
+    schema = make_dataclass("PostreportSchema", [("analyses", analyses, field(default_factory=analyses))],
+                            bases=(PostreportConfig,))
+    ConfigStore.instance().store(name="postreport_schema", node=schema)

@@ -158,18 +158,42 @@ def out_of_fold(member_cfgs: list, data, seed: int, folds: int, n_jobs: int = -1
 
 
 def build(ecfg, ctx, config_dirs: tuple = ()) -> list:
-    """The ensembles' candidates; fits the members that are not candidates yet and adds them to ctx."""
-    from .models import Candidate, make_estimator
-    from .predictions import predict
+    """The ensembles' candidates, added to ctx.candidates with the members that are not candidates yet.
+    (Their test predictions are made by the runner, once, like every candidate's.)"""
+    methods = _methods(ecfg.methods, ctx.data.task)
+    members, member_cfgs = _members(ecfg, ctx, config_dirs)
+    if len(members) < 2:
+        methods = [m for m in methods if m not in ("soft_voting", "hard_voting", "voting", "stacking")]
+    builders = {"soft_voting": _voting, "hard_voting": _voting, "voting": _voting, "stacking": _stacking,
+                "bagging": _resampling, "boosting": _resampling, "gradient_boosting": _gradient_boosting}
+    built = []
+    for method in methods:
+        start = time.perf_counter()
+        candidate = builders[method](method, ecfg, ctx, members, member_cfgs, config_dirs)
+        candidate.fit_seconds = time.perf_counter() - start + (
+            sum(m.fit_seconds or 0 for m in members) if method in ("soft_voting", "hard_voting", "voting", "stacking")
+            else 0)  # an ensemble of fitted members costs their fits too
+        built.append(candidate)
+    ctx.candidates.extend(built)
+    return built
 
-    data, seed = ctx.data, ctx.seed
-    task = data.task
+
+def _methods(requested, task: str) -> list:
+    """The requested methods for this task (voting kinds fold together for regression), in order, once each."""
     same = {"soft_voting": "voting", "hard_voting": "voting"} if task == "regression" else {"voting": "soft_voting"}
-    methods = list(dict.fromkeys(same.get(m, m) for m in ecfg.methods))  # voting kinds fold together for regression
+    methods = list(dict.fromkeys(same.get(m, m) for m in requested))
     allowed = REGRESSION_METHODS if task == "regression" else CLASSIFICATION_METHODS
     wrong = [m for m in methods if m not in allowed]
     if wrong:
         raise UserError(f"ensemble.methods {wrong} do not apply to {task}; valid: {', '.join(allowed)}")
+    return methods
+
+
+def _members(ecfg, ctx, config_dirs: tuple) -> tuple:
+    """The members as fitted candidates (the configured model reused when it is one), and their model configs."""
+    from .models import Candidate, make_estimator
+
+    data, task = ctx.data, ctx.data.task
     by_name = {c.name: c for c in ctx.candidates}
     members, member_cfgs = [], []
     for name in ecfg.members:
@@ -183,81 +207,84 @@ def build(ecfg, ctx, config_dirs: tuple = ()) -> list:
             members.append(by_name[name])  # the configured model is a member: fitted once, reused
             continue
         start = time.perf_counter()
-        estimator, target, params = make_estimator(mcfg, task, seed)
+        estimator, target, params = make_estimator(mcfg, task, ctx.seed)
         estimator.fit(data.X_train, data.y_train)
         candidate = Candidate(name=name, estimator=estimator, origin="fitted here (ensemble member)",
                               estimator_class=target, params=params, preprocessing=mcfg.preprocessing,
-                              fit_seconds=time.perf_counter() - start, role="member")
+                              fit_seconds=time.perf_counter() - start)
         members.append(candidate)
         ctx.candidates.append(candidate)
-        ctx.predictions[candidate.name] = predict(candidate, data)
-    if len(members) < 2:
-        methods = [m for m in methods if m not in ("soft_voting", "hard_voting", "voting", "stacking")]
     for m in members:
         m.role = "member"
+    return members, member_cfgs
+
+
+def _ensemble(name: str, estimator, origin: str, cls: str, params: Optional[dict] = None):
+    from .models import Candidate
+
+    return Candidate(name=name, estimator=estimator, origin=origin, estimator_class=cls,
+                     params=params or estimator.get_params(deep=False), role="ensemble")
+
+
+def _joined(members: list) -> str:
+    return "+".join(m.name for m in members)
+
+
+def _voting(method, ecfg, ctx, members, member_cfgs, config_dirs):
     fitted = [m.estimator for m in members]
-    member_fit = sum(m.fit_seconds or 0 for m in members)
-    built = []
+    vote = (PrefitHardVoting(fitted, ecfg.weights, ctx.data.task) if method == "hard_voting"
+            else PrefitVoting(fitted, ecfg.weights, True, ctx.data.task))
+    return _ensemble(f"{method} ({_joined(members)})", vote, "combines the fitted members",
+                     "postreport.ensembles.PrefitVoting")
 
-    def add(name, estimator, seconds, origin, cls, params=None):
-        candidate = Candidate(name=name, estimator=estimator, origin=origin, estimator_class=cls,
-                              params=params or estimator.get_params(deep=False), fit_seconds=seconds, role="ensemble")
-        built.append(candidate)
 
-    names = "+".join(m.name for m in members)
-    for method in methods:
-        start = time.perf_counter()
-        if method in ("soft_voting", "hard_voting", "voting"):
-            vote = (PrefitHardVoting(fitted, ecfg.weights, task) if method == "hard_voting"
-                    else PrefitVoting(fitted, ecfg.weights, True, task))
-            add(f"{method} ({names})", vote, time.perf_counter() - start
-                + member_fit, "combines the fitted members", "postreport.ensembles.PrefitVoting")
-        elif method == "stacking":
-            oof = out_of_fold(member_cfgs, data, seed, ecfg.stacking.cv, ctx.n_jobs)
-            final = _final_estimator(ecfg.stacking.final_estimator, task, seed)
-            columns, fill = None, None
-            if ecfg.stacking.passthrough:
-                columns = [c for c in data.features if c not in data.categorical]
-                fill = data.X_train[columns].median().to_dict()
-            stack = PrefitStacking(fitted, final, task, columns, fill)
-            final.fit(stack.features(oof, data.X_train), data.y_train)
-            add(f"stacking ({names})", stack, time.perf_counter() - start + member_fit,
-                f"meta-model ({ecfg.stacking.final_estimator}) on {ecfg.stacking.cv}-fold out-of-fold predictions",
-                "postreport.ensembles.PrefitStacking")
-        elif method in ("bagging", "boosting"):
-            from sklearn.ensemble import AdaBoostClassifier, AdaBoostRegressor, BaggingClassifier, BaggingRegressor
+def _stacking(method, ecfg, ctx, members, member_cfgs, config_dirs):
+    data, seed = ctx.data, ctx.seed
+    oof = out_of_fold(member_cfgs, data, seed, ecfg.stacking.cv, ctx.n_jobs)
+    final = _final_estimator(ecfg.stacking.final_estimator, data.task, seed)
+    columns, fill = None, None
+    if ecfg.stacking.passthrough:
+        columns = [c for c in data.features if c not in data.categorical]
+        fill = data.X_train[columns].median().to_dict()
+    stack = PrefitStacking([m.estimator for m in members], final, data.task, columns, fill)
+    final.fit(stack.features(oof, data.X_train), data.y_train)
+    return _ensemble(f"stacking ({_joined(members)})", stack,
+                     f"meta-model ({ecfg.stacking.final_estimator}) on {ecfg.stacking.cv}-fold out-of-fold predictions",
+                     "postreport.ensembles.PrefitStacking")
 
-            settings = ecfg[method]
-            regression = task == "regression"
-            cls = {("bagging", False): BaggingClassifier, ("bagging", True): BaggingRegressor,
-                   ("boosting", False): AdaBoostClassifier, ("boosting", True): AdaBoostRegressor}[method, regression]
-            kwargs = {"n_jobs": ctx.n_jobs} if method == "bagging" else {}
-            model = _around_base(member_config(settings.base, 1, config_dirs), task, seed,
-                                 lambda final: cls(estimator=final, n_estimators=settings.n_estimators,
-                                                   random_state=seed, **kwargs))
-            try:
-                model.fit(data.X_train, data.y_train)
-            except (TypeError, ValueError) as exc:
-                raise UserError(f"ensemble.{method}.base={settings.base!r} cannot be used here ({exc}); for "
-                                "boosting choose a base whose fit takes sample weights, e.g. lightgbm or logistic"
-                                ) from None
-            label = "bagging" if method == "bagging" else "AdaBoost"
-            add(f"{label} ({settings.base} ×{settings.n_estimators})", model, time.perf_counter() - start,
-                "fitted here" + (" on bootstrap samples" if method == "bagging" else ""),
-                f"{cls.__module__}.{cls.__name__}", {"n_estimators": settings.n_estimators})
-        elif method == "gradient_boosting":
-            from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
 
-            from .models import _wrap
+def _resampling(method, ecfg, ctx, members, member_cfgs, config_dirs):
+    """Bagging or AdaBoost over new copies of a named base model."""
+    from sklearn.ensemble import AdaBoostClassifier, AdaBoostRegressor, BaggingClassifier, BaggingRegressor
 
-            cls = GradientBoostingRegressor if task == "regression" else GradientBoostingClassifier
-            model = _wrap(cls(random_state=seed), "trees").fit(data.X_train, data.y_train)
-            add("gradient boosting (sklearn)", model, time.perf_counter() - start, "fitted here",
-                f"{cls.__module__}.{cls.__name__}")
-    for candidate in built:
-        ctx.candidates.append(candidate)
-        ctx.predictions[candidate.name] = predict(candidate, data)
-    return built
+    data, seed = ctx.data, ctx.seed
+    settings = ecfg[method]
+    regression = data.task == "regression"
+    cls = {("bagging", False): BaggingClassifier, ("bagging", True): BaggingRegressor,
+           ("boosting", False): AdaBoostClassifier, ("boosting", True): AdaBoostRegressor}[method, regression]
+    kwargs = {"n_jobs": ctx.n_jobs} if method == "bagging" else {}
+    model = _around_base(member_config(settings.base, 1, config_dirs), data.task, seed,
+                         lambda final: cls(estimator=final, n_estimators=settings.n_estimators, random_state=seed,
+                                           **kwargs))
+    try:
+        model.fit(data.X_train, data.y_train)
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"ensemble.{method}.base={settings.base!r} cannot be used here ({exc}); for "
+                        "boosting choose a base whose fit takes sample weights, e.g. lightgbm or logistic") from None
+    label = "bagging" if method == "bagging" else "AdaBoost"
+    return _ensemble(f"{label} ({settings.base} ×{settings.n_estimators})", model,
+                     "fitted here" + (" on bootstrap samples" if method == "bagging" else ""),
+                     f"{cls.__module__}.{cls.__name__}", {"n_estimators": settings.n_estimators})
+
+
+def _gradient_boosting(method, ecfg, ctx, members, member_cfgs, config_dirs):
+    from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
+
+    from .models import _wrap
+
+    cls = GradientBoostingRegressor if ctx.data.task == "regression" else GradientBoostingClassifier
+    model = _wrap(cls(random_state=ctx.seed), "trees").fit(ctx.data.X_train, ctx.data.y_train)
+    return _ensemble("gradient boosting (sklearn)", model, "fitted here", f"{cls.__module__}.{cls.__name__}")
 
 
 def _around_base(base_cfg, task: str, seed: int, make):

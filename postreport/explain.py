@@ -1,15 +1,19 @@
 """Explanations, computed: what a model is made of, attributions per row (exact TreeSHAP for LightGBM, exact
-contributions for linear models, sampling Shapley values for any other model), occlusion and gradient saliency.
-The analyses in `analyses/importance.py` and `analyses/saliency.py` turn these into report items."""
+contributions for linear models, sampling Shapley values for any other model), native and permutation importance,
+the methods' agreement, partial dependence, occlusion and gradient saliency. The analyses in
+`analyses/importance.py` and `analyses/saliency.py` turn these into report items."""
 from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Optional
 
 import numpy as np
 import pandas as pd
+
+from .predictions import model_classes
+from .sampling import sample_rows
 
 LINEAR_CLASSES = ("LogisticRegression", "LinearRegression", "Ridge", "Lasso", "ElasticNet", "SGDClassifier",
                   "SGDRegressor", "LinearSVC", "RidgeClassifier")
@@ -124,6 +128,26 @@ def aggregate(values: np.ndarray, sources: list, columns: list, axis: int = -1) 
 # ------------------------------------------------------------------------------------------------ attributions
 
 @dataclass
+class AttributionSettings:
+    """How attributions are computed; the importance and saliency sections share them when these agree."""
+
+    sample_size: int = 2000  # test rows (a seeded sample) explained, and used for permutation importance
+    shap_rows: int = 100  # rows explained when attributions are estimated by sampling (models without exact ones)
+    permutations: int = 8  # feature orders per row for the sampling estimate
+    background: int = 50  # background rows for the sampling estimate and linear contributions
+
+
+def explained(ctx, candidate, settings: AttributionSettings) -> "Attributions":
+    """A candidate's attributions on a seeded sample of test rows, computed once per candidate and settings: every
+    section that asks with the same settings gets the same object, whatever the section order."""
+    key = ("attributions", candidate.name) + tuple(getattr(settings, f.name) for f in fields(AttributionSettings))
+    data = ctx.data
+    rows = sample_rows(data.n_test, settings.sample_size, ctx.seed)
+    return ctx.shared(key, lambda: attributions(candidate.estimator, anatomy(candidate.estimator), data, rows,
+                                                settings, ctx.seed))
+
+
+@dataclass
 class Attributions:
     """Per-row contributions of each original column, and what they are contributions to."""
 
@@ -224,6 +248,156 @@ def model_output(model, task: str):
     if task == "regression":
         return lambda frame: np.asarray(model.predict(frame), dtype=float)[:, None]
     return lambda frame: np.asarray(model.predict_proba(frame), dtype=float)
+
+
+# ------------------------------------------------------------------------------------------------ importance
+
+def scaled_values(X: pd.DataFrame) -> np.ndarray:
+    """Each numeric column ranked to 0..1 (for colouring dots by feature value); categoricals NaN."""
+    out = np.full(X.shape, np.nan)
+    for j, col in enumerate(X.columns):
+        if pd.api.types.is_numeric_dtype(X[col]) and not isinstance(X[col].dtype, pd.CategoricalDtype):
+            out[:, j] = X[col].rank(pct=True).to_numpy()
+    return out
+
+
+def native_importance(an, columns: list) -> Optional[dict]:
+    if an.kind == "lightgbm":
+        sources = an.transformed_sources(columns) if an.preprocess is not None else columns
+        gain = an.booster.feature_importance("gain")
+        split = an.booster.feature_importance("split")
+        return {"kind": "LightGBM gain and split counts",
+                "values": {"gain": aggregate(gain, sources, columns), "split": aggregate(split, sources, columns)}}
+    if an.kind == "tree":
+        sources = an.transformed_sources(columns)
+        return {"kind": "impurity decrease (mean over trees)",
+                "values": {"impurity": aggregate(an.final.feature_importances_, sources, columns)}}
+    if an.kind == "linear":
+        sources = an.transformed_sources(columns)
+        coef = np.abs(np.atleast_2d(an.final.coef_)).mean(axis=0)
+        scaled = "on standardised inputs" if an.preprocess is not None else "on raw inputs"
+        return {"kind": f"|coefficient| {scaled}", "values": {"abs_coef": aggregate(coef, sources, columns)}}
+    return None
+
+
+def attributions(model, an: Anatomy, data, rows: np.ndarray, settings: AttributionSettings, seed: int):
+    X = data.X_test.iloc[rows].reset_index(drop=True)
+    columns = list(data.X_test.columns)
+    source = data.X_train if data.X_train is not None else data.X_test
+    background = source.iloc[sample_rows(len(source), settings.background, seed + 1)].reset_index(drop=True)
+    output = output_name(data.task, data.positive_label)
+    if an.kind == "lightgbm":
+        values, base = tree_shap(an, X, data.task)
+        if an.preprocess is not None:
+            values = aggregate(values, an.transformed_sources(columns), columns, axis=1)
+        return Attributions(values, np.asarray(base), rows, "exact TreeSHAP (LightGBM pred_contrib)", output, True)
+    if an.kind == "linear" and hasattr(an.final, "intercept_"):
+        values, base = linear_contributions(an, X, background, data.task)
+        values = aggregate(values, an.transformed_sources(columns), columns, axis=1)
+        output = ("the decision function (log-odds)" if data.task != "regression" else "the predicted value")
+        return Attributions(values, np.asarray(base), rows, "exact linear contributions, coef × (x − mean)",
+                            output, True)
+    few = rows[: settings.shap_rows]
+    X = X.iloc[: len(few)]
+    progress = Progress("attributions (sampling Shapley)", len(few))
+    values, base = sampling_shapley(model_output(model, data.task), X, background, settings.permutations, seed,
+                                    progress)
+    progress.close()
+    if data.task == "binary":
+        positive = model_classes(model).index(data.positive_label)
+        values, base = values[:, :, positive], base[positive]
+        output = f"the predicted probability of {data.positive_label!r}"
+    elif data.task == "multiclass":
+        output = "each class's predicted probability"
+    return Attributions(values, np.asarray(base), few,
+                        f"sampling Shapley values ({settings.permutations} feature orders per row, "
+                        f"{settings.background} background rows)", output, False)
+
+
+def permutation(model, data, rows, settings, seed: int) -> dict:
+    """Permutation importance on the given test rows (settings: scoring, repeats), one process: the model's own
+    threads use the cores."""
+    from sklearn.inspection import permutation_importance
+
+    scoring = settings.scoring or {"binary": "roc_auc", "multiclass": "accuracy", "regression": "r2"}[data.task]
+    if scoring == "roc_auc" and not hasattr(model, "predict_proba"):
+        scoring = "accuracy"
+    X = data.X_test.iloc[rows]
+    y = data.y_test.iloc[rows]
+    scorer = scoring
+    if data.task == "binary" and scoring in BINARY_SCORERS:  # scored for the configured positive class
+        scorer = binary_scorer(scoring, data.positive_label)
+    result = permutation_importance(model, X, y, scoring=scorer, n_repeats=settings.repeats, random_state=seed,
+                                    n_jobs=1)  # the model's own threads use the cores; no nesting
+    return {"mean": result.importances_mean, "std": result.importances_std, "scoring": scoring,
+            "repeats": settings.repeats}
+
+
+BINARY_SCORERS = ("roc_auc", "average_precision", "f1", "precision", "recall")
+
+
+def binary_scorer(name: str, positive):
+    """A scorer(estimator, X, y) for the positive class, whatever its label."""
+    import sklearn.metrics as skm
+
+    def score(estimator, X, y):
+        truth = (np.asarray(y) == positive).astype(int)
+        if name in ("roc_auc", "average_precision"):
+            p = np.asarray(estimator.predict_proba(X))[:, model_classes(estimator).index(positive)]
+            fn = skm.roc_auc_score if name == "roc_auc" else skm.average_precision_score
+            return fn(truth, p)
+        pred = (np.asarray(estimator.predict(X)) == positive).astype(int)
+        return {"f1": skm.f1_score, "precision": skm.precision_score, "recall": skm.recall_score}[name](
+            truth, pred, zero_division=0)
+
+    return score
+
+
+def agreement(columns, methods: dict) -> tuple:
+    from scipy.stats import spearmanr
+
+    names = list(methods)
+    rho = {}
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            a, b = methods[names[i]], methods[names[j]]
+            if np.std(a) > 0 and np.std(b) > 0:
+                rho[f"{names[i]} vs {names[j]}"] = float(spearmanr(a, b).statistic)
+    tops = {name: set(np.asarray(columns)[np.argsort(-v, kind="mergesort")[:3]]) for name, v in methods.items()}
+    first = next(iter(tops.values()))
+    message = None
+    if any(t != first for t in tops.values()):
+        parts = "; ".join(f"{name}: {', '.join(sorted(map(str, t)))}" for name, t in tops.items())
+        message = f"The methods disagree on the top three features ({parts})."
+    return rho, message
+
+
+def partial_dependence_curves(model, data, rows, features: list, settings, seed: int,
+                              notes: list) -> list:
+    """Partial dependence (average) and ICE lines, through sklearn's partial_dependence."""
+    from sklearn.inspection import partial_dependence
+
+    X = data.X_test.iloc[rows].reset_index(drop=True)
+    ice_rows = sample_rows(len(X), settings.ice_lines, seed + 2)
+    out = []
+    for feature in features:
+        categorical = isinstance(X[feature].dtype, pd.CategoricalDtype)
+        kind = "average" if categorical or data.task == "multiclass" else "both"
+        try:
+            pd_result = partial_dependence(model, X, [feature], kind=kind, grid_resolution=settings.grid,
+                                           categorical_features=[feature] if categorical else None,
+                                           response_method="auto")
+        except (ValueError, TypeError) as exc:
+            notes.append(f"No partial dependence for {feature!r}: {exc}")
+            continue
+        grid = pd_result["grid_values"][0]
+        average = pd_result["average"]  # (n_outputs, G)
+        entry = {"feature": feature, "grid": [str(g) for g in grid] if categorical else np.asarray(grid, float),
+                 "categorical": categorical, "average": average}
+        if kind == "both":
+            entry["ice"] = pd_result["individual"][0][ice_rows]
+        out.append(entry)
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ images

@@ -11,8 +11,6 @@ from typing import Any, Optional
 
 import numpy as np
 
-from sklearn.exceptions import ConvergenceWarning
-
 from .errors import UserError
 
 PREPROCESSING = ("none", "native", "trees", "linear")
@@ -35,6 +33,7 @@ class Candidate:
     fit_seconds: Optional[float] = None
     notes: list = field(default_factory=list)
     role: str = "model"  # model (as configured) | tuned | member | ensemble
+    predictions: Any = None  # postreport.predictions.Predictions on the test set, computed once (runner)
 
 
 def build_candidate(cfg, data, seed: int) -> Candidate:
@@ -49,6 +48,8 @@ def build_candidate(cfg, data, seed: int) -> Candidate:
             f"model={cfg.name} must be trained, but the data has no training rows; give data.path, "
             "or load a trained model with model=file model.path=..."
         )
+    from sklearn.exceptions import ConvergenceWarning
+
     pipeline, target, params = make_estimator(cfg, data.task, seed)
     start = time.perf_counter()
     try:

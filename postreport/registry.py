@@ -5,11 +5,13 @@ analysis is one module plus its entry point, and no edit elsewhere.
 """
 from __future__ import annotations
 
+import logging
 from importlib.metadata import entry_points
 
 from .errors import UserError
 
 GROUP = "postreport.analyses"
+log = logging.getLogger("postreport")
 
 
 def available() -> dict:
@@ -25,3 +27,15 @@ def get(name: str):
         return eps[name].load()
     except Exception as exc:
         raise UserError(f"analysis {name!r} ({eps[name].value}) cannot be imported: {exc}") from None
+
+
+def load_all() -> dict:
+    """name -> analysis class, for every registered analysis that imports (a broken one is left out here and named
+    by `get` when a report asks for it)."""
+    classes = {}
+    for name, ep in sorted(available().items()):
+        try:
+            classes[name] = ep.load()
+        except Exception as exc:
+            log.warning("analysis %r (%s) cannot be imported: %s", name, ep.value, exc)
+    return classes

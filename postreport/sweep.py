@@ -11,17 +11,16 @@ from typing import Any, Optional
 
 from hydra.experimental.callback import Callback
 
+from .metrics import TASKS, label, lower_is_better
+
 log = logging.getLogger("postreport")
-HEADLINE = {"binary": ("roc_auc", "f1", "accuracy", "log_loss"), "multiclass": ("accuracy", "f1", "roc_auc"),
-            "regression": ("rmse", "mae", "r2")}
-LOWER_IS_BETTER = {"log_loss", "brier", "mae", "rmse", "mape", "median_ae", "max_error"}
 JOB_FILE = "job.json"
 last_exit_code: Optional[int] = None  # set when a sweep report was made: 0 every job ok, else 1 (read by cli.main)
 
 
 def write_job_status(output_dir: str, code: int, error: Optional[str]) -> None:
     """Each multirun job records how it ended, for the sweep report (a failed job still gets a row)."""
-    from .io import write_atomic
+    from .atomic import write_atomic
 
     status = "ok" if code == 0 else "error" if error else "section failed"
     write_atomic(Path(output_dir) / JOB_FILE, json.dumps({"status": status, "exit_code": code, "error": error}))
@@ -56,20 +55,23 @@ def collect(sweep_dir: Path) -> dict:
             row["task"] = metrics["task"]
             row["metrics"] = metrics["metrics"]
             payload = metrics.get("results", {}).get("metrics", {})
-            row["ci"] = {k[:-3]: v for k, v in payload.items() if k.endswith("_ci")}
+            row["ci"] = {k[:-3]: v for k, v in payload.items() if k.endswith("_ci") and k != "ci_level"}
+            row["ci_level"] = payload.get("ci_level")
         jobs.append(row)
     tasks = [j["task"] for j in jobs if j["task"]]
     task = max(set(tasks), key=tasks.count) if tasks else None
-    names = list(HEADLINE.get(task, ()))
+    names = list(TASKS[task].compared) if task else []
     best = {}
     for name in names:
         scored = [j for j in jobs if j["metrics"].get(name) is not None]
         if scored:
-            pick = min if name in LOWER_IS_BETTER else max
+            pick = min if lower_is_better(name) else max
             best[name] = pick(scored, key=lambda j: j["metrics"][name])["job"]
+    levels = {j.get("ci_level") for j in jobs if j.get("ci_level")}
     swept = _swept(jobs)
     return {"sweep_dir": str(sweep_dir), "created": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-            "task": task, "metrics": names, "swept": swept, "best": best, "jobs": jobs}
+            "task": task, "metrics": names, "ci_level": levels.pop() if len(levels) == 1 else None, "swept": swept,
+            "best": best, "jobs": jobs}
 
 
 def _swept(jobs: list) -> list:
@@ -103,7 +105,7 @@ def override_value(job: dict, key: str) -> Optional[str]:
 
 
 def write_sweep_files(sweep_dir: Path, summary: dict) -> None:
-    from .io import write_atomic
+    from .atomic import write_atomic
     from .report.render_html import render_html
     from .report.render_json import jsonable
     from .report.render_pdf import render_pdf
@@ -123,14 +125,14 @@ def write_sweep_files(sweep_dir: Path, summary: dict) -> None:
 
 
 def build_sweep_report(summary: dict):
-    from .analyses.metrics import DESCRIPTIONS
-    from .plotting import Bars, Lines, Panels, Series
+    from .figures import Bars, Lines, Panels, Series
     from .report.model import Estimate, Figure, Link, Note, Report, Section, Table
 
     names = summary["metrics"]
     jobs = summary["jobs"]
     swept = summary["swept"] or sorted({item.partition("=")[0] for j in jobs for item in j["overrides"]})
-    columns = ["Job"] + swept + [DESCRIPTIONS[n][0] + " [95% CI]" for n in names] + ["Status", "Report"]
+    level = f" [{summary['ci_level']:.0%} CI]" if summary.get("ci_level") else ""
+    columns = ["Job"] + swept + [label(n) + level for n in names] + ["Status", "Report"]
     rows, best_rows = [], set()
     for i, j in enumerate(jobs):
         row = [j["job"]] + [override_value(j, k) for k in swept]
@@ -142,7 +144,7 @@ def build_sweep_report(summary: dict):
         status = j["status"] if j["status"] == "ok" else f"{j['status']}: {j['error'] or ''}".strip()
         row += [status, Link("report", j["report"]) if j["report"] else None]
         rows.append(row)
-    marks = [f"{DESCRIPTIONS[n][0]}: job {summary['best'][n]}" for n in names if n in summary["best"]]
+    marks = [f"{label(n)}: job {summary['best'][n]}" for n in names if n in summary["best"]]
     table = Table(columns, rows, caption="One row per job; click a heading to sort. Best per metric: "
                   + ("; ".join(marks) if marks else "none (no job finished)") + ". Highlighted: a best job.",
                   highlight_rows=sorted(best_rows))
@@ -165,10 +167,10 @@ def build_sweep_report(summary: dict):
             if numeric:
                 xs = sorted(means, key=float)
                 plots.append(Lines([Series([float(v) for v in xs], [means[v] for v in xs], marker=True)],
-                                   f"{DESCRIPTIONS[name][0]} by {key}", key, DESCRIPTIONS[name][0]))
+                                   f"{label(name)} by {key}", key, label(name)))
             else:
                 plots.append(Bars([str(v) for v in means], list(means.values()),
-                                  f"{DESCRIPTIONS[name][0]} by {key}", DESCRIPTIONS[name][0]))
+                                  f"{label(name)} by {key}", label(name)))
     sections = [Section(id="jobs", title="Jobs", items=items,
                         lead=f"{len(jobs)} jobs in {summary['sweep_dir']}; swept: {', '.join(summary['swept']) or 'nothing'}.")]
     if plots:
@@ -179,7 +181,7 @@ def build_sweep_report(summary: dict):
     headline = []
     if names and summary["best"].get(names[0]) is not None:
         best_job = next(j for j in jobs if j["job"] == summary["best"][names[0]])
-        headline.append((f"best {DESCRIPTIONS[names[0]][0]} (job {best_job['job']})",
+        headline.append((f"best {label(names[0])} (job {best_job['job']})",
                          Estimate(best_job["metrics"][names[0]], best_job["ci"].get(names[0]))))
     return Report(title="Sweep report", author="", created=summary["created"],
                   subtitle=f"{len(jobs)} jobs · {summary['task'] or 'no finished job'}",

@@ -13,30 +13,88 @@ register_schemas()
 CLI = [sys.executable, "-c", "from postreport.cli import main; main()"]
 
 
+HERE = Path(__file__).resolve().parent
+
+
 def make_cfg(overrides=()):
     with initialize_config_dir(version_base="1.3", config_dir=str(resource_dir("conf"))):
         return compose("config", overrides=list(overrides))
 
 
-def run_report(tmp_path, overrides=(), formats=("json",)):
-    """run() as the CLI calls it; returns (RunResult, output dir)."""
+def lean(overrides) -> list:
+    """Without tuning and ensembles unless the overrides ask for them: tests of other things need neither."""
+    asked = any(o.lstrip("+~").startswith(("tuning", "ensemble", "report.subject")) for o in overrides)
+    return list(overrides) if asked else [*overrides, "tuning=none", "ensemble=none"]
+
+
+def run_report(tmp_path, overrides=(), formats=("json",), full=False):
+    """run() as the CLI calls it; returns (RunResult, output dir). full: the default report's tuning and
+    ensembles too."""
     fmt = "[" + ",".join(formats) + "]"
-    cfg = make_cfg([*overrides, f"report.formats={fmt}"])
+    cfg = make_cfg([*(overrides if full else lean(overrides)), f"report.formats={fmt}"])
     out = Path(tmp_path) / "out"
     return run(cfg, out), out
 
 
-def cli(args, cwd, env=None):
-    """The console command in a subprocess, as a user runs it."""
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("HYDRA_FULL_ERROR", None)
-    return subprocess.run([*CLI, *args, "hydra.run.dir=out"], cwd=cwd, capture_output=True, text=True,
-                          env=full_env, timeout=300)
+def cli(args, cwd, env=None, full=False):
+    """The console command as a user runs it (lean unless full, as run_report): `postreport.cli.main` with these
+    arguments, in this process (start-up costs seconds per call), or in a subprocess when `env` adds variables
+    (e.g. PYTHONPATH for a plugin). Returns a CompletedProcess (returncode, stdout, stderr)."""
+    args = [*(list(args) if full else lean(args)), "hydra.run.dir=out"]
+    if env:
+        full_env = {**os.environ, **env}
+        full_env.pop("HYDRA_FULL_ERROR", None)
+        return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, env=full_env, timeout=300)
+    import contextlib
+    import io
+
+    from postreport.cli import main
+
+    out, err, code = io.StringIO(), io.StringIO(), None
+    previous, argv, full_error = os.getcwd(), sys.argv, os.environ.pop("HYDRA_FULL_ERROR", None)
+    try:
+        os.chdir(cwd)
+        sys.argv = ["postreport", *args]
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main()
+            except SystemExit as exc:
+                code = exc.code
+            except Exception:  # what would reach the user as a traceback
+                import traceback
+
+                err.write(traceback.format_exc())
+                code = 1
+    finally:
+        os.chdir(previous)
+        sys.argv = argv
+        if full_error is not None:
+            os.environ["HYDRA_FULL_ERROR"] = full_error
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
+def installed_plugin(source: Path, target: Path) -> Path:
+    """A plugin package as pip would install it: its module beside a dist-info folder whose entry points come from
+    the package's own pyproject.toml. Returns the folder to put on PYTHONPATH."""
+    import shutil
+    import tomllib
+
+    project = tomllib.loads((source / "pyproject.toml").read_text())["project"]
+    info = target / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n")
+    lines = []
+    for group, points in project["entry-points"].items():
+        lines += [f"[{group}]"] + [f"{name} = {value}" for name, value in points.items()]
+    (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
+    for module in source.glob("*.py"):
+        shutil.copy(module, target / module.name)
+    return target
 
 
 @pytest.fixture(scope="session")
 def default_report(tmp_path_factory):
     """The default report, every format, made once for the tests that read its files."""
     tmp = tmp_path_factory.mktemp("default")
-    result, out = run_report(tmp, ["report.author=QA team"], formats=("html", "pdf", "json"))
+    result, out = run_report(tmp, ["report.author=QA team"], formats=("html", "pdf", "json"), full=True)
     return result, out

@@ -22,6 +22,7 @@ def not_blank(png: Path) -> bool:
     return pixels.size > 0 and float(np.std(pixels)) > 0.01
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it with apt-get)")
 def test_html_opens_in_chromium_without_console_errors_or_network_requests(default_report, tmp_path):
     _, out = default_report
@@ -42,6 +43,7 @@ def test_html_opens_in_chromium_without_console_errors_or_network_requests(defau
     assert shot.exists() and not_blank(shot)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils (pdftoppm) is not installed")
 def test_pdf_pages_render_and_are_not_blank(default_report, tmp_path):
     _, out = default_report
@@ -51,6 +53,7 @@ def test_pdf_pages_render_and_are_not_blank(default_report, tmp_path):
     assert all(not_blank(p) for p in pages)
 
 
+@pytest.mark.slow
 def test_sizes_and_metadata(default_report):
     _, out = default_report
     assert (out / "report.pdf").stat().st_size < 2_000_000
@@ -60,12 +63,14 @@ def test_sizes_and_metadata(default_report):
     assert "lightgbm" in meta.get("/Keywords", "")
 
 
+@pytest.mark.slow
 def test_the_same_config_gives_the_same_pdf_text_and_attachments(tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764000000")
     texts, attachments = [], []
     for run in ("a", "b"):
-        _, out = run_report(tmp_path / run, ["data=wine", "model=logistic", "report.timings=false"],
-                            formats=("pdf", "json"))
+        _, out = run_report(tmp_path / run, ["data=wine", "model=logistic", "report.timings=false", "tuning.n_trials=3", "ensemble=none",
+                                             "report.analyses=[metrics,curves,tuning,leaderboard]"],
+                            formats=("pdf", "json"))  # the sections that show durations, and a figure
         reader = PdfReader(out / "report.pdf")
         texts.append("\n".join(page.extract_text() for page in reader.pages))
         attachments.append({name: content for name, content in reader.attachments.items()})

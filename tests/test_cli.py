@@ -1,12 +1,13 @@
 """The console command as a user runs it: exit codes, one clear message, nothing half-written."""
 import json
-import textwrap
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import cli
+from sklearn.datasets import load_iris
+
+from conftest import HERE, cli, installed_plugin
 
 
 @pytest.fixture(scope="module")
@@ -95,37 +96,8 @@ def test_trusted_pickle_loads(files):
     assert proc.returncode == 0, proc.stderr
 
 
-PLUGIN = '''
-from dataclasses import dataclass
+BROKEN = '''
 from postreport.analyses.base import Analysis
-from postreport.report.model import Paragraph
-
-
-@dataclass
-class CountSettings:
-    greeting: str = "hello"
-
-
-class RowCount:
-    name = "row_count"
-    title = "Row count"
-    lead = "An analysis from outside the package."
-    Settings = CountSettings
-
-    def skip_reason(self, ctx):
-        return None
-
-    def compute(self, ctx, settings):
-        class Result:
-            n = int(len(ctx.pred.y_true))
-            greeting = settings.greeting
-
-            def to_json(self):
-                return {"n": self.n, "greeting": self.greeting}
-        return Result()
-
-    def items(self, result):
-        return [Paragraph(f"{result.greeting}: {result.n} test rows")]
 
 
 class Broken(Analysis):
@@ -139,27 +111,37 @@ class Broken(Analysis):
 
 @pytest.fixture(scope="module")
 def plugin(tmp_path_factory):
-    """A third-party package registering analyses under the entry-point group, as pip would install it."""
-    d = tmp_path_factory.mktemp("plugin")
-    (d / "pr_plugin.py").write_text(PLUGIN)
-    info = d / "pr_plugin-0.1.dist-info"
+    """Third-party analyses as pip installs them: the example package of tests/example_plugin (its own
+    pyproject.toml's entry points) and a broken one."""
+    d = installed_plugin(HERE / "example_plugin", tmp_path_factory.mktemp("plugin"))
+    (d / "pr_broken.py").write_text(BROKEN)
+    info = d / "pr_broken-0.1.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: pr-plugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(textwrap.dedent("""\
-        [postreport.analyses]
-        row_count = pr_plugin:RowCount
-        broken = pr_plugin:Broken
-    """))
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: pr-broken\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[postreport.analyses]\nbroken = pr_broken:Broken\n")
     return d
 
 
 def test_third_party_analysis_from_yaml(plugin, tmp_path):
-    proc = cli(["data=iris", "report.analyses=[metrics,row_count]", "+analyses.row_count.greeting=hi",
+    """The README's example plugin: its settings are in the config, its section, payload and headline in the
+    report; its check refuses a bad setting with exit 2."""
+    proc = cli(["data=iris", "report.analyses=[metrics,class_rates]", "analyses.class_rates.min_share=0.5",
                 "report.formats=[html,json]"], cwd=tmp_path, env={"PYTHONPATH": str(plugin)})
     assert proc.returncode == 0, proc.stderr
     doc = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert doc["results"]["row_count"] == {"n": doc["n_test"], "greeting": "hi"}
-    assert f"hi: {doc['n_test']} test rows" in (tmp_path / "out" / "report.html").read_text()
+    payload = doc["results"]["class_rates"]
+    y = pd.Series(load_iris().target_names[load_iris().target])
+    assert payload["labels"] == sorted(y.unique())
+    assert sum(payload["true_share"]) == pytest.approx(1) and sum(payload["predicted_share"]) == pytest.approx(1)
+    assert payload["rarely_predicted"] == payload["labels"]  # every class is under half of the predictions
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "Class rates" in html and "Rarely predicted classes (under 50%)" in html
+    proc = cli(["data=iris", "report.analyses=[class_rates]", "analyses.class_rates.min_share=2"], cwd=tmp_path,
+               env={"PYTHONPATH": str(plugin)})
+    check_user_error(proc, "analyses.class_rates.min_share=2")
+    proc = cli(["data=iris", "report.analyses=[class_rates]", "analyses.class_rates.min_shar=0.1"], cwd=tmp_path,
+               env={"PYTHONPATH": str(plugin)})
+    check_user_error(proc, "min_shar")
 
 
 def test_failing_analysis_marks_its_section_and_exits_1(plugin, tmp_path):
@@ -175,12 +157,14 @@ def test_failing_analysis_marks_its_section_and_exits_1(plugin, tmp_path):
     assert (tmp_path / "out" / "report.pdf").exists()
 
 
+@pytest.mark.slow
 def test_multirun_two_jobs_each_write_their_files(tmp_path):
     import subprocess
     import sys
 
     proc = subprocess.run([sys.executable, "-c", "from postreport.cli import main; main()", "-m",
-                           "model=lightgbm,logistic", "data=iris", "report.formats=[html,json]",
+                           "model=lightgbm,logistic", "data=iris", "report.formats=[html,json]", "tuning=none",
+                           "ensemble=none", "report.analyses=[metrics,confusion_matrix]",
                            "hydra.sweep.dir=sweep"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     for job, model in (("0", "lightgbm"), ("1", "logistic")):

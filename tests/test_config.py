@@ -1,5 +1,8 @@
 """Every config group composes; typos and wrong types fail at composition naming the key."""
+import dataclasses
+
 import pytest
+from omegaconf import OmegaConf
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ConfigKeyError, ValidationError
 
@@ -52,12 +55,30 @@ def test_unknown_group_option_lists_valid_ones():
 
 
 def test_analysis_settings_are_validated_against_the_analysis_schema():
-    cfg = make_cfg(["+analyses.confusion_matrix.topk=3"])
-    with pytest.raises(UserError, match="topk"):
-        validate(cfg)
-    cfg = make_cfg(["analyses.confusion_matrix.top_confusions=many"])
-    with pytest.raises(UserError, match="top_confusions"):
-        validate(cfg)
+    for override, key in (("analyses.confusion_matrix.topk=3", "topk"),
+                          ("analyses.confusion_matrix.top_confusions=many", "top_confusions")):
+        with pytest.raises(ConfigCompositionException) as err:  # at composition, before any work
+            make_cfg([override])
+        assert key in str(err.value)
+    with pytest.raises(UserError, match="topk"):  # a key added with + gets through composition, not validation
+        validate(make_cfg(["+analyses.confusion_matrix.topk=3"]))
+
+
+def test_every_analysis_setting_is_in_the_composed_config_with_its_dataclass_default():
+    """One source of defaults: the Settings dataclass; the composed config (postreport --cfg job) shows them."""
+    from dataclasses import fields
+
+    from postreport import registry
+
+    cfg = make_cfg()
+    for name, cls in registry.load_all().items():
+        settings = getattr(cls, "Settings", None)
+        for f in fields(settings) if settings else ():
+            default = f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+            composed = cfg.analyses[name][f.name]
+            assert (OmegaConf.to_object(composed) if OmegaConf.is_config(composed) else composed) == default, \
+                (name, f.name)
+    assert validate(make_cfg(["analyses.thresholds.cost.fn=5"])).analyses["thresholds"][1].cost.fn == 5
 
 
 def test_unknown_analysis_lists_valid_ones():

@@ -9,7 +9,7 @@ from sklearn.preprocessing import label_binarize
 
 from conftest import make_cfg, run_report
 from postreport.analyses.confusion import confusion
-from postreport.analyses.metrics import classification_metrics, regression_metrics
+from postreport.metrics import binary_metrics, regression_metrics
 
 
 def independent_split(loader, names=True, stratify=True, seed=0):
@@ -113,7 +113,7 @@ def test_hand_worked_binary_case():
     y_pred = np.array(["y", "y", "n", "y", "n", "n"], dtype=object)
     proba_y = np.array([0.9, 0.8, 0.4, 0.7, 0.2, 0.1])
     proba = np.column_stack([1 - proba_y, proba_y])  # classes ['n', 'y']
-    r = classification_metrics(y_true, y_pred, proba, ["n", "y"], ["n", "y"], "binary", "y")
+    r = binary_metrics((y_true == "y").astype(int), (y_pred == "y").astype(int), proba[:, 1], "y")
     v = r.values
     assert v["accuracy"] == pytest.approx(4 / 6)
     assert v["precision"] == pytest.approx(2 / 3) and v["recall"] == pytest.approx(2 / 3)
@@ -133,12 +133,12 @@ def test_undefined_metrics_are_null_with_a_note():
     y_true = np.array([1, 1, 1])
     y_pred = np.array([1, 0, 1])
     proba = np.array([[0.2, 0.8], [0.6, 0.4], [0.1, 0.9]])
-    r = classification_metrics(y_true, y_pred, proba, [0, 1], [0, 1], "binary", 1)
+    r = binary_metrics(y_true, y_pred, proba[:, 1], 1)
     assert r.values["roc_auc"] is None and r.values["average_precision"] is None
     assert any("one class" in n for n in r.notes)
     assert r.values["accuracy"] == pytest.approx(2 / 3)
     # no predicted positives: precision undefined (null), not 0 and not a crash
-    r = classification_metrics(np.array([0, 1]), np.array([0, 0]), None, [0, 1], [0, 1], "binary", 1)
+    r = binary_metrics(np.array([0, 1]), np.array([0, 0]), None, 1)
     assert r.values["precision"] is None and r.values["roc_auc"] is None
     assert any("no probabilities" in n for n in r.notes)
     reg = regression_metrics(np.array([0.0, 1.0, 2.0]), np.array([0.5, 1.0, 2.5]))

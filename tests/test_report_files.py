@@ -2,6 +2,7 @@
 import json
 from html.parser import HTMLParser
 
+import pytest
 from pypdf import PdfReader
 
 from conftest import run_report
@@ -34,6 +35,7 @@ def parse(html):
     return p
 
 
+@pytest.mark.slow
 def test_default_run_writes_three_files(default_report):
     result, out = default_report
     assert result.exit_code == 0
@@ -45,6 +47,7 @@ def test_default_run_writes_three_files(default_report):
     assert not list(out.glob(".*.tmp"))  # no leftovers of the atomic writes
 
 
+@pytest.mark.slow
 def test_pdf_pages_text_bookmarks_metadata_attachments(default_report):
     result, out = default_report
     reader = PdfReader(out / "report.pdf")
@@ -63,6 +66,7 @@ def test_pdf_pages_text_bookmarks_metadata_attachments(default_report):
     assert b"data:" in attachments["config.yaml"][0] or b"model:" in attachments["config.yaml"][0]
 
 
+@pytest.mark.slow
 def test_html_is_self_contained(default_report):
     _, out = default_report
     html = (out / "report.html").read_text()
@@ -104,26 +108,47 @@ def test_stranger_controlled_names_are_escaped(tmp_path):
     assert result.metrics["results"]["confusion_matrix"]["labels"] == ["<img src=x onerror=alert(1)>", "plain"]
 
 
-def test_pdf_fetches_nothing_outside_the_report(tmp_path, monkeypatch):
-    """A title cannot smuggle a remote resource in; the fetcher refuses any non-data URL."""
-    from weasyprint import URLFetcher
+def test_pdf_fetches_nothing_outside_the_report(tmp_path):
+    """A report whose HTML names a remote image, a remote stylesheet and a local file: the PDF renderer opens none
+    of them (a local HTTP server counts requests; a fetched file image would be embedded in the PDF)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from io import BytesIO
+
+    from pypdf import PdfReader
 
     from postreport.report.render_pdf import render_pdf
 
-    asked = []
-    original = URLFetcher.fetch
+    png = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a5b6d5c00000000049454e44ae426082")
+    requests = []
 
-    def spy(self, url, *args, **kwargs):
-        asked.append(url)
-        return original(self, url, *args, **kwargs)
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            body = png if self.path.endswith(".png") else b"body { background: url(/bg.png); }"
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png" if self.path.endswith(".png") else "text/css")
+            self.end_headers()
+            self.wfile.write(body)
 
-    monkeypatch.setattr(URLFetcher, "fetch", spy)
-    html = '<html><body><img src="http://127.0.0.1:9/x.png"><img src="file:///etc/passwd"><p>hi</p></body></html>'
+        def log_message(self, *args):
+            pass
 
-    class R:
-        keywords = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        (tmp_path / "local.png").write_bytes(png)
+        html = (f'<html><head><link rel="stylesheet" href="{url}/style.css"></head><body>'
+                f'<img src="{url}/remote.png"><img src="{(tmp_path / "local.png").as_uri()}"><p>hi</p></body></html>')
 
-    pdf = render_pdf(html, R(), [("a.json", "{}", "")])
+        class R:
+            keywords = []
+
+        pdf = render_pdf(html, R(), [("a.json", "{}", "")])
+    finally:
+        server.shutdown()
     assert pdf.startswith(b"%PDF")
-    # WeasyPrint asked, the fetcher refused: nothing but data: URLs is ever opened
-    assert all(not u.startswith("data:") for u in asked)
+    assert requests == [], f"the PDF renderer fetched {requests}"
+    assert not PdfReader(BytesIO(pdf)).pages[0].images, "a file: image was embedded"

@@ -72,7 +72,7 @@ def test_grid_sampler_and_report_subject_tuned(tmp_path):
 ])
 def test_bad_search_space_or_sampler_exits_2_naming_the_key(tmp_path, override, fragment):
     override = override.replace("+model.search_space.num_leaves.low", "model.search_space.num_leaves.low")
-    proc = cli([override], cwd=tmp_path)
+    proc = cli([override], cwd=tmp_path, full=True)  # with the default tuning
     assert proc.returncode == 2, proc.stderr
     assert fragment in proc.stderr and "Traceback" not in proc.stderr
 
@@ -82,7 +82,8 @@ def test_tuning_is_skipped_without_training_data(tmp_path):
 
     frame = pd.DataFrame({"y_true": [0, 1] * 50, "y_pred": [0, 1] * 50})
     frame.to_csv(tmp_path / "p.csv", index=False)
-    result, _ = rr(tmp_path, ["data=predictions", f"data.path={tmp_path / 'p.csv'}", "report.analyses=[tuning]"])
+    result, _ = rr(tmp_path, ["data=predictions", f"data.path={tmp_path / 'p.csv'}", "report.analyses=[tuning]"],
+                   full=True)
     section = result.metrics["sections"][0]
     assert section["status"] == "skipped" and "training data" in section["error"]
 
@@ -95,6 +96,7 @@ def sweep(tmp_path, *args):
 
 
 @pytest.mark.parametrize("launcher", [[], ["hydra/launcher=joblib"]])
+@pytest.mark.slow
 def test_four_job_sweep_writes_job_reports_and_a_sweep_report(tmp_path, launcher):
     proc = sweep(tmp_path, *launcher, "model.params.num_leaves=7,15", "model.params.learning_rate=0.05,0.1")
     assert proc.returncode == 0, proc.stderr

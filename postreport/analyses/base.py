@@ -1,13 +1,9 @@
 """What an analysis is: a name, a settings schema, a computation, and the items that show its result."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar, Optional
 
-
-@dataclass
-class NoSettings:
-    pass
+from ..config import NoSettings
 
 
 class Analysis:

@@ -8,7 +8,7 @@ from typing import Optional
 import numpy as np
 
 from ..errors import UserError
-from ..plotting import Lines, Series
+from ..figures import Lines, Series
 from ..report.model import Estimate, Figure, Note, Table
 from .base import Analysis
 

@@ -7,7 +7,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..plotting import Heatmap, Panels
+from ..figures import Heatmap, Panels
 from ..report.model import Figure, KeyValues, Note, Paragraph, Table
 from .base import Analysis
 
@@ -92,7 +92,7 @@ class ConfusionMatrixAnalysis(Analysis):
 
     def compute(self, ctx, settings: ConfusionSettings) -> ConfusionResult:
         positive = ctx.data.positive_label if ctx.data.task == "binary" else None
-        return confusion(ctx.pred.y_true, ctx.pred.y_pred, ctx.data.labels, positive, settings.top_confusions)
+        return confusion(ctx.predictions.y_true, ctx.predictions.y_pred, ctx.data.labels, positive, settings.top_confusions)
 
     def items(self, r: ConfusionResult) -> list:
         n = int(r.matrix.sum())

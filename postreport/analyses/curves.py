@@ -6,8 +6,9 @@ from typing import Optional
 
 import numpy as np
 
-from ..plotting import Lines, Marker, Panels, Series
+from ..figures import Lines, Marker, Panels, Series
 from ..report.model import Figure, Table
+from ..sampling import cap_points
 from .base import Analysis
 
 GRID = np.linspace(0, 1, 201)
@@ -51,8 +52,6 @@ class CurvesResult:
 def binary_curves(y, score, pred, cap: int) -> CurvesResult:
     from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
 
-    from ..evaluation import cap_points
-
     fpr, tpr, _ = roc_curve(y, score)
     precision, recall, _ = precision_recall_curve(y, score)
     full_auc = float(auc(fpr, tpr))
@@ -71,8 +70,6 @@ def binary_curves(y, score, pred, cap: int) -> CurvesResult:
 
 def multiclass_curves(y_idx, proba, labels, cap: int) -> CurvesResult:
     from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
-
-    from ..evaluation import cap_points
 
     K = proba.shape[1]
     onehot = (y_idx[:, None] == np.arange(K)[None, :]).astype(int)

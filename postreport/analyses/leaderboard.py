@@ -8,13 +8,12 @@ from typing import Optional
 
 import numpy as np
 
-from ..plotting import Bars, Heatmap
+from .. import metrics
+from ..figures import Bars, Heatmap
+from ..metrics import candidate_metrics, label, lower_is_better
 from ..report.model import Estimate, Figure, Note, Paragraph, Table
 from .base import Analysis
 
-METRICS = {"binary": ("roc_auc", "f1", "accuracy", "log_loss"), "multiclass": ("accuracy", "f1", "roc_auc"),
-           "regression": ("rmse", "mae", "r2")}
-LOWER_IS_BETTER = {"log_loss", "brier", "rmse", "mae"}
 ROLES = {"model": "configured", "tuned": "tuned", "member": "member", "ensemble": "ensemble"}
 
 
@@ -44,21 +43,20 @@ def paired_samples(ctx, candidate, metric: str) -> Optional[np.ndarray]:
     """Per-resample values of `metric` for a candidate, with row resamples identical for every candidate
     (rows in their original order, stratified by true class, the run's seed), so that differences are paired."""
     from .. import bootstrap
-    from ..evaluation import encode
 
     settings = ctx.cfg.bootstrap
     if settings.resamples <= 0:
         return None
     seed = ctx.seed if settings.seed is None else settings.seed
-    pred, data = ctx.predictions[candidate.name], ctx.data
+    pred, data = candidate.predictions, ctx.data
 
     def compute():
         if data.task == "regression":
             return bootstrap.regression(pred.y_true, pred.y_pred, settings, seed).samples
-        enc = encode(data, pred)
+        enc = ctx.encoded_for(candidate)
         return bootstrap.multiclass(enc.y_idx, enc.pred_idx, len(enc.labels), enc.proba, settings, seed).samples
 
-    samples = ctx.shared(f"paired:{candidate.name}", compute)
+    samples = ctx.shared(("paired samples", candidate.name), compute)
     if data.task == "binary" and metric in ("f1", "precision", "recall"):
         positive = list(data.labels).index(data.positive_label)
         return samples[f"class_{metric}"][:, positive]
@@ -102,10 +100,8 @@ class LeaderboardResult:
     def headline(self) -> Optional[str]:
         if len(self.rows) < 2:
             return None
-        from .metrics import DESCRIPTIONS
-
         best = self.rows[0]
-        text = (f"Leaderboard of {len(self.rows)} models: best {DESCRIPTIONS[self.ranking][0]} is {best.name} "
+        text = (f"Leaderboard of {len(self.rows)} models: best {label(self.ranking)} is {best.name} "
                 f"({best.values[self.ranking]:.3f}).")
         return " ".join([text] + self.ensemble_lines[:1])
 
@@ -137,21 +133,17 @@ class LeaderboardAnalysis(Analysis):
         return None
 
     def compute(self, ctx, settings) -> LeaderboardResult:
-        from ..evaluation import candidate_metrics
-
         if ctx.ensemble_error:
             raise RuntimeError(ctx.ensemble_error)
         task = ctx.data.task
-        names = METRICS[task]
+        names = metrics.TASKS[task].compared
         rows = []
         for c in ctx.candidates:
-            values, intervals = candidate_metrics(ctx, c)
-            ci = {m: (intervals.interval(m) if intervals is not None and values.get(m) is not None else None)
-                  for m in names}
-            rows.append(Row(c.name, ROLES.get(c.role, c.role), {m: values.get(m) for m in names}, ci, c.fit_seconds,
-                            ctx.predictions[c.name].seconds))
+            result = candidate_metrics(ctx, c)
+            rows.append(Row(c.name, ROLES.get(c.role, c.role), {m: result.values.get(m) for m in names},
+                            {m: result.ci.get(m) for m in names}, c.fit_seconds, c.predictions.seconds))
         ranking = next((m for m in names if all(r.values[m] is not None for r in rows)), names[0])
-        sign = 1 if ranking in LOWER_IS_BETTER else -1
+        sign = 1 if lower_is_better(ranking) else -1
         rows.sort(key=lambda r: sign * (r.values[ranking] if r.values[ranking] is not None else -sign * np.inf))
         singles = [r for r in rows if r.role != "ensemble"]
         best = singles[0].name if singles else rows[0].name
@@ -164,8 +156,8 @@ class LeaderboardAnalysis(Analysis):
     def _compare(ctx, best: str, metric: str) -> list:
         by_name = {c.name: c for c in ctx.candidates}
         reference = paired_samples(ctx, by_name[best], metric)
-        truth = ctx.pred.y_true
-        right_best = ctx.predictions[best].y_pred == truth
+        truth = ctx.predictions.y_true
+        right_best = by_name[best].predictions.y_pred == truth
         out = []
         for c in ctx.candidates:
             if c.name == best:
@@ -182,7 +174,7 @@ class LeaderboardAnalysis(Analysis):
                     p = float(min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0))))
             test = None
             if ctx.data.task != "regression":
-                test = mcnemar(ctx.predictions[c.name].y_pred == truth, right_best)
+                test = mcnemar(c.predictions.y_pred == truth, right_best)
             out.append(Comparison(c.name, delta, delta_ci, p, test))
         for attr, source in (("p_bootstrap_holm", [c.p_bootstrap for c in out]),
                              ("p_mcnemar_holm", [None if c.mcnemar is None else c.mcnemar[2] for c in out])):
@@ -196,26 +188,22 @@ class LeaderboardAnalysis(Analysis):
         members = [c for c in singles if c.role == "member"] or singles
         if len(members) < 2:
             return None
-        truth = ctx.pred.y_true
+        truth = ctx.predictions.y_true
         if ctx.data.task == "regression":
-            errors = np.stack([ctx.predictions[c.name].y_pred - truth for c in members]).astype(float)
+            errors = np.stack([c.predictions.y_pred - truth for c in members]).astype(float)
         else:
-            errors = np.stack([(ctx.predictions[c.name].y_pred != truth) for c in members]).astype(float)
+            errors = np.stack([(c.predictions.y_pred != truth) for c in members]).astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):
             matrix = np.corrcoef(errors)
         return [c.name for c in members], np.atleast_2d(matrix)
 
     @staticmethod
     def _ensembles(ctx, metric: str) -> list:
-        from .metrics import DESCRIPTIONS
-
         members = [c for c in ctx.candidates if c.role == "member"]
         if not members:
             return []
-        sign = 1 if metric in LOWER_IS_BETTER else -1
-        from ..evaluation import candidate_metrics
-
-        scored = [(candidate_metrics(ctx, m)[0].get(metric), m) for m in members]
+        sign = 1 if lower_is_better(metric) else -1
+        scored = [(candidate_metrics(ctx, m).values.get(metric), m) for m in members]
         scored = [(v, m) for v, m in scored if v is not None]
         if not scored:
             return []
@@ -224,7 +212,7 @@ class LeaderboardAnalysis(Analysis):
         lines = []
         for e in (c for c in ctx.candidates if c.role == "ensemble"):
             samples = paired_samples(ctx, e, metric)
-            value = candidate_metrics(ctx, e)[0].get(metric)
+            value = candidate_metrics(ctx, e).values.get(metric)
             if samples is None or reference is None or value is None:
                 continue
             d = samples - reference
@@ -232,20 +220,18 @@ class LeaderboardAnalysis(Analysis):
             tail = (1 - ctx.cfg.bootstrap.level) / 2 * 100
             lo, hi = np.percentile(d, [tail, 100 - tail])
             if lo > 0 or hi < 0:
-                better = (lo > 0) != (metric in LOWER_IS_BETTER)
+                better = (lo > 0) != lower_is_better(metric)
                 verdict = "beats its best member" if better else "does worse than its best member"
             else:
                 verdict = "shows no clear difference from its best member"
-            lines.append(f"{e.name} {verdict} ({best_member.name}): {DESCRIPTIONS[metric][0]} difference "
+            lines.append(f"{e.name} {verdict} ({best_member.name}): {label(metric)} difference "
                          f"{np.mean(d):+.4f} [{lo:+.4f}, {hi:+.4f}] (paired bootstrap).")
         return lines
 
     def items(self, r: LeaderboardResult) -> list:
-        from .metrics import DESCRIPTIONS
-
         level = f" [{r.level:.0%} CI]" if r.level else ""
         order = [r.ranking] + [m for m in r.metrics if m != r.ranking]  # the ranking metric first, with its CI
-        columns = ["Model", "Role"] + [DESCRIPTIONS[m][0] + (level if i == 0 else "") for i, m in enumerate(order)]
+        columns = ["Model", "Role"] + [label(m) + (level if i == 0 else "") for i, m in enumerate(order)]
         columns += ["Fit s", "Predict s"]
         rows = []
         for row in r.rows:
@@ -254,11 +240,11 @@ class LeaderboardAnalysis(Analysis):
             rows.append(cells + [row.fit_seconds, row.predict_seconds])
         best_index = [i for i, row in enumerate(r.rows) if row.name == r.best_single]
         table = Table(columns, rows, caption="All models on the same test rows, best "
-                      f"{DESCRIPTIONS[r.ranking][0]} first; the best single (non-ensemble) model highlighted. "
+                      f"{label(r.ranking)} first; the best single (non-ensemble) model highlighted. "
                       "An ensemble's fit time includes its members'.", highlight_rows=best_index)
         ranked = [row for row in r.rows if row.values[r.ranking] is not None]
         figure = Figure(Bars([row.name for row in ranked], [row.values[r.ranking] for row in ranked],
-                             f"{DESCRIPTIONS[r.ranking][0]} by model", DESCRIPTIONS[r.ranking][0],
+                             f"{label(r.ranking)} by model", label(r.ranking),
                              errors=[row.ci[r.ranking] for row in ranked] if r.level else None, points=True),
                         caption="Dots: each model's value; whiskers: bootstrap confidence intervals. Overlapping "
                                 "whiskers do not settle a difference; the paired tests below do.")
@@ -269,10 +255,10 @@ class LeaderboardAnalysis(Analysis):
             comp_rows.append([c.name, delta, c.p_bootstrap_holm] + ([f"{mc[0]} / {mc[1]}", c.p_mcnemar_holm]
                                                                      if mc else ["–", None]))
         comparisons = Table(
-            ["Model", f"Δ {DESCRIPTIONS[r.ranking][0]} vs {r.best_single}{level}", "p (paired bootstrap, Holm)",
+            ["Model", f"Δ {label(r.ranking)} vs {r.best_single}{level}", "p (paired bootstrap, Holm)",
              "McNemar: only it right / only best right", "p (McNemar, Holm)"], comp_rows,
             caption=f"Paired significance against the best single model {r.best_single!r}: a paired bootstrap of the "
-                    f"{DESCRIPTIONS[r.ranking][0]} difference (the same resampled rows for both) and, for accuracy, the "
+                    f"{label(r.ranking)} difference (the same resampled rows for both) and, for accuracy, the "
                     "exact McNemar test on the rows where exactly one of the two is right. p-values are corrected for "
                     "the number of comparisons with Holm's method.")
         items = [table, figure, comparisons]

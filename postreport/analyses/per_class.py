@@ -6,7 +6,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..plotting import Bars
+from ..figures import Bars
 from ..report.model import Estimate, Figure, Table
 from .base import Analysis
 
@@ -76,11 +76,11 @@ class PerClassAnalysis(Analysis):
         return None
 
     def compute(self, ctx, settings) -> PerClassResult:
-        from ..evaluation import test_intervals
+        from ..metrics import candidate_metrics
 
         enc = ctx.encoded
         rows = per_class(enc.y_idx, enc.pred_idx, ctx.data.labels)
-        intervals = test_intervals(ctx)
+        intervals = candidate_metrics(ctx, ctx.model).intervals
         if intervals is not None:
             for k, row in enumerate(rows):
                 column = k if ctx.data.task == "multiclass" else int(k == enc.positive_idx)

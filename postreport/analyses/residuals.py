@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..plotting import Bars, Histogram, Panels, Scatter
+from ..figures import Bars, Histogram, Panels, Scatter
 from ..report.model import Figure, Table
 from .base import Analysis
 
@@ -45,7 +45,7 @@ class ResidualsAnalysis(Analysis):
         return None
 
     def compute(self, ctx, settings: ResidualSettings) -> ResidualResult:
-        y, p = ctx.pred.y_true, ctx.pred.y_pred
+        y, p = ctx.predictions.y_true, ctx.predictions.y_pred
         residual = p - y
         n = len(y)
         pick = np.arange(n)

@@ -8,14 +8,18 @@ from typing import Optional
 
 import numpy as np
 
-from ..plotting import Heatmap, ImageGrid, Panels, Waterfall
+from ..explain import AttributionSettings
+from ..figures import Heatmap, ImageGrid, Panels, Waterfall
 from ..predictions import model_classes
 from ..report.model import Figure, Note
 from .base import Analysis
 
 
 @dataclass
-class SaliencySettings:
+class SaliencySettings(AttributionSettings):
+    """Tabular saliency shows rows of the attributions the importance section computes; with the same attribution
+    settings (the defaults) both sections share one computation."""
+
     patch: int = 0  # occlusion square side in pixels; 0: about an eighth of the image side
     examples: int = 2  # per kind: most confident right, least confident, most confident wrong
     per_class: int = 15  # test images per class averaged into the class map
@@ -141,14 +145,10 @@ class SaliencyAnalysis(Analysis):
 
     # ---------------------------------------------------------------- tabular
     def _tabular(self, ctx, settings) -> TabularSaliency:
-        from ..explain import anatomy
-        from .importance import ImportanceSettings, attributions, sample_rows
+        from ..explain import explained
 
         data, model = ctx.data, ctx.model.estimator
-        defaults = ImportanceSettings()  # the same rows as the importance section: attributions are shared
-        attr = ctx.shared("attributions", lambda: attributions(
-            model, anatomy(model), data, sample_rows(data.n_test, defaults.sample_size, ctx.seed), defaults,
-            ctx.seed))
+        attr = explained(ctx, ctx.model, settings)
         values = attr.values
         explained = attr.rows
         columns = list(data.X_test.columns)
@@ -156,7 +156,7 @@ class SaliencyAnalysis(Analysis):
         output = attr.output
         if values.ndim == 3:  # multiclass: each row's contributions towards its predicted class
             classes = model_classes(model)
-            predicted = np.array([classes.index(p) for p in ctx.pred.y_pred[explained]])
+            predicted = np.array([classes.index(p) for p in ctx.predictions.y_pred[explained]])
             values = values[np.arange(len(explained)), :, predicted]
             bases = np.asarray(attr.base)[predicted]
             output = "the predicted class's " + ("probability" if not attr.exact else "raw score")
@@ -181,7 +181,7 @@ class SaliencyAnalysis(Analysis):
         smallest errors (regression); all among the explained rows."""
         third = max(1, count // 3)
         if ctx.data.task == "regression":
-            error = np.abs(ctx.pred.y_pred - ctx.pred.y_true)[explained]
+            error = np.abs(ctx.predictions.y_pred - ctx.predictions.y_true)[explained]
             order = np.argsort(-error, kind="mergesort")
             return ([(int(explained[i]), f"#{explained[i]} error {error[i]:.3g}") for i in order[: count // 2]]
                     + [(int(explained[i]), f"#{explained[i]} error {error[i]:.3g}")

@@ -8,14 +8,13 @@ from typing import List, Optional
 import numpy as np
 import pandas as pd
 
+from .. import metrics
 from ..errors import UserError
 from ..report.model import Estimate, Note, Table
 from .base import Analysis
 
 MISSING = "(missing)"
 OTHER = "(other)"
-METRICS = {"binary": ("accuracy", "f1"), "multiclass": ("accuracy", "f1"), "regression": ("mae", "rmse")}
-HIGHER_IS_BETTER = {"accuracy": True, "f1": True, "mae": False, "rmse": False}
 AUTO_COLUMNS = 2
 
 
@@ -53,7 +52,7 @@ class SlicesResult:
         trusted = [r for r in self.rows if not r.small and r.values[main] is not None]
         if not trusted:
             return None
-        sign = -1 if HIGHER_IS_BETTER[main] else 1
+        sign = 1 if metrics.lower_is_better(main) else -1
         return max(trusted, key=lambda r: sign * r.values[main])
 
     def headline(self) -> Optional[str]:
@@ -88,19 +87,6 @@ def slice_labels(values: pd.Series, bins: int, max_levels: int) -> pd.Series:
     return pd.Series(pd.Categorical(text, categories=[c for c in order if c in set(text)], ordered=True))
 
 
-def point_metrics(task, y_true, y_pred, positive=None) -> dict:
-    import sklearn.metrics as skm
-
-    if task == "regression":
-        return {"mae": float(skm.mean_absolute_error(y_true, y_pred)),
-                "rmse": float(np.sqrt(skm.mean_squared_error(y_true, y_pred)))}
-    if task == "binary":
-        f1 = skm.f1_score(y_true, y_pred, pos_label=positive, average="binary", zero_division=np.nan)
-    else:
-        f1 = skm.f1_score(y_true, y_pred, average="macro", zero_division=np.nan)
-    return {"accuracy": float(skm.accuracy_score(y_true, y_pred)), "f1": None if np.isnan(f1) else float(f1)}
-
-
 class SlicesAnalysis(Analysis):
     name = "slices"
     title = "Performance by slice"
@@ -119,25 +105,27 @@ class SlicesAnalysis(Analysis):
         return None
 
     def compute(self, ctx, settings: SliceSettings) -> SlicesResult:
-        from ..evaluation import compute_intervals
-
-        data, pred, task = ctx.data, ctx.pred, ctx.data.task
+        data, pred, enc, task = ctx.data, ctx.predictions, ctx.encoded, ctx.data.task
         columns = list(settings.by) if settings.by else self._auto(data)
-        metrics = METRICS[task]
-        overall = point_metrics(task, pred.y_true, pred.y_pred, data.positive_label)
+        names = metrics.TASKS[task].sliced
+        overall = self._values(metrics.point_metrics(data, pred, enc), names)
         rows = []
         for column in columns:
             labels = slice_labels(data.X_test[column].reset_index(drop=True), settings.bins, settings.max_levels)
             for value, index in labels.groupby(labels, sort=True, observed=True).groups.items():
                 idx = np.asarray(index)
-                values = point_metrics(task, pred.y_true[idx], pred.y_pred[idx], data.positive_label)
+                values = self._values(metrics.point_metrics(data, pred, enc, rows=idx), names)
                 ci = None
                 if len(idx) >= settings.min_size:
-                    intervals = compute_intervals(task, pred, ctx.encoded, ctx.cfg.bootstrap, ctx.seed, rows=idx)
-                    ci = None if intervals is None else intervals.interval(metrics[0])
+                    intervals = metrics.intervals(task, pred, enc, ctx.cfg.bootstrap, ctx.seed, rows=idx)
+                    ci = None if intervals is None else intervals.interval(names[0])
                 rows.append(SliceRow(column, str(value), len(idx), values, ci, len(idx) < settings.min_size))
         level = ctx.cfg.bootstrap.level if ctx.cfg.bootstrap.resamples > 0 else None
-        return SlicesResult(rows, metrics, overall, settings.min_size, not settings.by, level)
+        return SlicesResult(rows, names, overall, settings.min_size, not settings.by, level)
+
+    @staticmethod
+    def _values(result, names) -> dict:
+        return {name: result.values[name] for name in names}
 
     @staticmethod
     def _auto(data) -> list:

@@ -8,8 +8,9 @@ from typing import Optional
 import numpy as np
 
 from ..errors import UserError
-from ..plotting import Lines, Panels, Series
+from ..figures import Lines, Panels, Series
 from ..report.model import Figure, Note, Table
+from ..sampling import cap_points
 from .base import Analysis
 
 
@@ -93,8 +94,6 @@ def threshold_table(y: np.ndarray, score: np.ndarray, ascending: Optional[np.nda
 
 def analyse(y: np.ndarray, score: np.ndarray, cost: Cost, default: float, max_points: int,
             ascending: Optional[np.ndarray] = None) -> ThresholdResult:
-    from ..evaluation import cap_points
-
     n, P = len(y), float(y.sum())
     N = n - P
     t, tp, fp = threshold_table(y, score, ascending)

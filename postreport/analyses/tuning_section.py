@@ -7,13 +7,12 @@ from typing import Optional
 
 import numpy as np
 
-from ..plotting import Bars, Lines, Panels, Scatter, Series
-from ..report.model import Estimate, Figure, KeyValues, Note, Table
+from .. import metrics
+from ..figures import Bars, Lines, Panels, Scatter, Series
+from ..report.model import Estimate, Figure, KeyValues, Note, Table, param_text
 from .base import Analysis
 
 SLICE_PLOT_TRIALS = 15
-COMPARED = {"binary": ("roc_auc", "f1", "accuracy", "log_loss"), "multiclass": ("accuracy", "f1", "roc_auc"),
-            "regression": ("rmse", "mae", "r2")}
 
 
 @dataclass
@@ -28,6 +27,7 @@ class TuningResult:
     comparison: list  # [name, untuned Estimate, tuned Estimate, difference]
     top: list  # trials, best first
     settings: TuningSettings
+    level: Optional[float] = None  # of the intervals in the comparison
 
     def headline(self) -> str:
         o = self.outcome
@@ -57,22 +57,17 @@ class TuningAnalysis(Analysis):
         return ctx.tuning_skipped if ctx.tuning is None else None
 
     def compute(self, ctx, settings: TuningSettings) -> TuningResult:
-        from .metrics import DESCRIPTIONS
-
-        from ..evaluation import candidate_metrics
-
         o = ctx.tuning
-        base_values, base_iv = candidate_metrics(ctx, ctx.candidates[0])
-        tuned_values, tuned_iv = candidate_metrics(ctx, o.candidate)
+        base = metrics.candidate_metrics(ctx, ctx.candidates[0])
+        tuned = metrics.candidate_metrics(ctx, o.candidate)
         rows = []
-        for name in COMPARED[ctx.data.task]:
-            a, b = base_values.get(name), tuned_values.get(name)
-            rows.append([DESCRIPTIONS[name][0], Estimate(a, base_iv.interval(name) if base_iv and a is not None else None),
-                         Estimate(b, tuned_iv.interval(name) if tuned_iv and b is not None else None),
+        for name in metrics.TASKS[ctx.data.task].compared:
+            a, b = base.values.get(name), tuned.values.get(name)
+            rows.append([metrics.label(name), Estimate(a, base.ci.get(name)), Estimate(b, tuned.ci.get(name)),
                          None if a is None or b is None else b - a])
         done = [t for t in o.trials if t["value"] is not None]
         top = sorted(done, key=lambda t: -t["value"])[: settings.top_trials]
-        return TuningResult(o, rows, top, settings)
+        return TuningResult(o, rows, top, settings, base.ci_level)
 
     def items(self, r: TuningResult) -> list:
         o = r.outcome
@@ -82,10 +77,11 @@ class TuningAnalysis(Analysis):
             ("Scoring", f"{o.scoring} (higher is better)"),
             ("Best cross-validated score", f"{o.best_score:.4f} ± {o.best_std:.4f}"),
             ("With the configured parameters", f"{o.default_score:.4f} ± {o.default_std:.4f}"),
-            ("Best parameters", ", ".join(f"{k}={_short(v)}" for k, v in o.best_params.items())),
+            ("Best parameters", ", ".join(f"{k}={param_text(v)}" for k, v in o.best_params.items())),
             ("Study", o.study_name + (f" in {o.storage}" if o.storage else " (in memory)")),
         ], caption="The search")]
-        items.append(Table(["Metric", "Configured [95% CI]", "Tuned [95% CI]", "Tuned − configured"], r.comparison,
+        level = f" [{r.level:.0%} CI]" if r.level else ""
+        items.append(Table(["Metric", f"Configured{level}", f"Tuned{level}", "Tuned − configured"], r.comparison,
                            caption="Both models on the same test rows; intervals by the bootstrap of the metrics "
                                    "section. Overlapping intervals mean the test set cannot tell the two apart."))
         values = [t["value"] for t in o.trials if t["value"] is not None]
@@ -110,11 +106,8 @@ class TuningAnalysis(Analysis):
                                 caption="Slice plot: each trial's score against one parameter's value."))
         param_names = [p.name for p in o.params]
         items.append(Table(["Trial", "Score", "± sd"] + param_names,
-                           [[t["number"], t["value"], t["std"]] + [_short(t["params"].get(n)) for n in param_names]
+                           [[t["number"], t["value"], t["std"]] + [param_text(t["params"].get(n)) for n in param_names]
                             for t in r.top], caption=f"The {len(r.top)} best trials."))
         items += [Note(n, "warning") for n in o.notes]
         return items
 
-
-def _short(value):
-    return f"{value:.4g}" if isinstance(value, float) else value

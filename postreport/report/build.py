@@ -3,24 +3,23 @@ from __future__ import annotations
 
 import platform
 import sys
-import traceback
 from importlib.metadata import PackageNotFoundError, version
 
 from omegaconf import OmegaConf
 
-from . import style
-from ..plotting import Bars
-from .model import Code, Estimate, Figure, KeyValues, Note, Paragraph, Report, Section, Table
+from .. import metrics
+from ..figures import Bars
+from .model import Code, Estimate, Figure, KeyValues, Note, Paragraph, Report, Section, Table, param_text
 
 PACKAGES = ("postreport", "numpy", "pandas", "scikit-learn", "lightgbm", "matplotlib", "hydra-core", "omegaconf",
             "jinja2", "weasyprint", "skops", "pyarrow", "optuna", "hydra-joblib-launcher")
-HEADLINE = {"binary": ("roc_auc", "f1", "accuracy"), "multiclass": ("accuracy", "f1", "roc_auc"),
-            "regression": ("r2", "rmse", "mae")}
 TASK_WORDS = {"binary": "binary classification", "multiclass": "multiclass classification",
               "regression": "regression"}
 
 
-def build_report(ctx, outcomes, provenance: dict) -> Report:
+def build_report(ctx, outcomes, provenance: dict, logo=None, theme=None) -> Report:
+    """The report model from settled outcomes (each section's status and items are final; nothing changes them
+    here). logo: a data URI; theme: checked CSS colours (report/style.py)."""
     cfg, data, model = ctx.cfg, ctx.data, ctx.model
     body = [analysis_section(o) for o in outcomes]
     shown = [s for s in body if s.status != "skipped"]
@@ -38,8 +37,8 @@ def build_report(ctx, outcomes, provenance: dict) -> Report:
         subtitle=f"{model.name} on {data.name} · {TASK_WORDS[data.task]}",
         keywords=["model report", data.task, model.name, data.name, *cfg.report.keywords],
         headline=headline(ctx, outcomes),
-        logo=style.logo(cfg.report.logo),
-        theme=style.theme(dict(cfg.report.theme)),
+        logo=logo,
+        theme=theme or {},
         sections=sections,
         appendix=[provenance_section(ctx, provenance)],
     )
@@ -47,26 +46,16 @@ def build_report(ctx, outcomes, provenance: dict) -> Report:
 
 def analysis_section(o) -> Section:
     a = o.analysis
-    section = Section(id=f"analysis-{o.name}", title=getattr(a, "title", o.name), lead=getattr(a, "lead", ""),
-                      status=o.status, error=o.error, seconds=o.seconds)
-    if o.status == "ok":
-        try:
-            section.items = list(a.items(o.result))
-        except Exception as exc:  # drawing the section failed: show it as failed, keep the report
-            section.status, section.error = "failed", f"{type(exc).__name__}: {exc}"
-            o.status, o.error = section.status, section.error
-            traceback.print_exc()
-    return section
+    return Section(id=f"analysis-{o.name}", title=getattr(a, "title", o.name), lead=getattr(a, "lead", ""),
+                   items=o.items, status=o.status, error=o.error, seconds=o.seconds)
 
 
 def headline(ctx, outcomes) -> list:
     """[(metric name, Estimate)] of the three headline metrics of the task."""
     for o in outcomes:
         if o.name == "metrics" and o.result is not None:
-            from ..analyses.metrics import DESCRIPTIONS
-
-            return [(DESCRIPTIONS[k][0], Estimate(o.result.values.get(k), o.result.ci.get(k)))
-                    for k in HEADLINE[ctx.data.task]]
+            return [(metrics.label(k), Estimate(o.result.values.get(k), o.result.ci.get(k)))
+                    for k in metrics.TASKS[ctx.data.task].headline]
     return []
 
 
@@ -95,7 +84,7 @@ def executive_summary(ctx, outcomes) -> Section:
 
 
 def summary_section(ctx, outcomes) -> Section:
-    data, model, pred = ctx.data, ctx.model, ctx.pred
+    data, model, pred = ctx.data, ctx.model, ctx.predictions
     items: list = []
     n_cat = len(data.categorical)
     n_missing = int(data.X_test.isna().sum().sum())
@@ -128,7 +117,7 @@ def summary_section(ctx, outcomes) -> Section:
         model_rows.append(("Predict time (test set)", f"{pred.seconds:.3f} s"))
     items.append(KeyValues(model_rows, caption="Model"))
     if model.params:
-        items.append(Table(["Parameter", "Value"], [[k, _param(v)] for k, v in sorted(model.params.items())],
+        items.append(Table(["Parameter", "Value"], [[k, param_text(v)] for k, v in sorted(model.params.items())],
                            caption="Model parameters"))
     items += [Note(n) for n in data.notes + model.notes + ctx.notes]
     return Section(id="summary", title="Summary", items=items,
@@ -164,11 +153,6 @@ def class_balance(data) -> list:
                                   for label in data.labels]),
                caption="Class balance of the test set."),
     ]
-
-
-def _param(value) -> str:
-    text = repr(value) if not isinstance(value, str) else value
-    return text if len(text) <= 80 else text[:77] + "…"
 
 
 def provenance_section(ctx, provenance: dict) -> Section:

@@ -50,7 +50,7 @@ class Table:
 
 @dataclass
 class Figure:
-    spec: Any  # a plotting spec (postreport.plotting), drawn by the renderer
+    spec: Any  # a figure spec (postreport.figures), drawn by the renderer
     caption: str = ""
 
 
@@ -83,3 +83,12 @@ class Report:
     appendix: list  # appendix sections
     logo: Optional[str] = None  # data URI
     theme: dict = field(default_factory=dict)  # CSS colour variables
+
+
+def param_text(value, limit: int = 80):
+    """A model or search parameter as a table shows it: floats to 4 significant digits, long values cut; None
+    stays None (the renderer shows 'n/a')."""
+    if value is None:
+        return None
+    text = f"{value:.4g}" if isinstance(value, float) else value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "…"

@@ -11,8 +11,8 @@ from markupsafe import Markup
 
 from .. import __version__
 from ..config import resource_dir
-from ..plotting import draw_svg
 from .model import Code, Estimate, Figure, KeyValues, Link, Note, Paragraph, Table
+from .render_svg import draw_svg
 
 ITEM_TEMPLATES = {
     Paragraph: "items/paragraph.html.j2",
@@ -72,12 +72,18 @@ def environment(template_dirs: tuple):
     return env
 
 
+def draw_figures(items: list, figures: dict) -> None:
+    """Draw each figure among the items that is not drawn yet: once, for the HTML and the PDF alike."""
+    for item in items:
+        if isinstance(item, Figure) and id(item) not in figures:
+            svg = draw_svg(item.spec)
+            figures[id(item)] = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
 def render_item(env, item, figures: dict, zoom: bool = False) -> Markup:
     extra = {}
     if isinstance(item, Figure):
-        if id(item) not in figures:  # each figure is drawn once, for the HTML and the PDF alike
-            svg = draw_svg(item.spec)
-            figures[id(item)] = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        draw_figures([item], figures)
         extra["src"] = figures[id(item)]
         extra["fig_id"] = f"figure-{list(figures).index(id(item)) + 1}"
         extra["zoom"] = zoom

@@ -8,18 +8,17 @@ import numpy as np
 
 
 def metrics_document(ctx, outcomes) -> dict:
-    metrics = {}
-    for o in outcomes:
-        if o.name == "metrics" and o.result is not None:
-            metrics = dict(o.result.values)
+    """From settled outcomes: a section's payload is in `results` only when its status is ok."""
+    done = [o for o in outcomes if o.status == "ok"]
+    metrics = next((dict(o.result.values) for o in done if o.name == "metrics"), {})
     return jsonable({
         "task": ctx.data.task,
         "n_train": ctx.data.n_train,
         "n_test": ctx.data.n_test,
         "metrics": metrics,
-        "results": {o.name: o.result.to_json() for o in outcomes if o.result is not None},
-        "sections": [{"name": o.name, "status": o.status, "error": o.error, "seconds": None if o.seconds is None else round(o.seconds, 4)}
-                     for o in outcomes],
+        "results": {o.name: o.result.to_json() for o in done},
+        "sections": [{"name": o.name, "status": o.status, "error": o.error,
+                      "seconds": None if o.seconds is None else round(o.seconds, 4)} for o in outcomes],
     })
 
 

@@ -38,7 +38,7 @@ class ErrorAnalysis(Analysis):
     Settings = ErrorSettings
 
     def compute(self, ctx, settings: ErrorSettings) -> ErrorResult:
-        data, pred = ctx.data, ctx.pred
+        data, pred = ctx.data, ctx.predictions
         features = list(data.X_test.columns[: settings.max_features])
         omitted = max(0, data.X_test.shape[1] - settings.max_features)
         if data.task == "regression":

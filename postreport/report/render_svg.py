@@ -1,12 +1,12 @@
-"""Every figure of a report, in one style. Analyses describe figures with the specs below;
-the renderer draws them here with matplotlib's Figure API (no pyplot global state)."""
+"""The SVG renderer: every figure spec (postreport.figures) drawn in one style with matplotlib's Figure API
+(no pyplot global state). The HTML embeds the SVG; the PDF is made from the same HTML."""
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
+
+from ..figures import WIDTH, Bars, Beeswarm, Heatmap, Histogram, ImageGrid, Lines, Panels, Scatter, Waterfall
 
 # Okabe-Ito: distinguishable with the common forms of colour blindness.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -27,134 +27,8 @@ STYLE = {
     "svg.hashsalt": "postreport",  # deterministic element ids
 }
 MAX_ANNOTATED_CELLS = 400
-WIDTH = 6.4  # inches: the text width of an A4 page
 RASTER_DPI = 150  # dense layers (scatter clouds) are embedded as images at this resolution
 
-
-@dataclass
-class Heatmap:
-    values: np.ndarray  # rows x columns
-    x_labels: list
-    y_labels: list
-    title: str = ""
-    xlabel: str = ""
-    ylabel: str = ""
-    annotations: Optional[list] = None  # rows x columns of strings
-    vmin: Optional[float] = None
-    vmax: Optional[float] = None
-    colorbar_label: str = ""
-    cmap: str = "Blues"
-    center: Optional[float] = None  # a diverging scale symmetric around this value
-
-
-@dataclass
-class Bars:
-    labels: list
-    values: list
-    title: str = ""
-    xlabel: str = ""
-    value_labels: Optional[list] = None
-    errors: Optional[list] = None  # [low, high] (or None) per bar: drawn as whiskers
-    xlim: Optional[tuple] = None
-    points: bool = False  # dots with whiskers on a zoomed axis instead of bars from zero (a forest plot)
-
-
-@dataclass
-class Series:
-    x: list
-    y: list
-    label: str = ""
-    style: str = "line"  # line | dashed | step
-    color: Optional[str] = None  # None: the next colour of the palette
-    thin: bool = False  # a background line (e.g. one of many classes)
-    marker: bool = False  # mark each point (few points, e.g. calibration bins)
-
-
-@dataclass
-class Marker:
-    x: float
-    y: float
-    label: str = ""
-
-
-@dataclass
-class Lines:
-    series: list
-    title: str = ""
-    xlabel: str = ""
-    ylabel: str = ""
-    xlim: Optional[tuple] = None
-    ylim: Optional[tuple] = None
-    diagonal: bool = False  # the y = x reference line
-    markers: list = None  # Marker points, e.g. operating points
-    vlines: list = None  # [(x, label)]
-    bars: Optional[tuple] = None  # (edges, counts): a histogram on a second y axis, e.g. score counts
-    xticklabels: Optional[list] = None  # category names at x = 0, 1, ...
-
-
-@dataclass
-class Waterfall:
-    """One prediction built up from the base value by each feature's contribution."""
-
-    title: str
-    contributions: list  # [(feature, value)], largest first
-    other: float  # the remaining features, summed
-    base: float
-    total: float
-
-
-@dataclass
-class Beeswarm:
-    """One row of dots per feature: each dot a test row's attribution, coloured by the feature's value."""
-
-    values: np.ndarray  # (rows, features)
-    labels: list
-    colour_values: Optional[np.ndarray] = None  # (rows, features) in 0..1, NaN for none
-    title: str = ""
-    xlabel: str = ""
-
-
-@dataclass
-class ImageGrid:
-    """Images with an optional heat map over each (saliency)."""
-
-    images: list  # 2-D arrays
-    titles: list
-    overlays: Optional[list] = None  # 2-D arrays, same shapes; drawn with a diverging colour map
-    columns: int = 6
-    symmetric: bool = True  # overlay colour scale centred on 0
-    normalize: bool = True  # each overlay scaled to its own largest magnitude (shapes compare, sizes do not)
-
-
-@dataclass
-class Scatter:
-    x: list
-    y: list
-    title: str = ""
-    xlabel: str = ""
-    ylabel: str = ""
-    diagonal: bool = False
-    hline: Optional[float] = None
-    logx: bool = False
-
-
-@dataclass
-class Histogram:
-    edges: list
-    counts: list
-    title: str = ""
-    xlabel: str = ""
-    ylabel: str = "rows"
-
-
-@dataclass
-class Panels:
-    """Several plots side by side in one figure."""
-
-    panels: list
-    height: float = 3.2  # of one row of panels
-    width: float = WIDTH
-    columns: int = 0  # panels per row; 0: all in one row
 
 
 def draw_svg(spec) -> str:
@@ -202,9 +76,9 @@ def _heatmap(fig, ax, spec: Heatmap) -> None:
         vmin, vmax = spec.center - (reach or 1.0), spec.center + (reach or 1.0)
     image = ax.imshow(values, cmap=spec.cmap, vmin=vmin, vmax=vmax, aspect="auto")
     tilt = len(spec.x_labels) > 4 and max(len(str(x)) for x in spec.x_labels) > 3
-    ax.set_xticks(range(len(spec.x_labels)), [_short(x) for x in spec.x_labels],
+    ax.set_xticks(range(len(spec.x_labels)), [_clip_text(x) for x in spec.x_labels],
                   rotation=45 if tilt else 0, ha="right" if tilt else "center")
-    ax.set_yticks(range(len(spec.y_labels)), [_short(y) for y in spec.y_labels])
+    ax.set_yticks(range(len(spec.y_labels)), [_clip_text(y) for y in spec.y_labels])
     ax.set_xlabel(spec.xlabel)
     ax.set_ylabel(spec.ylabel)
     ax.set_title(spec.title)
@@ -243,7 +117,7 @@ def _bars(fig, ax, spec: Bars) -> None:
             if interval is not None:
                 ax.plot(interval, [pos, pos], color="#1d2330", linewidth=1.2)
                 ax.plot(interval, [pos, pos], color="#1d2330", marker="|", markersize=7, linestyle="none")
-    ax.set_yticks(positions, [_short(label) for label in spec.labels])
+    ax.set_yticks(positions, [_clip_text(label) for label in spec.labels])
     ax.invert_yaxis()
     ax.set_xlabel(spec.xlabel)
     ax.set_title(spec.title)
@@ -293,7 +167,7 @@ def _lines(fig, ax, spec: Lines) -> None:
     if spec.ylim:
         ax.set_ylim(*spec.ylim)
     if spec.xticklabels is not None:
-        ax.set_xticks(range(len(spec.xticklabels)), [_short(t, 10) for t in spec.xticklabels], rotation=30, ha="right")
+        ax.set_xticks(range(len(spec.xticklabels)), [_clip_text(t, 10) for t in spec.xticklabels], rotation=30, ha="right")
     ax.set_xlabel(spec.xlabel)
     ax.set_ylabel(spec.ylabel)
     ax.set_title(spec.title)
@@ -329,7 +203,7 @@ def _histogram(fig, ax, spec: Histogram) -> None:
 
 
 def _waterfall(fig, ax, spec: Waterfall) -> None:
-    labels = ["base"] + [_short(f, 14) for f, _ in spec.contributions] + ["other features", "prediction"]
+    labels = ["base"] + [_clip_text(f, 14) for f, _ in spec.contributions] + ["other features", "prediction"]
     steps = [v for _, v in spec.contributions] + [spec.other]
     level = spec.base
     y = np.arange(len(labels))
@@ -341,7 +215,7 @@ def _waterfall(fig, ax, spec: Waterfall) -> None:
     ax.set_yticks(y, labels)
     ax.invert_yaxis()
     ax.axvline(spec.base, color="#9aa5b8", linewidth=0.8, linestyle=":")
-    ax.set_title(_short(spec.title, 48), fontsize=8)
+    ax.set_title(_clip_text(spec.title, 48), fontsize=8)
     ax.set_xlabel("contribution")
 
 
@@ -361,7 +235,7 @@ def _beeswarm(fig, ax, spec: Beeswarm) -> None:
             ax.scatter(values[:, j], y, s=5, c=colour, cmap=cmap, vmin=0, vmax=1, alpha=0.8, linewidths=0,
                        rasterized=n * F > 2000)
     ax.axvline(0, color="#9aa5b8", linewidth=0.8)
-    ax.set_yticks(range(F), [_short(label) for label in spec.labels])
+    ax.set_yticks(range(F), [_clip_text(label) for label in spec.labels])
     ax.invert_yaxis()
     ax.set_xlabel(spec.xlabel)
     ax.set_title(spec.title)
@@ -393,7 +267,7 @@ def _image_grid(fig, ax, spec: ImageGrid) -> None:
         sub.set_title(spec.titles[i], fontsize=6.5)
 
 
-def _short(label, limit: int = 18) -> str:
+def _clip_text(label, limit: int = 18) -> str:
     text = str(label)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

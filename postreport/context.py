@@ -1,0 +1,92 @@
+"""What every analysis may read (RunContext), what one analysis's run gives (Outcome), and a run's clock (Timer)."""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable, Optional
+
+from omegaconf import DictConfig
+
+
+@dataclass
+class RunContext:
+    """The run's data and models. Each candidate carries its test predictions, computed once; work several
+    analyses need is shared through `shared`, keyed by everything it depends on."""
+
+    cfg: DictConfig
+    data: Any  # postreport.data.Dataset
+    model: Any  # postreport.models.Candidate: the model the report is about (as configured, or tuned)
+    seed: int
+    n_jobs: int
+    candidates: list = field(default_factory=list)  # every model of the run: as configured, tuned, ensembles, ...
+    tuning: Any = None  # postreport.tuning.TuningOutcome when tuning ran
+    tuning_skipped: Optional[str] = None  # why it did not
+    notes: list = field(default_factory=list)  # about the run as a whole, shown in the summary
+    ensemble_error: Optional[str] = None
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def predictions(self):
+        """The report's model's test predictions (postreport.predictions.Predictions)."""
+        return self.model.predictions
+
+    @property
+    def encoded(self):
+        """The report's model's labels as indices, probabilities in the data's label order (None: regression)."""
+        return self.encoded_for(self.model)
+
+    def encoded_for(self, candidate):
+        if self.data.task == "regression":
+            return None
+        from .encoding import encode
+
+        return self.shared(("encoded", candidate.name), lambda: encode(self.data, candidate.predictions))
+
+    def shared(self, key: Hashable, compute: Callable):
+        """compute() once per key. The key names everything the result depends on (the candidate, the rows, the
+        settings), so that which section asks first never changes what any section gets."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        return self.cache[key]
+
+
+@dataclass
+class Outcome:
+    """One analysis's run: its result and report items, or why it was skipped or failed."""
+
+    name: str
+    analysis: Any
+    result: Any = None
+    items: list = field(default_factory=list)
+    status: str = "ok"  # ok | failed | skipped
+    error: Optional[str] = None
+    seconds: Optional[float] = 0.0
+
+    def fail(self, exc: Exception) -> None:
+        self.status, self.error, self.items = "failed", f"{type(exc).__name__}: {exc}", []
+
+
+class Timer:
+    """Seconds per step of a run, and when each started (seconds after the run began)."""
+
+    def __init__(self):
+        self.origin = time.perf_counter()
+        self.seconds: dict = {}
+        self.starts: dict = {}
+
+    @contextmanager
+    def step(self, name: str):
+        start = time.perf_counter()
+        self.starts[name] = start - self.origin
+        try:
+            yield
+        finally:
+            self.seconds[name] = time.perf_counter() - start
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.origin
+
+    def clear(self) -> None:
+        self.seconds.clear()
+        self.starts.clear()

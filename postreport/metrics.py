@@ -1,0 +1,273 @@
+"""The metrics core: the one table of metrics (name, label, meaning, direction, and which metrics each task leads
+with), the functions that compute them, and their bootstrap intervals with the run's settings.
+
+Every place that names or ranks a metric reads this table: the metrics section, the report's cover and summary,
+the leaderboard, the tuning section, the slices and the sweep report.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from . import bootstrap
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    label: str
+    meaning: str  # may name the positive class as {pos}
+    higher_is_better: bool
+
+
+@dataclass(frozen=True)
+class TaskMetrics:
+    all: tuple  # every metric of the task, in the order tables show them
+    headline: tuple  # the three on the cover and in the executive summary
+    compared: tuple  # when models are compared (leaderboard, tuning, sweep); the first one ranks them
+    sliced: tuple  # per slice of the test set
+
+
+METRICS = {m.name: m for m in (
+    Metric("accuracy", "Accuracy", "share of test rows predicted correctly", True),
+    Metric("balanced_accuracy", "Balanced accuracy", "mean recall over classes; robust to class imbalance", True),
+    Metric("precision", "Precision", "share of the rows predicted {pos} that truly are {pos}", True),
+    Metric("recall", "Recall", "share of the truly {pos} rows that the model finds", True),
+    Metric("f1", "F1", "harmonic mean of precision and recall", True),
+    Metric("roc_auc", "ROC AUC", "probability that a random positive is scored above a random negative", True),
+    Metric("average_precision", "Average precision", "area under the precision-recall curve", True),
+    Metric("log_loss", "Log loss", "mean negative log-likelihood of the true class", False),
+    Metric("brier", "Brier score", "mean squared error of the predicted probabilities", False),
+    Metric("mcc", "Matthews corr. coef.", "correlation of predicted and true labels, -1 to 1", True),
+    Metric("f1_weighted", "F1 (weighted)", "per-class F1 averaged with class support as weights", True),
+    Metric("f1_micro", "F1 (micro)", "F1 over all decisions pooled; equals accuracy for single-label data", True),
+    Metric("mae", "MAE", "mean absolute error", False),
+    Metric("rmse", "RMSE", "root mean squared error", False),
+    Metric("r2", "R²", "share of the target's variance explained", True),
+    Metric("mape", "MAPE", "mean absolute percentage error (as a fraction)", False),
+    Metric("median_ae", "Median AE", "median absolute error", False),
+    Metric("max_error", "Max error", "largest absolute error", False),
+)}
+
+CLASSIFICATION = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "average_precision",
+                  "log_loss", "brier", "mcc")
+PROBABILISTIC = ("roc_auc", "average_precision", "log_loss", "brier")
+TASKS = {
+    "binary": TaskMetrics(all=CLASSIFICATION, headline=("roc_auc", "f1", "accuracy"),
+                          compared=("roc_auc", "f1", "accuracy", "log_loss"), sliced=("accuracy", "f1")),
+    "multiclass": TaskMetrics(all=CLASSIFICATION + ("f1_weighted", "f1_micro"), headline=("accuracy", "f1", "roc_auc"),
+                              compared=("accuracy", "f1", "roc_auc"), sliced=("accuracy", "f1")),
+    "regression": TaskMetrics(all=("mae", "rmse", "r2", "mape", "median_ae", "max_error"),
+                              headline=("r2", "rmse", "mae"), compared=("rmse", "mae", "r2"), sliced=("mae", "rmse")),
+}
+
+
+def label(name: str) -> str:
+    return METRICS[name].label
+
+
+def lower_is_better(name: str) -> bool:
+    return not METRICS[name].higher_is_better
+
+
+def best(name: str, values):
+    """The best of some values of metric `name` (None values ignored; None when there is none)."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return None
+    return min(known) if lower_is_better(name) else max(known)
+
+
+@dataclass
+class MetricsResult:
+    """A model's metrics on the test set (or on some of its rows), with bootstrap intervals when computed."""
+
+    task: str
+    values: dict  # name -> float or None (undefined for this data)
+    averaging: str
+    notes: list = field(default_factory=list)
+    positive: object = None
+    ci: dict = field(default_factory=dict)  # name -> [low, high] or None
+    ci_level: Optional[float] = None
+    ci_resamples: int = 0
+    intervals: Optional[bootstrap.Intervals] = None  # every resample, for per-class and paired intervals
+
+    def to_json(self) -> dict:
+        payload: dict = {}
+        for name, value in self.values.items():
+            payload[name] = value
+            if self.ci_level is not None:
+                payload[f"{name}_ci"] = self.ci.get(name)
+        return {**payload, "ci_level": self.ci_level, "ci_resamples": self.ci_resamples,
+                "averaging": self.averaging, "notes": list(self.notes)}
+
+    def with_intervals(self, intervals: Optional[bootstrap.Intervals]) -> "MetricsResult":
+        if intervals is not None:
+            self.intervals, self.ci_level, self.ci_resamples = intervals, intervals.level, intervals.resamples
+            self.ci = {name: intervals.interval(name) if value is not None else None
+                       for name, value in self.values.items()}
+            self.notes += intervals.notes
+        return self
+
+
+# ------------------------------------------------------------------------------------------------ point estimates
+
+def binary_metrics(y_bin, pred_bin, score, positive, order=None) -> MetricsResult:
+    """Binary metrics of the positive class, vectorised with the same formulas as the bootstrap resamples
+    (tested against scikit-learn); a metric the data cannot define is None with a note."""
+    notes: list = []
+    n_pos = int(y_bin.sum())
+    one_class = n_pos in (0, len(y_bin))
+    raw = bootstrap.binary_point(y_bin, pred_bin, None if one_class else score, order)
+    if score is None:
+        notes.append("The model gives no probabilities, so ROC AUC, average precision, log loss and Brier "
+                     "score are not computed.")
+    elif one_class:
+        clipped = np.clip(score, np.finfo(float).eps, 1 - np.finfo(float).eps)
+        raw["log_loss"] = float(-np.mean(y_bin * np.log(clipped) + (1 - y_bin) * np.log(1 - clipped)))
+        raw["brier"] = float(np.mean((y_bin - score) ** 2))
+        notes.append("ROC AUC and average precision are undefined: the test set holds one class only.")
+    values = {}
+    for name in CLASSIFICATION:
+        value = raw.get(name)
+        values[name] = None if value is None or not math.isfinite(value) else value
+    if values["precision"] is None:
+        notes.append(f"Precision is undefined: the model predicted no row as {positive!r}.")
+    if n_pos == 0:
+        notes.append(f"Recall is undefined: the test set has no row of the positive class {positive!r}.")
+    if values["roc_auc"] is not None and values["roc_auc"] < 0.5:
+        notes.append(f"ROC AUC is below 0.5: the scores rank the classes the wrong way round. Are they the "
+                     f"probability of the positive class {positive!r}? If not, set data.positive_label.")
+    return MetricsResult(task="binary", values=values, averaging=f"binary, positive class {positive!r}",
+                         notes=notes, positive=positive)
+
+
+def multiclass_metrics(y_true, y_pred, proba, classes, labels) -> MetricsResult:
+    """Multiclass metrics through scikit-learn (macro averages); a metric the data cannot define is None with a
+    note. proba's columns are in the order of `classes` (the model's); `labels` are the data's."""
+    import sklearn.metrics as skm
+
+    values: dict = {}
+    notes: list = []
+
+    def attempt(name, fn):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                value = float(fn())
+        except ValueError as exc:
+            notes.append(f"{label(name)} is undefined here: {exc}")
+            value = None
+        if value is not None and not math.isfinite(value):
+            value = None
+        values[name] = value
+
+    present = set(np.unique(y_true).tolist())
+    onehot = (np.asarray(y_true)[:, None] == np.asarray(classes, dtype=object)[None, :]).astype(float)
+    prf = dict(labels=labels, average="macro", zero_division=np.nan)
+    attempt("accuracy", lambda: skm.accuracy_score(y_true, y_pred))
+    attempt("balanced_accuracy", lambda: skm.balanced_accuracy_score(y_true, y_pred))
+    attempt("precision", lambda: skm.precision_score(y_true, y_pred, **prf))
+    attempt("recall", lambda: skm.recall_score(y_true, y_pred, **prf))
+    attempt("f1", lambda: skm.f1_score(y_true, y_pred, **prf))
+    attempt("f1_weighted", lambda: skm.f1_score(y_true, y_pred, labels=labels, average="weighted",
+                                                zero_division=np.nan))
+    attempt("f1_micro", lambda: skm.f1_score(y_true, y_pred, labels=labels, average="micro"))
+    if proba is None:
+        for name in PROBABILISTIC:
+            values[name] = None
+        notes.append("The model gives no probabilities, so ROC AUC, average precision, log loss and Brier "
+                     "score are not computed.")
+    else:
+        missing = [c for c in classes if c not in present]
+        if missing:
+            values["roc_auc"] = values["average_precision"] = None
+            notes.append(f"ROC AUC and average precision (one-vs-rest, macro) are undefined: classes {missing} "
+                         "do not occur in the test set.")
+        else:
+            attempt("roc_auc", lambda: skm.roc_auc_score(y_true, proba, multi_class="ovr", average="macro",
+                                                         labels=classes))
+            attempt("average_precision", lambda: skm.average_precision_score(onehot, proba, average="macro"))
+        unknown = present - set(classes)
+        if unknown:
+            values["log_loss"] = values["brier"] = None
+            notes.append(f"Log loss and Brier score are undefined: test labels {sorted(unknown, key=str)} are not "
+                         "among the model's classes.")
+        else:
+            attempt("log_loss", lambda: skm.log_loss(y_true, proba, labels=classes))
+            attempt("brier", lambda: np.mean(np.sum((onehot - proba) ** 2, axis=1)))
+    attempt("mcc", lambda: skm.matthews_corrcoef(y_true, y_pred))
+    return MetricsResult(task="multiclass", values={k: values[k] for k in TASKS["multiclass"].all},
+                         averaging="macro average over classes", notes=notes)
+
+
+def regression_metrics(y_true, y_pred) -> MetricsResult:
+    import sklearn.metrics as skm
+
+    notes = []
+    values = {
+        "mae": float(skm.mean_absolute_error(y_true, y_pred)),
+        "rmse": float(np.sqrt(skm.mean_squared_error(y_true, y_pred))),
+        "r2": float(skm.r2_score(y_true, y_pred)) if len(y_true) >= 2 else None,
+        "mape": None,
+        "median_ae": float(skm.median_absolute_error(y_true, y_pred)),
+        "max_error": float(skm.max_error(y_true, y_pred)),
+    }
+    if np.any(y_true == 0):
+        notes.append("MAPE is undefined: some true values are 0.")
+    else:
+        values["mape"] = float(skm.mean_absolute_percentage_error(y_true, y_pred))
+    if values["r2"] is not None and not math.isfinite(values["r2"]):
+        values["r2"] = None
+        notes.append("R² is undefined: the true values are constant.")
+    return MetricsResult(task="regression", values=values, averaging="", notes=notes)
+
+
+def point_metrics(data, pred, enc, rows=None) -> MetricsResult:
+    """Every metric of the task on the test set, or on some of its rows (indices)."""
+    pick = slice(None) if rows is None else rows
+    if data.task == "regression":
+        return regression_metrics(pred.y_true[pick], pred.y_pred[pick])
+    if data.task == "binary":
+        score = None if enc.score is None else enc.score[pick]
+        return binary_metrics(enc.y_bin[pick], enc.pred_bin[pick], score, data.positive_label,
+                              enc.score_order if rows is None else None)
+    proba = None if pred.proba is None else pred.proba[pick]
+    return multiclass_metrics(pred.y_true[pick], pred.y_pred[pick], proba, pred.classes, data.labels)
+
+
+# ------------------------------------------------------------------------------------------------ intervals
+
+def intervals(task, pred, enc, settings, seed, rows=None) -> Optional[bootstrap.Intervals]:
+    """Bootstrap intervals of every scalar metric on the test set, or on some of its rows (indices)."""
+    if settings.resamples <= 0:
+        return None
+    seed = seed if settings.seed is None else settings.seed
+    pick = slice(None) if rows is None else rows
+    if task == "regression":
+        return bootstrap.regression(pred.y_true[pick], pred.y_pred[pick], settings, seed)
+    if task == "binary":
+        if len(np.unique(enc.y_idx[pick])) < 2:
+            return None
+        score = None if enc.score is None else enc.score[pick]
+        return bootstrap.binary(enc.y_bin[pick], enc.pred_bin[pick], score, settings, seed,
+                                enc.score_order if rows is None else None)
+    proba = None if enc.proba is None else enc.proba[pick]
+    return bootstrap.multiclass(enc.y_idx[pick], enc.pred_idx[pick], len(enc.labels), proba, settings, seed)
+
+
+def candidate_metrics(ctx, candidate) -> MetricsResult:
+    """Any candidate's metrics on the whole test set with their intervals (the run's bootstrap settings), computed
+    once per candidate and shared by every section that shows them."""
+
+    def compute():
+        data, pred = ctx.data, candidate.predictions
+        enc = ctx.encoded_for(candidate)
+        return point_metrics(data, pred, enc).with_intervals(
+            intervals(data.task, pred, enc, ctx.cfg.bootstrap, ctx.seed))
+
+    return ctx.shared(("metrics", candidate.name), compute)

@@ -1,0 +1,100 @@
+"""Bugs of the run's plumbing: statuses settled before any file is written; shared work keyed by its inputs."""
+import json
+import textwrap
+
+from pypdf import PdfReader
+
+from conftest import cli, run_report
+
+ITEMS_FAIL = '''
+from postreport.analyses.base import Analysis
+
+
+class ItemsFail(Analysis):
+    name = "items_fail"
+    title = "Items that fail"
+
+    def compute(self, ctx, settings):
+        class Result:
+            def to_json(self):
+                return {"computed": True}
+        return Result()
+
+    def items(self, result):
+        raise ValueError("deliberate failure while building the items")
+
+
+class FigureFail(ItemsFail):
+    name = "figure_fail"
+    title = "A figure that cannot be drawn"
+
+    def items(self, result):
+        from postreport.report.model import Figure
+
+        return [Figure(spec="not a figure spec")]
+'''
+
+
+def test_a_section_whose_items_fail_is_failed_in_every_format(tmp_path):
+    plugin = tmp_path / "plugin"
+    (plugin / "items_fail-0.1.dist-info").mkdir(parents=True)
+    (plugin / "items_fail.py").write_text(ITEMS_FAIL)
+    (plugin / "items_fail-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: items-fail\nVersion: 0.1\n")
+    (plugin / "items_fail-0.1.dist-info" / "entry_points.txt").write_text(textwrap.dedent("""\
+        [postreport.analyses]
+        items_fail = items_fail:ItemsFail
+        figure_fail = items_fail:FigureFail
+    """))
+    proc = cli(["data=iris", "report.analyses=[metrics,items_fail,figure_fail]"], cwd=tmp_path,
+               env={"PYTHONPATH": str(plugin)})
+    assert proc.returncode == 1, proc.stderr
+    out = tmp_path / "out"
+    doc = json.loads((out / "metrics.json").read_text())
+    status = {s["name"]: s for s in doc["sections"]}
+    assert status["items_fail"]["status"] == "failed"
+    assert "deliberate failure while building the items" in status["items_fail"]["error"]
+    assert status["figure_fail"]["status"] == "failed" and "KeyError" in status["figure_fail"]["error"]
+    assert status["metrics"]["status"] == "ok"
+    assert set(doc["results"]) == {"metrics"}  # a failed section has no payload
+    attached = json.loads(PdfReader(out / "report.pdf").attachments["metrics.json"][0])
+    assert attached["sections"] == doc["sections"]
+    assert "deliberate failure while building the items" in (out / "report.html").read_text()
+
+
+def test_attributions_follow_the_importance_settings_whatever_the_section_order(tmp_path):
+    """Saliency and importance share attributions only when computed from the same inputs."""
+    rows = {}
+    for order in ("[saliency,feature_importance]", "[feature_importance,saliency]"):
+        result, _ = run_report(tmp_path / order.strip("[]").replace(",", "-"),
+                               ["data=iris", "model=random_forest", "tuning=none", "ensemble=none",
+                                f"report.analyses={order}", "analyses.feature_importance.shap_rows=20",
+                                "analyses.feature_importance.pdp_features=0"])
+        payload = result.metrics["results"]
+        rows[order] = (payload["feature_importance"]["attribution"]["rows"], len(payload["saliency"]["rows"]))
+    assert rows["[saliency,feature_importance]"] == rows["[feature_importance,saliency]"]
+    assert rows["[saliency,feature_importance]"][0] == 20
+
+
+def test_the_reports_look_is_checked_before_any_work(tmp_path):
+    """A bad theme colour or logo stops the run before the data is read (the missing data file is not named)."""
+    from postreport.errors import UserError
+    from postreport.runner import run
+
+    from conftest import make_cfg
+    import pytest
+
+    missing = ["data=file", f"data.path={tmp_path / 'absent.csv'}", "data.target=y"]
+    for look, culprit in ((["+report.theme.accent='url(http://x)'"], "report.theme.accent"),
+                          ([f"report.logo={tmp_path / 'absent.png'}"], "report.logo")):
+        with pytest.raises(UserError, match=culprit):
+            run(make_cfg([*missing, *look]), tmp_path / "out")
+        assert not (tmp_path / "out").exists()
+
+
+def test_interval_labels_follow_the_bootstrap_level(tmp_path):
+    result, out = run_report(tmp_path, ["data=iris", "bootstrap.level=0.9", "bootstrap.resamples=200",
+                                        "tuning.n_trials=2", "report.analyses=[metrics,per_class,tuning]"],
+                             formats=("html", "json"))
+    html = (out / "report.html").read_text()
+    assert result.metrics["results"]["metrics"]["ci_level"] == 0.9
+    assert "Configured [90% CI]" in html and "95%" not in html
