@@ -96,30 +96,10 @@ def test_trusted_pickle_loads(files):
     assert proc.returncode == 0, proc.stderr
 
 
-BROKEN = '''
-from postreport.analyses.base import Analysis
-
-
-class Broken(Analysis):
-    name = "broken"
-    title = "Broken analysis"
-
-    def compute(self, ctx, settings):
-        raise RuntimeError("deliberate failure for the test")
-'''
-
-
 @pytest.fixture(scope="module")
 def plugin(tmp_path_factory):
-    """Third-party analyses as pip installs them: the example package of tests/example_plugin (its own
-    pyproject.toml's entry points) and a broken one."""
-    d = installed_plugin(HERE / "example_plugin", tmp_path_factory.mktemp("plugin"))
-    (d / "pr_broken.py").write_text(BROKEN)
-    info = d / "pr_broken-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: pr-broken\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[postreport.analyses]\nbroken = pr_broken:Broken\n")
-    return d
+    """The example package of tests/example_plugin as pip installs it (its own pyproject.toml's entry points)."""
+    return installed_plugin(HERE / "example_plugin", tmp_path_factory.mktemp("plugin"))
 
 
 def test_third_party_analysis_from_yaml(plugin, tmp_path):
@@ -142,19 +122,6 @@ def test_third_party_analysis_from_yaml(plugin, tmp_path):
     proc = cli(["data=iris", "report.analyses=[class_rates]", "analyses.class_rates.min_shar=0.1"], cwd=tmp_path,
                env={"PYTHONPATH": str(plugin)})
     check_user_error(proc, "min_shar")
-
-
-def test_failing_analysis_marks_its_section_and_exits_1(plugin, tmp_path):
-    proc = cli(["data=iris", "report.analyses=[metrics,broken,confusion_matrix]"], cwd=tmp_path,
-               env={"PYTHONPATH": str(plugin)})
-    assert proc.returncode == 1, proc.stderr
-    doc = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    status = {s["name"]: s for s in doc["sections"]}
-    assert status["broken"]["status"] == "failed" and "deliberate failure" in status["broken"]["error"]
-    assert status["metrics"]["status"] == status["confusion_matrix"]["status"] == "ok"
-    html = (tmp_path / "out" / "report.html").read_text()
-    assert "deliberate failure for the test" in html and "Confusion matrix" in html
-    assert (tmp_path / "out" / "report.pdf").exists()
 
 
 @pytest.mark.slow

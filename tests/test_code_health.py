@@ -6,8 +6,16 @@ from pypdf import PdfReader
 
 from conftest import cli, run_report
 
-ITEMS_FAIL = '''
+FAILING = '''
 from postreport.analyses.base import Analysis
+
+
+class Broken(Analysis):
+    name = "broken"
+    title = "Broken analysis"
+
+    def compute(self, ctx, settings):
+        raise RuntimeError("deliberate failure for the test")
 
 
 class ItemsFail(Analysis):
@@ -35,30 +43,36 @@ class FigureFail(ItemsFail):
 '''
 
 
-def test_a_section_whose_items_fail_is_failed_in_every_format(tmp_path):
+def test_a_failing_section_is_failed_in_every_format_and_the_rest_renders(tmp_path):
+    """Sections that fail in compute, in building their items or in drawing a figure: exit 1, the same status in
+    metrics.json, the PDF's attached copy and the HTML, and every other section rendered."""
     plugin = tmp_path / "plugin"
-    (plugin / "items_fail-0.1.dist-info").mkdir(parents=True)
-    (plugin / "items_fail.py").write_text(ITEMS_FAIL)
-    (plugin / "items_fail-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: items-fail\nVersion: 0.1\n")
-    (plugin / "items_fail-0.1.dist-info" / "entry_points.txt").write_text(textwrap.dedent("""\
+    (plugin / "failing-0.1.dist-info").mkdir(parents=True)
+    (plugin / "failing.py").write_text(FAILING)
+    (plugin / "failing-0.1.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: failing\nVersion: 0.1\n")
+    (plugin / "failing-0.1.dist-info" / "entry_points.txt").write_text(textwrap.dedent("""\
         [postreport.analyses]
-        items_fail = items_fail:ItemsFail
-        figure_fail = items_fail:FigureFail
+        broken = failing:Broken
+        items_fail = failing:ItemsFail
+        figure_fail = failing:FigureFail
     """))
-    proc = cli(["data=iris", "report.analyses=[metrics,items_fail,figure_fail]"], cwd=tmp_path,
-               env={"PYTHONPATH": str(plugin)})
+    proc = cli(["data=iris", "report.analyses=[metrics,broken,items_fail,figure_fail,confusion_matrix]"],
+               cwd=tmp_path, env={"PYTHONPATH": str(plugin)})
     assert proc.returncode == 1, proc.stderr
     out = tmp_path / "out"
     doc = json.loads((out / "metrics.json").read_text())
     status = {s["name"]: s for s in doc["sections"]}
+    assert status["broken"]["status"] == "failed" and "deliberate failure for the test" in status["broken"]["error"]
     assert status["items_fail"]["status"] == "failed"
     assert "deliberate failure while building the items" in status["items_fail"]["error"]
     assert status["figure_fail"]["status"] == "failed" and "KeyError" in status["figure_fail"]["error"]
-    assert status["metrics"]["status"] == "ok"
-    assert set(doc["results"]) == {"metrics"}  # a failed section has no payload
+    assert status["metrics"]["status"] == status["confusion_matrix"]["status"] == "ok"
+    assert set(doc["results"]) == {"metrics", "confusion_matrix"}  # a failed section has no payload
     attached = json.loads(PdfReader(out / "report.pdf").attachments["metrics.json"][0])
     assert attached["sections"] == doc["sections"]
-    assert "deliberate failure while building the items" in (out / "report.html").read_text()
+    html = (out / "report.html").read_text()
+    assert "deliberate failure while building the items" in html and "deliberate failure for the test" in html
+    assert "Confusion matrix" in html
 
 
 def test_attributions_follow_the_importance_settings_whatever_the_section_order(tmp_path):
@@ -66,7 +80,7 @@ def test_attributions_follow_the_importance_settings_whatever_the_section_order(
     rows = {}
     for order in ("[saliency,feature_importance]", "[feature_importance,saliency]"):
         result, _ = run_report(tmp_path / order.strip("[]").replace(",", "-"),
-                               ["data=iris", "model=random_forest", "tuning=none", "ensemble=none",
+                               ["data=iris", "model=random_forest", "model.params.n_estimators=30",
                                 f"report.analyses={order}", "analyses.feature_importance.shap_rows=20",
                                 "analyses.feature_importance.pdp_features=0"])
         payload = result.metrics["results"]

@@ -72,7 +72,8 @@ def test_every_model_fits_categoricals_and_missing_values(tmp_path, model):
     frame = pd.DataFrame({"colour": colour, "x": x, "y": y})
     frame.loc[::13, "colour"] = None
     result, _ = run_report(tmp_path, ["data=file", f"data.path={write(tmp_path, frame)}", "data.target=y",
-                                      f"model={model}"])
+                                      f"model={model}", "analyses.feature_importance.repeats=2",
+                                      "analyses.feature_importance.shap_rows=30"])
     assert result.exit_code == 0
     assert result.metrics["metrics"]["accuracy"] > 0.7
 

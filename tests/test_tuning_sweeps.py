@@ -95,10 +95,10 @@ def sweep(tmp_path, *args):
                           cwd=tmp_path, capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.parametrize("launcher", [[], ["hydra/launcher=joblib"]])
 @pytest.mark.slow
-def test_four_job_sweep_writes_job_reports_and_a_sweep_report(tmp_path, launcher):
-    proc = sweep(tmp_path, *launcher, "model.params.num_leaves=7,15", "model.params.learning_rate=0.05,0.1")
+def test_four_job_sweep_writes_job_reports_and_a_sweep_report(tmp_path):
+    """With the joblib launcher (jobs in worker processes); the basic launcher runs the other sweep tests."""
+    proc = sweep(tmp_path, "hydra/launcher=joblib", "model.params.num_leaves=7,15", "model.params.learning_rate=0.05,0.1")
     assert proc.returncode == 0, proc.stderr
     root = tmp_path / "sweep"
     summary = json.loads((root / "sweep.json").read_text())
