@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 
 import hydra
 
@@ -53,9 +54,32 @@ def _app(cfg) -> int:
     return code
 
 
+def _config_dir_error(argv: list) -> str | None:
+    """A YAML file in a --config-dir that does not parse, as one line naming the file and line (Hydra would print
+    its whole stack)."""
+    import yaml
+
+    folders = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a in ("--config-dir", "-cd")]
+    folders += [a.split("=", 1)[1] for a in argv if a.startswith("--config-dir=")]
+    for folder in folders:
+        for path in sorted(Path(folder).expanduser().rglob("*.yaml")):
+            try:
+                yaml.safe_load(path.read_text(encoding="utf-8"))
+            except (yaml.YAMLError, UnicodeDecodeError) as exc:
+                mark = getattr(exc, "problem_mark", None)
+                where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+                problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+                return f"{path}{where}: not valid YAML ({problem})"
+    return None
+
+
 def main() -> None:
     from . import sweep
 
+    broken = _config_dir_error(sys.argv[1:])
+    if broken:
+        print(f"postreport: error: {broken}", file=sys.stderr)
+        sys.exit(2)
     _jobs.clear()
     sweep.last_exit_code = None
     try:

@@ -27,6 +27,9 @@ def resource_dir(name: str) -> Path:
 
 TASKS = ("binary", "multiclass", "regression")
 FORMATS = ("html", "pdf", "json")
+# Tokens that mean "no value" in a column that is otherwise numeric (pandas already reads empty, NA, n/a, null, NaN)
+NA_TOKENS = ["?", "-", "--", ".", "na", "n.a.", "none", "missing", "unknown", "#N/A", "#NA", "NULL", "nil"]
+MISSING_PREDICTIONS = ("error", "drop")
 
 
 @dataclass
@@ -45,6 +48,9 @@ class DataConfig:
     image_shape: Optional[List[int]] = None
     prediction: Optional[str] = "y_pred"  # data=predictions: the predicted label (or value) column
     scores: List[str] = field(default_factory=list)  # data=predictions: score columns (see conf/data/predictions.yaml)
+    threshold: Optional[float] = None  # data=predictions: labels from binary scores that are not probabilities
+    missing: str = "error"  # data=predictions: rows with no prediction or score: error | drop
+    na_values: List[str] = field(default_factory=lambda: list(NA_TOKENS))  # read as missing in numeric columns
 
 
 @dataclass
@@ -98,6 +104,7 @@ class TuningConfig:
     storage: Optional[str] = None  # an Optuna storage URL (e.g. sqlite:///study.db) to share one study
     study_name: Optional[str] = None
     grid_points: int = 3  # values per numeric parameter for the grid sampler
+    max_rows: Optional[int] = 20000  # the search cross-validates on a seeded sample of this many training rows
 
 
 @dataclass

@@ -1,12 +1,15 @@
 """What every analysis may read (RunContext), what one analysis's run gives (Outcome), and a run's clock (Timer)."""
 from __future__ import annotations
 
+import logging
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Optional
 
 from omegaconf import DictConfig
+
+log = logging.getLogger("postreport")
 
 
 @dataclass
@@ -77,12 +80,15 @@ class Timer:
 
     @contextmanager
     def step(self, name: str):
+        """Times the block, and logs its start and its duration: a progress line for every step of a run."""
         start = time.perf_counter()
         self.starts[name] = start - self.origin
+        log.info("step %s ...", name)
         try:
             yield
         finally:
             self.seconds[name] = time.perf_counter() - start
+            log.info("step %s: %.1f s", name, self.seconds[name])
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.origin

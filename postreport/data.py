@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -9,8 +10,10 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
-from .config import TASKS
+from .config import MISSING_PREDICTIONS, TASKS
 from .errors import UserError
+
+log = logging.getLogger("postreport")
 
 BUILTIN = {
     "breast_cancer": "load_breast_cancer",
@@ -66,6 +69,7 @@ class Dataset:
 
 
 def load_dataset(cfg, seed: int) -> Dataset:
+    notes: list = []
     if cfg.source == "sklearn":
         frame, target, source = _load_builtin(cfg.name)
         files = {}
@@ -75,10 +79,13 @@ def load_dataset(cfg, seed: int) -> Dataset:
     elif cfg.source == "file":
         if not cfg.path and not cfg.test_path:
             raise UserError("data=file needs data.path (data to split) or data.test_path (a held-out test set)")
-        files = {}
-        frame = _read_table(cfg.path, "data.path", files) if cfg.path else None
-        test_frame = _read_table(cfg.test_path, "data.test_path", files) if cfg.test_path else None
         target = cfg.target
+        if target and target in cfg.drop:
+            raise UserError(f"data.drop lists the target {target!r}; drop only feature columns")
+        files = {}
+        read = dict(files=files, na_values=cfg.na_values, notes=notes, keep=(target,))
+        frame = _read_table(cfg.path, "data.path", **read) if cfg.path else None
+        test_frame = _read_table(cfg.test_path, "data.test_path", **read) if cfg.test_path else None
         source = ", ".join(files)
     else:
         raise UserError(f"data.source={cfg.source!r} is not known; valid: sklearn, file, predictions")
@@ -86,7 +93,6 @@ def load_dataset(cfg, seed: int) -> Dataset:
     if not target:
         columns = list((frame if frame is not None else test_frame).columns)
         raise UserError(f"data.target is required: name the column to predict, one of {columns}")
-    notes: list = []
     tables = {"data.path": frame, "data.test_path": test_frame}
     for key, table in tables.items():
         if table is not None:
@@ -95,7 +101,8 @@ def load_dataset(cfg, seed: int) -> Dataset:
     test_frame = _clean(test_frame, target, list(cfg.drop), notes, "test data")
 
     y_all = pd.concat([t[target] for t in (frame, test_frame) if t is not None])
-    task = _task(cfg.task, y_all, target)
+    task = _task(cfg.task, y_all, target, notes)
+    log.info("task: %s", notes[-1])
 
     if test_frame is None:
         frame, test_frame = _split(frame, target, task, cfg, seed, notes)
@@ -134,8 +141,14 @@ def _load_predictions(cfg) -> Dataset:
     (kept as features for slicing and error analysis)."""
     if not cfg.path:
         raise UserError("data=predictions needs data.path: a CSV or Parquet file of logged predictions")
+    if cfg.missing not in MISSING_PREDICTIONS:
+        raise UserError(f"data.missing={cfg.missing!r} is not valid; valid: {', '.join(MISSING_PREDICTIONS)}")
+    if cfg.target in cfg.drop:
+        raise UserError(f"data.drop lists the target {cfg.target!r}; drop only other columns")
     files: dict = {}
-    table = _read_table(cfg.path, "data.path", files)
+    notes: list = []
+    table = _read_table(cfg.path, "data.path", files, cfg.na_values, notes,
+                        keep=(cfg.target, cfg.prediction, *cfg.scores))
     columns = list(table.columns)
     named = {"data.target": cfg.target}
     if cfg.prediction and (cfg.prediction in columns or not cfg.scores):
@@ -145,14 +158,18 @@ def _load_predictions(cfg) -> Dataset:
         if column not in columns:
             raise UserError(f"{key}={column!r} is not a column of the predictions file; its columns are: {columns}")
     _check_columns(table, "data.path", cfg.target, list(cfg.drop))
-    notes: list = []
     table = _clean(table, cfg.target, list(cfg.drop), notes, "predictions file")
-    y = table[cfg.target]
-    task = _task(cfg.task, y, cfg.target)
-    labels = [] if task == "regression" else _sorted_labels(y)
     pred_column = named.get("data.prediction")
+    for column in cfg.scores:
+        table[column] = _score_column(table[column], column)
+    table = _rows_with_predictions(table, [c for c in [pred_column, *cfg.scores] if c], cfg.missing, notes)
+    y = table[cfg.target]
+    task = _task(cfg.task, y, cfg.target, notes)
+    labels = [] if task == "regression" else _sorted_labels(y)
     y_pred = table[pred_column].to_numpy() if pred_column else None
-    scores = None
+    if task == "regression" and y_pred is not None:
+        _score_column(table[pred_column], pred_column)  # numeric and finite
+    scores, probabilities = None, True
     if cfg.scores:
         if task == "regression":
             raise UserError("data.scores are for classification; for regression give data.prediction only")
@@ -161,6 +178,17 @@ def _load_predictions(cfg) -> Dataset:
             raise UserError(f"data.scores lists {len(cfg.scores)} columns; a {task} target with labels {labels} needs "
                             f"{expected} (binary: the positive class's score; multiclass: one per class, label order)")
         scores = table[list(cfg.scores)].to_numpy(dtype=float)
+        probabilities = are_probabilities(scores)
+        if not probabilities:
+            what = ("outside [0, 1]" if task == "binary" else "not rows of probabilities (each in [0, 1], summing to 1)")
+            notes.append(f"The scores ({', '.join(cfg.scores)}) are {what}, range {scores.min():.4g} to "
+                         f"{scores.max():.4g}: they rank rows but are not probabilities, so log loss, Brier score and "
+                         "calibration are not computed.")
+            if task == "binary" and pred_column is None and cfg.threshold is None:
+                raise UserError(f"data.scores={list(cfg.scores)} are not probabilities (range {scores.min():.4g} to "
+                                f"{scores.max():.4g}), so labels cannot come from the 0.5 threshold: give "
+                                "data.threshold=... (predict the positive class when score >= threshold) or "
+                                "data.prediction=<column of predicted labels>")
     positive = _positive_label(cfg.positive_label, labels) if task == "binary" else None
     used = [cfg.target] + ([pred_column] if pred_column else []) + list(cfg.scores)
     X = table.drop(columns=used)
@@ -170,7 +198,46 @@ def _load_predictions(cfg) -> Dataset:
     return Dataset(name=Path(cfg.path).stem, task=task, target=cfg.target, X_train=None, y_train=None,
                    X_test=X.reset_index(drop=True), y_test=y.reset_index(drop=True), labels=labels,
                    positive_label=positive, source=", ".join(files), notes=notes, files=files,
-                   logged={"y_pred": y_pred, "scores": scores, "prediction": pred_column, "score_columns": list(cfg.scores)})
+                   logged={"y_pred": y_pred, "scores": scores, "prediction": pred_column,
+                           "score_columns": list(cfg.scores), "probabilities": probabilities,
+                           "threshold": 0.5 if cfg.threshold is None else float(cfg.threshold)})
+
+
+def are_probabilities(scores: np.ndarray, tolerance: float = 1e-3) -> bool:
+    """Binary (one column): every score in [0, 1]. Multiclass: also every row summing to 1 within the tolerance."""
+    inside = bool(np.all((scores >= 0) & (scores <= 1)))
+    return inside and (scores.shape[1] == 1 or bool(np.all(np.abs(scores.sum(axis=1) - 1) <= tolerance)))
+
+
+def _score_column(values: pd.Series, column: str) -> pd.Series:
+    """A column of numbers: text that is not a number, or an infinite value, is an error naming a few of them."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = values[numbers.isna() & values.notna()]
+    if len(bad):
+        raise UserError(f"column {column!r} must hold numbers; {len(bad)} values do not, e.g. "
+                        f"{list(dict.fromkeys(bad.astype(str)))[:5]}")
+    infinite = np.isinf(numbers.to_numpy(float))
+    if infinite.any():
+        raise UserError(f"column {column!r} holds {int(infinite.sum())} infinite values; scores and predictions must "
+                        "be finite")
+    return numbers
+
+
+def _rows_with_predictions(table: pd.DataFrame, columns: list, missing: str, notes: list) -> pd.DataFrame:
+    """Rows with no prediction or score: an error naming the columns and counts, or dropped with a note when
+    data.missing=drop."""
+    empty = {c: int(table[c].isna().sum()) for c in columns if table[c].isna().any()}
+    if not empty:
+        return table
+    counts = ", ".join(f"{c!r}: {n}" for c, n in empty.items())
+    if missing != "drop":
+        raise UserError(f"rows without a prediction ({counts} missing values); remove them, or set data.missing=drop "
+                        "to leave them out of the report")
+    keep = table[columns].notna().all(axis=1)
+    notes.append(f"{int((~keep).sum())} rows without a prediction ({counts}) were left out (data.missing=drop).")
+    if not keep.any():
+        raise UserError(f"no row has a prediction ({counts} missing values)")
+    return table[keep].reset_index(drop=True)
 
 
 def _load_builtin(name: str):
@@ -187,25 +254,117 @@ def _load_builtin(name: str):
     return frame, target, f"scikit-learn {BUILTIN[name]}()"
 
 
-def _read_table(path: str, key: str, files: dict) -> pd.DataFrame:
+def _read_table(path: str, key: str, files: dict, na_values=(), notes: Optional[list] = None,
+                keep: tuple = ()) -> pd.DataFrame:
+    """A CSV, TSV or Parquet file as a tidy frame (see `_tidy`; columns in `keep` are left as they are)."""
     p = Path(path).expanduser()
     kind = READERS.get(p.suffix.lower())
     if kind is None:
         raise UserError(f"{key}={path!r}: unsupported file type {p.suffix!r}; valid: {', '.join(READERS)}")
     if not p.is_file():
         raise UserError(f"{key}={path!r}: file not found (relative paths are taken from {Path.cwd()})")
+    sep = "\t" if kind == "tsv" else ","
+    header = _csv_header(p, sep) if kind != "parquet" else []
     try:
         if kind == "parquet":
             table = pd.read_parquet(p)
         else:
-            table = pd.read_csv(p, sep="\t" if kind == "tsv" else ",")
+            table = pd.read_csv(p, sep=sep)
     except Exception as exc:  # pandas/pyarrow raise many types for a malformed file
         raise UserError(f"{key}={path!r}: cannot read it as {kind}: {exc}") from None
     if table.empty:
         raise UserError(f"{key}={path!r}: the file has no rows")
-    files[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
+    files[str(p)] = _sha256(p)
+    names = header or [str(c) for c in table.columns]
+    twice = sorted({c for c in names if names.count(c) > 1})
+    if twice:
+        raise UserError(f"{key}={path!r}: column names appear more than once: {twice}; rename them so that each "
+                        "column has its own name")
     table.columns = [str(c) for c in table.columns]
-    return table
+    return _tidy(table, key, list(na_values), notes if notes is not None else [], keep)
+
+
+def _csv_header(path: Path, sep: str) -> list:
+    """The header row as written (pandas renames repeated names to 'a.1', which would hide them)."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        return next(csv.reader(fh, delimiter=sep), [])
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+DATE_PATTERN = r"^\s*\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?\s*$"
+
+
+def _tidy(table: pd.DataFrame, key: str, na_values: list, notes: list, keep: tuple = ()) -> pd.DataFrame:
+    """What real files hold, made usable, each change said in a note: tokens like '?' in an otherwise numeric
+    column become missing values; ISO dates become their parts (year, month, day, day of week, hour); durations
+    become seconds; infinities in numeric columns become missing values."""
+    tokens = {t.strip().lower() for t in na_values}
+    out = {}
+    for col in table.columns:
+        values = table[col]
+        if col in keep:
+            out[col] = values
+            continue
+        if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+            values = _numeric_with_tokens(values, col, key, tokens, notes)
+        if (values.dtype == object or pd.api.types.is_string_dtype(values)) and _looks_like_dates(values):
+            values = pd.to_datetime(values, errors="coerce", utc=True, format="ISO8601")
+        if pd.api.types.is_datetime64_any_dtype(values):
+            out.update(_date_parts(values, col, key, notes))
+            continue
+        if pd.api.types.is_timedelta64_dtype(values):
+            values = values.dt.total_seconds()
+            notes.append(f"Column {col!r} of {key} holds durations; they are used as seconds.")
+        if pd.api.types.is_float_dtype(values):
+            infinite = np.isinf(values.to_numpy())
+            if infinite.any():
+                values = values.where(~infinite)
+                notes.append(f"Column {col!r} of {key}: {int(infinite.sum())} infinite values are treated as missing.")
+        out[col] = values
+    return pd.DataFrame(out, index=table.index)
+
+
+def _numeric_with_tokens(values: pd.Series, col: str, key: str, tokens: set, notes: list) -> pd.Series:
+    """A text column that is numeric but for 'no value' tokens becomes numeric, the tokens missing."""
+    present = values.dropna()
+    if present.empty:
+        return values
+    text = present.astype(str).str.strip()
+    is_token = text.str.lower().isin(tokens)
+    numbers = pd.to_numeric(text[~is_token], errors="coerce")
+    if not is_token.any() or numbers.isna().any() or numbers.empty:
+        return values
+    found = text[is_token].value_counts()
+    notes.append(f"Column {col!r} of {key} is numeric but holds " + ", ".join(f"{t!r} {n} times" for t, n in
+                 found.items()) + "; those values are treated as missing (data.na_values lists such tokens).")
+    converted = pd.Series(np.nan, index=values.index)
+    converted.loc[numbers.index] = numbers.astype(float)
+    return converted
+
+
+def _looks_like_dates(values: pd.Series) -> bool:
+    sample = values.dropna().astype(str).head(200)
+    return not sample.empty and bool(sample.str.match(DATE_PATTERN).all())
+
+
+def _date_parts(values: pd.Series, col: str, key: str, notes: list) -> dict:
+    stamps = values.dt
+    parts = {f"{col}.year": stamps.year, f"{col}.month": stamps.month, f"{col}.day": stamps.day,
+             f"{col}.day_of_week": stamps.day_of_week}
+    if (stamps.hour.fillna(0) != 0).any() or (stamps.minute.fillna(0) != 0).any():
+        parts[f"{col}.hour"] = stamps.hour
+    notes.append(f"Column {col!r} of {key} holds dates; the model sees their parts ({', '.join(parts)}), not the "
+                 "dates themselves.")
+    return {name: part.astype(float) for name, part in parts.items()}
 
 
 def _check_columns(table: pd.DataFrame, key: str, target: str, drop: list) -> None:
@@ -229,24 +388,40 @@ def _clean(table, target, drop, notes, what):
     return table
 
 
-def _task(forced, y: pd.Series, target: str) -> str:
+def _task(forced, y: pd.Series, target: str, notes: list) -> str:
+    """The task, forced or inferred from the target; a note says which and how (and how to override it)."""
+    n = y.nunique()
+    numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
+    if numeric and np.isinf(y.to_numpy(float)).any():
+        raise UserError(f"the target {target!r} holds {int(np.isinf(y.to_numpy(float)).sum())} infinite values; "
+                        "remove those rows or replace the values")
     if forced is not None:
         if forced not in TASKS:
             raise UserError(f"data.task={forced!r} is not valid; valid: {', '.join(TASKS)} (or null to infer)")
-        if forced == "regression" and not pd.api.types.is_numeric_dtype(y):
+        if forced == "regression" and not numeric:
             raise UserError(f"data.task=regression needs a numeric target; {target!r} is {y.dtype}")
+        if forced == "binary" and n != 2 or forced == "multiclass" and n < 3:
+            raise UserError(f"data.task={forced} needs {'exactly 2' if forced == 'binary' else 'at least 3'} classes; "
+                            f"the target {target!r} has {n}: {_sorted_labels(y)[:10]}")
+        notes.append(f"The task is {forced}, as data.task sets it.")
         return forced
-    n = y.nunique()
     if n < 2:
         raise UserError(f"the target {target!r} has a single value ({y.iloc[0]!r}); there is nothing to predict")
-    if pd.api.types.is_bool_dtype(y) or not pd.api.types.is_numeric_dtype(y):
-        return "binary" if n == 2 else "multiclass"
-    integral = pd.api.types.is_integer_dtype(y) or bool(np.all(np.mod(y.to_numpy(float), 1) == 0))
-    if integral and n == 2:
-        return "binary"
-    if integral and n <= MAX_CLASSES_FOR_INTEGER_TARGET:
-        return "multiclass"
-    return "regression"
+    integral = numeric and (pd.api.types.is_integer_dtype(y) or bool(np.all(np.mod(y.to_numpy(float), 1) == 0)))
+    if not numeric or n == 2 and (integral or pd.api.types.is_bool_dtype(y)):
+        task, why = ("binary" if n == 2 else "multiclass"), f"{n} distinct labels in {target!r}"
+    elif integral and n <= MAX_CLASSES_FOR_INTEGER_TARGET:
+        task, why = "multiclass", f"{n} distinct whole numbers in {target!r} (at most {MAX_CLASSES_FOR_INTEGER_TARGET})"
+    else:
+        task = "regression"
+        why = (f"{n} distinct whole numbers in {target!r}, more than {MAX_CLASSES_FOR_INTEGER_TARGET}" if integral
+               else f"fractional numbers in {target!r}")
+    others = [t for t in TASKS if t != task and not (t == "regression" and not numeric)]
+    notes.append(f"The task is {task}, inferred from {why}; set data.task={'|'.join(others)} to change it.")
+    return task
+
+
+MIN_ROWS_TO_SPLIT = 10
 
 
 def _split(frame, target, task, cfg, seed, notes):
@@ -254,6 +429,9 @@ def _split(frame, target, task, cfg, seed, notes):
 
     if not 0 < cfg.test_size < 1:
         raise UserError(f"data.test_size={cfg.test_size} must be between 0 and 1")
+    if len(frame) < MIN_ROWS_TO_SPLIT:
+        raise UserError(f"data.path has {len(frame)} rows with a value in {target!r}; splitting them into training "
+                        f"and test rows needs at least {MIN_ROWS_TO_SPLIT}")
     stratify = None
     if task != "regression" and cfg.stratify:
         counts = frame[target].value_counts()
@@ -290,7 +468,8 @@ def _to_categoricals(train, test, target) -> None:
 
 
 def _sorted_labels(y: pd.Series) -> list:
-    values = list(pd.unique(y))
+    """The distinct labels as plain Python values (numpy scalars converted), sorted."""
+    values = [v.item() if isinstance(v, np.generic) else v for v in pd.unique(y)]
     try:
         return sorted(values)
     except TypeError:  # mixed types

@@ -7,11 +7,12 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, fields
-from typing import Optional
+from typing import ClassVar, Optional
 
 import numpy as np
 import pandas as pd
 
+from .errors import at_least
 from .predictions import model_classes
 from .sampling import sample_rows
 
@@ -135,6 +136,12 @@ class AttributionSettings:
     shap_rows: int = 100  # rows explained when attributions are estimated by sampling (models without exact ones)
     permutations: int = 8  # feature orders per row for the sampling estimate
     background: int = 50  # background rows for the sampling estimate and linear contributions
+
+    SECTION: ClassVar[str] = "feature_importance"  # the section whose settings these are, for error messages
+
+    def __post_init__(self):
+        for key in ("sample_size", "shap_rows", "permutations", "background"):
+            at_least(f"analyses.{self.SECTION}.{key}", getattr(self, key), 1)
 
 
 def explained(ctx, candidate, settings: AttributionSettings) -> "Attributions":

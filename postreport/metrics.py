@@ -116,9 +116,14 @@ class MetricsResult:
 
 # ------------------------------------------------------------------------------------------------ point estimates
 
-def binary_metrics(y_bin, pred_bin, score, positive, order=None) -> MetricsResult:
+NOT_PROBABILITIES = ("The scores are not probabilities, so log loss and Brier score are not computed; ROC AUC and "
+                     "average precision only rank the rows.")
+
+
+def binary_metrics(y_bin, pred_bin, score, positive, order=None, probabilities: bool = True) -> MetricsResult:
     """Binary metrics of the positive class, vectorised with the same formulas as the bootstrap resamples
-    (tested against scikit-learn); a metric the data cannot define is None with a note."""
+    (tested against scikit-learn); a metric the data cannot define is None with a note. probabilities=False:
+    the scores only rank rows (no log loss or Brier score)."""
     notes: list = []
     n_pos = int(y_bin.sum())
     one_class = n_pos in (0, len(y_bin))
@@ -135,6 +140,9 @@ def binary_metrics(y_bin, pred_bin, score, positive, order=None) -> MetricsResul
     for name in CLASSIFICATION:
         value = raw.get(name)
         values[name] = None if value is None or not math.isfinite(value) else value
+    if score is not None and not probabilities:
+        values["log_loss"] = values["brier"] = None
+        notes.append(NOT_PROBABILITIES)
     if values["precision"] is None:
         notes.append(f"Precision is undefined: the model predicted no row as {positive!r}.")
     if n_pos == 0:
@@ -146,7 +154,7 @@ def binary_metrics(y_bin, pred_bin, score, positive, order=None) -> MetricsResul
                          notes=notes, positive=positive)
 
 
-def multiclass_metrics(y_true, y_pred, proba, classes, labels) -> MetricsResult:
+def multiclass_metrics(y_true, y_pred, proba, classes, labels, probabilities: bool = True) -> MetricsResult:
     """Multiclass metrics through scikit-learn (macro averages); a metric the data cannot define is None with a
     note. proba's columns are in the order of `classes` (the model's); `labels` are the data's."""
     import sklearn.metrics as skm
@@ -193,7 +201,10 @@ def multiclass_metrics(y_true, y_pred, proba, classes, labels) -> MetricsResult:
                                                          labels=classes))
             attempt("average_precision", lambda: skm.average_precision_score(onehot, proba, average="macro"))
         unknown = present - set(classes)
-        if unknown:
+        if not probabilities:
+            values["log_loss"] = values["brier"] = None
+            notes.append(NOT_PROBABILITIES)
+        elif unknown:
             values["log_loss"] = values["brier"] = None
             notes.append(f"Log loss and Brier score are undefined: test labels {sorted(unknown, key=str)} are not "
                          "among the model's classes.")
@@ -235,9 +246,10 @@ def point_metrics(data, pred, enc, rows=None) -> MetricsResult:
     if data.task == "binary":
         score = None if enc.score is None else enc.score[pick]
         return binary_metrics(enc.y_bin[pick], enc.pred_bin[pick], score, data.positive_label,
-                              enc.score_order if rows is None else None)
+                              enc.score_order if rows is None else None, pred.probabilities)
     proba = None if pred.proba is None else pred.proba[pick]
-    return multiclass_metrics(pred.y_true[pick], pred.y_pred[pick], proba, pred.classes, data.labels)
+    return multiclass_metrics(pred.y_true[pick], pred.y_pred[pick], proba, pred.classes, data.labels,
+                              pred.probabilities)
 
 
 # ------------------------------------------------------------------------------------------------ intervals

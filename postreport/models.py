@@ -112,6 +112,12 @@ def _with_defaults(cls, params: dict, seed: int) -> dict:
 
 def _wrap(estimator, preprocessing: str):
     if preprocessing in ("none", "native"):
+        if type(estimator).__module__.startswith("lightgbm"):
+            from sklearn.pipeline import Pipeline
+
+            from .safe_names import SafeNames
+
+            return Pipeline([("names", SafeNames()), ("model", estimator)])
         return estimator
     from sklearn.compose import ColumnTransformer, make_column_selector
     from sklearn.impute import SimpleImputer
@@ -164,6 +170,7 @@ def load_candidate(cfg, data) -> Candidate:
         raise UserError(f"model.path={cfg.path!r}: cannot load the model: {type(exc).__name__}: {exc}") from None
     if not hasattr(estimator, "predict"):
         raise UserError(f"model.path={cfg.path!r} holds a {type(estimator).__name__}, which has no predict()")
+    _check_kind(estimator, data, cfg.path)
     notes = _align_features(estimator, data, cfg.path)
     cls = type(estimator)
     params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
@@ -171,6 +178,31 @@ def load_candidate(cfg, data) -> Candidate:
         name=path.stem, estimator=estimator, origin=f"loaded from {path.name}",
         estimator_class=f"{cls.__module__}.{cls.__qualname__}", params=params, notes=notes,
     )
+
+
+def _check_kind(estimator, data, path) -> None:
+    """The model must do the data's task and know its labels: a regressor on classes, a classifier on numbers, or
+    classes that are not the data's labels would give numbers that mean nothing."""
+    from .predictions import model_classes
+
+    classes = model_classes(estimator, None) if getattr(estimator, "classes_", None) is not None else None
+    name = type(estimator).__name__
+    if data.task == "regression":
+        if classes is not None:
+            raise UserError(f"model.path={path!r} holds a classifier ({name}, classes {classes[:10]}), but the data's "
+                            f"task is regression; if {data.target!r} holds class labels, set data.task=multiclass")
+        return
+    if classes is None:
+        raise UserError(f"model.path={path!r} holds a regressor ({name}: no classes), but the data's task is "
+                        f"{data.task}; if {data.target!r} is a number to predict, set data.task=regression")
+    unknown = [label for label in data.labels if label not in classes]
+    if unknown:
+        raise UserError(f"the model in {path!r} predicts the classes {classes[:20]}, but the data's labels in "
+                        f"{data.target!r} are {data.labels[:20]} ({unknown[:5]} unknown to the model); evaluate it on "
+                        "data labelled as it was trained, or map the labels")
+    if data.task == "binary" and len(classes) != 2:
+        raise UserError(f"the model in {path!r} predicts {len(classes)} classes {classes[:20]}, but the data's target "
+                        f"{data.target!r} has 2: {data.labels}")
 
 
 def _load_skops(path: Path, trust: bool):
@@ -229,7 +261,8 @@ class BoosterModel:
         objective = str(booster.params.get("objective", "")) or _objective_from_dump(path)
         if data.task == "regression":
             return cls(booster, [], "regression")
-        n_class = booster.num_model_per_iteration() if data.task == "multiclass" else 2
+        per_iteration = booster.num_model_per_iteration()  # 1 for a binary model, one per class otherwise
+        n_class = 2 if per_iteration == 1 else per_iteration
         if "regression" in objective:
             raise UserError(f"model.path={str(path)!r} is a LightGBM regression model, but the data's task is "
                             f"{data.task}; set data.task=regression")
@@ -240,6 +273,23 @@ class BoosterModel:
 
     def get_params(self, deep=False):
         return {k: v for k, v in self.booster.params.items() if isinstance(v, (int, float, str, bool))}
+
+    def fit(self, X, y=None):
+        """Never called: a model loaded from a file is evaluated, not refitted. (Its presence lets scikit-learn's
+        inspection tools, such as permutation importance, accept the model.)"""
+        raise NotImplementedError("a LightGBM model loaded from a text file cannot be refitted here")
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    def __sklearn_tags__(self):
+        """What scikit-learn's inspection tools ask of an estimator: a classifier or a regressor, fitted."""
+        from sklearn.utils import ClassifierTags, RegressorTags, Tags, TargetTags
+
+        classifier = self.task != "regression"
+        return Tags(estimator_type="classifier" if classifier else "regressor", target_tags=TargetTags(required=True),
+                    classifier_tags=ClassifierTags() if classifier else None,
+                    regressor_tags=None if classifier else RegressorTags())
 
     def predict_proba(self, X):
         raw = self.booster.predict(X)

@@ -15,6 +15,8 @@ class Predictions:
     proba: Optional[np.ndarray]  # (n, k), columns in the order of `classes`; None for regression / no probabilities
     classes: list  # the model's classes (classification)
     seconds: float
+    probabilities: bool = True  # proba holds probabilities (else scores that only rank rows: logged raw scores)
+    threshold: float = 0.5  # binary: the positive class's score at and above which the labels are positive
 
     def scores_for(self, label) -> Optional[np.ndarray]:
         """The predicted probability of one class (binary: the positive label's scores)."""
@@ -70,11 +72,11 @@ def from_log(data) -> Predictions:
         if y_pred.dtype.kind == "f" and y_true.dtype.kind in "iu" and np.all(np.mod(y_pred, 1) == 0):
             y_pred = y_pred.astype(y_true.dtype)
     elif data.task == "binary":
-        y_pred = np.asarray(labels, dtype=object)[np.where(proba[:, labels.index(data.positive_label)] >= 0.5,
-                                                           labels.index(data.positive_label),
-                                                           1 - labels.index(data.positive_label))]
+        positive = labels.index(data.positive_label)
+        y_pred = np.asarray(labels, dtype=object)[np.where(proba[:, positive] >= logged["threshold"], positive,
+                                                           1 - positive)]
     else:
         y_pred = np.asarray(labels, dtype=object)[np.argmax(proba, axis=1)]
     if y_pred.dtype == object and y_true.dtype != object:
         y_pred = y_pred.astype(y_true.dtype)
-    return Predictions(y_true, y_pred, proba, labels, 0.0)
+    return Predictions(y_true, y_pred, proba, labels, 0.0, logged["probabilities"], logged["threshold"])

@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from . import registry
 from .config import FORMATS, NoSettings
 from .context import Outcome, RunContext, Timer
-from .errors import UserError
+from .errors import UserError, at_least, strictly_between
 
 log = logging.getLogger("postreport")
 QUIET_LOGGERS = {"weasyprint": logging.ERROR, "fontTools": logging.WARNING, "matplotlib": logging.WARNING}
@@ -59,6 +59,7 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
     started, timer = run_timestamp(), Timer()
     quiet_libraries()
     checked = validate(cfg)
+    check_outputs(Path(output_dir))
     ctx = prepare(cfg, checked, timer)
     warm = _warm_pdf(cfg)  # WeasyPrint's start-up overlaps the analyses
     if not cfg.report.timings:
@@ -106,6 +107,7 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer) -> RunContext:
         check = getattr(cls, "check", None)
         if check is not None:
             check(cls(), data, settings)
+    check_folds(cfg, data)
     with timer.step("fit or load model"):
         model = build_candidate(cfg.model, data, cfg.seed)
     ctx = RunContext(cfg=cfg, data=data, model=model, seed=cfg.seed, n_jobs=cfg.n_jobs, candidates=[model])
@@ -121,6 +123,20 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer) -> RunContext:
             raise UserError(f"report.subject=tuned, but there is no tuned model: {ctx.tuning_skipped}")
         ctx.model = ctx.tuning.candidate
     return ctx
+
+
+def check_folds(cfg, data) -> None:
+    """Cross-validation (tuning, stacking) needs as many training rows of every class as it has folds."""
+    if data.X_train is None or data.task == "regression":
+        return
+    smallest = int(data.y_train.value_counts().min())
+    uses = {"tuning.cv": cfg.tuning.cv if cfg.tuning.enabled and "tuning" in cfg.report.analyses else 0,
+            "ensemble.stacking.cv": cfg.ensemble.stacking.cv if cfg.ensemble.enabled and "stacking" in
+            cfg.ensemble.methods and "leaderboard" in cfg.report.analyses else 0}
+    for key, folds in uses.items():
+        if folds > smallest:
+            raise UserError(f"{key}={folds} folds need {folds} training rows of every class; the rarest class has "
+                            f"{smallest}: lower {key}, or turn it off ({key.split('.')[0]}=none)")
 
 
 def run_analysis(name: str, cls, settings, ctx: RunContext, timer: Timer) -> Outcome:
@@ -200,22 +216,50 @@ def render(cfg, ctx, checked: Checked, outcomes: list, figures: dict, timer: Tim
     return payloads, document
 
 
-def write(output_dir: Path, payloads: dict) -> dict:
-    """Written last and atomically: a failure before this leaves no half-written report."""
-    from .atomic import write_atomic
+def check_outputs(output_dir: Path) -> None:
+    """Before any work: the run's files can be written where they go."""
+    for name in FILENAMES.values():
+        if (output_dir / name).is_dir():
+            raise UserError(f"{output_dir / name} is a folder, where this run writes its {name}: move it away or "
+                            "choose another folder with hydra.run.dir=...")
 
-    files = {}
+
+def write(output_dir: Path, payloads: dict) -> dict:
+    """Written last, as one set (postreport.atomic): a failure or a signal before or during this leaves the folder's
+    earlier set whole. Files of the other formats left by an earlier run in the same folder are removed, so that
+    no stale report sits beside the new metrics.json."""
+    from .atomic import write_all
+
+    files = {fmt: output_dir / FILENAMES[fmt] for fmt in FORMATS if fmt in payloads}
+    write_all({files[fmt]: payloads[fmt] for fmt in files})
     for fmt in FORMATS:
-        if fmt in payloads:
-            files[fmt] = output_dir / FILENAMES[fmt]
-            write_atomic(files[fmt], payloads[fmt])
-            log.info("wrote %s", files[fmt])
+        stale = output_dir / FILENAMES[fmt]
+        if fmt not in files and stale.is_file():
+            stale.unlink()
+            log.info("removed %s: an earlier run's file, not made by this one (report.formats)", stale)
+    for path in files.values():
+        log.info("wrote %s", path)
     return files
 
 
 def quiet_libraries() -> None:
     for name, level in QUIET_LOGGERS.items():  # their INFO lines are noise in a report run's log
-        logging.getLogger(name).setLevel(level)
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        if not any(isinstance(f, _Shortened) for f in logger.filters):
+            logger.addFilter(_Shortened())
+
+
+class _Shortened(logging.Filter):
+    """A library's log line cut to a readable length (WeasyPrint quotes whole data: URLs, figures included)."""
+
+    LIMIT = 300
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if len(message) > self.LIMIT:
+            record.msg, record.args = message[: self.LIMIT] + f"… ({len(message):,} characters)", None
+        return True
 
 
 def add_tuned(ctx: RunContext, timer: Timer) -> None:
@@ -275,6 +319,12 @@ def validate(cfg: DictConfig) -> Checked:
                         f"e.g. {missing[0]}=...)")
     if cfg.report.subject not in ("model", "tuned"):
         raise UserError(f"report.subject={cfg.report.subject!r} is not valid; valid: model, tuned")
+    at_least("seed", cfg.seed, 0)
+    at_least("bootstrap.resamples", cfg.bootstrap.resamples, 0)
+    strictly_between("bootstrap.level", cfg.bootstrap.level, 0, 1)
+    if cfg.bootstrap.seed is not None:
+        at_least("bootstrap.seed", cfg.bootstrap.seed, 0)
+    at_least("bootstrap.max_bins", cfg.bootstrap.max_bins, 2)
     bad = [f for f in cfg.report.formats if f not in FORMATS]
     if bad or not cfg.report.formats:
         raise UserError(f"report.formats={list(cfg.report.formats)} is not valid; choose from {list(FORMATS)}")

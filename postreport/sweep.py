@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
+from urllib.parse import quote
+
 from hydra.experimental.callback import Callback
 
 from .metrics import TASKS, label, lower_is_better
@@ -27,11 +29,18 @@ def write_job_status(output_dir: str, code: int, error: Optional[str]) -> None:
 
 
 class SweepReport(Callback):
+    started: float = 0.0  # when this multirun began: job folders older than that are an earlier multirun's
+
+    def on_multirun_start(self, config, **kwargs: Any) -> None:
+        import time
+
+        self.started = time.time()
+
     def on_multirun_end(self, config, **kwargs: Any) -> None:
         global last_exit_code
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
-            summary = collect(sweep_dir)
+            summary = collect(sweep_dir, since=self.started)
         except Exception as exc:  # the jobs' own reports are written; never lose them over the summary
             log.error("the sweep report could not be made: %s", exc)
             last_exit_code = 1
@@ -40,17 +49,21 @@ class SweepReport(Callback):
         last_exit_code = 0 if all(j["exit_code"] == 0 for j in summary["jobs"]) else 1
 
 
-def collect(sweep_dir: Path) -> dict:
+def collect(sweep_dir: Path, since: float = 0.0) -> dict:
+    """Every job folder of the sweep written since `since` (a reused sweep folder keeps an earlier multirun's
+    folders: they are not this sweep's jobs)."""
     jobs = []
-    for job_dir in sorted((d for d in sweep_dir.iterdir() if d.is_dir() and (d / ".hydra").is_dir()),
-                          key=lambda d: int(d.name) if d.name.isdigit() else d.name):
+    ours = [d for d in sweep_dir.iterdir()
+            if (d / ".hydra" / "overrides.yaml").is_file() and (d / ".hydra" / "overrides.yaml").stat().st_mtime
+            >= since - 1]
+    for job_dir in sorted(ours, key=lambda d: int(d.name) if d.name.isdigit() else d.name):
         overrides = _read_overrides(job_dir / ".hydra" / "overrides.yaml")
         status = _read_json(job_dir / JOB_FILE) or {"status": "error", "exit_code": 1,
                                                      "error": "the job left no status (it was interrupted?)"}
         metrics = _read_json(job_dir / "metrics.json")
         row = {"job": job_dir.name, "overrides": overrides, "status": status["status"],
                "exit_code": status["exit_code"], "error": status.get("error"), "task": None, "metrics": {}, "ci": {},
-               "report": f"{job_dir.name}/report.html" if (job_dir / "report.html").exists() else None}
+               "report": f"{quote(job_dir.name)}/report.html" if (job_dir / "report.html").exists() else None}
         if metrics:
             row["task"] = metrics["task"]
             row["metrics"] = metrics["metrics"]
@@ -105,7 +118,7 @@ def override_value(job: dict, key: str) -> Optional[str]:
 
 
 def write_sweep_files(sweep_dir: Path, summary: dict) -> None:
-    from .atomic import write_atomic
+    from .atomic import write_all
     from .report.render_html import render_html
     from .report.render_json import jsonable
     from .report.render_pdf import render_pdf
@@ -118,9 +131,8 @@ def write_sweep_files(sweep_dir: Path, summary: dict) -> None:
     html = render_html(report, for_print=False, figures=figures)
     pdf = render_pdf(render_html(report, for_print=True, figures=figures), report,
                      [("sweep.json", text, "One row per job: overrides, status, headline metrics")])
-    write_atomic(sweep_dir / "sweep.json", text)
-    write_atomic(sweep_dir / "sweep_report.html", html)
-    write_atomic(sweep_dir / "sweep_report.pdf", pdf)
+    write_all({sweep_dir / "sweep.json": text, sweep_dir / "sweep_report.html": html,
+               sweep_dir / "sweep_report.pdf": pdf})
     log.info("sweep report: %s", sweep_dir / "sweep_report.html")
 
 

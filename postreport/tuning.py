@@ -97,6 +97,11 @@ def check(tcfg, mcfg) -> list:
         raise UserError(f"tuning.n_trials={tcfg.n_trials} must be at least 1")
     if tcfg.cv < 2:
         raise UserError(f"tuning.cv={tcfg.cv} must be at least 2 folds")
+    if tcfg.max_rows is not None and tcfg.max_rows < 10 * tcfg.cv:
+        raise UserError(f"tuning.max_rows={tcfg.max_rows} is too few rows for {tcfg.cv} folds; use at least "
+                        f"{10 * tcfg.cv} (or null: every training row)")
+    if tcfg.timeout is not None and tcfg.timeout <= 0:
+        raise UserError(f"tuning.timeout={tcfg.timeout} must be a positive number of seconds (or null: no limit)")
     from omegaconf import DictConfig, OmegaConf
 
     space = mcfg.search_space
@@ -143,7 +148,7 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int) -> TuningOutcome:
     scoring = tcfg.scoring or DEFAULT_SCORING[data.task]
     folds = (KFold if data.task == "regression" else StratifiedKFold)(tcfg.cv, shuffle=True, random_state=seed)
     workers = fold_workers(data, tcfg.cv, n_jobs)
-    X, y = data.X_train, data.y_train
+    X, y = search_rows(data, tcfg.max_rows, seed)
 
     def cv_score(overrides: dict):
         estimator, _, _ = make_estimator(mcfg, data.task, seed, overrides)
@@ -181,6 +186,12 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int) -> TuningOutcome:
     best = study.best_trial
     importances: dict = {}
     notes: list = []
+    if len(X) < data.n_train:
+        notes.append(f"The search cross-validated on a seeded sample of {len(X):,} of the {data.n_train:,} training "
+                     "rows (tuning.max_rows); the best parameters were refitted on all of them.")
+    if len(study.trials) < tcfg.n_trials and tcfg.timeout is not None:
+        notes.append(f"The search stopped at its time budget (tuning.timeout={tcfg.timeout:g} s) after "
+                     f"{len(study.trials)} of {tcfg.n_trials} trials.")
     if len(complete) >= 4 and len(params) > 1:
         try:
             importances = {k: float(v) for k, v in optuna.importance.get_param_importances(
@@ -192,7 +203,7 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int) -> TuningOutcome:
               for t in study.trials]
     fit_start = time.perf_counter()
     estimator, target, final_params = make_estimator(mcfg, data.task, seed, dict(best.params))
-    estimator.fit(X, y)
+    estimator.fit(data.X_train, data.y_train)
     candidate = Candidate(name=f"{mcfg.name} (tuned)", estimator=estimator, origin=f"tuned here ({len(complete)} "
                           f"trials) and refitted on all training data", estimator_class=target, params=final_params,
                           preprocessing=mcfg.preprocessing, fit_seconds=time.perf_counter() - fit_start, role="tuned")
@@ -204,6 +215,18 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int) -> TuningOutcome:
                          default_std=default_std, trials=trials, importances=importances,
                          seconds=time.perf_counter() - start, storage=tcfg.storage, study_name=study_name,
                          candidate=candidate, notes=notes)
+
+
+def search_rows(data, max_rows: Optional[int], seed: int) -> tuple:
+    """The training rows the search cross-validates on: all of them, or a seeded (stratified) sample of max_rows."""
+    X, y = data.X_train, data.y_train
+    if not max_rows or len(X) <= max_rows:
+        return X, y
+    from sklearn.model_selection import train_test_split
+
+    stratify = y if data.task != "regression" and y.value_counts().min() >= 2 else None
+    X, _, y, _ = train_test_split(X, y, train_size=max_rows, stratify=stratify, random_state=seed)
+    return X, y
 
 
 SMALL_DATA_CELLS = 2_000_000  # rows x features below which worker processes cost more than they save

@@ -127,6 +127,8 @@ class CalibrationAnalysis(Analysis):
             return "Calibration of probabilities needs classes; this is a regression task."
         if ctx.encoded.proba is None:
             return "The model gives no probabilities (or not for every class), so there is nothing to calibrate."
+        if not ctx.predictions.probabilities:
+            return "The scores are not probabilities (see the summary), so calibration does not apply."
         return None
 
     def compute(self, ctx, settings: CalibrationSettings) -> CalibrationResult:

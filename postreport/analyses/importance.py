@@ -8,6 +8,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..errors import at_least
 from ..explain import AttributionSettings
 from ..figures import Bars, Beeswarm, Lines, Panels, Series
 from ..report.model import Figure, Note, Table
@@ -22,6 +23,11 @@ class ImportanceSettings(AttributionSettings):
     pdp_features: int = 4  # partial dependence plots for the top features
     grid: int = 20
     ice_lines: int = 40
+
+    def __post_init__(self):
+        super().__post_init__()
+        for key, minimum in (("repeats", 1), ("top", 1), ("pdp_features", 0), ("grid", 2), ("ice_lines", 0)):
+            at_least(f"analyses.feature_importance.{key}", getattr(self, key), minimum)
 
 
 @dataclass

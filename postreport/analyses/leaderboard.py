@@ -39,22 +39,33 @@ def holm(pvalues: list) -> list:
     return adjusted
 
 
+def paired_rows(ctx) -> np.ndarray:
+    """The test rows the paired comparisons resample: all, or a seeded sample of bootstrap.max_exact_rows (row-level
+    resamples of every candidate cost resamples x rows each)."""
+    from ..sampling import sample_rows
+
+    return sample_rows(ctx.data.n_test, ctx.cfg.bootstrap.max_exact_rows, ctx.seed)
+
+
 def paired_samples(ctx, candidate, metric: str) -> Optional[np.ndarray]:
     """Per-resample values of `metric` for a candidate, with row resamples identical for every candidate
-    (rows in their original order, stratified by true class, the run's seed), so that differences are paired."""
+    (the paired rows in their original order, stratified by true class, the run's seed), so that differences are
+    paired."""
     from .. import bootstrap
 
     settings = ctx.cfg.bootstrap
     if settings.resamples <= 0:
         return None
     seed = ctx.seed if settings.seed is None else settings.seed
-    pred, data = candidate.predictions, ctx.data
+    pred, data, rows = candidate.predictions, ctx.data, paired_rows(ctx)
 
     def compute():
         if data.task == "regression":
-            return bootstrap.regression(pred.y_true, pred.y_pred, settings, seed).samples
+            return bootstrap.regression(pred.y_true[rows], pred.y_pred[rows], settings, seed).samples
         enc = ctx.encoded_for(candidate)
-        return bootstrap.multiclass(enc.y_idx, enc.pred_idx, len(enc.labels), enc.proba, settings, seed).samples
+        proba = None if enc.proba is None else enc.proba[rows]
+        return bootstrap.multiclass(enc.y_idx[rows], enc.pred_idx[rows], len(enc.labels), proba, settings,
+                                    seed).samples
 
     samples = ctx.shared(("paired samples", candidate.name), compute)
     if data.task == "binary" and metric in ("f1", "precision", "recall"):
@@ -149,8 +160,14 @@ class LeaderboardAnalysis(Analysis):
         best = singles[0].name if singles else rows[0].name
         comparisons = self._compare(ctx, best, ranking)
         level = ctx.cfg.bootstrap.level if ctx.cfg.bootstrap.resamples > 0 else None
-        return LeaderboardResult(task, names, ranking, rows, best, comparisons, self._diversity(ctx),
-                                 self._ensembles(ctx, ranking), level)
+        result = LeaderboardResult(task, names, ranking, rows, best, comparisons, self._diversity(ctx),
+                                   self._ensembles(ctx, ranking), level)
+        paired = len(paired_rows(ctx))
+        if level is not None and paired < ctx.data.n_test:
+            result.notes.append(f"The paired comparisons resample a seeded sample of {paired:,} of the "
+                                f"{ctx.data.n_test:,} test rows (bootstrap.max_exact_rows); the table's values and "
+                                "intervals use every row.")
+        return result
 
     @staticmethod
     def _compare(ctx, best: str, metric: str) -> list:

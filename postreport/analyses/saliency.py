@@ -4,10 +4,11 @@ and averaged per class. Tabular data: an instance-by-feature attribution heat ma
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import ClassVar, Optional
 
 import numpy as np
 
+from ..errors import at_least
 from ..explain import AttributionSettings
 from ..figures import Heatmap, ImageGrid, Panels, Waterfall
 from ..predictions import model_classes
@@ -25,6 +26,12 @@ class SaliencySettings(AttributionSettings):
     per_class: int = 15  # test images per class averaged into the class map
     rows: int = 12  # tabular: rows in the instance heat map
     features: int = 10  # tabular: features shown
+    SECTION: ClassVar[str] = "saliency"
+
+    def __post_init__(self):
+        super().__post_init__()
+        for key, minimum in (("patch", 0), ("examples", 1), ("per_class", 1), ("rows", 1), ("features", 1)):
+            at_least(f"analyses.saliency.{key}", getattr(self, key), minimum)
 
 
 @dataclass

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import metrics
-from ..errors import UserError
+from ..errors import UserError, at_least
 from ..report.model import Estimate, Note, Table
 from .base import Analysis
 
@@ -24,6 +24,11 @@ class SliceSettings:
     bins: int = 4  # quantile bins for numeric columns
     min_size: int = 30  # slices with fewer test rows are flagged as too small to trust
     max_levels: int = 12  # categorical levels shown; the rarest are pooled as "(other)"
+
+    def __post_init__(self):
+        at_least("analyses.slices.bins", self.bins, 2)
+        at_least("analyses.slices.min_size", self.min_size, 1)
+        at_least("analyses.slices.max_levels", self.max_levels, 1)
 
 
 @dataclass

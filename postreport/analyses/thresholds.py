@@ -60,6 +60,7 @@ class ThresholdResult:
     ks_threshold: float
     cost: Cost
     positive_label: object = None
+    score_range: tuple = (0.0, 1.0)  # the threshold axis: probabilities, or the range of raw scores
 
     def choice(self, name: str) -> Choice:
         return next(c for c in self.choices if c.name == name)
@@ -140,10 +141,11 @@ class ThresholdsAnalysis(Analysis):
         return None
 
     def compute(self, ctx, settings: ThresholdSettings) -> ThresholdResult:
-        enc = ctx.encoded
-        result = analyse(enc.y_bin, enc.score, settings.cost, settings.default, settings.max_points,
-                         enc.score_order)
+        enc, pred = ctx.encoded, ctx.predictions
+        default = settings.default if pred.probabilities else pred.threshold  # raw scores: the labels' threshold
+        result = analyse(enc.y_bin, enc.score, settings.cost, default, settings.max_points, enc.score_order)
         result.positive_label = ctx.data.positive_label
+        result.score_range = (0.0, 1.0) if pred.probabilities else (float(enc.score.min()), float(enc.score.max()))
         return result
 
     def items(self, r: ThresholdResult) -> list:
@@ -155,7 +157,7 @@ class ThresholdsAnalysis(Analysis):
             Series(c["threshold"], c["f1"], "F1"),
             Series(c["threshold"], c["positive_rate"], "predicted positive rate", "dashed"),
         ], "Metrics against the threshold", f"Threshold (predict {r.positive_label!r} when score ≥ threshold)",
-            "", (0, 1), (0, 1.02), vlines=marks),
+            "", r.score_range, (0, 1.02), vlines=marks),
             caption="Each curve at every threshold; dotted lines mark the best-F1 and lowest-cost thresholds.")
         g = r.gain
         gains = Figure(Panels([

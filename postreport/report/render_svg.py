@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 
@@ -25,6 +26,7 @@ STYLE = {
     "legend.frameon": False,
     "svg.fonttype": "none",  # text stays text: smaller files, selectable in the PDF
     "svg.hashsalt": "postreport",  # deterministic element ids
+    "text.parse_math": False,  # names and labels are data: '$' is a dollar sign, never mathtext
 }
 MAX_ANNOTATED_CELLS = 400
 RASTER_DPI = 150  # dense layers (scatter clouds) are embedded as images at this resolution
@@ -44,7 +46,9 @@ def draw_svg(spec) -> str:
     height = spec.height if isinstance(spec, Panels) else _height(spec)
     columns = (spec.columns if isinstance(spec, Panels) else 0) or len(panels)
     rows = -(-len(panels) // columns)
-    with matplotlib.rc_context({**STYLE, "axes.prop_cycle": cycler(color=PALETTE)}):
+    with matplotlib.rc_context({**STYLE, "axes.prop_cycle": cycler(color=PALETTE)}), warnings.catch_warnings():
+        # a label in a script DejaVu Sans lacks is drawn with boxes; the SVG keeps the text, the browser shows it
+        warnings.filterwarnings("ignore", message="Glyph .* missing from")
         fig = Figure(figsize=(width, height * rows), layout="constrained")
         axes = fig.subplots(rows, columns, squeeze=False).ravel()
         for ax in axes[len(panels):]:

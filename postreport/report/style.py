@@ -36,10 +36,29 @@ def logo(path) -> str | None:
         raise UserError(f"report.logo={path!r}: use a {', '.join(LOGO_TYPES)} file")
     if not p.is_file():
         raise UserError(f"report.logo={path!r}: file not found (relative paths are taken from {Path.cwd()})")
+    if p.stat().st_size > MAX_LOGO_BYTES:
+        raise UserError(f"report.logo={path!r} is {p.stat().st_size // 1000} kB; keep it under "
+                        f"{MAX_LOGO_BYTES // 1000} kB")
     data = p.read_bytes()
-    if len(data) > MAX_LOGO_BYTES:
-        raise UserError(f"report.logo={path!r} is {len(data) // 1000} kB; keep it under {MAX_LOGO_BYTES // 1000} kB")
+    if not _is_image(data, kind):
+        raise UserError(f"report.logo={path!r} is named {p.suffix} but is not a {kind.split('/')[1].split('+')[0].upper()} "
+                        "image; give a PNG, JPEG or SVG file")
     return f"data:{kind};base64," + base64.b64encode(data).decode("ascii")
+
+
+def _is_image(data: bytes, kind: str) -> bool:
+    """The content is what the name says: a PNG or JPEG signature, or an SVG document that parses."""
+    if kind == "image/png":
+        return data.startswith(b"\x89PNG\r\n\x1a\n")
+    if kind == "image/jpeg":
+        return data.startswith(b"\xff\xd8\xff")
+    import xml.etree.ElementTree as ET
+
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError:
+        return False
+    return root.tag.rsplit("}", 1)[-1] == "svg"
 
 
 def template_dirs(user_dir) -> tuple:
