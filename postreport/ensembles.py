@@ -143,15 +143,16 @@ def out_of_fold(member_cfgs: list, data, seed: int, folds: int, n_jobs: int = -1
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 
     from .models import make_estimator
-    from .tuning import _single_threaded, fold_workers
+    from .tuning import fold_workers, threads_for
 
     split = (KFold if data.task == "regression" else StratifiedKFold)(folds, shuffle=True, random_state=seed)
     outputs = []
+    workers = fold_workers(data, folds, n_jobs)
     for mcfg in member_cfgs:
         estimator, _, _ = make_estimator(mcfg, data.task, seed)
         method = "predict" if data.task == "regression" else "predict_proba"
-        pred = cross_val_predict(_single_threaded(estimator), data.X_train, data.y_train, cv=split, method=method,
-                                 n_jobs=fold_workers(data, folds, n_jobs))
+        pred = cross_val_predict(threads_for(estimator, workers), data.X_train, data.y_train, cv=split,
+                                 method=method, n_jobs=workers)
         pred = np.asarray(pred, dtype=float)
         outputs.append(pred[:, None] if pred.ndim == 1 else (pred[:, 1:] if pred.shape[1] == 2 else pred))
     return np.column_stack(outputs)

@@ -129,8 +129,11 @@ class TuningOutcome:
     notes: list = field(default_factory=list)
 
 
-def _single_threaded(estimator):
-    """Cross-validation folds run in worker processes; the model inside each uses one thread (never nest)."""
+def threads_for(estimator, workers: int):
+    """When cross-validation folds run in worker processes, the model inside each uses one thread (never nest);
+    in one process it keeps its own setting (all cores)."""
+    if workers <= 1:
+        return estimator
     params = estimator.get_params()
     keys = [k for k, v in params.items() if (k == "n_jobs" or k.endswith("__n_jobs")) and v is not None]
     return estimator.set_params(**{k: 1 for k in keys}) if keys else estimator
@@ -150,11 +153,16 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int) -> TuningOutcome:
     workers = fold_workers(data, tcfg.cv, n_jobs)
     X, y = search_rows(data, tcfg.max_rows, seed)
 
+    scored: dict = {}  # parameters -> (mean, std): the configured parameters, scored first, are also trial 0
+
     def cv_score(overrides: dict):
-        estimator, _, _ = make_estimator(mcfg, data.task, seed, overrides)
-        scores = cross_val_score(_single_threaded(estimator), X, y, cv=folds, scoring=scoring, n_jobs=workers,
-                                 error_score="raise")
-        return float(scores.mean()), float(scores.std())
+        estimator, _, final = make_estimator(mcfg, data.task, seed, overrides)
+        key = repr(sorted(final.items()))
+        if key not in scored:
+            scores = cross_val_score(threads_for(estimator, workers), X, y, cv=folds, scoring=scoring,
+                                     n_jobs=workers, error_score="raise")
+            scored[key] = float(scores.mean()), float(scores.std())
+        return scored[key]
 
     start = time.perf_counter()
     default_score, default_std = cv_score({})

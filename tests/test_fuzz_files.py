@@ -42,7 +42,7 @@ def messy_csv(draw) -> str:
     return "\n".join(rows) + "\n"
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(text=messy_csv())
 def test_messy_csv_files_end_cleanly(tmp_path, text):

@@ -21,12 +21,14 @@ class ImportanceSettings(AttributionSettings):
     scoring: Optional[str] = None  # sklearn scorer name; null: roc_auc (binary), accuracy, r2
     top: int = 15  # features shown
     pdp_features: int = 4  # partial dependence plots for the top features
+    pdp_rows: int = 500  # rows averaged for partial dependence (a seeded sample of the sampled rows)
     grid: int = 20
     ice_lines: int = 40
 
     def __post_init__(self):
         super().__post_init__()
-        for key, minimum in (("repeats", 1), ("top", 1), ("pdp_features", 0), ("grid", 2), ("ice_lines", 0)):
+        for key, minimum in (("repeats", 1), ("top", 1), ("pdp_features", 0), ("pdp_rows", 1), ("grid", 2),
+                             ("ice_lines", 0)):
             at_least(f"analyses.feature_importance.{key}", getattr(self, key), minimum)
 
 
@@ -44,6 +46,7 @@ class ImportanceResult:
     notes: list = field(default_factory=list)
     colour: Optional[np.ndarray] = None  # (n, F) feature values of the explained rows scaled to 0..1 (NaN: none)
     top: int = 15  # features shown
+    pdp_rows: int = 0  # rows averaged for partial dependence
 
     def ranking(self) -> list:
         """Columns ordered by mean |attribution| (or permutation importance)."""
@@ -119,7 +122,9 @@ class FeatureImportanceAnalysis(Analysis):
             methods["native"] = result.native["values"][key]
         result.agreement, result.disagreement = agreement(columns, methods)
         top = result.ranking()[: settings.pdp_features]
-        result.pdp = partial_dependence_curves(model, data, rows, top, settings, ctx.seed, result.notes)
+        pdp_rows = rows[sample_rows(len(rows), settings.pdp_rows, ctx.seed + 3)]
+        result.pdp = partial_dependence_curves(model, data, pdp_rows, top, settings, ctx.seed, result.notes)
+        result.pdp_rows = len(pdp_rows)
         result.colour = scaled_values(data.X_test.iloc[attr.rows])
         result.top = settings.top
         return result
@@ -195,4 +200,5 @@ class FeatureImportanceAnalysis(Analysis):
                                 xticklabels=p["grid"] if p["categorical"] else None))
         return Figure(Panels(panels, height=2.6, columns=min(len(panels), 2)),
                       caption="Partial dependence (black: the average prediction as one feature is set to each value "
-                              "for every row) and ICE lines (grey: single rows) for the top features.")
+                              f"for every row, over {r.pdp_rows:,} of the {r.n_test:,} test rows, a seeded sample) and "
+                              "ICE lines (grey: single rows) for the top features.")
