@@ -30,7 +30,7 @@ def task(tmp_path_factory):
 
 def test_tuned_cv_score_beats_a_deliberately_poor_default(tmp_path, task):
     result, _ = run_report(tmp_path, ["data=file", f"data.path={task}", "data.target=y", *POOR,
-                                      "tuning.n_trials=12", "report.analyses=[metrics,tuning]"])
+                                      "tuning.n_trials=12", "tuning.timeout=null", "report.analyses=[metrics,tuning]"])
     t = result.metrics["results"]["tuning"]
     assert t["best_score"] >= t["default_score"]
     assert t["best_score"] > t["default_score"] + 0.05
@@ -40,7 +40,7 @@ def test_tuned_cv_score_beats_a_deliberately_poor_default(tmp_path, task):
 
 
 def test_same_config_and_seed_give_the_same_best_parameters(task):
-    cfg = make_cfg(["data=file", f"data.path={task}", "data.target=y", "tuning.n_trials=6"])
+    cfg = make_cfg(["data=file", f"data.path={task}", "data.target=y", "tuning.n_trials=6", "tuning.timeout=null"])
     data = load_dataset(cfg.data, 0)
     first = tune(cfg.tuning, cfg.model, data, 0, 1)
     second = tune(cfg.tuning, cfg.model, data, 0, 1)
@@ -147,3 +147,14 @@ def test_unknown_search_space_type_is_a_user_error():
 
     with pytest.raises(UserError, match="choices"):
         parse_space({"kind": {"type": "categorical"}}, "m")
+
+
+def test_a_large_training_set_is_searched_on_a_sample_and_the_budget_is_said(task):
+    cfg = make_cfg(["data=file", f"data.path={task}", "data.target=y", "tuning.n_trials=2", "tuning.max_rows=60"])
+    data = load_dataset(cfg.data, 0)
+    outcome = tune(cfg.tuning, cfg.model, data, 0, 1)
+    assert data.n_train > 60
+    assert any(f"seeded sample of 60 of the {data.n_train:,} training rows" in n for n in outcome.notes)
+    assert outcome.candidate.estimator.predict(data.X_test).shape == (data.n_test,)
+    with pytest.raises(UserError, match="tuning.max_rows=5"):
+        tune(make_cfg(["tuning.max_rows=5"]).tuning, cfg.model, data, 0, 1)
