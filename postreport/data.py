@@ -430,8 +430,10 @@ def _task(forced, y: pd.Series, target: str, notes: list) -> str:
         task = "regression"
         why = (f"{n} distinct whole numbers in {target!r}, more than {MAX_CLASSES_FOR_INTEGER_TARGET}" if integral
                else f"fractional numbers in {target!r}")
-    others = [t for t in TASKS if t != task and not (t == "regression" and not numeric)]
-    notes.append(f"The task is {task}, inferred from {why}; set data.task={'|'.join(others)} to change it.")
+    possible = {"binary": n == 2, "multiclass": n >= 3, "regression": numeric}
+    others = [t for t in TASKS if t != task and possible[t]]
+    change = f"; set data.task={'|'.join(others)} to change it" if others else ""
+    notes.append(f"The task is {task}, inferred from {why}{change}.")
     return task
 
 

@@ -374,7 +374,7 @@ def agreement(columns, methods: dict) -> tuple:
     first = next(iter(tops.values()))
     message = None
     if any(t != first for t in tops.values()):
-        parts = "; ".join(f"{name}: {', '.join(sorted(map(str, t)))}" for name, t in tops.items())
+        parts = "; ".join(f"{name}: {', '.join(repr(c) for c in sorted(map(str, t)))}" for name, t in tops.items())
         message = f"The methods disagree on the top three features ({parts})."
     return rho, message
 
