@@ -112,6 +112,7 @@ class StackingConfig:
     final_estimator: str = "logistic"  # logistic | lightgbm (classification); ridge for regression
     cv: int = 5  # folds for the out-of-fold predictions the meta-model learns from
     passthrough: bool = False  # also give the meta-model the numeric input columns
+    max_rows: Optional[int] = 50000  # out-of-fold predictions on a seeded sample of this many training rows (null: all)
 
 
 @dataclass

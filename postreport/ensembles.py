@@ -56,6 +56,10 @@ def check(ecfg, extra_dirs: tuple = ()) -> None:
     if ecfg.stacking.final_estimator not in FINAL_ESTIMATORS:
         raise UserError(f"ensemble.stacking.final_estimator={ecfg.stacking.final_estimator!r} is not valid; "
                         f"valid: {', '.join(FINAL_ESTIMATORS)}")
+    limit = ecfg.stacking.max_rows
+    if limit is not None and limit < 10 * ecfg.stacking.cv:
+        raise UserError(f"ensemble.stacking.max_rows={limit} is too few rows for {ecfg.stacking.cv} folds; use at "
+                        f"least {10 * ecfg.stacking.cv} (or null: every training row)")
     if ecfg.weights is not None and len(ecfg.weights) != len(ecfg.members):
         raise UserError(f"ensemble.weights has {len(ecfg.weights)} values for {len(ecfg.members)} members")
     if len(ecfg.members) < 2 and any(m in ("soft_voting", "hard_voting", "voting", "stacking") for m in ecfg.methods):
@@ -138,8 +142,8 @@ class PrefitStacking:
         return {"final_estimator": type(self.final).__name__, "passthrough": bool(self.passthrough_columns)}
 
 
-def out_of_fold(member_cfgs: list, data, seed: int, folds: int, n_jobs: int = -1) -> np.ndarray:
-    """Each member's predictions for every training row from a model that did not see that row."""
+def out_of_fold(member_cfgs: list, data, seed: int, folds: int, n_jobs: int = -1, rows=None) -> np.ndarray:
+    """Each member's predictions for every training row (or those at `rows`) from a model that did not see it."""
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 
     from .models import make_estimator
@@ -148,11 +152,11 @@ def out_of_fold(member_cfgs: list, data, seed: int, folds: int, n_jobs: int = -1
     split = (KFold if data.task == "regression" else StratifiedKFold)(folds, shuffle=True, random_state=seed)
     outputs = []
     workers = fold_workers(data, folds, n_jobs)
+    X, y = (data.X_train, data.y_train) if rows is None else (data.X_train.iloc[rows], data.y_train.iloc[rows])
     for mcfg in member_cfgs:
         estimator, _, _ = make_estimator(mcfg, data.task, seed)
         method = "predict" if data.task == "regression" else "predict_proba"
-        pred = cross_val_predict(threads_for(estimator, workers), data.X_train, data.y_train, cv=split,
-                                 method=method, n_jobs=workers)
+        pred = cross_val_predict(threads_for(estimator, workers), X, y, cv=split, method=method, n_jobs=workers)
         pred = np.asarray(pred, dtype=float)
         outputs.append(pred[:, None] if pred.ndim == 1 else (pred[:, 1:] if pred.shape[1] == 2 else pred))
     return np.column_stack(outputs)
@@ -240,15 +244,22 @@ def _voting(method, ecfg, ctx, members, member_cfgs, config_dirs):
 
 
 def _stacking(method, ecfg, ctx, members, member_cfgs, config_dirs):
-    data, seed = ctx.data, ctx.seed
-    oof = out_of_fold(member_cfgs, data, seed, ecfg.stacking.cv, ctx.n_jobs)
+    from .sampling import sample_rows
+
+    data, seed, limit = ctx.data, ctx.seed, ecfg.stacking.max_rows
+    rows = sample_rows(data.n_train, limit, seed) if limit else np.arange(data.n_train)
+    if len(rows) < data.n_train:
+        ctx.notes.append(f"Stacking's meta-model learns from out-of-fold predictions on a seeded sample of {len(rows):,} "
+                         f"of the {data.n_train:,} training rows (ensemble.stacking.max_rows); its members are "
+                         "fitted on all of them.")
+    oof = out_of_fold(member_cfgs, data, seed, ecfg.stacking.cv, ctx.n_jobs, rows)
     final = _final_estimator(ecfg.stacking.final_estimator, data.task, seed)
     columns, fill = None, None
     if ecfg.stacking.passthrough:
         columns = [c for c in data.features if c not in data.categorical]
         fill = data.X_train[columns].median().to_dict()
     stack = PrefitStacking([m.estimator for m in members], final, data.task, columns, fill)
-    final.fit(stack.features(oof, data.X_train), data.y_train)
+    final.fit(stack.features(oof, data.X_train.iloc[rows]), data.y_train.iloc[rows])
     return _ensemble(f"stacking ({_joined(members)})", stack,
                      f"meta-model ({ecfg.stacking.final_estimator}) on {ecfg.stacking.cv}-fold out-of-fold predictions",
                      "postreport.ensembles.PrefitStacking")

@@ -254,8 +254,9 @@ def point_metrics(data, pred, enc, rows=None) -> MetricsResult:
 
 # ------------------------------------------------------------------------------------------------ intervals
 
-def intervals(task, pred, enc, settings, seed, rows=None) -> Optional[bootstrap.Intervals]:
-    """Bootstrap intervals of every scalar metric on the test set, or on some of its rows (indices)."""
+def intervals(task, pred, enc, settings, seed, rows=None, scores: bool = True) -> Optional[bootstrap.Intervals]:
+    """Bootstrap intervals of every scalar metric on the test set, or on some of its rows (indices). scores=False:
+    the counting metrics only (labels, not scores: binary resamples then draw from four cells, whatever the rows)."""
     if settings.resamples <= 0:
         return None
     seed = seed if settings.seed is None else settings.seed
@@ -265,10 +266,10 @@ def intervals(task, pred, enc, settings, seed, rows=None) -> Optional[bootstrap.
     if task == "binary":
         if len(np.unique(enc.y_idx[pick])) < 2:
             return None
-        score = None if enc.score is None else enc.score[pick]
+        score = None if enc.score is None or not scores else enc.score[pick]
         return bootstrap.binary(enc.y_bin[pick], enc.pred_bin[pick], score, settings, seed,
                                 enc.score_order if rows is None else None)
-    proba = None if enc.proba is None else enc.proba[pick]
+    proba = None if enc.proba is None or not scores else enc.proba[pick]
     return bootstrap.multiclass(enc.y_idx[pick], enc.pred_idx[pick], len(enc.labels), proba, settings, seed)
 
 

@@ -115,9 +115,11 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer) -> RunContext:
         model.predictions = predict(model, data)
     add_tuned(ctx, timer)
     add_ensembles(ctx, timer)
-    for c in ctx.candidates:
-        if c.predictions is None:
-            c.predictions = predict(c, data)
+    pending = [c for c in ctx.candidates if c.predictions is None]
+    if pending:
+        with timer.step(f"predict ({len(pending)} more candidates)"):
+            for c in pending:
+                c.predictions = predict(c, data)
     if cfg.report.subject == "tuned":
         if ctx.tuning is None:
             raise UserError(f"report.subject=tuned, but there is no tuned model: {ctx.tuning_skipped}")

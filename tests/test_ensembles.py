@@ -140,3 +140,12 @@ def test_ensemble_configs_compose():
     for name in ("none", "small", "all"):
         cfg = make_cfg([f"ensemble={name}"])
         assert cfg.ensemble.enabled == (name != "none")
+
+
+def test_stacking_on_a_large_training_set_learns_from_a_sample_and_says_so(tmp_path):
+    result, out = run_report(tmp_path, ["ensemble=small", "ensemble.stacking.max_rows=100",
+                                        "report.analyses=[metrics,leaderboard]"], formats=("html", "json"))
+    assert result.exit_code == 0
+    names = [c["name"] for c in result.metrics["results"]["leaderboard"]["candidates"]]
+    assert any(n.startswith("stacking") for n in names)
+    assert "seeded sample of 100 of the 426 training rows (ensemble.stacking.max_rows)" in (out / "report.html").read_text()

@@ -122,7 +122,8 @@ class SlicesAnalysis(Analysis):
                 values = self._values(metrics.point_metrics(data, pred, enc, rows=idx), names)
                 ci = None
                 if len(idx) >= settings.min_size:
-                    intervals = metrics.intervals(task, pred, enc, ctx.cfg.bootstrap, ctx.seed, rows=idx)
+                    intervals = metrics.intervals(task, pred, enc, ctx.cfg.bootstrap, ctx.seed, rows=idx,
+                                                  scores=False)  # the sliced metrics count labels
                     ci = None if intervals is None else intervals.interval(names[0])
                 rows.append(SliceRow(column, str(value), len(idx), values, ci, len(idx) < settings.min_size))
         level = ctx.cfg.bootstrap.level if ctx.cfg.bootstrap.resamples > 0 else None
