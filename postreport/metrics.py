@@ -74,14 +74,6 @@ def lower_is_better(name: str) -> bool:
     return not METRICS[name].higher_is_better
 
 
-def best(name: str, values):
-    """The best of some values of metric `name` (None values ignored; None when there is none)."""
-    known = [v for v in values if v is not None]
-    if not known:
-        return None
-    return min(known) if lower_is_better(name) else max(known)
-
-
 @dataclass
 class MetricsResult:
     """A model's metrics on the test set (or on some of its rows), with bootstrap intervals when computed."""

@@ -67,10 +67,8 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
     outcomes = [run_analysis(name, cls, settings, ctx, timer) for name, (cls, settings) in checked.analyses.items()]
     figures: dict = {}  # figure item -> data URI, drawn once for the HTML and the PDF
     if any(f in cfg.report.formats for f in VISUAL):
-        from .report.render_html import draw_figures
-
         for o in outcomes:
-            settle_figures(o, figures, draw_figures)
+            settle_figures(o, figures)
     if not cfg.report.timings:
         for o in outcomes:
             o.seconds = None
@@ -162,8 +160,10 @@ def run_analysis(name: str, cls, settings, ctx: RunContext, timer: Timer) -> Out
     return outcome
 
 
-def settle_figures(outcome: Outcome, figures: dict, draw_figures) -> None:
+def settle_figures(outcome: Outcome, figures: dict) -> None:
     """Draw the section's figures now: a figure that cannot be drawn fails its section before anything is written."""
+    from .report.render_html import draw_figures
+
     if outcome.status != "ok":
         return
     try:
