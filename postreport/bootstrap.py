@@ -80,17 +80,37 @@ def _group_starts(sorted_values: np.ndarray) -> np.ndarray:
 
 def _ranking(W: np.ndarray, positive: np.ndarray, starts: np.ndarray):
     """ROC AUC and average precision for each resample. Columns of W are in ascending score order and
-    `starts` marks groups of tied scores."""
-    pos = np.add.reduceat(W * positive, starts, axis=1)
-    neg = np.add.reduceat(W * (1 - positive), starts, axis=1)
-    P, N = pos.sum(axis=1), neg.sum(axis=1)
-    below = np.cumsum(neg, axis=1) - neg
+    `starts` marks groups of tied scores. One cumulative sum over all rows; the rest only touches the positive
+    rows (few of them for a class among many)."""
+    b, n = W.shape
+    at = np.flatnonzero(positive)  # the positive rows' columns, ascending
+    if len(at) == 0:
+        return np.full(b, np.nan), np.full(b, np.nan)
+    sizes = np.diff(np.r_[starts, n])
+    first = np.repeat(starts, sizes)[at]  # first column of each positive row's tie group
+    last = np.repeat(starts + sizes - 1, sizes)[at]  # its last column
+    cum_both = np.cumsum(W, axis=1)
+    weights = W[:, at]
+    cum_pos = np.cumsum(weights, axis=1)
+
+    def upto(cum, columns, index):  # cum's value at `columns` (positions in `index`), 0 before the first column
+        k = np.searchsorted(index, columns, side="right") if index is not None else columns + 1
+        out = np.zeros((b, len(columns)))
+        out[:, k > 0] = cum[:, k[k > 0] - 1]
+        return out
+
+    both_below, both_through = upto(cum_both, first - 1, None), cum_both[:, last]
+    pos_below, pos_through = upto(cum_pos, first - 1, at), upto(cum_pos, last, at)
+    P, total = cum_pos[:, -1], cum_both[:, -1]
+    neg_below = both_below - pos_below
+    neg_tied = (both_through - both_below) - (pos_through - pos_below)
     with np.errstate(invalid="ignore", divide="ignore"):
-        auc = np.sum(pos * (below + 0.5 * neg), axis=1) / (P * N)
-        tp = np.cumsum(pos[:, ::-1], axis=1)
-        fp = np.cumsum(neg[:, ::-1], axis=1)
-        precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=(tp + fp) > 0)
-        ap = np.sum(pos[:, ::-1] * precision, axis=1) / P
+        # AUC: each positive beats the negatives below its score and ties half of those at it
+        auc = np.einsum("bk,bk->b", weights, neg_below + 0.5 * neg_tied) / (P * (total - P))
+        # AP: precision among the rows at or above each positive's score, weighted by the positives
+        above = total[:, None] - both_below
+        precision = np.divide(P[:, None] - pos_below, above, out=np.zeros_like(above), where=above > 0)
+        ap = np.einsum("bk,bk->b", weights, precision) / P
     return auc, ap
 
 
@@ -128,41 +148,50 @@ def binary_point(y: np.ndarray, pred: np.ndarray, score: Optional[np.ndarray], o
     return values
 
 
+def _losses(y: np.ndarray, score: np.ndarray) -> tuple:
+    """Each row's log loss and squared error."""
+    clipped = np.clip(score, EPS, 1 - EPS)
+    return -(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)), (y - score) ** 2
+
+
 def binary(y: np.ndarray, pred: np.ndarray, score: Optional[np.ndarray], settings: BootstrapSettings,
-           seed: int, order: Optional[np.ndarray] = None) -> Intervals:
+           seed: int, order: Optional[np.ndarray] = None, paired: bool = False) -> Intervals:
     """y, pred: 0/1 arrays (1 = positive class); score: the positive class's probability or None;
-    order: the rows in ascending score order, when already known."""
+    order: the rows in ascending score order, when already known. paired: resample rows (never cells of rows),
+    so that two models' resamples of the same rows draw the same rows."""
     n = len(y)
-    grouped = score is not None and n > settings.max_exact_rows
-    if score is None:  # counting metrics only: four cells hold everything
+    grouped = score is not None and n > settings.max_exact_rows and not paired
+    by_score = loss = sq = starts = None
+    if score is None and not paired:  # counting metrics only: four cells hold everything
         uniq, count = np.unique(y * 2 + pred, return_counts=True)
         cells = Cells(stratum=uniq // 2, count=count, exact=False)
         cy, cpred = uniq // 2, uniq % 2
-        loss = sq = starts = None
-    else:
-        clipped = np.clip(score, EPS, 1 - EPS)
-        loss = -(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))
-        sq = (y - score) ** 2
-        if grouped:
-            edges = np.unique(np.quantile(score, np.linspace(0, 1, settings.max_bins + 1)))
-            bins = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, max(len(edges) - 2, 0))
-            uniq, inverse, count = np.unique((bins * 2 + y) * 2 + pred, return_inverse=True, return_counts=True)
-            cy, cpred, cbin = (uniq // 2) % 2, uniq % 2, uniq // 4
-            loss = np.bincount(inverse, loss) / count
-            sq = np.bincount(inverse, sq) / count
-            cells = Cells(stratum=cy, count=count, exact=False)
-            starts = _group_starts(cbin)
-        else:
-            order = np.argsort(score, kind="mergesort") if order is None else order
-            cy, cpred, loss, sq = y[order], pred[order], loss[order], sq[order]
-            cells = Cells(stratum=cy, count=np.ones(n, dtype=int), exact=True)
-            starts = _group_starts(score[order])
+    elif grouped:
+        loss, sq = _losses(y, score)
+        edges = np.unique(np.quantile(score, np.linspace(0, 1, settings.max_bins + 1)))
+        bins = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, max(len(edges) - 2, 0))
+        uniq, inverse, count = np.unique((bins * 2 + y) * 2 + pred, return_inverse=True, return_counts=True)
+        cy, cpred, cbin = (uniq // 2) % 2, uniq % 2, uniq // 4
+        loss = np.bincount(inverse, loss) / count
+        sq = np.bincount(inverse, sq) / count
+        cells = Cells(stratum=cy, count=count, exact=False)
+        starts = _group_starts(cbin)
+    else:  # cells are the rows in their given order; each resample is re-ordered by score to rank
+        cells = Cells(stratum=y, count=np.ones(n, dtype=int), exact=True)
+        cy, cpred = y, pred
+        if score is not None:
+            loss, sq = _losses(y, score)
+            by_score = np.argsort(score, kind="mergesort") if order is None else order
+            cy, cpred, loss, sq = y[by_score], pred[by_score], loss[by_score], sq[by_score]
+            starts = _group_starts(score[by_score])
     names = ["accuracy", "balanced_accuracy", "precision", "recall", "f1", "mcc", "class_precision",
              "class_recall", "class_f1"]
     if score is not None:
         names += ["roc_auc", "average_precision", "log_loss", "brier"]
     parts: dict = {k: [] for k in names}
     for W in resample_counts(cells, settings.resamples, seed):
+        if by_score is not None:
+            W = W[:, by_score]
         tp, fp = W @ (cy * cpred), W @ ((1 - cy) * cpred)
         fn, tn = W @ (cy * (1 - cpred)), W @ ((1 - cy) * (1 - cpred))
         values = _counting(tp, fp, fn, tn)

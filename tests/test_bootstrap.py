@@ -32,9 +32,7 @@ def test_binary_resamples_equal_sklearn_with_sample_weights():
     y, pred, score = binary_data(400)
     settings = BootstrapSettings(resamples=5)
     result = bs.binary(y, pred, score, settings, seed=7)
-    order = np.argsort(score, kind="mergesort")
-    W = first_weights(y[order], 7)  # the engine resamples cells in ascending score order
-    w = np.empty_like(W[0]); w[order] = W[0]
+    w = first_weights(y, 7)[0]  # the engine resamples the rows in their given order
     s = result.samples
     assert s["accuracy"][0] == pytest.approx(skm.accuracy_score(y, pred, sample_weight=w))
     assert s["precision"][0] == pytest.approx(skm.precision_score(y, pred, sample_weight=w))
@@ -46,6 +44,21 @@ def test_binary_resamples_equal_sklearn_with_sample_weights():
     assert s["average_precision"][0] == pytest.approx(skm.average_precision_score(y, score, sample_weight=w))
     assert s["log_loss"][0] == pytest.approx(skm.log_loss(y, score, sample_weight=w))
     assert s["brier"][0] == pytest.approx(skm.brier_score_loss(y, score, sample_weight=w))
+
+
+def test_paired_resamples_draw_the_same_rows_for_two_models():
+    """Two models of the same rows (one without scores) get the same row weights in each resample: their
+    per-resample difference equals sklearn's difference under those weights."""
+    y, pred_a, score_a = binary_data(300, seed=3)
+    pred_b = np.where(np.random.default_rng(4).random(300) < 0.1, 1 - pred_a, pred_a)
+    settings = BootstrapSettings(resamples=5)
+    a = bs.binary(y, pred_a, score_a, settings, seed=9, paired=True).samples
+    b = bs.binary(y, pred_b, None, settings, seed=9, paired=True).samples
+    w = first_weights(y, 9)[0]
+    expected = skm.accuracy_score(y, pred_a, sample_weight=w) - skm.accuracy_score(y, pred_b, sample_weight=w)
+    assert a["accuracy"][0] - b["accuracy"][0] == pytest.approx(expected)
+    assert a["f1"][0] - b["f1"][0] == pytest.approx(skm.f1_score(y, pred_a, sample_weight=w)
+                                                    - skm.f1_score(y, pred_b, sample_weight=w))
 
 
 def test_grouped_binary_keeps_counting_metrics_exact_and_ranking_close():

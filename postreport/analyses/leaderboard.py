@@ -51,27 +51,14 @@ def paired_samples(ctx, candidate, metric: str) -> Optional[np.ndarray]:
     """Per-resample values of `metric` for a candidate, with row resamples identical for every candidate
     (the paired rows in their original order, stratified by true class, the run's seed), so that differences are
     paired."""
-    from .. import bootstrap
-
-    settings = ctx.cfg.bootstrap
-    if settings.resamples <= 0:
-        return None
-    seed = ctx.seed if settings.seed is None else settings.seed
-    pred, data, rows = candidate.predictions, ctx.data, paired_rows(ctx)
+    scores = metric in metrics.PROBABILISTIC  # else the counting metrics alone: no per-class ranking per resample
 
     def compute():
-        if data.task == "regression":
-            return bootstrap.regression(pred.y_true[rows], pred.y_pred[rows], settings, seed).samples
-        enc = ctx.encoded_for(candidate)
-        proba = None if enc.proba is None else enc.proba[rows]
-        return bootstrap.multiclass(enc.y_idx[rows], enc.pred_idx[rows], len(enc.labels), proba, settings,
-                                    seed).samples
+        return metrics.intervals(ctx.data.task, candidate.predictions, ctx.encoded_for(candidate), ctx.cfg.bootstrap,
+                                 ctx.seed, rows=paired_rows(ctx), scores=scores, paired=True)
 
-    samples = ctx.shared(("paired samples", candidate.name), compute)
-    if data.task == "binary" and metric in ("f1", "precision", "recall"):
-        positive = list(data.labels).index(data.positive_label)
-        return samples[f"class_{metric}"][:, positive]
-    return samples.get(metric)
+    result = ctx.shared(("paired samples", candidate.name, scores), compute)
+    return None if result is None else result.samples.get(metric)
 
 
 @dataclass
