@@ -113,6 +113,7 @@ class StackingConfig:
     cv: int = 5  # folds for the out-of-fold predictions the meta-model learns from
     passthrough: bool = False  # also give the meta-model the numeric input columns
     max_rows: Optional[int] = 50000  # out-of-fold predictions on a seeded sample of this many training rows (null: all)
+    max_seconds: Optional[float] = 20.0  # left out (with a note) when its folds' projected fits take longer (null: no limit)
 
 
 @dataclass

@@ -60,6 +60,9 @@ def check(ecfg, extra_dirs: tuple = ()) -> None:
     if limit is not None and limit < 10 * ecfg.stacking.cv:
         raise UserError(f"ensemble.stacking.max_rows={limit} is too few rows for {ecfg.stacking.cv} folds; use at "
                         f"least {10 * ecfg.stacking.cv} (or null: every training row)")
+    if ecfg.stacking.max_seconds is not None and ecfg.stacking.max_seconds <= 0:
+        raise UserError(f"ensemble.stacking.max_seconds={ecfg.stacking.max_seconds:g} must be positive (or null: no "
+                        "limit)")
     if ecfg.weights is not None and len(ecfg.weights) != len(ecfg.members):
         raise UserError(f"ensemble.weights has {len(ecfg.weights)} values for {len(ecfg.members)} members")
     if len(ecfg.members) < 2 and any(m in ("soft_voting", "hard_voting", "voting", "stacking") for m in ecfg.methods):
@@ -173,6 +176,8 @@ def build(ecfg, ctx, config_dirs: tuple = ()) -> list:
                 "bagging": _resampling, "boosting": _resampling, "gradient_boosting": _gradient_boosting}
     built = []
     for method in methods:
+        if method == "stacking" and not _stacking_affordable(ecfg.stacking, ctx, members):
+            continue
         start = time.perf_counter()
         candidate = builders[method](method, ecfg, ctx, members, member_cfgs, config_dirs)
         candidate.fit_seconds = time.perf_counter() - start + (
@@ -241,6 +246,21 @@ def _voting(method, ecfg, ctx, members, member_cfgs, config_dirs):
             else PrefitVoting(fitted, ecfg.weights, True, ctx.data.task))
     return _ensemble(f"{method} ({_joined(members)})", vote, "combines the fitted members",
                      "postreport.ensembles.PrefitVoting")
+
+
+def _stacking_affordable(settings, ctx, members) -> bool:
+    """Stacking refits every member once per fold; projected from the members' own fits (a fold's fit on fewer rows
+    costs about as much for models whose cost is mostly per tree and class), it may exceed stacking.max_seconds."""
+    if settings.max_seconds is None:
+        return True
+    share = min(1.0, (settings.max_rows or ctx.data.n_train) / max(ctx.data.n_train, 1))
+    projected = settings.cv * sum(m.fit_seconds or 0.0 for m in members) * max(share, 0.5)
+    if projected <= settings.max_seconds:
+        return True
+    ctx.notes.append(f"Stacking was left out: its {settings.cv} out-of-fold fits of each member would take about "
+                     f"{projected:.0f} s (projected from the members' fits), over ensemble.stacking.max_seconds="
+                     f"{settings.max_seconds:g}. Raise it (or null) to build it, or lower ensemble.stacking.cv.")
+    return False
 
 
 def _stacking(method, ecfg, ctx, members, member_cfgs, config_dirs):

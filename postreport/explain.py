@@ -12,7 +12,7 @@ from typing import ClassVar, Optional
 import numpy as np
 import pandas as pd
 
-from .errors import at_least
+from .errors import UserError, at_least
 from .predictions import model_classes
 from .sampling import sample_rows
 
@@ -136,12 +136,33 @@ class AttributionSettings:
     shap_rows: int = 100  # rows explained when attributions are estimated by sampling (models without exact ones)
     permutations: int = 8  # feature orders per row for the sampling estimate
     background: int = 50  # background rows for the sampling estimate and linear contributions
+    max_seconds: Optional[float] = 15.0  # permutation, partial dependence and TreeSHAP each use the rows that fit a
+    # third of it (projected from the model's prediction time; at least MIN_ROWS); null: every sampled row
 
     SECTION: ClassVar[str] = "feature_importance"  # the section whose settings these are, for error messages
 
     def __post_init__(self):
         for key in ("sample_size", "shap_rows", "permutations", "background"):
             at_least(f"analyses.{self.SECTION}.{key}", getattr(self, key), 1)
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            raise UserError(f"analyses.{self.SECTION}.max_seconds={self.max_seconds:g} must be positive (or null: "
+                            "no limit)")
+
+
+MIN_ROWS = 200  # fewest rows a costly pass is cut to
+
+
+def affordable_rows(wanted: int, passes: float, seconds_per_row: Optional[float], budget: Optional[float]) -> int:
+    """How many of `wanted` rows a pass that predicts each row `passes` times can take within `budget` seconds."""
+    if not budget or not seconds_per_row:
+        return wanted
+    return int(min(wanted, max(MIN_ROWS, budget / (passes * seconds_per_row))))
+
+
+def seconds_per_row(candidate, n_rows: int) -> Optional[float]:
+    """The candidate's prediction time per test row, as measured when its predictions were made."""
+    seconds = getattr(candidate.predictions, "seconds", None)
+    return seconds / n_rows if seconds and n_rows else None
 
 
 def explained(ctx, candidate, settings: AttributionSettings) -> "Attributions":
@@ -294,7 +315,17 @@ def attributions(model, an: Anatomy, data, rows: np.ndarray, settings: Attributi
     background = source.iloc[sample_rows(len(source), settings.background, seed + 1)].reset_index(drop=True)
     output = output_name(data.task, data.positive_label)
     if an.kind == "lightgbm":
-        values, base = tree_shap(an, X, data.task)
+        probe = sample_rows(len(X), 50, seed + 4)  # timed first, to size the rest to the budget
+        began = time.perf_counter()
+        values, base = tree_shap(an, X.iloc[probe], data.task)
+        budget = None if settings.max_seconds is None else settings.max_seconds / 3
+        keep = sample_rows(len(X), affordable_rows(len(X), 1, (time.perf_counter() - began) / len(probe), budget),
+                           seed + 4)
+        if len(keep) > len(probe):
+            values, base = tree_shap(an, X.iloc[keep], data.task)
+        else:
+            keep = probe
+        rows = rows[keep]
         if an.preprocess is not None:
             values = aggregate(values, an.transformed_sources(columns), columns, axis=1)
         return Attributions(values, np.asarray(base), rows, "exact TreeSHAP (LightGBM pred_contrib)", output, True)

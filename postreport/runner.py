@@ -274,10 +274,13 @@ def add_tuned(ctx: RunContext, timer: Timer) -> None:
     elif data.X_train is None or ctx.model.estimator is None or cfg.model.path:
         ctx.tuning_skipped = "There is no training data to tune on (a model from a file, or logged predictions)."
     else:
-        from .tuning import tune
+        from .tuning import tune, unaffordable
 
+        ctx.tuning_skipped = unaffordable(cfg.tuning, data, ctx.model.fit_seconds)
+        if ctx.tuning_skipped:
+            return
         with timer.step("tuning"):
-            ctx.tuning = tune(cfg.tuning, cfg.model, data, ctx.seed, ctx.n_jobs)
+            ctx.tuning = tune(cfg.tuning, cfg.model, data, ctx.seed, ctx.n_jobs, ctx.model)
         ctx.candidates.append(ctx.tuning.candidate)
 
 

@@ -139,7 +139,11 @@ def threads_for(estimator, workers: int):
     return estimator.set_params(**{k: 1 for k in keys}) if keys else estimator
 
 
-def tune(tcfg, mcfg, data, seed: int, n_jobs: int) -> TuningOutcome:
+def tune(tcfg, mcfg, data, seed: int, n_jobs: int, configured_model=None) -> TuningOutcome:
+    """The search, then the best parameters refitted on all training rows. `configured_model`: the configured model
+    as fitted (a Candidate): its fit time projects the refit's, and when the configured parameters win it is the
+    tuned model as it is (no refit). tuning.timeout bounds the whole step: no trial starts that, by the trials'
+    mean cost, would not finish with the refit inside it."""
     import optuna
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 
@@ -154,15 +158,29 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int) -> TuningOutcome:
     X, y = search_rows(data, tcfg.max_rows, seed)
 
     scored: dict = {}  # parameters -> (mean, std): the configured parameters, scored first, are also trial 0
+    costs: list = []  # seconds of each cross-validation run
 
     def cv_score(overrides: dict):
         estimator, _, final = make_estimator(mcfg, data.task, seed, overrides)
         key = repr(sorted(final.items()))
         if key not in scored:
+            began = time.perf_counter()
             scores = cross_val_score(threads_for(estimator, workers), X, y, cv=folds, scoring=scoring,
                                      n_jobs=workers, error_score="raise")
+            costs.append(time.perf_counter() - began)
             scored[key] = float(scores.mean()), float(scores.std())
         return scored[key]
+
+    refit_seconds = (configured_model.fit_seconds or 0.0) if configured_model is not None else 0.0
+    stopped: list = []
+
+    def within_budget(study, trial):
+        if tcfg.timeout is None or not costs:
+            return
+        projected = time.perf_counter() - start + float(np.mean(costs)) + refit_seconds
+        if projected > tcfg.timeout and len(study.trials) < tcfg.n_trials:
+            stopped.append(float(np.mean(costs)))
+            study.stop()
 
     start = time.perf_counter()
     default_score, default_std = cv_score({})
@@ -185,7 +203,7 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int) -> TuningOutcome:
         trial.set_user_attr("std", std)
         return mean
 
-    study.optimize(objective, n_trials=tcfg.n_trials, timeout=tcfg.timeout, catch=(ValueError,))
+    study.optimize(objective, n_trials=tcfg.n_trials, catch=(ValueError,), callbacks=[within_budget])
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
         failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
@@ -197,9 +215,10 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int) -> TuningOutcome:
     if len(X) < data.n_train:
         notes.append(f"The search cross-validated on a seeded sample of {len(X):,} of the {data.n_train:,} training "
                      "rows (tuning.max_rows); the best parameters were refitted on all of them.")
-    if len(study.trials) < tcfg.n_trials and tcfg.timeout is not None:
+    if stopped:
         notes.append(f"The search stopped at its time budget (tuning.timeout={tcfg.timeout:g} s) after "
-                     f"{len(study.trials)} of {tcfg.n_trials} trials.")
+                     f"{len(study.trials)} of {tcfg.n_trials} trials: another trial (about {stopped[0]:.1f} s of "
+                     "cross-validation) and the refit would have passed it.")
     if len(complete) >= 4 and len(params) > 1:
         try:
             importances = {k: float(v) for k, v in optuna.importance.get_param_importances(
@@ -211,10 +230,15 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int) -> TuningOutcome:
               for t in study.trials]
     fit_start = time.perf_counter()
     estimator, target, final_params = make_estimator(mcfg, data.task, seed, dict(best.params))
-    estimator.fit(data.X_train, data.y_train)
-    candidate = Candidate(name=f"{mcfg.name} (tuned)", estimator=estimator, origin=f"tuned here ({len(complete)} "
-                          f"trials) and refitted on all training data", estimator_class=target, params=final_params,
-                          preprocessing=mcfg.preprocessing, fit_seconds=time.perf_counter() - fit_start, role="tuned")
+    if configured_model is not None and final_params == configured_model.params:
+        estimator = configured_model.estimator  # the configured parameters won: the same fit, not a second one
+        origin = f"tuned here ({len(complete)} trials): the configured parameters scored best, so it is the configured model"
+    else:
+        estimator.fit(data.X_train, data.y_train)
+        origin = f"tuned here ({len(complete)} trials) and refitted on all training data"
+    candidate = Candidate(name=f"{mcfg.name} (tuned)", estimator=estimator, origin=origin, estimator_class=target,
+                          params=final_params, preprocessing=mcfg.preprocessing,
+                          fit_seconds=time.perf_counter() - fit_start, role="tuned")
     log.info("tuning: best %s %.4f after %d trials (default %.4f)", scoring, best.value, len(study.trials),
              default_score)
     return TuningOutcome(params=params, sampler=tcfg.sampler, scoring=scoring, cv=tcfg.cv,
@@ -223,6 +247,20 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int) -> TuningOutcome:
                          default_std=default_std, trials=trials, importances=importances,
                          seconds=time.perf_counter() - start, storage=tcfg.storage, study_name=study_name,
                          candidate=candidate, notes=notes)
+
+
+def unaffordable(tcfg, data, fit_seconds: Optional[float]) -> Optional[str]:
+    """Why the search cannot fit tuning.timeout at all (one cross-validation plus the refit, projected from the
+    configured model's fit; a fold's fit on fewer rows is taken to cost at least half a full one), or None."""
+    if tcfg.timeout is None or not fit_seconds or data.n_train == 0:
+        return None
+    share = max(0.5, min(1.0, (tcfg.max_rows or data.n_train) / data.n_train))
+    projected = tcfg.cv * fit_seconds * share + fit_seconds
+    if projected <= tcfg.timeout:
+        return None
+    return (f"The search did not start: one {tcfg.cv}-fold cross-validation and the refit would take about "
+            f"{projected:.0f} s (projected from the model's {fit_seconds:.1f} s fit), over tuning.timeout="
+            f"{tcfg.timeout:g} s. Raise tuning.timeout (or null) to tune.")
 
 
 def search_rows(data, max_rows: Optional[int], seed: int) -> tuple:

@@ -107,16 +107,23 @@ def test_mlp_gradient_matches_finite_differences():
         np.testing.assert_allclose(grad[:, j], numeric, rtol=1e-4, atol=1e-7)
 
 
-def test_permutation_importance_ranks_the_planted_feature_first(tmp_path):
+@pytest.mark.parametrize("budget", ["null", "0.000001"])
+def test_permutation_importance_ranks_the_planted_feature_first(tmp_path, budget):
+    """Also with a budget too small for any pass: each is cut to explain.MIN_ROWS rows and says so."""
     rng = np.random.default_rng(2)
-    n = 800
+    n = 1200
     frame = pd.DataFrame({f"noise_{i}": rng.normal(size=n) for i in range(4)})
     frame["signal"] = rng.normal(size=n)
     frame["y"] = (frame["signal"] + 0.2 * rng.normal(size=n) > 0).astype(int)
     frame.to_csv(tmp_path / "d.csv", index=False)
-    result, _ = run_report(tmp_path, ["data=file", f"data.path={tmp_path / 'd.csv'}", "data.target=y",
-                                      "report.analyses=[feature_importance]"])
+    result, out = run_report(tmp_path, ["data=file", f"data.path={tmp_path / 'd.csv'}", "data.target=y",
+                                        "report.analyses=[feature_importance]",
+                                        f"analyses.feature_importance.max_seconds={budget}"], formats=("html", "json"))
     payload = result.metrics["results"]["feature_importance"]
+    cut = budget != "null"
+    assert payload["sample_size"] == (explain.MIN_ROWS if cut else 300)
+    assert payload["attribution"]["rows"] == (explain.MIN_ROWS if cut else 300)
+    assert ("Permutation importance used 200 of the 300 sampled test rows" in (out / "report.html").read_text()) == cut
     perm = dict(zip(payload["columns"], payload["permutation"]["mean"]))
     assert max(perm, key=perm.get) == "signal"
     assert all(perm["signal"] > 5 * abs(v) for k, v in perm.items() if k != "signal")

@@ -98,6 +98,7 @@ class FeatureImportanceAnalysis(Analysis):
 
     def compute(self, ctx, settings: ImportanceSettings) -> ImportanceResult:
         from ..explain import (
+            affordable_rows,
             agreement,
             anatomy,
             explained,
@@ -105,24 +106,39 @@ class FeatureImportanceAnalysis(Analysis):
             partial_dependence_curves,
             permutation,
             scaled_values,
+            seconds_per_row,
         )
         from ..sampling import sample_rows
 
         data, model = ctx.data, ctx.model.estimator
         columns = list(data.X_test.columns)
         rows = sample_rows(data.n_test, settings.sample_size, ctx.seed)
-        perm = permutation(model, data, rows, settings, ctx.seed)
+        per_row = seconds_per_row(ctx.model, data.n_test)
+        budget = None if settings.max_seconds is None else settings.max_seconds / 3
+        notes = []
+        passes = len(columns) * settings.repeats + 1
+        keep = affordable_rows(len(rows), passes, per_row, budget)
+        if keep < len(rows):
+            notes.append(f"Permutation importance used {keep:,} of the {len(rows):,} sampled test rows: its {passes} "
+                         f"predictions of each row fit a third of analyses.feature_importance.max_seconds="
+                         f"{settings.max_seconds:g} that way (projected from the model's prediction time).")
+            rows_perm = rows[sample_rows(len(rows), keep, ctx.seed + 5)]
+        else:
+            rows_perm = rows
+        perm = permutation(model, data, rows_perm, settings, ctx.seed)
         attr = explained(ctx, ctx.model, settings)
         result = ImportanceResult(columns=columns, native=native_importance(anatomy(model), columns), permutation=perm,
-                                  attributions=attr, agreement={}, disagreement=None, pdp=[], sample_size=len(rows),
-                                  n_test=data.n_test)
+                                  attributions=attr, agreement={}, disagreement=None, pdp=[],
+                                  sample_size=len(rows_perm), n_test=data.n_test, notes=notes)
         methods = {"attribution": result.mean_abs_attribution(), "permutation": perm["mean"]}
         if result.native:
             key = next(iter(result.native["values"]))
             methods["native"] = result.native["values"][key]
         result.agreement, result.disagreement = agreement(columns, methods)
         top = result.ranking()[: settings.pdp_features]
-        pdp_rows = rows[sample_rows(len(rows), settings.pdp_rows, ctx.seed + 3)]
+        wanted = min(len(rows), settings.pdp_rows)
+        pdp_rows = rows[sample_rows(len(rows), affordable_rows(wanted, len(top) * settings.grid, per_row, budget),
+                                    ctx.seed + 3)]
         result.pdp = partial_dependence_curves(model, data, pdp_rows, top, settings, ctx.seed, result.notes)
         result.pdp_rows = len(pdp_rows)
         result.colour = scaled_values(data.X_test.iloc[attr.rows])
