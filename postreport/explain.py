@@ -352,23 +352,77 @@ def attributions(model, an: Anatomy, data, rows: np.ndarray, settings: Attributi
                         f"{settings.background} background rows)", output, False)
 
 
-def permutation(model, data, rows, settings, seed: int) -> dict:
-    """Permutation importance on the given test rows (settings: scoring, repeats), one process: the model's own
-    threads use the cores."""
-    from sklearn.inspection import permutation_importance
+PERMUTED_CELLS = 4_000_000  # rows x columns of permuted copies predicted in one call
 
+
+def permutation(model, data, rows, settings, seed: int) -> dict:
+    """Permutation importance on the given test rows (settings: scoring, repeats): the drop in the score when one
+    column is shuffled. The shuffled copies of every column are predicted in a few large calls (the model's own
+    threads use the cores), not one call per column and repeat; a scorer this does not know goes through
+    scikit-learn's permutation_importance."""
     scoring = settings.scoring or {"binary": "roc_auc", "multiclass": "accuracy", "regression": "r2"}[data.task]
     if scoring == "roc_auc" and not hasattr(model, "predict_proba"):
         scoring = "accuracy"
-    X = data.X_test.iloc[rows]
-    y = data.y_test.iloc[rows]
-    scorer = scoring
-    if data.task == "binary" and scoring in BINARY_SCORERS:  # scored for the configured positive class
-        scorer = binary_scorer(scoring, data.positive_label)
-    result = permutation_importance(model, X, y, scoring=scorer, n_repeats=settings.repeats, random_state=seed,
-                                    n_jobs=1)  # the model's own threads use the cores; no nesting
-    return {"mean": result.importances_mean, "std": result.importances_std, "scoring": scoring,
-            "repeats": settings.repeats}
+    X = data.X_test.iloc[rows].reset_index(drop=True)
+    y = data.y_test.iloc[rows].reset_index(drop=True)
+    score = _direct_scorer(scoring, model, data)
+    if score is None:
+        from sklearn.inspection import permutation_importance
+
+        scorer = binary_scorer(scoring, data.positive_label) if data.task == "binary" and scoring in BINARY_SCORERS \
+            else scoring
+        result = permutation_importance(model, X, y, scoring=scorer, n_repeats=settings.repeats, random_state=seed,
+                                        n_jobs=1)
+        return {"mean": result.importances_mean, "std": result.importances_std, "scoring": scoring,
+                "repeats": settings.repeats}
+    rng = np.random.default_rng(seed)
+    n, F = X.shape
+    base = score(y, X)
+    drops = np.empty((F, settings.repeats))
+    per_call = max(1, PERMUTED_CELLS // max(n * F, 1))
+    jobs = [(j, r) for r in range(settings.repeats) for j in range(F)]
+    for start in range(0, len(jobs), per_call):
+        chunk = jobs[start:start + per_call]
+        copies = []
+        for j, r in chunk:
+            copy = X.copy()
+            copy.iloc[:, j] = X.iloc[rng.permutation(n), j].to_numpy()
+            copies.append(copy)
+        scores = score(pd.concat([y] * len(chunk), ignore_index=True), pd.concat(copies, ignore_index=True), n)
+        for (j, r), value in zip(chunk, scores):
+            drops[j, r] = base - value
+    return {"mean": drops.mean(axis=1), "std": drops.std(axis=1), "scoring": scoring, "repeats": settings.repeats}
+
+
+def _direct_scorer(scoring: str, model, data):
+    """score(y, X, block=None): the score on X, or one score per consecutive block of `block` rows; None for a
+    scoring this does not compute itself."""
+    import sklearn.metrics as skm
+
+    proba_metrics = {"roc_auc": skm.roc_auc_score, "average_precision": skm.average_precision_score}
+    label_metrics = {"accuracy": skm.accuracy_score, "balanced_accuracy": skm.balanced_accuracy_score}
+    if data.task == "regression":
+        if scoring != "r2":
+            return None
+        output, metric = (lambda X: np.asarray(model.predict(X), dtype=float)), skm.r2_score
+    elif scoring in proba_metrics and data.task == "binary":
+        column = model_classes(model).index(data.positive_label)
+        positive = data.positive_label
+        output = lambda X: np.asarray(model.predict_proba(X))[:, column]  # noqa: E731
+        metric = lambda t, p: proba_metrics[scoring]((np.asarray(t) == positive).astype(int), p)  # noqa: E731
+    elif scoring in label_metrics:
+        output, metric = (lambda X: np.asarray(model.predict(X))), label_metrics[scoring]
+    else:
+        return None
+
+    def score(y, X, block=None):
+        out = output(X)
+        truth = y.to_numpy()
+        if block is None:
+            return metric(truth, out)
+        return [metric(truth[i:i + block], out[i:i + block]) for i in range(0, len(out), block)]
+
+    return score
 
 
 BINARY_SCORERS = ("roc_auc", "average_precision", "f1", "precision", "recall")
