@@ -26,7 +26,7 @@ def resource_dir(name: str) -> Path:
 
 
 TASKS = ("binary", "multiclass", "regression")
-FORMATS = ("html", "pdf", "json")
+FORMATS = ("html", "pdf", "json", "junit", "markdown")  # junit: gates.xml; markdown: summary.md
 # Tokens that mean "no value" in a column that is otherwise numeric (pandas already reads empty, NA, n/a, null, NaN)
 NA_TOKENS = ["?", "-", "--", ".", "na", "n.a.", "none", "missing", "unknown", "#N/A", "#NA", "NULL", "nil"]
 MISSING_PREDICTIONS = ("error", "drop")
@@ -51,6 +51,7 @@ class DataConfig:
     threshold: Optional[float] = None  # data=predictions: labels from binary scores that are not probabilities
     missing: str = "error"  # data=predictions: rows with no prediction or score: error | drop
     na_values: List[str] = field(default_factory=lambda: list(NA_TOKENS))  # read as missing in numeric columns
+    id: Optional[str] = None  # a column of row keys (not a feature): predictions.parquet and comparisons pair on it
 
 
 @dataclass
@@ -69,7 +70,7 @@ class ModelConfig:
 class ReportConfig:
     title: str = "Model report"
     author: str = ""
-    formats: List[str] = field(default_factory=lambda: list(FORMATS))
+    formats: List[str] = field(default_factory=lambda: ["html", "pdf", "json"])
     analyses: List[str] = field(default_factory=lambda: ["metrics", "confusion_matrix"])
     subject: str = "model"  # which candidate the analyses describe: model (as configured) | tuned
     keywords: List[str] = field(default_factory=list)  # PDF metadata, besides the task, model and data
@@ -136,6 +137,15 @@ class EnsembleConfig:
 
 
 @dataclass
+class CompareConfig:
+    """compare.baseline: a previous run's folder (its predictions.parquet) or a predictions file (key, y_true,
+    y_pred, score_<label> columns) to compare this run's model with, row by row."""
+
+    baseline: Optional[str] = None
+    key: Optional[str] = None  # the baseline file's key column; null: data.id, else "row"
+
+
+@dataclass
 class PostreportConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -144,6 +154,8 @@ class PostreportConfig:
     bootstrap: BootstrapConfig = field(default_factory=BootstrapConfig)
     tuning: TuningConfig = field(default_factory=TuningConfig)
     ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
+    compare: CompareConfig = field(default_factory=CompareConfig)
+    gates: Dict[str, Any] = field(default_factory=dict)  # name -> {min, max, on}: postreport/gates.py checks them
     seed: int = 0
     n_jobs: int = -1
 

@@ -27,6 +27,7 @@ class RunContext:
     tuning_skipped: Optional[str] = None  # why it did not
     notes: list = field(default_factory=list)  # about the run as a whole, shown in the summary
     ensemble_error: Optional[str] = None
+    baseline: Any = None  # postreport.baseline.Baseline when compare.baseline is set
     cache: dict = field(default_factory=dict)
 
     @property

@@ -42,6 +42,8 @@ class Dataset:
     notes: list = field(default_factory=list)
     files: dict = field(default_factory=dict)  # path -> sha256
     logged: Optional[dict] = None  # data=predictions: {"y_pred": array or None, "scores": (n, k) array or None}
+    test_keys: Optional[np.ndarray] = None  # each test row's key: data.id's value, else its row in its source
+    key_name: str = "row"  # data.id, or "row"
 
     @property
     def features(self) -> list:
@@ -83,7 +85,7 @@ def load_dataset(cfg, seed: int) -> Dataset:
         if target and target in cfg.drop:
             raise UserError(f"data.drop lists the target {target!r}; drop only feature columns")
         files = {}
-        read = dict(files=files, na_values=cfg.na_values, notes=notes, keep=(target,))
+        read = dict(files=files, na_values=cfg.na_values, notes=notes, keep=(target,) + ((cfg.id,) if cfg.id else ()))
         frame = _read_table(cfg.path, "data.path", **read) if cfg.path else None
         test_frame = _read_table(cfg.test_path, "data.test_path", **read) if cfg.test_path else None
         source = ", ".join(files)
@@ -97,6 +99,7 @@ def load_dataset(cfg, seed: int) -> Dataset:
     for key, table in tables.items():
         if table is not None:
             _check_columns(table, key, target, list(cfg.drop))
+    frame, test_frame = (_keyed(t, cfg.id, target, list(cfg.drop)) for t in (frame, test_frame))
     frame = _clean(frame, target, list(cfg.drop), notes, "training data")
     test_frame = _clean(test_frame, target, list(cfg.drop), notes, "test data")
 
@@ -112,6 +115,9 @@ def load_dataset(cfg, seed: int) -> Dataset:
             raise UserError(f"data.test_path lacks columns that data.path has: {missing}")
         test_frame = test_frame[list(frame.columns)]
 
+    keys = _test_keys(test_frame, cfg.id)
+    frame = None if frame is None else frame.reset_index(drop=True)
+    test_frame = test_frame.reset_index(drop=True)
     _to_categoricals(frame, test_frame, target)
     X_train = None if frame is None else frame.drop(columns=[target])
     y_train = None if frame is None else frame[target]
@@ -132,8 +138,32 @@ def load_dataset(cfg, seed: int) -> Dataset:
         name=cfg.name, task=task, target=target, X_train=X_train, y_train=y_train,
         X_test=X_test, y_test=y_test, labels=labels, positive_label=positive,
         image_shape=tuple(cfg.image_shape) if cfg.image_shape else None,
-        source=source, notes=notes, files=files,
+        source=source, notes=notes, files=files, test_keys=keys, key_name=cfg.id or "row",
     )
+
+
+def _keyed(table, id_column: Optional[str], target: str, drop: list):
+    """The table indexed by its row keys: data.id's values (the column leaves the features), else the row's position
+    in its source (pandas' default index, kept through every filter)."""
+    if table is None or not id_column:
+        return table
+    if id_column not in table.columns:
+        raise UserError(f"data.id={id_column!r} is not a column; its columns are: {list(table.columns)}")
+    if id_column == target or id_column in drop:
+        raise UserError(f"data.id={id_column!r} is also the target or in data.drop; name a column of row keys")
+    return table.set_index(id_column)
+
+
+def _test_keys(test_frame, id_column: Optional[str]) -> np.ndarray:
+    keys = test_frame.index
+    if id_column:
+        if keys.hasnans:
+            raise UserError(f"data.id={id_column!r} is empty in {int(keys.isna().sum())} test rows; every row needs a key")
+        repeated = keys[keys.duplicated()].unique()
+        if len(repeated):
+            raise UserError(f"data.id={id_column!r} repeats keys in the test rows (e.g. {list(repeated[:5])}); "
+                            "row keys must be unique")
+    return keys.to_numpy()
 
 
 def _load_predictions(cfg) -> Dataset:
@@ -148,7 +178,7 @@ def _load_predictions(cfg) -> Dataset:
     files: dict = {}
     notes: list = []
     table = _read_table(cfg.path, "data.path", files, cfg.na_values, notes,
-                        keep=(cfg.target, cfg.prediction, *cfg.scores))
+                        keep=(cfg.target, cfg.prediction, *cfg.scores) + ((cfg.id,) if cfg.id else ()))
     columns = list(table.columns)
     named = {"data.target": cfg.target}
     if cfg.prediction and (cfg.prediction in columns or not cfg.scores):
@@ -158,6 +188,7 @@ def _load_predictions(cfg) -> Dataset:
         if column not in columns:
             raise UserError(f"{key}={column!r} is not a column of the predictions file; its columns are: {columns}")
     _check_columns(table, "data.path", cfg.target, list(cfg.drop))
+    table = _keyed(table, cfg.id, cfg.target, list(cfg.drop))
     table = _clean(table, cfg.target, list(cfg.drop), notes, "predictions file")
     pred_column = named.get("data.prediction")
     for column in cfg.scores:
@@ -190,6 +221,7 @@ def _load_predictions(cfg) -> Dataset:
                                 "data.threshold=... (predict the positive class when score >= threshold) or "
                                 "data.prediction=<column of predicted labels>")
     positive = _positive_label(cfg.positive_label, labels) if task == "binary" else None
+    keys = _test_keys(table, cfg.id)
     used = [cfg.target] + ([pred_column] if pred_column else []) + list(cfg.scores)
     X = table.drop(columns=used)
     for col in X.columns:
@@ -200,7 +232,8 @@ def _load_predictions(cfg) -> Dataset:
                    positive_label=positive, source=", ".join(files), notes=notes, files=files,
                    logged={"y_pred": y_pred, "scores": scores, "prediction": pred_column,
                            "score_columns": list(cfg.scores), "probabilities": probabilities,
-                           "threshold": 0.5 if cfg.threshold is None else float(cfg.threshold)})
+                           "threshold": 0.5 if cfg.threshold is None else float(cfg.threshold)},
+                   test_keys=keys, key_name=cfg.id or "row")
 
 
 def are_probabilities(scores: np.ndarray, tolerance: float = 1e-3) -> bool:
@@ -237,7 +270,7 @@ def _rows_with_predictions(table: pd.DataFrame, columns: list, missing: str, not
     notes.append(f"{int((~keep).sum())} rows without a prediction ({counts}) were left out (data.missing=drop).")
     if not keep.any():
         raise UserError(f"no row has a prediction ({counts} missing values)")
-    return table[keep].reset_index(drop=True)
+    return table[keep]  # the index (each row's key) is kept
 
 
 def _load_builtin(name: str):
@@ -395,7 +428,7 @@ def _clean(table, target, drop, notes, what):
     table = table.drop(columns=drop)
     missing = int(table[target].isna().sum())
     if missing:
-        table = table[table[target].notna()].reset_index(drop=True)
+        table = table[table[target].notna()]  # the index (each row's key) is kept
         notes.append(f"{missing} rows of the {what} have no value in {target!r} and were left out.")
     if table.empty:
         raise UserError(f"the {what} has no rows with a value in the target column {target!r}")
@@ -464,7 +497,7 @@ def _split(frame, target, task, cfg, seed, notes):
         f"Split {len(frame)} rows into {len(train)} for training and {len(test)} for testing "
         f"({'stratified, ' if stratify is not None else ''}test_size={cfg.test_size}, seed={split_seed})."
     )
-    return train.reset_index(drop=True), test.reset_index(drop=True)
+    return train, test  # indexed by row key
 
 
 def _to_categoricals(train, test, target) -> None:

@@ -23,7 +23,9 @@ from .errors import UserError, at_least, strictly_between
 
 log = logging.getLogger("postreport")
 QUIET_LOGGERS = {"weasyprint": logging.ERROR, "fontTools": logging.WARNING, "matplotlib": logging.WARNING}
-FILENAMES = {"html": "report.html", "pdf": "report.pdf", "json": "metrics.json"}
+FILENAMES = {"html": "report.html", "pdf": "report.pdf", "json": "metrics.json", "junit": "gates.xml",
+             "markdown": "summary.md", "predictions": "predictions.parquet"}
+EXIT_SECTION_FAILED, EXIT_GATE_FAILED = 1, 3  # 3 wins: a failed gate is the verdict CI acts on
 VISUAL = ("html", "pdf")
 
 
@@ -42,6 +44,7 @@ class Checked:
     """What validation gives: the analyses with their settings, and the report's look, checked before any work."""
 
     analyses: dict  # name -> (analysis class, settings)
+    gates: list  # postreport.gates.Gate
     template_dirs: tuple
     logo: Optional[str]
     theme: dict
@@ -65,6 +68,7 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
     if not cfg.report.timings:
         drop_model_timings(ctx)  # before the sections show them
     outcomes = [run_analysis(name, cls, settings, ctx, timer) for name, (cls, settings) in checked.analyses.items()]
+    gate_results = evaluate_gates(checked.gates, ctx, outcomes)
     figures: dict = {}  # figure item -> data URI, drawn once for the HTML and the PDF
     if any(f in cfg.report.formats for f in VISUAL):
         for o in outcomes:
@@ -74,13 +78,47 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
             o.seconds = None
         timer.clear()
     payloads, document = render(cfg, ctx, checked, outcomes, figures, timer, warm,
-                                provenance={"started": started, "overrides": overrides or []})
+                                provenance={"started": started, "overrides": overrides or []}, gates=gate_results)
     files = write(Path(output_dir), payloads)
     failed = [o.name for o in outcomes if o.status == "failed"]
     if failed:
         log.warning("sections failed: %s (see the report)", ", ".join(failed))
-    return RunResult(exit_code=1 if failed else 0, output_dir=Path(output_dir), files=files, metrics=document,
+    failed_gates = [g for g in gate_results if g.status == "fail"]
+    for g in gate_results:
+        (log.warning if g.status != "pass" else log.info)("gate %s: %s", g.status, g.message)
+    exit_code = EXIT_GATE_FAILED if failed_gates else EXIT_SECTION_FAILED if failed else 0
+    return RunResult(exit_code=exit_code, output_dir=Path(output_dir), files=files, metrics=document,
                      outcomes=outcomes, timings=timer.seconds)
+
+
+def evaluate_gates(gates: list, ctx: RunContext, outcomes: list) -> list:
+    """Each gate on the subject model's metrics (and the comparison's differences), after every section ran."""
+    if not gates:
+        return []
+    from .gates import evaluate
+    from .metrics import candidate_metrics
+
+    values, intervals, why = {}, {}, {}
+    try:
+        subject = candidate_metrics(ctx, ctx.model)
+        values.update(subject.values)
+        intervals.update({k: v for k, v in subject.ci.items() if v is not None})
+        for name, value in subject.values.items():
+            if value is None:
+                why[name] = f"{name} is undefined for this model and data" + (
+                    f" ({subject.notes[0]})" if subject.notes else "")
+    except Exception as exc:  # the metrics section shows the same failure
+        for g in gates:
+            why[g.name] = f"the metrics could not be computed: {exc}"
+    comparison = next((o for o in outcomes if o.name == "comparison"), None)
+    if comparison is not None and comparison.status == "ok":
+        for key, value in comparison.result.values().items():
+            (intervals if key.endswith("_ci") else values)[key[:-3] if key.endswith("_ci") else key] = value
+    elif comparison is not None:
+        for g in gates:
+            if g.is_diff:
+                why[g.name] = f"the comparison with the baseline {comparison.status}: {comparison.error}"
+    return evaluate(gates, values, intervals, why)
 
 
 def _warm_pdf(cfg):
@@ -99,6 +137,15 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer) -> RunContext:
 
     with timer.step("load data"):
         data = load_dataset(cfg.data, cfg.seed)
+    from .gates import check_task
+
+    check_task(checked.gates, data.task)
+    baseline = None
+    if cfg.compare.baseline:
+        from .baseline import load
+
+        with timer.step("load baseline"):
+            baseline = load(cfg.compare, data)
     log.info("data %s: %s task, %d train / %d test rows, %d features", data.name, data.task, data.n_train,
              data.n_test, len(data.features))
     for cls, settings in checked.analyses.values():
@@ -108,7 +155,8 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer) -> RunContext:
     check_folds(cfg, data)
     with timer.step("fit or load model"):
         model = build_candidate(cfg.model, data, cfg.seed)
-    ctx = RunContext(cfg=cfg, data=data, model=model, seed=cfg.seed, n_jobs=cfg.n_jobs, candidates=[model])
+    ctx = RunContext(cfg=cfg, data=data, model=model, seed=cfg.seed, n_jobs=cfg.n_jobs, candidates=[model],
+                     baseline=baseline)
     with timer.step("predict"):
         model.predictions = predict(model, data)
     add_tuned(ctx, timer)
@@ -184,14 +232,21 @@ def drop_model_timings(ctx: RunContext) -> None:
             t["seconds"] = None
 
 
-def render(cfg, ctx, checked: Checked, outcomes: list, figures: dict, timer: Timer, warm, provenance: dict):
+def render(cfg, ctx, checked: Checked, outcomes: list, figures: dict, timer: Timer, warm, provenance: dict,
+           gates: list = ()):
     """Every format's bytes, from the same settled outcomes; nothing is written here."""
+    from . import gates as gates_module
+    from .baseline import predictions_parquet
     from .report.render_json import dumps, metrics_document
 
-    document = metrics_document(ctx, outcomes)
-    payloads: dict = {}
+    document = metrics_document(ctx, outcomes, gates)
+    payloads: dict = {"predictions": predictions_parquet(ctx.data, ctx.predictions)}
     if "json" in cfg.report.formats:
         payloads["json"] = dumps(document)
+    if "junit" in cfg.report.formats:
+        payloads["junit"] = gates_module.junit(gates, f"{cfg.report.title}: {ctx.model.name} on {ctx.data.name}")
+    if "markdown" in cfg.report.formats:
+        payloads["markdown"] = markdown_summary(cfg, ctx, outcomes, gates)
     if not any(f in cfg.report.formats for f in VISUAL):
         return payloads, document
     from .report.build import build_report
@@ -199,7 +254,7 @@ def render(cfg, ctx, checked: Checked, outcomes: list, figures: dict, timer: Tim
 
     provenance = {**provenance, "timings": timer.seconds, "starts": timer.starts,
                   "elapsed": timer.elapsed() if cfg.report.timings else None}
-    report = build_report(ctx, outcomes, provenance, logo=checked.logo, theme=checked.theme)
+    report = build_report(ctx, outcomes, provenance, logo=checked.logo, theme=checked.theme, gates=gates)
     if "html" in cfg.report.formats:
         with timer.step("render html"):
             payloads["html"] = render_html(report, for_print=False, figures=figures,
@@ -218,6 +273,23 @@ def render(cfg, ctx, checked: Checked, outcomes: list, figures: dict, timer: Tim
     return payloads, document
 
 
+def markdown_summary(cfg, ctx, outcomes: list, gates: list) -> bytes:
+    from . import metrics
+    from .gates import markdown
+
+    done = {o.name: o for o in outcomes if o.status == "ok"}
+    result = done["metrics"].result if "metrics" in done else None
+    headline = [] if result is None else [(metrics.label(k), result.values.get(k), result.ci.get(k))
+                                          for k in metrics.TASKS[ctx.data.task].headline]
+    comparison = None
+    if "comparison" in done:
+        c = done["comparison"].result
+        comparison = {"baseline": c.baseline, "rows_text": c.rows_text, "metrics": c.metrics}
+    level = None if result is None else result.ci_level
+    return markdown(cfg.report.title, f"{ctx.model.name} on {ctx.data.name} ({ctx.data.n_test:,} test rows)",
+                    headline, level, gates, comparison)
+
+
 def check_outputs(output_dir: Path) -> None:
     """Before any work: the run's files can be written where they go."""
     for name in FILENAMES.values():
@@ -232,7 +304,7 @@ def write(output_dir: Path, payloads: dict) -> dict:
     no stale report sits beside the new metrics.json."""
     from .atomic import write_all
 
-    files = {fmt: output_dir / FILENAMES[fmt] for fmt in FORMATS if fmt in payloads}
+    files = {fmt: output_dir / FILENAMES[fmt] for fmt in (*FORMATS, "predictions") if fmt in payloads}
     write_all({files[fmt]: payloads[fmt] for fmt in files})
     for fmt in FORMATS:
         stale = output_dir / FILENAMES[fmt]
@@ -345,7 +417,16 @@ def validate(cfg: DictConfig) -> Checked:
         from . import ensembles
 
         ensembles.check(cfg.ensemble, _user_config_dirs())
+    from .gates import parse
+
+    gates = parse(cfg.gates, bool(cfg.compare.baseline))
     names = list(cfg.report.analyses)
+    if cfg.compare.baseline:
+        if not Path(cfg.compare.baseline).expanduser().exists():
+            raise UserError(f"compare.baseline={cfg.compare.baseline!r} does not exist; give a previous run's folder "
+                            "or a predictions file (.parquet or .csv)")
+        if "comparison" not in names:
+            names.insert(0, "comparison")  # a baseline is compared first, whether or not the list names it
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise UserError(f"report.analyses lists {duplicates} more than once")
@@ -353,7 +434,7 @@ def validate(cfg: DictConfig) -> Checked:
     for name in names:
         cls = registry.get(name)
         chosen[name] = (cls, _settings(name, cls, cfg.analyses.get(name)))
-    return Checked(chosen, templates, logo, theme)
+    return Checked(chosen, gates, templates, logo, theme)
 
 
 def _settings(name: str, cls, node) -> Any:

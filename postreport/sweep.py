@@ -24,7 +24,7 @@ def write_job_status(output_dir: str, code: int, error: Optional[str]) -> None:
     """Each multirun job records how it ended, for the sweep report (a failed job still gets a row)."""
     from .atomic import write_atomic
 
-    status = "ok" if code == 0 else "error" if error else "section failed"
+    status = "ok" if code == 0 else "error" if error else "gate failed" if code == 3 else "section failed"
     write_atomic(Path(output_dir) / JOB_FILE, json.dumps({"status": status, "exit_code": code, "error": error}))
 
 
@@ -46,7 +46,8 @@ class SweepReport(Callback):
             last_exit_code = 1
             return
         write_sweep_files(sweep_dir, summary)
-        last_exit_code = 0 if all(j["exit_code"] == 0 for j in summary["jobs"]) else 1
+        codes = {j["exit_code"] for j in summary["jobs"]}
+        last_exit_code = 3 if 3 in codes else 0 if codes <= {0} else 1  # as one run: a failed gate wins
 
 
 def collect(sweep_dir: Path, since: float = 0.0) -> dict:
@@ -70,6 +71,11 @@ def collect(sweep_dir: Path, since: float = 0.0) -> dict:
             payload = metrics.get("results", {}).get("metrics", {})
             row["ci"] = {k[:-3]: v for k, v in payload.items() if k.endswith("_ci") and k != "ci_level"}
             row["ci_level"] = payload.get("ci_level")
+            row["gates"] = metrics.get("gates", [])
+            compared = metrics.get("results", {}).get("comparison")
+            if compared:
+                row["comparison"] = {"baseline": compared.get("baseline"),
+                                     "verdicts": {k: v.get("verdict") for k, v in compared.get("metrics", {}).items()}}
         jobs.append(row)
     tasks = [j["task"] for j in jobs if j["task"]]
     task = max(set(tasks), key=tasks.count) if tasks else None
@@ -144,7 +150,10 @@ def build_sweep_report(summary: dict):
     jobs = summary["jobs"]
     swept = summary["swept"] or sorted({item.partition("=")[0] for j in jobs for item in j["overrides"]})
     level = f" [{summary['ci_level']:.0%} CI]" if summary.get("ci_level") else ""
-    columns = ["Job"] + swept + [label(n) + level for n in names] + ["Status", "Report"]
+    gated = any(j.get("gates") for j in jobs)
+    compared = any(j.get("comparison") for j in jobs)
+    columns = (["Job"] + swept + [label(n) + level for n in names] + (["Gates"] if gated else [])
+               + ([f"{label(names[0])} vs baseline"] if compared and names else []) + ["Status", "Report"])
     rows, best_rows = [], set()
     for i, j in enumerate(jobs):
         row = [j["job"]] + [override_value(j, k) for k in swept]
@@ -153,7 +162,11 @@ def build_sweep_report(summary: dict):
             row.append(Estimate(value, j["ci"].get(name)) if value is not None else None)
             if summary["best"].get(name) == j["job"]:
                 best_rows.add(i)
-        status = j["status"] if j["status"] == "ok" else f"{j['status']}: {j['error'] or ''}".strip()
+        if gated:
+            row.append(_gates_text(j.get("gates") or []))
+        if compared and names:
+            row.append((j.get("comparison") or {}).get("verdicts", {}).get(names[0]))
+        status = j["status"] if j["status"] in ("ok", "gate failed") else f"{j['status']}: {j['error'] or ''}".strip()
         row += [status, Link("report", j["report"]) if j["report"] else None]
         rows.append(row)
     marks = [f"{label(n)}: job {summary['best'][n]}" for n in names if n in summary["best"]]
@@ -198,6 +211,16 @@ def build_sweep_report(summary: dict):
     return Report(title="Sweep report", author="", created=summary["created"],
                   subtitle=f"{len(jobs)} jobs · {summary['task'] or 'no finished job'}",
                   keywords=["sweep", "postreport"], headline=headline, sections=sections, appendix=[])
+
+
+def _gates_text(gates: list) -> str:
+    if not gates:
+        return "none"
+    failed = [g["name"] for g in gates if g["status"] == "fail"]
+    if failed:
+        return f"FAILED: {', '.join(failed)}"
+    unknown = sum(g["status"] != "pass" for g in gates)
+    return f"pass ({len(gates) - unknown} of {len(gates)}" + (f"; {unknown} not evaluable)" if unknown else ")")
 
 
 def _is_number(value) -> bool:

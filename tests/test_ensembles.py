@@ -5,7 +5,7 @@ import pytest
 from scipy.stats import binom
 
 from conftest import cli, make_cfg, run_report
-from postreport.analyses.leaderboard import holm, mcnemar
+from postreport.paired import holm, mcnemar
 from postreport.ensembles import PrefitHardVoting, PrefitStacking, PrefitVoting
 
 

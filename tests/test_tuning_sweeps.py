@@ -189,3 +189,19 @@ def test_a_search_that_cannot_fit_its_budget_does_not_start_and_says_why(task, t
                                       "ensemble=none", "report.analyses=[metrics,tuning]"])
     section = next(s for s in result.metrics["sections"] if s["name"] == "tuning")
     assert section["status"] == "skipped" and "The search did not start" in section["error"]
+
+
+def test_a_sweep_shows_each_jobs_gates_and_comparison_and_exits_3_when_one_fails(tmp_path):
+    from conftest import run_report as rr
+
+    _, baseline = rr(tmp_path / "base", ["data=iris", "report.analyses=[metrics]"])
+    proc = sweep(tmp_path, "+gates.accuracy.min=0.0,1.01", f"compare.baseline={baseline}")
+    assert proc.returncode == 3, proc.stderr
+    summary = json.loads((tmp_path / "sweep" / "sweep.json").read_text())
+    rows = {dict(o.split("=", 1) for o in j["overrides"])["+gates.accuracy.min"]: j for j in summary["jobs"]}
+    assert rows["0.0"]["status"] == "ok" and rows["0.0"]["gates"][0]["status"] == "pass"
+    assert rows["1.01"]["status"] == "gate failed" and rows["1.01"]["exit_code"] == 3
+    assert rows["1.01"]["gates"][0]["status"] == "fail"
+    assert rows["0.0"]["comparison"]["verdicts"]["accuracy"] == "no clear difference"  # the same model and rows
+    html = (tmp_path / "sweep" / "sweep_report.html").read_text()
+    assert "FAILED: accuracy" in html and "Accuracy vs baseline" in html

@@ -11,32 +11,11 @@ import numpy as np
 from .. import metrics
 from ..figures import Bars, Heatmap
 from ..metrics import candidate_metrics, label, lower_is_better
+from ..paired import holm, mcnemar
 from ..report.model import Estimate, Figure, Note, Paragraph, Table
 from .base import Analysis
 
 ROLES = {"model": "configured", "tuned": "tuned", "member": "member", "ensemble": "ensemble"}
-
-
-def mcnemar(right_a: np.ndarray, right_b: np.ndarray) -> tuple:
-    """Exact two-sided McNemar test on paired correctness: (b, c, p) with b = only A right, c = only B right."""
-    from scipy.stats import binomtest
-
-    b = int(np.sum(right_a & ~right_b))
-    c = int(np.sum(~right_a & right_b))
-    p = 1.0 if b + c == 0 else float(binomtest(min(b, c), b + c, 0.5).pvalue)
-    return b, c, p
-
-
-def holm(pvalues: list) -> list:
-    """Holm-Bonferroni adjusted p-values (None stays None)."""
-    indexed = [(p, i) for i, p in enumerate(pvalues) if p is not None]
-    m = len(indexed)
-    adjusted: list = [None] * len(pvalues)
-    running = 0.0
-    for rank, (p, i) in enumerate(sorted(indexed)):
-        running = max(running, min(1.0, (m - rank) * p))
-        adjusted[i] = running
-    return adjusted
 
 
 def paired_rows(ctx) -> np.ndarray:

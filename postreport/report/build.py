@@ -17,7 +17,7 @@ TASK_WORDS = {"binary": "binary classification", "multiclass": "multiclass class
               "regression": "regression"}
 
 
-def build_report(ctx, outcomes, provenance: dict, logo=None, theme=None) -> Report:
+def build_report(ctx, outcomes, provenance: dict, logo=None, theme=None, gates=()) -> Report:
     """The report model from settled outcomes (each section's status and items are final; nothing changes them
     here). logo: a data URI; theme: checked CSS colours (report/style.py)."""
     cfg, data, model = ctx.cfg, ctx.data, ctx.model
@@ -39,6 +39,7 @@ def build_report(ctx, outcomes, provenance: dict, logo=None, theme=None) -> Repo
         headline=headline(ctx, outcomes),
         logo=logo,
         theme=theme or {},
+        gates=list(gates),
         sections=sections,
         appendix=[provenance_section(ctx, provenance)],
     )

@@ -83,6 +83,7 @@ class Report:
     appendix: list  # appendix sections
     logo: Optional[str] = None  # data URI
     theme: dict = field(default_factory=dict)  # CSS colour variables
+    gates: list = field(default_factory=list)  # postreport.gates.GateResult, shown at the top
 
 
 def param_text(value, limit: int = 80):

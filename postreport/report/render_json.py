@@ -7,12 +7,14 @@ import math
 import numpy as np
 
 
-def metrics_document(ctx, outcomes) -> dict:
+def metrics_document(ctx, outcomes, gates=()) -> dict:
     """From settled outcomes: a section's payload is in `results` only when its status is ok."""
     done = [o for o in outcomes if o.status == "ok"]
     metrics = next((dict(o.result.values) for o in done if o.name == "metrics"), {})
     return jsonable({
         "task": ctx.data.task,
+        "model": {"name": ctx.model.name},
+        "gates": [g.to_json() for g in gates],
         "n_train": ctx.data.n_train,
         "n_test": ctx.data.n_test,
         "metrics": metrics,

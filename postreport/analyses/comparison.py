@@ -1,0 +1,296 @@
+"""Comparison with the baseline (compare.baseline): both models on the same rows, matched by key; every metric's
+difference (current - baseline) with a paired bootstrap interval and a verdict; DeLong's test for ROC AUC, the exact
+McNemar test for accuracy; where it changed: per slice, the rows that flipped, the threshold cost."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from .. import metrics
+from ..errors import at_least
+from ..figures import Bars
+from ..paired import UNCLEAR, delong, difference_interval, mcnemar, verdict
+from ..report.model import Estimate, Figure, Note, Paragraph, Table
+from .base import Analysis
+
+
+@dataclass
+class ComparisonSettings:
+    flipped_rows: int = 10  # rows shown of those whose correctness flipped (a seeded sample)
+
+    def __post_init__(self):
+        at_least("analyses.comparison.flipped_rows", self.flipped_rows, 0)
+
+
+@dataclass
+class ComparisonResult:
+    baseline: str
+    current: str
+    rows_text: str
+    paired: bool
+    matched: int
+    only_current: int
+    only_baseline: int
+    level: Optional[float]
+    metrics: list  # [{name, label, baseline, current, diff, diff_ci, verdict}]
+    delong: Optional[dict] = None
+    mcnemar: Optional[dict] = None
+    flips: Optional[dict] = None  # {right_to_wrong, wrong_to_right, columns, sample}
+    slices: list = field(default_factory=list)  # [{column, value, n, metric, baseline, current, diff, diff_ci, verdict}]
+    cost: Optional[dict] = None  # binary: {fp, fn, baseline, current, diff, diff_ci, verdict}
+    notes: list = field(default_factory=list)
+
+    def values(self) -> dict:
+        """`<metric>_diff` -> difference and `<metric>_diff_ci` -> interval (for gates and metrics.json)."""
+        out = {}
+        for m in self.metrics:
+            out[f"{m['name']}_diff"] = m["diff"]
+            out[f"{m['name']}_diff_ci"] = m["diff_ci"]
+        return out
+
+    def headline(self) -> Optional[str]:
+        decided = [m for m in self.metrics if m["verdict"] not in (None, UNCLEAR)]
+        first = self.metrics[0] if self.metrics else None
+        if first is None:
+            return None
+        text = (f"Against the baseline {self.baseline!r}: {first['label']} {_signed(first['diff'])} "
+                f"({first['verdict'] or 'no interval'})")
+        if decided:
+            text += "; " + ", ".join(f"{m['label']} {m['verdict']}" for m in decided[:4])
+        return text + "."
+
+    def to_json(self) -> dict:
+        return {"baseline": self.baseline, "paired": self.paired, "matched_rows": self.matched,
+                "only_current": self.only_current, "only_baseline": self.only_baseline, "level": self.level,
+                "metrics": {m["name"]: {k: m[k] for k in ("baseline", "current", "diff", "diff_ci", "verdict")}
+                            for m in self.metrics},
+                **self.values(), "delong": self.delong, "mcnemar": self.mcnemar,
+                "flipped": None if self.flips is None else {k: self.flips[k] for k in
+                                                            ("right_to_wrong", "wrong_to_right")},
+                "slices": self.slices, "threshold_cost": self.cost}
+
+
+def _signed(value) -> str:
+    return "n/a" if value is None else f"{value:+.4f}"
+
+
+class ComparisonAnalysis(Analysis):
+    name = "comparison"
+    title = "Comparison with the baseline"
+    lead = "Is this model better than the baseline on the same rows? Paired differences with intervals."
+    Settings = ComparisonSettings
+
+    def skip_reason(self, ctx) -> Optional[str]:
+        if getattr(ctx, "baseline", None) is None:
+            return "No baseline to compare with: set compare.baseline=PATH (a previous run's folder or a predictions file)."
+        return None
+
+    def compute(self, ctx, settings: ComparisonSettings) -> ComparisonResult:
+        from ..baseline import describe_rows
+        from ..encoding import encode
+        from ..sampling import sample_rows
+
+        b, data, task = ctx.baseline, ctx.data, ctx.data.task
+        boot = ctx.cfg.bootstrap
+        seed = ctx.seed if boot.seed is None else boot.seed
+        cur, cur_enc = ctx.predictions, ctx.encoded
+        base = b.predictions
+        base_enc = None if task == "regression" else encode(data, base)
+        result = ComparisonResult(b.name, ctx.model.name, describe_rows(b), b.paired, b.matched, b.only_current,
+                                  b.only_baseline, boot.level if boot.resamples > 0 else None, [])
+        rows = b.rows
+        if b.paired:
+            cur_point = metrics.point_metrics(data, cur, cur_enc, rows=rows)
+            base_point = metrics.point_metrics(data, base, base_enc)
+            drawn = sample_rows(len(rows), boot.max_exact_rows, seed)  # positions among the matched rows
+            scale = math.sqrt(len(drawn) / len(rows))
+            cur_iv = metrics.intervals(task, cur, cur_enc, boot, seed, rows=rows[drawn], paired=True)
+            base_iv = metrics.intervals(task, base, base_enc, boot, seed, rows=drawn, paired=True)
+            centre_cur = centre_base = None
+            if scale < 1:
+                centre_cur = metrics.point_metrics(data, cur, cur_enc, rows=rows[drawn]).values
+                centre_base = metrics.point_metrics(data, base, base_enc, rows=drawn).values
+                result.notes.append(
+                    f"The paired intervals resample a seeded sample of {len(drawn):,} of the {len(rows):,} matched rows "
+                    f"and are scaled to all of them (m-out-of-n bootstrap, spread × √({len(drawn):,}/{len(rows):,})); "
+                    "the differences themselves use every matched row.")
+        else:
+            cur_point = metrics.point_metrics(data, cur, cur_enc)
+            base_point = metrics.point_metrics(data, base, base_enc)
+            cur_iv = metrics.intervals(task, cur, cur_enc, boot, seed)
+            base_iv = metrics.intervals(task, base, base_enc, boot, seed + 1)
+            scale, centre_cur, centre_base = 1.0, None, None
+        names = metrics.TASKS[task]
+        for name in dict.fromkeys(names.headline + names.all):  # the headline metrics first
+            c, v = cur_point.values.get(name), base_point.values.get(name)
+            diff = None if c is None or v is None else c - v
+            ci = None
+            if diff is not None and cur_iv is not None and base_iv is not None:
+                cs, bs = cur_iv.samples.get(name), base_iv.samples.get(name)
+                if cs is not None and bs is not None and cs.ndim == 1:
+                    centre = None if centre_cur is None else _minus(centre_cur.get(name), centre_base.get(name))
+                    ci = difference_interval(cs, bs, boot.level, diff, centre, scale)
+            result.metrics.append({"name": name, "label": metrics.label(name), "baseline": v, "current": c,
+                                   "diff": diff, "diff_ci": ci,
+                                   "verdict": verdict(ci, metrics.METRICS[name].higher_is_better)})
+        if task != "regression":
+            self._tests(result, data, cur_enc, base_enc, rows if b.paired else None)
+            if b.paired:
+                self._flips(result, ctx, cur_enc, base_enc, rows, settings, seed)
+                self._slices(result, ctx, cur, cur_enc, base, base_enc, rows, seed)
+                if task == "binary":
+                    self._cost(result, ctx, cur_enc, base_enc, rows, seed)
+        elif b.paired:
+            self._slices(result, ctx, cur, cur_enc, base, base_enc, rows, seed)
+        return result
+
+    @staticmethod
+    def _tests(result, data, cur_enc, base_enc, rows) -> None:
+        if rows is None:
+            return
+        right_cur = cur_enc.pred_idx[rows] == cur_enc.y_idx[rows]
+        right_base = base_enc.pred_idx == base_enc.y_idx
+        b, c, p = mcnemar(right_cur, right_base)
+        result.mcnemar = {"only_current_right": b, "only_baseline_right": c, "p": p}
+        if data.task == "binary" and cur_enc.score is not None and base_enc.score is not None:
+            result.delong = delong(cur_enc.y_bin[rows], cur_enc.score[rows], base_enc.score)
+
+    @staticmethod
+    def _flips(result, ctx, cur_enc, base_enc, rows, settings, seed) -> None:
+        from ..sampling import sample_rows
+
+        right_cur = cur_enc.pred_idx[rows] == cur_enc.y_idx[rows]
+        right_base = base_enc.pred_idx == base_enc.y_idx
+        worse = np.flatnonzero(right_base & ~right_cur)
+        better = np.flatnonzero(~right_base & right_cur)
+        flipped = np.concatenate([worse, better])
+        shown = np.sort(flipped[sample_rows(len(flipped), settings.flipped_rows, seed)]) if len(flipped) else flipped
+        data = ctx.data
+        features = list(data.X_test.columns[:5])
+        sample, got_worse = [], set(worse.tolist())
+        for i in shown:
+            row = rows[i]
+            sample.append([str(data.test_keys[row]), "right → wrong" if i in got_worse else "wrong → right",
+                           str(cur_enc.labels[cur_enc.y_idx[row]]), str(base_enc.labels[base_enc.pred_idx[i]]),
+                           str(cur_enc.labels[cur_enc.pred_idx[row]])]
+                          + [data.X_test[f].iloc[row] for f in features])
+        result.flips = {"right_to_wrong": int(len(worse)), "wrong_to_right": int(len(better)), "columns": features,
+                        "sample": sample}
+
+    @staticmethod
+    def _slices(result, ctx, cur, cur_enc, base, base_enc, rows, seed) -> None:
+        """The sliced section's first metric per slice (its columns and bins), paired differences from label counts."""
+        from omegaconf import OmegaConf
+
+        from .slices import SlicesAnalysis, SliceSettings, slice_labels
+
+        data, task, boot = ctx.data, ctx.data.task, ctx.cfg.bootstrap
+        node = ctx.cfg.analyses.get("slices") if ctx.cfg.analyses is not None else None
+        settings = SliceSettings(**OmegaConf.to_container(node)) if node is not None else SliceSettings()
+        columns = list(settings.by) if settings.by else SlicesAnalysis._auto(data)
+        main = metrics.TASKS[task].sliced[0]
+        for column in columns:
+            labels = slice_labels(data.X_test[column].iloc[rows].reset_index(drop=True), settings.bins,
+                                  settings.max_levels)
+            for value, index in labels.groupby(labels, sort=True, observed=True).groups.items():
+                idx = np.asarray(index)  # positions among the matched rows
+                c = metrics.point_metrics(data, cur, cur_enc, rows=rows[idx]).values.get(main)
+                v = metrics.point_metrics(data, base, base_enc, rows=idx).values.get(main)
+                diff = None if c is None or v is None else c - v
+                ci = None
+                if diff is not None and len(idx) >= settings.min_size:
+                    a = metrics.intervals(task, cur, cur_enc, boot, seed, rows=rows[idx], scores=False, paired=True)
+                    z = metrics.intervals(task, base, base_enc, boot, seed, rows=idx, scores=False, paired=True)
+                    if a is not None and z is not None:
+                        ci = difference_interval(a.samples[main], z.samples[main], boot.level)
+                result.slices.append({"column": column, "value": str(value), "n": int(len(idx)), "metric": main,
+                                      "baseline": v, "current": c, "diff": diff, "diff_ci": ci,
+                                      "verdict": verdict(ci, metrics.METRICS[main].higher_is_better),
+                                      "small": bool(len(idx) < settings.min_size)})
+
+    @staticmethod
+    def _cost(result, ctx, cur_enc, base_enc, rows, seed) -> None:
+        """Expected cost per row of each model's decisions (analyses.thresholds.cost), with a paired interval."""
+        from ..bootstrap import Cells, resample_counts
+
+        node = ctx.cfg.analyses.get("thresholds") if ctx.cfg.analyses is not None else None
+        fp = float(node.cost.fp) if node is not None else 1.0
+        fn = float(node.cost.fn) if node is not None else 1.0
+        y = cur_enc.y_bin[rows]
+
+        def per_row(pred):
+            return np.where((pred == 1) & (y == 0), fp, 0.0) + np.where((pred == 0) & (y == 1), fn, 0.0)
+
+        cur_cost, base_cost = per_row(cur_enc.pred_bin[rows]), per_row(base_enc.pred_bin)
+        diff = cur_cost - base_cost
+        boot = ctx.cfg.bootstrap
+        ci = None
+        if boot.resamples > 0:
+            cells = Cells(stratum=y, count=np.ones(len(y), dtype=int), exact=True)
+            samples = np.concatenate([W @ diff / len(y) for W in resample_counts(cells, boot.resamples, seed)])
+            ci = difference_interval(samples, np.zeros_like(samples), boot.level)
+        result.cost = {"fp": fp, "fn": fn, "baseline": float(base_cost.mean()), "current": float(cur_cost.mean()),
+                       "diff": float(diff.mean()), "diff_ci": ci, "verdict": verdict(ci, False)}
+
+    def items(self, r: ComparisonResult) -> list:
+        level = f" [{r.level:.0%} CI]" if r.level else ""
+        items: list = [Note(r.rows_text, "info" if r.paired else "warning")]
+        rows = [[m["label"], m["baseline"], m["current"], Estimate(m["diff"], m["diff_ci"]), m["verdict"] or "n/a"]
+                for m in r.metrics]
+        decided = [i for i, m in enumerate(r.metrics) if m["verdict"] not in (None, UNCLEAR)]
+        items.append(Table(["Metric", f"Baseline ({r.baseline})", f"Current ({r.current})", f"Difference{level}",
+                            "Verdict"], rows, highlight_rows=decided,
+                           caption="Difference = current − baseline; the verdict says better or worse only when the "
+                                   "interval excludes 0 (for losses, lower is better)."
+                                   + (" Intervals are paired: each resample draws the same rows for both models."
+                                      if r.paired else " Intervals are unpaired (independent resamples).")))
+        shown = [m for m in r.metrics if m["diff"] is not None]
+        if shown:
+            items.append(Figure(Bars([m["label"] for m in shown], [m["diff"] for m in shown],
+                                     "Difference with the baseline", "current − baseline",
+                                     errors=[m["diff_ci"] for m in shown], points=True),
+                                caption="Each metric's difference with its interval; 0 means no change. For the "
+                                        "losses (log loss, Brier, errors) a negative difference is an improvement."))
+        tests = []
+        if r.delong:
+            tests.append(f"DeLong's paired test of ROC AUC: difference {r.delong['diff']:+.4f} (SE "
+                         f"{r.delong['se']:.4f}), p = {r.delong['p']:.3g}.")
+        if r.mcnemar:
+            tests.append(f"Exact McNemar test of accuracy: rows only this model gets right: "
+                         f"{r.mcnemar['only_current_right']:,}; only the baseline: {r.mcnemar['only_baseline_right']:,}; p = "
+                         f"{r.mcnemar['p']:.3g}.")
+        if tests:
+            items.append(Paragraph(" ".join(tests)))
+        if r.flips is not None:
+            f = r.flips
+            items.append(Paragraph(f"Rows that flipped: {f['right_to_wrong']:,} the baseline got right and this model "
+                                   f"gets wrong; {f['wrong_to_right']:,} the other way round."))
+            if f["sample"]:
+                items.append(Table(["Key", "Flip", "True", "Baseline", "Current", *f["columns"]], f["sample"],
+                                   caption=f"A seeded sample of {len(f['sample'])} flipped rows, with their first "
+                                           "feature columns."))
+        if r.slices:
+            main = r.slices[0]["metric"]
+            items.append(Table(["Column", "Slice", "Rows", f"Baseline {main}", f"Current {main}",
+                                f"Difference{level}", "Verdict"],
+                               [[s["column"], s["value"], s["n"], s["baseline"], s["current"],
+                                 Estimate(s["diff"], s["diff_ci"]),
+                                 "too small to trust" if s["small"] else (s["verdict"] or "n/a")] for s in r.slices],
+                               caption="Per slice (the slices section's columns and bins): paired differences of "
+                                       f"{main}, intervals from label counts."))
+        if r.cost:
+            c = r.cost
+            items.append(Paragraph(f"Expected cost per row (false positive {c['fp']:g}, false negative {c['fn']:g}, "
+                                   f"analyses.thresholds.cost): baseline {c['baseline']:.4f}, current "
+                                   f"{c['current']:.4f}, difference {c['diff']:+.4f}"
+                                   + (f" [{c['diff_ci'][0]:+.4f}, {c['diff_ci'][1]:+.4f}]" if c["diff_ci"] else "")
+                                   + f" ({c['verdict'] or 'no interval'})."))
+        items += [Note(n) for n in r.notes]
+        return items
+
+
+def _minus(a, b):
+    return None if a is None or b is None else a - b

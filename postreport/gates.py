@@ -1,0 +1,183 @@
+"""Quality gates: conditions in YAML on any metric or `<metric>_diff` (against compare.baseline), each on the point
+estimate or a bound of its interval. Checked before any work; evaluated on the report's subject model after the
+sections; any failure makes the exit status 3 (the report is still written). Also the CI outputs: gates.xml
+(JUnit) and summary.md."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+from xml.sax.saxutils import escape, quoteattr
+
+from . import metrics
+from .errors import UserError
+
+SIDES = ("point", "lower", "upper")
+PASS, FAIL, NOT_EVALUABLE = "pass", "fail", "not evaluable"
+
+
+@dataclass
+class Gate:
+    name: str  # the metric, or <metric>_diff
+    min: Optional[float]
+    max: Optional[float]
+    on: str
+
+    @property
+    def metric(self) -> str:
+        return self.name[: -len("_diff")] if self.name.endswith("_diff") else self.name
+
+    @property
+    def is_diff(self) -> bool:
+        return self.name.endswith("_diff")
+
+    def condition(self) -> str:
+        what = {"point": self.name, "lower": f"lower bound of {self.name}", "upper": f"upper bound of {self.name}"}
+        parts = ([f">= {self.min:g}"] if self.min is not None else []) + (
+            [f"<= {self.max:g}"] if self.max is not None else [])
+        return f"{what[self.on]} {' and '.join(parts)}"
+
+
+@dataclass
+class GateResult:
+    name: str
+    condition: str
+    on: str
+    value: Optional[float]
+    status: str
+    message: str
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "condition": self.condition, "on": self.on, "value": self.value,
+                "status": self.status, "message": self.message}
+
+
+def parse(gates_cfg, has_baseline: bool) -> list:
+    """The gates of the config, checked: known metric names, `_diff` only with a baseline, min and/or max, `on`."""
+    valid = sorted(metrics.METRICS)
+    out = []
+    for name, spec in (gates_cfg or {}).items():
+        key = f"gates.{name}"
+        if not hasattr(spec, "keys"):
+            raise UserError(f"{key}={spec!r} must be a condition such as {{min: 0.9}} or {{max: 0.3, on: upper}}")
+        unknown = sorted(set(spec.keys()) - {"min", "max", "on"})
+        if unknown:
+            raise UserError(f"{key}.{unknown[0]} is not a gate setting; valid: min, max, on")
+        gate = Gate(str(name), spec.get("min"), spec.get("max"), spec.get("on") or "point")
+        if gate.metric not in metrics.METRICS:
+            raise UserError(f"{key}: {gate.metric!r} is not a metric; valid: {', '.join(valid)} (or <metric>_diff "
+                            "with compare.baseline)")
+        if gate.is_diff and not has_baseline:
+            raise UserError(f"{key} is a difference with the baseline, but compare.baseline is not set; set "
+                            "compare.baseline=PATH (a run folder or a predictions file) or gate on "
+                            f"{gate.metric!r} itself")
+        if gate.min is None and gate.max is None:
+            raise UserError(f"{key} needs min or max (or both), e.g. {key}={{min: 0.9}}")
+        for bound in ("min", "max"):
+            value = getattr(gate, bound)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not math.isfinite(value)):
+                raise UserError(f"{key}.{bound}={value!r} must be a finite number")
+        if gate.min is not None and gate.max is not None and gate.min > gate.max:
+            raise UserError(f"{key}: min={gate.min:g} is above max={gate.max:g}; no value can pass")
+        if gate.on not in SIDES:
+            raise UserError(f"{key}.on={gate.on!r} is not valid; valid: {', '.join(SIDES)}")
+        out.append(gate)
+    return out
+
+
+def check_task(gates: list, task: str) -> None:
+    """After the data is read: every gated metric belongs to the task."""
+    allowed = metrics.TASKS[task].all
+    for gate in gates:
+        if gate.metric not in allowed:
+            raise UserError(f"gates.{gate.name}: {gate.metric!r} is not a {task} metric; valid: {', '.join(allowed)}")
+
+
+def evaluate(gates: list, values: dict, intervals: dict, why_missing: dict) -> list:
+    """values / intervals: name -> number / [low, high] (metrics and `<metric>_diff`); why_missing: name -> why a
+    value is absent (e.g. the comparison failed)."""
+    results = []
+    for gate in gates:
+        point, ci = values.get(gate.name), intervals.get(gate.name)
+        value = point if gate.on == "point" else (None if ci is None else ci[0 if gate.on == "lower" else 1])
+        label = {"point": "", "lower": "lower bound ", "upper": "upper bound "}[gate.on]
+        if value is None or not math.isfinite(value):
+            reason = why_missing.get(gate.name) or (
+                f"{gate.name} has no {'interval' if gate.on != 'point' else 'value'} in this run"
+                + (" (bootstrap.resamples=0?)" if gate.on != "point" and point is not None else ""))
+            results.append(GateResult(gate.name, gate.condition(), gate.on, None, NOT_EVALUABLE, reason))
+            continue
+        low_ok = gate.min is None or value >= gate.min
+        high_ok = gate.max is None or value <= gate.max
+        shown = f"{label}{value:.4g}"
+        if point is not None and gate.on != "point":
+            shown += f" (estimate {point:.4g}, interval [{ci[0]:.4g}, {ci[1]:.4g}])"
+        if low_ok and high_ok:
+            results.append(GateResult(gate.name, gate.condition(), gate.on, value, PASS,
+                                      f"{gate.name}: {shown} meets {gate.condition()}"))
+        else:
+            broken = f"below the minimum {gate.min:g}" if not low_ok else f"above the maximum {gate.max:g}"
+            results.append(GateResult(gate.name, gate.condition(), gate.on, value, FAIL,
+                                      f"{gate.name}: {shown} is {broken}"))
+    return results
+
+
+def junit(results: list, suite: str) -> bytes:
+    """gates.xml: one testcase per gate; a failure element with the numbers; not evaluable gates are skipped."""
+    failures = sum(r.status == FAIL for r in results)
+    skipped = sum(r.status == NOT_EVALUABLE for r in results)
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             f'<testsuites name="postreport gates" tests="{len(results)}" failures="{failures}" skipped="{skipped}">',
+             f'  <testsuite name={quoteattr(suite)} tests="{len(results)}" failures="{failures}" errors="0" '
+             f'skipped="{skipped}">']
+    for r in results:
+        case = f'    <testcase classname="postreport.gates" name={quoteattr(f"{r.name}: {r.condition}")}'
+        if r.status == PASS:
+            lines.append(case + "/>")
+        elif r.status == FAIL:
+            lines += [case + ">", f'      <failure message={quoteattr(r.message)} type="GateFailed">'
+                      f"{escape(r.message)}</failure>", "    </testcase>"]
+        else:
+            lines += [case + ">", f"      <skipped message={quoteattr(r.message)}/>", "    </testcase>"]
+    lines += ["  </testsuite>", "</testsuites>", ""]
+    return "\n".join(lines).encode("utf-8")
+
+
+def _md(text) -> str:
+    """A table cell: pipes and line breaks escaped, HTML-like text left inert."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
+
+
+def markdown(title: str, subject: str, headline: list, level: Optional[float], results: list,
+             comparison: Optional[dict]) -> bytes:
+    """summary.md: headline metrics with intervals, the gates, and the comparison's verdicts."""
+    def number(v):
+        return "n/a" if v is None else f"{v:.4g}"
+
+    lines = [f"# {_md(title)}", "", f"Model: {_md(subject)}", ""]
+    if headline:
+        lines += ["| Metric | Value | " + (f"{level:.0%} interval |" if level else "Interval |"), "|---|---|---|"]
+        for name, value, ci in headline:
+            lines.append(f"| {_md(name)} | {number(value)} | "
+                         + ("n/a" if not ci else f"[{number(ci[0])}, {number(ci[1])}]") + " |")
+        lines.append("")
+    if results:
+        failed = sum(r.status == FAIL for r in results)
+        lines += [f"## Gates: {'FAILED' if failed else 'passed'} ({len(results) - failed} of {len(results)} "
+                  "not failing)", "", "| Gate | Condition | Value | Status |", "|---|---|---|---|"]
+        icon = {PASS: "✅ pass", FAIL: "❌ fail", NOT_EVALUABLE: "⚠️ not evaluable"}
+        for r in results:
+            lines.append(f"| {_md(r.name)} | {_md(r.condition)} | {number(r.value)} | {icon[r.status]} |")
+        lines.append("")
+    if comparison:
+        lines += [f"## Compared with the baseline ({_md(comparison['baseline'])})", "",
+                  _md(comparison["rows_text"]), "", "| Metric | Baseline | Current | Difference | Interval | Verdict |",
+                  "|---|---|---|---|---|---|"]
+        for row in comparison["metrics"]:
+            ci = row["diff_ci"]
+            lines.append(f"| {_md(row['label'])} | {number(row['baseline'])} | {number(row['current'])} | "
+                         f"{number(row['diff'])} | " + ("n/a" if not ci else f"[{number(ci[0])}, {number(ci[1])}]")
+                         + f" | {row['verdict']} |")
+        lines.append("")
+    return "\n".join(lines).encode("utf-8")

@@ -1,0 +1,89 @@
+"""Paired statistics for two models on the same rows: differences with bootstrap intervals, DeLong's test for
+ROC AUC, the exact McNemar test for accuracy, Holm's adjustment."""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import numpy as np
+
+BETTER, WORSE, UNCLEAR = "better", "worse", "no clear difference"
+
+
+def mcnemar(right_a: np.ndarray, right_b: np.ndarray) -> tuple:
+    """Exact two-sided McNemar test on paired correctness: (b, c, p) with b = only A right, c = only B right."""
+    from scipy.stats import binomtest
+
+    b = int(np.sum(right_a & ~right_b))
+    c = int(np.sum(~right_a & right_b))
+    p = 1.0 if b + c == 0 else float(binomtest(min(b, c), b + c, 0.5).pvalue)
+    return b, c, p
+
+
+def holm(pvalues: list) -> list:
+    """Holm-Bonferroni adjusted p-values (None stays None)."""
+    indexed = [(p, i) for i, p in enumerate(pvalues) if p is not None]
+    m = len(indexed)
+    adjusted: list = [None] * len(pvalues)
+    running = 0.0
+    for rank, (p, i) in enumerate(sorted(indexed)):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
+def delong(y: np.ndarray, score_a: np.ndarray, score_b: np.ndarray) -> Optional[dict]:
+    """DeLong's test of two correlated ROC AUCs on the same rows (the fast midrank form of Sun & Xu, 2014).
+    y: 0/1. Returns {auc_a, auc_b, diff, se, z, p} or None when a class is missing."""
+    from scipy.stats import norm, rankdata
+
+    y = np.asarray(y).astype(bool)
+    m, n = int(y.sum()), int((~y).sum())
+    if m == 0 or n == 0:
+        return None
+    aucs, v01, v10 = [], [], []
+    for score in (score_a, score_b):
+        score = np.asarray(score, dtype=float)
+        pos, neg = score[y], score[~y]
+        tz = rankdata(np.concatenate([pos, neg]))
+        tx, ty = rankdata(pos), rankdata(neg)
+        aucs.append((tz[:m].sum() - m * (m + 1) / 2) / (m * n))
+        v01.append((tz[:m] - tx) / n)  # each positive's share of negatives below it
+        v10.append(1 - (tz[m:] - ty) / m)  # each negative's share of positives above it
+    sx = np.cov(np.vstack(v01)) if m > 1 else np.zeros((2, 2))
+    sy = np.cov(np.vstack(v10)) if n > 1 else np.zeros((2, 2))
+    s = sx / m + sy / n
+    var = float(s[0, 0] + s[1, 1] - 2 * s[0, 1])
+    diff = float(aucs[0] - aucs[1])
+    if var <= 0:
+        return {"auc_a": float(aucs[0]), "auc_b": float(aucs[1]), "diff": diff, "se": 0.0, "z": None,
+                "p": 1.0 if diff == 0 else 0.0}
+    z = diff / math.sqrt(var)
+    return {"auc_a": float(aucs[0]), "auc_b": float(aucs[1]), "diff": diff, "se": math.sqrt(var), "z": z,
+            "p": float(2 * norm.sf(abs(z)))}
+
+
+def difference_interval(current: np.ndarray, baseline: np.ndarray, level: float, point: Optional[float] = None,
+                        centre: Optional[float] = None, scale: float = 1.0) -> Optional[list]:
+    """The interval of (current - baseline) from per-resample values drawn on the same rows (paired) or on each
+    model's own rows (unpaired). With `scale` < 1 the resamples were drawn on m of the n rows: the m-out-of-n
+    bootstrap's spread around its own centre, scaled by sqrt(m/n), is placed around the all-rows `point`."""
+    d = np.asarray(current, dtype=float) - np.asarray(baseline, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size < max(10, 0.5 * len(current)):
+        return None
+    tail = (1 - level) / 2 * 100
+    lo, hi = np.percentile(d, [tail, 100 - tail])
+    if scale == 1.0 or point is None or centre is None:
+        return [float(lo), float(hi)]
+    return [float(point + (lo - centre) * scale), float(point + (hi - centre) * scale)]
+
+
+def verdict(ci: Optional[list], higher_is_better: bool) -> Optional[str]:
+    """better / worse when the interval of (current - baseline) excludes 0, else no clear difference."""
+    if ci is None:
+        return None
+    if ci[0] > 0 or ci[1] < 0:
+        up = ci[0] > 0
+        return BETTER if up == higher_is_better else WORSE
+    return UNCLEAR
