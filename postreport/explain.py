@@ -154,7 +154,7 @@ MIN_ROWS = 200  # fewest rows a costly pass is cut to
 
 def affordable_rows(wanted: int, passes: float, seconds_per_row: Optional[float], budget: Optional[float]) -> int:
     """How many of `wanted` rows a pass that predicts each row `passes` times can take within `budget` seconds."""
-    if not budget or not seconds_per_row:
+    if not budget or not seconds_per_row or passes <= 0:
         return wanted
     return int(min(wanted, max(MIN_ROWS, budget / (passes * seconds_per_row))))
 
