@@ -109,15 +109,19 @@ def load(compare_cfg, data) -> Baseline:
         if strange:
             raise UserError(f"compare.baseline {given!r} predicts labels this run's data does not have: {strange}; "
                             f"the labels are {sorted(known)[:20]}")
-    current = pd.Index(np.asarray(data.test_keys).astype(str))
-    theirs = pd.Index(table[key].astype(str))
+    mine, other = np.asarray(data.test_keys), table[key].to_numpy()
+    if not (mine.dtype.kind in "iu" and other.dtype.kind in "iu"):  # numbers pair with numbers; else as text
+        mine, other = mine.astype(str), other.astype(str)
+    current, theirs = pd.Index(mine), pd.Index(other)
     position = theirs.get_indexer(current)  # for each current test row, its row in the baseline (-1: none)
     rows = np.flatnonzero(position >= 0)
     matched = len(rows)
     if matched:
         table = table.iloc[position[rows]].reset_index(drop=True)
-        truth = np.asarray(data.y_test.iloc[rows]).astype(str)
-        differ = np.flatnonzero(truth != table["y_true"].astype(str).to_numpy())
+        truth, stated = np.asarray(data.y_test.iloc[rows]), table["y_true"].to_numpy()
+        if truth.dtype != stated.dtype:
+            truth, stated = truth.astype(str), stated.astype(str)
+        differ = np.flatnonzero(truth != stated)
         if len(differ):
             keys = [str(k) for k in current[rows[differ[:5]]]]
             raise UserError(f"the baseline's true labels differ from this run's on {len(differ)} of the {matched} "

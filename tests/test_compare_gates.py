@@ -97,6 +97,8 @@ def test_a_model_compared_with_itself_differs_by_exactly_zero(tmp_path, default_
     for name, m in c["metrics"].items():
         assert m["diff"] == 0 and m["diff_ci"] == [0, 0] and m["verdict"] == "no clear difference", name
     assert c["mcnemar"]["p"] == 1 and c["delong"]["diff"] == 0
+    assert c["slices"] and all(s["diff"] == 0 and s["diff_ci"] in ([0, 0], None) for s in c["slices"])
+    assert c["threshold_cost"]["diff"] == 0 and c["threshold_cost"]["diff_ci"] == [0, 0]
     sections = [s["name"] for s in result.metrics["sections"]]
     assert sections[0] == "comparison"  # first, though report.analyses does not list it
 
@@ -127,6 +129,8 @@ def test_a_clearly_better_model_is_better_and_a_worse_one_worse(tmp_path):
     assert m["accuracy"]["verdict"] == "better" and m["accuracy"]["diff_ci"][0] > 0
     assert m["log_loss"]["verdict"] == "better" and m["log_loss"]["diff_ci"][1] < 0  # lower is better
     assert "| Accuracy |" in (out / "summary.md").read_text() and "better" in (out / "summary.md").read_text()
+    slices = result.metrics["results"]["comparison"]["slices"]
+    assert any(s["verdict"] == "better" for s in slices) and not any(s["verdict"] == "worse" for s in slices)
     flips = result.metrics["results"]["comparison"]["flipped"]
     assert flips["wrong_to_right"] > 50 and flips["right_to_wrong"] == 0
     swapped, _ = compare_run(tmp_path / "swap", baseline, current)
@@ -268,3 +272,22 @@ def test_bad_gates_exit_2_before_any_work(tmp_path, gate, message):
     proc = cli(["report.analyses=[metrics]", gate], tmp_path)
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+def test_intervals_from_a_sample_of_the_matched_rows_are_scaled_to_all_of_them(tmp_path):
+    """m-out-of-n: resampling 400 of 4,000 matched rows and scaling the spread by sqrt(400/4000) gives about the
+    width of the interval from all rows, centred on the all-rows difference; the section says so."""
+    current, baseline = tmp_path / "cur.parquet", tmp_path / "base.parquet"
+    logged(current, n=4000, seed=8)
+    logged(baseline, n=4000, seed=8, worse=0.03)
+    full, _ = compare_run(tmp_path / "full", current, baseline, ["bootstrap.resamples=400"])
+    sampled, out = compare_run(tmp_path / "sampled", current, baseline,
+                               ["bootstrap.resamples=400", "bootstrap.max_exact_rows=400"], formats=("json", "html"))
+    for name in ("accuracy", "roc_auc", "log_loss"):
+        a, b = full.metrics["results"]["comparison"], sampled.metrics["results"]["comparison"]
+        assert a[f"{name}_diff"] == b[f"{name}_diff"]
+        width_full = a[f"{name}_diff_ci"][1] - a[f"{name}_diff_ci"][0]
+        width_sampled = b[f"{name}_diff_ci"][1] - b[f"{name}_diff_ci"][0]
+        assert 0.6 < width_sampled / width_full < 1.6, name
+        assert b[f"{name}_diff_ci"][0] <= b[f"{name}_diff"] <= b[f"{name}_diff_ci"][1]
+    assert "seeded sample of 400 of the 4,000 matched rows" in (out / "report.html").read_text()

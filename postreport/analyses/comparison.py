@@ -91,8 +91,6 @@ class ComparisonAnalysis(Analysis):
     def compute(self, ctx, settings: ComparisonSettings) -> ComparisonResult:
         from ..baseline import describe_rows
         from ..encoding import encode
-        from ..sampling import sample_rows
-
         b, data, task = ctx.baseline, ctx.data, ctx.data.task
         boot = ctx.cfg.bootstrap
         seed = ctx.seed if boot.seed is None else boot.seed
@@ -105,34 +103,22 @@ class ComparisonAnalysis(Analysis):
         if b.paired:
             cur_point = metrics.point_metrics(data, cur, cur_enc, rows=rows)
             base_point = metrics.point_metrics(data, base, base_enc)
-            drawn = sample_rows(len(rows), boot.max_exact_rows, seed)  # positions among the matched rows
-            scale = math.sqrt(len(drawn) / len(rows))
-            cur_iv = metrics.intervals(task, cur, cur_enc, boot, seed, rows=rows[drawn], paired=True)
-            base_iv = metrics.intervals(task, base, base_enc, boot, seed, rows=drawn, paired=True)
-            centre_cur = centre_base = None
-            if scale < 1:
-                centre_cur = metrics.point_metrics(data, cur, cur_enc, rows=rows[drawn]).values
-                centre_base = metrics.point_metrics(data, base, base_enc, rows=drawn).values
+            interval = self._paired(ctx, cur, cur_enc, base, base_enc, rows, np.arange(len(rows)), seed)
+            if interval.scale < 1:
                 result.notes.append(
-                    f"The paired intervals resample a seeded sample of {len(drawn):,} of the {len(rows):,} matched rows "
-                    f"and are scaled to all of them (m-out-of-n bootstrap, spread × √({len(drawn):,}/{len(rows):,})); "
-                    "the differences themselves use every matched row.")
+                    f"The paired intervals resample a seeded sample of {interval.drawn:,} of the {len(rows):,} matched "
+                    f"rows and are scaled to all of them (m-out-of-n bootstrap: the spread × √({interval.drawn:,}/"
+                    f"{len(rows):,})); the differences themselves use every matched row.")
         else:
             cur_point = metrics.point_metrics(data, cur, cur_enc)
             base_point = metrics.point_metrics(data, base, base_enc)
-            cur_iv = metrics.intervals(task, cur, cur_enc, boot, seed)
-            base_iv = metrics.intervals(task, base, base_enc, boot, seed + 1)
-            scale, centre_cur, centre_base = 1.0, None, None
+            interval = _DiffIntervals(metrics.intervals(task, cur, cur_enc, boot, seed),  # independent resamples
+                                      metrics.intervals(task, base, base_enc, boot, seed + 1), boot.level)
         names = metrics.TASKS[task]
         for name in dict.fromkeys(names.headline + names.all):  # the headline metrics first
             c, v = cur_point.values.get(name), base_point.values.get(name)
             diff = None if c is None or v is None else c - v
-            ci = None
-            if diff is not None and cur_iv is not None and base_iv is not None:
-                cs, bs = cur_iv.samples.get(name), base_iv.samples.get(name)
-                if cs is not None and bs is not None and cs.ndim == 1:
-                    centre = None if centre_cur is None else _minus(centre_cur.get(name), centre_base.get(name))
-                    ci = difference_interval(cs, bs, boot.level, diff, centre, scale)
+            ci = None if diff is None else interval.ci(name, diff)
             result.metrics.append({"name": name, "label": metrics.label(name), "baseline": v, "current": c,
                                    "diff": diff, "diff_ci": ci,
                                    "verdict": verdict(ci, metrics.METRICS[name].higher_is_better)})
@@ -146,6 +132,24 @@ class ComparisonAnalysis(Analysis):
         elif b.paired:
             self._slices(result, ctx, cur, cur_enc, base, base_enc, rows, seed)
         return result
+
+    @staticmethod
+    def _paired(ctx, cur, cur_enc, base, base_enc, rows, positions, seed, scores: bool = True) -> _DiffIntervals:
+        """Paired resamples of the matched rows at `positions`: all of them up to bootstrap.max_exact_rows, else a
+        seeded sample of that many, whose spread is scaled to all of them (m-out-of-n bootstrap)."""
+        from ..sampling import sample_rows
+
+        data, task, boot = ctx.data, ctx.data.task, ctx.cfg.bootstrap
+        drawn = positions[sample_rows(len(positions), boot.max_exact_rows, seed)]
+        out = _DiffIntervals(
+            metrics.intervals(task, cur, cur_enc, boot, seed, rows=rows[drawn], scores=scores, paired=True),
+            metrics.intervals(task, base, base_enc, boot, seed, rows=drawn, scores=scores, paired=True),
+            boot.level, math.sqrt(len(drawn) / len(positions)), len(drawn))
+        if out.scale < 1:
+            c = metrics.point_metrics(data, cur, cur_enc, rows=rows[drawn]).values
+            z = metrics.point_metrics(data, base, base_enc, rows=drawn).values
+            out.centre = {k: _minus(c.get(k), z.get(k)) for k in c}
+        return out
 
     @staticmethod
     def _tests(result, data, cur_enc, base_enc, rows) -> None:
@@ -187,7 +191,7 @@ class ComparisonAnalysis(Analysis):
 
         from .slices import SlicesAnalysis, SliceSettings, slice_labels
 
-        data, task, boot = ctx.data, ctx.data.task, ctx.cfg.bootstrap
+        data, task = ctx.data, ctx.data.task
         node = ctx.cfg.analyses.get("slices") if ctx.cfg.analyses is not None else None
         settings = SliceSettings(**OmegaConf.to_container(node)) if node is not None else SliceSettings()
         columns = list(settings.by) if settings.by else SlicesAnalysis._auto(data)
@@ -202,10 +206,12 @@ class ComparisonAnalysis(Analysis):
                 diff = None if c is None or v is None else c - v
                 ci = None
                 if diff is not None and len(idx) >= settings.min_size:
-                    a = metrics.intervals(task, cur, cur_enc, boot, seed, rows=rows[idx], scores=False, paired=True)
-                    z = metrics.intervals(task, base, base_enc, boot, seed, rows=idx, scores=False, paired=True)
-                    if a is not None and z is not None:
-                        ci = difference_interval(a.samples[main], z.samples[main], boot.level)
+                    if task == "regression":
+                        ci = ComparisonAnalysis._paired(ctx, cur, cur_enc, base, base_enc, rows, idx, seed).ci(main,
+                                                                                                            diff)
+                    else:
+                        ci = _counted_ci(cur_enc, base_enc, rows[idx], idx, main, len(data.labels), ctx.cfg.bootstrap,
+                                         seed)
                 result.slices.append({"column": column, "value": str(value), "n": int(len(idx)), "metric": main,
                                       "baseline": v, "current": c, "diff": diff, "diff_ci": ci,
                                       "verdict": verdict(ci, metrics.METRICS[main].higher_is_better),
@@ -214,8 +220,6 @@ class ComparisonAnalysis(Analysis):
     @staticmethod
     def _cost(result, ctx, cur_enc, base_enc, rows, seed) -> None:
         """Expected cost per row of each model's decisions (analyses.thresholds.cost), with a paired interval."""
-        from ..bootstrap import Cells, resample_counts
-
         node = ctx.cfg.analyses.get("thresholds") if ctx.cfg.analyses is not None else None
         fp = float(node.cost.fp) if node is not None else 1.0
         fn = float(node.cost.fn) if node is not None else 1.0
@@ -229,9 +233,7 @@ class ComparisonAnalysis(Analysis):
         boot = ctx.cfg.bootstrap
         ci = None
         if boot.resamples > 0:
-            cells = Cells(stratum=y, count=np.ones(len(y), dtype=int), exact=True)
-            samples = np.concatenate([W @ diff / len(y) for W in resample_counts(cells, boot.resamples, seed)])
-            ci = difference_interval(samples, np.zeros_like(samples), boot.level)
+            ci = _mean_interval(y, diff, boot, seed)
         result.cost = {"fp": fp, "fn": fn, "baseline": float(base_cost.mean()), "current": float(cur_cost.mean()),
                        "diff": float(diff.mean()), "diff_ci": ci, "verdict": verdict(ci, False)}
 
@@ -294,3 +296,78 @@ class ComparisonAnalysis(Analysis):
 
 def _minus(a, b):
     return None if a is None or b is None else a - b
+
+
+def _mean_interval(y: np.ndarray, values: np.ndarray, boot, seed: int) -> Optional[list]:
+    """The interval of a mean of per-row values that take few distinct values (a cost change), stratified by class:
+    rows drawn with replacement are counts drawn over the (class, value) cells, so this is exact and cheap."""
+    from ..bootstrap import Cells, resample_counts
+
+    distinct, which = np.unique(values, return_inverse=True)
+    code, count = np.unique(y * len(distinct) + which, return_counts=True)
+    cells = Cells(stratum=code // len(distinct), count=count, exact=False)
+    cell_values = distinct[code % len(distinct)]
+    samples = np.concatenate([W @ cell_values / len(y) for W in resample_counts(cells, boot.resamples, seed)])
+    return difference_interval(samples, np.zeros_like(samples), boot.level)
+
+
+def _counted_ci(cur_enc, base_enc, cur_rows, base_rows, metric: str, n_labels: int, boot,
+                seed: int) -> Optional[list]:
+    """A paired interval of a counting metric (accuracy, F1) from the rows' (true, current, baseline) label cells:
+    drawing rows with replacement is drawing counts over those cells, so this is exact whatever the rows."""
+    from ..bootstrap import Cells, resample_counts
+
+    if boot.resamples <= 0:
+        return None
+    y, a, z = cur_enc.y_idx[cur_rows], cur_enc.pred_idx[cur_rows], base_enc.pred_idx[base_rows]
+    L = max(len(cur_enc.labels), len(base_enc.labels), int(max(a.max(), z.max())) + 1)
+    code, count = np.unique((y * L + a) * L + z, return_counts=True)
+    cy, ca, cz = code // (L * L), (code // L) % L, code % L
+    cells = Cells(stratum=cy, count=count, exact=False)
+    n_true = n_labels if cur_enc.positive_idx is None else None
+    diffs = []
+    for W in resample_counts(cells, boot.resamples, seed):
+        values = []
+        for pred in (ca, cz):
+            onehot = np.zeros((len(code), L * L))
+            onehot[np.arange(len(code)), cy * L + pred] = 1
+            conf = (W @ onehot).reshape(-1, L, L)
+            values.append(_from_confusion(conf, metric, cur_enc.positive_idx, n_true))
+        diffs.append(values[0] - values[1])
+    samples = np.concatenate(diffs)
+    return difference_interval(samples, np.zeros_like(samples), boot.level)
+
+
+def _from_confusion(conf: np.ndarray, metric: str, positive: Optional[int], n_true: Optional[int]) -> np.ndarray:
+    """Accuracy or F1 (binary: the positive class's; multiclass: the macro average over the data's labels) from
+    (b, L, L) confusion matrices, rows true, columns predicted."""
+    tp = np.einsum("bkk->bk", conf)
+    if metric == "accuracy":
+        return tp.sum(axis=1) / conf.sum(axis=(1, 2))
+    support, predicted = conf.sum(axis=2), conf.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = 2 * tp / (support + predicted)
+    if positive is not None:
+        return f1[:, positive]
+    return np.nanmean(f1[:, :n_true], axis=1)
+
+
+@dataclass
+class _DiffIntervals:
+    """Per-resample values of both models (paired: on the same drawn rows; `scale` < 1: drawn on m of the n rows),
+    and the interval of their difference."""
+
+    current: Optional[object]  # bootstrap.Intervals
+    baseline: Optional[object]
+    level: float
+    scale: float = 1.0
+    drawn: int = 0
+    centre: dict = field(default_factory=dict)  # metric -> the difference on the drawn rows (when scaled)
+
+    def ci(self, name: str, diff: float) -> Optional[list]:
+        if self.current is None or self.baseline is None:
+            return None
+        a, b = self.current.samples.get(name), self.baseline.samples.get(name)
+        if a is None or b is None or a.ndim != 1:
+            return None
+        return difference_interval(a, b, self.level, diff, self.centre.get(name), self.scale)
