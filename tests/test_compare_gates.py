@@ -99,6 +99,7 @@ def test_a_model_compared_with_itself_differs_by_exactly_zero(tmp_path, default_
     assert c["mcnemar"]["p"] == 1 and c["delong"]["diff"] == 0
     assert c["slices"] and all(s["diff"] == 0 and s["diff_ci"] in ([0, 0], None) for s in c["slices"])
     assert c["threshold_cost"]["diff"] == 0 and c["threshold_cost"]["diff_ci"] == [0, 0]
+    assert c["calibration"]["diff"] == 0 and c["calibration"]["current"] > 0
     sections = [s["name"] for s in result.metrics["sections"]]
     assert sections[0] == "comparison"  # first, though report.analyses does not list it
 
@@ -291,3 +292,19 @@ def test_intervals_from_a_sample_of_the_matched_rows_are_scaled_to_all_of_them(t
         assert 0.6 < width_sampled / width_full < 1.6, name
         assert b[f"{name}_diff_ci"][0] <= b[f"{name}_diff"] <= b[f"{name}_diff_ci"][1]
     assert "seeded sample of 400 of the 4,000 matched rows" in (out / "report.html").read_text()
+
+
+def test_a_slice_whose_only_row_of_a_class_flipped_is_not_a_clear_difference():
+    """A stratified resample always draws a class's single row once (no spread); slices resample rows unstratified."""
+    from types import SimpleNamespace
+
+    from postreport.analyses.comparison import _counted_ci
+    from postreport.config import BootstrapConfig
+
+    y = np.array([1] * 35 + [0])
+    base = y.copy()
+    base[35] = 1  # the baseline gets the only row of class 0 wrong
+    enc = lambda pred: SimpleNamespace(y_idx=y, pred_idx=pred, labels=[0, 1], positive_idx=1)  # noqa: E731
+    rows = np.arange(36)
+    low, high = _counted_ci(enc(y), enc(base), rows, rows, "accuracy", 2, BootstrapConfig(), 0)
+    assert low == 0 and high > 1 / 36

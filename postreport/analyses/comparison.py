@@ -41,6 +41,7 @@ class ComparisonResult:
     flips: Optional[dict] = None  # {right_to_wrong, wrong_to_right, columns, sample}
     slices: list = field(default_factory=list)  # [{column, value, n, metric, baseline, current, diff, diff_ci, verdict}]
     cost: Optional[dict] = None  # binary: {fp, fn, baseline, current, diff, diff_ci, verdict}
+    calibration: Optional[dict] = None  # binary: expected calibration error {current, baseline, diff, bins, strategy}
     notes: list = field(default_factory=list)
 
     def values(self) -> dict:
@@ -70,7 +71,7 @@ class ComparisonResult:
                 **self.values(), "delong": self.delong, "mcnemar": self.mcnemar,
                 "flipped": None if self.flips is None else {k: self.flips[k] for k in
                                                             ("right_to_wrong", "wrong_to_right")},
-                "slices": self.slices, "threshold_cost": self.cost}
+                "slices": self.slices, "threshold_cost": self.cost, "calibration": self.calibration}
 
 
 def _signed(value) -> str:
@@ -129,6 +130,7 @@ class ComparisonAnalysis(Analysis):
                 self._slices(result, ctx, cur, cur_enc, base, base_enc, rows, seed)
                 if task == "binary":
                     self._cost(result, ctx, cur_enc, base_enc, rows, seed)
+                    self._calibration(result, ctx, cur, cur_enc, base, base_enc, rows)
         elif b.paired:
             self._slices(result, ctx, cur, cur_enc, base, base_enc, rows, seed)
         return result
@@ -218,6 +220,22 @@ class ComparisonAnalysis(Analysis):
                                       "small": bool(len(idx) < settings.min_size)})
 
     @staticmethod
+    def _calibration(result, ctx, cur, cur_enc, base, base_enc, rows) -> None:
+        """Expected calibration error of both models on the matched rows, binned as the calibration section bins."""
+        from .calibration import bin_edges, reliability
+
+        if cur_enc.score is None or base_enc.score is None or not (cur.probabilities and base.probabilities):
+            return
+        node = ctx.cfg.analyses.get("calibration") if ctx.cfg.analyses is not None else None
+        bins, strategy = (int(node.bins), str(node.strategy)) if node is not None else (10, "uniform")
+        y = cur_enc.y_bin[rows]
+        values = {}
+        for name, score in (("current", cur_enc.score[rows]), ("baseline", base_enc.score)):
+            values[name] = reliability(score, y, bin_edges(score, bins, strategy)).ece
+        result.calibration = {**values, "diff": values["current"] - values["baseline"], "bins": bins,
+                              "strategy": strategy}
+
+    @staticmethod
     def _cost(result, ctx, cur_enc, base_enc, rows, seed) -> None:
         """Expected cost per row of each model's decisions (analyses.thresholds.cost), with a paired interval."""
         node = ctx.cfg.analyses.get("thresholds") if ctx.cfg.analyses is not None else None
@@ -290,6 +308,12 @@ class ComparisonAnalysis(Analysis):
                                    f"{c['current']:.4f}, difference {c['diff']:+.4f}"
                                    + (f" [{c['diff_ci'][0]:+.4f}, {c['diff_ci'][1]:+.4f}]" if c["diff_ci"] else "")
                                    + f" ({c['verdict'] or 'no interval'})."))
+        if r.calibration:
+            c = r.calibration
+            items.append(Paragraph(f"Calibration: expected calibration error ({c['bins']} {c['strategy']} bins) "
+                                   f"baseline {c['baseline']:.4f}, current {c['current']:.4f}, difference "
+                                   f"{c['diff']:+.4f} (lower is better; the Brier score and log loss rows above "
+                                   "carry the paired intervals)."))
         items += [Note(n) for n in r.notes]
         return items
 
@@ -313,8 +337,9 @@ def _mean_interval(y: np.ndarray, values: np.ndarray, boot, seed: int) -> Option
 
 def _counted_ci(cur_enc, base_enc, cur_rows, base_rows, metric: str, n_labels: int, boot,
                 seed: int) -> Optional[list]:
-    """A paired interval of a counting metric (accuracy, F1) from the rows' (true, current, baseline) label cells:
-    drawing rows with replacement is drawing counts over those cells, so this is exact whatever the rows."""
+    """A paired interval of a counting metric (accuracy, F1) on a slice's rows from their (true, current, baseline)
+    label cells: drawing rows with replacement is drawing counts over those cells, so this is exact whatever the
+    number of rows."""
     from ..bootstrap import Cells, resample_counts
 
     if boot.resamples <= 0:
@@ -323,7 +348,9 @@ def _counted_ci(cur_enc, base_enc, cur_rows, base_rows, metric: str, n_labels: i
     L = max(len(cur_enc.labels), len(base_enc.labels), int(max(a.max(), z.max())) + 1)
     code, count = np.unique((y * L + a) * L + z, return_counts=True)
     cy, ca, cz = code // (L * L), (code // L) % L, code % L
-    cells = Cells(stratum=cy, count=count, exact=False)
+    # not stratified by class: within a slice a class may have a single row, which a stratified resample would
+    # always draw once, leaving no spread at all
+    cells = Cells(stratum=np.zeros(len(code), dtype=int), count=count, exact=False)
     n_true = n_labels if cur_enc.positive_idx is None else None
     diffs = []
     for W in resample_counts(cells, boot.resamples, seed):
