@@ -131,6 +131,8 @@ class EnsembleConfig:
     members: List[str] = field(default_factory=list)
     methods: List[str] = field(default_factory=list)  # soft_voting hard_voting stacking bagging boosting ...
     weights: Optional[List[float]] = None  # voting weights, one per member
+    max_rows: Optional[int] = 200000  # members and bagging/boosting fitted here use a seeded sample of this many
+    # training rows (null: all); the configured model, when a member, keeps its fit on every row
     stacking: StackingConfig = field(default_factory=StackingConfig)
     bagging: BaseEnsembleConfig = field(default_factory=BaseEnsembleConfig)
     boosting: BaseEnsembleConfig = field(default_factory=lambda: BaseEnsembleConfig(n_estimators=50))

@@ -56,6 +56,9 @@ def check(ecfg, extra_dirs: tuple = ()) -> None:
     if ecfg.stacking.final_estimator not in FINAL_ESTIMATORS:
         raise UserError(f"ensemble.stacking.final_estimator={ecfg.stacking.final_estimator!r} is not valid; "
                         f"valid: {', '.join(FINAL_ESTIMATORS)}")
+    if ecfg.max_rows is not None and ecfg.max_rows < 10 * ecfg.stacking.cv:
+        raise UserError(f"ensemble.max_rows={ecfg.max_rows} is too few training rows; use at least "
+                        f"{10 * ecfg.stacking.cv} (or null: every training row)")
     limit = ecfg.stacking.max_rows
     if limit is not None and limit < 10 * ecfg.stacking.cv:
         raise UserError(f"ensemble.stacking.max_rows={limit} is too few rows for {ecfg.stacking.cv} folds; use at "
@@ -169,6 +172,10 @@ def build(ecfg, ctx, config_dirs: tuple = ()) -> list:
     """The ensembles' candidates, added to ctx.candidates with the members that are not candidates yet.
     (Their test predictions are made by the runner, once, like every candidate's.)"""
     methods = _methods(ecfg.methods, ctx.data.task)
+    if ecfg.max_rows and ctx.data.n_train > ecfg.max_rows:
+        ctx.notes.append(f"Ensemble members and ensembles fitted here learn from a seeded sample of {ecfg.max_rows:,} "
+                         f"of the {ctx.data.n_train:,} training rows (ensemble.max_rows); the configured model keeps "
+                         "its fit on every row.")
     members, member_cfgs = _members(ecfg, ctx, config_dirs)
     if len(members) < 2:
         methods = [m for m in methods if m not in ("soft_voting", "hard_voting", "voting", "stacking")]
@@ -203,7 +210,7 @@ def _members(ecfg, ctx, config_dirs: tuple) -> tuple:
     """The members as fitted candidates (the configured model reused when it is one), and their model configs."""
     from .models import Candidate, make_estimator
 
-    data, task = ctx.data, ctx.data.task
+    task = ctx.data.task
     by_name = {c.name: c for c in ctx.candidates}
     members, member_cfgs = [], []
     for name in ecfg.members:
@@ -218,7 +225,7 @@ def _members(ecfg, ctx, config_dirs: tuple) -> tuple:
             continue
         start = time.perf_counter()
         estimator, target, params = make_estimator(mcfg, task, ctx.seed)
-        estimator.fit(data.X_train, data.y_train)
+        estimator.fit(*training_rows(ecfg, ctx))
         candidate = Candidate(name=name, estimator=estimator, origin="fitted here (ensemble member)",
                               estimator_class=target, params=params, preprocessing=mcfg.preprocessing,
                               fit_seconds=time.perf_counter() - start)
@@ -270,8 +277,7 @@ def _stacking(method, ecfg, ctx, members, member_cfgs, config_dirs):
     rows = sample_rows(data.n_train, limit, seed) if limit else np.arange(data.n_train)
     if len(rows) < data.n_train:
         ctx.notes.append(f"Stacking's meta-model learns from out-of-fold predictions on a seeded sample of {len(rows):,} "
-                         f"of the {data.n_train:,} training rows (ensemble.stacking.max_rows); its members are "
-                         "fitted on all of them.")
+                         f"of the {data.n_train:,} training rows (ensemble.stacking.max_rows).")
     oof = out_of_fold(member_cfgs, data, seed, ecfg.stacking.cv, ctx.n_jobs, rows)
     final = _final_estimator(ecfg.stacking.final_estimator, data.task, seed)
     columns, fill = None, None
@@ -299,7 +305,7 @@ def _resampling(method, ecfg, ctx, members, member_cfgs, config_dirs):
                          lambda final: cls(estimator=final, n_estimators=settings.n_estimators, random_state=seed,
                                            **kwargs))
     try:
-        model.fit(data.X_train, data.y_train)
+        model.fit(*training_rows(ecfg, ctx))
     except (TypeError, ValueError) as exc:
         raise UserError(f"ensemble.{method}.base={settings.base!r} cannot be used here ({exc}); for "
                         "boosting choose a base whose fit takes sample weights, e.g. lightgbm or logistic") from None
@@ -315,8 +321,23 @@ def _gradient_boosting(method, ecfg, ctx, members, member_cfgs, config_dirs):
     from .models import _wrap
 
     cls = GradientBoostingRegressor if ctx.data.task == "regression" else GradientBoostingClassifier
-    model = _wrap(cls(random_state=ctx.seed), "trees").fit(ctx.data.X_train, ctx.data.y_train)
+    model = _wrap(cls(random_state=ctx.seed), "trees").fit(*training_rows(ecfg, ctx))
     return _ensemble("gradient boosting (sklearn)", model, "fitted here", f"{cls.__module__}.{cls.__name__}")
+
+
+def training_rows(ecfg, ctx) -> tuple:
+    """(X, y) the ensembles fit here learn from: every training row, or a seeded sample of ensemble.max_rows."""
+    data = ctx.data
+    if not ecfg.max_rows or data.n_train <= ecfg.max_rows:
+        return data.X_train, data.y_train
+
+    def pick():
+        from .sampling import sample_rows
+
+        rows = sample_rows(data.n_train, ecfg.max_rows, ctx.seed)
+        return data.X_train.iloc[rows], data.y_train.iloc[rows]
+
+    return ctx.shared(("ensemble rows", ecfg.max_rows), pick)
 
 
 def _around_base(base_cfg, task: str, seed: int, make):

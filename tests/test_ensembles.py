@@ -160,3 +160,13 @@ def test_stacking_whose_folds_project_past_its_budget_is_left_out_with_the_proje
     assert "Stacking was left out: its 5 out-of-fold fits" in (out / "report.html").read_text()
     bad = cli(["ensemble=small", "ensemble.stacking.max_seconds=0"], tmp_path)
     assert bad.returncode == 2 and "ensemble.stacking.max_seconds=0 must be positive" in bad.stderr
+
+
+def test_members_fitted_here_learn_from_a_sample_beyond_ensemble_max_rows(tmp_path):
+    result, out = run_report(tmp_path, ["ensemble=small", "ensemble.max_rows=120", "ensemble.stacking.max_rows=null",
+                                        "report.analyses=[metrics,leaderboard]"], formats=("html", "json"))
+    assert result.exit_code == 0
+    html = (out / "report.html").read_text()
+    assert "seeded sample of 120 of the 426 training rows (ensemble.max_rows)" in html
+    names = [c["name"] for c in result.metrics["results"]["leaderboard"]["candidates"]]
+    assert "logistic" in names and any(n.startswith("stacking") for n in names)
