@@ -116,6 +116,8 @@ def load_dataset(cfg, seed: int) -> Dataset:
         test_frame = test_frame[list(frame.columns)]
 
     keys = _test_keys(test_frame, cfg.id)
+    tables.clear()  # the file's frame as read is not needed once split
+    _release_arrow_memory()
     frame = None if frame is None else frame.reset_index(drop=True)
     test_frame = test_frame.reset_index(drop=True)
     _to_categoricals(frame, test_frame, target)
@@ -326,8 +328,6 @@ def _read_csv(path: Path, sep: str) -> pd.DataFrame:
     try:
         if path.stat().st_size <= STREAM_BYTES:
             return pd.read_csv(path, sep=sep, engine="pyarrow")
-        import gc
-
         import pyarrow as pa
         import pyarrow.csv as pcsv
 
@@ -336,11 +336,22 @@ def _read_csv(path: Path, sep: str) -> pd.DataFrame:
         table = pa.Table.from_batches(list(reader))
         frame = table.to_pandas(self_destruct=True)  # each column freed once converted
         del table
-        gc.collect()
-        pa.default_memory_pool().release_unused()
+        _release_arrow_memory()
         return frame
     except Exception:
         return pd.read_csv(path, sep=sep)
+
+
+def _release_arrow_memory() -> None:
+    """Give the memory pyarrow's allocator kept from reading a file back to the system (its pool keeps freed blocks
+    for reuse; a frame read from a large file leaves hundreds of MB there once it is split)."""
+    import sys
+
+    if "pyarrow" in sys.modules:
+        import gc
+
+        gc.collect()
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
 
 
 def _csv_header(path: Path, sep: str) -> list:

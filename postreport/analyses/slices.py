@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import metrics
-from ..errors import UserError, at_least
+from ..errors import UserError, at_least, strictly_between
 from ..report.model import Estimate, Note, Table
 from .base import Analysis
 
@@ -24,11 +24,14 @@ class SliceSettings:
     bins: int = 4  # quantile bins for numeric columns
     min_size: int = 30  # slices with fewer test rows are flagged as too small to trust
     max_levels: int = 12  # categorical levels shown; the rarest are pooled as "(other)"
+    discover: bool = True  # search one- and two-feature segments for a higher loss, false discoveries controlled
+    q: float = 0.1  # the false discovery rate the search controls (Benjamini-Hochberg)
 
     def __post_init__(self):
         at_least("analyses.slices.bins", self.bins, 2)
         at_least("analyses.slices.min_size", self.min_size, 1)
         at_least("analyses.slices.max_levels", self.max_levels, 1)
+        strictly_between("analyses.slices.q", self.q, 0, 1)
 
 
 @dataclass
@@ -50,6 +53,10 @@ class SlicesResult:
     auto: bool
     ci_level: Optional[float] = None
     notes: list = field(default_factory=list)
+    segments: Optional[list] = None  # postreport.segments.Segment: flagged ones and the strongest others
+    searched: int = 0
+    loss: str = ""
+    q: float = 0.1
 
     @property
     def worst(self) -> Optional[SliceRow]:
@@ -61,12 +68,22 @@ class SlicesResult:
         return max(trusted, key=lambda r: sign * r.values[main])
 
     def headline(self) -> Optional[str]:
-        w, main = self.worst, self.metrics[0]
-        if w is None:
-            return None
-        ci = f" [{w.ci[0]:.3f}, {w.ci[1]:.3f}]" if w.ci else ""
-        return (f"Weakest slice: {w.column} = {w.value} ({w.n} rows): {main} {w.values[main]:.3f}{ci}, "
-                f"against {self.overall[main]:.3f} overall.")
+        """The weakest segment only when the search flags one (its false discovery rate controlled)."""
+        if self.segments is None:
+            w, main = self.worst, self.metrics[0]
+            if w is None:
+                return None
+            ci = f" [{w.ci[0]:.3f}, {w.ci[1]:.3f}]" if w.ci else ""
+            return (f"Weakest slice: {w.column} = {w.value} ({w.n} rows): {main} {w.values[main]:.3f}{ci}, "
+                    f"against {self.overall[main]:.3f} overall.")
+        flagged = [s for s in self.segments if s.flagged]
+        if not flagged:
+            return (f"No segment is clearly weaker than the rest: {self.searched:,} one- and two-feature segments "
+                    f"searched, none flagged at a false discovery rate of {self.q:g}.")
+        top = flagged[0]
+        return (f"Weakest segment: {top.text()} ({top.size:,} rows): {self.loss} {top.metric:.3f} "
+                f"[{top.metric_ci[0]:.3f}, {top.metric_ci[1]:.3f}] against {top.rest:.3f} in the other rows "
+                f"(q = {top.q_value:.2g}; {len(flagged)} of {self.searched:,} segments flagged).")
 
     def to_json(self) -> dict:
         return {
@@ -74,6 +91,8 @@ class SlicesResult:
             "slices": [{"column": r.column, "value": r.value, "n": r.n, **r.values, f"{self.metrics[0]}_ci": r.ci,
                         "small": r.small} for r in self.rows],
             "worst": None if self.worst is None else {"column": self.worst.column, "value": self.worst.value},
+            "segments": None if self.segments is None else [s.to_json() for s in self.segments],
+            "segments_searched": self.searched, "segment_loss": self.loss or None, "q": self.q,
         }
 
 
@@ -127,7 +146,16 @@ class SlicesAnalysis(Analysis):
                     ci = None if intervals is None else intervals.interval(names[0])
                 rows.append(SliceRow(column, str(value), len(idx), values, ci, len(idx) < settings.min_size))
         level = ctx.cfg.bootstrap.level if ctx.cfg.bootstrap.resamples > 0 else None
-        return SlicesResult(rows, names, overall, settings.min_size, not settings.by, level)
+        result = SlicesResult(rows, names, overall, settings.min_size, not settings.by, level, q=settings.q)
+        if settings.discover:
+            from ..segments import discover, loss_per_row
+
+            loss, result.loss = loss_per_row(task, pred, enc)
+            result.segments, result.searched, notes = discover(
+                data.X_test, loss, settings.min_size, settings.q, settings.bins, settings.max_levels,
+                ctx.cfg.bootstrap.level)
+            result.notes += notes
+        return result
 
     @staticmethod
     def _values(result, names) -> dict:
@@ -158,6 +186,24 @@ class SlicesAnalysis(Analysis):
         items = [table]
         if r.auto:
             items.insert(0, Note("Columns chosen automatically; set analyses.slices.by=[column, ...] to choose."))
-        if worst is not None:
-            items.append(Note(r.headline(), "warning"))
+        if r.segments is None:
+            if worst is not None:
+                items.append(Note(r.headline(), "warning"))
+            return items
+        flagged = [s for s in r.segments if s.flagged]
+        items.append(Note(r.headline(), "warning" if flagged else "info"))
+        shown = flagged[:20] or r.segments[:5]
+        if shown:
+            items.append(Table(
+                ["Segment", "Rows", f"{r.loss} [95% CI]" if r.ci_level is None else f"{r.loss} [{r.ci_level:.0%} CI]",
+                 "Other rows", "Effect", "p", "q", "Flagged"],
+                [[s.text(), s.size, Estimate(s.metric, s.metric_ci), s.rest, s.effect, s.p_value, s.q_value,
+                  "yes" if s.flagged else ""] for s in shown],
+                caption=f"Weak-segment search: every value of one column (categories, {r.min_size}+ rows; quantile "
+                        "bins; missing values) and every pair of values of two columns, tested for a higher "
+                        f"{r.loss} than the other rows (one-sided permutation test, normal approximation); "
+                        f"{r.searched:,} segments searched, q-values by Benjamini-Hochberg over all of them, flagged at "
+                        f"q ≤ {r.q:g}." + ("" if flagged else " None flagged: the strongest candidates are shown."),
+                highlight_rows=list(range(len(flagged[:20])))))
+        items += [Note(n) for n in r.notes]
         return items
