@@ -3,6 +3,8 @@ bootstrap intervals; demographic parity, equalized odds and equal opportunity di
 with the four-fifths rule), each with an interval; groups too small to judge are flagged, not judged."""
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass, field
 from typing import List, Optional
 
@@ -79,6 +81,12 @@ class FairnessResult:
 
 
 def group_labels(values: pd.Series, max_levels: int) -> np.ndarray:
+    """Each row's group: the column's value (the most frequent max_levels, the rest pooled; missing values a group
+    of their own), or for a numeric column with more values than that, its quartile."""
+    from .slices import slice_labels
+
+    if pd.api.types.is_numeric_dtype(values) and values.nunique() > max_levels:
+        return np.asarray(slice_labels(values, 4, max_levels).astype(str), dtype=object)
     text = values.astype(object).where(values.notna(), MISSING).astype(str)
     keep = set(text.value_counts().index[:max_levels])
     return text.where(text.isin(keep), "(other)").to_numpy()
@@ -276,12 +284,13 @@ def group_metrics(task: str, ctx, labels: np.ndarray, min_size: int, boot, seed:
 
 
 def _spread(values: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as sup:
-        sup.filter(RuntimeWarning)
+    """max - min over the groups of each row (NaN where no group has a value)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows: no group to compare
         return np.nanmax(values, axis=1) - np.nanmin(values, axis=1)
 
 
 def _ratio(values: np.ndarray) -> np.ndarray:
-    with np.errstate(invalid="ignore", divide="ignore"), np.testing.suppress_warnings() as sup:
-        sup.filter(RuntimeWarning)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmin(values, axis=1) / np.nanmax(values, axis=1)
