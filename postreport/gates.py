@@ -13,6 +13,11 @@ from . import metrics
 from .errors import UserError
 
 SIDES = ("point", "lower", "upper")
+# the fairness section's summaries (per task), gated on their worst value over the sensitive columns
+FAIRNESS = {"binary": ("demographic_parity_difference", "demographic_parity_ratio", "equalized_odds_difference",
+                       "equal_opportunity_difference"),
+            "multiclass": ("accuracy_difference",), "regression": ("mae_difference",)}
+FAIRNESS_NAMES = tuple(dict.fromkeys(n for names in FAIRNESS.values() for n in names))
 PASS, FAIL, NOT_EVALUABLE = "pass", "fail", "not evaluable"
 
 
@@ -52,9 +57,10 @@ class GateResult:
                 "status": self.status, "message": self.message}
 
 
-def parse(gates_cfg, has_baseline: bool) -> list:
-    """The gates of the config, checked: known metric names, `_diff` only with a baseline, min and/or max, `on`."""
-    valid = sorted(metrics.METRICS)
+def parse(gates_cfg, has_baseline: bool, has_sensitive: bool = False) -> list:
+    """The gates of the config, checked: known metric names, `_diff` only with a baseline, fairness summaries only
+    with sensitive columns, min and/or max, `on`."""
+    valid = sorted(metrics.METRICS) + list(FAIRNESS_NAMES)
     out = []
     for name, spec in (gates_cfg or {}).items():
         key = f"gates.{name}"
@@ -64,7 +70,11 @@ def parse(gates_cfg, has_baseline: bool) -> list:
         if unknown:
             raise UserError(f"{key}.{unknown[0]} is not a gate setting; valid: min, max, on")
         gate = Gate(str(name), spec.get("min"), spec.get("max"), spec.get("on") or "point")
-        if gate.metric not in metrics.METRICS:
+        if gate.name in FAIRNESS_NAMES:
+            if not has_sensitive:
+                raise UserError(f"{key} is a fairness measure, but analyses.fairness.sensitive is not set; set it to "
+                                "the columns that define the groups (e.g. analyses.fairness.sensitive=[sex])")
+        elif gate.metric not in metrics.METRICS:
             raise UserError(f"{key}: {gate.metric!r} is not a metric; valid: {', '.join(valid)} (or <metric>_diff "
                             "with compare.baseline)")
         if gate.is_diff and not has_baseline:
@@ -90,7 +100,11 @@ def check_task(gates: list, task: str) -> None:
     """After the data is read: every gated metric belongs to the task."""
     allowed = metrics.TASKS[task].all
     for gate in gates:
-        if gate.metric not in allowed:
+        if gate.name in FAIRNESS_NAMES:
+            if gate.name not in FAIRNESS[task]:
+                raise UserError(f"gates.{gate.name} does not apply to {task}; valid fairness gates: "
+                                f"{', '.join(FAIRNESS[task])}")
+        elif gate.metric not in allowed:
             raise UserError(f"gates.{gate.name}: {gate.metric!r} is not a {task} metric; valid: {', '.join(allowed)}")
 
 

@@ -118,6 +118,16 @@ def evaluate_gates(gates: list, ctx: RunContext, outcomes: list) -> list:
         for g in gates:
             if g.is_diff:
                 why[g.name] = f"the comparison with the baseline {comparison.status}: {comparison.error}"
+    fairness = next((o for o in outcomes if o.name == "fairness"), None)
+    if fairness is not None and fairness.status == "ok":
+        for name, (value, ci) in fairness.result.worst().items():
+            values[name], intervals[name] = value, ci
+    from .gates import FAIRNESS_NAMES
+
+    for g in gates:
+        if g.name in FAIRNESS_NAMES and g.name not in values:
+            why.setdefault(g.name, "the fairness section is not in report.analyses" if fairness is None else
+                           f"the fairness section {fairness.status}: {fairness.error or 'no group large enough'}")
     return evaluate(gates, values, intervals, why)
 
 
@@ -419,7 +429,8 @@ def validate(cfg: DictConfig) -> Checked:
         ensembles.check(cfg.ensemble, _user_config_dirs())
     from .gates import parse
 
-    gates = parse(cfg.gates, bool(cfg.compare.baseline))
+    fairness = cfg.analyses.get("fairness") if cfg.analyses is not None else None
+    gates = parse(cfg.gates, bool(cfg.compare.baseline), bool(fairness is not None and fairness.get("sensitive")))
     names = list(cfg.report.analyses)
     if cfg.compare.baseline:
         if not Path(cfg.compare.baseline).expanduser().exists():

@@ -128,3 +128,18 @@ def test_small_segments_are_not_tested_and_missing_values_are_a_value():
     segments, _, _ = discover(frame, loss, 30, 0.1)
     assert segments[0].flagged and segments[0].conditions == [("k", "= (missing)")]
     assert not any(c == ("rare", "= r") for s in segments for c in s.conditions)  # 10 rows < min_size
+
+
+def test_gates_on_fairness_differences(people, tmp_path):
+    folder, _ = people
+    common = ["data=file", f"data.path={folder / 'people.csv'}", "data.target=y", "report.analyses=[metrics,fairness]",
+              "analyses.fairness.sensitive=[group,sex]"]
+    result, _ = run_report(tmp_path, [*common, "+gates={equalized_odds_difference: {max: 0.0001}, "
+                                                "demographic_parity_ratio: {min: 0.0, on: lower}}"])
+    gates = {g["name"]: g for g in result.metrics["gates"]}
+    summary = result.metrics["results"]["fairness"]["summary"]
+    worst = max(s["equalized_odds_difference"] for s in summary.values())
+    assert gates["equalized_odds_difference"]["status"] == "fail" and gates["equalized_odds_difference"]["value"] == worst
+    assert gates["demographic_parity_ratio"]["status"] == "pass" and result.exit_code == 3
+    bad = cli(["report.analyses=[metrics]", "+gates={equalized_odds_difference: {max: 0.1}}"], tmp_path)
+    assert bad.returncode == 2 and "analyses.fairness.sensitive is not set" in bad.stderr

@@ -61,6 +61,18 @@ class FairnessResult:
     four_fifths: dict  # column -> bool (parity ratio >= 0.8) or None
     notes: list = field(default_factory=list)
 
+    def worst(self) -> dict:
+        """Each summary's worst value over the sensitive columns (and their intersection), with that column's
+        interval: the largest difference, the smallest ratio (what a gate judges)."""
+        out = {}
+        for name in dict.fromkeys(k for s in self.summary.values() for k in s):
+            found = [s[name] for s in self.summary.values() if s.get(name) and s[name]["value"] is not None]
+            if found:
+                pick = min if name.endswith("_ratio") else max
+                best = pick(found, key=lambda v: v["value"])
+                out[name] = (best["value"], best["ci"])
+        return out
+
     def headline(self) -> Optional[str]:
         parts = []
         for column, s in self.summary.items():
