@@ -160,11 +160,14 @@ class FairnessAnalysis(Analysis):
                          "the highest)")
             items.append(Table(["Measure", f"Value{level}"], rows, caption=text + ". Groups too small to judge are "
                                "left out of the summaries."))
-        columns = ["Column", "Group", "Rows"] + [LABELS[m] + level for m in r.metrics] + ["Flag"]
-        rows = [[g.column, g.value, g.n] + [Estimate(g.values.get(m), g.ci.get(m)) for m in r.metrics]
-                + ["too small to judge" if g.small else ""] for g in r.groups]
-        items.append(Table(columns, rows, caption=f"Per group. Groups under {r.min_size} rows are flagged and not "
-                                                  "judged."))
+        for part, names in enumerate((r.metrics[:4], r.metrics[4:])):  # at most four measures a table: page width
+            if not names:
+                continue
+            columns = ["Column", "Group", "Rows"] + [LABELS[m] + level for m in names] + ["Flag"]
+            rows = [[g.column, g.value, g.n] + [Estimate(g.values.get(m), g.ci.get(m)) for m in names]
+                    + ["too small to judge" if g.small else ""] for g in r.groups]
+            items.append(Table(columns, rows, caption=("Per group" if part == 0 else "Per group, continued")
+                               + f". Groups under {r.min_size} rows are flagged and not judged."))
         shown = [m for m in (("selection_rate", "tpr", "fpr") if r.task == "binary" else r.metrics)]
         panels = []
         for metric in shown:
