@@ -224,7 +224,7 @@ def multiclass(y_idx: np.ndarray, pred_idx: np.ndarray, n_labels: int, proba: Op
     by_cell = np.argsort(cell_id, kind="mergesort")
     cell_starts = _group_starts(cell_id[by_cell])
     cell_keys = cell_id[by_cell][cell_starts]
-    rankings = []
+    rankings, pairs = [], []
     if proba is not None:
         clipped = np.clip(proba[np.arange(n), np.minimum(y_idx, proba.shape[1] - 1)], EPS, 1 - EPS)
         loss = -np.log(clipped)
@@ -233,6 +233,7 @@ def multiclass(y_idx: np.ndarray, pred_idx: np.ndarray, n_labels: int, proba: Op
         for k in range(proba.shape[1]):
             order = np.argsort(proba[:, k], kind="mergesort")
             rankings.append((order, (y_idx[order] == k).astype(float), _group_starts(proba[order, k])))
+        pairs = _class_pairs(y_idx, proba) if proba.shape[1] <= MAX_OVO_CLASSES else []
     parts: dict = {}
 
     def add(name, value):
@@ -271,10 +272,36 @@ def multiclass(y_idx: np.ndarray, pred_idx: np.ndarray, n_labels: int, proba: Op
         if proba is not None:
             aucs, aps = zip(*(_ranking(W[:, order], positive, starts) for order, positive, starts in rankings))
             add("roc_auc", np.mean(aucs, axis=0))
+            if pairs:
+                add("roc_auc_ovo", np.mean([_ranking(W[:, rows], positive, starts)[0]
+                                            for rows, positive, starts in pairs], axis=0))
             add("average_precision", np.mean(aps, axis=0))
             add("log_loss", W @ loss / total)
             add("brier", W @ brier / total)
-    return Intervals({k: np.concatenate(v) for k, v in parts.items()}, settings.level, settings.resamples)
+    notes = []
+    if proba is not None and not pairs:
+        notes.append(f"The one-vs-one ROC AUC has no interval with more than {MAX_OVO_CLASSES} classes (each resample "
+                     "would rank every pair of classes).")
+    return Intervals({k: np.concatenate(v) for k, v in parts.items()}, settings.level, settings.resamples,
+                     notes=notes)
+
+
+MAX_OVO_CLASSES = 12  # one-vs-one AUC intervals rank every ordered pair of classes per resample: K(K-1) rankings
+
+
+def _class_pairs(y_idx: np.ndarray, proba: np.ndarray) -> list:
+    """For Hand & Till's AUC: for each ordered pair (i, j) of classes present, the rows of the two classes in
+    ascending order of class i's score, which of them are class i, and their tie groups."""
+    present = np.unique(y_idx[y_idx < proba.shape[1]])
+    out = []
+    for i in present:
+        for j in present:
+            if i == j:
+                continue
+            rows = np.flatnonzero((y_idx == i) | (y_idx == j))
+            rows = rows[np.argsort(proba[rows, i], kind="mergesort")]
+            out.append((rows, (y_idx[rows] == i).astype(float), _group_starts(proba[rows, i])))
+    return out
 
 
 def regression(y: np.ndarray, pred: np.ndarray, settings: BootstrapSettings, seed: int) -> Intervals:

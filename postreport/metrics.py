@@ -38,7 +38,10 @@ METRICS = {m.name: m for m in (
     Metric("precision", "Precision", "share of the rows predicted {pos} that truly are {pos}", True),
     Metric("recall", "Recall", "share of the truly {pos} rows that the model finds", True),
     Metric("f1", "F1", "harmonic mean of precision and recall", True),
-    Metric("roc_auc", "ROC AUC", "probability that a random positive is scored above a random negative", True),
+    Metric("roc_auc", "ROC AUC", "probability that a random positive is scored above a random negative "
+                                 "(multiclass: the macro average over one-vs-rest splits)", True),
+    Metric("roc_auc_ovo", "ROC AUC (one-vs-one)", "Hand & Till's multiclass AUC: the mean over every pair of "
+                                                  "classes of how well each class's score separates the pair", True),
     Metric("average_precision", "Average precision", "area under the precision-recall curve", True),
     Metric("log_loss", "Log loss", "mean negative log-likelihood of the true class", False),
     Metric("brier", "Brier score", "mean squared error of the predicted probabilities", False),
@@ -55,11 +58,11 @@ METRICS = {m.name: m for m in (
 
 CLASSIFICATION = ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "average_precision",
                   "log_loss", "brier", "mcc")
-PROBABILISTIC = ("roc_auc", "average_precision", "log_loss", "brier")
+PROBABILISTIC = ("roc_auc", "average_precision", "log_loss", "brier", "roc_auc_ovo")
 TASKS = {
     "binary": TaskMetrics(all=CLASSIFICATION, headline=("roc_auc", "f1", "accuracy"),
                           compared=("roc_auc", "f1", "accuracy", "log_loss"), sliced=("accuracy", "f1")),
-    "multiclass": TaskMetrics(all=CLASSIFICATION + ("f1_weighted", "f1_micro"), headline=("accuracy", "f1", "roc_auc"),
+    "multiclass": TaskMetrics(all=CLASSIFICATION + ("roc_auc_ovo", "f1_weighted", "f1_micro"), headline=("accuracy", "f1", "roc_auc"),
                               compared=("accuracy", "f1", "roc_auc"), sliced=("accuracy", "f1")),
     "regression": TaskMetrics(all=("mae", "rmse", "r2", "mape", "median_ae", "max_error"),
                               headline=("r2", "rmse", "mae"), compared=("rmse", "mae", "r2"), sliced=("mae", "rmse")),
@@ -185,12 +188,14 @@ def multiclass_metrics(y_true, y_pred, proba, classes, labels, probabilities: bo
     else:
         missing = [c for c in classes if c not in present]
         if missing:
-            values["roc_auc"] = values["average_precision"] = None
-            notes.append(f"ROC AUC and average precision (one-vs-rest, macro) are undefined: classes {missing} "
-                         "do not occur in the test set.")
+            values["roc_auc"] = values["average_precision"] = values["roc_auc_ovo"] = None
+            notes.append(f"ROC AUC (one-vs-rest and one-vs-one) and average precision are undefined: classes "
+                         f"{missing} do not occur in the test set.")
         else:
             attempt("roc_auc", lambda: skm.roc_auc_score(y_true, proba, multi_class="ovr", average="macro",
                                                          labels=classes))
+            attempt("roc_auc_ovo", lambda: skm.roc_auc_score(y_true, proba, multi_class="ovo", average="macro",
+                                                             labels=classes))
             attempt("average_precision", lambda: skm.average_precision_score(onehot, proba, average="macro"))
         unknown = present - set(classes)
         if not probabilities:

@@ -103,6 +103,8 @@ def test_multiclass_resamples_equal_sklearn_with_sample_weights():
     assert s["brier"][0] == pytest.approx(skm.brier_score_loss(y, proba, sample_weight=w))
     per_class = skm.recall_score(y, pred, average=None, sample_weight=w)
     np.testing.assert_allclose(s["class_recall"][0], per_class)
+    drawn = np.repeat(np.arange(n), w.astype(int))  # Hand & Till's AUC of the resample: its rows, repeated
+    assert s["roc_auc_ovo"][0] == pytest.approx(skm.roc_auc_score(y[drawn], proba[drawn], multi_class="ovo"))
 
 
 def test_regression_resamples_equal_sklearn_with_sample_weights():

@@ -194,6 +194,9 @@ def test_logged_multiclass_scores_and_regression(tmp_path):
     m = result.metrics["metrics"]
     assert result.metrics["task"] == "multiclass"
     assert m["roc_auc"] == pytest.approx(skm.roc_auc_score(y, proba, multi_class="ovr"))
+    assert m["roc_auc_ovo"] == pytest.approx(skm.roc_auc_score(y, proba, multi_class="ovo"))  # Hand & Till
+    low, high = result.metrics["results"]["metrics"]["roc_auc_ovo_ci"]
+    assert low < m["roc_auc_ovo"] < high
     assert m["f1"] == pytest.approx(skm.f1_score(y, proba.argmax(axis=1), average="macro"))
     target = rng.normal(size=300) * 10
     frame = pd.DataFrame({"y_true": target, "y_pred": target + rng.normal(size=300)})
