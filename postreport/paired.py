@@ -98,3 +98,16 @@ def verdict(ci: Optional[list], higher_is_better: bool) -> Optional[str]:
         up = ci[0] > 0
         return BETTER if up == higher_is_better else WORSE
     return UNCLEAR
+
+
+def mean_interval(y: np.ndarray, values: np.ndarray, boot, seed: int) -> Optional[list]:
+    """The interval of a mean of per-row values that take few distinct values (a cost change), stratified by class:
+    rows drawn with replacement are counts drawn over the (class, value) cells, so this is exact and cheap."""
+    from .bootstrap import Cells, resample_counts
+
+    distinct, which = np.unique(values, return_inverse=True)
+    code, count = np.unique(y * len(distinct) + which, return_counts=True)
+    cells = Cells(stratum=code // len(distinct), count=count, exact=False)
+    cell_values = distinct[code % len(distinct)]
+    samples = np.concatenate([W @ cell_values / len(y) for W in resample_counts(cells, boot.resamples, seed)])
+    return difference_interval(samples, np.zeros_like(samples), boot.level)

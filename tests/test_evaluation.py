@@ -232,3 +232,47 @@ def test_calibration_payload_matches_sklearn_brier(tmp_path):
     assert cal["brier"] == pytest.approx(metrics["brier"])
     assert set(cal["curves"]) == {"top label", "class_0", "class_1", "class_2"}
     assert cal["ece_ci"][0] <= cal["ece"] <= cal["ece_ci"][1]
+
+
+def test_thresholds_are_chosen_on_out_of_fold_scores_and_judged_on_the_test_rows(tmp_path):
+    """The lowest-cost threshold equals a brute-force search over the configured model's out-of-fold scores
+    (the same folds), and its cost is the test rows' cost at that threshold."""
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from postreport.data import load_dataset
+    from postreport.models import make_estimator
+    from conftest import make_cfg
+
+    overrides = ["report.analyses=[thresholds]", "analyses.thresholds.cost.fn=5"]
+    result, out = run_report(tmp_path, overrides)
+    t = result.metrics["results"]["thresholds"]
+    assert t["selection"] == "out-of-fold"
+    cfg = make_cfg(overrides)
+    data = load_dataset(cfg.data, 0)
+    estimator, _, _ = make_estimator(cfg.model, data.task, 0)
+    proba = cross_val_predict(estimator, data.X_train, data.y_train, method="predict_proba",
+                              cv=StratifiedKFold(5, shuffle=True, random_state=0))[:, 1]
+    y = (data.y_train == data.positive_label).to_numpy()
+    costs = {c: np.sum((proba >= c) & ~y) * 1 + np.sum((proba < c) & y) * 5 for c in np.unique(proba)}
+    best = min(costs, key=lambda c: (costs[c], -c))
+    assert t["min_cost_threshold"] == pytest.approx(best)
+    preds = pd.read_parquet(out / "predictions.parquet")
+    yt = (preds["y_true"] == data.positive_label).to_numpy()
+    flagged = preds[f"score_{data.positive_label}"].to_numpy() >= best
+    expected = (np.sum(flagged & ~yt) + 5 * np.sum(~flagged & yt)) / len(yt)
+    assert t["choices"]["lowest expected cost"]["cost"] == pytest.approx(expected)
+    low, high = t["cost_ci"]["lowest expected cost"]
+    assert low <= expected <= high and t["threshold_ci"]["lowest expected cost"][0] <= best
+
+
+def test_without_training_data_thresholds_are_cross_fitted_on_test_halves(tmp_path):
+    rng = np.random.default_rng(4)
+    y = (rng.random(600) < 0.4).astype(int)
+    score = np.clip(0.35 * y + rng.random(600) * 0.65, 0, 1)
+    frame = pd.DataFrame({"y_true": y, "p": score})
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    result, out = run_report(tmp_path, ["data=predictions", f"data.path={tmp_path / 'p.csv'}", "data.scores=[p]",
+                                        "report.analyses=[thresholds]"], formats=("json", "html"))
+    t = result.metrics["results"]["thresholds"]
+    assert t["selection"] == "cross-fitted" and 0 < t["min_cost_threshold"] < 1
+    assert "cross-fitted on the test rows" in (out / "report.html").read_text()

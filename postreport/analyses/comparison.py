@@ -12,7 +12,7 @@ import numpy as np
 from .. import metrics
 from ..errors import at_least
 from ..figures import Bars
-from ..paired import UNCLEAR, delong, difference_interval, mcnemar, verdict
+from ..paired import UNCLEAR, delong, difference_interval, mcnemar, mean_interval, verdict
 from ..report.model import Estimate, Figure, Note, Paragraph, Table
 from .base import Analysis
 
@@ -251,7 +251,7 @@ class ComparisonAnalysis(Analysis):
         boot = ctx.cfg.bootstrap
         ci = None
         if boot.resamples > 0:
-            ci = _mean_interval(y, diff, boot, seed)
+            ci = mean_interval(y, diff, boot, seed)
         result.cost = {"fp": fp, "fn": fn, "baseline": float(base_cost.mean()), "current": float(cur_cost.mean()),
                        "diff": float(diff.mean()), "diff_ci": ci, "verdict": verdict(ci, False)}
 
@@ -320,19 +320,6 @@ class ComparisonAnalysis(Analysis):
 
 def _minus(a, b):
     return None if a is None or b is None else a - b
-
-
-def _mean_interval(y: np.ndarray, values: np.ndarray, boot, seed: int) -> Optional[list]:
-    """The interval of a mean of per-row values that take few distinct values (a cost change), stratified by class:
-    rows drawn with replacement are counts drawn over the (class, value) cells, so this is exact and cheap."""
-    from ..bootstrap import Cells, resample_counts
-
-    distinct, which = np.unique(values, return_inverse=True)
-    code, count = np.unique(y * len(distinct) + which, return_counts=True)
-    cells = Cells(stratum=code // len(distinct), count=count, exact=False)
-    cell_values = distinct[code % len(distinct)]
-    samples = np.concatenate([W @ cell_values / len(y) for W in resample_counts(cells, boot.resamples, seed)])
-    return difference_interval(samples, np.zeros_like(samples), boot.level)
 
 
 def _counted_ci(cur_enc, base_enc, cur_rows, base_rows, metric: str, n_labels: int, boot,

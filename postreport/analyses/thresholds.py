@@ -61,15 +61,27 @@ class ThresholdResult:
     cost: Cost
     positive_label: object = None
     score_range: tuple = (0.0, 1.0)  # the threshold axis: probabilities, or the range of raw scores
+    selection: str = "test rows"  # how the best-F1 and lowest-cost thresholds were chosen: out-of-fold | cross-fitted
+    selection_note: str = ""
+    threshold_ci: dict = field(default_factory=dict)  # choice name -> [low, high] of the chosen threshold
+    cost_ci: dict = field(default_factory=dict)  # choice name -> [low, high] of its expected cost on the test rows
+    level: Optional[float] = None
 
     def choice(self, name: str) -> Choice:
         return next(c for c in self.choices if c.name == name)
 
     def headline(self) -> str:
         best, default = self.choice("lowest expected cost"), self.choice("default")
-        return (f"Recommended threshold: {best.threshold:.3f} (lowest expected cost with fp={self.cost.fp:g}, "
-                f"fn={self.cost.fn:g}: {best.cost:.3f} per row, against {default.cost:.3f} at the default "
-                f"{default.threshold:g}).")
+        ci = self.threshold_ci.get(best.name)
+        cost_ci = self.cost_ci.get(best.name)
+        chosen = (f"{best.threshold:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+                  + f" (lowest expected cost with fp={self.cost.fp:g}, fn={self.cost.fn:g}, chosen on "
+                  f"{self.selection} predictions and judged on the test rows: {best.cost:.3f} per row"
+                  + (f" [{cost_ci[0]:.3f}, {cost_ci[1]:.3f}]" if cost_ci else "")
+                  + f", against {default.cost:.3f} at the default {default.threshold:g})")
+        if best.cost >= default.cost:
+            return f"Threshold: the default {default.threshold:g} does as well; the alternative is {chosen}."
+        return f"Recommended threshold: {chosen}."
 
     def to_json(self) -> dict:
         return {
@@ -78,6 +90,7 @@ class ThresholdResult:
             "choices": {c.name: {k: v for k, v in vars(c).items() if k != "name"} for c in self.choices},
             "best_f1_threshold": self.choice("best F1").threshold,
             "min_cost_threshold": self.choice("lowest expected cost").threshold,
+            "selection": self.selection, "threshold_ci": self.threshold_ci, "cost_ci": self.cost_ci,
         }
 
 
@@ -125,6 +138,76 @@ def analyse(y: np.ndarray, score: np.ndarray, cost: Cost, default: float, max_po
                            ks=float(recall[ks_i] - fpr[ks_i]), ks_threshold=float(t[ks_i]), cost=cost)
 
 
+CHOSEN = ("best F1", "lowest expected cost")
+OOF_FOLDS = 5
+OOF_MAX_ROWS = 20000  # out-of-fold scores on at most this many training rows (a seeded, stratified sample)
+THRESHOLD_RESAMPLES = 200  # the choice redone on this many resamples for the threshold's interval
+
+
+def pick(y: np.ndarray, score: np.ndarray, cost: Cost, name: str) -> float:
+    """The threshold (predict positive when score >= it) that maximises F1 or minimises the expected cost."""
+    t, tp, fp = threshold_table(y, score)
+    P = float(y.sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if name == "best F1":
+            return float(t[int(np.nanargmax(2 * tp / (tp + fp + P)))])
+        return float(t[int(np.argmin(fp * cost.fp + (P - tp) * cost.fn))])
+
+
+def _at(y: np.ndarray, score: np.ndarray, t: float, cost: Cost) -> dict:
+    """Precision, recall, F1, predicted-positive rate and expected cost per row at threshold t."""
+    flagged = score >= t
+    tp, fp = float(np.sum(flagged & (y == 1))), float(np.sum(flagged & (y == 0)))
+    P, n = float(y.sum()), len(y)
+    return {"precision": tp / (tp + fp) if tp + fp else None, "recall": tp / P if P else None,
+            "f1": 2 * tp / (tp + fp + P) if tp + fp + P else None, "positive_rate": (tp + fp) / n,
+            "cost": (fp * cost.fp + (P - tp) * cost.fn) / n}
+
+
+def _judge(result: ThresholdResult, name: str, t: float, y, score, cost: Cost) -> None:
+    values = _at(y, score, t, cost)
+    choice = result.choice(name)
+    choice.threshold = t
+    choice.precision, choice.recall, choice.f1 = values["precision"], values["recall"], values["f1"]
+    choice.positive_rate, choice.cost = values["positive_rate"], values["cost"]
+
+
+def _halves(y: np.ndarray, seed: int) -> tuple:
+    """Two stratified halves of the test rows (indices)."""
+    rng = np.random.default_rng(seed)
+    a, b = [], []
+    for cls in (0, 1):
+        rows = rng.permutation(np.flatnonzero(y == cls))
+        a.append(rows[: len(rows) // 2])
+        b.append(rows[len(rows) // 2:])
+    return np.sort(np.concatenate(a)), np.sort(np.concatenate(b))
+
+
+def out_of_fold_scores(ctx) -> Optional[tuple]:
+    """(y 0/1, positive-class score, rows used) of the configured model on training rows it did not see (5-fold
+    cross-validation, on at most OOF_MAX_ROWS rows), or None without training data or a model config to refit."""
+    data = ctx.data
+    if data.X_train is None or ctx.cfg.model.path or ctx.model.estimator is None or data.n_train < 10 * OOF_FOLDS:
+        return None
+    if int(data.y_train.value_counts().min()) < OOF_FOLDS:
+        return None
+
+    def compute():
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+        from ..models import make_estimator
+        from ..tuning import search_rows
+
+        X, y = search_rows(data, OOF_MAX_ROWS, ctx.seed)
+        estimator, _, _ = make_estimator(ctx.cfg.model, data.task, ctx.seed)
+        folds = StratifiedKFold(OOF_FOLDS, shuffle=True, random_state=ctx.seed)
+        proba = np.asarray(cross_val_predict(estimator, X, y, cv=folds, method="predict_proba"))
+        column = np.unique(np.asarray(y)).tolist().index(data.positive_label)  # sklearn's column order: sorted
+        return (np.asarray(y) == data.positive_label).astype(int), proba[:, column], len(X)
+
+    return ctx.shared(("out-of-fold scores", ctx.cfg.model.name, ctx.seed), compute)
+
+
 class ThresholdsAnalysis(Analysis):
     name = "thresholds"
     title = "Decision threshold"
@@ -143,12 +226,75 @@ class ThresholdsAnalysis(Analysis):
     def compute(self, ctx, settings: ThresholdSettings) -> ThresholdResult:
         enc, pred = ctx.encoded, ctx.predictions
         default = settings.default if pred.probabilities else pred.threshold  # raw scores: the labels' threshold
-        result = analyse(enc.y_bin, enc.score, settings.cost, default, settings.max_points, enc.score_order)
+        y, score = enc.y_bin, enc.score
+        result = analyse(y, score, settings.cost, default, settings.max_points, enc.score_order)
         result.positive_label = ctx.data.positive_label
-        result.score_range = (0.0, 1.0) if pred.probabilities else (float(enc.score.min()), float(enc.score.max()))
+        result.score_range = (0.0, 1.0) if pred.probabilities else (float(score.min()), float(score.max()))
+        boot = ctx.cfg.bootstrap
+        seed = ctx.seed if boot.seed is None else boot.seed
+        oof = out_of_fold_scores(ctx)
+        if oof is not None:  # chosen on the training rows' out-of-fold scores, judged on every test row
+            y_sel, s_sel, rows_used = oof
+            result.selection = "out-of-fold"
+            result.selection_note = (
+                f"The best-F1 and lowest-cost thresholds are chosen on out-of-fold predictions of the configured "
+                f"model ({OOF_FOLDS}-fold cross-validation on {rows_used:,} training rows) and judged on the test "
+                "rows, so their test numbers are not optimistic.")
+            picked = {name: pick(y_sel, s_sel, settings.cost, name) for name in CHOSEN}
+            for name, t in picked.items():
+                _judge(result, name, t, y, score, settings.cost)
+            resample_from = (y_sel, s_sel)
+        else:  # no training data: cross-fit on the test rows (choose on one half, judge on the other, swap)
+            halves = _halves(y, seed)
+            result.selection = "cross-fitted"
+            result.selection_note = (
+                "There is no training data (a model file or logged predictions), so the thresholds are cross-fitted "
+                "on the test rows: chosen on one half, judged on the other, then the halves swapped; the numbers "
+                "shown are the two judgements averaged.")
+            for name in CHOSEN:
+                judged = []
+                for a, b in (halves, halves[::-1]):
+                    t = pick(y[a], score[a], settings.cost, name)
+                    judged.append((t, _at(y[b], score[b], t, settings.cost)))
+                threshold = float(np.mean([t for t, _ in judged]))
+                values = {k: (None if any(j[k] is None for _, j in judged) else float(np.mean([j[k] for _, j in judged])))
+                          for k in judged[0][1]}
+                choice = result.choice(name)
+                choice.threshold = threshold
+                choice.precision, choice.recall, choice.f1 = values["precision"], values["recall"], values["f1"]
+                choice.positive_rate, choice.cost = values["positive_rate"], values["cost"]
+            resample_from = (y, score)
+        if boot.resamples > 0:
+            result.level = boot.level
+            self._uncertainty(result, resample_from, y, score, settings.cost, boot, seed)
         return result
 
+    @staticmethod
+    def _uncertainty(result, selection, y, score, cost, boot, seed) -> None:
+        """The chosen thresholds' bootstrap distribution (the choice redone on resampled selection rows), and the
+        expected cost of each chosen threshold on the test rows with its interval."""
+        from ..paired import mean_interval
+
+        y_sel, s_sel = selection
+        rng = np.random.default_rng(seed)
+        draws = min(boot.resamples, THRESHOLD_RESAMPLES)
+        tail = (1 - boot.level) / 2 * 100
+        for name in CHOSEN:
+            chosen = []
+            for _ in range(draws):
+                idx = rng.integers(0, len(y_sel), len(y_sel))
+                if 0 < y_sel[idx].sum() < len(idx):
+                    chosen.append(pick(y_sel[idx], s_sel[idx], cost, name))
+            if len(chosen) >= 10:
+                result.threshold_ci[name] = [float(v) for v in np.percentile(chosen, [tail, 100 - tail])]
+            t = result.choice(name).threshold
+            per_row = np.where((score >= t) & (y == 0), cost.fp, 0.0) + np.where((score < t) & (y == 1), cost.fn, 0.0)
+            result.cost_ci[name] = mean_interval(y, per_row, boot, seed)
+
     def items(self, r: ThresholdResult) -> list:
+        return self._items(r) + ([Note(r.selection_note)] if r.selection_note else [])
+
+    def _items(self, r: ThresholdResult) -> list:
         c = r.curve
         marks = [(r.choice("best F1").threshold, "best F1"), (r.choice("lowest expected cost").threshold, "lowest cost")]
         sweep = Figure(Lines([
