@@ -47,6 +47,7 @@ class Series:
     color: Optional[str] = None  # None: the next colour of the palette
     thin: bool = False  # a background line (e.g. one of many classes)
     marker: bool = False  # mark each point (few points, e.g. calibration bins)
+    errors: Optional[list] = None  # [low, high] per point: drawn as vertical whiskers
 
 
 @dataclass

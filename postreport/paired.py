@@ -111,3 +111,20 @@ def mean_interval(y: np.ndarray, values: np.ndarray, boot, seed: int) -> Optiona
     cell_values = distinct[code % len(distinct)]
     samples = np.concatenate([W @ cell_values / len(y) for W in resample_counts(cells, boot.resamples, seed)])
     return difference_interval(samples, np.zeros_like(samples), boot.level)
+
+
+def row_mean_interval(y: np.ndarray, values: np.ndarray, boot, seed: int) -> Optional[list]:
+    """The interval of a mean of per-row values (e.g. the change in each row's loss), rows resampled within their
+    class; above bootstrap.max_exact_rows rows, a seeded sample's spread scaled by sqrt(m/n) around the mean of all."""
+    from .bootstrap import Cells, resample_counts
+    from .sampling import sample_rows
+
+    if boot.resamples <= 0 or len(values) == 0:
+        return None
+    rows = sample_rows(len(values), boot.max_exact_rows, seed)
+    yy, vv = y[rows], values[rows]
+    cells = Cells(stratum=yy, count=np.ones(len(rows), dtype=int), exact=True)
+    samples = np.concatenate([W @ vv / len(rows) for W in resample_counts(cells, boot.resamples, seed)])
+    scale = math.sqrt(len(rows) / len(values))
+    return difference_interval(samples, np.zeros_like(samples), boot.level, float(values.mean()),
+                               float(vv.mean()), scale)

@@ -276,3 +276,28 @@ def test_without_training_data_thresholds_are_cross_fitted_on_test_halves(tmp_pa
     t = result.metrics["results"]["thresholds"]
     assert t["selection"] == "cross-fitted" and 0 < t["min_cost_threshold"] < 1
     assert "cross-fitted on the test rows" in (out / "report.html").read_text()
+
+
+def test_calibration_slope_intercept_wilson_and_recalibration(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    from postreport.analyses.calibration import logistic_recalibration, wilson
+
+    low, high = wilson(3, 10, 1.959964)  # Wilson (1927) for 3 of 10: [0.1078, 0.6032]
+    assert (round(low, 4), round(high, 4)) == (0.1078, 0.6032)
+    rng = np.random.default_rng(0)
+    score = rng.beta(2, 2, 2000)
+    logit = np.log(score / (1 - score))
+    outcome = (rng.random(2000) < 1 / (1 + np.exp(-(0.3 + 0.6 * logit)))).astype(float)
+    (a, b), _ = logistic_recalibration(score, outcome)
+    ref = LogisticRegression(penalty=None, tol=1e-10, max_iter=1000).fit(logit[:, None], outcome)
+    assert a == pytest.approx(ref.intercept_[0], abs=1e-5) and b == pytest.approx(ref.coef_[0, 0], abs=1e-5)
+    result, _ = run_report(tmp_path, ["report.analyses=[metrics,calibration]"])
+    c = result.metrics["results"]["calibration"]
+    assert c["slope_ci"][0] < c["slope"] < c["slope_ci"][1] and "10 uniform bins" in c["ece_variant"]
+    assert c["ece_debiased"] < c["ece"]
+    platt = c["recalibration"]["methods"]["platt"]["brier"]
+    assert platt["before"] == pytest.approx(result.metrics["metrics"]["brier"])
+    assert c["recalibration"]["fitted_on"].startswith("out-of-fold scores of 426 training rows")
+    for (lo, hi), f in zip(c["bins_wilson_ci"], c["curves"]["positive"]["fraction_positive"]):
+        assert lo <= f <= hi

@@ -54,10 +54,22 @@ class CalibrationResult:
     brier: float = 0.0
     bins: int = 10
     notes: list = field(default_factory=list)
+    wilson: list = field(default_factory=list)  # [low, high] of each bin's observed frequency (main curve)
+    slope: Optional[float] = None  # logistic recalibration: logit(P(y=1)) = intercept + slope * logit(score)
+    intercept: Optional[float] = None
+    slope_ci: Optional[list] = None
+    intercept_ci: Optional[list] = None
+    ece_debiased: Optional[float] = None
+    recalibration: Optional[dict] = None  # Platt / isotonic fitted on out-of-fold scores, judged on the test rows
 
     @property
     def ece(self) -> float:
         return self.curves[self.main].ece
+
+    @property
+    def ece_variant(self) -> str:
+        return (f"binned, L1: |observed frequency - mean predicted probability| per bin, weighted by the bin's rows; "
+                f"{self.bins} {self.strategy} bins")
 
     @property
     def verdict(self) -> str:
@@ -73,7 +85,9 @@ class CalibrationResult:
 
     def to_json(self) -> dict:
         return {"curves": {k: c.to_json() for k, c in self.curves.items()}, "main": self.main, "ece": self.ece,
-                "brier": self.brier,
+                "brier": self.brier, "ece_variant": self.ece_variant, "ece_debiased": self.ece_debiased,
+                "bins_wilson_ci": self.wilson, "slope": self.slope, "slope_ci": self.slope_ci,
+                "intercept": self.intercept, "intercept_ci": self.intercept_ci, "recalibration": self.recalibration,
                 "ece_ci": self.ece_ci, "verdict": self.verdict, "strategy": self.strategy,
                 "histogram": {"edges": list(map(float, self.histogram[0])), "counts": list(map(int, self.histogram[1]))}}
 
@@ -116,6 +130,99 @@ def ece_samples(score, outcome, edges, resamples: int, seed: int) -> np.ndarray:
     return np.abs(observed - predicted).sum(axis=1) / n
 
 
+def wilson(k: float, n: int, z: float) -> list:
+    """Wilson's score interval of a proportion k / n."""
+    if n == 0:
+        return [0.0, 1.0]
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [0.0 if k <= 0 else max(0.0, float(centre - half)), 1.0 if k >= n else min(1.0, float(centre + half))]
+
+
+def logistic_recalibration(score: np.ndarray, outcome: np.ndarray) -> Optional[tuple]:
+    """Calibration intercept and slope: the unpenalised logistic fit of the outcome on logit(score) (Newton's
+    method), with standard errors from the inverse information. None when it does not converge (separation)."""
+    eps = 1e-12
+    x = np.log(np.clip(score, eps, 1 - eps) / np.clip(1 - score, eps, 1 - eps))
+    X = np.column_stack([np.ones_like(x), x])
+    beta = np.zeros(2)
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-(X @ beta)))
+        w = p * (1 - p)
+        info = X.T @ (X * w[:, None])
+        try:
+            step = np.linalg.solve(info, X.T @ (outcome - p))
+        except np.linalg.LinAlgError:
+            return None
+        beta += step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    else:
+        return None
+    if not np.all(np.isfinite(beta)) or np.max(np.abs(beta)) > 1e3:
+        return None
+    p = 1 / (1 + np.exp(-(X @ beta)))
+    cov = np.linalg.inv(X.T @ (X * (p * (1 - p))[:, None]))
+    return (float(beta[0]), float(beta[1])), (float(np.sqrt(cov[0, 0])), float(np.sqrt(cov[1, 1])))
+
+
+def expected_ece_if_calibrated(score: np.ndarray, edges: np.ndarray, seed: int, draws: int = 100) -> float:
+    """The ECE a perfectly calibrated model would show on these scores by chance (outcomes drawn from the scores
+    themselves): subtracted from the ECE for the debiased estimate."""
+    rng = np.random.default_rng(seed + 7)
+    idx = bin_index(score, edges)
+    nb = len(edges) - 1
+    mean = np.bincount(idx, score, minlength=nb)
+    total = 0.0
+    for _ in range(draws):
+        hits = np.bincount(idx, (rng.random(len(score)) < score).astype(float), minlength=nb)
+        total += float(np.sum(np.abs(hits - mean)) / len(score))
+    return total / draws
+
+
+def recalibrate(ctx, score: np.ndarray, outcome: np.ndarray, boot, seed: int) -> Optional[dict]:
+    """Platt scaling and isotonic regression fitted on the configured model's out-of-fold scores (never the test
+    rows), applied to the test scores: Brier score and log loss before and after, with paired intervals of the
+    change."""
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+
+    from ..out_of_fold import out_of_fold_scores
+    from ..paired import row_mean_interval, verdict
+
+    oof = out_of_fold_scores(ctx)
+    if oof is None:
+        return None
+    y_sel, s_sel, rows = oof
+    eps = 1e-12
+
+    def logit(s):
+        s = np.clip(s, eps, 1 - eps)
+        return (np.log(s) - np.log1p(-s))[:, None]
+
+    platt = LogisticRegression(C=1e6, max_iter=1000).fit(logit(s_sel), y_sel)
+    isotonic = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(s_sel, y_sel)
+    y = outcome.astype(int)
+
+    def losses(p):
+        p = np.clip(p, eps, 1 - eps)
+        return (y - p) ** 2, -(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+    before = losses(score)
+    out = {"fitted_on": f"out-of-fold scores of {rows:,} training rows", "methods": {}}
+    for name, calibrated in (("platt", platt.predict_proba(logit(score))[:, 1]), ("isotonic", isotonic.predict(score))):
+        after = losses(calibrated)
+        entry = {}
+        for metric, b, a in (("brier", before[0], after[0]), ("log_loss", before[1], after[1])):
+            change = a - b
+            ci = row_mean_interval(y, change, boot, seed)
+            entry[metric] = {"before": float(b.mean()), "after": float(a.mean()), "change": float(change.mean()),
+                             "change_ci": ci, "verdict": verdict(ci, False)}
+        out["methods"][name] = entry
+    return out
+
+
 class CalibrationAnalysis(Analysis):
     name = "calibration"
     title = "Calibration"
@@ -155,10 +262,25 @@ class CalibrationAnalysis(Analysis):
             samples = ece_samples(score, outcome, edges, boot.resamples, seed)
             ci = Intervals({"ece": samples}, boot.level, boot.resamples).interval("ece")
         counts, hist_edges = np.histogram(score, bins=np.linspace(0, 1, 21))
-        return CalibrationResult(curves=curves, main=main, ece_ci=ci, ci_level=boot.level if ci else None,
-                                 histogram=(hist_edges, counts), mean_score=float(score.mean()),
-                                 observed_rate=float(outcome.mean()), strategy=settings.strategy, brier=brier,
-                                 bins=settings.bins)
+        result = CalibrationResult(curves=curves, main=main, ece_ci=ci, ci_level=boot.level if ci else None,
+                                   histogram=(hist_edges, counts), mean_score=float(score.mean()),
+                                   observed_rate=float(outcome.mean()), strategy=settings.strategy, brier=brier,
+                                   bins=settings.bins)
+        from scipy.special import ndtri
+
+        z = float(ndtri(1 - (1 - boot.level) / 2))
+        c = curves[main]
+        result.wilson = [wilson(f * k, k, z) for f, k in zip(c.fraction_positive, c.count)]
+        fit = logistic_recalibration(score, outcome)
+        if fit is not None:
+            (result.intercept, result.slope), (se_a, se_b) = fit
+            result.intercept_ci = [result.intercept - z * se_a, result.intercept + z * se_a]
+            result.slope_ci = [result.slope - z * se_b, result.slope + z * se_b]
+        seed = ctx.seed if boot.seed is None else boot.seed
+        result.ece_debiased = c.ece - expected_ece_if_calibrated(score, edges, seed)
+        if ctx.data.task == "binary":
+            result.recalibration = recalibrate(ctx, score, outcome, boot, seed)
+        return result
 
     def items(self, r: CalibrationResult) -> list:
         many = len(r.curves) > 7
@@ -166,7 +288,7 @@ class CalibrationAnalysis(Analysis):
         for name, c in r.curves.items():
             if name == r.main:
                 series.append(Series(c.mean_predicted, c.fraction_positive, f"{name} (ECE {c.ece:.3f})", color="#000000",
-                                     marker=True))
+                                     marker=True, errors=r.wilson or None))
             else:
                 series.append(Series(c.mean_predicted, c.fraction_positive, "" if many else f"{name} (ECE {c.ece:.3f})",
                                      color="#b8c0cc" if many else None, thin=many))
@@ -175,8 +297,9 @@ class CalibrationAnalysis(Analysis):
             Lines(series, "Reliability diagram", f"Mean predicted probability ({what})", "Observed frequency",
                   (0, 1), (0, 1.02), diagonal=True, bars=r.histogram),
             caption=f"Points: test rows grouped into {r.bins} {r.strategy} bins of predicted probability "
-                    f"({len(r.curves[r.main].count)} hold rows); a calibrated model lies on the dotted diagonal. Grey bars: how many rows have "
-                    "each predicted probability (right axis).",
+                    f"({len(r.curves[r.main].count)} hold rows); a calibrated model lies on the dotted diagonal. "
+                    "Whiskers: each bin's Wilson interval. Grey bars: how many rows have each predicted probability "
+                    "(right axis).",
         )
         level = f" [{r.ci_level:.0%} CI]" if r.ci_level else ""
         rows = [[name, Estimate(c.ece, r.ece_ci if name == r.main else None), sum(c.count)]
@@ -185,4 +308,29 @@ class CalibrationAnalysis(Analysis):
                       caption="Expected calibration error: the row-weighted mean gap between predicted probability "
                               f"and observed frequency over the bins (0 is perfect). Brier score {r.brier:.4f} "
                               "(mean squared error of the probabilities; its interval is in the metrics table).")
-        return [figure, table, Note(r.headline(), "info" if r.ece <= 0.05 else "warning")]
+        c = r.curves[r.main]
+        bins = Table(["Mean predicted", "Observed", f"Wilson interval{level}", "Rows"],
+                     [[m, f, f"[{w[0]:.3f}, {w[1]:.3f}]", k] for m, f, w, k in
+                      zip(c.mean_predicted, c.fraction_positive, r.wilson, c.count)],
+                     caption=f"The {r.main} curve's bins.")
+        items = [figure, table, bins]
+        facts = [f"ECE as computed here: {r.ece_variant}."]
+        if r.ece_debiased is not None:
+            facts.append(f"Debiased ECE {r.ece_debiased:.3f} (the ECE minus what a calibrated model would show on "
+                         "these scores by chance).")
+        if r.slope is not None:
+            facts.append(f"Calibration slope {r.slope:.3f} [{r.slope_ci[0]:.3f}, {r.slope_ci[1]:.3f}] and intercept "
+                         f"{r.intercept:.3f} [{r.intercept_ci[0]:.3f}, {r.intercept_ci[1]:.3f}] (logistic fit of the "
+                         "outcome on the logit of the score; 1 and 0 when calibrated; a slope under 1: too extreme).")
+        items.append(Note(" ".join(facts)))
+        if r.recalibration:
+            rows = []
+            for method, entry in r.recalibration["methods"].items():
+                for metric, e in entry.items():
+                    rows.append([method, metric.replace("_", " "), e["before"], e["after"],
+                                 Estimate(e["change"], e["change_ci"]), e["verdict"] or "n/a"])
+            items.append(Table(["Recalibration", "Metric", "Before", "After", f"Change{level}", "Verdict"], rows,
+                               caption=f"Each recalibration fitted on {r.recalibration['fitted_on']} and judged on the "
+                                       "test rows; paired intervals of the change (negative: better)."))
+        items.append(Note(r.headline(), "info" if r.ece <= 0.05 else "warning"))
+        return items

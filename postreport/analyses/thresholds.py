@@ -139,8 +139,6 @@ def analyse(y: np.ndarray, score: np.ndarray, cost: Cost, default: float, max_po
 
 
 CHOSEN = ("best F1", "lowest expected cost")
-OOF_FOLDS = 5
-OOF_MAX_ROWS = 20000  # out-of-fold scores on at most this many training rows (a seeded, stratified sample)
 THRESHOLD_RESAMPLES = 200  # the choice redone on this many resamples for the threshold's interval
 
 
@@ -183,31 +181,6 @@ def _halves(y: np.ndarray, seed: int) -> tuple:
     return np.sort(np.concatenate(a)), np.sort(np.concatenate(b))
 
 
-def out_of_fold_scores(ctx) -> Optional[tuple]:
-    """(y 0/1, positive-class score, rows used) of the configured model on training rows it did not see (5-fold
-    cross-validation, on at most OOF_MAX_ROWS rows), or None without training data or a model config to refit."""
-    data = ctx.data
-    if data.X_train is None or ctx.cfg.model.path or ctx.model.estimator is None or data.n_train < 10 * OOF_FOLDS:
-        return None
-    if int(data.y_train.value_counts().min()) < OOF_FOLDS:
-        return None
-
-    def compute():
-        from sklearn.model_selection import StratifiedKFold, cross_val_predict
-
-        from ..models import make_estimator
-        from ..tuning import search_rows
-
-        X, y = search_rows(data, OOF_MAX_ROWS, ctx.seed)
-        estimator, _, _ = make_estimator(ctx.cfg.model, data.task, ctx.seed)
-        folds = StratifiedKFold(OOF_FOLDS, shuffle=True, random_state=ctx.seed)
-        proba = np.asarray(cross_val_predict(estimator, X, y, cv=folds, method="predict_proba"))
-        column = np.unique(np.asarray(y)).tolist().index(data.positive_label)  # sklearn's column order: sorted
-        return (np.asarray(y) == data.positive_label).astype(int), proba[:, column], len(X)
-
-    return ctx.shared(("out-of-fold scores", ctx.cfg.model.name, ctx.seed), compute)
-
-
 class ThresholdsAnalysis(Analysis):
     name = "thresholds"
     title = "Decision threshold"
@@ -232,13 +205,15 @@ class ThresholdsAnalysis(Analysis):
         result.score_range = (0.0, 1.0) if pred.probabilities else (float(score.min()), float(score.max()))
         boot = ctx.cfg.bootstrap
         seed = ctx.seed if boot.seed is None else boot.seed
+        from ..out_of_fold import FOLDS, out_of_fold_scores
+
         oof = out_of_fold_scores(ctx)
         if oof is not None:  # chosen on the training rows' out-of-fold scores, judged on every test row
             y_sel, s_sel, rows_used = oof
             result.selection = "out-of-fold"
             result.selection_note = (
                 f"The best-F1 and lowest-cost thresholds are chosen on out-of-fold predictions of the configured "
-                f"model ({OOF_FOLDS}-fold cross-validation on {rows_used:,} training rows) and judged on the test "
+                f"model ({FOLDS}-fold cross-validation on {rows_used:,} training rows) and judged on the test "
                 "rows, so their test numbers are not optimistic.")
             picked = {name: pick(y_sel, s_sel, settings.cost, name) for name in CHOSEN}
             for name, t in picked.items():

@@ -155,6 +155,9 @@ def _lines(fig, ax, spec: Lines) -> None:
             ax.step(s.x, s.y, where="post", **kwargs)
         else:
             ax.plot(s.x, s.y, linestyle="--" if s.style == "dashed" else "-", **kwargs)
+        if s.errors:
+            for x, (low, high) in zip(s.x, s.errors):
+                ax.plot([x, x], [low, high], color=colour, linewidth=0.9)
     for m in spec.markers or []:
         ax.plot([m.x], [m.y], marker="o", markersize=6, color="#000000", zorder=5)
         if m.label:
