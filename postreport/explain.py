@@ -289,6 +289,44 @@ def scaled_values(X: pd.DataFrame) -> np.ndarray:
     return out
 
 
+STABILITY_RESAMPLES = 500  # resamples of the explained rows (each one matrix product)
+STABLE_SHARE = 0.9  # a top feature is stable when it is in the top 3 in at least this share of resamples
+
+
+def stability(values: np.ndarray, columns: list, boot, seed: int, shown: int = 10) -> dict:
+    """How stable the importance ranking is over bootstrap resamples of the explained rows: each feature's mean
+    |attribution| and rank with intervals, the share of resamples in which it is in the top 3 / top 5, and the share
+    with the same top-3 / top-5 set as all the rows."""
+    from .bootstrap import Cells, resample_counts
+
+    magnitude = np.abs(values).mean(axis=2) if values.ndim == 3 else np.abs(values)
+    n, F = magnitude.shape
+    full = magnitude.mean(axis=0)
+    order = np.argsort(-full, kind="mergesort")
+    rank_of = np.empty(F, dtype=int)
+    rank_of[order] = np.arange(1, F + 1)
+    cells = Cells(stratum=np.zeros(n, dtype=int), count=np.ones(n, dtype=int), exact=True)
+    draws = min(boot.resamples, STABILITY_RESAMPLES)
+    imp = np.concatenate([W @ magnitude / n for W in resample_counts(cells, draws, seed)])  # (B, F)
+    ranks = np.argsort(np.argsort(-imp, axis=1, kind="mergesort"), axis=1) + 1
+    tail = (1 - boot.level) / 2 * 100
+
+    def same_top(k):
+        top = set(order[:k].tolist())
+        return float(np.mean([set(np.argsort(-row, kind="mergesort")[:k].tolist()) == top for row in imp]))
+
+    features = []
+    for j in order[:shown]:
+        low, high = np.percentile(imp[:, j], [tail, 100 - tail])
+        rlow, rhigh = np.percentile(ranks[:, j], [tail, 100 - tail])
+        features.append({"feature": columns[j], "importance": float(full[j]), "importance_ci": [float(low), float(high)],
+                         "rank": int(rank_of[j]), "rank_ci": [int(np.floor(rlow)), int(np.ceil(rhigh))],
+                         "top3_share": float(np.mean(ranks[:, j] <= 3)), "top5_share": float(np.mean(ranks[:, j] <= 5))})
+    stable = [f["feature"] for f in features[:3] if f["top3_share"] >= STABLE_SHARE]
+    return {"resamples": draws, "rows": n, "level": boot.level, "features": features,
+            "top3_same": same_top(min(3, F)), "top5_same": same_top(min(5, F)), "stable_top": stable}
+
+
 def native_importance(an, columns: list) -> Optional[dict]:
     if an.kind == "lightgbm":
         sources = an.transformed_sources(columns) if an.preprocess is not None else columns

@@ -185,3 +185,22 @@ def test_batched_permutation_importance_equals_shuffling_one_column_at_a_time():
     np.testing.assert_allclose(result["mean"], expected.mean(axis=1))
     np.testing.assert_allclose(result["std"], expected.std(axis=1))
     assert result["mean"][2] == 0 and result["mean"][0] > result["mean"][1] > 0
+
+
+def test_importance_stability_is_high_for_one_dominant_feature_and_lower_for_exchangeable_ones():
+    from postreport.config import BootstrapConfig
+
+    rng = np.random.default_rng(0)
+    n = 400
+    dominant = np.column_stack([rng.normal(5, 1, n), rng.normal(0, 0.3, (n, 4))])  # feature 0 dominates
+    exchangeable = rng.normal(0, 1, (n, 5))  # five alike
+    boot = BootstrapConfig(resamples=300)
+    names = list("abcde")
+    strong = explain.stability(dominant, names, boot, 0)
+    alike = explain.stability(exchangeable, names, boot, 0)
+    assert strong["features"][0]["feature"] == "a" and strong["features"][0]["rank_ci"] == [1, 1]
+    assert strong["features"][0]["top3_share"] == 1.0 and "a" in strong["stable_top"]
+    assert alike["top3_same"] < 0.5 < strong["top5_same"]
+    imp = strong["features"][0]
+    assert imp["importance"] == pytest.approx(np.abs(dominant[:, 0]).mean())
+    assert imp["importance_ci"][0] <= imp["importance"] <= imp["importance_ci"][1]

@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import at_least
 from ..explain import AttributionSettings
 from ..figures import Bars, Beeswarm, Lines, Panels, Series
-from ..report.model import Figure, Note, Table
+from ..report.model import Estimate, Figure, Note, Table
 from .base import Analysis
 
 
@@ -47,6 +47,7 @@ class ImportanceResult:
     colour: Optional[np.ndarray] = None  # (n, F) feature values of the explained rows scaled to 0..1 (NaN: none)
     top: int = 15  # features shown
     pdp_rows: int = 0  # rows averaged for partial dependence
+    stability: Optional[dict] = None  # see explain.stability
 
     def ranking(self) -> list:
         """Columns ordered by mean |attribution| (or permutation importance)."""
@@ -60,6 +61,11 @@ class ImportanceResult:
     def headline(self) -> str:
         top = ", ".join(repr(c) for c in self.ranking()[:3])
         text = f"Most influential features ({self.attributions.method}): {top}."
+        if self.stability:
+            stable = self.stability["stable_top"]
+            unstable = [c for c in self.ranking()[:3] if c not in stable]
+            text += (f" Stable across resamples of the explained rows: {', '.join(repr(c) for c in stable) or 'none'}"
+                     + (f"; not stable: {', '.join(repr(c) for c in unstable)}" if unstable else "") + ".")
         if self.disagreement:
             text += " " + self.disagreement
         return text
@@ -73,6 +79,7 @@ class ImportanceResult:
                             "exact": self.attributions.exact, "mean_abs": self.mean_abs_attribution().tolist(),
                             "rows": len(self.attributions.rows)},
             "agreement_spearman": self.agreement,
+            "stability": self.stability,
             "sample_size": self.sample_size,
             "partial_dependence": [{k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in p.items()
                                     if k != "ice"} for p in self.pdp],
@@ -135,6 +142,11 @@ class FeatureImportanceAnalysis(Analysis):
             key = next(iter(result.native["values"]))
             methods["native"] = result.native["values"][key]
         result.agreement, result.disagreement = agreement(columns, methods)
+        boot = ctx.cfg.bootstrap
+        if boot.resamples > 0:
+            from ..explain import stability
+
+            result.stability = stability(attr.values, columns, boot, ctx.seed if boot.seed is None else boot.seed)
         top = result.ranking()[: settings.pdp_features]
         wanted = min(len(rows), settings.pdp_rows)
         pdp_rows = rows[sample_rows(len(rows), affordable_rows(wanted, len(top) * settings.grid, per_row, budget),
@@ -186,6 +198,19 @@ class FeatureImportanceAnalysis(Analysis):
         if r.native:
             caption += f"; native importance is {r.native['kind']}"
         items.append(Table(columns, rows, caption=caption + "."))
+        if r.stability:
+            st = r.stability
+            level = f"{st['level']:.0%}"
+            items.append(Table(["Feature", f"Mean |attribution| [{level} CI]", f"Rank [{level} CI]",
+                                "In the top 3", "In the top 5"],
+                               [[f["feature"], Estimate(f["importance"], f["importance_ci"]),
+                                 f"{f['rank']} [{f['rank_ci'][0]}, {f['rank_ci'][1]}]", f["top3_share"],
+                                 f["top5_share"]] for f in st["features"]],
+                               caption=f"Stability over {st['resamples']} bootstrap resamples of the {st['rows']} "
+                                       "explained rows (the attributions re-averaged, not recomputed). The same top "
+                                       f"three in {st['top3_same']:.0%} of resamples, the same top five in "
+                                       f"{st['top5_same']:.0%}. Refits with other seeds and background samples are "
+                                       "not part of this.", percent_columns=[3, 4]))
         if r.agreement:
             text = "Rank agreement (Spearman) between methods: " + ", ".join(
                 f"{k} {v:.2f}" for k, v in r.agreement.items()) + "."
