@@ -174,6 +174,10 @@ def expected_ece_if_calibrated(score: np.ndarray, edges: np.ndarray, seed: int, 
     idx = bin_index(score, edges)
     nb = len(edges) - 1
     mean = np.bincount(idx, score, minlength=nb)
+    if len(score) > 20000:  # each bin's hits are a sum of many Bernoullis: drawn from its normal approximation
+        spread = np.sqrt(np.bincount(idx, score * (1 - score), minlength=nb))
+        hits = mean + spread * rng.standard_normal((draws, nb))
+        return float(np.mean(np.sum(np.abs(hits - mean), axis=1)) / len(score))
     total = 0.0
     for _ in range(draws):
         hits = np.bincount(idx, (rng.random(len(score)) < score).astype(float), minlength=nb)
@@ -185,15 +189,16 @@ def recalibrate(ctx, score: np.ndarray, outcome: np.ndarray, boot, seed: int) ->
     """Platt scaling and isotonic regression fitted on the configured model's out-of-fold scores (never the test
     rows), applied to the test scores: Brier score and log loss before and after, with paired intervals of the
     change."""
-    from sklearn.isotonic import IsotonicRegression
-    from sklearn.linear_model import LogisticRegression
-
     from ..out_of_fold import out_of_fold_scores
-    from ..paired import row_mean_interval, verdict
 
     oof = out_of_fold_scores(ctx)
     if oof is None:
         return None
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+
+    from ..paired import row_mean_interval, verdict
+
     y_sel, s_sel, rows = oof
     eps = 1e-12
 

@@ -142,14 +142,14 @@ CHOSEN = ("best F1", "lowest expected cost")
 THRESHOLD_RESAMPLES = 200  # the choice redone on this many resamples for the threshold's interval
 
 
-def pick(y: np.ndarray, score: np.ndarray, cost: Cost, name: str) -> float:
-    """The threshold (predict positive when score >= it) that maximises F1 or minimises the expected cost."""
+def picks(y: np.ndarray, score: np.ndarray, cost: Cost) -> dict:
+    """The thresholds (predict positive when score >= it) that maximise F1 and minimise the expected cost."""
     t, tp, fp = threshold_table(y, score)
     P = float(y.sum())
     with np.errstate(invalid="ignore", divide="ignore"):
-        if name == "best F1":
-            return float(t[int(np.nanargmax(2 * tp / (tp + fp + P)))])
-        return float(t[int(np.argmin(fp * cost.fp + (P - tp) * cost.fn))])
+        return {"best F1": float(t[int(np.nanargmax(2 * tp / (tp + fp + P)))]),
+                "lowest expected cost": float(t[int(np.argmin(fp * cost.fp + (P - tp) * cost.fn))])}
+
 
 
 def _at(y: np.ndarray, score: np.ndarray, t: float, cost: Cost) -> dict:
@@ -215,7 +215,7 @@ class ThresholdsAnalysis(Analysis):
                 f"The best-F1 and lowest-cost thresholds are chosen on out-of-fold predictions of the configured "
                 f"model ({FOLDS}-fold cross-validation on {rows_used:,} training rows) and judged on the test "
                 "rows, so their test numbers are not optimistic.")
-            picked = {name: pick(y_sel, s_sel, settings.cost, name) for name in CHOSEN}
+            picked = picks(y_sel, s_sel, settings.cost)
             for name, t in picked.items():
                 _judge(result, name, t, y, score, settings.cost)
             resample_from = (y_sel, s_sel)
@@ -226,10 +226,11 @@ class ThresholdsAnalysis(Analysis):
                 "There is no training data (a model file or logged predictions), so the thresholds are cross-fitted "
                 "on the test rows: chosen on one half, judged on the other, then the halves swapped; the numbers "
                 "shown are the two judgements averaged.")
+            chosen_on = [picks(y[a], score[a], settings.cost) for a in halves]
             for name in CHOSEN:
                 judged = []
-                for a, b in (halves, halves[::-1]):
-                    t = pick(y[a], score[a], settings.cost, name)
+                for picked, b in zip(chosen_on, halves[::-1]):
+                    t = picked[name]
                     judged.append((t, _at(y[b], score[b], t, settings.cost)))
                 threshold = float(np.mean([t for t, _ in judged]))
                 values = {k: (None if any(j[k] is None for _, j in judged) else float(np.mean([j[k] for _, j in judged])))
@@ -250,18 +251,27 @@ class ThresholdsAnalysis(Analysis):
         expected cost of each chosen threshold on the test rows with its interval."""
         from ..paired import mean_interval
 
+        from ..sampling import sample_rows
+
         y_sel, s_sel = selection
+        if len(y_sel) > boot.max_exact_rows:  # each re-choice sorts its rows: resample a seeded sample of them
+            keep = sample_rows(len(y_sel), boot.max_exact_rows, seed)
+            result.selection_note += (f" The chosen thresholds' intervals redo the choice on resamples of a seeded "
+                                      f"sample of {len(keep):,} of the {len(y_sel):,} rows they are chosen on, so "
+                                      "they are wider than they would be with every row.")
+            y_sel, s_sel = y_sel[keep], s_sel[keep]
         rng = np.random.default_rng(seed)
         draws = min(boot.resamples, THRESHOLD_RESAMPLES)
         tail = (1 - boot.level) / 2 * 100
+        chosen: dict = {name: [] for name in CHOSEN}
+        for _ in range(draws):
+            idx = rng.integers(0, len(y_sel), len(y_sel))
+            if 0 < y_sel[idx].sum() < len(idx):
+                for name, t in picks(y_sel[idx], s_sel[idx], cost).items():
+                    chosen[name].append(t)
         for name in CHOSEN:
-            chosen = []
-            for _ in range(draws):
-                idx = rng.integers(0, len(y_sel), len(y_sel))
-                if 0 < y_sel[idx].sum() < len(idx):
-                    chosen.append(pick(y_sel[idx], s_sel[idx], cost, name))
-            if len(chosen) >= 10:
-                result.threshold_ci[name] = [float(v) for v in np.percentile(chosen, [tail, 100 - tail])]
+            if len(chosen[name]) >= 10:
+                result.threshold_ci[name] = [float(v) for v in np.percentile(chosen[name], [tail, 100 - tail])]
             t = result.choice(name).threshold
             per_row = np.where((score >= t) & (y == 0), cost.fp, 0.0) + np.where((score < t) & (y == 1), cost.fn, 0.0)
             result.cost_ci[name] = mean_interval(y, per_row, boot, seed)
