@@ -8,7 +8,7 @@ from pypdf import PdfReader
 from conftest import run_report
 
 SECTION_TITLES = ["Executive summary", "Summary", "Evaluation metrics", "Per-class performance", "Confusion matrix",
-                  "ROC and precision-recall curves", "Calibration", "Decision threshold", "Performance by slice",
+                  "ROC and precision-recall curves", "Calibration", "Conformal prediction", "Decision threshold", "Performance by slice",
                   "Error analysis", "Feature importance", "Saliency", "Hyperparameter tuning", "Leaderboard and ensembles",
                   "Sections not applicable",
                   "Provenance"]
