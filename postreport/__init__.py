@@ -1,3 +1,24 @@
-"""postreport: declarative post-training model reports (HTML, PDF, metrics.json)."""
+"""postreport: declarative post-training model reports (HTML, PDF, metrics.json).
+
+    import postreport
+    result = postreport.generate(["data=wine"], output_dir="reports/wine")   # see postreport/api.py
+"""
 
 __version__ = "0.1.0"
+__all__ = ["generate", "from_predictions", "RunResult", "UserError"]
+
+
+def __getattr__(name):  # imported on first use: `import postreport` stays instant
+    if name in ("generate", "from_predictions"):
+        from . import api
+
+        return getattr(api, name)
+    if name == "RunResult":
+        from .runner import RunResult
+
+        return RunResult
+    if name == "UserError":
+        from .errors import UserError
+
+        return UserError
+    raise AttributeError(f"module 'postreport' has no attribute {name!r}")

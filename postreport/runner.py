@@ -38,6 +38,19 @@ class RunResult:
     outcomes: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)  # seconds per step
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the report itself (report.html in an iframe), else the headline metrics."""
+        import html
+
+        page = self.files.get("html")
+        if page is not None and Path(page).is_file():
+            return (f'<iframe srcdoc="{html.escape(Path(page).read_text(encoding="utf-8"), quote=True)}" '
+                    'style="width:100%;height:760px;border:1px solid #d9dee7" sandbox="allow-scripts"></iframe>')
+        rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{v if v is None else f'{v:.4g}'}</td></tr>"
+                       for k, v in (self.metrics.get("metrics") or {}).items())
+        return (f"<p>postreport run in {html.escape(str(self.output_dir))}: exit {self.exit_code}</p>"
+                f"<table>{rows}</table>")
+
 
 @dataclass
 class Checked:

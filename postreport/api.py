@@ -1,0 +1,95 @@
+"""The Python API: the same configs, the same run, the same RunResult as the command line, for notebooks and scripts.
+
+    import postreport
+    result = postreport.generate(["data=wine", "model=random_forest"], output_dir="reports/wine")
+    result.metrics["metrics"]["accuracy"]; result.files["pdf"]; result        # shows the report in Jupyter
+
+    postreport.from_predictions(y_true, scores=proba, labels=["a", "b", "c"], output_dir="reports/logged")
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .errors import UserError
+
+
+def generate(overrides: Sequence[str] = (), output_dir: Optional[str | Path] = None,
+             config_dir: Optional[str | Path] = None):
+    """Compose the packaged configs with `overrides` (Hydra's override syntax, as on the command line) and an
+    optional folder of your own configs (searched like --config-dir), run the report into `output_dir` (default:
+    outputs/DATE/TIME) and return its RunResult (exit_code, files, metrics). Bad input raises UserError with the
+    message the command line prints."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from .cli import _config_dir_error
+    from .config import register_schemas, resource_dir
+    from .runner import run
+
+    register_schemas()
+    extra = []
+    if config_dir is not None:
+        folder = Path(config_dir).expanduser().resolve()
+        if not folder.is_dir():
+            raise UserError(f"config_dir={str(config_dir)!r} is not a folder")
+        broken = _config_dir_error(["--config-dir", str(folder)])
+        if broken:
+            raise UserError(broken)
+        extra = [f"hydra.searchpath=[file://{folder}]"]
+    if GlobalHydra.instance().is_initialized():
+        GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(version_base="1.3", config_dir=str(resource_dir("conf")), job_name="postreport"):
+            cfg = compose("config", overrides=[*overrides, *extra])
+    except Exception as exc:  # Hydra's composition errors name the key or option
+        raise UserError(str(exc).splitlines()[0]) from None
+    out = Path(output_dir) if output_dir is not None else Path("outputs") / datetime.now().strftime(
+        "%Y-%m-%d/%H-%M-%S")
+    return run(cfg, out, overrides=list(overrides))
+
+
+def from_predictions(y_true, y_pred=None, scores=None, labels: Optional[Sequence] = None, frame=None,
+                     output_dir: Optional[str | Path] = None, overrides: Sequence[str] = ()):
+    """A report of predictions already made (no model): `y_true`, and `y_pred` and/or `scores` (binary: the
+    positive class's score, one value per row; multiclass: one column per class in the order of `labels`);
+    `frame`: other columns per row (a DataFrame) for slices, error analysis and fairness. The arrays are written
+    to a temporary Parquet file and read as `data=predictions`."""
+    import tempfile
+
+    import numpy as np
+    import pandas as pd
+
+    table = pd.DataFrame(index=range(len(y_true))) if frame is None else pd.DataFrame(frame).reset_index(drop=True)
+    if len(table) != len(y_true):
+        raise UserError(f"frame has {len(table)} rows and y_true {len(y_true)}; give one row per prediction")
+    reserved = [c for c in ("y_true", "y_pred") if c in table.columns]
+    if reserved:
+        raise UserError(f"frame has columns named {reserved}; rename them (these names hold the labels)")
+    table["y_true"] = np.asarray(y_true)
+    settings = []
+    if y_pred is not None:
+        table["y_pred"] = np.asarray(y_pred)
+    if scores is not None:
+        values = np.asarray(scores, dtype=float)
+        if values.ndim == 1:
+            table["score"] = values
+            names = ["score"]
+        else:
+            if labels is None or len(labels) != values.shape[1]:
+                raise UserError(f"scores has {values.shape[1]} columns: give labels=[...] naming the class of each "
+                                "column, in order")
+            names = [f"score_{label}" for label in labels]
+            for k, name in enumerate(names):
+                table[name] = values[:, k]
+        quoted = ["'" + n.replace("\\", "\\\\").replace("'", "\\'") + "'" for n in names]  # any label text
+        settings.append(f"data.scores=[{','.join(quoted)}]")
+    if y_pred is None and scores is None:
+        raise UserError("from_predictions needs y_pred or scores (or both)")
+    if y_pred is None:
+        settings.append("data.prediction=null")
+    with tempfile.TemporaryDirectory(prefix="postreport-predictions-") as folder:
+        path = Path(folder) / "predictions.parquet"
+        table.to_parquet(path)
+        return generate(["data=predictions", f"data.path={path}", *settings, *overrides], output_dir=output_dir)

@@ -1,0 +1,51 @@
+"""The Python API: the same configs, run and RunResult as the command line."""
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn.metrics as skm
+
+import postreport
+from postreport.errors import UserError
+
+
+def test_generate_runs_the_packaged_configs_and_returns_the_run_result(tmp_path):
+    result = postreport.generate(["data=iris", "tuning=none", "ensemble=none", "report.analyses=[metrics]",
+                                  "report.formats=[json,html]"], output_dir=tmp_path / "out")
+    assert isinstance(result, postreport.RunResult) and result.exit_code == 0
+    assert result.files["json"].is_file() and result.metrics["task"] == "multiclass"
+    shown = result._repr_html_()
+    assert shown.startswith("<iframe srcdoc=") and "&lt;html" in shown.lower()
+    with pytest.raises(UserError, match="nonexistent"):
+        postreport.generate(["data=nonexistent"], output_dir=tmp_path / "bad")
+
+
+def test_generate_finds_configs_in_a_folder_of_ones_own(tmp_path):
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    (tmp_path / "conf" / "model" / "shallow.yaml").write_text(
+        "name: shallow\n_target_: sklearn.tree.DecisionTreeClassifier\npreprocessing: trees\nparams: {max_depth: 2}\n")
+    result = postreport.generate(["model=shallow", "tuning=none", "ensemble=none", "report.analyses=[metrics]",
+                                  "report.formats=[json]"], output_dir=tmp_path / "out", config_dir=tmp_path / "conf")
+    assert result.exit_code == 0 and result.metrics["model"]["name"] == "shallow"
+    (tmp_path / "conf" / "model" / "broken.yaml").write_text("name: [unclosed\n")
+    with pytest.raises(UserError, match="broken.yaml, line"):
+        postreport.generate(["model=shallow"], output_dir=tmp_path / "o2", config_dir=tmp_path / "conf")
+
+
+def test_from_predictions_takes_arrays_and_frames(tmp_path):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 400)
+    proba = rng.dirichlet(np.ones(3), 400)
+    proba[np.arange(400), y] += 0.5
+    proba /= proba.sum(axis=1, keepdims=True)
+    labels = ["cat", "dog", "o'hare"]  # any label text, quotes included
+    names = np.asarray(labels)
+    frame = pd.DataFrame({"region": rng.choice(["north", "south"], 400)})
+    result = postreport.from_predictions(names[y], scores=proba, labels=labels, frame=frame,
+                                         output_dir=tmp_path / "out",
+                                         overrides=["report.analyses=[metrics,slices]", "report.formats=[json]"])
+    m = result.metrics["metrics"]
+    assert m["roc_auc"] == pytest.approx(skm.roc_auc_score(y, proba, multi_class="ovr"))
+    assert m["accuracy"] == pytest.approx(np.mean(proba.argmax(axis=1) == y))
+    assert any(r["column"] == "region" for r in result.metrics["results"]["slices"]["slices"])
+    with pytest.raises(UserError, match="labels"):
+        postreport.from_predictions(names[y], scores=proba, output_dir=tmp_path / "bad")
