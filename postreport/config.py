@@ -26,7 +26,7 @@ def resource_dir(name: str) -> Path:
 
 
 TASKS = ("binary", "multiclass", "regression")
-FORMATS = ("html", "pdf", "json", "junit", "markdown")  # junit: gates.xml; markdown: summary.md
+FORMATS = ("html", "pdf", "json", "junit", "markdown", "model_card")  # gates.xml, summary.md, MODEL_CARD.md
 # Tokens that mean "no value" in a column that is otherwise numeric (pandas already reads empty, NA, n/a, null, NaN)
 NA_TOKENS = ["?", "-", "--", ".", "na", "n.a.", "none", "missing", "unknown", "#N/A", "#NA", "NULL", "nil"]
 MISSING_PREDICTIONS = ("error", "drop")
@@ -148,6 +148,16 @@ class CompareConfig:
 
 
 @dataclass
+class CardConfig:
+    """What people write into MODEL_CARD.md (report.formats=[..., model_card]); the rest comes from the run."""
+
+    intended_use: str = ""
+    out_of_scope_use: str = ""
+    authors: str = ""
+    license: Optional[str] = None  # a license identifier, e.g. mit, apache-2.0
+
+
+@dataclass
 class PostreportConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -157,7 +167,8 @@ class PostreportConfig:
     tuning: TuningConfig = field(default_factory=TuningConfig)
     ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
     compare: CompareConfig = field(default_factory=CompareConfig)
-    gates: Dict[str, Any] = field(default_factory=dict)  # name -> {min, max, on}: postreport/gates.py checks them
+    gates: Dict[str, Any] = field(default_factory=dict)
+    card: CardConfig = field(default_factory=CardConfig)  # name -> {min, max, on}: postreport/gates.py checks them
     seed: int = 0
     n_jobs: int = -1
 

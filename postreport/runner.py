@@ -24,7 +24,7 @@ from .errors import UserError, at_least, strictly_between
 log = logging.getLogger("postreport")
 QUIET_LOGGERS = {"weasyprint": logging.ERROR, "fontTools": logging.WARNING, "matplotlib": logging.WARNING}
 FILENAMES = {"html": "report.html", "pdf": "report.pdf", "json": "metrics.json", "junit": "gates.xml",
-             "markdown": "summary.md", "predictions": "predictions.parquet"}
+             "markdown": "summary.md", "model_card": "MODEL_CARD.md", "predictions": "predictions.parquet"}
 EXIT_SECTION_FAILED, EXIT_GATE_FAILED = 1, 3  # 3 wins: a failed gate is the verdict CI acts on
 VISUAL = ("html", "pdf")
 
@@ -270,6 +270,10 @@ def render(cfg, ctx, checked: Checked, outcomes: list, figures: dict, timer: Tim
         payloads["junit"] = gates_module.junit(gates, f"{cfg.report.title}: {ctx.model.name} on {ctx.data.name}")
     if "markdown" in cfg.report.formats:
         payloads["markdown"] = markdown_summary(cfg, ctx, outcomes, gates)
+    if "model_card" in cfg.report.formats:
+        from .report.render_card import model_card
+
+        payloads["model_card"] = model_card(cfg, ctx, outcomes, gates)
     if not any(f in cfg.report.formats for f in VISUAL):
         return payloads, document
     from .report.build import build_report
@@ -428,6 +432,12 @@ def validate(cfg: DictConfig) -> Checked:
     bad = [f for f in cfg.report.formats if f not in FORMATS]
     if bad or not cfg.report.formats:
         raise UserError(f"report.formats={list(cfg.report.formats)} is not valid; choose from {list(FORMATS)}")
+    if "model_card" in cfg.report.formats:
+        from .report.render_card import available
+
+        if not available():
+            raise UserError("report.formats lists model_card, which needs the optional extra: "
+                            "pip install 'postreport[model_card]' (huggingface_hub)")
     from .report import style
 
     logo, theme = style.logo(cfg.report.logo), style.theme(dict(cfg.report.theme))

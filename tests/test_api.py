@@ -49,3 +49,33 @@ def test_from_predictions_takes_arrays_and_frames(tmp_path):
     assert any(r["column"] == "region" for r in result.metrics["results"]["slices"]["slices"])
     with pytest.raises(UserError, match="labels"):
         postreport.from_predictions(names[y], scores=proba, output_dir=tmp_path / "bad")
+
+
+def test_model_card_in_hugging_face_format_parses_back_with_the_runs_numbers(tmp_path, monkeypatch):
+    from huggingface_hub import ModelCard
+
+    from conftest import run_report
+
+    result, out = run_report(tmp_path, ["report.analyses=[metrics,calibration,slices]",
+                                        "card.intended_use=Triage of biopsy reports by a clinician",
+                                        "card.license=mit", "+gates={roc_auc: {min: 0.9}}"],
+                             formats=("json", "model_card"))
+    card = ModelCard((out / "MODEL_CARD.md").read_text())
+    assert card.data.model_name == "lightgbm" and card.data.license == "mit" and "breast_cancer" in card.data.datasets
+    scores = {e.metric_type: e.metric_value for e in card.data.eval_results}
+    for name, value in result.metrics["metrics"].items():
+        if value is not None:
+            assert scores[name] == pytest.approx(value)
+    assert all(e.dataset_split == "test" for e in card.data.eval_results)
+    text = card.text
+    for heading in ("## Model details and provenance", "## Training and evaluation data", "## Results",
+                    "## Slices, fairness and limitations", "## Quality gates", "## Intended use",
+                    "## Out-of-scope use"):
+        assert heading in text
+    assert "Triage of biopsy reports" in text and "To be written" in text  # out-of-scope use not given
+    assert "pass: roc_auc" in text and "Calibration:" in text
+    import postreport.report.render_card as render_card
+
+    monkeypatch.setattr(render_card, "available", lambda: False)
+    with pytest.raises(UserError, match=r"pip install 'postreport\[model_card\]'"):
+        run_report(tmp_path / "no", ["report.analyses=[metrics]"], formats=("model_card",))
