@@ -79,3 +79,32 @@ def test_model_card_in_hugging_face_format_parses_back_with_the_runs_numbers(tmp
     monkeypatch.setattr(render_card, "available", lambda: False)
     with pytest.raises(UserError, match=r"pip install 'postreport\[model_card\]'"):
         run_report(tmp_path / "no", ["report.analyses=[metrics]"], formats=("model_card",))
+
+
+def test_a_notebook_runs_the_api_and_shows_the_report_inline(tmp_path, monkeypatch):
+    """Executed by a real Jupyter kernel (nbclient): the last cell's rich output is the report in an iframe."""
+    import json
+    import sys
+
+    nbformat = pytest.importorskip("nbformat", reason="nbformat is not installed")
+    nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed")
+    pytest.importorskip("ipykernel", reason="ipykernel is not installed (no Jupyter kernel to run the notebook)")
+    spec = tmp_path / "jupyter" / "kernels" / "postreport-test"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({"argv": [sys.executable, "-m", "ipykernel_launcher", "-f",
+                                                           "{connection_file}"], "display_name": "test",
+                                                  "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    out = tmp_path / "report"
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import postreport\n"
+                                  f"result = postreport.generate(['data=iris', 'tuning=none', 'ensemble=none', "
+                                  f"'report.analyses=[metrics]', 'report.formats=[html,json]'], output_dir={str(out)!r})"),
+        nbformat.v4.new_code_cell("result"),
+        nbformat.v4.new_code_cell("round(result.metrics['metrics']['accuracy'], 6)"),
+    ])
+    nbclient.NotebookClient(nb, kernel_name="postreport-test", timeout=300).execute()
+    shown = nb.cells[1].outputs[0]["data"]["text/html"]
+    assert shown.startswith("<iframe srcdoc=")
+    accuracy = json.loads((out / "metrics.json").read_text())["metrics"]["accuracy"]
+    assert float(nb.cells[2].outputs[0]["data"]["text/plain"]) == round(accuracy, 6)

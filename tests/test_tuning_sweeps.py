@@ -205,3 +205,18 @@ def test_a_sweep_shows_each_jobs_gates_and_comparison_and_exits_3_when_one_fails
     assert rows["0.0"]["comparison"]["verdicts"]["accuracy"] == "no clear difference"  # the same model and rows
     html = (tmp_path / "sweep" / "sweep_report.html").read_text()
     assert "FAILED: accuracy" in html and "Accuracy vs baseline" in html
+
+
+@pytest.mark.slow
+def test_a_sweep_on_submitits_local_executor_writes_reports_and_fails_loudly(tmp_path):
+    """hydra-submitit-launcher's local executor, the stand-in for SLURM: three jobs as separate processes, one of
+    them failing; every job's report, the sweep report, and a non-zero exit."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher", reason="hydra-submitit-launcher is not installed")
+    proc = sweep(tmp_path, "hydra/launcher=submitit_local", "model.params.num_leaves=7,15,-3")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    summary = json.loads((tmp_path / "sweep" / "sweep.json").read_text())
+    status = {dict(o.split("=", 1) for o in j["overrides"])["model.params.num_leaves"]: j["status"]
+              for j in summary["jobs"]}
+    assert status == {"7": "ok", "15": "ok", "-3": "error"}
+    assert all((tmp_path / "sweep" / j["job"] / "metrics.json").is_file() for j in summary["jobs"] if j["status"] == "ok")
+    assert (tmp_path / "sweep" / "sweep_report.html").is_file()
