@@ -220,3 +220,22 @@ def test_a_sweep_on_submitits_local_executor_writes_reports_and_fails_loudly(tmp
     assert status == {"7": "ok", "15": "ok", "-3": "error"}
     assert all((tmp_path / "sweep" / j["job"] / "metrics.json").is_file() for j in summary["jobs"] if j["status"] == "ok")
     assert (tmp_path / "sweep" / "sweep_report.html").is_file()
+
+
+@pytest.mark.slow
+def test_two_processes_sharing_a_storage_finish_one_study_without_duplicate_trials(tmp_path, task):
+    import optuna
+
+    storage = f"sqlite:///{tmp_path / 'study.db'}"
+    command = [sys.executable, "-c", "from postreport.cli import main; main()", "data=file", f"data.path={task}",
+               "data.target=y", "ensemble=none", "report.formats=[json]", "report.analyses=[tuning]",
+               "tuning.n_trials=4", "tuning.timeout=null", f"tuning.storage={storage}", "tuning.study_name=shared"]
+    runs = [subprocess.Popen([*command, f"hydra.run.dir=run{i}"], cwd=tmp_path, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for i in range(2)]
+    for run in runs:
+        _, err = run.communicate(timeout=600)
+        assert run.returncode == 0, err[-2000:]
+    study = optuna.load_study(study_name="shared", storage=storage)
+    numbers = [t.number for t in study.trials]
+    assert len(numbers) >= 8 and len(set(numbers)) == len(numbers)
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
