@@ -316,3 +316,28 @@ def test_library_log_lines_are_shortened():
     finally:
         logger.removeHandler(handler)
     assert len(seen) == 1 and len(seen[0]) < 400 and "characters" in seen[0]
+
+
+def test_a_large_csv_is_read_block_by_block_into_the_same_frame(tmp_path, monkeypatch):
+    """The streaming reader (files above data.STREAM_BYTES) gives the frame the one-shot reader gives: types,
+    missing values, tokens and dates tidied the same way."""
+    from postreport import data as data_module
+
+    rng = np.random.default_rng(0)
+    n = 3000
+    frame = pd.DataFrame({"x": rng.normal(size=n), "k": rng.choice(["a", "b", "c"], n),
+                          "when": pd.date_range("2024-01-01", periods=n, freq="h").astype(str),
+                          "v": np.where(rng.random(n) < 0.05, "?", rng.integers(0, 9, n).astype(str)),
+                          "y": rng.integers(0, 2, n)})
+    frame.to_csv(tmp_path / "big.csv", index=False)
+    read = lambda: data_module._read_table(str(tmp_path / "big.csv"), "data.path", {}, ["?"], [], ("y",))  # noqa: E731
+    whole = read()
+    monkeypatch.setattr(data_module, "STREAM_BYTES", 0)  # every file counts as large
+
+    def not_here(*args, **kwargs):
+        raise AssertionError("the one-shot reader was used")
+
+    monkeypatch.setattr(pd, "read_csv", not_here)  # the streamed frame comes from the streaming reader
+    streamed = read()
+    pd.testing.assert_frame_equal(whole, streamed)
+    assert whole["v"].isna().sum() == (frame["v"] == "?").sum()
