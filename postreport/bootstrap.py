@@ -155,16 +155,18 @@ def _losses(y: np.ndarray, score: np.ndarray) -> tuple:
 
 
 def binary(y: np.ndarray, pred: np.ndarray, score: Optional[np.ndarray], settings: BootstrapSettings,
-           seed: int, order: Optional[np.ndarray] = None, paired: bool = False) -> Intervals:
+           seed: int, order: Optional[np.ndarray] = None, paired: bool = False, stratified: bool = True) -> Intervals:
     """y, pred: 0/1 arrays (1 = positive class); score: the positive class's probability or None;
     order: the rows in ascending score order, when already known. paired: resample rows (never cells of rows),
-    so that two models' resamples of the same rows draw the same rows."""
+    so that two models' resamples of the same rows draw the same rows. stratified=False: resample without keeping
+    each class's count (for a slice of rows, where a class may have a single row that a stratified resample would
+    always draw exactly once)."""
     n = len(y)
     grouped = score is not None and n > settings.max_exact_rows and not paired
     by_score = loss = sq = starts = None
     if score is None and not paired:  # counting metrics only: four cells hold everything
         uniq, count = np.unique(y * 2 + pred, return_counts=True)
-        cells = Cells(stratum=uniq // 2, count=count, exact=False)
+        cells = Cells(stratum=uniq // 2 if stratified else np.zeros(len(uniq), dtype=int), count=count, exact=False)
         cy, cpred = uniq // 2, uniq % 2
     elif grouped:
         loss, sq = _losses(y, score)
@@ -177,7 +179,7 @@ def binary(y: np.ndarray, pred: np.ndarray, score: Optional[np.ndarray], setting
         cells = Cells(stratum=cy, count=count, exact=False)
         starts = _group_starts(cbin)
     else:  # cells are the rows in their given order; each resample is re-ordered by score to rank
-        cells = Cells(stratum=y, count=np.ones(n, dtype=int), exact=True)
+        cells = Cells(stratum=y if stratified else np.zeros(n, dtype=int), count=np.ones(n, dtype=int), exact=True)
         cy, cpred = y, pred
         if score is not None:
             loss, sq = _losses(y, score)
@@ -214,11 +216,11 @@ def binary(y: np.ndarray, pred: np.ndarray, score: Optional[np.ndarray], setting
 
 
 def multiclass(y_idx: np.ndarray, pred_idx: np.ndarray, n_labels: int, proba: Optional[np.ndarray],
-               settings: BootstrapSettings, seed: int) -> Intervals:
+               settings: BootstrapSettings, seed: int, stratified: bool = True) -> Intervals:
     """y_idx, pred_idx: indices into the label list (predictions may use extra labels >= the true ones);
     proba: (n, K) for the first K labels, or None. Also returns per-class precision/recall/F1 (B, K)."""
     n = len(y_idx)
-    cells = Cells(stratum=y_idx, count=np.ones(n, dtype=int), exact=True)
+    cells = Cells(stratum=y_idx if stratified else np.zeros(n, dtype=int), count=np.ones(n, dtype=int), exact=True)
     L = max(n_labels, int(pred_idx.max()) + 1)
     cell_id = y_idx * L + pred_idx
     by_cell = np.argsort(cell_id, kind="mergesort")

@@ -252,7 +252,7 @@ def point_metrics(data, pred, enc, rows=None) -> MetricsResult:
 # ------------------------------------------------------------------------------------------------ intervals
 
 def intervals(task, pred, enc, settings, seed, rows=None, scores: bool = True,
-              paired: bool = False) -> Optional[bootstrap.Intervals]:
+              paired: bool = False, stratified: bool = True) -> Optional[bootstrap.Intervals]:
     """Bootstrap intervals of every scalar metric on the test set, or on some of its rows (indices). scores=False:
     the counting metrics only (labels, not scores: binary resamples then draw from four cells, whatever the rows).
     paired: every resample draws rows (never cells), the same rows for every model of these rows."""
@@ -267,9 +267,10 @@ def intervals(task, pred, enc, settings, seed, rows=None, scores: bool = True,
             return None
         score = None if enc.score is None or not scores else enc.score[pick]
         return bootstrap.binary(enc.y_bin[pick], enc.pred_bin[pick], score, settings, seed,
-                                enc.score_order if rows is None else None, paired)
+                                enc.score_order if rows is None else None, paired, stratified)
     proba = None if enc.proba is None or not scores else enc.proba[pick]
-    return bootstrap.multiclass(enc.y_idx[pick], enc.pred_idx[pick], len(enc.labels), proba, settings, seed)
+    return bootstrap.multiclass(enc.y_idx[pick], enc.pred_idx[pick], len(enc.labels), proba, settings, seed,
+                                stratified)
 
 
 def candidate_metrics(ctx, candidate) -> MetricsResult:

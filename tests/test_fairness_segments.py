@@ -143,3 +143,20 @@ def test_gates_on_fairness_differences(people, tmp_path):
     assert gates["demographic_parity_ratio"]["status"] == "pass" and result.exit_code == 3
     bad = cli(["report.analyses=[metrics]", "+gates={equalized_odds_difference: {max: 0.1}}"], tmp_path)
     assert bad.returncode == 2 and "analyses.fairness.sensitive is not set" in bad.stderr
+
+
+def test_a_slice_whose_only_row_of_a_class_is_wrong_gets_an_interval_with_spread(tmp_path):
+    """Slices resample their rows without fixing each class's count: a stratified resample would draw a class's
+    single row exactly once every time, and the slice's accuracy would have no spread at all."""
+    n = 200
+    y = np.ones(n, dtype=int)
+    y[100:] = np.arange(100) % 2
+    pred = y.copy()
+    y[0], pred[0] = 0, 1  # slice "a" (rows 0-99): its only negative row, predicted wrong
+    frame = pd.DataFrame({"y_true": y, "y_pred": pred, "g": ["a"] * 100 + ["b"] * 100})
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    result, _ = run_report(tmp_path, ["data=predictions", f"data.path={tmp_path / 'p.csv'}", "report.analyses=[slices]",
+                                      "analyses.slices.by=[g]", "analyses.slices.discover=false"])
+    slice_a = next(s for s in result.metrics["results"]["slices"]["slices"] if s["value"] == "a")
+    low, high = slice_a["accuracy_ci"]
+    assert slice_a["accuracy"] == 0.99 and low < 0.99 and high == 1.0

@@ -142,7 +142,7 @@ class SlicesAnalysis(Analysis):
                 ci = None
                 if len(idx) >= settings.min_size:
                     intervals = metrics.intervals(task, pred, enc, ctx.cfg.bootstrap, ctx.seed, rows=idx,
-                                                  scores=False)  # the sliced metrics count labels
+                                                  scores=False, stratified=False)  # counts; a slice's class mix varies
                     ci = None if intervals is None else intervals.interval(names[0])
                 rows.append(SliceRow(column, str(value), len(idx), values, ci, len(idx) < settings.min_size))
         level = ctx.cfg.bootstrap.level if ctx.cfg.bootstrap.resamples > 0 else None
