@@ -277,9 +277,6 @@ class ThresholdsAnalysis(Analysis):
             result.cost_ci[name] = mean_interval(y, per_row, boot, seed)
 
     def items(self, r: ThresholdResult) -> list:
-        return self._items(r) + ([Note(r.selection_note)] if r.selection_note else [])
-
-    def _items(self, r: ThresholdResult) -> list:
         c = r.curve
         marks = [(r.choice("best F1").threshold, "best F1"), (r.choice("lowest expected cost").threshold, "lowest cost")]
         sweep = Figure(Lines([
@@ -305,4 +302,5 @@ class ThresholdsAnalysis(Analysis):
                       caption=f"Expected cost per row = (false positives × {r.cost.fp:g} + false negatives × "
                               f"{r.cost.fn:g}) / rows; set analyses.thresholds.cost.fp / .fn to your costs.",
                       percent_columns=[5], highlight_rows=[2])
-        return [sweep, table, Note(r.headline()), gains]
+        chosen = [Note(r.selection_note)] if r.selection_note else []
+        return [sweep, table, *chosen, Note(r.headline()), gains]
