@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -191,8 +192,7 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int, configured_model=None) -> Tun
     else:
         sampler = optuna.samplers.TPESampler(seed=seed)
     study_name = tcfg.study_name or f"postreport-{mcfg.name}-{data.name}"
-    study = optuna.create_study(direction="maximize", sampler=sampler, storage=tcfg.storage, study_name=study_name,
-                                load_if_exists=tcfg.storage is not None)
+    study = open_study(optuna, tcfg.storage, study_name, sampler)
 
     configured = {p.name: p.clip(mcfg.params[p.name]) for p in params if p.name in mcfg.params}
     if configured and not study.trials and tcfg.sampler != "grid":
@@ -261,6 +261,22 @@ def unaffordable(tcfg, data, fit_seconds: Optional[float]) -> Optional[str]:
     return (f"The search did not start: one {tcfg.cv}-fold cross-validation and the refit would take about "
             f"{projected:.0f} s (projected from the model's {fit_seconds:.1f} s fit), over tuning.timeout="
             f"{tcfg.timeout:g} s. Raise tuning.timeout (or null) to tune.")
+
+
+def open_study(optuna, storage: Optional[str], study_name: str, sampler, attempts: int = 6):
+    """The study, created or (in a shared storage) joined. Processes that start together on a new database race to
+    create its tables; the loser retries after a short wait instead of failing."""
+    for attempt in range(attempts):
+        try:
+            return optuna.create_study(direction="maximize", sampler=sampler, storage=storage, study_name=study_name,
+                                       load_if_exists=storage is not None)
+        except Exception as exc:  # sqlalchemy's errors while another process creates the same schema
+            if storage is None or attempt == attempts - 1:
+                if storage is None:
+                    raise
+                raise UserError(f"tuning.storage={storage!r} cannot be opened: {type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0]}") from None
+            time.sleep(0.2 * (attempt + 1) + random.random() * 0.3)
 
 
 def search_rows(data, max_rows: Optional[int], seed: int) -> tuple:
