@@ -189,35 +189,26 @@ class ComparisonAnalysis(Analysis):
     @staticmethod
     def _slices(result, ctx, cur, cur_enc, base, base_enc, rows, seed) -> None:
         """The sliced section's first metric per slice (its columns and bins), paired differences from label counts."""
-        from omegaconf import OmegaConf
-
-        from .slices import SlicesAnalysis, SliceSettings, slice_labels
+        from .slices import run_settings, slice_groups
 
         data, task = ctx.data, ctx.data.task
-        node = ctx.cfg.analyses.get("slices") if ctx.cfg.analyses is not None else None
-        settings = SliceSettings(**OmegaConf.to_container(node)) if node is not None else SliceSettings()
-        columns = list(settings.by) if settings.by else SlicesAnalysis._auto(data)
+        settings = run_settings(ctx)
         main = metrics.TASKS[task].sliced[0]
-        for column in columns:
-            labels = slice_labels(data.X_test[column].iloc[rows].reset_index(drop=True), settings.bins,
-                                  settings.max_levels)
-            for value, index in labels.groupby(labels, sort=True, observed=True).groups.items():
-                idx = np.asarray(index)  # positions among the matched rows
-                c = metrics.point_metrics(data, cur, cur_enc, rows=rows[idx]).values.get(main)
-                v = metrics.point_metrics(data, base, base_enc, rows=idx).values.get(main)
-                diff = None if c is None or v is None else c - v
-                ci = None
-                if diff is not None and len(idx) >= settings.min_size:
-                    if task == "regression":
-                        ci = ComparisonAnalysis._paired(ctx, cur, cur_enc, base, base_enc, rows, idx, seed).ci(main,
-                                                                                                            diff)
-                    else:
-                        ci = _counted_ci(cur_enc, base_enc, rows[idx], idx, main, len(data.labels), ctx.cfg.bootstrap,
-                                         seed)
-                result.slices.append({"column": column, "value": str(value), "n": int(len(idx)), "metric": main,
-                                      "baseline": v, "current": c, "diff": diff, "diff_ci": ci,
-                                      "verdict": verdict(ci, metrics.METRICS[main].higher_is_better),
-                                      "small": bool(len(idx) < settings.min_size)})
+        for column, value, idx in slice_groups(data, settings, rows):  # idx: positions among the matched rows
+            c = metrics.point_metrics(data, cur, cur_enc, rows=rows[idx]).values.get(main)
+            v = metrics.point_metrics(data, base, base_enc, rows=idx).values.get(main)
+            diff = None if c is None or v is None else c - v
+            ci = None
+            if diff is not None and len(idx) >= settings.min_size:
+                if task == "regression":
+                    ci = ComparisonAnalysis._paired(ctx, cur, cur_enc, base, base_enc, rows, idx, seed).ci(main, diff)
+                else:
+                    ci = _counted_ci(cur_enc, base_enc, rows[idx], idx, main, len(data.labels), ctx.cfg.bootstrap,
+                                     seed)
+            result.slices.append({"column": column, "value": str(value), "n": int(len(idx)), "metric": main,
+                                  "baseline": v, "current": c, "diff": diff, "diff_ci": ci,
+                                  "verdict": verdict(ci, metrics.METRICS[main].higher_is_better),
+                                  "small": bool(len(idx) < settings.min_size)})
 
     @staticmethod
     def _calibration(result, ctx, cur, cur_enc, base, base_enc, rows) -> None:

@@ -148,25 +148,18 @@ class ConformalAnalysis(Analysis):
 
     @staticmethod
     def _slices(ctx, covered: np.ndarray, level: float, z: float) -> list:
-        from omegaconf import OmegaConf
-
         from .calibration import wilson
-        from .slices import SlicesAnalysis, SliceSettings, slice_labels
+        from .slices import run_settings, slice_groups
 
-        data = ctx.data
-        if data.X_test.shape[1] == 0:
+        if ctx.data.X_test.shape[1] == 0:
             return []
-        node = ctx.cfg.analyses.get("slices") if ctx.cfg.analyses is not None else None
-        settings = SliceSettings(**OmegaConf.to_container(node)) if node is not None else SliceSettings()
+        settings = run_settings(ctx)
         out = []
-        for column in list(settings.by) if settings.by else SlicesAnalysis._auto(data):
-            labels = slice_labels(data.X_test[column].reset_index(drop=True), settings.bins, settings.max_levels)
-            for value, index in labels.groupby(labels, sort=True, observed=True).groups.items():
-                idx = np.asarray(index)
-                ci = wilson(covered[idx].sum(), len(idx), z)
-                out.append({"column": column, "value": str(value), "n": int(len(idx)),
-                            "coverage": float(covered[idx].mean()), "coverage_ci": ci,
-                            "gap": bool(ci[1] < level), "small": bool(len(idx) < settings.min_size)})
+        for column, value, idx in slice_groups(ctx.data, settings):
+            ci = wilson(covered[idx].sum(), len(idx), z)
+            out.append({"column": column, "value": str(value), "n": int(len(idx)),
+                        "coverage": float(covered[idx].mean()), "coverage_ci": ci,
+                        "gap": bool(ci[1] < level), "small": bool(len(idx) < settings.min_size)})
         return out
 
     def items(self, r: ConformalResult) -> list:

@@ -111,6 +111,25 @@ def slice_labels(values: pd.Series, bins: int, max_levels: int) -> pd.Series:
     return pd.Series(pd.Categorical(text, categories=[c for c in order if c in set(text)], ordered=True))
 
 
+def slice_groups(data, settings: SliceSettings, rows: Optional[np.ndarray] = None):
+    """Every slice as (column, value, positions): the columns settings.by names (or the automatic ones), numeric
+    ones in quantile bins; positions index `rows` (default: all test rows). What the slices section shows, and what
+    the comparison and conformal sections break down the same way."""
+    for column in list(settings.by) if settings.by else SlicesAnalysis._auto(data):
+        values = data.X_test[column] if rows is None else data.X_test[column].iloc[rows]
+        labels = slice_labels(values.reset_index(drop=True), settings.bins, settings.max_levels)
+        for value, index in labels.groupby(labels, sort=True, observed=True).groups.items():
+            yield column, value, np.asarray(index)
+
+
+def run_settings(ctx) -> SliceSettings:
+    """The slices section's settings as the run's config sets them (for the sections that reuse its slices)."""
+    from omegaconf import OmegaConf
+
+    node = ctx.cfg.analyses.get("slices") if ctx.cfg.analyses is not None else None
+    return SliceSettings(**OmegaConf.to_container(node)) if node is not None else SliceSettings()
+
+
 class SlicesAnalysis(Analysis):
     name = "slices"
     title = "Performance by slice"
@@ -130,21 +149,17 @@ class SlicesAnalysis(Analysis):
 
     def compute(self, ctx, settings: SliceSettings) -> SlicesResult:
         data, pred, enc, task = ctx.data, ctx.predictions, ctx.encoded, ctx.data.task
-        columns = list(settings.by) if settings.by else self._auto(data)
         names = metrics.TASKS[task].sliced
         overall = self._values(metrics.point_metrics(data, pred, enc), names)
         rows = []
-        for column in columns:
-            labels = slice_labels(data.X_test[column].reset_index(drop=True), settings.bins, settings.max_levels)
-            for value, index in labels.groupby(labels, sort=True, observed=True).groups.items():
-                idx = np.asarray(index)
-                values = self._values(metrics.point_metrics(data, pred, enc, rows=idx), names)
-                ci = None
-                if len(idx) >= settings.min_size:
-                    intervals = metrics.intervals(task, pred, enc, ctx.cfg.bootstrap, ctx.seed, rows=idx,
-                                                  scores=False, stratified=False)  # counts; a slice's class mix varies
-                    ci = None if intervals is None else intervals.interval(names[0])
-                rows.append(SliceRow(column, str(value), len(idx), values, ci, len(idx) < settings.min_size))
+        for column, value, idx in slice_groups(data, settings):
+            values = self._values(metrics.point_metrics(data, pred, enc, rows=idx), names)
+            ci = None
+            if len(idx) >= settings.min_size:
+                intervals = metrics.intervals(task, pred, enc, ctx.cfg.bootstrap, ctx.seed, rows=idx,
+                                              scores=False, stratified=False)  # counts; a slice's class mix varies
+                ci = None if intervals is None else intervals.interval(names[0])
+            rows.append(SliceRow(column, str(value), len(idx), values, ci, len(idx) < settings.min_size))
         level = ctx.cfg.bootstrap.level if ctx.cfg.bootstrap.resamples > 0 else None
         result = SlicesResult(rows, names, overall, settings.min_size, not settings.by, level, q=settings.q)
         if settings.discover:
