@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -28,7 +29,8 @@ def shared_fit(members_cfg, data, seed):
         est, _, _ = make_estimator(mcfg, data.task, seed)
         fitted.append(est.fit(data.X_train, data.y_train))
     PrefitVoting(fitted, None, True, data.task)
-    oof = out_of_fold(members_cfg, data, seed, 5)
+    ctx = SimpleNamespace(data=data, seed=seed, n_jobs=-1, shared=lambda key, compute: compute())  # no cache
+    oof = out_of_fold(members_cfg, ctx, 5)
     final = LogisticRegression(max_iter=2000).fit(oof, data.y_train)
     PrefitStacking(fitted, final, data.task, None, None)
 

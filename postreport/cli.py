@@ -93,5 +93,22 @@ def main() -> None:
     sys.exit(max((c if c is not None else 1 for c in _jobs), default=0))
 
 
+def console() -> None:
+    """The console script: main(), then end the process without the interpreter's teardown of every library object
+    (about a second after a report). By then every file is written and closed; the log and the streams are flushed
+    here. A multirun ends normally: its launcher may have clean-up of its own."""
+    from . import sweep
+
+    try:
+        main()
+    except SystemExit as exc:
+        if sweep.last_exit_code is not None or not isinstance(exc.code, (int, type(None))):
+            raise
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exc.code or 0)
+
+
 if __name__ == "__main__":
-    main()
+    console()

@@ -148,22 +148,14 @@ class PrefitStacking:
         return {"final_estimator": type(self.final).__name__, "passthrough": bool(self.passthrough_columns)}
 
 
-def out_of_fold(member_cfgs: list, data, seed: int, folds: int, n_jobs: int = -1, rows=None) -> np.ndarray:
-    """Each member's predictions for every training row (or those at `rows`) from a model that did not see it."""
-    from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+def out_of_fold(member_cfgs: list, ctx, folds: int, rows=None) -> np.ndarray:
+    """Each member's predictions for every training row (or those at `rows`) from a model that did not see it
+    (shared with the sections when a member is the configured model with the same folds and rows)."""
+    from .out_of_fold import fold_predictions
 
-    from .models import make_estimator
-    from .tuning import fold_workers, threads_for
-
-    split = (KFold if data.task == "regression" else StratifiedKFold)(folds, shuffle=True, random_state=seed)
     outputs = []
-    workers = fold_workers(data, folds, n_jobs)
-    X, y = (data.X_train, data.y_train) if rows is None else (data.X_train.iloc[rows], data.y_train.iloc[rows])
     for mcfg in member_cfgs:
-        estimator, _, _ = make_estimator(mcfg, data.task, seed)
-        method = "predict" if data.task == "regression" else "predict_proba"
-        pred = cross_val_predict(threads_for(estimator, workers), X, y, cv=split, method=method, n_jobs=workers)
-        pred = np.asarray(pred, dtype=float)
+        pred = fold_predictions(ctx, mcfg, folds, rows)
         outputs.append(pred[:, None] if pred.ndim == 1 else (pred[:, 1:] if pred.shape[1] == 2 else pred))
     return np.column_stack(outputs)
 
@@ -274,11 +266,12 @@ def _stacking(method, ecfg, ctx, members, member_cfgs, config_dirs):
     from .sampling import sample_rows
 
     data, seed, limit = ctx.data, ctx.seed, ecfg.stacking.max_rows
-    rows = sample_rows(data.n_train, limit, seed) if limit else np.arange(data.n_train)
-    if len(rows) < data.n_train:
+    rows = sample_rows(data.n_train, limit, seed) if limit and data.n_train > limit else None
+    if rows is not None:
         ctx.notes.append(f"Stacking's meta-model learns from out-of-fold predictions on a seeded sample of {len(rows):,} "
                          f"of the {data.n_train:,} training rows (ensemble.stacking.max_rows).")
-    oof = out_of_fold(member_cfgs, data, seed, ecfg.stacking.cv, ctx.n_jobs, rows)
+    oof = out_of_fold(member_cfgs, ctx, ecfg.stacking.cv, rows)
+    rows = np.arange(data.n_train) if rows is None else rows
     final = _final_estimator(ecfg.stacking.final_estimator, data.task, seed)
     columns, fill = None, None
     if ecfg.stacking.passthrough:

@@ -1,45 +1,75 @@
-"""Out-of-fold predictions of the configured model on its training rows: what sections choose or fit things on (a
-threshold, a recalibration, a conformal quantile) without looking at the test rows they are then judged on."""
+"""Out-of-fold predictions: each training row predicted by a model fitted on folds that did not see it. The
+sections choose or fit things on the configured model's (a threshold, a recalibration, a conformal quantile) without
+looking at the test rows they are then judged on, and stacking learns its meta-model from its members'. One set of
+fits per (model, parameters, folds, rows), so that stacking with the configured model as a member and the sections
+share them."""
 from __future__ import annotations
 
+import hashlib
 from typing import Optional
 
 import numpy as np
 
 FOLDS = 5
-MAX_ROWS = 20000  # out-of-fold predictions on at most this many training rows (a seeded, stratified sample)
+MAX_ROWS = 20000  # the sections use out-of-fold predictions on at most this many training rows (a seeded sample)
+
+
+def fold_predictions(ctx, mcfg, folds: int, rows: Optional[np.ndarray] = None) -> np.ndarray:
+    """cross_val_predict of the model config on the training rows (all, or those at `rows`) with `folds` seeded
+    folds: probabilities in scikit-learn's class order (the sorted labels present), or values for regression."""
+    from .models import make_estimator
+
+    data = ctx.data
+    estimator, target, params = make_estimator(mcfg, data.task, ctx.seed)
+    same = repr(sorted((k, v) for k, v in params.items() if k != "n_jobs"))  # threads do not change predictions
+    key = ("out-of-fold", target, mcfg.preprocessing, same, ctx.seed, folds,
+           None if rows is None else hashlib.sha1(np.ascontiguousarray(rows).tobytes()).hexdigest())
+
+    def compute():
+        from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
+
+        from .tuning import fold_workers, threads_for
+
+        split = (KFold if data.task == "regression" else StratifiedKFold)(folds, shuffle=True, random_state=ctx.seed)
+        workers = fold_workers(data, folds, ctx.n_jobs)
+        X, y = (data.X_train, data.y_train) if rows is None else (data.X_train.iloc[rows], data.y_train.iloc[rows])
+        method = "predict" if data.task == "regression" else "predict_proba"
+        return np.asarray(cross_val_predict(threads_for(estimator, workers), X, y, cv=split, method=method,
+                                            n_jobs=workers), dtype=float)
+
+    return ctx.shared(key, compute)
 
 
 def out_of_fold_outputs(ctx) -> Optional[tuple]:
     """(y, output, rows used): the true labels (values) of the training rows used and the configured model's
-    predictions for them from the folds that did not see them: probabilities in the data's label order
-    (classification) or values (regression); None without training data or a model config to refit."""
+    out-of-fold predictions for them: probabilities in the data's label order (classification) or values
+    (regression); None without training data or a model config to refit."""
     data = ctx.data
     if data.X_train is None or ctx.cfg.model.path or ctx.model.estimator is None or data.n_train < 10 * FOLDS:
         return None
     if data.task != "regression" and int(data.y_train.value_counts().min()) < FOLDS:
         return None
+    rows = None if data.n_train <= MAX_ROWS else sample_indices(data, MAX_ROWS, ctx.seed)
+    y = np.asarray(data.y_train if rows is None else data.y_train.iloc[rows])
+    predicted = fold_predictions(ctx, ctx.cfg.model, FOLDS, rows)
+    if data.task == "regression":
+        return np.asarray(y, dtype=float), predicted, len(y)
+    seen = np.unique(y).tolist()  # scikit-learn's column order
+    out = np.zeros((len(y), len(data.labels)))
+    for k, label in enumerate(data.labels):
+        if label in seen:
+            out[:, k] = predicted[:, seen.index(label)]
+    return y, out, len(y)
 
-    def compute():
-        from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 
-        from .models import make_estimator
-        from .tuning import search_rows
+def sample_indices(data, size: int, seed: int) -> np.ndarray:
+    """A seeded sample of `size` training row positions, stratified by class for classification."""
+    from sklearn.model_selection import train_test_split
 
-        X, y = search_rows(data, MAX_ROWS, ctx.seed)
-        estimator, _, _ = make_estimator(ctx.cfg.model, data.task, ctx.seed)
-        split = (KFold if data.task == "regression" else StratifiedKFold)(FOLDS, shuffle=True, random_state=ctx.seed)
-        if data.task == "regression":
-            return np.asarray(y, dtype=float), np.asarray(cross_val_predict(estimator, X, y, cv=split), float), len(X)
-        proba = np.asarray(cross_val_predict(estimator, X, y, cv=split, method="predict_proba"), dtype=float)
-        seen = np.unique(np.asarray(y)).tolist()  # sklearn's column order
-        out = np.zeros((len(X), len(data.labels)))
-        for k, label in enumerate(data.labels):
-            if label in seen:
-                out[:, k] = proba[:, seen.index(label)]
-        return np.asarray(y), out, len(X)
-
-    return ctx.shared(("out-of-fold outputs", ctx.cfg.model.name, ctx.seed), compute)
+    y = data.y_train
+    stratify = y if data.task != "regression" and y.value_counts().min() >= 2 else None
+    chosen, _ = train_test_split(np.arange(data.n_train), train_size=size, stratify=stratify, random_state=seed)
+    return np.sort(chosen)
 
 
 def out_of_fold_scores(ctx) -> Optional[tuple]:

@@ -76,16 +76,30 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
     quiet_libraries()
     checked = validate(cfg)
     check_outputs(Path(output_dir))
+    from .report.figure_pool import FigurePool
+
+    pool = FigurePool(enabled=any(f in cfg.report.formats for f in VISUAL))  # forked before any thread starts
+    try:
+        return _run(cfg, checked, output_dir, overrides, started, timer, pool)
+    finally:
+        pool.close()
+
+
+def _run(cfg, checked, output_dir, overrides, started, timer, pool) -> RunResult:
     ctx = prepare(cfg, checked, timer)
     warm = _warm_pdf(cfg)  # WeasyPrint's start-up overlaps the analyses
     if not cfg.report.timings:
         drop_model_timings(ctx)  # before the sections show them
-    outcomes = [run_analysis(name, cls, settings, ctx, timer) for name, (cls, settings) in checked.analyses.items()]
+    outcomes = []
+    for name, (cls, settings) in checked.analyses.items():
+        outcomes.append(run_analysis(name, cls, settings, ctx, timer))
+        if outcomes[-1].status == "ok":
+            pool.submit(outcomes[-1].items)  # drawn while the next sections compute
     gate_results = evaluate_gates(checked.gates, ctx, outcomes)
     figures: dict = {}  # figure item -> data URI, drawn once for the HTML and the PDF
     if any(f in cfg.report.formats for f in VISUAL):
-        for o in outcomes:
-            settle_figures(o, figures)
+        with timer.step("draw figures"):
+            figures = pool.settle(outcomes)
     if not cfg.report.timings:
         for o in outcomes:
             o.seconds = None
@@ -229,19 +243,6 @@ def run_analysis(name: str, cls, settings, ctx: RunContext, timer: Timer) -> Out
             log.error("analysis %s failed: %s\n%s", name, outcome.error, traceback.format_exc())
     outcome.seconds = timer.seconds[f"analysis: {name}"]
     return outcome
-
-
-def settle_figures(outcome: Outcome, figures: dict) -> None:
-    """Draw the section's figures now: a figure that cannot be drawn fails its section before anything is written."""
-    from .report.render_html import draw_figures
-
-    if outcome.status != "ok":
-        return
-    try:
-        draw_figures(outcome.items, figures)
-    except Exception as exc:
-        outcome.fail(exc)
-        log.error("figures of %s failed: %s\n%s", outcome.name, outcome.error, traceback.format_exc())
 
 
 def drop_model_timings(ctx: RunContext) -> None:

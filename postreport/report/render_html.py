@@ -2,7 +2,6 @@
 The PDF is made from the same HTML with the print stylesheet added."""
 from __future__ import annotations
 
-import base64
 import math
 from datetime import datetime
 from functools import lru_cache
@@ -12,7 +11,7 @@ from markupsafe import Markup
 from .. import __version__
 from ..config import resource_dir
 from .model import Code, Estimate, Figure, KeyValues, Link, Note, Paragraph, Table
-from .render_svg import draw_svg
+from .figure_pool import data_uri
 
 ITEM_TEMPLATES = {
     Paragraph: "items/paragraph.html.j2",
@@ -72,18 +71,11 @@ def environment(template_dirs: tuple):
     return env
 
 
-def draw_figures(items: list, figures: dict) -> None:
-    """Draw each figure among the items that is not drawn yet: once, for the HTML and the PDF alike."""
-    for item in items:
-        if isinstance(item, Figure) and id(item) not in figures:
-            svg = draw_svg(item.spec)
-            figures[id(item)] = "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
-
-
 def render_item(env, item, figures: dict, zoom: bool = False) -> Markup:
     extra = {}
     if isinstance(item, Figure):
-        draw_figures([item], figures)
+        if id(item) not in figures:  # drawn once, for the HTML and the PDF alike
+            figures[id(item)] = data_uri(item.spec)
         extra["src"] = figures[id(item)]
         extra["fig_id"] = f"figure-{list(figures).index(id(item)) + 1}"
         extra["zoom"] = zoom
