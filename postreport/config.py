@@ -158,6 +158,17 @@ class CardConfig:
 
 
 @dataclass
+class TrackingConfig:
+    """Where each run is also logged (tracking=mlflow): an MLflow tracking store or server."""
+
+    kind: str = "none"  # none | mlflow
+    uri: Optional[str] = None  # e.g. sqlite:///mlflow.db or http://HOST:5000; null: MLFLOW_TRACKING_URI or MLflow's default
+    experiment: str = "postreport"
+    run_name: Optional[str] = None  # null: "<model> on <data>" (a sweep's parent: "sweep <folder>")
+    tags: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
 class PostreportConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -167,8 +178,9 @@ class PostreportConfig:
     tuning: TuningConfig = field(default_factory=TuningConfig)
     ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
     compare: CompareConfig = field(default_factory=CompareConfig)
-    gates: Dict[str, Any] = field(default_factory=dict)
-    card: CardConfig = field(default_factory=CardConfig)  # name -> {min, max, on}: postreport/gates.py checks them
+    gates: Dict[str, Any] = field(default_factory=dict)  # name -> {min, max, on}: postreport/gates.py checks them
+    card: CardConfig = field(default_factory=CardConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
     seed: int = 0
     n_jobs: int = -1
 

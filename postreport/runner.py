@@ -114,8 +114,24 @@ def _run(cfg, checked, output_dir, overrides, started, timer, pool) -> RunResult
     for g in gate_results:
         (log.warning if g.status != "pass" else log.info)("gate %s: %s", g.status, g.message)
     exit_code = EXIT_GATE_FAILED if failed_gates else EXIT_SECTION_FAILED if failed else 0
+    if cfg.tracking.kind != "none":
+        exit_code = track(cfg, Path(output_dir), document, files, exit_code, overrides or [])
     return RunResult(exit_code=exit_code, output_dir=Path(output_dir), files=files, metrics=document,
                      outcomes=outcomes, timings=timer.seconds)
+
+
+def track(cfg, output_dir: Path, document: dict, files: dict, exit_code: int, overrides: list) -> int:
+    """Log the written run to the tracker. A tracker that cannot be reached loses no file: exit 1 (the report
+    is written; a step after it failed), unless a gate already failed."""
+    from .tracking import log_run
+
+    try:
+        log_run(cfg, output_dir, document, files, exit_code, overrides)
+    except Exception as exc:
+        log.error("tracking: the run could not be logged to MLflow at %s: %s (the report files are written)",
+                  cfg.tracking.uri or "MLflow's default store", exc)
+        return exit_code or EXIT_SECTION_FAILED
+    return exit_code
 
 
 def evaluate_gates(gates: list, ctx: RunContext, outcomes: list) -> list:
@@ -451,6 +467,9 @@ def validate(cfg: DictConfig) -> Checked:
         from . import ensembles
 
         ensembles.check(cfg.ensemble, _user_config_dirs())
+    from .tracking import check as check_tracking
+
+    check_tracking(cfg.tracking)
     from .gates import parse
 
     fairness = cfg.analyses.get("fairness") if cfg.analyses is not None else None

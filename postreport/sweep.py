@@ -35,6 +35,12 @@ class SweepReport(Callback):
         import time
 
         self.started = time.time()
+        try:
+            from .tracking import start_sweep
+
+            start_sweep(config, Path(config.hydra.sweep.dir))
+        except Exception as exc:  # the jobs still run and are tracked as runs of their own
+            log.error("tracking: the sweep's parent run could not be created: %s", exc)
 
     def on_multirun_end(self, config, **kwargs: Any) -> None:
         global last_exit_code
@@ -45,9 +51,20 @@ class SweepReport(Callback):
             log.error("the sweep report could not be made: %s", exc)
             last_exit_code = 1
             return
+        if not summary["jobs"]:  # e.g. jobs on other machines or processes resolved a relative folder elsewhere
+            log.error("the sweep's jobs left no folder in %s: on a cluster (Ray, SLURM) give hydra.sweep.dir as an "
+                      "absolute path on a file system every node shares", sweep_dir.resolve())
+            last_exit_code = 1
+            return
         write_sweep_files(sweep_dir, summary)
         codes = {j["exit_code"] for j in summary["jobs"]}
         last_exit_code = 3 if 3 in codes else 0 if codes <= {0} else 1  # as one run: a failed gate wins
+        try:
+            from .tracking import end_sweep
+
+            end_sweep(config, sweep_dir, last_exit_code)
+        except Exception as exc:
+            log.error("tracking: the sweep's parent run could not be completed: %s", exc)
 
 
 def collect(sweep_dir: Path, since: float = 0.0) -> dict:

@@ -1,7 +1,9 @@
 """Tuning in the report, and multirun sweeps with their sweep report."""
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -88,11 +90,11 @@ def test_tuning_is_skipped_without_training_data(tmp_path):
     assert section["status"] == "skipped" and "training data" in section["error"]
 
 
-def sweep(tmp_path, *args):
+def sweep(tmp_path, *args, env=None):
     return subprocess.run([sys.executable, "-c", "from postreport.cli import main; main()", "-m", *args,
                            "data=iris", "tuning=none", "report.formats=[json,html]", "report.analyses=[metrics,confusion_matrix]",
-                           "hydra.sweep.dir=sweep"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+                           *([] if any(a.startswith("hydra.sweep.dir=") for a in args) else ["hydra.sweep.dir=sweep"])],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
 
 
 @pytest.mark.slow
@@ -239,3 +241,61 @@ def test_two_processes_sharing_a_storage_finish_one_study_without_duplicate_tria
     numbers = [t.number for t in study.trials]
     assert len(numbers) >= 8 and len(set(numbers)) == len(numbers)
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+
+
+@pytest.fixture
+def ray_cluster(tmp_path):
+    """A local Ray cluster (`ray start --head`) on free ports, stopped after the test."""
+    pytest.importorskip("hydra_plugins.hydra_ray_launcher", reason="hydra-ray-launcher is not installed "
+                        "(pip install 'postreport[ray]')")
+    import shutil
+    import socket
+
+    ray = shutil.which("ray") or str(Path(sys.executable).parent / "ray")
+    if not Path(ray).exists():
+        pytest.skip("the ray command is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    import secrets
+    import tempfile
+
+    # Ray 2.59+ authenticates clients of a cluster with a token: the cluster and the sweep share this one
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must stay under 108 characters
+    started = subprocess.run([ray, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}",
+                              "--num-cpus=2", "--include-dashboard=false", "--disable-usage-stats",
+                              f"--temp-dir={temp}"], capture_output=True, text=True, env=env, timeout=300,
+                             cwd=temp)  # the workers' folder
+    if started.returncode != 0:
+        pytest.fail(f"ray start failed: {started.stderr[-2000:]}")
+    try:
+        yield f"127.0.0.1:{port}", env
+    finally:
+        subprocess.run([ray, "stop", "--force"], capture_output=True, env=env, timeout=120)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.mark.cluster
+def test_a_sweep_on_a_local_ray_cluster_writes_reports_and_fails_loudly(tmp_path, ray_cluster):
+    """hydra-ray-launcher against a Ray cluster started here: three jobs as Ray tasks, one failing; every job's
+    report, the sweep report, and a non-zero exit. (About a minute: Ray's start and stop dominate.)"""
+    address, env = ray_cluster
+    relative = sweep(tmp_path, "hydra/launcher=ray", f"hydra.launcher.ray.init.address={address}",
+                     "model.params.num_leaves=7", env=env)  # Ray's workers resolve "sweep" in their own folder
+    assert relative.returncode == 1 and "give hydra.sweep.dir as an absolute path" in relative.stdout + relative.stderr
+    proc = sweep(tmp_path, "hydra/launcher=ray", f"hydra.launcher.ray.init.address={address}",
+                 "hydra.launcher.ray.remote.num_cpus=1", "model.params.num_leaves=7,15,-3",
+                 f"hydra.sweep.dir={tmp_path / 'sweep'}", env=env)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    summary = json.loads((tmp_path / "sweep" / "sweep.json").read_text())
+    status = {dict(o.split("=", 1) for o in j["overrides"])["model.params.num_leaves"]: j["status"]
+              for j in summary["jobs"]}
+    assert status == {"7": "ok", "15": "ok", "-3": "error"}
+    for job in summary["jobs"]:
+        if job["status"] == "ok":
+            doc = json.loads((tmp_path / "sweep" / job["job"] / "metrics.json").read_text())
+            assert doc["metrics"]["accuracy"] == pytest.approx(job["metrics"]["accuracy"])
+            assert (tmp_path / "sweep" / job["job"] / "report.html").is_file()
+    assert (tmp_path / "sweep" / "sweep_report.html").is_file()
