@@ -78,6 +78,7 @@ class ReportConfig:
     theme: Dict[str, str] = field(default_factory=dict)  # colours: accent, ink, muted, line, warn, bad, ok, header
     template_dir: Optional[str] = None  # templates here override the built-in ones (see README)
     timings: bool = True  # false: no durations, so the same config (and SOURCE_DATE_EPOCH) gives the same report
+    interactive: bool = True  # report.html: Plotly figures (hover, zoom, legend toggles) and the threshold explorer
 
 
 @dataclass

@@ -48,6 +48,7 @@ class Series:
     thin: bool = False  # a background line (e.g. one of many classes)
     marker: bool = False  # mark each point (few points, e.g. calibration bins)
     errors: Optional[list] = None  # [low, high] per point: drawn as vertical whiskers
+    hover: Optional[list] = None  # text per point for the interactive figure (e.g. the threshold of a curve point)
 
 
 @dataclass

@@ -78,7 +78,8 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
     check_outputs(Path(output_dir))
     from .report.figure_pool import FigurePool
 
-    pool = FigurePool(enabled=any(f in cfg.report.formats for f in VISUAL))  # forked before any thread starts
+    pool = FigurePool(enabled=any(f in cfg.report.formats for f in VISUAL),  # forked before any thread starts
+                      interactive=cfg.report.interactive and "html" in cfg.report.formats)
     try:
         return _run(cfg, checked, output_dir, overrides, started, timer, pool)
     finally:
@@ -97,14 +98,16 @@ def _run(cfg, checked, output_dir, overrides, started, timer, pool) -> RunResult
             pool.submit(outcomes[-1].items)  # drawn while the next sections compute
     gate_results = evaluate_gates(checked.gates, ctx, outcomes)
     figures: dict = {}  # figure item -> data URI, drawn once for the HTML and the PDF
+    plots: Optional[dict] = None  # figure item -> Plotly JSON (report.interactive)
     if any(f in cfg.report.formats for f in VISUAL):
         with timer.step("draw figures"):
-            figures = pool.settle(outcomes)
+            figures, plots = pool.settle(outcomes)
+        plots = plots if cfg.report.interactive else None
     if not cfg.report.timings:
         for o in outcomes:
             o.seconds = None
         timer.clear()
-    payloads, document = render(cfg, ctx, checked, outcomes, figures, timer, warm,
+    payloads, document = render(cfg, ctx, checked, outcomes, figures, timer, warm, plots=plots,
                                 provenance={"started": started, "overrides": overrides or []}, gates=gate_results)
     files = write(Path(output_dir), payloads)
     failed = [o.name for o in outcomes if o.status == "failed"]
@@ -273,7 +276,7 @@ def drop_model_timings(ctx: RunContext) -> None:
 
 
 def render(cfg, ctx, checked: Checked, outcomes: list, figures: dict, timer: Timer, warm, provenance: dict,
-           gates: list = ()):
+           gates: list = (), plots: Optional[dict] = None):
     """Every format's bytes, from the same settled outcomes; nothing is written here."""
     from . import gates as gates_module
     from .baseline import predictions_parquet
@@ -301,7 +304,7 @@ def render(cfg, ctx, checked: Checked, outcomes: list, figures: dict, timer: Tim
     report = build_report(ctx, outcomes, provenance, logo=checked.logo, theme=checked.theme, gates=gates)
     if "html" in cfg.report.formats:
         with timer.step("render html"):
-            payloads["html"] = render_html(report, for_print=False, figures=figures,
+            payloads["html"] = render_html(report, for_print=False, figures=figures, plots=plots,
                                            template_dirs=checked.template_dirs)
     if "pdf" in cfg.report.formats:
         from .report.render_pdf import render_pdf

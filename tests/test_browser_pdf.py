@@ -57,7 +57,7 @@ def test_pdf_pages_render_and_are_not_blank(default_report, tmp_path):
 def test_sizes_and_metadata(default_report):
     _, out = default_report
     assert (out / "report.pdf").stat().st_size < 2_000_000
-    assert (out / "report.html").stat().st_size < 3_000_000
+    assert (out / "report.html").stat().st_size < 6_000_000  # with plotly.js (4.8 MB) inlined for interactive figures
     meta = PdfReader(out / "report.pdf").metadata
     assert meta.subject and "breast_cancer" in meta.subject
     assert "lightgbm" in meta.get("/Keywords", "")

@@ -25,6 +25,7 @@ class Curve:
     x: list
     y: list
     area: Optional[float]
+    thresholds: Optional[list] = None  # binary: the score threshold of each point (None: no threshold)
 
     def to_json(self, x_name: str, y_name: str, area_name: str) -> dict:
         return {x_name: list(map(float, self.x)), y_name: list(map(float, self.y)), area_name: self.area}
@@ -49,21 +50,25 @@ class CurvesResult:
         }
 
 
+def _finite(thresholds) -> list:
+    return [float(t) if np.isfinite(t) else None for t in thresholds]
+
+
 def binary_curves(y, score, pred, cap: int) -> CurvesResult:
     from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
 
-    fpr, tpr, _ = roc_curve(y, score)
-    precision, recall, _ = precision_recall_curve(y, score)
+    fpr, tpr, roc_t = roc_curve(y, score)
+    precision, recall, pr_t = precision_recall_curve(y, score)
     full_auc = float(auc(fpr, tpr))
-    fpr, tpr = cap_points(cap, fpr, tpr)
-    recall, precision = cap_points(cap, recall[::-1], precision[::-1])
+    fpr, tpr, roc_t = cap_points(cap, fpr, tpr, roc_t)
+    recall, precision, pr_t = cap_points(cap, recall[::-1], precision[::-1], np.r_[np.inf, pr_t[::-1]])
     tp, fp = int(np.sum((pred == 1) & (y == 1))), int(np.sum((pred == 1) & (y == 0)))
     P, N = int(y.sum()), int(len(y) - y.sum())
     point = {"fpr": fp / N if N else None, "tpr": tp / P if P else None,
              "recall": tp / P if P else None, "precision": tp / (tp + fp) if tp + fp else None}
     return CurvesResult(
-        roc={"positive": Curve(fpr, tpr, full_auc)},
-        pr={"positive": Curve(recall, precision, float(average_precision_score(y, score)))},
+        roc={"positive": Curve(fpr, tpr, full_auc, _finite(roc_t))},
+        pr={"positive": Curve(recall, precision, float(average_precision_score(y, score)), _finite(pr_t))},
         prevalence={"positive": P / len(y)}, operating_point=point, max_points=cap,
     )
 
@@ -165,6 +170,8 @@ def _series(curves: dict, area: str, many: bool) -> list:
         if many and not averaged:
             series.append(Series(curve.x, curve.y, "", color="#b8c0cc", thin=True))
         else:
+            hover = None if curve.thresholds is None else [
+                "threshold: above every score" if t is None else f"threshold {t:.4g}" for t in curve.thresholds]
             series.append(Series(curve.x, curve.y, f"{name} ({area} {curve.area:.3f})",
-                                 "dashed" if averaged else "line"))
+                                 "dashed" if averaged else "line", hover=hover))
     return series

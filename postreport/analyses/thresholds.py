@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..figures import Lines, Panels, Series
-from ..report.model import Figure, Note, Table
+from ..report.model import Explorer, Figure, Note, Table
 from ..sampling import cap_points
 from .base import Analysis
 
@@ -53,7 +53,7 @@ class Choice:
 
 @dataclass
 class ThresholdResult:
-    curve: dict  # threshold, precision, recall, f1, positive_rate, cost (capped)
+    curve: dict  # threshold, precision, recall, f1, positive_rate, cost, tp, fp (capped)
     gain: dict  # share_targeted, share_found, lift (capped)
     choices: list  # [Choice]: default, best F1, lowest cost
     ks: float
@@ -130,7 +130,7 @@ def analyse(y: np.ndarray, score: np.ndarray, cost: Cost, default: float, max_po
     ks_i = int(np.argmax(recall - fpr))
     keep = cap_points(max_points, np.arange(len(t)))[0]
     curve = {"threshold": t[keep], "precision": precision[keep], "recall": recall[keep], "f1": f1[keep],
-             "positive_rate": rate[keep], "cost": expected[keep]}
+             "positive_rate": rate[keep], "cost": expected[keep], "tp": tp[keep], "fp": fp[keep]}
     lift = np.where(rate > 0, recall / np.where(rate > 0, rate, 1), np.nan)
     gain = {"share_targeted": rate[keep], "share_found": recall[keep], "lift": lift[keep]}
     as_lists = lambda d: {k: [None if not np.isfinite(x) else float(x) for x in v] for k, v in d.items()}  # noqa: E731
@@ -303,4 +303,11 @@ class ThresholdsAnalysis(Analysis):
                               f"{r.cost.fn:g}) / rows; set analyses.thresholds.cost.fp / .fn to your costs.",
                       percent_columns=[5], highlight_rows=[2])
         chosen = [Note(r.selection_note)] if r.selection_note else []
-        return [sweep, table, *chosen, Note(r.headline()), gains]
+        explorer = Explorer("thresholds", {
+            "threshold": c["threshold"], "tp": c["tp"], "fp": c["fp"], "P": c["tp"][-1], "N": c["fp"][-1],
+            "cost_fp": r.cost.fp, "cost_fn": r.cost.fn, "positive": str(r.positive_label),
+            "marks": {ch.name: ch.threshold for ch in r.choices}},
+            caption="Move the threshold: the test rows' confusion matrix, precision, recall, F1, predicted-positive "
+                    "rate and expected cost at each threshold of the curve above (no server; the numbers are in "
+                    "metrics.json under results.thresholds.curve).")
+        return [sweep, explorer, table, *chosen, Note(r.headline()), gains]

@@ -24,17 +24,36 @@ def data_uri(spec) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(draw_svg(spec).encode("utf-8")).decode("ascii")
 
 
-def _warm() -> None:
+def draw(spec, interactive: bool) -> tuple:
+    """(SVG data URI, Plotly figure JSON or None). The interactive figure is an extra: when it cannot be built, the
+    report keeps the static one."""
+    plot = None
+    if interactive:
+        try:
+            from .render_plotly import figure_json
+
+            plot = figure_json(spec)
+        except Exception as exc:
+            log.warning("the interactive version of a %s figure could not be built (%s: %s); report.html shows it "
+                        "static", type(spec).__name__, type(exc).__name__, exc)
+    return data_uri(spec), plot
+
+
+def _warm(interactive: bool) -> None:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.figure  # noqa: F401  (about a second on a cold start)
 
+    if interactive:
+        import plotly.graph_objects  # noqa: F401
+
 
 class FigurePool:
-    def __init__(self, enabled: bool = True):
+    def __init__(self, enabled: bool = True, interactive: bool = False):
         self.executor = None
-        self.futures: dict = {}  # id(figure item) -> Future of its data URI
+        self.interactive = interactive
+        self.futures: dict = {}  # id(figure item) -> Future of (data URI, plot JSON)
         if not enabled or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
             return
         try:
@@ -42,7 +61,7 @@ class FigurePool:
             from concurrent.futures import ProcessPoolExecutor
 
             self.executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-            self.executor.submit(_warm)  # forks now, while this process is still small and has no other thread
+            self.executor.submit(_warm, interactive)  # forks now, while this process is still small and has no other thread
         except Exception as exc:  # e.g. a daemonic process may not have children: draw here
             log.debug("figures are drawn in this process: %s", exc)
             self.close()
@@ -54,15 +73,16 @@ class FigurePool:
         for item in items:
             if isinstance(item, Figure) and id(item) not in self.futures:
                 try:
-                    self.futures[id(item)] = self.executor.submit(data_uri, item.spec)
+                    self.futures[id(item)] = self.executor.submit(draw, item.spec, self.interactive)
                 except Exception as exc:  # a broken pool: the rest is drawn here
                     log.debug("figure worker unavailable: %s", exc)
                     return
 
-    def settle(self, outcomes: list) -> dict:
-        """Every figure of the sections that are ok, as {id(item): data URI}. A figure that cannot be drawn fails its
-        section (before anything is written); the others stay."""
+    def settle(self, outcomes: list) -> tuple:
+        """Every figure of the sections that are ok, as ({id(item): data URI}, {id(item): plot JSON}). A figure that
+        cannot be drawn fails its section (before anything is written); the others stay."""
         figures: dict = {}
+        plots: dict = {}
         ok = [o for o in outcomes if o.status == "ok"]
         # draw here, from the last figure back, what the worker has not started
         for outcome in reversed(ok):
@@ -70,27 +90,29 @@ class FigurePool:
                 if isinstance(item, Figure):
                     future = self.futures.get(id(item))
                     if future is None or future.cancel():
-                        self._draw(outcome, item, figures, local=True)
+                        self._draw(outcome, item, figures, plots, local=True)
         for outcome in ok:
             for item in outcome.items:
                 if isinstance(item, Figure) and id(item) not in figures and outcome.status == "ok":
-                    self._draw(outcome, item, figures, local=False)
+                    self._draw(outcome, item, figures, plots, local=False)
         self.close()
-        return figures
+        return figures, plots
 
-    def _draw(self, outcome, item, figures: dict, local: bool) -> None:
+    def _draw(self, outcome, item, figures: dict, plots: dict, local: bool) -> None:
         import traceback
 
         if outcome.status != "ok":
             return
         try:
+            drawn = None
             if not local:
                 try:
-                    figures[id(item)] = self.futures[id(item)].result()
-                    return
+                    drawn = self.futures[id(item)].result()
                 except (BrokenProcessPool, CancelledError):  # the worker died: draw here
                     pass
-            figures[id(item)] = data_uri(item.spec)
+            figures[id(item)], plot = drawn or draw(item.spec, self.interactive)
+            if plot is not None:
+                plots[id(item)] = plot
         except Exception as exc:
             outcome.fail(exc)
             log.error("figures of %s failed: %s\n%s", outcome.name, outcome.error, traceback.format_exc())

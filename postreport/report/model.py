@@ -55,6 +55,16 @@ class Figure:
 
 
 @dataclass
+class Explorer:
+    """An interactive widget of the HTML report (left out of the PDF): `kind` names its template
+    (items/explorer_<kind>.html.j2), `data` is what its script reads (JSON)."""
+
+    kind: str
+    data: dict
+    caption: str = ""
+
+
+@dataclass
 class Code:
     text: str
     caption: str = ""

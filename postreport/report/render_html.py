@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from functools import lru_cache
+from typing import Optional
 
 from markupsafe import Markup
 
 from .. import __version__
 from ..config import resource_dir
-from .model import Code, Estimate, Figure, KeyValues, Link, Note, Paragraph, Table
+from .model import Code, Estimate, Explorer, Figure, KeyValues, Link, Note, Paragraph, Table
 from .figure_pool import data_uri
 
 ITEM_TEMPLATES = {
@@ -71,26 +72,53 @@ def environment(template_dirs: tuple):
     return env
 
 
-def render_item(env, item, figures: dict, zoom: bool = False) -> Markup:
+def render_item(env, item, figures: dict, zoom: bool = False, plots: Optional[dict] = None) -> Markup:
+    """zoom: the screen page (figures enlarge on click); plots: its interactive figures and widgets, when wanted."""
     extra = {}
+    if isinstance(item, Explorer):  # interactive only: not in the PDF nor on a static page
+        if not zoom or plots is None:
+            return Markup("")
+        return Markup(env.get_template(f"items/explorer_{item.kind}.html.j2").render(item=item, data=script_json(
+            item.data)))
     if isinstance(item, Figure):
         if id(item) not in figures:  # drawn once, for the HTML and the PDF alike
             figures[id(item)] = data_uri(item.spec)
         extra["src"] = figures[id(item)]
         extra["fig_id"] = f"figure-{list(figures).index(id(item)) + 1}"
         extra["zoom"] = zoom
+        extra["plot"] = (plots or {}).get(id(item)) if zoom else None
     return Markup(env.get_template(ITEM_TEMPLATES[type(item)]).render(item=item, **extra))
 
 
-def render_html(report, for_print: bool, figures: dict | None = None, template_dirs: tuple | None = None) -> str:
-    """The report as HTML; `figures` caches drawn figures between the screen and the print rendering."""
+def script_json(value) -> Markup:
+    """JSON for a <script type="application/json"> element: <, > and & escaped, so no string can close it."""
+    import json
+
+    text = json.dumps(value, separators=(",", ":"), allow_nan=False, default=str)
+    return Markup(text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e"))
+
+
+@lru_cache(maxsize=1)
+def plotly_js() -> Markup:
+    """plotly.js as plotly.py ships it, inlined once per page (no CDN: the page works offline)."""
+    from plotly.offline import get_plotlyjs
+
+    return Markup(get_plotlyjs().replace("</script", "<\\/script"))
+
+
+def render_html(report, for_print: bool, figures: dict | None = None, template_dirs: tuple | None = None,
+                plots: Optional[dict] = None) -> str:
+    """The report as HTML; `figures` caches drawn figures between the screen and the print rendering; `plots`
+    holds the interactive figures (screen only; None: a static page, without the interactive widgets)."""
     env = environment(template_dirs or (str(resource_dir("templates")),))
     figures = {} if figures is None else figures
     try:
-        rendered = {s.id: [render_item(env, item, figures, zoom=not for_print) for item in s.items]
+        rendered = {s.id: [render_item(env, item, figures, zoom=not for_print, plots=plots) for item in s.items]
                     for s in report.sections + report.appendix}
+        interactive = not for_print and plots is not None
         return env.get_template("report.html.j2").render(
-            report=report, rendered=rendered, for_print=for_print, version=__version__,
+            report=report, rendered=rendered, for_print=for_print, version=__version__, interactive=interactive,
+            plotly_js=plotly_js() if interactive and plots else None,
         )
     except Exception as exc:
         if _template_frame(exc) is None and not _is_template_error(exc):
