@@ -90,12 +90,16 @@ def render_item(env, item, figures: dict, zoom: bool = False, plots: Optional[di
     return Markup(env.get_template(ITEM_TEMPLATES[type(item)]).render(item=item, **extra))
 
 
+def script_safe(json_text: str) -> str:
+    """JSON text for inside a <script> element: <, > and & as JSON escapes, so no string in it can close the script."""
+    return json_text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
 def script_json(value) -> Markup:
-    """JSON for a <script type="application/json"> element: <, > and & escaped, so no string can close it."""
+    """A value as JSON for a <script type="application/json"> element."""
     import json
 
-    text = json.dumps(value, separators=(",", ":"), allow_nan=False, default=str)
-    return Markup(text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e"))
+    return Markup(script_safe(json.dumps(value, separators=(",", ":"), allow_nan=False, default=str)))
 
 
 @lru_cache(maxsize=1)
