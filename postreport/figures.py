@@ -36,6 +36,7 @@ class Bars:
     errors: Optional[list] = None  # [low, high] (or None) per bar: drawn as whiskers
     xlim: Optional[tuple] = None
     points: bool = False  # dots with whiskers on a zoomed axis instead of bars from zero (a forest plot)
+    toggle: bool = False  # interactive figure: one legend entry per bar, to hide and show each (e.g. candidates)
 
 
 @dataclass

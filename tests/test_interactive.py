@@ -323,3 +323,16 @@ def test_the_dashboard_in_a_browser(browser, tmp_path):
     assert severe(browser) == []
     assert page_requests(browser) == []
     assert not_blank(browser, tmp_path / "dashboard.png")
+
+
+def test_the_leaderboard_figure_toggles_each_candidate():
+    """Bars(toggle=True) is one legend entry per bar (a click hides or shows that candidate), whiskers kept."""
+    from postreport.figures import Bars
+    from postreport.report.render_plotly import figure_dict
+
+    spec = Bars(["lightgbm", "logistic", "stacking (a+b)"], [0.91, 0.88, 0.93], "ROC AUC by model", "ROC AUC",
+                errors=[[0.89, 0.93], [0.85, 0.9], [0.91, 0.95]], points=True, toggle=True)
+    traces = figure_dict(spec)["data"]
+    assert [t["name"] for t in traces] == spec.labels and all(t["showlegend"] for t in traces)
+    assert [t["x"] for t in traces] == [[0.91], [0.88], [0.93]]
+    assert [t["error_x"]["array"][0] for t in traces] == pytest.approx([0.02, 0.02, 0.02])

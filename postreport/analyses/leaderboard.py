@@ -228,7 +228,8 @@ class LeaderboardAnalysis(Analysis):
         ranked = [row for row in r.rows if row.values[r.ranking] is not None]
         figure = Figure(Bars([row.name for row in ranked], [row.values[r.ranking] for row in ranked],
                              f"{label(r.ranking)} by model", label(r.ranking),
-                             errors=[row.ci[r.ranking] for row in ranked] if r.level else None, points=True),
+                             errors=[row.ci[r.ranking] for row in ranked] if r.level else None, points=True,
+                             toggle=True),
                         caption="Dots: each model's value; whiskers: bootstrap confidence intervals. Overlapping "
                                 "whiskers do not settle a difference; the paired tests below do.")
         comp_rows = []

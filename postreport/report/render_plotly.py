@@ -189,7 +189,18 @@ def _bars(panel: Panel, spec: Bars) -> None:
         panel.line(x=0)
     else:
         trace.update(type="bar", orientation="h", marker={"color": PALETTE[0]}, textposition="outside" if text else None)
-    panel.add(trace)
+    if not spec.toggle:
+        panel.add(trace)
+    else:  # one trace per bar: the legend hides and shows each
+        for k, name in enumerate(labels):
+            single = {key: ([v[k]] if isinstance(v, list) and len(v) == len(labels) else v) for key, v in trace.items()}
+            if "error_x" in trace:
+                single["error_x"] = {**trace["error_x"], "array": [trace["error_x"]["array"][k]],
+                                     "arrayminus": [trace["error_x"]["arrayminus"][k]]}
+            single.update(name=name, showlegend=True, legendgroup=name,
+                          marker={**single.get("marker", {}), "color": PALETTE[k % len(PALETTE)]})
+            panel.add(single)
+        panel.axis("y", categoryorder="array", categoryarray=labels)
     panel.axis("y", autorange="reversed", type="category")
     _titles(panel, spec.xlabel, "", spec.xlim)
 
