@@ -102,7 +102,6 @@ def _run(cfg, checked, output_dir, overrides, started, timer, pool) -> RunResult
     if any(f in cfg.report.formats for f in VISUAL):
         with timer.step("draw figures"):
             figures, plots = pool.settle(outcomes)
-        plots = plots if cfg.report.interactive else None
     if not cfg.report.timings:
         for o in outcomes:
             o.seconds = None

@@ -97,8 +97,13 @@ def metrics_of(document: dict) -> dict:
     return values
 
 
+def user_tags(tcfg) -> dict:
+    """tracking.tags as MLflow tags."""
+    return {_name(k): str(v) for k, v in (tcfg.tags or {}).items()}
+
+
 def tags_of(tcfg, document: dict, exit_code: int) -> dict:
-    tags = {_name(k): str(v) for k, v in (tcfg.tags or {}).items()}
+    tags = user_tags(tcfg)
     gates = document.get("gates") or []
     tags.update({"postreport.task": str(document.get("task")), "postreport.exit_code": str(exit_code),
                  "postreport.model": str((document.get("model") or {}).get("name", ""))})
@@ -169,7 +174,7 @@ def start_sweep(config, sweep_dir: Path) -> Optional[str]:
     check(tcfg)
     client = _client(tcfg)
     overrides = list(config.hydra.overrides.task) if "hydra" in config else []
-    tags = {**{_name(k): str(v) for k, v in (tcfg.tags or {}).items()}, "postreport.sweep_dir": str(sweep_dir)}
+    tags = {**user_tags(tcfg), "postreport.sweep_dir": str(sweep_dir)}
     run = client.create_run(_experiment_id(client, tcfg.experiment),
                             run_name=tcfg.run_name or f"sweep {sweep_dir.name}", tags=tags)
     client.log_param(run.info.run_id, "overrides", (" ".join(overrides) or "(none)")[:MAX_PARAM])

@@ -79,8 +79,9 @@ class FigurePool:
                     return
 
     def settle(self, outcomes: list) -> tuple:
-        """Every figure of the sections that are ok, as ({id(item): data URI}, {id(item): plot JSON}). A figure that
-        cannot be drawn fails its section (before anything is written); the others stay."""
+        """Every figure of the sections that are ok, as ({id(item): data URI}, {id(item): plot JSON}, or None when
+        the page is static). A figure that cannot be drawn fails its section (before anything is written); the
+        others stay."""
         figures: dict = {}
         plots: dict = {}
         ok = [o for o in outcomes if o.status == "ok"]
@@ -96,7 +97,7 @@ class FigurePool:
                 if isinstance(item, Figure) and id(item) not in figures and outcome.status == "ok":
                     self._draw(outcome, item, figures, plots, local=False)
         self.close()
-        return figures, plots
+        return figures, (plots if self.interactive else None)
 
     def _draw(self, outcome, item, figures: dict, plots: dict, local: bool) -> None:
         import traceback
