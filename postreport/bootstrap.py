@@ -131,21 +131,33 @@ def _counting(tp, fp, fn, tn):
         }
 
 
-def binary_point(y: np.ndarray, pred: np.ndarray, score: Optional[np.ndarray], order: Optional[np.ndarray] = None) -> dict:
-    """Point estimates with the same formulas as the resamples (all weights 1): NaN where undefined.
-    `order`: the rows in ascending score order, when already known."""
+def binary_point(y: np.ndarray, pred: np.ndarray, score: Optional[np.ndarray], order: Optional[np.ndarray] = None,
+                 weight: Optional[np.ndarray] = None, loss: Optional[np.ndarray] = None,
+                 sq: Optional[np.ndarray] = None) -> dict:
+    """Point estimates with the same formulas as the resamples: NaN where undefined. `order`: the rows in ascending
+    score order, when already known; weight: rows per entry (aggregated input; None: one each), with each entry's
+    mean log loss and squared error (`loss`, `sq`) when its score is a bin's mean."""
     y, pred = y.astype(float), pred.astype(float)
-    tp, fp = np.sum(y * pred), np.sum((1 - y) * pred)
-    fn, tn = np.sum(y * (1 - pred)), np.sum((1 - y) * (1 - pred))
+    w = np.ones(len(y)) if weight is None else weight
+    tp, fp = np.dot(w, y * pred), np.dot(w, (1 - y) * pred)
+    fn, tn = np.dot(w, y * (1 - pred)), np.dot(w, (1 - y) * (1 - pred))
     values = {k: float(v[0]) for k, v in _counting(*(np.array([c]) for c in (tp, fp, fn, tn))).items()}
     if score is not None:
         order = np.argsort(score, kind="mergesort") if order is None else order
-        auc, ap = _ranking(np.ones((1, len(y))), y[order], _group_starts(score[order]))
-        clipped = np.clip(score, EPS, 1 - EPS)
+        auc, ap = _ranking(w[order][None, :], y[order], _group_starts(score[order]))
+        if loss is None:
+            loss, sq = _losses(y, score)
         values.update(roc_auc=float(auc[0]), average_precision=float(ap[0]),
-                      log_loss=float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))),
-                      brier=float(np.mean((y - score) ** 2)))
+                      log_loss=float(np.dot(w, loss) / w.sum()), brier=float(np.dot(w, sq) / w.sum()))
     return values
+
+
+def _weighted_edges(score: np.ndarray, weight: np.ndarray, bins: int) -> np.ndarray:
+    """Quantile bin edges of scores that stand for `weight` rows each (np.quantile's, for weighted entries)."""
+    order = np.argsort(score, kind="mergesort")
+    cum = np.cumsum(weight[order])
+    at = np.searchsorted(cum, np.linspace(0, 1, bins + 1) * cum[-1], side="left")
+    return np.unique(score[order][np.minimum(at, len(score) - 1)])
 
 
 def _losses(y: np.ndarray, score: np.ndarray) -> tuple:
@@ -155,27 +167,35 @@ def _losses(y: np.ndarray, score: np.ndarray) -> tuple:
 
 
 def binary(y: np.ndarray, pred: np.ndarray, score: Optional[np.ndarray], settings: BootstrapSettings,
-           seed: int, order: Optional[np.ndarray] = None, paired: bool = False, stratified: bool = True) -> Intervals:
+           seed: int, order: Optional[np.ndarray] = None, paired: bool = False, stratified: bool = True,
+           weight: Optional[np.ndarray] = None, loss: Optional[np.ndarray] = None,
+           sq: Optional[np.ndarray] = None) -> Intervals:
     """y, pred: 0/1 arrays (1 = positive class); score: the positive class's probability or None;
     order: the rows in ascending score order, when already known. paired: resample rows (never cells of rows),
     so that two models' resamples of the same rows draw the same rows. stratified=False: resample without keeping
     each class's count (for a slice of rows, where a class may have a single row that a stratified resample would
-    always draw exactly once)."""
-    n = len(y)
-    grouped = score is not None and n > settings.max_exact_rows and not paired
-    by_score = loss = sq = starts = None
+    always draw exactly once). weight, loss, sq: aggregated input (see binary_point); its entries are always
+    grouped into cells."""
+    n = len(y) if weight is None else int(weight.sum())
+    w = np.ones(len(y)) if weight is None else weight
+    grouped = score is not None and (n > settings.max_exact_rows or weight is not None) and not paired
+    by_score = starts = None
     if score is None and not paired:  # counting metrics only: four cells hold everything
-        uniq, count = np.unique(y * 2 + pred, return_counts=True)
+        uniq, inverse = np.unique(y * 2 + pred, return_inverse=True)
+        count = np.bincount(inverse, w)
         cells = Cells(stratum=uniq // 2 if stratified else np.zeros(len(uniq), dtype=int), count=count, exact=False)
         cy, cpred = uniq // 2, uniq % 2
     elif grouped:
-        loss, sq = _losses(y, score)
-        edges = np.unique(np.quantile(score, np.linspace(0, 1, settings.max_bins + 1)))
+        if loss is None:
+            loss, sq = _losses(y, score)
+        edges = (np.unique(np.quantile(score, np.linspace(0, 1, settings.max_bins + 1))) if weight is None
+                 else _weighted_edges(score, w, settings.max_bins))
         bins = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, max(len(edges) - 2, 0))
-        uniq, inverse, count = np.unique((bins * 2 + y) * 2 + pred, return_inverse=True, return_counts=True)
+        uniq, inverse = np.unique((bins * 2 + y) * 2 + pred, return_inverse=True)
+        count = np.bincount(inverse, w)
         cy, cpred, cbin = (uniq // 2) % 2, uniq % 2, uniq // 4
-        loss = np.bincount(inverse, loss) / count
-        sq = np.bincount(inverse, sq) / count
+        loss = np.bincount(inverse, w * loss) / count
+        sq = np.bincount(inverse, w * sq) / count
         cells = Cells(stratum=cy, count=count, exact=False)
         starts = _group_starts(cbin)
     else:  # cells are the rows in their given order; each resample is re-ordered by score to rank
@@ -210,17 +230,21 @@ def binary(y: np.ndarray, pred: np.ndarray, score: Optional[np.ndarray], setting
     notes = []
     if grouped:
         notes.append(f"Intervals of ROC AUC, average precision, log loss and Brier score group the {n:,} scores "
-                     f"into {settings.max_bins} quantile bins; the point estimates use every score.")
+                     f"into {settings.max_bins} quantile bins; the point estimates use every "
+                     + ("score." if weight is None else "score bin of the aggregated input."))
     return Intervals({k: np.concatenate(v) for k, v in parts.items()}, settings.level, settings.resamples,
                      grouped, notes)
 
 
 def multiclass(y_idx: np.ndarray, pred_idx: np.ndarray, n_labels: int, proba: Optional[np.ndarray],
-               settings: BootstrapSettings, seed: int, stratified: bool = True) -> Intervals:
+               settings: BootstrapSettings, seed: int, stratified: bool = True,
+               weight: Optional[np.ndarray] = None) -> Intervals:
     """y_idx, pred_idx: indices into the label list (predictions may use extra labels >= the true ones);
-    proba: (n, K) for the first K labels, or None. Also returns per-class precision/recall/F1 (B, K)."""
+    proba: (n, K) for the first K labels, or None; weight: rows per entry (aggregated input: cells of distinct
+    (true, predicted) pairs, without scores). Also returns per-class precision/recall/F1 (B, K)."""
     n = len(y_idx)
-    cells = Cells(stratum=y_idx if stratified else np.zeros(n, dtype=int), count=np.ones(n, dtype=int), exact=True)
+    cells = Cells(stratum=y_idx if stratified else np.zeros(n, dtype=int),
+                  count=np.ones(n, dtype=int) if weight is None else weight, exact=weight is None)
     L = max(n_labels, int(pred_idx.max()) + 1)
     cell_id = y_idx * L + pred_idx
     by_cell = np.argsort(cell_id, kind="mergesort")

@@ -33,6 +33,12 @@ MISSING_PREDICTIONS = ("error", "drop")
 
 
 @dataclass
+class SparkConfig:
+    master: str = "local[*]"  # a cluster's master URL, e.g. spark://host:7077 or yarn
+    conf: Dict[str, Any] = field(default_factory=dict)  # spark.* settings, e.g. {spark.executor.memory: 8g}
+
+
+@dataclass
 class DataConfig:
     name: str = MISSING
     source: str = "file"  # sklearn | file | predictions
@@ -52,6 +58,13 @@ class DataConfig:
     missing: str = "error"  # data=predictions: rows with no prediction or score: error | drop
     na_values: List[str] = field(default_factory=lambda: list(NA_TOKENS))  # read as missing in numeric columns
     id: Optional[str] = None  # a column of row keys (not a feature): predictions.parquet and comparisons pair on it
+    # data=predictions over many rows (postreport.warehouse): which engine reads data.path (a file, folder or glob)
+    engine: str = "auto"  # auto | pandas | duckdb | spark; auto: pandas up to engine_rows rows, DuckDB above
+    engine_rows: int = 5_000_000
+    score_bins: int = 100_000  # duckdb/spark: scores are grouped into this many equal-width bins
+    memory_limit: str = "1GB"  # duckdb: beyond this it spills to disk
+    threads: Optional[int] = None  # duckdb: threads (null: every core)
+    spark: SparkConfig = field(default_factory=lambda: SparkConfig())
 
 
 @dataclass

@@ -44,6 +44,8 @@ class Dataset:
     logged: Optional[dict] = None  # data=predictions: {"y_pred": array or None, "scores": (n, k) array or None}
     test_keys: Optional[np.ndarray] = None  # each test row's key: data.id's value, else its row in its source
     key_name: str = "row"  # data.id, or "row"
+    weights: Optional[np.ndarray] = None  # aggregated input: each test "row" is a cell of this many rows
+    aggregation: Any = None  # postreport.warehouse.Aggregation: how aggregated input was read
 
     @property
     def features(self) -> list:
@@ -59,7 +61,7 @@ class Dataset:
 
     @property
     def n_test(self) -> int:
-        return len(self.X_test)
+        return len(self.X_test) if self.weights is None else int(self.weights.sum())
 
     def fingerprint(self) -> str:
         """A hash of the exact rows the report is computed from (train and test, features and target)."""
@@ -178,18 +180,17 @@ def _load_predictions(cfg) -> Dataset:
         raise UserError(f"data.missing={cfg.missing!r} is not valid; valid: {', '.join(MISSING_PREDICTIONS)}")
     if cfg.target in cfg.drop:
         raise UserError(f"data.drop lists the target {cfg.target!r}; drop only other columns")
+    from .sources import choose_engine, resolve
+
+    source = resolve(cfg.path)
+    named = _named_columns(cfg, list(source.columns))
+    engine = choose_engine(cfg.engine, source, cfg.engine_rows)
+    if engine != "pandas":
+        return _load_aggregated(cfg, source, engine, named)
     files: dict = {}
     notes: list = []
-    table = _read_table(cfg.path, "data.path", files, cfg.na_values, notes,
-                        keep=(cfg.target, cfg.prediction, *cfg.scores) + ((cfg.id,) if cfg.id else ()))
-    columns = list(table.columns)
-    named = {"data.target": cfg.target}
-    if cfg.prediction and (cfg.prediction in columns or not cfg.scores):
-        named["data.prediction"] = cfg.prediction
-    named.update({f"data.scores[{i}]": c for i, c in enumerate(cfg.scores)})
-    for key, column in named.items():
-        if column not in columns:
-            raise UserError(f"{key}={column!r} is not a column of the predictions file; its columns are: {columns}")
+    table = _read_source(source, files, cfg.na_values, notes,
+                         keep=(cfg.target, cfg.prediction, *cfg.scores) + ((cfg.id,) if cfg.id else ()))
     _check_columns(table, "data.path", cfg.target, list(cfg.drop))
     table = _keyed(table, cfg.id, cfg.target, list(cfg.drop))
     table = _clean(table, cfg.target, list(cfg.drop), notes, "predictions file")
@@ -205,24 +206,11 @@ def _load_predictions(cfg) -> Dataset:
         _score_column(table[pred_column], pred_column)  # numeric and finite
     scores, probabilities = None, True
     if cfg.scores:
-        if task == "regression":
-            raise UserError("data.scores are for classification; for regression give data.prediction only")
-        expected = 1 if task == "binary" else len(labels)
-        if len(cfg.scores) != expected:
-            raise UserError(f"data.scores lists {len(cfg.scores)} columns; a {task} target with labels {labels} needs "
-                            f"{expected} (binary: the positive class's score; multiclass: one per class, label order)")
+        _check_score_count(cfg, task, labels)
         scores = table[list(cfg.scores)].to_numpy(dtype=float)
         probabilities = are_probabilities(scores)
         if not probabilities:
-            what = ("outside [0, 1]" if task == "binary" else "not rows of probabilities (each in [0, 1], summing to 1)")
-            notes.append(f"The scores ({', '.join(cfg.scores)}) are {what}, range {scores.min():.4g} to "
-                         f"{scores.max():.4g}: they rank rows but are not probabilities, so log loss, Brier score and "
-                         "calibration are not computed.")
-            if task == "binary" and pred_column is None and cfg.threshold is None:
-                raise UserError(f"data.scores={list(cfg.scores)} are not probabilities (range {scores.min():.4g} to "
-                                f"{scores.max():.4g}), so labels cannot come from the 0.5 threshold: give "
-                                "data.threshold=... (predict the positive class when score >= threshold) or "
-                                "data.prediction=<column of predicted labels>")
+            _not_probabilities(cfg, task, pred_column, float(scores.min()), float(scores.max()), notes)
     positive = _positive_label(cfg.positive_label, labels) if task == "binary" else None
     keys = _test_keys(table, cfg.id)
     used = [cfg.target] + ([pred_column] if pred_column else []) + list(cfg.scores)
@@ -230,13 +218,164 @@ def _load_predictions(cfg) -> Dataset:
     for col in X.columns:
         if not pd.api.types.is_numeric_dtype(X[col]):
             X[col] = X[col].astype("category")
-    return Dataset(name=Path(cfg.path).stem, task=task, target=cfg.target, X_train=None, y_train=None,
+    return Dataset(name=source.name, task=task, target=cfg.target, X_train=None, y_train=None,
                    X_test=X.reset_index(drop=True), y_test=y.reset_index(drop=True), labels=labels,
                    positive_label=positive, source=", ".join(files), notes=notes, files=files,
                    logged={"y_pred": y_pred, "scores": scores, "prediction": pred_column,
                            "score_columns": list(cfg.scores), "probabilities": probabilities,
                            "threshold": 0.5 if cfg.threshold is None else float(cfg.threshold)},
                    test_keys=keys, key_name=cfg.id or "row")
+
+
+def _named_columns(cfg, columns: list) -> dict:
+    """config key -> the column it names; each must be a column of the predictions."""
+    named = {"data.target": cfg.target}
+    if cfg.prediction and (cfg.prediction in columns or not cfg.scores):
+        named["data.prediction"] = cfg.prediction
+    named.update({f"data.scores[{i}]": c for i, c in enumerate(cfg.scores)})
+    for key, column in named.items():
+        if column not in columns:
+            raise UserError(f"{key}={column!r} is not a column of the predictions file; its columns are: {columns}")
+    return named
+
+
+def _check_score_count(cfg, task: str, labels: list) -> None:
+    if task == "regression":
+        raise UserError("data.scores are for classification; for regression give data.prediction only")
+    expected = 1 if task == "binary" else len(labels)
+    if len(cfg.scores) != expected:
+        raise UserError(f"data.scores lists {len(cfg.scores)} columns; a {task} target with labels {labels} needs "
+                        f"{expected} (binary: the positive class's score; multiclass: one per class, label order)")
+
+
+def _not_probabilities(cfg, task: str, pred_column, low: float, high: float, notes: list) -> None:
+    """Scores that only rank rows: a note; an error when binary labels would have to come from the 0.5 threshold."""
+    what = ("outside [0, 1]" if task == "binary" else "not rows of probabilities (each in [0, 1], summing to 1)")
+    notes.append(f"The scores ({', '.join(cfg.scores)}) are {what}, range {low:.4g} to {high:.4g}: they rank rows "
+                 "but are not probabilities, so log loss, Brier score and calibration are not computed.")
+    if task == "binary" and pred_column is None and cfg.threshold is None:
+        raise UserError(f"data.scores={list(cfg.scores)} are not probabilities (range {low:.4g} to {high:.4g}), so "
+                        "labels cannot come from the 0.5 threshold: give data.threshold=... (predict the positive "
+                        "class when score >= threshold) or data.prediction=<column of predicted labels>")
+
+
+def _read_source(source, files: dict, na_values, notes: list, keep: tuple) -> pd.DataFrame:
+    """Every file of the source in memory, one frame (hive partition values as columns), rows in file order."""
+    if len(source.files) == 1:
+        return _read_table(str(source.files[0]), "data.path", files, na_values, notes, keep)
+    parts = []
+    for f in source.files:
+        part = _read_table(str(f), f"data.path ({f.name})", files, na_values, notes, keep)
+        for key, value in source.partition_values(f).items():
+            part[key] = value
+        parts.append(part)
+    table = pd.concat(parts, ignore_index=True)
+    notes.append(f"Read {len(source.files)} files ({len(table):,} rows) into memory (data.engine=pandas).")
+    return table
+
+
+def _load_aggregated(cfg, source, engine: str, named: dict) -> Dataset:
+    """Logged predictions aggregated by DuckDB or Spark (postreport.warehouse): the test "rows" are cells of rows
+    that agree on every value the report reads, each with its row count as weight."""
+    from .errors import at_least
+    from .warehouse import MAX_LABELS, aggregate, auc_error_bound
+
+    at_least("data.score_bins", cfg.score_bins, 2)
+    if cfg.task == "regression":
+        raise UserError(f"data.engine={engine} aggregates classification predictions; for regression use "
+                        "data.engine=pandas (the rows are read into memory)")
+    pred_column = named.get("data.prediction")
+    notes: list = []
+
+    def check(profile: pd.DataFrame, rows: int):
+        empty = int(profile.loc[profile["y"].isna(), "n"].sum())
+        profile = profile[profile["y"].notna()]
+        if profile.empty:
+            raise UserError(f"the predictions have no rows with a value in the target column {cfg.target!r}")
+        if empty:
+            notes.append(f"{empty:,} rows of the predictions have no value in {cfg.target!r} and were left out.")
+        y = profile["y"]
+        if source.columns.get(cfg.target) == "integer" or (y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0)):
+            y = y.astype(np.int64)
+        if y.nunique() > MAX_LABELS:
+            raise UserError(f"the target {cfg.target!r} has more than {MAX_LABELS} distinct values: "
+                            f"data.engine={engine} aggregates classification predictions; for regression use "
+                            "data.engine=pandas")
+        task = _task(cfg.task, y.reset_index(drop=True), cfg.target, notes)
+        if task == "regression":
+            raise UserError(f"the target {cfg.target!r} looks continuous ({notes[-1]}); data.engine={engine} "
+                            "aggregates classification predictions: for regression use data.engine=pandas")
+        labels = _sorted_labels(y)
+        counted = {c: "n_pred" for c in [pred_column] if c} | {c: f"n_s{i}" for i, c in enumerate(cfg.scores)}
+        missing = {c: int((profile["n"] - profile[k]).sum()) for c, k in counted.items()}
+        missing = {c: n for c, n in missing.items() if n}
+        if missing:
+            counts = ", ".join(f"{c!r}: {n}" for c, n in missing.items())
+            if cfg.missing != "drop":
+                raise UserError(f"rows without a prediction ({counts} missing values); remove them, or set "
+                                "data.missing=drop to leave them out of the report")
+            notes.append(f"Rows without a prediction ({counts} missing values) were left out (data.missing=drop).")
+        probabilities = True
+        if cfg.scores:
+            _check_score_count(cfg, task, labels)
+            for i, c in enumerate(cfg.scores):
+                if profile[f"inf_s{i}"].sum():
+                    raise UserError(f"column {c!r} holds {int(profile[f'inf_s{i}'].sum())} infinite values; scores "
+                                    "and predictions must be finite")
+            low = float(min(profile[f"min_s{i}"].min() for i in range(len(cfg.scores))))
+            high = float(max(profile[f"max_s{i}"].max() for i in range(len(cfg.scores))))
+            probabilities = low >= 0 and high <= 1 and ("off_sum" not in profile or profile["off_sum"].sum() == 0)
+            if not probabilities:
+                _not_probabilities(cfg, task, pred_column, low, high, notes)
+        positive = _positive_label(cfg.positive_label, labels) if task == "binary" else None
+        return task, labels, positive, probabilities, notes
+
+    cells, aggregation, task, labels, positive, probabilities, _ = aggregate(cfg, source, engine, cfg, check)
+    if aggregation.rows == 0:
+        raise UserError("no row has a prediction")
+    y = cells["y"].to_numpy()
+    if y.dtype.kind == "f" and all(isinstance(label, int) for label in labels):
+        y = y.astype(np.int64)
+    weight = cells["n"].to_numpy(dtype=float)
+    logged = {"y_pred": cells["pred"].to_numpy(), "scores": None, "prediction": pred_column,
+              "score_columns": list(cfg.scores), "probabilities": probabilities,
+              "threshold": 0.5 if cfg.threshold is None else float(cfg.threshold)}
+    what = "the true label and the predicted label"
+    if "bin" in cells:
+        bins = cells["bin"].to_numpy(dtype=np.int64)
+        in_bin = np.bincount(bins, weight)
+        mean = np.divide(np.bincount(bins, cells["s_sum"].to_numpy()), in_bin, out=np.zeros_like(in_bin),
+                         where=in_bin > 0)
+        low, high = np.full(len(in_bin), np.inf), np.full(len(in_bin), -np.inf)
+        np.minimum.at(low, bins, cells["s_min"].to_numpy(dtype=float))
+        np.maximum.at(high, bins, cells["s_max"].to_numpy(dtype=float))
+        # inside the bin's own scores: a bin of one distinct score is that score exactly, not a rounded sum / n
+        logged["scores"] = np.clip(mean[bins], low[bins], high[bins])[:, None]
+        logged["loss"] = cells["loss_sum"].to_numpy() / weight
+        logged["sq"] = cells["sq_sum"].to_numpy() / weight
+        aggregation.auc_error_bound = auc_error_bound((y == positive).astype(float), bins, weight)
+        low, high = aggregation.score_range
+        what += (f" and the score's bin ({aggregation.score_bins:,} bins of width {(high - low) / aggregation.score_bins:.3g} "
+                 f"from {low:.4g} to {high:.4g}; each bin's scores count as their mean)")
+    elif cfg.scores:
+        notes.append("From aggregates, a multiclass report has the counting metrics, the confusion matrix and "
+                     "per-class metrics; the scores' metrics and curves need data.engine=pandas.")
+    seconds = sum(p["seconds"] for p in aggregation.passes)
+    exact = ("Counting metrics" + (", log loss and Brier score" if "bin" in cells else "") + " are exact")
+    if aggregation.auc_error_bound is not None:
+        exact += (f"; ROC AUC is binned, within ±{aggregation.auc_error_bound:.1e} of the exact value, and curves, "
+                  "calibration and thresholds move in steps of one bin")
+    notes.append(f"{aggregation.engine} read {aggregation.rows:,} rows from {aggregation.files:,} file(s) in "
+                 f"{len(aggregation.passes)} passes ({seconds:.1f} s) and grouped them into {aggregation.cells:,} "
+                 f"cells of rows that agree on {what}. The report is computed from the cells; no row is sampled. "
+                 f"{exact}.")
+    return Dataset(name=source.name, task=task, target=cfg.target, X_train=None, y_train=None,
+                   X_test=pd.DataFrame(index=pd.RangeIndex(len(cells))), y_test=pd.Series(y, name=cfg.target),
+                   labels=labels, positive_label=positive,
+                   source=str(source.files[0]) if len(source.files) == 1 else f"{source.path}: {len(source.files)} files",
+                   notes=notes, files={}, logged=logged, weights=weight, aggregation=aggregation)
+
+
 
 
 def are_probabilities(scores: np.ndarray, tolerance: float = 1e-3) -> bool:

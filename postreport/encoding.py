@@ -16,6 +16,7 @@ class Encoded:
     pred_idx: np.ndarray
     proba: Optional[np.ndarray]  # (n, len(data labels)), columns in the data's label order; None if unknown
     positive_idx: Optional[int] = None  # binary
+    weight: Optional[np.ndarray] = None  # aggregated input: rows per entry (None: one row each)
 
     @property
     def y_bin(self) -> np.ndarray:
@@ -44,7 +45,7 @@ def encode(data, pred) -> Encoded:
     if pred.proba is not None and set(pred.classes) >= set(data.labels):
         proba = pred.proba[:, [pred.classes.index(label) for label in data.labels]]
     positive = labels.index(data.positive_label) if data.task == "binary" else None
-    return Encoded(labels, y_idx, pred_idx, proba, positive)
+    return Encoded(labels, y_idx, pred_idx, proba, positive, pred.weight)
 
 
 def _indices(values: np.ndarray, labels: list) -> np.ndarray:

@@ -115,21 +115,23 @@ NOT_PROBABILITIES = ("The scores are not probabilities, so log loss and Brier sc
                      "average precision only rank the rows.")
 
 
-def binary_metrics(y_bin, pred_bin, score, positive, order=None, probabilities: bool = True) -> MetricsResult:
+def binary_metrics(y_bin, pred_bin, score, positive, order=None, probabilities: bool = True, weight=None, loss=None,
+                   sq=None) -> MetricsResult:
     """Binary metrics of the positive class, vectorised with the same formulas as the bootstrap resamples
     (tested against scikit-learn); a metric the data cannot define is None with a note. probabilities=False:
-    the scores only rank rows (no log loss or Brier score)."""
+    the scores only rank rows (no log loss or Brier score). weight, loss, sq: aggregated input (bootstrap.binary_point)."""
     notes: list = []
-    n_pos = int(y_bin.sum())
-    one_class = n_pos in (0, len(y_bin))
-    raw = bootstrap.binary_point(y_bin, pred_bin, None if one_class else score, order)
+    w = np.ones(len(y_bin)) if weight is None else weight
+    n_pos = int(np.dot(w, y_bin))
+    one_class = n_pos in (0, int(w.sum()))
+    raw = bootstrap.binary_point(y_bin, pred_bin, None if one_class else score, order, weight, loss, sq)
     if score is None:
         notes.append("The model gives no probabilities, so ROC AUC, average precision, log loss and Brier "
                      "score are not computed.")
     elif one_class:
-        clipped = np.clip(score, np.finfo(float).eps, 1 - np.finfo(float).eps)
-        raw["log_loss"] = float(-np.mean(y_bin * np.log(clipped) + (1 - y_bin) * np.log(1 - clipped)))
-        raw["brier"] = float(np.mean((y_bin - score) ** 2))
+        if loss is None:
+            loss, sq = bootstrap._losses(y_bin, score)
+        raw["log_loss"], raw["brier"] = float(np.dot(w, loss) / w.sum()), float(np.dot(w, sq) / w.sum())
         notes.append("ROC AUC and average precision are undefined: the test set holds one class only.")
     values = {}
     for name in CLASSIFICATION:
@@ -149,9 +151,11 @@ def binary_metrics(y_bin, pred_bin, score, positive, order=None, probabilities: 
                          notes=notes, positive=positive)
 
 
-def multiclass_metrics(y_true, y_pred, proba, classes, labels, probabilities: bool = True) -> MetricsResult:
+def multiclass_metrics(y_true, y_pred, proba, classes, labels, probabilities: bool = True,
+                       weight=None) -> MetricsResult:
     """Multiclass metrics through scikit-learn (macro averages); a metric the data cannot define is None with a
-    note. proba's columns are in the order of `classes` (the model's); `labels` are the data's."""
+    note. proba's columns are in the order of `classes` (the model's); `labels` are the data's; weight: rows per
+    entry (aggregated input, without scores)."""
     import sklearn.metrics as skm
 
     values: dict = {}
@@ -171,15 +175,16 @@ def multiclass_metrics(y_true, y_pred, proba, classes, labels, probabilities: bo
 
     present = set(np.unique(y_true).tolist())
     onehot = (np.asarray(y_true)[:, None] == np.asarray(classes, dtype=object)[None, :]).astype(float)
-    prf = dict(labels=labels, average="macro", zero_division=np.nan)
-    attempt("accuracy", lambda: skm.accuracy_score(y_true, y_pred))
-    attempt("balanced_accuracy", lambda: skm.balanced_accuracy_score(y_true, y_pred))
+    prf = dict(labels=labels, average="macro", zero_division=np.nan, sample_weight=weight)
+    attempt("accuracy", lambda: skm.accuracy_score(y_true, y_pred, sample_weight=weight))
+    attempt("balanced_accuracy", lambda: skm.balanced_accuracy_score(y_true, y_pred, sample_weight=weight))
     attempt("precision", lambda: skm.precision_score(y_true, y_pred, **prf))
     attempt("recall", lambda: skm.recall_score(y_true, y_pred, **prf))
     attempt("f1", lambda: skm.f1_score(y_true, y_pred, **prf))
     attempt("f1_weighted", lambda: skm.f1_score(y_true, y_pred, labels=labels, average="weighted",
-                                                zero_division=np.nan))
-    attempt("f1_micro", lambda: skm.f1_score(y_true, y_pred, labels=labels, average="micro"))
+                                                zero_division=np.nan, sample_weight=weight))
+    attempt("f1_micro", lambda: skm.f1_score(y_true, y_pred, labels=labels, average="micro",
+                                             sample_weight=weight))
     if proba is None:
         for name in PROBABILISTIC:
             values[name] = None
@@ -208,7 +213,7 @@ def multiclass_metrics(y_true, y_pred, proba, classes, labels, probabilities: bo
         else:
             attempt("log_loss", lambda: skm.log_loss(y_true, proba, labels=classes))
             attempt("brier", lambda: np.mean(np.sum((onehot - proba) ** 2, axis=1)))
-    attempt("mcc", lambda: skm.matthews_corrcoef(y_true, y_pred))
+    attempt("mcc", lambda: skm.matthews_corrcoef(y_true, y_pred, sample_weight=weight))
     return MetricsResult(task="multiclass", values={k: values[k] for k in TASKS["multiclass"].all},
                          averaging="macro average over classes", notes=notes)
 
@@ -242,11 +247,14 @@ def point_metrics(data, pred, enc, rows=None) -> MetricsResult:
         return regression_metrics(pred.y_true[pick], pred.y_pred[pick])
     if data.task == "binary":
         score = None if enc.score is None else enc.score[pick]
+        if enc.weight is not None:  # aggregated input: every cell, never a subset of rows
+            return binary_metrics(enc.y_bin, enc.pred_bin, score, data.positive_label, enc.score_order,
+                                  pred.probabilities, enc.weight, pred.loss, pred.sq)
         return binary_metrics(enc.y_bin[pick], enc.pred_bin[pick], score, data.positive_label,
                               enc.score_order if rows is None else None, pred.probabilities)
     proba = None if pred.proba is None else pred.proba[pick]
     return multiclass_metrics(pred.y_true[pick], pred.y_pred[pick], proba, pred.classes, data.labels,
-                              pred.probabilities)
+                              pred.probabilities, None if pred.weight is None else pred.weight[pick])
 
 
 # ------------------------------------------------------------------------------------------------ intervals
@@ -266,11 +274,14 @@ def intervals(task, pred, enc, settings, seed, rows=None, scores: bool = True,
         if len(np.unique(enc.y_idx[pick])) < 2:
             return None
         score = None if enc.score is None or not scores else enc.score[pick]
+        if enc.weight is not None:
+            return bootstrap.binary(enc.y_bin, enc.pred_bin, score, settings, seed, stratified=stratified,
+                                    weight=enc.weight, loss=pred.loss, sq=pred.sq)
         return bootstrap.binary(enc.y_bin[pick], enc.pred_bin[pick], score, settings, seed,
                                 enc.score_order if rows is None else None, paired, stratified)
     proba = None if enc.proba is None or not scores else enc.proba[pick]
     return bootstrap.multiclass(enc.y_idx[pick], enc.pred_idx[pick], len(enc.labels), proba, settings, seed,
-                                stratified)
+                                stratified, None if pred.weight is None else pred.weight[pick])
 
 
 def candidate_metrics(ctx, candidate) -> MetricsResult:

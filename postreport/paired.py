@@ -100,16 +100,18 @@ def verdict(ci: Optional[list], higher_is_better: bool) -> Optional[str]:
     return UNCLEAR
 
 
-def mean_interval(y: np.ndarray, values: np.ndarray, boot, seed: int) -> Optional[list]:
+def mean_interval(y: np.ndarray, values: np.ndarray, boot, seed: int, weight=None) -> Optional[list]:
     """The interval of a mean of per-row values that take few distinct values (a cost change), stratified by class:
-    rows drawn with replacement are counts drawn over the (class, value) cells, so this is exact and cheap."""
+    rows drawn with replacement are counts drawn over the (class, value) cells, so this is exact and cheap.
+    weight: rows per entry (aggregated input)."""
     from .bootstrap import Cells, resample_counts
 
+    w = np.ones(len(y)) if weight is None else weight
     distinct, which = np.unique(values, return_inverse=True)
-    code, count = np.unique(y * len(distinct) + which, return_counts=True)
-    cells = Cells(stratum=code // len(distinct), count=count, exact=False)
+    code, inverse = np.unique(y * len(distinct) + which, return_inverse=True)
+    cells = Cells(stratum=code // len(distinct), count=np.bincount(inverse, w), exact=False)
     cell_values = distinct[code % len(distinct)]
-    samples = np.concatenate([W @ cell_values / len(y) for W in resample_counts(cells, boot.resamples, seed)])
+    samples = np.concatenate([W @ cell_values / w.sum() for W in resample_counts(cells, boot.resamples, seed)])
     return difference_interval(samples, np.zeros_like(samples), boot.level)
 
 

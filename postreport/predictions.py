@@ -17,6 +17,9 @@ class Predictions:
     seconds: float
     probabilities: bool = True  # proba holds probabilities (else scores that only rank rows: logged raw scores)
     threshold: float = 0.5  # binary: the positive class's score at and above which the labels are positive
+    weight: Optional[np.ndarray] = None  # aggregated input: the rows each entry stands for (None: one each)
+    loss: Optional[np.ndarray] = None  # aggregated binary input: each cell's mean log loss and squared error,
+    sq: Optional[np.ndarray] = None  # from every row's own score (the scores above are their bins' means)
 
     def scores_for(self, label) -> Optional[np.ndarray]:
         """The predicted probability of one class (binary: the positive label's scores)."""
@@ -56,7 +59,8 @@ def from_log(data) -> Predictions:
     y_true = data.y_test.to_numpy()
     logged = data.logged
     if data.task == "regression":
-        return Predictions(y_true.astype(float), np.asarray(logged["y_pred"], dtype=float), None, [], 0.0)
+        return Predictions(y_true.astype(float), np.asarray(logged["y_pred"], dtype=float), None, [], 0.0,
+                           weight=data.weights)
     labels = list(data.labels)
     proba = None
     scores = logged["scores"]
@@ -79,4 +83,5 @@ def from_log(data) -> Predictions:
         y_pred = np.asarray(labels, dtype=object)[np.argmax(proba, axis=1)]
     if y_pred.dtype == object and y_true.dtype != object:
         y_pred = y_pred.astype(y_true.dtype)
-    return Predictions(y_true, y_pred, proba, labels, 0.0, logged["probabilities"], logged["threshold"])
+    return Predictions(y_true, y_pred, proba, labels, 0.0, logged["probabilities"], logged["threshold"],
+                       weight=data.weights, loss=logged.get("loss"), sq=logged.get("sq"))

@@ -248,7 +248,7 @@ def run_analysis(name: str, cls, settings, ctx: RunContext, timer: Timer) -> Out
     outcome = Outcome(name=name, analysis=analysis)
     with timer.step(f"analysis: {name}"):
         try:
-            reason = analysis.skip_reason(ctx)
+            reason = analysis.skip_reason(ctx) or aggregated_skip(analysis, ctx.data)
             if reason:
                 outcome.status, outcome.error = "skipped", reason
             else:
@@ -261,6 +261,15 @@ def run_analysis(name: str, cls, settings, ctx: RunContext, timer: Timer) -> Out
             log.error("analysis %s failed: %s\n%s", name, outcome.error, traceback.format_exc())
     outcome.seconds = timer.seconds[f"analysis: {name}"]
     return outcome
+
+
+def aggregated_skip(analysis, data) -> Optional[str]:
+    """Why a section that reads individual rows is not in a report of aggregated input."""
+    if data.weights is None or getattr(analysis, "aggregated", False):
+        return None
+    a = data.aggregation
+    return (f"It needs individual rows, and the {a.rows:,} logged predictions were aggregated by {a.engine} into "
+            f"{a.cells:,} cells; data.engine=pandas on fewer files (a glob of some partitions) shows it.")
 
 
 def drop_model_timings(ctx: RunContext) -> None:
@@ -282,7 +291,9 @@ def render(cfg, ctx, checked: Checked, outcomes: list, figures: dict, timer: Tim
     from .report.render_json import dumps, metrics_document
 
     document = metrics_document(ctx, outcomes, gates)
-    payloads: dict = {"predictions": predictions_parquet(ctx.data, ctx.predictions)}
+    payloads: dict = {}
+    if ctx.data.weights is None:  # aggregated input has cells, not rows: there is no row to write
+        payloads["predictions"] = predictions_parquet(ctx.data, ctx.predictions)
     if "json" in cfg.report.formats:
         payloads["json"] = dumps(document)
     if "junit" in cfg.report.formats:

@@ -13,6 +13,7 @@ class Analysis:
     title: ClassVar[str]
     lead: ClassVar[str] = ""
     Settings: ClassVar[type] = NoSettings  # a dataclass; the config's `analyses.<name>` is validated against it
+    aggregated: ClassVar[bool] = False  # computes from aggregated input too (cells of rows, `data.weights`)
 
     def check(self, data, settings) -> None:
         """Raise UserError when the settings cannot fit the data. Runs before any model is fitted."""

@@ -92,9 +92,12 @@ class CalibrationResult:
                 "histogram": {"edges": list(map(float, self.histogram[0])), "counts": list(map(int, self.histogram[1]))}}
 
 
-def bin_edges(score: np.ndarray, bins: int, strategy: str) -> np.ndarray:
+def bin_edges(score: np.ndarray, bins: int, strategy: str, weight=None) -> np.ndarray:
     if strategy == "quantile":
-        edges = np.unique(np.quantile(score, np.linspace(0, 1, bins + 1)))
+        from ..bootstrap import _weighted_edges
+
+        edges = (np.unique(np.quantile(score, np.linspace(0, 1, bins + 1))) if weight is None
+                 else _weighted_edges(score, weight, bins))
         edges[0], edges[-1] = 0.0, 1.0
         return edges
     return np.linspace(0, 1, bins + 1)
@@ -104,24 +107,28 @@ def bin_index(score: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.clip(np.searchsorted(edges, score, side="right") - 1, 0, len(edges) - 2)
 
 
-def reliability(score: np.ndarray, outcome: np.ndarray, edges: np.ndarray) -> Reliability:
+def reliability(score: np.ndarray, outcome: np.ndarray, edges: np.ndarray, weight=None) -> Reliability:
+    """weight: rows per entry (aggregated input; None: one each)."""
+    w = np.ones(len(score)) if weight is None else weight
     idx = bin_index(score, edges)
     nb = len(edges) - 1
-    count = np.bincount(idx, minlength=nb)
+    count = np.bincount(idx, w, minlength=nb)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(idx, score, minlength=nb) / count
-        frac = np.bincount(idx, outcome, minlength=nb) / count
+        mean = np.bincount(idx, w * score, minlength=nb) / count
+        frac = np.bincount(idx, w * outcome, minlength=nb) / count
     keep = count > 0
-    ece = float(np.sum(count[keep] * np.abs(frac[keep] - mean[keep])) / len(score))
-    return Reliability(mean[keep].tolist(), frac[keep].tolist(), count[keep].tolist(), ece)
+    ece = float(np.sum(count[keep] * np.abs(frac[keep] - mean[keep])) / w.sum())
+    return Reliability(mean[keep].tolist(), frac[keep].tolist(), np.rint(count[keep]).astype(int).tolist(), ece)
 
 
-def ece_samples(score, outcome, edges, resamples: int, seed: int) -> np.ndarray:
+def ece_samples(score, outcome, edges, resamples: int, seed: int, weight=None) -> np.ndarray:
     """ECE of each bootstrap resample: rows grouped by (bin, outcome), counts drawn from a multinomial."""
-    n = len(score)
+    w = np.ones(len(score)) if weight is None else weight
+    n = int(round(w.sum()))
     idx = bin_index(score, edges)
-    uniq, inverse, count = np.unique(idx * 2 + outcome.astype(int), return_inverse=True, return_counts=True)
-    mean_score = np.bincount(inverse, score) / count
+    uniq, inverse = np.unique(idx * 2 + outcome.astype(int), return_inverse=True)
+    count = np.bincount(inverse, w)
+    mean_score = np.bincount(inverse, w * score) / count
     onehot = np.zeros((len(uniq), len(edges) - 1))
     onehot[np.arange(len(uniq)), uniq // 2] = 1
     W = np.random.default_rng([seed, 1]).multinomial(n, count / n, size=resamples).astype(float)
@@ -140,19 +147,21 @@ def wilson(k: float, n: int, z: float) -> list:
     return [0.0 if k <= 0 else max(0.0, float(centre - half)), 1.0 if k >= n else min(1.0, float(centre + half))]
 
 
-def logistic_recalibration(score: np.ndarray, outcome: np.ndarray) -> Optional[tuple]:
+def logistic_recalibration(score: np.ndarray, outcome: np.ndarray, weight=None) -> Optional[tuple]:
     """Calibration intercept and slope: the unpenalised logistic fit of the outcome on logit(score) (Newton's
-    method), with standard errors from the inverse information. None when it does not converge (separation)."""
+    method), with standard errors from the inverse information. None when it does not converge (separation).
+    weight: rows per entry (aggregated input)."""
+    weight = np.ones(len(score)) if weight is None else weight
     eps = 1e-12
     x = np.log(np.clip(score, eps, 1 - eps) / np.clip(1 - score, eps, 1 - eps))
     X = np.column_stack([np.ones_like(x), x])
     beta = np.zeros(2)
     for _ in range(100):
         p = 1 / (1 + np.exp(-(X @ beta)))
-        w = p * (1 - p)
+        w = weight * p * (1 - p)
         info = X.T @ (X * w[:, None])
         try:
-            step = np.linalg.solve(info, X.T @ (outcome - p))
+            step = np.linalg.solve(info, X.T @ (weight * (outcome - p)))
         except np.linalg.LinAlgError:
             return None
         beta += step
@@ -163,21 +172,23 @@ def logistic_recalibration(score: np.ndarray, outcome: np.ndarray) -> Optional[t
     if not np.all(np.isfinite(beta)) or np.max(np.abs(beta)) > 1e3:
         return None
     p = 1 / (1 + np.exp(-(X @ beta)))
-    cov = np.linalg.inv(X.T @ (X * (p * (1 - p))[:, None]))
+    cov = np.linalg.inv(X.T @ (X * (weight * p * (1 - p))[:, None]))
     return (float(beta[0]), float(beta[1])), (float(np.sqrt(cov[0, 0])), float(np.sqrt(cov[1, 1])))
 
 
-def expected_ece_if_calibrated(score: np.ndarray, edges: np.ndarray, seed: int, draws: int = 100) -> float:
+def expected_ece_if_calibrated(score: np.ndarray, edges: np.ndarray, seed: int, draws: int = 100,
+                               weight=None) -> float:
     """The ECE a perfectly calibrated model would show on these scores by chance (outcomes drawn from the scores
-    themselves): subtracted from the ECE for the debiased estimate."""
+    themselves): subtracted from the ECE for the debiased estimate. weight: rows per entry (aggregated input)."""
     rng = np.random.default_rng(seed + 7)
     idx = bin_index(score, edges)
     nb = len(edges) - 1
-    mean = np.bincount(idx, score, minlength=nb)
-    if len(score) > 20000:  # each bin's hits are a sum of many Bernoullis: drawn from its normal approximation
-        spread = np.sqrt(np.bincount(idx, score * (1 - score), minlength=nb))
+    w = np.ones(len(score)) if weight is None else weight
+    mean = np.bincount(idx, w * score, minlength=nb)
+    if w.sum() > 20000 or weight is not None:  # a bin's hits are a sum of many Bernoullis: its normal approximation
+        spread = np.sqrt(np.bincount(idx, w * score * (1 - score), minlength=nb))
         hits = mean + spread * rng.standard_normal((draws, nb))
-        return float(np.mean(np.sum(np.abs(hits - mean), axis=1)) / len(score))
+        return float(np.mean(np.sum(np.abs(hits - mean), axis=1)) / w.sum())
     total = 0.0
     for _ in range(draws):
         hits = np.bincount(idx, (rng.random(len(score)) < score).astype(float), minlength=nb)
@@ -230,6 +241,7 @@ def recalibrate(ctx, score: np.ndarray, outcome: np.ndarray, boot, seed: int) ->
 
 class CalibrationAnalysis(Analysis):
     name = "calibration"
+    aggregated = True
     title = "Calibration"
     lead = "Whether a predicted probability of 70% comes true about 70% of the time."
     Settings = CalibrationSettings
@@ -247,10 +259,12 @@ class CalibrationAnalysis(Analysis):
         from ..bootstrap import Intervals
 
         enc, boot = ctx.encoded, ctx.cfg.bootstrap
+        w = enc.weight  # aggregated input: rows per cell (binary only; multiclass cells carry no scores)
         curves = {}
         if ctx.data.task == "binary":
             main, score, outcome = "positive", enc.score, enc.y_bin.astype(float)
-            brier = float(np.mean((outcome - score) ** 2))
+            sq = (outcome - score) ** 2 if ctx.predictions.sq is None else ctx.predictions.sq
+            brier = float(np.average(sq, weights=w))
         else:
             proba = enc.proba
             for k, label in enumerate(ctx.data.labels):
@@ -259,30 +273,31 @@ class CalibrationAnalysis(Analysis):
             main, score = "top label", proba.max(axis=1)
             outcome = (proba.argmax(axis=1) == enc.y_idx).astype(float)
             brier = float(np.mean(np.sum((np.eye(proba.shape[1])[enc.y_idx] - proba) ** 2, axis=1)))
-        edges = bin_edges(score, settings.bins, settings.strategy)
-        curves = {main: reliability(score, outcome, edges), **curves}
+        edges = bin_edges(score, settings.bins, settings.strategy, w)
+        curves = {main: reliability(score, outcome, edges, w), **curves}
         ci = None
         if boot.resamples > 0:
             seed = ctx.seed if boot.seed is None else boot.seed
-            samples = ece_samples(score, outcome, edges, boot.resamples, seed)
+            samples = ece_samples(score, outcome, edges, boot.resamples, seed, w)
             ci = Intervals({"ece": samples}, boot.level, boot.resamples).interval("ece")
-        counts, hist_edges = np.histogram(score, bins=np.linspace(0, 1, 21))
+        counts, hist_edges = np.histogram(score, bins=np.linspace(0, 1, 21), weights=w)
         result = CalibrationResult(curves=curves, main=main, ece_ci=ci, ci_level=boot.level if ci else None,
-                                   histogram=(hist_edges, counts), mean_score=float(score.mean()),
-                                   observed_rate=float(outcome.mean()), strategy=settings.strategy, brier=brier,
-                                   bins=settings.bins)
+                                   histogram=(hist_edges, np.rint(counts).astype(int)),
+                                   mean_score=float(np.average(score, weights=w)),
+                                   observed_rate=float(np.average(outcome, weights=w)), strategy=settings.strategy,
+                                   brier=brier, bins=settings.bins)
         from scipy.special import ndtri
 
         z = float(ndtri(1 - (1 - boot.level) / 2))
         c = curves[main]
         result.wilson = [wilson(f * k, k, z) for f, k in zip(c.fraction_positive, c.count)]
-        fit = logistic_recalibration(score, outcome)
+        fit = logistic_recalibration(score, outcome, w)
         if fit is not None:
             (result.intercept, result.slope), (se_a, se_b) = fit
             result.intercept_ci = [result.intercept - z * se_a, result.intercept + z * se_a]
             result.slope_ci = [result.slope - z * se_b, result.slope + z * se_b]
         seed = ctx.seed if boot.seed is None else boot.seed
-        result.ece_debiased = c.ece - expected_ece_if_calibrated(score, edges, seed)
+        result.ece_debiased = c.ece - expected_ece_if_calibrated(score, edges, seed, weight=w)
         if ctx.data.task == "binary":
             result.recalibration = recalibrate(ctx, score, outcome, boot, seed)
         return result

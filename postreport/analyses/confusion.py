@@ -64,12 +64,15 @@ class ConfusionResult:
         return payload
 
 
-def confusion(y_true, y_pred, labels: list, positive=None, top: int = 5) -> ConfusionResult:
+def confusion(y_true, y_pred, labels: list, positive=None, top: int = 5, weight=None) -> ConfusionResult:
+    """weight: rows per entry (aggregated input); the counts stay whole numbers."""
     from sklearn.metrics import confusion_matrix
 
     extra = sorted(set(np.unique(y_pred).tolist()) - set(labels), key=str)
     labels = list(labels) + extra
-    matrix = confusion_matrix(y_true, y_pred, labels=labels)
+    matrix = confusion_matrix(y_true, y_pred, labels=labels, sample_weight=weight)
+    if weight is not None:
+        matrix = np.rint(matrix).astype(np.int64)
     pairs = []
     if positive is None:
         support = matrix.sum(axis=1)
@@ -81,6 +84,7 @@ def confusion(y_true, y_pred, labels: list, positive=None, top: int = 5) -> Conf
 
 class ConfusionMatrixAnalysis(Analysis):
     name = "confusion_matrix"
+    aggregated = True
     title = "Confusion matrix"
     lead = "Which classes the model mistakes for which, in counts and as shares of each true class."
     Settings = ConfusionSettings
@@ -92,7 +96,8 @@ class ConfusionMatrixAnalysis(Analysis):
 
     def compute(self, ctx, settings: ConfusionSettings) -> ConfusionResult:
         positive = ctx.data.positive_label if ctx.data.task == "binary" else None
-        return confusion(ctx.predictions.y_true, ctx.predictions.y_pred, ctx.data.labels, positive, settings.top_confusions)
+        pred = ctx.predictions
+        return confusion(pred.y_true, pred.y_pred, ctx.data.labels, positive, settings.top_confusions, pred.weight)
 
     def items(self, r: ConfusionResult) -> list:
         n = int(r.matrix.sum())

@@ -54,22 +54,26 @@ def _finite(thresholds) -> list:
     return [float(t) if np.isfinite(t) else None for t in thresholds]
 
 
-def binary_curves(y, score, pred, cap: int) -> CurvesResult:
+def binary_curves(y, score, pred, cap: int, weight=None) -> CurvesResult:
+    """weight: rows per entry (aggregated input: each entry a cell of rows whose scores share a bin)."""
     from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
 
-    fpr, tpr, roc_t = roc_curve(y, score)
-    precision, recall, pr_t = precision_recall_curve(y, score)
+    fpr, tpr, roc_t = roc_curve(y, score, sample_weight=weight)
+    precision, recall, pr_t = precision_recall_curve(y, score, sample_weight=weight)
     full_auc = float(auc(fpr, tpr))
     fpr, tpr, roc_t = cap_points(cap, fpr, tpr, roc_t)
     recall, precision, pr_t = cap_points(cap, recall[::-1], precision[::-1], np.r_[np.inf, pr_t[::-1]])
-    tp, fp = int(np.sum((pred == 1) & (y == 1))), int(np.sum((pred == 1) & (y == 0)))
-    P, N = int(y.sum()), int(len(y) - y.sum())
+    w = np.ones(len(y)) if weight is None else weight
+    tp, fp = int(round(np.dot(w, (pred == 1) & (y == 1)))), int(round(np.dot(w, (pred == 1) & (y == 0))))
+    P = int(round(np.dot(w, y)))
+    N = int(round(w.sum())) - P
     point = {"fpr": fp / N if N else None, "tpr": tp / P if P else None,
              "recall": tp / P if P else None, "precision": tp / (tp + fp) if tp + fp else None}
     return CurvesResult(
         roc={"positive": Curve(fpr, tpr, full_auc, _finite(roc_t))},
-        pr={"positive": Curve(recall, precision, float(average_precision_score(y, score)), _finite(pr_t))},
-        prevalence={"positive": P / len(y)}, operating_point=point, max_points=cap,
+        pr={"positive": Curve(recall, precision, float(average_precision_score(y, score, sample_weight=weight)),
+                              _finite(pr_t))},
+        prevalence={"positive": P / (P + N)}, operating_point=point, max_points=cap,
     )
 
 
@@ -107,6 +111,7 @@ def multiclass_curves(y_idx, proba, labels, cap: int) -> CurvesResult:
 
 class CurvesAnalysis(Analysis):
     name = "curves"
+    aggregated = True
     title = "ROC and precision-recall curves"
     lead = "How well the scores rank positives above negatives, at every possible threshold."
     Settings = CurveSettings
@@ -123,7 +128,7 @@ class CurvesAnalysis(Analysis):
     def compute(self, ctx, settings: CurveSettings) -> CurvesResult:
         enc = ctx.encoded
         if ctx.data.task == "binary":
-            return binary_curves(enc.y_bin, enc.score, enc.pred_bin, settings.max_points)
+            return binary_curves(enc.y_bin, enc.score, enc.pred_bin, settings.max_points, enc.weight)
         return multiclass_curves(enc.y_idx, enc.proba, ctx.data.labels, settings.max_points)
 
     def items(self, r: CurvesResult) -> list:

@@ -9,6 +9,7 @@ from .base import Analysis
 
 class MetricsAnalysis(Analysis):
     name = "metrics"
+    aggregated = True
     title = "Evaluation metrics"
     lead = "How well the model predicts the held-out test set."
 

@@ -52,13 +52,15 @@ class PerClassResult:
                 self.worst.label}
 
 
-def per_class(y_idx, pred_idx, labels: list) -> list:
-    """Point estimates per label (labels = the data's labels), as sklearn's precision_recall_fscore_support."""
+def per_class(y_idx, pred_idx, labels: list, weight=None) -> list:
+    """Point estimates per label (labels = the data's labels), as sklearn's precision_recall_fscore_support.
+    weight: rows per entry (aggregated input)."""
+    w = np.ones(len(y_idx)) if weight is None else weight
     rows = []
     for k, label in enumerate(labels):
-        tp = int(np.sum((y_idx == k) & (pred_idx == k)))
-        support = int(np.sum(y_idx == k))
-        predicted = int(np.sum(pred_idx == k))
+        tp = int(round(np.dot(w, (y_idx == k) & (pred_idx == k))))
+        support = int(round(np.dot(w, y_idx == k)))
+        predicted = int(round(np.dot(w, pred_idx == k)))
         values = {"precision": tp / predicted if predicted else None, "recall": tp / support if support else None,
                   "f1": 2 * tp / (support + predicted) if support + predicted else None}
         rows.append(ClassRow(label, support, values, {m: None for m in METRICS}))
@@ -67,6 +69,7 @@ def per_class(y_idx, pred_idx, labels: list) -> list:
 
 class PerClassAnalysis(Analysis):
     name = "per_class"
+    aggregated = True
     title = "Per-class performance"
     lead = "How well each class is found (recall) and how often a prediction of it is right (precision)."
 
@@ -79,7 +82,7 @@ class PerClassAnalysis(Analysis):
         from ..metrics import candidate_metrics
 
         enc = ctx.encoded
-        rows = per_class(enc.y_idx, enc.pred_idx, ctx.data.labels)
+        rows = per_class(enc.y_idx, enc.pred_idx, ctx.data.labels, enc.weight)
         intervals = candidate_metrics(ctx, ctx.model).intervals
         if intervals is not None:
             for k, row in enumerate(rows):

@@ -94,23 +94,25 @@ class ThresholdResult:
         }
 
 
-def threshold_table(y: np.ndarray, score: np.ndarray, ascending: Optional[np.ndarray] = None):
+def threshold_table(y: np.ndarray, score: np.ndarray, ascending: Optional[np.ndarray] = None, w=None):
     """Counts at every distinct threshold t (predict positive when score >= t), highest t first, plus a
-    threshold above every score (nothing predicted positive). `ascending`: the rows in ascending score order."""
+    threshold above every score (nothing predicted positive). `ascending`: the rows in ascending score order;
+    w: rows per entry (aggregated input, or a resample's counts)."""
     order = np.argsort(-score, kind="mergesort") if ascending is None else ascending[::-1]
     s, ys = score[order], y[order]
+    ws = np.ones(len(s)) if w is None else w[order]
     last = np.r_[np.flatnonzero(s[1:] != s[:-1]), len(s) - 1]
-    tp = np.r_[0, np.cumsum(ys)[last]]
-    fp = np.r_[0, np.cumsum(1 - ys)[last]]
+    tp = np.r_[0, np.cumsum(ws * ys)[last]]
+    fp = np.r_[0, np.cumsum(ws * (1 - ys))[last]]
     thresholds = np.r_[np.nextafter(s[0], np.inf), s[last]]
     return thresholds, tp.astype(float), fp.astype(float)
 
 
 def analyse(y: np.ndarray, score: np.ndarray, cost: Cost, default: float, max_points: int,
-            ascending: Optional[np.ndarray] = None) -> ThresholdResult:
-    n, P = len(y), float(y.sum())
+            ascending: Optional[np.ndarray] = None, w=None) -> ThresholdResult:
+    n, P = _totals(y, w)
     N = n - P
-    t, tp, fp = threshold_table(y, score, ascending)
+    t, tp, fp = threshold_table(y, score, ascending, w)
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(tp + fp > 0, tp / (tp + fp), np.nan)
         recall = tp / P
@@ -142,47 +144,59 @@ CHOSEN = ("best F1", "lowest expected cost")
 THRESHOLD_RESAMPLES = 200  # the choice redone on this many resamples for the threshold's interval
 
 
-def picks(y: np.ndarray, score: np.ndarray, cost: Cost) -> dict:
+def _totals(y: np.ndarray, w) -> tuple:
+    """Rows and positives, each entry counting `w` rows (None: one)."""
+    return (float(len(y)), float(y.sum())) if w is None else (float(w.sum()), float(np.dot(w, y)))
+
+
+def picks(y: np.ndarray, score: np.ndarray, cost: Cost, w=None) -> dict:
     """The thresholds (predict positive when score >= it) that maximise F1 and minimise the expected cost."""
-    t, tp, fp = threshold_table(y, score)
-    P = float(y.sum())
+    t, tp, fp = threshold_table(y, score, None, w)
+    P = _totals(y, w)[1]
     with np.errstate(invalid="ignore", divide="ignore"):
         return {"best F1": float(t[int(np.nanargmax(2 * tp / (tp + fp + P)))]),
                 "lowest expected cost": float(t[int(np.argmin(fp * cost.fp + (P - tp) * cost.fn))])}
 
 
 
-def _at(y: np.ndarray, score: np.ndarray, t: float, cost: Cost) -> dict:
+def _at(y: np.ndarray, score: np.ndarray, t: float, cost: Cost, w=None) -> dict:
     """Precision, recall, F1, predicted-positive rate and expected cost per row at threshold t."""
     flagged = score >= t
-    tp, fp = float(np.sum(flagged & (y == 1))), float(np.sum(flagged & (y == 0)))
-    P, n = float(y.sum()), len(y)
+    ws = np.ones(len(y)) if w is None else w
+    tp, fp = float(np.dot(ws, flagged & (y == 1))), float(np.dot(ws, flagged & (y == 0)))
+    n, P = _totals(y, w)
     return {"precision": tp / (tp + fp) if tp + fp else None, "recall": tp / P if P else None,
             "f1": 2 * tp / (tp + fp + P) if tp + fp + P else None, "positive_rate": (tp + fp) / n,
             "cost": (fp * cost.fp + (P - tp) * cost.fn) / n}
 
 
-def _judge(result: ThresholdResult, name: str, t: float, y, score, cost: Cost) -> None:
-    values = _at(y, score, t, cost)
+def _judge(result: ThresholdResult, name: str, t: float, y, score, cost: Cost, w=None) -> None:
+    values = _at(y, score, t, cost, w)
     choice = result.choice(name)
     choice.threshold = t
     choice.precision, choice.recall, choice.f1 = values["precision"], values["recall"], values["f1"]
     choice.positive_rate, choice.cost = values["positive_rate"], values["cost"]
 
 
-def _halves(y: np.ndarray, seed: int) -> tuple:
-    """Two stratified halves of the test rows (indices)."""
+def _halves(y: np.ndarray, seed: int, w=None) -> tuple:
+    """Two stratified halves of the test rows, each as (rows, weights): indices and None; for aggregated input
+    (w: rows per cell) every cell's rows split between the halves by a seeded binomial draw."""
+    if w is not None:
+        first = np.random.default_rng(seed).binomial(w.astype(np.int64), 0.5).astype(float)
+        every = np.arange(len(y))
+        return (every, first), (every, w - first)
     rng = np.random.default_rng(seed)
     a, b = [], []
     for cls in (0, 1):
         rows = rng.permutation(np.flatnonzero(y == cls))
         a.append(rows[: len(rows) // 2])
         b.append(rows[len(rows) // 2:])
-    return np.sort(np.concatenate(a)), np.sort(np.concatenate(b))
+    return (np.sort(np.concatenate(a)), None), (np.sort(np.concatenate(b)), None)
 
 
 class ThresholdsAnalysis(Analysis):
     name = "thresholds"
+    aggregated = True
     title = "Decision threshold"
     lead = "What changes when the model flags rows at a lower or higher score, and which threshold to use."
     Settings = ThresholdSettings
@@ -199,8 +213,8 @@ class ThresholdsAnalysis(Analysis):
     def compute(self, ctx, settings: ThresholdSettings) -> ThresholdResult:
         enc, pred = ctx.encoded, ctx.predictions
         default = settings.default if pred.probabilities else pred.threshold  # raw scores: the labels' threshold
-        y, score = enc.y_bin, enc.score
-        result = analyse(y, score, settings.cost, default, settings.max_points, enc.score_order)
+        y, score, w = enc.y_bin, enc.score, enc.weight
+        result = analyse(y, score, settings.cost, default, settings.max_points, enc.score_order, w)
         result.positive_label = ctx.data.positive_label
         result.score_range = (0.0, 1.0) if pred.probabilities else (float(score.min()), float(score.max()))
         boot = ctx.cfg.bootstrap
@@ -218,20 +232,20 @@ class ThresholdsAnalysis(Analysis):
             picked = picks(y_sel, s_sel, settings.cost)
             for name, t in picked.items():
                 _judge(result, name, t, y, score, settings.cost)
-            resample_from = (y_sel, s_sel)
+            resample_from = (y_sel, s_sel, None)
         else:  # no training data: cross-fit on the test rows (choose on one half, judge on the other, swap)
-            halves = _halves(y, seed)
+            halves = _halves(y, seed, w)
             result.selection = "cross-fitted"
             result.selection_note = (
                 "There is no training data (a model file or logged predictions), so the thresholds are cross-fitted "
                 "on the test rows: chosen on one half, judged on the other, then the halves swapped; the numbers "
                 "shown are the two judgements averaged.")
-            chosen_on = [picks(y[a], score[a], settings.cost) for a in halves]
+            chosen_on = [picks(y[a], score[a], settings.cost, wa) for a, wa in halves]
             for name in CHOSEN:
                 judged = []
-                for picked, b in zip(chosen_on, halves[::-1]):
+                for picked, (b, wb) in zip(chosen_on, halves[::-1]):
                     t = picked[name]
-                    judged.append((t, _at(y[b], score[b], t, settings.cost)))
+                    judged.append((t, _at(y[b], score[b], t, settings.cost, wb)))
                 threshold = float(np.mean([t for t, _ in judged]))
                 values = {k: (None if any(j[k] is None for _, j in judged) else float(np.mean([j[k] for _, j in judged])))
                           for k in judged[0][1]}
@@ -239,22 +253,23 @@ class ThresholdsAnalysis(Analysis):
                 choice.threshold = threshold
                 choice.precision, choice.recall, choice.f1 = values["precision"], values["recall"], values["f1"]
                 choice.positive_rate, choice.cost = values["positive_rate"], values["cost"]
-            resample_from = (y, score)
+            resample_from = (y, score, w)
         if boot.resamples > 0:
             result.level = boot.level
-            self._uncertainty(result, resample_from, y, score, settings.cost, boot, seed)
+            self._uncertainty(result, resample_from, y, score, settings.cost, boot, seed, w)
         return result
 
     @staticmethod
-    def _uncertainty(result, selection, y, score, cost, boot, seed) -> None:
+    def _uncertainty(result, selection, y, score, cost, boot, seed, w=None) -> None:
         """The chosen thresholds' bootstrap distribution (the choice redone on resampled selection rows), and the
-        expected cost of each chosen threshold on the test rows with its interval."""
+        expected cost of each chosen threshold on the test rows with its interval. w: rows per cell (aggregated
+        input), whose resamples draw cells' counts from a multinomial."""
         from ..paired import mean_interval
 
         from ..sampling import sample_rows
 
-        y_sel, s_sel = selection
-        if len(y_sel) > boot.max_exact_rows:  # each re-choice sorts its rows: resample a seeded sample of them
+        y_sel, s_sel, w_sel = selection
+        if w_sel is None and len(y_sel) > boot.max_exact_rows:  # each re-choice sorts its rows: resample a seeded sample of them
             keep = sample_rows(len(y_sel), boot.max_exact_rows, seed)
             result.selection_note += (f" The chosen thresholds' intervals redo the choice on resamples of a seeded "
                                       f"sample of {len(keep):,} of the {len(y_sel):,} rows they are chosen on, so "
@@ -265,6 +280,12 @@ class ThresholdsAnalysis(Analysis):
         tail = (1 - boot.level) / 2 * 100
         chosen: dict = {name: [] for name in CHOSEN}
         for _ in range(draws):
+            if w_sel is not None:
+                counts = rng.multinomial(int(w_sel.sum()), w_sel / w_sel.sum()).astype(float)
+                if 0 < np.dot(counts, y_sel) < counts.sum():
+                    for name, t in picks(y_sel, s_sel, cost, counts).items():
+                        chosen[name].append(t)
+                continue
             idx = rng.integers(0, len(y_sel), len(y_sel))
             if 0 < y_sel[idx].sum() < len(idx):
                 for name, t in picks(y_sel[idx], s_sel[idx], cost).items():
@@ -274,7 +295,7 @@ class ThresholdsAnalysis(Analysis):
                 result.threshold_ci[name] = [float(v) for v in np.percentile(chosen[name], [tail, 100 - tail])]
             t = result.choice(name).threshold
             per_row = np.where((score >= t) & (y == 0), cost.fp, 0.0) + np.where((score < t) & (y == 1), cost.fn, 0.0)
-            result.cost_ci[name] = mean_interval(y, per_row, boot, seed)
+            result.cost_ci[name] = mean_interval(y, per_row, boot, seed, w)
 
     def items(self, r: ThresholdResult) -> list:
         c = r.curve

@@ -5,6 +5,7 @@ import platform
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
+import pandas as pd
 from omegaconf import OmegaConf
 
 from .. import metrics
@@ -99,6 +100,10 @@ def summary_section(ctx, outcomes) -> Section:
         ("Features", f"{len(data.features)} ({len(data.features) - n_cat} numeric, {n_cat} categorical)"),
         ("Missing values in the test features", n_missing),
     ]
+    if data.aggregation is not None:
+        a = data.aggregation
+        rows[-2:] = [("Read by", f"{a.engine}: {a.rows:,} rows from {a.files:,} file(s) in {len(a.passes)} passes, "
+                                 f"aggregated into {a.cells:,} cells; no sampling")]
     if data.task == "binary":
         rows.append(("Positive class", repr(data.positive_label)))
     if data.image_shape:
@@ -122,7 +127,7 @@ def summary_section(ctx, outcomes) -> Section:
                            caption="Model parameters"))
     items += [Note(n) for n in data.notes + model.notes + ctx.notes]
     return Section(id="summary", title="Summary", items=items,
-                   lead=f"{model.name} ({model.origin}) evaluated on {data.n_test} held-out rows of {data.name}.")
+                   lead=f"{model.name} ({model.origin}) evaluated on {data.n_test:,} held-out rows of {data.name}.")
 
 
 PREPROCESSING_WORDS = {
@@ -136,6 +141,8 @@ PREPROCESSING_WORDS = {
 def class_balance(data) -> list:
     parts = {"train": data.y_train, "test": data.y_test}
     counts = {k: (v.value_counts() if v is not None else None) for k, v in parts.items()}
+    if data.weights is not None:  # aggregated input: each entry is a cell of rows
+        counts["test"] = pd.Series(data.weights).groupby(data.y_test.to_numpy()).sum().round().astype(int)
     rows = []
     for label in data.labels:
         row = [label]

@@ -17,6 +17,7 @@ def metrics_document(ctx, outcomes, gates=()) -> dict:
         "gates": [g.to_json() for g in gates],
         "n_train": ctx.data.n_train,
         "n_test": ctx.data.n_test,
+        **({"aggregation": ctx.data.aggregation.to_json()} if ctx.data.aggregation is not None else {}),
         "metrics": metrics,
         "results": {o.name: o.result.to_json() for o in done},
         "sections": [{"name": o.name, "status": o.status, "error": o.error,

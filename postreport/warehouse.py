@@ -1,0 +1,263 @@
+"""Logged predictions too many to hold: aggregated where they live (DuckDB out of core on this machine, or Spark),
+never loaded row by row.
+
+Two passes over the data, each one SQL query that both engines run as written (only identifier quoting differs):
+1. profile: per true label, the rows, the missing predictions and scores, the score range and whether every score
+   is a probability;
+2. cells: rows grouped by (true label, predicted label, score bin), with each group's row count and the sums of its
+   scores, log losses and squared errors.
+
+The report is then computed from the cells as weighted rows (postreport.data.Dataset.weights): counting metrics
+and the confusion matrix are exact; log loss and Brier score are exact (sums of each row's own value); every
+score in a bin counts as the bin's mean score, so ROC AUC is the binned AUC, within a bound the report states
+(pairs of a positive and a negative in the same bin count as ties: at most half of them are misjudged); curves,
+calibration and thresholds move in steps of one bin (1/`data.score_bins` of the score range). Bootstrap intervals
+resample the cells (a multinomial over their row counts), so memory grows with cells, not rows.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from .errors import UserError
+from .sources import Source
+
+log = logging.getLogger("postreport")
+EPS = float(np.finfo(float).eps)
+MAX_LABELS = 1000
+
+
+@dataclass
+class Aggregation:
+    """How the report's rows were read: shown in the report and in metrics.json (`data.aggregation`)."""
+
+    engine: str
+    rows: int  # rows read
+    files: int
+    cells: int
+    passes: list = field(default_factory=list)  # [{"pass", "rows", "seconds"}]
+    score_bins: Optional[int] = None
+    score_range: Optional[tuple] = None
+    auc_error_bound: Optional[float] = None
+
+    def to_json(self) -> dict:
+        return {"engine": self.engine, "rows_read": self.rows, "files": self.files, "cells": self.cells,
+                "passes": self.passes, "score_bins": self.score_bins,
+                "score_range": list(self.score_range) if self.score_range else None,
+                "auc_error_bound": self.auc_error_bound, "sampling": None}
+
+
+class DuckDB:
+    """DuckDB in this process: spills to a temporary folder beyond its memory limit, so rows never need to fit."""
+
+    name = "DuckDB"
+
+    def __init__(self, source: Source, settings):
+        import duckdb
+
+        threads = settings.threads or os.cpu_count() or 1
+        self.con = duckdb.connect(config={"memory_limit": settings.memory_limit, "threads": int(threads),
+                                          "preserve_insertion_order": False})
+        files = [str(f) for f in source.files]
+        hive = bool(source.partitions)
+        if source.kind == "parquet":
+            relation = self.con.read_parquet(files, hive_partitioning=hive)
+        else:
+            relation = self.con.read_csv(files, header=True, sep="\t" if source.kind == "tsv" else ",",
+                                         hive_partitioning=hive)
+        relation.create_view("src")
+
+    @staticmethod
+    def ident(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    def query(self, sql: str) -> pd.DataFrame:
+        return self.con.execute(sql).df()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class Spark:
+    """Spark SQL on `data.spark.master` (local[*] here; a cluster's master URL where the predictions live)."""
+
+    name = "Spark"
+
+    def __init__(self, source: Source, settings):
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise UserError("data.engine=spark needs the optional extra: pip install 'postreport[spark]' (pyspark; "
+                            "Java 17 or newer on the PATH)") from None
+        if settings.spark.master.startswith("local"):
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # this machine only: no interface guessing
+        builder = SparkSession.builder.master(settings.spark.master).appName("postreport")
+        quiet = {"spark.ui.showConsoleProgress": "false", "spark.sql.execution.arrow.pyspark.enabled": "true",
+                 "spark.ui.enabled": "false"}
+        for key, value in {**quiet, **(settings.spark.conf or {})}.items():
+            builder = builder.config(key, str(value))
+        try:
+            self.spark = builder.getOrCreate()
+        except Exception as exc:  # no Java, or a master that cannot be reached
+            raise UserError(f"data.engine=spark: Spark did not start at {settings.spark.master!r}: "
+                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        self.spark.sparkContext.setLogLevel("ERROR")
+        files = [str(f) for f in source.files]
+        reader = self.spark.read.option("basePath", str(source.base)) if source.partitions else self.spark.read
+        if source.kind == "parquet":
+            frame = reader.parquet(*files)
+        else:
+            frame = reader.option("header", True).option("inferSchema", True).option(
+                "sep", "\t" if source.kind == "tsv" else ",").csv(files)
+        frame.createOrReplaceTempView("src")
+
+    @staticmethod
+    def ident(name: str) -> str:
+        return "`" + name.replace("`", "``") + "`"
+
+    def query(self, sql: str) -> pd.DataFrame:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pyspark's notes on the pandas version it was tested with
+            return self.spark.sql(sql).toPandas()
+
+    def close(self) -> None:
+        pass  # the session stays for the process (a notebook's other work may use it)
+
+
+ENGINES = {"duckdb": DuckDB, "spark": Spark}
+
+
+def literal(value) -> str:
+    """A label as an SQL literal (labels come from the data: text is quoted, never pasted)."""
+    if isinstance(value, (bool, np.bool_)):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+class Passes:
+    """Each query over the data is a pass: a progress line when it ends (rows read, seconds)."""
+
+    def __init__(self, engine, rows: int):
+        self.engine, self.rows, self.done = engine, rows, []
+
+    def run(self, what: str, sql: str) -> pd.DataFrame:
+        start = time.perf_counter()
+        log.info("%s pass %d (%s) ...", self.engine.name, len(self.done) + 1, what)
+        frame = self.engine.query(sql)
+        seconds = time.perf_counter() - start
+        self.done.append({"pass": what, "rows": self.rows, "seconds": round(seconds, 2)})
+        log.info("%s pass %d (%s): %s rows read in %.1f s", self.engine.name, len(self.done), what,
+                 f"{self.rows:,}", seconds)
+        return frame
+
+
+def aggregate(cfg, source: Source, engine_name: str, settings, check) -> tuple:
+    """(cells frame, Aggregation, profile) for the predictions in `source`. `check` validates the profile and
+    returns (task, labels, positive label, probabilities?) as the in-memory path would decide them."""
+    engine = ENGINES[engine_name](source, settings)
+    try:
+        return _aggregate(cfg, source, engine, settings, check)
+    finally:
+        engine.close()
+
+
+def _aggregate(cfg, source, engine, settings, check):
+    q = engine.ident
+    y, pred = q(cfg.target), (q(cfg.prediction) if cfg.prediction and cfg.prediction in source.columns else None)
+    scores = [q(c) for c in cfg.scores]
+    numeric = {c: source.columns[c] for c in cfg.scores if source.columns[c] not in ("number", "integer")}
+    if numeric and source.kind == "parquet":
+        column, kind = next(iter(numeric.items()))
+        raise UserError(f"column {column!r} must hold numbers (it is {kind} in {source.files[0]}); data.scores "
+                        "names the score columns")
+    passes = Passes(engine, source.rows)
+    if source.columns.get(cfg.target) == "number" and cfg.task is None:  # a continuous target has too many groups
+        distinct = int(passes.run("distinct labels", f"SELECT approx_count_distinct({y}) AS k FROM src")["k"][0])
+        if distinct > MAX_LABELS:
+            raise UserError(f"the target {cfg.target!r} has about {distinct:,} distinct values: data.engine="
+                            f"{engine.name.lower()} aggregates classification predictions; for regression use "
+                            "data.engine=pandas")
+    parts = ["COUNT(*) AS n"]
+    if pred:
+        parts.append(f"COUNT({pred}) AS n_pred")
+    for i, s in enumerate(scores):
+        parts += [f"COUNT({s}) AS n_s{i}", f"MIN({s}) AS min_s{i}", f"MAX({s}) AS max_s{i}",
+                  f"SUM(CASE WHEN ABS({s}) = CAST('Infinity' AS DOUBLE) THEN 1 ELSE 0 END) AS inf_s{i}"]
+    if len(scores) > 1:
+        total = " + ".join(scores)
+        parts.append(f"SUM(CASE WHEN ABS({total} - 1) > 0.001 THEN 1 ELSE 0 END) AS off_sum")
+    profile = passes.run("profile", f"SELECT {y} AS y, {', '.join(parts)} FROM src GROUP BY {y}")
+    rows = int(profile["n"].sum())
+    passes.rows = rows
+    decided = check(profile, rows)
+    task, labels, positive, probabilities, notes = decided
+    keep = [f"{y} IS NOT NULL"]
+    if cfg.missing == "drop":
+        keep += [f"{c} IS NOT NULL" for c in ([pred] if pred else []) + scores]
+    where = " AND ".join(keep)
+    if task == "binary":
+        cells, bins, low, high = _binary_cells(cfg, engine, passes, profile, y, pred, scores, labels, positive,
+                                               probabilities, where, settings)
+    else:
+        cells, bins, low, high = _multiclass_cells(cfg, passes, y, pred, scores, labels, where)
+    order = [c for c in ("bin", "y", "pred") if c in cells]  # one order whatever the engine's: the same report
+    cells = cells.sort_values(order, kind="mergesort", ignore_index=True)
+    aggregation = Aggregation(engine=engine.name, rows=int(cells["n"].sum()), files=len(source.files),
+                              cells=len(cells), passes=passes.done, score_bins=bins,
+                              score_range=None if low is None else (low, high))
+    return cells, aggregation, task, labels, positive, probabilities, notes
+
+
+def _binary_cells(cfg, engine, passes, profile, y, pred, scores, labels, positive, probabilities, where, settings):
+    if not scores:
+        sql = f"SELECT {y} AS y, {pred} AS pred, COUNT(*) AS n FROM src WHERE {where} GROUP BY {y}, {pred}"
+        return passes.run("cells", sql), None, None, None
+    s = scores[0]
+    low = 0.0 if probabilities else float(profile["min_s0"].min())
+    high = 1.0 if probabilities else float(profile["max_s0"].max())
+    bins = int(settings.score_bins)
+    scale = bins / (high - low) if high > low else 1.0  # multiplied, not divided by a width: 0.5 * 100000 is exact
+    negative = next(label for label in labels if label != positive)
+    is_pos = f"({y} = {literal(positive)})"
+    if pred is None:
+        threshold = 0.5 if cfg.threshold is None else float(cfg.threshold)
+        pred = f"(CASE WHEN {s} >= {threshold!r} THEN {literal(positive)} ELSE {literal(negative)} END)"
+    clipped = f"LEAST(GREATEST({s}, {EPS!r}), {1 - EPS!r})"
+    sql = (f"SELECT y, pred, bin, COUNT(*) AS n, SUM(s) AS s_sum, MIN(s) AS s_min, MAX(s) AS s_max, "
+           f"SUM(loss) AS loss_sum, SUM(sq) AS sq_sum FROM ("
+           f"SELECT {y} AS y, {pred} AS pred, {s} AS s, "
+           f"LEAST(GREATEST(CAST(FLOOR(({s} - {low!r}) * {scale!r}) AS BIGINT), 0), {bins - 1}) AS bin, "
+           f"CASE WHEN {is_pos} THEN -LN({clipped}) ELSE -LN(1 - {clipped}) END AS loss, "
+           f"POWER((CASE WHEN {is_pos} THEN 1.0 ELSE 0.0 END) - {s}, 2) AS sq "
+           f"FROM src WHERE {where}) AS t GROUP BY y, pred, bin")
+    return passes.run("cells", sql), bins, low, high
+
+
+def _multiclass_cells(cfg, passes, y, pred, scores, labels, where):
+    if pred is None:  # the top class's label, the first on ties (as numpy's argmax)
+        top = f"GREATEST({', '.join(scores)})"
+        cases = " ".join(f"WHEN {s} = {top} THEN {literal(label)}" for s, label in zip(scores, labels))
+        pred = f"(CASE {cases} END)"
+    sql = f"SELECT {y} AS y, {pred} AS pred, COUNT(*) AS n FROM src WHERE {where} GROUP BY {y}, {pred}"
+    return passes.run("cells", sql), None, None, None
+
+
+def auc_error_bound(y_bin: np.ndarray, bins: np.ndarray, weight: np.ndarray) -> float:
+    """The most the binned ROC AUC can differ from the exact one: half the share of (positive, negative) pairs
+    whose scores share a bin (each such pair counts 1/2; exactly, it counts 0, 1/2 or 1)."""
+    pos = np.bincount(bins, weight * y_bin)
+    neg = np.bincount(bins, weight * (1 - y_bin))
+    P, N = pos.sum(), neg.sum()
+    return float(0.5 * np.dot(pos, neg) / (P * N)) if P and N else 0.0

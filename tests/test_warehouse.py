@@ -1,0 +1,254 @@
+"""Logged predictions at scale (postreport.warehouse): DuckDB and Spark aggregate them into cells; the report from the
+cells equals the report from the rows in memory (counts exactly, ROC AUC within the bound it states)."""
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn.metrics as skm
+
+from conftest import cli, run_report
+from postreport import bootstrap
+from postreport.config import BootstrapConfig
+
+ROWS = 1_000_000
+SECTIONS = "report.analyses=[metrics,per_class,confusion_matrix,curves,calibration,thresholds,errors]"
+
+
+@pytest.fixture(scope="module")
+def logged(tmp_path_factory):
+    """10^6 binary logged predictions ('no'/'yes', scores on a 1e-4 grid so that many tie, a predicted-label column
+    that is not the 0.5 threshold's), as one Parquet file and as a hive-partitioned folder of 8 files."""
+    tmp = tmp_path_factory.mktemp("logged")
+    rng = np.random.default_rng(7)
+    y = rng.random(ROWS) < 0.2
+    p = np.round(1 / (1 + np.exp(-(rng.normal(0, 1.2, ROWS) + 2.0 * y - 1.0))), 4)
+    frame = pd.DataFrame({"y_true": np.where(y, "yes", "no"), "p_yes": p,
+                          "y_pred": np.where(p >= 0.4, "yes", "no"), "store": rng.integers(0, 5, ROWS)})
+    frame.to_parquet(tmp / "one.parquet", index=False)
+    for i, rows in enumerate(np.array_split(np.arange(ROWS), 8)):
+        folder = tmp / "parts" / f"date=2026-01-0{i // 2 + 1}"
+        folder.mkdir(parents=True, exist_ok=True)
+        frame.iloc[rows].to_parquet(folder / f"part-{i % 2}.parquet", index=False)
+    return tmp, frame
+
+
+def report(tmp_path, path, engine, *extra, formats=("json",)):
+    result, out = run_report(tmp_path, ["data=predictions", f"data.path='{path}'", "data.scores=[p_yes]",
+                                        f"data.engine={engine}", "data.positive_label=yes", SECTIONS, *extra],
+                             formats=formats)
+    assert result.exit_code == 0
+    return result.metrics
+
+
+def leaves(value, path=""):
+    """Every number of a metrics.json subtree by its path."""
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items() for k, v in leaves(item, f"{path}.{key}").items()}
+    if isinstance(value, list):
+        return {k: v for i, item in enumerate(value) for k, v in leaves(item, f"{path}[{i}]").items()}
+    return {path: value} if isinstance(value, (int, float)) and not isinstance(value, bool) else {}
+
+
+def assert_same(a: dict, b: dict, rel=1e-9):
+    """Two metrics.json result trees agree: the same numbers, up to the order floating-point sums were taken in."""
+    left, right = leaves(a), leaves(b)
+    assert left.keys() == right.keys()
+    for key in left:
+        assert right[key] == pytest.approx(left[key], rel=rel, abs=1e-12), key
+
+
+@pytest.fixture(scope="module")
+def duck_and_pandas(logged, tmp_path_factory):
+    tmp, frame = logged
+    duck = report(tmp_path_factory.mktemp("duck"), tmp / "one.parquet", "duckdb", formats=("json", "html"))
+    pandas = report(tmp_path_factory.mktemp("pandas"), tmp / "one.parquet", "pandas")
+    return duck, pandas
+
+
+def test_duckdb_equals_pandas_on_a_million_rows(logged, duck_and_pandas):
+    _, frame = logged
+    duck, pandas = duck_and_pandas
+    agg = duck["aggregation"]
+    assert agg["engine"] == "DuckDB" and agg["rows_read"] == ROWS and agg["cells"] < ROWS / 10
+    assert "aggregation" not in pandas and duck["n_test"] == pandas["n_test"] == ROWS
+    m, p = duck["metrics"], pandas["metrics"]
+    y, s, pred = (frame["y_true"] == "yes").to_numpy(), frame["p_yes"].to_numpy(), frame["y_pred"].to_numpy()
+    # counting metrics: exact, and what scikit-learn computes on the rows
+    for name in ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "mcc"):
+        assert m[name] == pytest.approx(p[name], rel=1e-12), name
+    assert m["accuracy"] == pytest.approx(skm.accuracy_score(frame["y_true"], pred), rel=1e-12)
+    assert m["mcc"] == pytest.approx(skm.matthews_corrcoef(frame["y_true"], pred), rel=1e-9)
+    # log loss and Brier score: sums of each row's own value
+    assert m["log_loss"] == pytest.approx(skm.log_loss(y, s), rel=1e-9)
+    assert m["brier"] == pytest.approx(skm.brier_score_loss(y, s), rel=1e-9)
+    # ROC AUC: binned, within the bound the report states
+    bound = agg["auc_error_bound"]
+    assert 0 <= bound < 1e-3
+    assert abs(m["roc_auc"] - skm.roc_auc_score(y, s)) <= bound + 1e-12
+    assert m["average_precision"] == pytest.approx(skm.average_precision_score(y, s), abs=1e-3)
+    for name, interval in ((k[:-3], v) for k, v in duck["results"]["metrics"].items() if k.endswith("_ci")):
+        assert interval == pytest.approx(pandas["results"]["metrics"][f"{name}_ci"], abs=3e-3), name
+    r, q = duck["results"], pandas["results"]
+    assert r["confusion_matrix"] == q["confusion_matrix"]
+    assert r["confusion_matrix"]["matrix"] == skm.confusion_matrix(frame["y_true"], pred, labels=["no", "yes"]).tolist()
+    for a, b in zip(r["per_class"]["classes"].values(), q["per_class"]["classes"].values()):
+        assert (a["support"], a["precision"], a["recall"], a["f1"]) == (b["support"], b["precision"], b["recall"],
+                                                                          b["f1"])
+    c, d = r["calibration"], q["calibration"]
+    assert c["curves"]["positive"]["count"] == d["curves"]["positive"]["count"]
+    assert c["ece"] == pytest.approx(d["ece"], abs=1e-9) and c["brier"] == pytest.approx(d["brier"], rel=1e-9)
+    assert c["slope"] == pytest.approx(d["slope"], rel=1e-6)
+    default, expected = r["thresholds"]["choices"]["default"], q["thresholds"]["choices"]["default"]
+    assert default == pytest.approx(expected, rel=1e-12)
+    assert r["curves"]["roc"]["positive"]["auc"] == pytest.approx(m["roc_auc"], rel=1e-12)
+
+
+def test_the_report_states_engine_rows_and_sections_it_cannot_compute(logged, duck_and_pandas, tmp_path):
+    duck, _ = duck_and_pandas
+    sections = {s["name"]: s for s in duck["sections"]}
+    assert sections["errors"]["status"] == "skipped" and "aggregated by DuckDB" in sections["errors"]["error"]
+    for name in ("metrics", "per_class", "confusion_matrix", "curves", "calibration", "thresholds"):
+        assert sections[name]["status"] == "ok", sections[name]
+    passes = duck["aggregation"]["passes"]
+    assert [p["pass"] for p in passes] == ["profile", "cells"] and all(p["rows"] == ROWS for p in passes)
+
+
+def test_html_says_how_the_rows_were_read(logged, tmp_path):
+    from html.parser import HTMLParser
+
+    tmp, _ = logged
+    result, out = run_report(tmp_path, ["data=predictions", f"data.path='{tmp / 'parts'}'", "data.scores=[p_yes]",
+                                        "data.engine=duckdb", "data.positive_label=yes", "report.analyses=[metrics]"],
+                             formats=("html",))
+
+    class Text(HTMLParser):
+        words: list = []
+
+        def handle_data(self, data):
+            self.words.append(data)
+
+    parser = Text()
+    parser.feed((out / "report.html").read_text())
+    text = " ".join(" ".join(parser.words).split())
+    assert "DuckDB read 1,000,000 rows from 8 file(s) in 2 passes" in text
+    assert "no row is sampled" in text and "ROC AUC is binned, within ±" in text
+    assert not (out / "predictions.parquet").exists()  # cells are not rows: no per-row file to write
+
+
+def test_a_partitioned_folder_equals_the_same_rows_in_one_file(logged, duck_and_pandas, tmp_path):
+    tmp, frame = logged
+    duck, _ = duck_and_pandas
+    parts = report(tmp_path / "a", tmp / "parts", "duckdb")
+    assert parts["aggregation"]["files"] == 8 and parts["aggregation"]["rows_read"] == ROWS
+    assert_same(duck["results"], parts["results"])
+    two = report(tmp_path / "b", tmp / "parts" / "date=2026-01-0[12]", "duckdb")  # a glob of partition folders
+    assert two["aggregation"]["files"] == 4 and two["n_test"] == ROWS // 2
+
+
+def java_or_skip():
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'postreport[spark]')")
+    if shutil.which("java") is None:
+        pytest.skip("no Java on the PATH: Spark's local mode needs Java 17+ (Debian: openjdk-17-jre-headless)")
+    version = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr
+    if not any(f'"{v}' in version for v in range(17, 40)):
+        pytest.skip(f"Spark 4 needs Java 17 or newer: {version.splitlines()[0]}")
+
+
+def test_spark_equals_duckdb(logged, duck_and_pandas, tmp_path):
+    java_or_skip()
+    tmp, _ = logged
+    duck, _ = duck_and_pandas
+    spark = report(tmp_path, tmp / "parts", "spark", "data.spark.master='local[2]'")
+    assert spark["aggregation"]["engine"] == "Spark" and spark["aggregation"]["rows_read"] == ROWS
+    assert_same(duck["results"], spark["results"])
+
+
+def test_files_whose_schemas_differ_exit_2_naming_file_and_column(tmp_path):
+    from test_robustness import check_user_error
+
+    frame = pd.DataFrame({"y_true": [0, 1] * 50, "p": np.linspace(0, 1, 100)})
+    (tmp_path / "preds").mkdir()
+    frame.to_parquet(tmp_path / "preds" / "a.parquet", index=False)
+    frame.assign(p=frame["p"].astype(str)).to_parquet(tmp_path / "preds" / "b.parquet", index=False)
+    base = ["data=predictions", "data.path=preds", "data.scores=[p]", "data.prediction=null"]
+    check_user_error(cli(base, cwd=tmp_path), "column 'p' is text in", "b.parquet", "number in")
+    frame.drop(columns=["p"]).to_parquet(tmp_path / "preds" / "b.parquet", index=False)
+    check_user_error(cli(base, cwd=tmp_path), "b.parquet has no column 'p'")
+    frame.assign(extra=1).to_parquet(tmp_path / "preds" / "b.parquet", index=False)
+    check_user_error(cli(base + ["data.engine=duckdb"], cwd=tmp_path), "b.parquet has column 'extra'")
+    check_user_error(cli(["data=predictions", "data.path=nowhere/*.parquet"], cwd=tmp_path), "matches no file")
+
+
+def test_auto_takes_duckdb_above_the_stated_row_count(tmp_path):
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 5000)
+    frame = pd.DataFrame({"y_true": y, "p": np.clip(0.3 * y + rng.random(5000) * 0.7, 0, 1)})
+    frame.to_parquet(tmp_path / "p.parquet", index=False)
+    base = ["data=predictions", f"data.path={tmp_path / 'p.parquet'}", "data.scores=[p]", "data.prediction=null",
+            "report.analyses=[metrics]"]
+    small, _ = run_report(tmp_path / "a", base)
+    large, _ = run_report(tmp_path / "b", [*base, "data.engine_rows=4999"])
+    assert "aggregation" not in small.metrics and large.metrics["aggregation"]["engine"] == "DuckDB"
+    assert large.metrics["metrics"]["accuracy"] == small.metrics["metrics"]["accuracy"]
+    assert abs(large.metrics["metrics"]["roc_auc"] - skm.roc_auc_score(y, frame["p"])) <= \
+        large.metrics["aggregation"]["auc_error_bound"] + 1e-12
+
+
+def test_labels_are_sql_literals_not_sql(tmp_path):
+    """A label with a quote (and one that reads as SQL) is a value to compare, in DuckDB and in the report."""
+    rng = np.random.default_rng(4)
+    labels = np.array(["it's", "x') OR TRUE --", "plain"])
+    y = labels[rng.integers(0, 3, 3000)]
+    pred = np.where(rng.random(3000) < 0.7, y, labels[rng.integers(0, 3, 3000)])
+    pd.DataFrame({"y_true": y, "y_pred": pred}).to_csv(tmp_path / "m.csv", index=False)
+    base = ["data=predictions", f"data.path={tmp_path / 'm.csv'}", "report.analyses=[metrics,confusion_matrix]"]
+    duck, _ = run_report(tmp_path / "a", [*base, "data.engine=duckdb"])
+    mem, _ = run_report(tmp_path / "b", [*base, "data.engine=pandas"])
+    assert duck.metrics["aggregation"]["cells"] == 9
+    assert duck.metrics["results"]["confusion_matrix"] == mem.metrics["results"]["confusion_matrix"]
+    for name in ("accuracy", "f1", "f1_weighted", "mcc", "balanced_accuracy"):
+        assert duck.metrics["metrics"][name] == pytest.approx(mem.metrics["metrics"][name], rel=1e-12)
+    assert duck.metrics["metrics"]["f1"] == pytest.approx(skm.f1_score(y, pred, average="macro"), rel=1e-12)
+
+
+def test_what_the_engines_cannot_do_is_an_error_not_a_wrong_number(tmp_path):
+    from test_robustness import check_user_error
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"y_true": rng.normal(size=3000), "y_pred": rng.normal(size=3000)})
+    frame.to_parquet(tmp_path / "r.parquet", index=False)
+    check_user_error(cli(["data=predictions", "data.path=r.parquet", "data.engine=duckdb"], cwd=tmp_path),
+                     "aggregates classification", "data.engine=pandas")
+    binary = pd.DataFrame({"y_true": [0, 1] * 100, "y_pred": [0, 1] * 99 + [None, None]})
+    binary.to_parquet(tmp_path / "b.parquet", index=False)
+    check_user_error(cli(["data=predictions", "data.path=b.parquet", "data.engine=duckdb"], cwd=tmp_path),
+                     "'y_pred': 2", "data.missing=drop")
+    result, _ = run_report(tmp_path, ["data=predictions", f"data.path={tmp_path / 'b.parquet'}",
+                                      "data.engine=duckdb", "data.missing=drop", "report.analyses=[metrics]"])
+    assert result.metrics["n_test"] == 198 and result.metrics["metrics"]["accuracy"] == 1.0
+    check_user_error(cli(["data=predictions", "data.path=b.parquet", "data.engine=hive"], cwd=tmp_path),
+                     "data.engine='hive'", "auto, pandas, duckdb, spark")
+
+
+def test_weighted_cells_give_the_rows_numbers():
+    """bootstrap on cells with row counts equals the same rows one by one (point estimates), and its intervals
+    draw the same distribution (multinomial over cells = rows drawn with replacement)."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 4000)
+    score = np.round(np.clip(0.3 * y + rng.random(4000) * 0.7, 0, 1), 2)  # 101 distinct scores: many ties
+    pred = (score >= 0.5).astype(int)
+    keys, inverse = np.unique(np.column_stack([y, pred, score]), axis=0, return_inverse=True)
+    weight = np.bincount(inverse.ravel()).astype(float)
+    cy, cpred, cscore = keys[:, 0].astype(int), keys[:, 1].astype(int), keys[:, 2]
+    rows = bootstrap.binary_point(y, pred, score)
+    cells = bootstrap.binary_point(cy, cpred, cscore, weight=weight)
+    assert cells == pytest.approx(rows, rel=1e-12)
+    assert rows["roc_auc"] == pytest.approx(skm.roc_auc_score(y, score), rel=1e-12)
+    settings = BootstrapConfig(resamples=400)
+    a = bootstrap.binary(y, pred, score, settings, 1)
+    b = bootstrap.binary(cy, cpred, cscore, settings, 1, weight=weight)
+    for name in ("accuracy", "f1", "roc_auc", "brier"):
+        assert a.interval(name) == pytest.approx(b.interval(name), abs=0.01), name
+    assert any("aggregated input" in note for note in b.notes)
