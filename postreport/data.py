@@ -46,10 +46,17 @@ class Dataset:
     key_name: str = "row"  # data.id, or "row"
     weights: Optional[np.ndarray] = None  # aggregated input: each test "row" is a cell of this many rows
     aggregation: Any = None  # postreport.warehouse.Aggregation: how aggregated input was read
+    warehouse: Any = None  # postreport.warehouse.Warehouse: the engine, open for the sections' own passes
 
     @property
     def features(self) -> list:
         return list(self.X_test.columns)
+
+    @property
+    def columns(self) -> list:
+        """The columns besides labels and predictions that sections may group by: the features, or for aggregated
+        input the other columns of the files (read by the engine, never loaded)."""
+        return list(self.warehouse.features) if self.warehouse is not None else self.features
 
     @property
     def categorical(self) -> list:
@@ -287,7 +294,7 @@ def _load_aggregated(cfg, source, engine: str, named: dict) -> Dataset:
     pred_column = named.get("data.prediction")
     notes: list = []
 
-    def check(profile: pd.DataFrame, rows: int):
+    def check(profile: pd.DataFrame):
         empty = int(profile.loc[profile["y"].isna(), "n"].sum())
         profile = profile[profile["y"].notna()]
         if profile.empty:
@@ -330,7 +337,7 @@ def _load_aggregated(cfg, source, engine: str, named: dict) -> Dataset:
         positive = _positive_label(cfg.positive_label, labels) if task == "binary" else None
         return task, labels, positive, probabilities, notes
 
-    cells, aggregation, task, labels, positive, probabilities, _ = aggregate(cfg, source, engine, cfg, check)
+    cells, aggregation, task, labels, positive, probabilities, _, warehouse = aggregate(cfg, source, engine, check)
     if aggregation.rows == 0:
         raise UserError("no row has a prediction")
     y = cells["y"].to_numpy()
@@ -373,7 +380,8 @@ def _load_aggregated(cfg, source, engine: str, named: dict) -> Dataset:
                    X_test=pd.DataFrame(index=pd.RangeIndex(len(cells))), y_test=pd.Series(y, name=cfg.target),
                    labels=labels, positive_label=positive,
                    source=str(source.files[0]) if len(source.files) == 1 else f"{source.path}: {len(source.files)} files",
-                   notes=notes, files={}, logged=logged, weights=weight, aggregation=aggregation)
+                   notes=notes, files={}, logged=logged, weights=weight, aggregation=aggregation,
+                   warehouse=warehouse)
 
 
 

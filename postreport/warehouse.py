@@ -64,18 +64,22 @@ class DuckDB:
         threads = settings.threads or os.cpu_count() or 1
         self.con = duckdb.connect(config={"memory_limit": settings.memory_limit, "threads": int(threads),
                                           "preserve_insertion_order": False})
-        files = [str(f) for f in source.files]
-        hive = bool(source.partitions)
-        if source.kind == "parquet":
-            relation = self.con.read_parquet(files, hive_partitioning=hive)
+        files = "[" + ", ".join(literal(str(f)) for f in source.files) + "]"
+        options = f"hive_partitioning = {str(bool(source.partitions)).lower()}, hive_types_autocast = false"
+        if source.kind == "parquet":  # partition values stay text, as in every engine
+            reader = f"read_parquet({files}, {options})"
         else:
-            relation = self.con.read_csv(files, header=True, sep="\t" if source.kind == "tsv" else ",",
-                                         hive_partitioning=hive)
-        relation.create_view("src")
+            reader = f"read_csv({files}, header = true, delim = {literal(chr(9) if source.kind == 'tsv' else ',')}, {options})"
+        self.con.execute(f"CREATE VIEW src AS SELECT * FROM {reader}")
 
     @staticmethod
     def ident(name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
+
+    @staticmethod
+    def sample(select: str, rows: int, seed: int) -> str:
+        """A seeded sample of `rows` rows of a query's result."""
+        return f"SELECT * FROM ({select}) AS t USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE ({int(seed)})"
 
     def query(self, sql: str) -> pd.DataFrame:
         return self.con.execute(sql).df()
@@ -99,7 +103,7 @@ class Spark:
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # this machine only: no interface guessing
         builder = SparkSession.builder.master(settings.spark.master).appName("postreport")
         quiet = {"spark.ui.showConsoleProgress": "false", "spark.sql.execution.arrow.pyspark.enabled": "true",
-                 "spark.ui.enabled": "false"}
+                 "spark.ui.enabled": "false", "spark.sql.sources.partitionColumnTypeInference.enabled": "false"}
         for key, value in {**quiet, **(settings.spark.conf or {})}.items():
             builder = builder.config(key, str(value))
         try:
@@ -120,6 +124,10 @@ class Spark:
     @staticmethod
     def ident(name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
+
+    @staticmethod
+    def sample(select: str, rows: int, seed: int) -> str:
+        return f"SELECT * FROM ({select}) AS t ORDER BY rand({int(seed)}) LIMIT {int(rows)}"
 
     def query(self, sql: str) -> pd.DataFrame:
         import warnings
@@ -163,31 +171,55 @@ class Passes:
         return frame
 
 
-def aggregate(cfg, source: Source, engine_name: str, settings, check) -> tuple:
-    """(cells frame, Aggregation, profile) for the predictions in `source`. `check` validates the profile and
-    returns (task, labels, positive label, probabilities?) as the in-memory path would decide them."""
-    engine = ENGINES[engine_name](source, settings)
+class Warehouse:
+    """The engine open on the predictions, with what every pass shares: the true and predicted label expressions
+    and the rows kept. Sections that need more than the cells (slices, error examples) run their own pass here."""
+
+    def __init__(self, cfg, source: Source, engine):
+        self.cfg, self.source, self.engine = cfg, source, engine
+        q = engine.ident
+        self.y = q(cfg.target)
+        self.pred = q(cfg.prediction) if cfg.prediction and cfg.prediction in source.columns else None
+        self.scores = [q(c) for c in cfg.scores]
+        self.where = f"{self.y} IS NOT NULL"
+        self.confidence = self.p_true = None  # the scores of the predicted and of the true class (when given)
+        self.passes = Passes(engine, source.rows)
+        used = {cfg.target, cfg.prediction, *cfg.scores}
+        self.features = {c: kind for c, kind in source.columns.items() if c not in used}  # name -> type
+
+    def run(self, what: str, sql: str) -> pd.DataFrame:
+        return self.passes.run(what, sql)
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def aggregate(cfg, source: Source, engine_name: str, check) -> tuple:
+    """(cells, Aggregation, task, labels, positive label, probabilities?, notes, Warehouse) for the predictions in
+    `source`. `check` validates the profile pass and decides the task, labels and positive label as the in-memory
+    path would. The warehouse stays open for later passes; its owner closes it."""
+    engine = ENGINES[engine_name](source, cfg)
+    warehouse = Warehouse(cfg, source, engine)
     try:
-        return _aggregate(cfg, source, engine, settings, check)
-    finally:
+        return (*_aggregate(warehouse, check), warehouse)
+    except BaseException:
         engine.close()
+        raise
 
 
-def _aggregate(cfg, source, engine, settings, check):
-    q = engine.ident
-    y, pred = q(cfg.target), (q(cfg.prediction) if cfg.prediction and cfg.prediction in source.columns else None)
-    scores = [q(c) for c in cfg.scores]
+def _aggregate(wh: Warehouse, check):
+    cfg, source = wh.cfg, wh.source
+    y, pred, scores = wh.y, wh.pred, wh.scores
     numeric = {c: source.columns[c] for c in cfg.scores if source.columns[c] not in ("number", "integer")}
     if numeric and source.kind == "parquet":
         column, kind = next(iter(numeric.items()))
         raise UserError(f"column {column!r} must hold numbers (it is {kind} in {source.files[0]}); data.scores "
                         "names the score columns")
-    passes = Passes(engine, source.rows)
     if source.columns.get(cfg.target) == "number" and cfg.task is None:  # a continuous target has too many groups
-        distinct = int(passes.run("distinct labels", f"SELECT approx_count_distinct({y}) AS k FROM src")["k"][0])
+        distinct = int(wh.run("distinct labels", f"SELECT approx_count_distinct({y}) AS k FROM src")["k"][0])
         if distinct > MAX_LABELS:
             raise UserError(f"the target {cfg.target!r} has about {distinct:,} distinct values: data.engine="
-                            f"{engine.name.lower()} aggregates classification predictions; for regression use "
+                            f"{wh.engine.name.lower()} aggregates classification predictions; for regression use "
                             "data.engine=pandas")
     parts = ["COUNT(*) AS n"]
     if pred:
@@ -198,60 +230,63 @@ def _aggregate(cfg, source, engine, settings, check):
     if len(scores) > 1:
         total = " + ".join(scores)
         parts.append(f"SUM(CASE WHEN ABS({total} - 1) > 0.001 THEN 1 ELSE 0 END) AS off_sum")
-    profile = passes.run("profile", f"SELECT {y} AS y, {', '.join(parts)} FROM src GROUP BY {y}")
-    rows = int(profile["n"].sum())
-    passes.rows = rows
-    decided = check(profile, rows)
-    task, labels, positive, probabilities, notes = decided
-    keep = [f"{y} IS NOT NULL"]
+    profile = wh.run("profile", f"SELECT {y} AS y, {', '.join(parts)} FROM src GROUP BY {y}")
+    wh.passes.rows = int(profile["n"].sum())
+    task, labels, positive, probabilities, notes = check(profile)
     if cfg.missing == "drop":
-        keep += [f"{c} IS NOT NULL" for c in ([pred] if pred else []) + scores]
-    where = " AND ".join(keep)
+        wh.where = " AND ".join([wh.where] + [f"{c} IS NOT NULL" for c in ([pred] if pred else []) + scores])
     if task == "binary":
-        cells, bins, low, high = _binary_cells(cfg, engine, passes, profile, y, pred, scores, labels, positive,
-                                               probabilities, where, settings)
+        cells, bins, low, high = _binary_cells(wh, profile, labels, positive, probabilities)
     else:
-        cells, bins, low, high = _multiclass_cells(cfg, passes, y, pred, scores, labels, where)
+        cells, bins, low, high = _multiclass_cells(wh, labels)
     order = [c for c in ("bin", "y", "pred") if c in cells]  # one order whatever the engine's: the same report
     cells = cells.sort_values(order, kind="mergesort", ignore_index=True)
-    aggregation = Aggregation(engine=engine.name, rows=int(cells["n"].sum()), files=len(source.files),
-                              cells=len(cells), passes=passes.done, score_bins=bins,
+    aggregation = Aggregation(engine=wh.engine.name, rows=int(cells["n"].sum()), files=len(source.files),
+                              cells=len(cells), passes=wh.passes.done, score_bins=bins,
                               score_range=None if low is None else (low, high))
     return cells, aggregation, task, labels, positive, probabilities, notes
 
 
-def _binary_cells(cfg, engine, passes, profile, y, pred, scores, labels, positive, probabilities, where, settings):
-    if not scores:
-        sql = f"SELECT {y} AS y, {pred} AS pred, COUNT(*) AS n FROM src WHERE {where} GROUP BY {y}, {pred}"
-        return passes.run("cells", sql), None, None, None
-    s = scores[0]
+def _binary_cells(wh: Warehouse, profile, labels, positive, probabilities):
+    cfg, y = wh.cfg, wh.y
+    if not wh.scores:
+        sql = f"SELECT {y} AS y, {wh.pred} AS pred, COUNT(*) AS n FROM src WHERE {wh.where} GROUP BY {y}, {wh.pred}"
+        return wh.run("cells", sql), None, None, None
+    s = wh.scores[0]
     low = 0.0 if probabilities else float(profile["min_s0"].min())
     high = 1.0 if probabilities else float(profile["max_s0"].max())
-    bins = int(settings.score_bins)
+    bins = int(cfg.score_bins)
     scale = bins / (high - low) if high > low else 1.0  # multiplied, not divided by a width: 0.5 * 100000 is exact
     negative = next(label for label in labels if label != positive)
     is_pos = f"({y} = {literal(positive)})"
-    if pred is None:
+    if wh.pred is None:
         threshold = 0.5 if cfg.threshold is None else float(cfg.threshold)
-        pred = f"(CASE WHEN {s} >= {threshold!r} THEN {literal(positive)} ELSE {literal(negative)} END)"
+        wh.pred = f"(CASE WHEN {s} >= {threshold!r} THEN {literal(positive)} ELSE {literal(negative)} END)"
+    wh.confidence = f"(CASE WHEN {wh.pred} = {literal(positive)} THEN {s} ELSE 1 - {s} END)"
+    wh.p_true = f"(CASE WHEN {is_pos} THEN {s} ELSE 1 - {s} END)"
     clipped = f"LEAST(GREATEST({s}, {EPS!r}), {1 - EPS!r})"
     sql = (f"SELECT y, pred, bin, COUNT(*) AS n, SUM(s) AS s_sum, MIN(s) AS s_min, MAX(s) AS s_max, "
            f"SUM(loss) AS loss_sum, SUM(sq) AS sq_sum FROM ("
-           f"SELECT {y} AS y, {pred} AS pred, {s} AS s, "
+           f"SELECT {y} AS y, {wh.pred} AS pred, {s} AS s, "
            f"LEAST(GREATEST(CAST(FLOOR(({s} - {low!r}) * {scale!r}) AS BIGINT), 0), {bins - 1}) AS bin, "
            f"CASE WHEN {is_pos} THEN -LN({clipped}) ELSE -LN(1 - {clipped}) END AS loss, "
            f"POWER((CASE WHEN {is_pos} THEN 1.0 ELSE 0.0 END) - {s}, 2) AS sq "
-           f"FROM src WHERE {where}) AS t GROUP BY y, pred, bin")
-    return passes.run("cells", sql), bins, low, high
+           f"FROM src WHERE {wh.where}) AS t GROUP BY y, pred, bin")
+    return wh.run("cells", sql), bins, low, high
 
 
-def _multiclass_cells(cfg, passes, y, pred, scores, labels, where):
-    if pred is None:  # the top class's label, the first on ties (as numpy's argmax)
-        top = f"GREATEST({', '.join(scores)})"
-        cases = " ".join(f"WHEN {s} = {top} THEN {literal(label)}" for s, label in zip(scores, labels))
-        pred = f"(CASE {cases} END)"
-    sql = f"SELECT {y} AS y, {pred} AS pred, COUNT(*) AS n FROM src WHERE {where} GROUP BY {y}, {pred}"
-    return passes.run("cells", sql), None, None, None
+def _multiclass_cells(wh: Warehouse, labels):
+    if wh.pred is None:  # the top class's label, the first on ties (as numpy's argmax)
+        top = f"GREATEST({', '.join(wh.scores)})"
+        cases = " ".join(f"WHEN {s} = {top} THEN {literal(label)}" for s, label in zip(wh.scores, labels))
+        wh.pred = f"(CASE {cases} END)"
+    if wh.scores:
+        wh.confidence, wh.p_true = (
+            "(CASE " + " ".join(f"WHEN {label_of} = {literal(label)} THEN {s}" for s, label in zip(wh.scores, labels))
+            + " END)" for label_of in (wh.pred, wh.y))
+    sql = (f"SELECT {wh.y} AS y, {wh.pred} AS pred, COUNT(*) AS n FROM src WHERE {wh.where} "
+           f"GROUP BY {wh.y}, {wh.pred}")
+    return wh.run("cells", sql), None, None, None
 
 
 def auc_error_bound(y_bin: np.ndarray, bins: np.ndarray, weight: np.ndarray) -> float:

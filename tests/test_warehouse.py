@@ -1,5 +1,6 @@
 """Logged predictions at scale (postreport.warehouse): DuckDB and Spark aggregate them into cells; the report from the
 cells equals the report from the rows in memory (counts exactly, ROC AUC within the bound it states)."""
+import json
 import shutil
 import subprocess
 
@@ -13,7 +14,8 @@ from postreport import bootstrap
 from postreport.config import BootstrapConfig
 
 ROWS = 1_000_000
-SECTIONS = "report.analyses=[metrics,per_class,confusion_matrix,curves,calibration,thresholds,errors]"
+SECTIONS = "report.analyses=[metrics,per_class,confusion_matrix,curves,calibration,thresholds,slices,errors]"
+SLICES = ["analyses.slices.by=[region,store]", "analyses.errors.max_features=1"]
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +27,9 @@ def logged(tmp_path_factory):
     y = rng.random(ROWS) < 0.2
     p = np.round(1 / (1 + np.exp(-(rng.normal(0, 1.2, ROWS) + 2.0 * y - 1.0))), 4)
     frame = pd.DataFrame({"y_true": np.where(y, "yes", "no"), "p_yes": p,
-                          "y_pred": np.where(p >= 0.4, "yes", "no"), "store": rng.integers(0, 5, ROWS)})
+                          "y_pred": np.where(p >= 0.4, "yes", "no"), "store": rng.integers(0, 5, ROWS),
+                          "region": rng.choice(["north", "south", "east", "west", "Zürich 'Süd'"], ROWS,
+                                               p=[0.4, 0.3, 0.2, 0.09998, 0.00002])})
     frame.to_parquet(tmp / "one.parquet", index=False)
     for i, rows in enumerate(np.array_split(np.arange(ROWS), 8)):
         folder = tmp / "parts" / f"date=2026-01-0{i // 2 + 1}"
@@ -36,7 +40,8 @@ def logged(tmp_path_factory):
 
 def report(tmp_path, path, engine, *extra, formats=("json",)):
     result, out = run_report(tmp_path, ["data=predictions", f"data.path='{path}'", "data.scores=[p_yes]",
-                                        f"data.engine={engine}", "data.positive_label=yes", SECTIONS, *extra],
+                                        f"data.engine={engine}", "data.positive_label=yes", SECTIONS, *SLICES,
+                                        *extra],
                              formats=formats)
     assert result.exit_code == 0
     return result.metrics
@@ -105,14 +110,42 @@ def test_duckdb_equals_pandas_on_a_million_rows(logged, duck_and_pandas):
     assert r["curves"]["roc"]["positive"]["auc"] == pytest.approx(m["roc_auc"], rel=1e-12)
 
 
+def test_slices_and_error_examples_are_computed_where_the_rows_live(logged, duck_and_pandas):
+    _, frame = logged
+    duck, pandas = duck_and_pandas
+    r, q = duck["results"], pandas["results"]
+    # slices: one GROUP BY pass; a text column's slices equal the in-memory ones (intervals too: the same draws)
+    by_region = [s for s in r["slices"]["slices"] if s["column"] == "region"]
+    assert by_region == [s for s in q["slices"]["slices"] if s["column"] == "region"]
+    rare = next(s for s in by_region if s["value"] == "Zürich 'Süd'")
+    assert rare["small"] and rare["n"] == int((frame["region"] == "Zürich 'Süd'").sum())
+    # an integer column with more values than analyses.slices.bins: quantile bins need the rows, so it is left out
+    assert not any(s["column"] == "store" for s in r["slices"]["slices"])
+    assert any(s["column"] == "store" for s in q["slices"]["slices"])
+    # the most confident wrong predictions: a top-k pass over every row, the same as sorting the rows in memory
+    confident = [row["P(predicted)"] for row in r["errors"]["rows"]]
+    assert confident == [row["P(predicted)"] for row in q["errors"]["rows"]]
+    assert r["errors"]["n_errors"] == q["errors"]["n_errors"] == int((frame["y_true"] != frame["y_pred"]).sum())
+
+
 def test_the_report_states_engine_rows_and_sections_it_cannot_compute(logged, duck_and_pandas, tmp_path):
     duck, _ = duck_and_pandas
     sections = {s["name"]: s for s in duck["sections"]}
-    assert sections["errors"]["status"] == "skipped" and "aggregated by DuckDB" in sections["errors"]["error"]
-    for name in ("metrics", "per_class", "confusion_matrix", "curves", "calibration", "thresholds"):
+    for name in ("metrics", "per_class", "confusion_matrix", "curves", "calibration", "thresholds", "slices",
+                 "errors"):
         assert sections[name]["status"] == "ok", sections[name]
     passes = duck["aggregation"]["passes"]
-    assert [p["pass"] for p in passes] == ["profile", "cells"] and all(p["rows"] == ROWS for p in passes)
+    assert [p["pass"] for p in passes] == ["profile", "cells", "slice columns", "slices", "error examples"]
+    assert all(p["rows"] == ROWS for p in passes)
+    notes = duck["results"]["slices"]
+    assert "weak-segment search needs individual rows" in json.dumps(notes)
+    result, _ = run_report(tmp_path, ["data=predictions", f"data.path={logged[0] / 'one.parquet'}",
+                                      "data.scores=[p_yes]", "data.engine=duckdb", "data.positive_label=yes",
+                                      "report.analyses=[metrics,fairness,conformal]",
+                                      "analyses.fairness.sensitive=[region]"])
+    skipped = {s["name"]: s for s in result.metrics["sections"]}
+    for name in ("fairness", "conformal"):
+        assert skipped[name]["status"] == "skipped" and "aggregated by DuckDB" in skipped[name]["error"], name
 
 
 def test_html_says_how_the_rows_were_read(logged, tmp_path):

@@ -25,6 +25,7 @@ class ErrorResult:
     task: str
     omitted_features: int = 0
     notes: list = field(default_factory=list)
+    aggregated: str = ""  # the engine that found the rows (aggregated input: no row positions)
 
     def to_json(self) -> dict:
         return {"n_errors": self.n_errors, "n": self.n,
@@ -36,8 +37,11 @@ class ErrorAnalysis(Analysis):
     title = "Error analysis"
     lead = "The test rows the model gets most wrong, to read one by one."
     Settings = ErrorSettings
+    aggregated = True
 
     def compute(self, ctx, settings: ErrorSettings) -> ErrorResult:
+        if ctx.data.warehouse is not None:
+            return self._from_warehouse(ctx, settings)
         data, pred = ctx.data, ctx.predictions
         features = list(data.X_test.columns[: settings.max_features])
         omitted = max(0, data.X_test.shape[1] - settings.max_features)
@@ -68,6 +72,35 @@ class ErrorAnalysis(Analysis):
             row += [_plain(data.X_test.iloc[int(i)][f]) for f in features]
         return ErrorResult(columns + features, rows, n_errors, len(pred.y_true), data.task, omitted)
 
+    @staticmethod
+    def _from_warehouse(ctx, settings: ErrorSettings) -> ErrorResult:
+        """Aggregated input: the wrong rows the model was most sure of, found where the rows live (a top-k pass:
+        exact, no sample); without scores, a seeded sample of the wrong rows."""
+        data, wh = ctx.data, ctx.data.warehouse
+        if data.task == "regression":
+            raise NotImplementedError("error analysis of aggregated regression predictions")
+        q = wh.engine.ident
+        features = list(wh.features)[: settings.max_features]
+        enc = ctx.encoded
+        n_errors = int(round(np.dot(enc.weight, enc.y_idx != enc.pred_idx)))
+        names = ["True", "Predicted"] + (["P(predicted)", "P(true)"] if wh.confidence else [])
+        exprs = [wh.y, wh.pred] + ([wh.confidence, wh.p_true] if wh.confidence else [])
+        select = ", ".join([f"{e} AS {q(f'postreport {i}')}" for i, e in enumerate(exprs)] + [q(f) for f in features])
+        wrong = f"SELECT {select} FROM src WHERE {wh.where} AND {wh.pred} <> {wh.y}"
+        if wh.confidence:
+            sql = f"{wrong} ORDER BY {q('postreport 2')} DESC, {q('postreport 3')} LIMIT {int(settings.top)}"
+            how = "the most confident wrong predictions over every row"
+        else:
+            seed = ctx.seed if ctx.cfg.bootstrap.seed is None else ctx.cfg.bootstrap.seed
+            sql = wh.engine.sample(wrong, settings.top, seed)
+            how = f"a seeded sample (seed {seed}) of the wrong predictions"
+        frame = wh.run("error examples", sql)
+        rows = [[_plain(v) for v in record] for record in frame.itertuples(index=False)]
+        result = ErrorResult(names + features, rows, n_errors, data.n_test, data.task,
+                             max(0, len(wh.features) - settings.max_features), aggregated=wh.engine.name)
+        result.notes.append(f"Found by {wh.engine.name} in a pass over the {data.n_test:,} rows: {how}.")
+        return result
+
     def items(self, r: ErrorResult) -> list:
         if not r.rows:
             return [Note(f"No wrong predictions among the {r.n} test rows.")]
@@ -76,10 +109,10 @@ class ErrorAnalysis(Analysis):
         caption = f"The {len(r.rows)} {what}"
         if r.task != "regression":
             caption += f", of {r.n_errors} wrong predictions in {r.n} rows"
-        caption += "; Row is the position in the test set."
+        caption += "." if r.aggregated else "; Row is the position in the test set."
         if r.omitted_features:
             caption += f" {r.omitted_features} more feature columns are not shown (analyses.errors.max_features)."
-        return [Table(r.columns, r.rows, caption=caption)]
+        return [Table(r.columns, r.rows, caption=caption)] + [Note(n) for n in r.notes]
 
 
 def _plain(value):

@@ -93,6 +93,7 @@ class SlicesResult:
             "worst": None if self.worst is None else {"column": self.worst.column, "value": self.worst.value},
             "segments": None if self.segments is None else [s.to_json() for s in self.segments],
             "segments_searched": self.searched, "segment_loss": self.loss or None, "q": self.q,
+            "notes": list(self.notes),
         }
 
 
@@ -105,10 +106,17 @@ def slice_labels(values: pd.Series, bins: int, max_levels: int) -> pd.Series:
         order = names + [MISSING]
     else:
         text = values.astype(object).where(values.notna(), MISSING).astype(str)
-        keep = list(text.value_counts().index[:max_levels])
+        keep = frequent(text.value_counts(), max_levels)
         text = text.where(text.isin(keep), OTHER)
         order = keep + [OTHER]
     return pd.Series(pd.Categorical(text, categories=[c for c in order if c in set(text)], ordered=True))
+
+
+def frequent(sizes: pd.Series, max_levels: int) -> list:
+    """The `max_levels` values with the most rows (value -> rows), ties in the values' order: one order whatever
+    order the rows came in."""
+    order = sorted(sizes.items(), key=lambda item: (-item[1], str(item[0])))
+    return [value for value, _ in order[:max_levels]]
 
 
 def slice_groups(data, settings: SliceSettings, rows: Optional[np.ndarray] = None):
@@ -132,22 +140,25 @@ def run_settings(ctx) -> SliceSettings:
 
 class SlicesAnalysis(Analysis):
     name = "slices"
+    aggregated = True
     title = "Performance by slice"
     lead = "Whether the model works as well for every group of rows as it does on average."
     Settings = SliceSettings
 
     def check(self, data, settings: SliceSettings) -> None:
-        unknown = [c for c in settings.by or [] if c not in data.X_test.columns]
+        unknown = [c for c in settings.by or [] if c not in data.columns]
         if unknown:
             raise UserError(f"analyses.slices.by names columns not in the test data: {unknown}; "
-                            f"valid: {data.features}")
+                            f"valid: {data.columns}")
 
     def skip_reason(self, ctx) -> Optional[str]:
-        if ctx.data.X_test.shape[1] == 0:
+        if not ctx.data.columns:
             return "The test data has no columns besides the labels and predictions to slice by."
         return None
 
     def compute(self, ctx, settings: SliceSettings) -> SlicesResult:
+        if ctx.data.warehouse is not None:
+            return aggregated_slices(ctx, settings)
         data, pred, enc, task = ctx.data, ctx.predictions, ctx.encoded, ctx.data.task
         names = metrics.TASKS[task].sliced
         overall = self._values(metrics.point_metrics(data, pred, enc), names)
@@ -222,3 +233,85 @@ class SlicesAnalysis(Analysis):
                 highlight_rows=list(range(len(flagged[:20])))))
         items += [Note(n) for n in r.notes]
         return items
+
+
+def aggregated_slices(ctx, settings: SliceSettings) -> SlicesResult:
+    """Slices of aggregated input, from one GROUP BY pass where the rows live: per value of each column, the rows of
+    each (true, predicted) pair; metrics and intervals from those counts. Columns with few values only (numeric
+    columns with more than analyses.slices.bins values would need quantile bins); the weak-segment search needs
+    individual rows."""
+    data, wh, task = ctx.data, ctx.data.warehouse, ctx.data.task
+    q = wh.engine.ident
+    names = metrics.TASKS[task].sliced
+    overall = SlicesAnalysis._values(metrics.point_metrics(data, ctx.predictions, ctx.encoded), names)
+    notes = []
+    wanted = list(settings.by) if settings.by else [c for c, kind in wh.features.items()
+                                                    if kind in ("text", "string", "boolean", "integer")]
+    columns: list = []
+    if wanted:
+        counted = wh.run("slice columns", "SELECT " + ", ".join(
+            f"approx_count_distinct({q(c)}) AS {q(f'k{i}')}" for i, c in enumerate(wanted)) + " FROM src")
+        distinct = {c: int(counted.iloc[0, i]) for i, c in enumerate(wanted)}
+        for c in wanted:
+            few = distinct[c] <= settings.bins or wh.features[c] in ("text", "string", "boolean")
+            if few and (settings.by or 2 <= distinct[c] <= 12):
+                columns.append(c)
+            elif settings.by:
+                notes.append(f"Column {c!r} has about {distinct[c]:,} values: on aggregated input slices are per "
+                             f"value of columns with at most analyses.slices.bins={settings.bins} values (or text); "
+                             "bin it upstream, or use data.engine=pandas for quantile bins.")
+        if not settings.by:  # as the in-memory choice: text columns first
+            columns = sorted(columns, key=lambda c: wh.features[c] == "integer")[:AUTO_COLUMNS]
+    rows: list = []
+    if columns:
+        def text(c):
+            if wh.features[c] == "boolean":
+                return f"(CASE WHEN {q(c)} THEN 'True' WHEN NOT {q(c)} THEN 'False' END)"
+            return f"CAST({q(c)} AS STRING)"
+
+        sql = " UNION ALL ".join(
+            f"SELECT {i} AS k, {text(c)} AS v, {wh.y} AS y, {wh.pred} AS pred, COUNT(*) AS n FROM src "
+            f"WHERE {wh.where} GROUP BY {text(c)}, {wh.y}, {wh.pred}" for i, c in enumerate(columns))
+        counts = wh.run("slices", sql)
+        counts["v"] = counts["v"].where(counts["v"].notna(), MISSING)
+        for i, c in enumerate(columns):
+            rows += _slice_rows(ctx, settings, c, counts[counts["k"] == i], names)
+    level = ctx.cfg.bootstrap.level if ctx.cfg.bootstrap.resamples > 0 else None
+    result = SlicesResult(rows, names, overall, settings.min_size, not settings.by, level, q=settings.q,
+                          notes=notes)
+    result.notes.append(f"Computed by {wh.engine.name} from counts per slice over every row; the weak-segment search "
+                        "needs individual rows and is not run on aggregated input.")
+    return result
+
+
+def _slice_rows(ctx, settings: SliceSettings, column: str, counts: pd.DataFrame, names) -> list:
+    """One column's slices from its (value, true, predicted, rows) counts: the most frequent max_levels values
+    (the rest pooled as OTHER), in the order the in-memory path shows them."""
+    from .. import bootstrap
+
+    data, boot = ctx.data, ctx.cfg.bootstrap
+    sizes = counts.groupby("v")["n"].sum()
+    keep = frequent(sizes, settings.max_levels)
+    counts = counts.assign(v=counts["v"].where(counts["v"].isin(keep), OTHER))
+    seed = ctx.seed if boot.seed is None else boot.seed
+    out = []
+    for value in keep + ([OTHER] if len(sizes) > len(keep) else []):
+        part = counts[counts["v"] == value]
+        w = part["n"].to_numpy(dtype=float)
+        y, pred = part["y"].to_numpy(), part["pred"].to_numpy()
+        if data.task == "binary":
+            y_bin, pred_bin = (y == data.positive_label).astype(int), (pred == data.positive_label).astype(int)
+            result = metrics.binary_metrics(y_bin, pred_bin, None, data.positive_label, weight=w)
+            draw = lambda: bootstrap.binary(y_bin, pred_bin, None, boot, seed, stratified=False, weight=w)  # noqa: E731
+        else:
+            labels = list(ctx.encoded.labels)
+            index = {label: k for k, label in enumerate(labels)}
+            y_idx, pred_idx = (np.array([index.get(v, 0) for v in a]) for a in (y, pred))
+            result = metrics.multiclass_metrics(y, pred, None, labels, data.labels, weight=w)
+            draw = lambda: bootstrap.multiclass(y_idx, pred_idx, len(labels), None, boot, seed, False, w)  # noqa: E731
+        n = int(round(w.sum()))
+        ci = None
+        if n >= settings.min_size and boot.resamples > 0:
+            ci = draw().interval(names[0])
+        out.append(SliceRow(column, str(value), n, SlicesAnalysis._values(result, names), ci, n < settings.min_size))
+    return out

@@ -149,9 +149,9 @@ def _totals(y: np.ndarray, w) -> tuple:
     return (float(len(y)), float(y.sum())) if w is None else (float(w.sum()), float(np.dot(w, y)))
 
 
-def picks(y: np.ndarray, score: np.ndarray, cost: Cost, w=None) -> dict:
+def picks(y: np.ndarray, score: np.ndarray, cost: Cost, w=None, ascending=None) -> dict:
     """The thresholds (predict positive when score >= it) that maximise F1 and minimise the expected cost."""
-    t, tp, fp = threshold_table(y, score, None, w)
+    t, tp, fp = threshold_table(y, score, ascending, w)
     P = _totals(y, w)[1]
     with np.errstate(invalid="ignore", divide="ignore"):
         return {"best F1": float(t[int(np.nanargmax(2 * tp / (tp + fp + P)))]),
@@ -176,6 +176,20 @@ def _judge(result: ThresholdResult, name: str, t: float, y, score, cost: Cost, w
     choice.threshold = t
     choice.precision, choice.recall, choice.f1 = values["precision"], values["recall"], values["f1"]
     choice.positive_rate, choice.cost = values["positive_rate"], values["cost"]
+
+
+def _coarse(y: np.ndarray, score: np.ndarray, w: np.ndarray, bins: int) -> tuple:
+    """Weighted entries merged into at most `bins` quantile bins of score per class, each at its bin's mean score
+    (one score per bin for both classes, so that a bin's rows tie)."""
+    from ..bootstrap import _weighted_edges
+
+    if len(np.unique(score)) <= bins:
+        return y, score, w
+    edges = _weighted_edges(score, w, bins)
+    b = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, max(len(edges) - 2, 0))
+    mean = np.bincount(b, w * score) / np.maximum(np.bincount(b, w), 1e-300)
+    key, inverse = np.unique(b * 2 + y.astype(np.int64), return_inverse=True)
+    return (key % 2).astype(y.dtype), mean[key // 2], np.bincount(inverse, w)
 
 
 def _halves(y: np.ndarray, seed: int, w=None) -> tuple:
@@ -279,11 +293,19 @@ class ThresholdsAnalysis(Analysis):
         draws = min(boot.resamples, THRESHOLD_RESAMPLES)
         tail = (1 - boot.level) / 2 * 100
         chosen: dict = {name: [] for name in CHOSEN}
+        ascending = None
+        if w_sel is not None:
+            y_sel, s_sel, w_sel = _coarse(y_sel, s_sel, w_sel, boot.max_exact_rows)
+            ascending = np.argsort(s_sel, kind="mergesort")
+            result.selection_note += (
+                f" The chosen thresholds' intervals redo the choice on Poisson resamples of the aggregated cells "
+                f"(each cell's rows drawn as a Poisson count, as rows drawn with replacement are for many rows), "
+                f"the scores grouped into {len(np.unique(s_sel)):,} quantile bins (bootstrap.max_exact_rows).")
         for _ in range(draws):
-            if w_sel is not None:
-                counts = rng.multinomial(int(w_sel.sum()), w_sel / w_sel.sum()).astype(float)
+            if w_sel is not None:  # Poisson bootstrap of the cells' rows: as rows drawn with replacement, for many rows
+                counts = rng.poisson(w_sel).astype(float)
                 if 0 < np.dot(counts, y_sel) < counts.sum():
-                    for name, t in picks(y_sel, s_sel, cost, counts).items():
+                    for name, t in picks(y_sel, s_sel, cost, counts, ascending).items():
                         chosen[name].append(t)
                 continue
             idx = rng.integers(0, len(y_sel), len(y_sel))
