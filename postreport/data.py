@@ -288,11 +288,30 @@ def _load_aggregated(cfg, source, engine: str, named: dict) -> Dataset:
     from .warehouse import MAX_LABELS, aggregate, auc_error_bound
 
     at_least("data.score_bins", cfg.score_bins, 2)
-    if cfg.task == "regression":
-        raise UserError(f"data.engine={engine} aggregates classification predictions; for regression use "
-                        "data.engine=pandas (the rows are read into memory)")
     pred_column = named.get("data.prediction")
     notes: list = []
+
+    def check_regression(profile: pd.Series) -> list:
+        for key, column, count in (("target", cfg.target, "inf_y"), ("prediction", pred_column, "inf_pred")):
+            if profile[count]:
+                raise UserError(f"the {key} {column!r} holds {int(profile[count])} infinite values; remove those rows "
+                                "or replace the values")
+        if profile["n_y"] == 0:
+            raise UserError(f"the predictions have no rows with a value in the target column {cfg.target!r}")
+        if profile["n"] > profile["n_y"]:
+            notes.append(f"{int(profile['n'] - profile['n_y']):,} rows of the predictions have no value in "
+                         f"{cfg.target!r} and were left out.")
+        if profile["no_pred"]:
+            if cfg.missing != "drop":
+                raise UserError(f"rows without a prediction ({pred_column!r}: {int(profile['no_pred'])} missing "
+                                "values); remove them, or set data.missing=drop to leave them out of the report")
+            notes.append(f"{int(profile['no_pred']):,} rows without a prediction were left out (data.missing=drop).")
+        if cfg.scores:
+            raise UserError("data.scores are for classification; for regression give data.prediction only")
+        notes.append("The task is regression" + (", as data.task sets it." if cfg.task else
+                                                  f": {cfg.target!r} holds more than {MAX_LABELS} distinct fractional "
+                                                  "values; set data.task=binary|multiclass to change it."))
+        return notes
 
     def check(profile: pd.DataFrame):
         empty = int(profile.loc[profile["y"].isna(), "n"].sum())
@@ -304,14 +323,10 @@ def _load_aggregated(cfg, source, engine: str, named: dict) -> Dataset:
         y = profile["y"]
         if source.columns.get(cfg.target) == "integer" or (y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0)):
             y = y.astype(np.int64)
-        if y.nunique() > MAX_LABELS:
-            raise UserError(f"the target {cfg.target!r} has more than {MAX_LABELS} distinct values: "
-                            f"data.engine={engine} aggregates classification predictions; for regression use "
-                            "data.engine=pandas")
         task = _task(cfg.task, y.reset_index(drop=True), cfg.target, notes)
-        if task == "regression":
-            raise UserError(f"the target {cfg.target!r} looks continuous ({notes[-1]}); data.engine={engine} "
-                            "aggregates classification predictions: for regression use data.engine=pandas")
+        if task == "regression":  # whole numbers, more than a classifier's labels but few enough to group
+            raise UserError(f"the target {cfg.target!r} looks like a regression target ({notes[-1]}); set "
+                            "data.task=regression (its values are then not grouped as labels)")
         labels = _sorted_labels(y)
         counted = {c: "n_pred" for c in [pred_column] if c} | {c: f"n_s{i}" for i, c in enumerate(cfg.scores)}
         missing = {c: int((profile["n"] - profile[k]).sum()) for c, k in counted.items()}
@@ -337,9 +352,12 @@ def _load_aggregated(cfg, source, engine: str, named: dict) -> Dataset:
         positive = _positive_label(cfg.positive_label, labels) if task == "binary" else None
         return task, labels, positive, probabilities, notes
 
-    cells, aggregation, task, labels, positive, probabilities, _, warehouse = aggregate(cfg, source, engine, check)
+    cells, aggregation, task, labels, positive, probabilities, _, warehouse = aggregate(cfg, source, engine, check,
+                                                                                        check_regression)
     if aggregation.rows == 0:
         raise UserError("no row has a prediction")
+    if task == "regression":
+        return _aggregated_regression(cfg, source, cells, aggregation, notes, warehouse, pred_column)
     y = cells["y"].to_numpy()
     if y.dtype.kind == "f" and all(isinstance(label, int) for label in labels):
         y = y.astype(np.int64)
@@ -384,6 +402,28 @@ def _load_aggregated(cfg, source, engine: str, named: dict) -> Dataset:
                    warehouse=warehouse)
 
 
+
+
+def _aggregated_regression(cfg, source, cells, aggregation, notes: list, warehouse, pred_column) -> Dataset:
+    """Regression cells as weighted rows (each cell's mean target and mean prediction); the metrics read the cells'
+    exact sums (postreport.warehouse.RegressionCells)."""
+    frame = cells.cells
+    weight = frame["n"].to_numpy(dtype=float)
+    y = cells.shift + frame["d"].to_numpy(dtype=float) / weight
+    seconds = sum(p["seconds"] for p in aggregation.passes)
+    notes.append(f"{aggregation.engine} read {aggregation.rows:,} rows from {aggregation.files:,} file(s) in "
+                 f"{len(aggregation.passes)} passes ({seconds:.1f} s) and grouped them into {aggregation.cells:,} "
+                 "cells of rows that agree on the absolute error's bin (1,024 bins on a log scale) and the target's "
+                 "bin (64 equal-width bins), each with the sums the metrics need. The report is computed from the "
+                 "cells; no row is sampled. MAE, RMSE, R², MAPE and the largest error are exact; the median absolute "
+                 f"error is within ±{aggregation.median_ae_bound:.3g} (its bin among 100,000 on a log scale).")
+    return Dataset(name=source.name, task="regression", target=cfg.target, X_train=None, y_train=None,
+                   X_test=pd.DataFrame(index=pd.RangeIndex(len(frame))), y_test=pd.Series(y, name=cfg.target),
+                   source=str(source.files[0]) if len(source.files) == 1 else f"{source.path}: {len(source.files)} files",
+                   notes=notes, files={}, weights=weight, aggregation=aggregation, warehouse=warehouse,
+                   logged={"y_pred": y + frame["e"].to_numpy(dtype=float) / weight, "scores": None,
+                           "prediction": pred_column, "score_columns": [], "probabilities": True, "threshold": 0.5,
+                           "cells": cells})
 
 
 def are_probabilities(scores: np.ndarray, tolerance: float = 1e-3) -> bool:

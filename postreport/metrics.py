@@ -240,10 +240,31 @@ def regression_metrics(y_true, y_pred) -> MetricsResult:
     return MetricsResult(task="regression", values=values, averaging="", notes=notes)
 
 
+def regression_from_cells(cells) -> MetricsResult:
+    """Regression metrics of aggregated predictions from their cells' sums (postreport.warehouse.RegressionCells):
+    the same definitions as regression_metrics, exact but for the median absolute error (within its bin)."""
+    f = cells.cells
+    n, se, d = float(f["n"].sum()), float(f["se"].sum()), float(f["d"].sum())
+    sst = float(f["d2"].sum()) - d * d / n
+    notes = []
+    values = {"mae": float(f["ae"].sum()) / n, "rmse": math.sqrt(se / n),
+              "r2": 1 - se / sst if n >= 2 and sst > 0 else None, "mape": None,
+              "median_ae": cells.median()[0], "max_error": float(f["hi"].max())}
+    if f["zeros"].sum():
+        notes.append("MAPE is undefined: some true values are 0.")
+    else:
+        values["mape"] = float(f["rel"].sum()) / n
+    if n >= 2 and values["r2"] is None:
+        notes.append("R² is undefined: the true values are constant.")
+    return MetricsResult(task="regression", values=values, averaging="", notes=notes)
+
+
 def point_metrics(data, pred, enc, rows=None) -> MetricsResult:
     """Every metric of the task on the test set, or on some of its rows (indices)."""
     pick = slice(None) if rows is None else rows
     if data.task == "regression":
+        if pred.cells is not None:
+            return regression_from_cells(pred.cells)
         return regression_metrics(pred.y_true[pick], pred.y_pred[pick])
     if data.task == "binary":
         score = None if enc.score is None else enc.score[pick]
@@ -269,6 +290,8 @@ def intervals(task, pred, enc, settings, seed, rows=None, scores: bool = True,
     seed = seed if settings.seed is None else settings.seed
     pick = slice(None) if rows is None else rows
     if task == "regression":
+        if pred.cells is not None:
+            return bootstrap.regression_cells(pred.cells, settings, seed)
         return bootstrap.regression(pred.y_true[pick], pred.y_pred[pick], settings, seed)
     if task == "binary":
         if len(np.unique(enc.y_idx[pick])) < 2:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -20,6 +20,7 @@ class Predictions:
     weight: Optional[np.ndarray] = None  # aggregated input: the rows each entry stands for (None: one each)
     loss: Optional[np.ndarray] = None  # aggregated binary input: each cell's mean log loss and squared error,
     sq: Optional[np.ndarray] = None  # from every row's own score (the scores above are their bins' means)
+    cells: Any = None  # aggregated regression: postreport.warehouse.RegressionCells (the metrics' exact sums)
 
     def scores_for(self, label) -> Optional[np.ndarray]:
         """The predicted probability of one class (binary: the positive label's scores)."""
@@ -60,7 +61,7 @@ def from_log(data) -> Predictions:
     logged = data.logged
     if data.task == "regression":
         return Predictions(y_true.astype(float), np.asarray(logged["y_pred"], dtype=float), None, [], 0.0,
-                           weight=data.weights)
+                           weight=data.weights, cells=logged.get("cells"))
     labels = list(data.labels)
     proba = None
     scores = logged["scores"]

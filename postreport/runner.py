@@ -199,6 +199,10 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer) -> RunContext:
     check_task(checked.gates, data.task)
     baseline = None
     if cfg.compare.baseline:
+        if data.weights is not None:
+            raise UserError(f"compare.baseline pairs the two models' predictions row by row, and the "
+                            f"{data.n_test:,} logged predictions were aggregated by {data.aggregation.engine} "
+                            "(data.engine): compare with data.engine=pandas on the files both models predicted")
         from .baseline import load
 
         with timer.step("load baseline"):

@@ -45,12 +45,14 @@ class Aggregation:
     score_bins: Optional[int] = None
     score_range: Optional[tuple] = None
     auc_error_bound: Optional[float] = None
+    median_ae_bound: Optional[float] = None
 
     def to_json(self) -> dict:
         return {"engine": self.engine, "rows_read": self.rows, "files": self.files, "cells": self.cells,
                 "passes": self.passes, "score_bins": self.score_bins,
                 "score_range": list(self.score_range) if self.score_range else None,
-                "auc_error_bound": self.auc_error_bound, "sampling": None}
+                "auc_error_bound": self.auc_error_bound, "median_ae_bound": self.median_ae_bound,
+                "sampling": None}
 
 
 class DuckDB:
@@ -183,6 +185,7 @@ class Warehouse:
         self.scores = [q(c) for c in cfg.scores]
         self.where = f"{self.y} IS NOT NULL"
         self.confidence = self.p_true = None  # the scores of the predicted and of the true class (when given)
+        self.error_bin = self.sums = self.terms = None  # regression: the error bins and per-cell sums (SQL)
         self.passes = Passes(engine, source.rows)
         used = {cfg.target, cfg.prediction, *cfg.scores}
         self.features = {c: kind for c, kind in source.columns.items() if c not in used}  # name -> type
@@ -194,13 +197,17 @@ class Warehouse:
         self.engine.close()
 
 
-def aggregate(cfg, source: Source, engine_name: str, check) -> tuple:
+def aggregate(cfg, source: Source, engine_name: str, check, check_regression) -> tuple:
     """(cells, Aggregation, task, labels, positive label, probabilities?, notes, Warehouse) for the predictions in
     `source`. `check` validates the profile pass and decides the task, labels and positive label as the in-memory
-    path would. The warehouse stays open for later passes; its owner closes it."""
+    path would; `check_regression` validates a regression profile and returns notes. The warehouse stays open for
+    later passes; its owner closes it."""
     engine = ENGINES[engine_name](source, cfg)
     warehouse = Warehouse(cfg, source, engine)
     try:
+        if _is_regression(warehouse):
+            cells, aggregation, notes = _regression(warehouse, check_regression)
+            return cells, aggregation, "regression", [], None, True, notes, warehouse
         return (*_aggregate(warehouse, check), warehouse)
     except BaseException:
         engine.close()
@@ -215,12 +222,6 @@ def _aggregate(wh: Warehouse, check):
         column, kind = next(iter(numeric.items()))
         raise UserError(f"column {column!r} must hold numbers (it is {kind} in {source.files[0]}); data.scores "
                         "names the score columns")
-    if source.columns.get(cfg.target) == "number" and cfg.task is None:  # a continuous target has too many groups
-        distinct = int(wh.run("distinct labels", f"SELECT approx_count_distinct({y}) AS k FROM src")["k"][0])
-        if distinct > MAX_LABELS:
-            raise UserError(f"the target {cfg.target!r} has about {distinct:,} distinct values: data.engine="
-                            f"{wh.engine.name.lower()} aggregates classification predictions; for regression use "
-                            "data.engine=pandas")
     parts = ["COUNT(*) AS n"]
     if pred:
         parts.append(f"COUNT({pred}) AS n_pred")
@@ -287,6 +288,88 @@ def _multiclass_cells(wh: Warehouse, labels):
     sql = (f"SELECT {wh.y} AS y, {wh.pred} AS pred, COUNT(*) AS n FROM src WHERE {wh.where} "
            f"GROUP BY {wh.y}, {wh.pred}")
     return wh.run("cells", sql), None, None, None
+
+
+def _is_regression(wh: Warehouse) -> bool:
+    """data.task=regression, or a fractional target with more distinct values than a classifier's labels."""
+    cfg = wh.cfg
+    if cfg.task is not None or wh.source.columns.get(cfg.target) != "number":
+        return cfg.task == "regression"
+    return int(wh.run("distinct labels", f"SELECT approx_count_distinct({wh.y}) AS k FROM src")["k"][0]) > MAX_LABELS
+
+
+ERROR_BINS, COARSE_ERROR_BINS, TARGET_BINS = 100_000, 1024, 64
+
+
+def _regression(wh: Warehouse, check):
+    """Regression in one pass after the profile: absolute errors in ERROR_BINS bins on a log scale (the median
+    absolute error within its bin, the largest exactly), and cells of (coarse error bin, target bin) with the sums
+    every metric needs (exact: MAE, RMSE, R², MAPE, max error) and the bootstrap resamples."""
+    cfg, y = wh.cfg, wh.y
+    if wh.pred is None:
+        raise UserError("regression predictions need data.prediction, the column of predicted values")
+    for key, column in (("data.target", cfg.target), ("data.prediction", cfg.prediction)):
+        kind = wh.source.columns[column]
+        if kind not in ("number", "integer"):
+            raise UserError(f"{key}={column!r} must hold numbers for regression; it is {kind} in {wh.source.files[0]}")
+    pred, inf = wh.pred, "CAST('Infinity' AS DOUBLE)"
+    profile = wh.run("profile", (
+        f"SELECT COUNT(*) AS n, COUNT({y}) AS n_y, COUNT({pred}) AS n_pred, "
+        f"SUM(CASE WHEN ABS({y}) = {inf} THEN 1 ELSE 0 END) AS inf_y, "
+        f"SUM(CASE WHEN ABS({pred}) = {inf} THEN 1 ELSE 0 END) AS inf_pred, "
+        f"SUM(CASE WHEN {y} IS NOT NULL AND {pred} IS NULL THEN 1 ELSE 0 END) AS no_pred, "
+        f"AVG({y}) AS mean_y, MIN({y}) AS min_y, MAX({y}) AS max_y, AVG(ABS({pred} - {y})) AS mean_ae, "
+        f"MAX(ABS({pred} - {y})) AS max_ae FROM src")).iloc[0]
+    wh.passes.rows = int(profile["n"])
+    notes = check(profile)
+    wh.where = f"{y} IS NOT NULL AND {pred} IS NOT NULL"
+    shift = float(profile["mean_y"])  # sums of (y - shift): R²'s total sum of squares without cancellation
+    scale = float(profile["mean_ae"]) or 1.0
+    top = float(np.log1p(float(profile["max_ae"]) / scale)) or 1.0
+    low, high = float(profile["min_y"]), float(profile["max_y"])
+    ae = f"ABS({pred} - {y})"
+    wh.error_bin = lambda bins: (f"LEAST(CAST(FLOOR(LN(1 + {ae} / {scale!r}) * {bins / top!r}) AS BIGINT), "
+                                 f"{bins - 1})")
+    wh.sums = ("COUNT(*) AS n, SUM(ae) AS ae, SUM(ae * ae) AS se, SUM(e) AS e, SUM(d) AS d, SUM(d * d) AS d2, "
+               "SUM(rel) AS rel, SUM(zero) AS zeros, SUM(exact) AS exact, MIN(ae) AS lo, MAX(ae) AS hi")
+    wh.terms = (f"{ae} AS ae, {pred} - {y} AS e, {y} - {shift!r} AS d, "
+                f"CASE WHEN {y} <> 0 THEN {ae} / ABS({y}) ELSE 0 END AS rel, "
+                f"CASE WHEN {y} = 0 THEN 1 ELSE 0 END AS zero, CASE WHEN {ae} = 0 THEN 1 ELSE 0 END AS exact")
+    y_bin = (f"LEAST(GREATEST(CAST(FLOOR(({y} - {low!r}) * {TARGET_BINS / (high - low) if high > low else 1.0!r}) "
+             f"AS BIGINT), 0), {TARGET_BINS - 1})")
+    rows = wh.run("cells", (
+        f"SELECT fine, eb, yb, {wh.sums} FROM (SELECT {wh.terms}, {wh.error_bin(ERROR_BINS)} AS fine, "
+        f"{wh.error_bin(COARSE_ERROR_BINS)} AS eb, {y_bin} AS yb FROM src WHERE {wh.where}) AS t "
+        f"GROUP BY GROUPING SETS ((fine), (eb, yb))"))
+    fine = rows[rows["fine"].notna()].sort_values("fine", ignore_index=True)
+    cells = RegressionCells(rows[rows["fine"].isna()].sort_values(["eb", "yb"], ignore_index=True), fine, shift)
+    aggregation = Aggregation(engine=wh.engine.name, rows=int(cells.cells["n"].sum()), files=len(wh.source.files),
+                              cells=len(cells.cells), passes=wh.passes.done)
+    aggregation.median_ae_bound = cells.median()[1]
+    return cells, aggregation, notes
+
+
+@dataclass
+class RegressionCells:
+    """Aggregated regression predictions: `cells` (coarse error bin x target bin) with each cell's rows and sums of
+    |e|, e², e, y - shift, (y - shift)², |e| / |y|, rows with y = 0, rows with e = 0, and the least and largest |e|;
+    `fine`: the same per fine error bin (for the median)."""
+
+    cells: pd.DataFrame
+    fine: pd.DataFrame
+    shift: float
+
+    def median(self) -> tuple:
+        """The median absolute error, and the most it can be off: the middle rows' bins hold every |e| between
+        their least and largest."""
+        n = self.fine["n"].to_numpy(dtype=float)
+        cum = np.cumsum(n)
+        total = cum[-1]
+        picks = [int(np.searchsorted(cum, k, side="right")) for k in ((total - 1) // 2, total // 2)]
+        lo, hi = self.fine["lo"].to_numpy(float), self.fine["hi"].to_numpy(float)
+        mean = np.clip(self.fine["ae"].to_numpy(float) / n, lo, hi)
+        value = float(np.mean([mean[i] for i in picks]))
+        return value, float(max(hi[i] - lo[i] for i in picks))
 
 
 def auc_error_bound(y_bin: np.ndarray, bins: np.ndarray, weight: np.ndarray) -> float:

@@ -252,8 +252,14 @@ def test_what_the_engines_cannot_do_is_an_error_not_a_wrong_number(tmp_path):
     rng = np.random.default_rng(5)
     frame = pd.DataFrame({"y_true": rng.normal(size=3000), "y_pred": rng.normal(size=3000)})
     frame.to_parquet(tmp_path / "r.parquet", index=False)
-    check_user_error(cli(["data=predictions", "data.path=r.parquet", "data.engine=duckdb"], cwd=tmp_path),
-                     "aggregates classification", "data.engine=pandas")
+    frame.assign(y_pred=np.where(frame["y_pred"] > 0, np.inf, frame["y_pred"])).to_parquet(tmp_path / "inf.parquet")
+    check_user_error(cli(["data=predictions", "data.path=inf.parquet", "data.engine=duckdb"], cwd=tmp_path),
+                     "'y_pred' holds", "infinite values")
+    check_user_error(cli(["data=predictions", "data.path=r.parquet", "data.engine=duckdb", "data.scores=[y_pred]"],
+                         cwd=tmp_path), "data.scores are for classification")
+    check_user_error(cli(["data=predictions", "data.path=r.parquet", "data.engine=duckdb",
+                          f"compare.baseline={tmp_path / 'r.parquet'}"], cwd=tmp_path),
+                     "compare.baseline pairs", "data.engine=pandas")
     binary = pd.DataFrame({"y_true": [0, 1] * 100, "y_pred": [0, 1] * 99 + [None, None]})
     binary.to_parquet(tmp_path / "b.parquet", index=False)
     check_user_error(cli(["data=predictions", "data.path=b.parquet", "data.engine=duckdb"], cwd=tmp_path),
@@ -285,3 +291,39 @@ def test_weighted_cells_give_the_rows_numbers():
     for name in ("accuracy", "f1", "roc_auc", "brier"):
         assert a.interval(name) == pytest.approx(b.interval(name), abs=0.01), name
     assert any("aggregated input" in note for note in b.notes)
+
+
+def test_regression_from_sums_equals_the_rows(tmp_path):
+    """Regression on DuckDB: MAE, RMSE, R², MAPE and max error exact from sums, the median within its stated bound,
+    slices from sums per value, the largest residuals from a top-k pass, the pictures from a seeded sample."""
+    rng = np.random.default_rng(11)
+    n = 300_000
+    y = 1000 + rng.gamma(2.0, 50.0, n)  # far from 0: R²'s sums of squares must not cancel
+    pred = y + rng.standard_t(3, n) * 20
+    frame = pd.DataFrame({"y_true": y, "y_pred": pred, "shop": rng.choice(["a", "b", "c"], n)})
+    frame.to_parquet(tmp_path / "r.parquet", index=False)
+    base = ["data=predictions", f"data.path={tmp_path / 'r.parquet'}", "analyses.slices.by=[shop]",
+            "report.analyses=[metrics,slices,errors,residuals]", "analyses.errors.max_features=0"]
+    duck, _ = run_report(tmp_path / "a", [*base, "data.engine=duckdb"])
+    mem, _ = run_report(tmp_path / "b", [*base, "data.engine=pandas"])
+    assert duck.exit_code == mem.exit_code == 0
+    m, p = duck.metrics["metrics"], mem.metrics["metrics"]
+    assert m["mae"] == pytest.approx(skm.mean_absolute_error(y, pred), rel=1e-9)
+    for name in ("mae", "rmse", "r2", "mape", "max_error"):
+        assert m[name] == pytest.approx(p[name], rel=1e-9), name
+    bound = duck.metrics["aggregation"]["median_ae_bound"]
+    assert abs(m["median_ae"] - skm.median_absolute_error(y, pred)) <= bound + 1e-12 and bound < 1e-2
+    for name in ("mae", "rmse", "r2", "median_ae"):
+        a, b = duck.metrics["results"]["metrics"][f"{name}_ci"], mem.metrics["results"]["metrics"][f"{name}_ci"]
+        width = b[1] - b[0]
+        assert a == pytest.approx(b, abs=0.2 * width), name  # the same resampling, of cells rather than rows
+    slices = {s["value"]: s for s in duck.metrics["results"]["slices"]["slices"]}
+    for s in mem.metrics["results"]["slices"]["slices"]:
+        assert slices[s["value"]]["n"] == s["n"]
+        assert slices[s["value"]]["mae"] == pytest.approx(s["mae"], rel=1e-9)
+        assert slices[s["value"]]["rmse"] == pytest.approx(s["rmse"], rel=1e-9)
+    top = [r["Residual"] for r in duck.metrics["results"]["errors"]["rows"]]
+    assert top == pytest.approx([r["Residual"] for r in mem.metrics["results"]["errors"]["rows"]], rel=1e-12)
+    residuals = duck.metrics["results"]["residuals"]
+    assert residuals["rows_sampled"] == 100_000 and residuals["n"] == n
+    assert residuals["bias"] == pytest.approx(float(np.mean(pred - y)), rel=1e-9)

@@ -77,17 +77,22 @@ class ErrorAnalysis(Analysis):
         """Aggregated input: the wrong rows the model was most sure of, found where the rows live (a top-k pass:
         exact, no sample); without scores, a seeded sample of the wrong rows."""
         data, wh = ctx.data, ctx.data.warehouse
-        if data.task == "regression":
-            raise NotImplementedError("error analysis of aggregated regression predictions")
         q = wh.engine.ident
         features = list(wh.features)[: settings.max_features]
-        enc = ctx.encoded
-        n_errors = int(round(np.dot(enc.weight, enc.y_idx != enc.pred_idx)))
-        names = ["True", "Predicted"] + (["P(predicted)", "P(true)"] if wh.confidence else [])
-        exprs = [wh.y, wh.pred] + ([wh.confidence, wh.p_true] if wh.confidence else [])
+        if data.task == "regression":
+            n_errors = data.n_test - int(ctx.predictions.cells.cells["exact"].sum())
+            names, exprs = ["Actual", "Predicted", "Residual"], [wh.y, wh.pred, f"{wh.pred} - {wh.y}"]
+        else:
+            enc = ctx.encoded
+            n_errors = int(round(np.dot(enc.weight, enc.y_idx != enc.pred_idx)))
+            names = ["True", "Predicted"] + (["P(predicted)", "P(true)"] if wh.confidence else [])
+            exprs = [wh.y, wh.pred] + ([wh.confidence, wh.p_true] if wh.confidence else [])
         select = ", ".join([f"{e} AS {q(f'postreport {i}')}" for i, e in enumerate(exprs)] + [q(f) for f in features])
         wrong = f"SELECT {select} FROM src WHERE {wh.where} AND {wh.pred} <> {wh.y}"
-        if wh.confidence:
+        if data.task == "regression":
+            sql = f"{wrong} ORDER BY ABS({q('postreport 2')}) DESC LIMIT {int(settings.top)}"
+            how = "the largest absolute residuals over every row"
+        elif wh.confidence:
             sql = f"{wrong} ORDER BY {q('postreport 2')} DESC, {q('postreport 3')} LIMIT {int(settings.top)}"
             how = "the most confident wrong predictions over every row"
         else:

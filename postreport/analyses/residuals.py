@@ -12,6 +12,9 @@ from ..report.model import Figure, Table
 from .base import Analysis
 
 
+AGGREGATED_SAMPLE = 100_000  # rows drawn for the pictures of aggregated input
+
+
 @dataclass
 class ResidualSettings:
     max_points: int = 4000  # points drawn in the scatter plots (a seeded sample when there are more rows)
@@ -26,9 +29,10 @@ class ResidualResult:
     histogram: tuple  # (edges, counts) of all residuals
     by_decile: list  # [label, rows, mae, bias (mean residual)]
     bias: float
+    sampled: int = 0  # aggregated input: the rows (a seeded sample) the histogram and deciles come from
 
     def to_json(self) -> dict:
-        return {"n": self.n, "bias": self.bias, "points_drawn": len(self.sample_true),
+        return {"n": self.n, "bias": self.bias, "points_drawn": len(self.sample_true), "rows_sampled": self.sampled,
                 "by_decile": [dict(zip(("decile", "rows", "mae", "bias"), row)) for row in self.by_decile],
                 "histogram": {"edges": list(map(float, self.histogram[0])), "counts": list(map(int, self.histogram[1]))}}
 
@@ -44,13 +48,29 @@ class ResidualsAnalysis(Analysis):
             return "Residual diagnostics are for regression; this is classification."
         return None
 
+    aggregated = True
+
     def compute(self, ctx, settings: ResidualSettings) -> ResidualResult:
-        y, p = ctx.predictions.y_true, ctx.predictions.y_pred
+        wh = ctx.data.warehouse
+        if wh is None:
+            return self._residuals(ctx.predictions.y_true, ctx.predictions.y_pred, settings, ctx.seed)
+        # aggregated input: the pictures from a seeded sample of rows drawn where they live; the bias from every row
+        seed = ctx.seed if ctx.cfg.bootstrap.seed is None else ctx.cfg.bootstrap.seed
+        sample = wh.run("residual sample", wh.engine.sample(
+            f"SELECT {wh.y} AS y, {wh.pred} AS p FROM src WHERE {wh.where}", AGGREGATED_SAMPLE, seed))
+        result = self._residuals(sample["y"].to_numpy(float), sample["p"].to_numpy(float), settings, ctx.seed)
+        cells = ctx.predictions.cells.cells
+        result.n, result.sampled = ctx.data.n_test, len(sample)
+        result.bias = float(cells["e"].sum() / cells["n"].sum())
+        return result
+
+    @staticmethod
+    def _residuals(y, p, settings: ResidualSettings, seed: int) -> ResidualResult:
         residual = p - y
         n = len(y)
         pick = np.arange(n)
         if n > settings.max_points:
-            pick = np.sort(np.random.default_rng(ctx.seed).choice(n, settings.max_points, replace=False))
+            pick = np.sort(np.random.default_rng(seed).choice(n, settings.max_points, replace=False))
         counts, edges = np.histogram(residual, bins=30)
         deciles = pd.qcut(pd.Series(y), q=settings.deciles, duplicates="drop")
         frame = pd.DataFrame({"bin": deciles, "abs": np.abs(residual), "res": residual})
@@ -72,8 +92,11 @@ class ResidualsAnalysis(Analysis):
             Bars([row[0] for row in r.by_decile], [row[2] for row in r.by_decile], "MAE by decile of the target",
                  "MAE"),
         ], height=3.2), caption=f"Mean residual (bias) {r.bias:.3g}: positive means the model over-predicts on "
-                               "average.")
+                               "average." + (f" Histogram and deciles from a seeded sample of {r.sampled:,} of the "
+                                             f"{r.n:,} rows (aggregated input); the bias from every row."
+                                             if r.sampled else ""))
         table = Table(["Decile of the actual value", "Rows", "MAE", "Bias (mean residual)"], r.by_decile,
                       caption="Error by decile of the target: a rising MAE or a bias that changes sign shows where the "
-                              "model struggles.")
+                              "model struggles." + (f" From the seeded sample of {r.sampled:,} rows." if r.sampled
+                                                    else ""))
         return [scatter, spread, table]

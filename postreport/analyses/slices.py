@@ -215,7 +215,7 @@ class SlicesAnalysis(Analysis):
         if r.segments is None:
             if worst is not None:
                 items.append(Note(r.headline(), "warning"))
-            return items
+            return items + [Note(n) for n in r.notes]
         flagged = [s for s in r.segments if s.flagged]
         items.append(Note(r.headline(), "warning" if flagged else "info"))
         shown = flagged[:20] or r.segments[:5]
@@ -269,9 +269,15 @@ def aggregated_slices(ctx, settings: SliceSettings) -> SlicesResult:
                 return f"(CASE WHEN {q(c)} THEN 'True' WHEN NOT {q(c)} THEN 'False' END)"
             return f"CAST({q(c)} AS STRING)"
 
-        sql = " UNION ALL ".join(
-            f"SELECT {i} AS k, {text(c)} AS v, {wh.y} AS y, {wh.pred} AS pred, COUNT(*) AS n FROM src "
-            f"WHERE {wh.where} GROUP BY {text(c)}, {wh.y}, {wh.pred}" for i, c in enumerate(columns))
+        if task == "regression":  # per value and error bin, the sums of the metrics (and their resamples)
+            sql = " UNION ALL ".join(
+                f"SELECT {i} AS k, v, eb, {wh.sums} FROM (SELECT {text(c)} AS v, {wh.terms}, "
+                f"{wh.error_bin(1024)} AS eb FROM src WHERE {wh.where}) AS t GROUP BY v, eb"
+                for i, c in enumerate(columns))
+        else:
+            sql = " UNION ALL ".join(
+                f"SELECT {i} AS k, {text(c)} AS v, {wh.y} AS y, {wh.pred} AS pred, COUNT(*) AS n FROM src "
+                f"WHERE {wh.where} GROUP BY {text(c)}, {wh.y}, {wh.pred}" for i, c in enumerate(columns))
         counts = wh.run("slices", sql)
         counts["v"] = counts["v"].where(counts["v"].notna(), MISSING)
         for i, c in enumerate(columns):
@@ -298,8 +304,15 @@ def _slice_rows(ctx, settings: SliceSettings, column: str, counts: pd.DataFrame,
     for value in keep + ([OTHER] if len(sizes) > len(keep) else []):
         part = counts[counts["v"] == value]
         w = part["n"].to_numpy(dtype=float)
-        y, pred = part["y"].to_numpy(), part["pred"].to_numpy()
-        if data.task == "binary":
+        y, pred = (None, None) if data.task == "regression" else (part["y"].to_numpy(), part["pred"].to_numpy())
+        if data.task == "regression":
+            from ..warehouse import RegressionCells
+
+            part = part.sort_values("eb", ignore_index=True)
+            sums = RegressionCells(part, part.rename(columns={"eb": "fine"}), ctx.predictions.cells.shift)
+            result = metrics.regression_from_cells(sums)
+            draw = lambda: bootstrap.regression_cells(sums, boot, seed)  # noqa: E731
+        elif data.task == "binary":
             y_bin, pred_bin = (y == data.positive_label).astype(int), (pred == data.positive_label).astype(int)
             result = metrics.binary_metrics(y_bin, pred_bin, None, data.positive_label, weight=w)
             draw = lambda: bootstrap.binary(y_bin, pred_bin, None, boot, seed, stratified=False, weight=w)  # noqa: E731
