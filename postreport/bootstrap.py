@@ -358,28 +358,32 @@ def regression(y: np.ndarray, pred: np.ndarray, settings: BootstrapSettings, see
 def regression_cells(cells, settings: BootstrapSettings, seed: int) -> Intervals:
     """Intervals of aggregated regression predictions (postreport.warehouse.RegressionCells): each resample draws
     the cells' rows from a multinomial, each cell counting with its rows' mean |e|, e², y and |e| / |y|; the median
-    and largest error from the cells in order of their absolute errors."""
+    and the largest error from resamples of the fine error bins, in order of their absolute errors."""
     f = cells.cells
     count = f["n"].to_numpy(dtype=float)
     n = int(count.sum())
     mean = {k: f[k].to_numpy(dtype=float) / count for k in ("ae", "se", "d", "d2", "rel")}
-    lo, hi = f["lo"].to_numpy(dtype=float), f["hi"].to_numpy(dtype=float)
-    typical = np.clip(mean["ae"], lo, hi)
-    order = np.argsort(typical, kind="mergesort")
-    cells_ = Cells(stratum=np.zeros(len(count), dtype=int), count=count, exact=False)
     parts: dict = {}
-    low, high = (n - 1) // 2, n // 2
-    for W in resample_counts(cells_, settings.resamples, seed):
+    for W in resample_counts(Cells(np.zeros(len(count), dtype=int), count, exact=False), settings.resamples, seed):
         sse, sd = W @ mean["se"], W @ mean["d"]
         sst = W @ mean["d2"] - sd ** 2 / n
-        cum = np.cumsum(W[:, order], axis=1)
-        median = (typical[order][np.argmax(cum > low, axis=1)] + typical[order][np.argmax(cum > high, axis=1)]) / 2
         with np.errstate(invalid="ignore", divide="ignore"):
             values = {"mae": W @ mean["ae"] / n, "rmse": np.sqrt(sse / n), "r2": 1 - sse / sst,
-                      "mape": W @ mean["rel"] / n, "median_ae": median,
-                      "max_error": np.max(np.where(W > 0, hi, -np.inf), axis=1)}
+                      "mape": W @ mean["rel"] / n}
         for k, v in values.items():
             parts.setdefault(k, []).append(v)
+    fine = cells.fine
+    count = fine["n"].to_numpy(dtype=float)
+    lo, hi = fine["lo"].to_numpy(dtype=float), fine["hi"].to_numpy(dtype=float)
+    typical = np.clip(fine["ae"].to_numpy(dtype=float) / count, lo, hi)  # ascending: the bins are in error order
+    low, high = (n - 1) // 2, n // 2
+    for W in resample_counts(Cells(np.zeros(len(count), dtype=int), count, exact=False), settings.resamples,
+                             seed + 1):
+        cum = np.cumsum(W, axis=1)
+        parts.setdefault("median_ae", []).append(
+            (typical[np.argmax(cum > low, axis=1)] + typical[np.argmax(cum > high, axis=1)]) / 2)
+        parts.setdefault("max_error", []).append(np.max(np.where(W > 0, hi, -np.inf), axis=1))
     return Intervals({k: np.concatenate(v) for k, v in parts.items()}, settings.level, settings.resamples,
-                     notes=["Intervals resample the aggregated cells (rows grouped by their error's and target's bins), "
-                            "each counting with its rows' mean values."])
+                     notes=["Intervals resample the aggregated cells (rows grouped by their error's and target's bins, "
+                            "each counting with its rows' mean values; the median and largest error by their error's "
+                            "bin among 100,000)."])

@@ -193,7 +193,9 @@ def _load_predictions(cfg) -> Dataset:
     named = _named_columns(cfg, list(source.columns))
     engine = choose_engine(cfg.engine, source, cfg.engine_rows)
     if engine != "pandas":
-        return _load_aggregated(cfg, source, engine, named)
+        from .aggregated import load
+
+        return load(cfg, source, engine, named)
     files: dict = {}
     notes: list = []
     table = _read_source(source, files, cfg.na_values, notes,
@@ -279,151 +281,6 @@ def _read_source(source, files: dict, na_values, notes: list, keep: tuple) -> pd
     table = pd.concat(parts, ignore_index=True)
     notes.append(f"Read {len(source.files)} files ({len(table):,} rows) into memory (data.engine=pandas).")
     return table
-
-
-def _load_aggregated(cfg, source, engine: str, named: dict) -> Dataset:
-    """Logged predictions aggregated by DuckDB or Spark (postreport.warehouse): the test "rows" are cells of rows
-    that agree on every value the report reads, each with its row count as weight."""
-    from .errors import at_least
-    from .warehouse import MAX_LABELS, aggregate, auc_error_bound
-
-    at_least("data.score_bins", cfg.score_bins, 2)
-    pred_column = named.get("data.prediction")
-    notes: list = []
-
-    def check_regression(profile: pd.Series) -> list:
-        for key, column, count in (("target", cfg.target, "inf_y"), ("prediction", pred_column, "inf_pred")):
-            if profile[count]:
-                raise UserError(f"the {key} {column!r} holds {int(profile[count])} infinite values; remove those rows "
-                                "or replace the values")
-        if profile["n_y"] == 0:
-            raise UserError(f"the predictions have no rows with a value in the target column {cfg.target!r}")
-        if profile["n"] > profile["n_y"]:
-            notes.append(f"{int(profile['n'] - profile['n_y']):,} rows of the predictions have no value in "
-                         f"{cfg.target!r} and were left out.")
-        if profile["no_pred"]:
-            if cfg.missing != "drop":
-                raise UserError(f"rows without a prediction ({pred_column!r}: {int(profile['no_pred'])} missing "
-                                "values); remove them, or set data.missing=drop to leave them out of the report")
-            notes.append(f"{int(profile['no_pred']):,} rows without a prediction were left out (data.missing=drop).")
-        if cfg.scores:
-            raise UserError("data.scores are for classification; for regression give data.prediction only")
-        notes.append("The task is regression" + (", as data.task sets it." if cfg.task else
-                                                  f": {cfg.target!r} holds more than {MAX_LABELS} distinct fractional "
-                                                  "values; set data.task=binary|multiclass to change it."))
-        return notes
-
-    def check(profile: pd.DataFrame):
-        empty = int(profile.loc[profile["y"].isna(), "n"].sum())
-        profile = profile[profile["y"].notna()]
-        if profile.empty:
-            raise UserError(f"the predictions have no rows with a value in the target column {cfg.target!r}")
-        if empty:
-            notes.append(f"{empty:,} rows of the predictions have no value in {cfg.target!r} and were left out.")
-        y = profile["y"]
-        if source.columns.get(cfg.target) == "integer" or (y.dtype.kind == "f" and np.all(np.mod(y, 1) == 0)):
-            y = y.astype(np.int64)
-        task = _task(cfg.task, y.reset_index(drop=True), cfg.target, notes)
-        if task == "regression":  # whole numbers, more than a classifier's labels but few enough to group
-            raise UserError(f"the target {cfg.target!r} looks like a regression target ({notes[-1]}); set "
-                            "data.task=regression (its values are then not grouped as labels)")
-        labels = _sorted_labels(y)
-        counted = {c: "n_pred" for c in [pred_column] if c} | {c: f"n_s{i}" for i, c in enumerate(cfg.scores)}
-        missing = {c: int((profile["n"] - profile[k]).sum()) for c, k in counted.items()}
-        missing = {c: n for c, n in missing.items() if n}
-        if missing:
-            counts = ", ".join(f"{c!r}: {n}" for c, n in missing.items())
-            if cfg.missing != "drop":
-                raise UserError(f"rows without a prediction ({counts} missing values); remove them, or set "
-                                "data.missing=drop to leave them out of the report")
-            notes.append(f"Rows without a prediction ({counts} missing values) were left out (data.missing=drop).")
-        probabilities = True
-        if cfg.scores:
-            _check_score_count(cfg, task, labels)
-            for i, c in enumerate(cfg.scores):
-                if profile[f"inf_s{i}"].sum():
-                    raise UserError(f"column {c!r} holds {int(profile[f'inf_s{i}'].sum())} infinite values; scores "
-                                    "and predictions must be finite")
-            low = float(min(profile[f"min_s{i}"].min() for i in range(len(cfg.scores))))
-            high = float(max(profile[f"max_s{i}"].max() for i in range(len(cfg.scores))))
-            probabilities = low >= 0 and high <= 1 and ("off_sum" not in profile or profile["off_sum"].sum() == 0)
-            if not probabilities:
-                _not_probabilities(cfg, task, pred_column, low, high, notes)
-        positive = _positive_label(cfg.positive_label, labels) if task == "binary" else None
-        return task, labels, positive, probabilities, notes
-
-    cells, aggregation, task, labels, positive, probabilities, _, warehouse = aggregate(cfg, source, engine, check,
-                                                                                        check_regression)
-    if aggregation.rows == 0:
-        raise UserError("no row has a prediction")
-    if task == "regression":
-        return _aggregated_regression(cfg, source, cells, aggregation, notes, warehouse, pred_column)
-    y = cells["y"].to_numpy()
-    if y.dtype.kind == "f" and all(isinstance(label, int) for label in labels):
-        y = y.astype(np.int64)
-    weight = cells["n"].to_numpy(dtype=float)
-    logged = {"y_pred": cells["pred"].to_numpy(), "scores": None, "prediction": pred_column,
-              "score_columns": list(cfg.scores), "probabilities": probabilities,
-              "threshold": 0.5 if cfg.threshold is None else float(cfg.threshold)}
-    what = "the true label and the predicted label"
-    if "bin" in cells:
-        bins = cells["bin"].to_numpy(dtype=np.int64)
-        in_bin = np.bincount(bins, weight)
-        mean = np.divide(np.bincount(bins, cells["s_sum"].to_numpy()), in_bin, out=np.zeros_like(in_bin),
-                         where=in_bin > 0)
-        low, high = np.full(len(in_bin), np.inf), np.full(len(in_bin), -np.inf)
-        np.minimum.at(low, bins, cells["s_min"].to_numpy(dtype=float))
-        np.maximum.at(high, bins, cells["s_max"].to_numpy(dtype=float))
-        # inside the bin's own scores: a bin of one distinct score is that score exactly, not a rounded sum / n
-        logged["scores"] = np.clip(mean[bins], low[bins], high[bins])[:, None]
-        logged["loss"] = cells["loss_sum"].to_numpy() / weight
-        logged["sq"] = cells["sq_sum"].to_numpy() / weight
-        aggregation.auc_error_bound = auc_error_bound((y == positive).astype(float), bins, weight)
-        low, high = aggregation.score_range
-        what += (f" and the score's bin ({aggregation.score_bins:,} bins of width {(high - low) / aggregation.score_bins:.3g} "
-                 f"from {low:.4g} to {high:.4g}; each bin's scores count as their mean)")
-    elif cfg.scores:
-        notes.append("From aggregates, a multiclass report has the counting metrics, the confusion matrix and "
-                     "per-class metrics; the scores' metrics and curves need data.engine=pandas.")
-    seconds = sum(p["seconds"] for p in aggregation.passes)
-    exact = ("Counting metrics" + (", log loss and Brier score" if "bin" in cells else "") + " are exact")
-    if aggregation.auc_error_bound is not None:
-        exact += (f"; ROC AUC is binned, within ±{aggregation.auc_error_bound:.1e} of the exact value, and curves, "
-                  "calibration and thresholds move in steps of one bin")
-    notes.append(f"{aggregation.engine} read {aggregation.rows:,} rows from {aggregation.files:,} file(s) in "
-                 f"{len(aggregation.passes)} passes ({seconds:.1f} s) and grouped them into {aggregation.cells:,} "
-                 f"cells of rows that agree on {what}. The report is computed from the cells; no row is sampled. "
-                 f"{exact}.")
-    return Dataset(name=source.name, task=task, target=cfg.target, X_train=None, y_train=None,
-                   X_test=pd.DataFrame(index=pd.RangeIndex(len(cells))), y_test=pd.Series(y, name=cfg.target),
-                   labels=labels, positive_label=positive,
-                   source=str(source.files[0]) if len(source.files) == 1 else f"{source.path}: {len(source.files)} files",
-                   notes=notes, files={}, logged=logged, weights=weight, aggregation=aggregation,
-                   warehouse=warehouse)
-
-
-
-
-def _aggregated_regression(cfg, source, cells, aggregation, notes: list, warehouse, pred_column) -> Dataset:
-    """Regression cells as weighted rows (each cell's mean target and mean prediction); the metrics read the cells'
-    exact sums (postreport.warehouse.RegressionCells)."""
-    frame = cells.cells
-    weight = frame["n"].to_numpy(dtype=float)
-    y = cells.shift + frame["d"].to_numpy(dtype=float) / weight
-    seconds = sum(p["seconds"] for p in aggregation.passes)
-    notes.append(f"{aggregation.engine} read {aggregation.rows:,} rows from {aggregation.files:,} file(s) in "
-                 f"{len(aggregation.passes)} passes ({seconds:.1f} s) and grouped them into {aggregation.cells:,} "
-                 "cells of rows that agree on the absolute error's bin (1,024 bins on a log scale) and the target's "
-                 "bin (64 equal-width bins), each with the sums the metrics need. The report is computed from the "
-                 "cells; no row is sampled. MAE, RMSE, R², MAPE and the largest error are exact; the median absolute "
-                 f"error is within ±{aggregation.median_ae_bound:.3g} (its bin among 100,000 on a log scale).")
-    return Dataset(name=source.name, task="regression", target=cfg.target, X_train=None, y_train=None,
-                   X_test=pd.DataFrame(index=pd.RangeIndex(len(frame))), y_test=pd.Series(y, name=cfg.target),
-                   source=str(source.files[0]) if len(source.files) == 1 else f"{source.path}: {len(source.files)} files",
-                   notes=notes, files={}, weights=weight, aggregation=aggregation, warehouse=warehouse,
-                   logged={"y_pred": y + frame["e"].to_numpy(dtype=float) / weight, "scores": None,
-                           "prediction": pred_column, "score_columns": [], "probabilities": True, "threshold": 0.5,
-                           "cells": cells})
 
 
 def are_probabilities(scores: np.ndarray, tolerance: float = 1e-3) -> bool:

@@ -119,7 +119,8 @@ def binary_metrics(y_bin, pred_bin, score, positive, order=None, probabilities: 
                    sq=None) -> MetricsResult:
     """Binary metrics of the positive class, vectorised with the same formulas as the bootstrap resamples
     (tested against scikit-learn); a metric the data cannot define is None with a note. probabilities=False:
-    the scores only rank rows (no log loss or Brier score). weight, loss, sq: aggregated input (bootstrap.binary_point)."""
+    the scores only rank rows (no log loss or Brier score). weight, loss, sq: aggregated input (see
+    bootstrap.binary_point)."""
     notes: list = []
     w = np.ones(len(y_bin)) if weight is None else weight
     n_pos = int(np.dot(w, y_bin))

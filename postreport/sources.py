@@ -37,6 +37,11 @@ class Source:
         return p.stem or "predictions"
 
     @property
+    def text(self) -> str:
+        """The source as the report's summary names it."""
+        return str(self.files[0]) if len(self.files) == 1 else f"{self.path}: {len(self.files)} files"
+
+    @property
     def base(self) -> Path:
         """The folder partition values are read below."""
         return Path(os.path.commonpath([str(f.parent) for f in self.files])) if len(self.files) > 1 else \

@@ -71,7 +71,8 @@ class DuckDB:
         if source.kind == "parquet":  # partition values stay text, as in every engine
             reader = f"read_parquet({files}, {options})"
         else:
-            reader = f"read_csv({files}, header = true, delim = {literal(chr(9) if source.kind == 'tsv' else ',')}, {options})"
+            delimiter = literal("\t" if source.kind == "tsv" else ",")
+            reader = f"read_csv({files}, header = true, delim = {delimiter}, {options})"
         self.con.execute(f"CREATE VIEW src AS SELECT * FROM {reader}")
 
     @staticmethod

@@ -283,7 +283,7 @@ class ThresholdsAnalysis(Analysis):
         from ..sampling import sample_rows
 
         y_sel, s_sel, w_sel = selection
-        if w_sel is None and len(y_sel) > boot.max_exact_rows:  # each re-choice sorts its rows: resample a seeded sample of them
+        if w_sel is None and len(y_sel) > boot.max_exact_rows:  # each re-choice sorts: resample a seeded sample
             keep = sample_rows(len(y_sel), boot.max_exact_rows, seed)
             result.selection_note += (f" The chosen thresholds' intervals redo the choice on resamples of a seeded "
                                       f"sample of {len(keep):,} of the {len(y_sel):,} rows they are chosen on, so "
