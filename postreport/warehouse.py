@@ -80,6 +80,10 @@ class DuckDB:
         return '"' + name.replace('"', '""') + '"'
 
     @staticmethod
+    def literal(value) -> str:
+        return literal(value)  # standard SQL: a quote doubled, a backslash is itself
+
+    @staticmethod
     def sample(select: str, rows: int, seed: int) -> str:
         """A seeded sample of `rows` rows of a query's result."""
         return f"SELECT * FROM ({select}) AS t USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE ({int(seed)})"
@@ -129,6 +133,11 @@ class Spark:
         return "`" + name.replace("`", "``") + "`"
 
     @staticmethod
+    def literal(value) -> str:
+        """Spark SQL reads backslash escapes in strings (and two quotes as two strings run together)."""
+        return literal(value, lambda text: "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'")
+
+    @staticmethod
     def sample(select: str, rows: int, seed: int) -> str:
         return f"SELECT * FROM ({select}) AS t ORDER BY rand({int(seed)}) LIMIT {int(rows)}"
 
@@ -146,15 +155,15 @@ class Spark:
 ENGINES = {"duckdb": DuckDB, "spark": Spark}
 
 
-def literal(value) -> str:
-    """A label as an SQL literal (labels come from the data: text is quoted, never pasted)."""
+def literal(value, quote=lambda text: "'" + text.replace("'", "''") + "'") -> str:
+    """A label as an SQL literal (labels come from the data: text is quoted by the engine's rule, never pasted)."""
     if isinstance(value, (bool, np.bool_)):
         return "TRUE" if value else "FALSE"
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
         return repr(float(value))
-    return "'" + str(value).replace("\\", "\\\\").replace("'", "''") + "'"
+    return quote(str(value))
 
 
 class Passes:
@@ -260,6 +269,7 @@ def _binary_cells(wh: Warehouse, profile, labels, positive, probabilities):
     bins = int(cfg.score_bins)
     scale = bins / (high - low) if high > low else 1.0  # multiplied, not divided by a width: 0.5 * 100000 is exact
     negative = next(label for label in labels if label != positive)
+    literal = wh.engine.literal
     is_pos = f"({y} = {literal(positive)})"
     if wh.pred is None:
         threshold = 0.5 if cfg.threshold is None else float(cfg.threshold)
@@ -278,6 +288,7 @@ def _binary_cells(wh: Warehouse, profile, labels, positive, probabilities):
 
 
 def _multiclass_cells(wh: Warehouse, labels):
+    literal = wh.engine.literal
     if wh.pred is None:  # the top class's label, the first on ties (as numpy's argmax)
         top = f"GREATEST({', '.join(wh.scores)})"
         cases = " ".join(f"WHEN {s} = {top} THEN {literal(label)}" for s, label in zip(wh.scores, labels))

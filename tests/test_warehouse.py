@@ -233,18 +233,25 @@ def test_auto_takes_duckdb_above_the_stated_row_count(tmp_path):
 def test_labels_are_sql_literals_not_sql(tmp_path):
     """A label with a quote (and one that reads as SQL) is a value to compare, in DuckDB and in the report."""
     rng = np.random.default_rng(4)
-    labels = np.array(["it's", "x') OR TRUE --", "plain"])
+    labels = np.array(["it's", "x') OR TRUE --", "back\\slash"])
     y = labels[rng.integers(0, 3, 3000)]
     pred = np.where(rng.random(3000) < 0.7, y, labels[rng.integers(0, 3, 3000)])
     pd.DataFrame({"y_true": y, "y_pred": pred}).to_csv(tmp_path / "m.csv", index=False)
     base = ["data=predictions", f"data.path={tmp_path / 'm.csv'}", "report.analyses=[metrics,confusion_matrix]"]
-    duck, _ = run_report(tmp_path / "a", [*base, "data.engine=duckdb"])
     mem, _ = run_report(tmp_path / "b", [*base, "data.engine=pandas"])
-    assert duck.metrics["aggregation"]["cells"] == 9
-    assert duck.metrics["results"]["confusion_matrix"] == mem.metrics["results"]["confusion_matrix"]
-    for name in ("accuracy", "f1", "f1_weighted", "mcc", "balanced_accuracy"):
-        assert duck.metrics["metrics"][name] == pytest.approx(mem.metrics["metrics"][name], rel=1e-12)
-    assert duck.metrics["metrics"]["f1"] == pytest.approx(skm.f1_score(y, pred, average="macro"), rel=1e-12)
+    assert mem.metrics["metrics"]["f1"] == pytest.approx(skm.f1_score(y, pred, average="macro"), rel=1e-12)
+    engines = ["duckdb"]
+    try:
+        java_or_skip()
+        engines.append("spark")  # Spark SQL reads backslashes in strings as escapes: its own quoting
+    except pytest.skip.Exception:
+        pass
+    for engine in engines:
+        agg, _ = run_report(tmp_path / engine, [*base, f"data.engine={engine}"])
+        assert agg.metrics["aggregation"]["cells"] == 9, engine
+        assert agg.metrics["results"]["confusion_matrix"] == mem.metrics["results"]["confusion_matrix"], engine
+        for name in ("accuracy", "f1", "f1_weighted", "mcc", "balanced_accuracy"):
+            assert agg.metrics["metrics"][name] == pytest.approx(mem.metrics["metrics"][name], rel=1e-12), engine
 
 
 def test_what_the_engines_cannot_do_is_an_error_not_a_wrong_number(tmp_path):
