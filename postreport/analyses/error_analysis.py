@@ -113,7 +113,7 @@ class ErrorAnalysis(Analysis):
                 else "wrong predictions the model was most sure of")
         caption = f"The {len(r.rows)} {what}"
         if r.task != "regression":
-            caption += f", of {r.n_errors} wrong predictions in {r.n} rows"
+            caption += f", of {r.n_errors:,} wrong predictions in {r.n:,} rows"
         caption += "." if r.aggregated else "; Row is the position in the test set."
         if r.omitted_features:
             caption += f" {r.omitted_features} more feature columns are not shown (analyses.errors.max_features)."

@@ -38,7 +38,7 @@ class PerClassResult:
         ci = w.ci["f1"]
         interval = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
         return (f"Weakest class: {w.label!r} with F1 {w.values['f1']:.3f}{interval} "
-                f"(recall {w.values['recall']:.3f}, {w.support} test rows).")
+                f"(recall {w.values['recall']:.3f}, {w.support:,} test rows).")
 
     def to_json(self) -> dict:
         out = {}

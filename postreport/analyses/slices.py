@@ -74,7 +74,7 @@ class SlicesResult:
             if w is None:
                 return None
             ci = f" [{w.ci[0]:.3f}, {w.ci[1]:.3f}]" if w.ci else ""
-            return (f"Weakest slice: {w.column} = {w.value} ({w.n} rows): {main} {w.values[main]:.3f}{ci}, "
+            return (f"Weakest slice: {w.column} = {w.value} ({w.n:,} rows): {main} {w.values[main]:.3f}{ci}, "
                     f"against {self.overall[main]:.3f} overall.")
         flagged = [s for s in self.segments if s.flagged]
         if not flagged:

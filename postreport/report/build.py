@@ -157,7 +157,7 @@ def class_balance(data) -> list:
               percent_columns=[2, 4]),
         Figure(Bars([str(label) for label in data.labels], [int(test.get(label, 0)) for label in data.labels],
                     title="Test rows per class", xlabel="rows",
-                    value_labels=[f"{int(test.get(label, 0))} ({test.get(label, 0) / test.sum():.0%})"
+                    value_labels=[f"{int(test.get(label, 0)):,} ({test.get(label, 0) / test.sum():.0%})"
                                   for label in data.labels]),
                caption="Class balance of the test set."),
     ]
