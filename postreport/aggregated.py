@@ -111,10 +111,13 @@ def load(cfg, source, engine: str, named: dict) -> Dataset:
         what += (f" and the score's bin ({aggregation.score_bins:,} bins of width {width:.3g} from {low:.4g} to "
                  f"{high:.4g}; each bin's scores count as their mean)")
     elif cfg.scores:
-        notes.append("From aggregates, a multiclass report has the counting metrics, the confusion matrix and "
-                     "per-class metrics; the scores' metrics and curves need data.engine=pandas.")
+        logged["loss"] = cells["loss_sum"].to_numpy() / weight
+        logged["sq"] = cells["sq_sum"].to_numpy() / weight
+        notes.append("From aggregates, a multiclass report has the counting metrics, the confusion matrix, per-class "
+                     "metrics, log loss and Brier score (sums of each row's own value); ROC AUC, average precision "
+                     "and the curves need every row's scores of every class together (data.engine=pandas).")
     seconds = sum(p["seconds"] for p in aggregation.passes)
-    exact = ("Counting metrics" + (", log loss and Brier score" if "bin" in cells else "") + " are exact")
+    exact = ("Counting metrics" + (", log loss and Brier score" if "loss_sum" in cells else "") + " are exact")
     if aggregation.auc_error_bound is not None:
         exact += (f"; ROC AUC is binned, within ±{aggregation.auc_error_bound:.1e} of the exact value, and curves, "
                   "calibration and thresholds move in steps of one bin")

@@ -238,10 +238,12 @@ def binary(y: np.ndarray, pred: np.ndarray, score: Optional[np.ndarray], setting
 
 def multiclass(y_idx: np.ndarray, pred_idx: np.ndarray, n_labels: int, proba: Optional[np.ndarray],
                settings: BootstrapSettings, seed: int, stratified: bool = True,
-               weight: Optional[np.ndarray] = None) -> Intervals:
+               weight: Optional[np.ndarray] = None, loss: Optional[np.ndarray] = None,
+               sq: Optional[np.ndarray] = None) -> Intervals:
     """y_idx, pred_idx: indices into the label list (predictions may use extra labels >= the true ones);
     proba: (n, K) for the first K labels, or None; weight: rows per entry (aggregated input: cells of distinct
-    (true, predicted) pairs, without scores). Also returns per-class precision/recall/F1 (B, K)."""
+    (true, predicted) pairs, without per-row scores; loss, sq: each cell's mean log loss and Brier score). Also
+    returns per-class precision/recall/F1 (B, K)."""
     n = len(y_idx)
     cells = Cells(stratum=y_idx if stratified else np.zeros(n, dtype=int),
                   count=np.ones(n, dtype=int) if weight is None else weight, exact=weight is None)
@@ -304,6 +306,9 @@ def multiclass(y_idx: np.ndarray, pred_idx: np.ndarray, n_labels: int, proba: Op
             add("average_precision", np.mean(aps, axis=0))
             add("log_loss", W @ loss / total)
             add("brier", W @ brier / total)
+        elif loss is not None:
+            add("log_loss", W @ loss / total)
+            add("brier", W @ sq / total)
     notes = []
     if proba is not None and not pairs:
         notes.append(f"The one-vs-one ROC AUC has no interval with more than {MAX_OVO_CLASSES} classes (each resample "

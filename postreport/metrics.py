@@ -153,10 +153,10 @@ def binary_metrics(y_bin, pred_bin, score, positive, order=None, probabilities: 
 
 
 def multiclass_metrics(y_true, y_pred, proba, classes, labels, probabilities: bool = True,
-                       weight=None) -> MetricsResult:
+                       weight=None, loss=None, sq=None) -> MetricsResult:
     """Multiclass metrics through scikit-learn (macro averages); a metric the data cannot define is None with a
     note. proba's columns are in the order of `classes` (the model's); `labels` are the data's; weight: rows per
-    entry (aggregated input, without scores)."""
+    entry (aggregated input, without per-row scores), loss and sq: each entry's mean log loss and Brier score."""
     import sklearn.metrics as skm
 
     values: dict = {}
@@ -186,7 +186,15 @@ def multiclass_metrics(y_true, y_pred, proba, classes, labels, probabilities: bo
                                                 zero_division=np.nan, sample_weight=weight))
     attempt("f1_micro", lambda: skm.f1_score(y_true, y_pred, labels=labels, average="micro",
                                              sample_weight=weight))
-    if proba is None:
+    if proba is None and loss is not None:  # aggregated scores: the losses' sums, not the rankings
+        for name in PROBABILISTIC:
+            values[name] = None
+        if probabilities:
+            values["log_loss"], values["brier"] = float(np.average(loss, weights=weight)), float(
+                np.average(sq, weights=weight))
+        else:
+            notes.append(NOT_PROBABILITIES)
+    elif proba is None:
         for name in PROBABILISTIC:
             values[name] = None
         notes.append("The model gives no probabilities, so ROC AUC, average precision, log loss and Brier "
@@ -275,8 +283,11 @@ def point_metrics(data, pred, enc, rows=None) -> MetricsResult:
         return binary_metrics(enc.y_bin[pick], enc.pred_bin[pick], score, data.positive_label,
                               enc.score_order if rows is None else None, pred.probabilities)
     proba = None if pred.proba is None else pred.proba[pick]
+    if pred.weight is not None:  # aggregated input: every cell
+        return multiclass_metrics(pred.y_true, pred.y_pred, None, pred.classes, data.labels, pred.probabilities,
+                                  pred.weight, pred.loss, pred.sq)
     return multiclass_metrics(pred.y_true[pick], pred.y_pred[pick], proba, pred.classes, data.labels,
-                              pred.probabilities, None if pred.weight is None else pred.weight[pick])
+                              pred.probabilities)
 
 
 # ------------------------------------------------------------------------------------------------ intervals
@@ -304,8 +315,11 @@ def intervals(task, pred, enc, settings, seed, rows=None, scores: bool = True,
         return bootstrap.binary(enc.y_bin[pick], enc.pred_bin[pick], score, settings, seed,
                                 enc.score_order if rows is None else None, paired, stratified)
     proba = None if enc.proba is None or not scores else enc.proba[pick]
+    if pred.weight is not None:  # aggregated input: every cell
+        return bootstrap.multiclass(enc.y_idx, enc.pred_idx, len(enc.labels), None, settings, seed, stratified,
+                                    pred.weight, pred.loss if scores and pred.probabilities else None, pred.sq)
     return bootstrap.multiclass(enc.y_idx[pick], enc.pred_idx[pick], len(enc.labels), proba, settings, seed,
-                                stratified, None if pred.weight is None else pred.weight[pick])
+                                stratified)
 
 
 def candidate_metrics(ctx, candidate) -> MetricsResult:

@@ -293,11 +293,16 @@ def _multiclass_cells(wh: Warehouse, labels):
         top = f"GREATEST({', '.join(wh.scores)})"
         cases = " ".join(f"WHEN {s} = {top} THEN {literal(label)}" for s, label in zip(wh.scores, labels))
         wh.pred = f"(CASE {cases} END)"
+    sums = ""
     if wh.scores:
         wh.confidence, wh.p_true = (
             "(CASE " + " ".join(f"WHEN {label_of} = {literal(label)} THEN {s}" for s, label in zip(wh.scores, labels))
             + " END)" for label_of in (wh.pred, wh.y))
-    sql = (f"SELECT {wh.y} AS y, {wh.pred} AS pred, COUNT(*) AS n FROM src WHERE {wh.where} "
+        brier = " + ".join(f"POWER((CASE WHEN {wh.y} = {literal(label)} THEN 1.0 ELSE 0.0 END) - {s}, 2)"
+                           for s, label in zip(wh.scores, labels))
+        sums = (f", SUM(-LN(LEAST(GREATEST({wh.p_true}, {EPS!r}), {1 - EPS!r}))) AS loss_sum, "
+                f"SUM({brier}) AS sq_sum")
+    sql = (f"SELECT {wh.y} AS y, {wh.pred} AS pred, COUNT(*) AS n{sums} FROM src WHERE {wh.where} "
            f"GROUP BY {wh.y}, {wh.pred}")
     return wh.run("cells", sql), None, None, None
 

@@ -335,3 +335,33 @@ def test_regression_from_sums_equals_the_rows(tmp_path):
     residuals = duck.metrics["results"]["residuals"]
     assert residuals["rows_sampled"] == 100_000 and residuals["n"] == n  # a seeded sample of the rows
     assert residuals["bias"] == pytest.approx(float(np.mean(pred - y)), rel=1e-9)
+
+
+def test_multiclass_counts_and_losses_from_aggregates(tmp_path):
+    """Multiclass on DuckDB: labels from the top score (SQL), counting metrics, log loss and Brier score equal the
+    rows'; the sections that need every row's scores say so."""
+    rng = np.random.default_rng(12)
+    n, labels = 30_000, np.array(["cat", "dog", "emu"])
+    y = rng.integers(0, 3, n)
+    logits = rng.normal(0, 1, (n, 3)) + 1.5 * np.eye(3)[y]
+    proba = np.round(np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True), 6)
+    proba[:, 2] = 1 - proba[:, 0] - proba[:, 1]  # rows that sum to 1 after rounding
+    frame = pd.DataFrame({"y_true": labels[y], "p_cat": proba[:, 0], "p_dog": proba[:, 1], "p_emu": proba[:, 2]})
+    frame.to_parquet(tmp_path / "m.parquet", index=False)
+    base = ["data=predictions", f"data.path={tmp_path / 'm.parquet'}", "data.scores=[p_cat,p_dog,p_emu]",
+            "data.prediction=null", "bootstrap.resamples=400"]
+    duck, _ = run_report(tmp_path / "a", [*base, "data.engine=duckdb",
+                                          "report.analyses=[metrics,confusion_matrix,curves,calibration]"])
+    mem, _ = run_report(tmp_path / "b", [*base, "data.engine=pandas", "report.analyses=[metrics,confusion_matrix]"])
+    m, p = duck.metrics["metrics"], mem.metrics["metrics"]
+    for name in ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "f1_weighted", "f1_micro", "mcc"):
+        assert m[name] == pytest.approx(p[name], rel=1e-12), name
+    assert m["log_loss"] == pytest.approx(skm.log_loss(labels[y], proba, labels=labels), rel=1e-9)
+    assert m["brier"] == pytest.approx(p["brier"], rel=1e-9)
+    assert m["roc_auc"] is None and p["roc_auc"] is not None
+    assert duck.metrics["results"]["confusion_matrix"] == mem.metrics["results"]["confusion_matrix"]
+    a, b = duck.metrics["results"]["metrics"]["log_loss_ci"], mem.metrics["results"]["metrics"]["log_loss_ci"]
+    assert a == pytest.approx(b, abs=0.2 * (b[1] - b[0]))
+    sections = {s["name"]: s for s in duck.metrics["sections"]}
+    for name in ("curves", "calibration"):
+        assert sections[name]["status"] == "skipped" and "aggregated by DuckDB" in sections[name]["error"], name

@@ -29,3 +29,12 @@ class Analysis:
     def items(self, result) -> list:
         """Report items (postreport.report.model) that show the result."""
         raise NotImplementedError
+
+
+def no_scores(ctx, reason: str) -> str:
+    """Why there are no per-row scores: the model gives none (`reason`), or multiclass scores were aggregated."""
+    a = ctx.data.aggregation
+    if a is not None and ctx.data.task == "multiclass" and ctx.data.logged["score_columns"]:
+        return (f"The multiclass scores were aggregated by {a.engine} into counts of (true, predicted) labels with "
+                "their log losses and squared errors: this section needs every row's scores (data.engine=pandas).")
+    return reason

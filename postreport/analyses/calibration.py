@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import UserError
 from ..figures import Lines, Series
 from ..report.model import Estimate, Figure, Note, Table
-from .base import Analysis
+from .base import Analysis, no_scores
 
 STRATEGIES = ("uniform", "quantile")
 VERDICTS = ((0.02, "well calibrated"), (0.05, "fairly well calibrated"), (0.10, "somewhat miscalibrated"),
@@ -250,7 +250,8 @@ class CalibrationAnalysis(Analysis):
         if ctx.data.task == "regression":
             return "Calibration of probabilities needs classes; this is a regression task."
         if ctx.encoded.proba is None:
-            return "The model gives no probabilities (or not for every class), so there is nothing to calibrate."
+            return no_scores(ctx, "The model gives no probabilities (or not for every class), so there is nothing to "
+                                  "calibrate.")
         if not ctx.predictions.probabilities:
             return "The scores are not probabilities (see the summary), so calibration does not apply."
         return None

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import at_least, strictly_between
 from ..report.model import Estimate, Note, Paragraph, Table
-from .base import Analysis
+from .base import Analysis, no_scores
 
 
 @dataclass
@@ -85,7 +85,7 @@ class ConformalAnalysis(Analysis):
 
     def skip_reason(self, ctx) -> Optional[str]:
         if ctx.data.task != "regression" and (ctx.encoded.proba is None or not ctx.predictions.probabilities):
-            return "Prediction sets need class probabilities; this model gives none."
+            return no_scores(ctx, "Prediction sets need class probabilities; this model gives none.")
         return None
 
     def compute(self, ctx, settings: ConformalSettings) -> ConformalResult:

@@ -9,7 +9,7 @@ import numpy as np
 from ..figures import Lines, Marker, Panels, Series
 from ..report.model import Figure, Table
 from ..sampling import cap_points
-from .base import Analysis
+from .base import Analysis, no_scores
 
 GRID = np.linspace(0, 1, 201)
 MANY_CLASSES = 6
@@ -120,7 +120,7 @@ class CurvesAnalysis(Analysis):
         if ctx.data.task == "regression":
             return "ROC and precision-recall curves need classes; this is a regression task."
         if ctx.encoded.proba is None:
-            return "The model gives no probabilities (or not for every class), so there are no curves."
+            return no_scores(ctx, "The model gives no probabilities (or not for every class), so there are no curves.")
         if len(np.unique(ctx.encoded.y_idx)) < 2:
             return "The test set holds one class only; the curves are undefined."
         return None
