@@ -92,12 +92,14 @@ def _run(cfg, checked, output_dir, overrides, started, timer, pool) -> RunResult
     if not cfg.report.timings:
         drop_model_timings(ctx)  # before the sections show them
     outcomes = []
-    for name, (cls, settings) in checked.analyses.items():
-        outcomes.append(run_analysis(name, cls, settings, ctx, timer))
-        if outcomes[-1].status == "ok":
-            pool.submit(outcomes[-1].items)  # drawn while the next sections compute
-    if ctx.data.warehouse is not None:  # every section's pass over the data is done
-        ctx.data.warehouse.close()
+    try:
+        for name, (cls, settings) in checked.analyses.items():
+            outcomes.append(run_analysis(name, cls, settings, ctx, timer))
+            if outcomes[-1].status == "ok":
+                pool.submit(outcomes[-1].items)  # drawn while the next sections compute
+    finally:
+        if ctx.data.warehouse is not None:  # every section's pass over the data is done
+            ctx.data.warehouse.close()
     gate_results = evaluate_gates(checked.gates, ctx, outcomes)
     figures: dict = {}  # figure item -> data URI, drawn once for the HTML and the PDF
     plots: Optional[dict] = None  # figure item -> Plotly JSON (report.interactive)

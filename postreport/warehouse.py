@@ -63,9 +63,12 @@ class DuckDB:
     def __init__(self, source: Source, settings):
         import duckdb
 
+        import tempfile
+
         threads = settings.threads or os.cpu_count() or 1
+        self.spill = tempfile.mkdtemp(prefix="postreport-duckdb-")  # not DuckDB's default: .tmp in the user's folder
         self.con = duckdb.connect(config={"memory_limit": settings.memory_limit, "threads": int(threads),
-                                          "preserve_insertion_order": False})
+                                          "preserve_insertion_order": False, "temp_directory": self.spill})
         files = "[" + ", ".join(literal(str(f)) for f in source.files) + "]"
         options = f"hive_partitioning = {str(bool(source.partitions)).lower()}, hive_types_autocast = false"
         if source.kind == "parquet":  # partition values stay text, as in every engine
@@ -92,7 +95,10 @@ class DuckDB:
         return self.con.execute(sql).df()
 
     def close(self) -> None:
+        import shutil
+
         self.con.close()
+        shutil.rmtree(self.spill, ignore_errors=True)
 
 
 class Spark:
