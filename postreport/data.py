@@ -81,6 +81,9 @@ class Dataset:
 
 def load_dataset(cfg, seed: int) -> Dataset:
     notes: list = []
+    if cfg.source != "predictions" and cfg.engine not in ("auto", "pandas"):
+        raise UserError(f"data.engine={cfg.engine} reads logged predictions (data=predictions); a model is fitted or "
+                        "evaluated on rows in memory, so data.engine must be auto or pandas here")
     if cfg.source == "sklearn":
         frame, target, source = _load_builtin(cfg.name)
         files = {}

@@ -66,7 +66,11 @@ class DuckDB:
         import tempfile
 
         threads = settings.threads or os.cpu_count() or 1
+        import shutil
+        import weakref
+
         self.spill = tempfile.mkdtemp(prefix="postreport-duckdb-")  # not DuckDB's default: .tmp in the user's folder
+        weakref.finalize(self, shutil.rmtree, self.spill, True)  # also when a run stops before close()
         self.con = duckdb.connect(config={"memory_limit": settings.memory_limit, "threads": int(threads),
                                           "preserve_insertion_order": False, "temp_directory": self.spill})
         files = "[" + ", ".join(literal(str(f)) for f in source.files) + "]"

@@ -277,6 +277,7 @@ def test_what_the_engines_cannot_do_is_an_error_not_a_wrong_number(tmp_path):
     assert result.metrics["n_test"] == 198 and result.metrics["metrics"]["accuracy"] == 1.0
     check_user_error(cli(["data=predictions", "data.path=b.parquet", "data.engine=hive"], cwd=tmp_path),
                      "data.engine='hive'", "auto, pandas, duckdb, spark")
+    check_user_error(cli(["data=iris", "data.engine=duckdb"], cwd=tmp_path), "reads logged predictions")
 
 
 def test_weighted_cells_give_the_rows_numbers():
