@@ -179,17 +179,20 @@ def literal(value, quote=lambda text: "'" + text.replace("'", "''") + "'") -> st
 class Passes:
     """Each query over the data is a pass: a progress line when it ends (rows read, seconds)."""
 
-    def __init__(self, engine, rows: int):
-        self.engine, self.rows, self.done = engine, rows, []
+    def __init__(self, engine, rows: int, exact: bool = True):
+        self.engine, self.rows, self.exact, self.done = engine, rows, exact, []
 
-    def run(self, what: str, sql: str) -> pd.DataFrame:
+    def run(self, what: str, sql: str, counted=None) -> pd.DataFrame:
+        """The query's result; `counted(result)` gives the rows read when the result counts them (the profile)."""
         start = time.perf_counter()
         log.info("%s pass %d (%s) ...", self.engine.name, len(self.done) + 1, what)
         frame = self.engine.query(sql)
         seconds = time.perf_counter() - start
+        if counted is not None:
+            self.rows, self.exact = counted(frame), True
         self.done.append({"pass": what, "rows": self.rows, "seconds": round(seconds, 2)})
-        log.info("%s pass %d (%s): %s rows read in %.1f s", self.engine.name, len(self.done), what,
-                 f"{self.rows:,}", seconds)
+        log.info("%s pass %d (%s): %s%s rows read in %.1f s", self.engine.name, len(self.done), what,
+                 "" if self.exact else "about ", f"{self.rows:,}", seconds)
         return frame
 
 
@@ -206,7 +209,7 @@ class Warehouse:
         self.where = f"{self.y} IS NOT NULL"
         self.confidence = self.p_true = None  # the scores of the predicted and of the true class (when given)
         self.error_bin = self.sums = self.terms = None  # regression: the error bins and per-cell sums (SQL)
-        self.passes = Passes(engine, source.rows)
+        self.passes = Passes(engine, source.rows, source.rows_exact)  # CSV: estimated until the profile counts
         used = {cfg.target, cfg.prediction, *cfg.scores}
         self.features = {c: kind for c, kind in source.columns.items() if c not in used}  # name -> type
 
@@ -251,8 +254,8 @@ def _aggregate(wh: Warehouse, check):
     if len(scores) > 1:
         total = " + ".join(scores)
         parts.append(f"SUM(CASE WHEN ABS({total} - 1) > 0.001 THEN 1 ELSE 0 END) AS off_sum")
-    profile = wh.run("profile", f"SELECT {y} AS y, {', '.join(parts)} FROM src GROUP BY {y}")
-    wh.passes.rows = int(profile["n"].sum())
+    profile = wh.passes.run("profile", f"SELECT {y} AS y, {', '.join(parts)} FROM src GROUP BY {y}",
+                            counted=lambda frame: int(frame["n"].sum()))
     task, labels, positive, probabilities, notes = check(profile)
     if cfg.missing == "drop":
         wh.where = " AND ".join([wh.where] + [f"{c} IS NOT NULL" for c in ([pred] if pred else []) + scores])
@@ -340,14 +343,13 @@ def _regression(wh: Warehouse, check):
         if kind not in ("number", "integer"):
             raise UserError(f"{key}={column!r} must hold numbers for regression; it is {kind} in {wh.source.files[0]}")
     pred, inf = wh.pred, "CAST('Infinity' AS DOUBLE)"
-    profile = wh.run("profile", (
+    profile = wh.passes.run("profile", (
         f"SELECT COUNT(*) AS n, COUNT({y}) AS n_y, COUNT({pred}) AS n_pred, "
         f"SUM(CASE WHEN ABS({y}) = {inf} THEN 1 ELSE 0 END) AS inf_y, "
         f"SUM(CASE WHEN ABS({pred}) = {inf} THEN 1 ELSE 0 END) AS inf_pred, "
         f"SUM(CASE WHEN {y} IS NOT NULL AND {pred} IS NULL THEN 1 ELSE 0 END) AS no_pred, "
         f"AVG({y}) AS mean_y, MIN({y}) AS min_y, MAX({y}) AS max_y, AVG(ABS({pred} - {y})) AS mean_ae, "
-        f"MAX(ABS({pred} - {y})) AS max_ae FROM src")).iloc[0]
-    wh.passes.rows = int(profile["n"])
+        f"MAX(ABS({pred} - {y})) AS max_ae FROM src"), counted=lambda frame: int(frame["n"].iloc[0])).iloc[0]
     notes = check(profile)
     wh.where = f"{y} IS NOT NULL AND {pred} IS NOT NULL"
     shift = float(profile["mean_y"])  # sums of (y - shift): R²'s total sum of squares without cancellation
