@@ -1,18 +1,23 @@
 """Logged predictions too many to hold: aggregated where they live (DuckDB out of core on this machine, or Spark),
 never loaded row by row.
 
-Two passes over the data, each one SQL query that both engines run as written (only identifier quoting differs):
+Each pass over the data is one SQL query that both engines run as written (only the quoting of names and text
+differs; `DuckDB` and `Spark` below). Classification takes two:
 1. profile: per true label, the rows, the missing predictions and scores, the score range and whether every score
    is a probability;
 2. cells: rows grouped by (true label, predicted label, score bin), with each group's row count and the sums of its
-   scores, log losses and squared errors.
+   scores, log losses and squared errors (multiclass: by (true, predicted) label, with the sums of log losses and
+   Brier scores).
+Regression: a profile, then cells of (absolute error's bin on a log scale, target's bin) with the sums every
+metric needs, and the same sums per fine error bin for the median (`RegressionCells`).
 
-The report is then computed from the cells as weighted rows (postreport.data.Dataset.weights): counting metrics
-and the confusion matrix are exact; log loss and Brier score are exact (sums of each row's own value); every
+The report is then computed from the cells as weighted rows (postreport.aggregated, `Dataset.weights`): counting
+metrics and the confusion matrix are exact; log loss and Brier score are exact (sums of each row's own value); every
 score in a bin counts as the bin's mean score, so ROC AUC is the binned AUC, within a bound the report states
 (pairs of a positive and a negative in the same bin count as ties: at most half of them are misjudged); curves,
 calibration and thresholds move in steps of one bin (1/`data.score_bins` of the score range). Bootstrap intervals
-resample the cells (a multinomial over their row counts), so memory grows with cells, not rows.
+resample the cells (a multinomial over their row counts), so memory grows with cells, not rows. The engine stays
+open (`Warehouse`) for the sections' own passes: slices (GROUP BY), error examples (top-k), samples.
 """
 from __future__ import annotations
 
