@@ -152,7 +152,7 @@ def binary_point(y: np.ndarray, pred: np.ndarray, score: Optional[np.ndarray], o
     return values
 
 
-def _weighted_edges(score: np.ndarray, weight: np.ndarray, bins: int) -> np.ndarray:
+def weighted_edges(score: np.ndarray, weight: np.ndarray, bins: int) -> np.ndarray:
     """Quantile bin edges of scores that stand for `weight` rows each (np.quantile's, for weighted entries)."""
     order = np.argsort(score, kind="mergesort")
     cum = np.cumsum(weight[order])
@@ -189,7 +189,7 @@ def binary(y: np.ndarray, pred: np.ndarray, score: Optional[np.ndarray], setting
         if loss is None:
             loss, sq = _losses(y, score)
         edges = (np.unique(np.quantile(score, np.linspace(0, 1, settings.max_bins + 1))) if weight is None
-                 else _weighted_edges(score, w, settings.max_bins))
+                 else weighted_edges(score, w, settings.max_bins))
         bins = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, max(len(edges) - 2, 0))
         uniq, inverse = np.unique((bins * 2 + y) * 2 + pred, return_inverse=True)
         count = np.bincount(inverse, w)

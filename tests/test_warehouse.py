@@ -15,7 +15,8 @@ from postreport.config import BootstrapConfig
 
 ROWS = 1_000_000
 SECTIONS = "report.analyses=[metrics,per_class,confusion_matrix,curves,calibration,thresholds,slices,errors]"
-SLICES = ["analyses.slices.by=[region,store]", "analyses.slices.discover=false", "analyses.errors.max_features=1"]
+SLICES = ["analyses.slices.by=[region,store]", "analyses.slices.discover=false", "analyses.errors.max_features=1",
+          "bootstrap.resamples=400"]
 
 
 @pytest.fixture(scope="module")
@@ -312,6 +313,7 @@ def test_regression_from_sums_equals_the_rows(tmp_path):
     frame = pd.DataFrame({"y_true": y, "y_pred": pred, "shop": rng.choice(["a", "b", "c"], n)})
     frame.to_parquet(tmp_path / "r.parquet", index=False)
     base = ["data=predictions", f"data.path={tmp_path / 'r.parquet'}", "analyses.slices.by=[shop]",
+            "bootstrap.resamples=400",
             "report.analyses=[metrics,slices,errors,residuals]", "analyses.errors.max_features=0"]
     duck, _ = run_report(tmp_path / "a", [*base, "data.engine=duckdb"])
     mem, _ = run_report(tmp_path / "b", [*base, "data.engine=pandas"])

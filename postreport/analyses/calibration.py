@@ -94,10 +94,10 @@ class CalibrationResult:
 
 def bin_edges(score: np.ndarray, bins: int, strategy: str, weight=None) -> np.ndarray:
     if strategy == "quantile":
-        from ..bootstrap import _weighted_edges
+        from ..bootstrap import weighted_edges
 
         edges = (np.unique(np.quantile(score, np.linspace(0, 1, bins + 1))) if weight is None
-                 else _weighted_edges(score, weight, bins))
+                 else weighted_edges(score, weight, bins))
         edges[0], edges[-1] = 0.0, 1.0
         return edges
     return np.linspace(0, 1, bins + 1)

@@ -181,11 +181,11 @@ def _judge(result: ThresholdResult, name: str, t: float, y, score, cost: Cost, w
 def _coarse(y: np.ndarray, score: np.ndarray, w: np.ndarray, bins: int) -> tuple:
     """Weighted entries merged into at most `bins` quantile bins of score per class, each at its bin's mean score
     (one score per bin for both classes, so that a bin's rows tie)."""
-    from ..bootstrap import _weighted_edges
+    from ..bootstrap import weighted_edges
 
     if len(np.unique(score)) <= bins:
         return y, score, w
-    edges = _weighted_edges(score, w, bins)
+    edges = weighted_edges(score, w, bins)
     b = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, max(len(edges) - 2, 0))
     mean = np.bincount(b, w * score) / np.maximum(np.bincount(b, w), 1e-300)
     key, inverse = np.unique(b * 2 + y.astype(np.int64), return_inverse=True)
