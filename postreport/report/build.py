@@ -103,7 +103,7 @@ def summary_section(ctx, outcomes) -> Section:
     if data.aggregation is not None:
         a = data.aggregation
         rows[-2:] = [("Read by", f"{a.engine}: {a.rows:,} rows from {a.files:,} file(s) in {len(a.passes)} passes, "
-                                 f"aggregated into {a.cells:,} cells; no sampling")]
+                                 f"aggregated into {a.cells:,} cells that hold every row (no sampling)")]
     if data.task == "binary":
         rows.append(("Positive class", repr(data.positive_label)))
     if data.image_shape:
