@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .data import (Dataset, _check_score_count, _not_probabilities, _positive_label, _sorted_labels, _task)
+from .data import (Dataset, _check_score_count, _not_probabilities, _positive_label, _sorted_labels, _task,
+                   infinite_values, without_prediction)
 from .errors import UserError, at_least
 from .warehouse import MAX_LABELS, aggregate, auc_error_bound
 
@@ -19,20 +20,17 @@ def load(cfg, source, engine: str, named: dict) -> Dataset:
     notes: list = []
 
     def check_regression(profile: pd.Series) -> list:
-        for key, column, count in (("target", cfg.target, "inf_y"), ("prediction", pred_column, "inf_pred")):
+        for column, count, target in ((cfg.target, "inf_y", True), (pred_column, "inf_pred", False)):
             if profile[count]:
-                raise UserError(f"the {key} {column!r} holds {int(profile[count])} infinite values; remove those rows "
-                                "or replace the values")
+                raise infinite_values(column, int(profile[count]), target)
         if profile["n_y"] == 0:
             raise UserError(f"the predictions have no rows with a value in the target column {cfg.target!r}")
         if profile["n"] > profile["n_y"]:
             notes.append(f"{int(profile['n'] - profile['n_y']):,} rows of the predictions have no value in "
                          f"{cfg.target!r} and were left out.")
         if profile["no_pred"]:
-            if cfg.missing != "drop":
-                raise UserError(f"rows without a prediction ({pred_column!r}: {int(profile['no_pred'])} missing "
-                                "values); remove them, or set data.missing=drop to leave them out of the report")
-            notes.append(f"{int(profile['no_pred']):,} rows without a prediction were left out (data.missing=drop).")
+            counts = without_prediction({pred_column: int(profile["no_pred"])}, cfg.missing)
+            notes.append(f"Rows without a prediction ({counts} missing values) were left out (data.missing=drop).")
         if cfg.scores:
             raise UserError("data.scores are for classification; for regression give data.prediction only")
         notes.append("The task is regression" + (", as data.task sets it." if cfg.task else
@@ -59,18 +57,14 @@ def load(cfg, source, engine: str, named: dict) -> Dataset:
         missing = {c: int((profile["n"] - profile[k]).sum()) for c, k in counted.items()}
         missing = {c: n for c, n in missing.items() if n}
         if missing:
-            counts = ", ".join(f"{c!r}: {n}" for c, n in missing.items())
-            if cfg.missing != "drop":
-                raise UserError(f"rows without a prediction ({counts} missing values); remove them, or set "
-                                "data.missing=drop to leave them out of the report")
+            counts = without_prediction(missing, cfg.missing)
             notes.append(f"Rows without a prediction ({counts} missing values) were left out (data.missing=drop).")
         probabilities = True
         if cfg.scores:
             _check_score_count(cfg, task, labels)
             for i, c in enumerate(cfg.scores):
                 if profile[f"inf_s{i}"].sum():
-                    raise UserError(f"column {c!r} holds {int(profile[f'inf_s{i}'].sum())} infinite values; scores "
-                                    "and predictions must be finite")
+                    raise infinite_values(c, int(profile[f"inf_s{i}"].sum()))
             low = float(min(profile[f"min_s{i}"].min() for i in range(len(cfg.scores))))
             high = float(max(profile[f"max_s{i}"].max() for i in range(len(cfg.scores))))
             probabilities = low >= 0 and high <= 1 and ("off_sum" not in profile or profile["off_sum"].sum() == 0)
@@ -116,21 +110,13 @@ def load(cfg, source, engine: str, named: dict) -> Dataset:
         notes.append("From aggregates, a multiclass report has the counting metrics, the confusion matrix, per-class "
                      "metrics, log loss and Brier score (sums of each row's own value); ROC AUC, average precision "
                      "and the curves need every row's scores of every class together (data.engine=pandas).")
-    seconds = sum(p["seconds"] for p in aggregation.passes)
     exact = ("Counting metrics" + (", log loss and Brier score" if "loss_sum" in cells else "") + " are exact")
     if aggregation.auc_error_bound is not None:
         exact += (f"; ROC AUC is binned, within ±{aggregation.auc_error_bound:.1e} of the exact value, and curves, "
                   "calibration and thresholds move in steps of one bin")
-    notes.append(f"{aggregation.engine} read {aggregation.rows:,} rows from {aggregation.files:,} file(s) in "
-                 f"{len(aggregation.passes)} passes ({seconds:.1f} s) and grouped them into {aggregation.cells:,} "
-                 f"cells of rows that agree on {what}. The report is computed from the cells; no row is sampled. "
-                 f"{exact}.")
-    return Dataset(name=source.name, task=task, target=cfg.target, X_train=None, y_train=None,
-                   X_test=pd.DataFrame(index=pd.RangeIndex(len(cells))), y_test=pd.Series(y, name=cfg.target),
-                   labels=labels, positive_label=positive,
-                   source=source.text,
-                   notes=notes, files={}, logged=logged, weights=weight, aggregation=aggregation,
-                   warehouse=warehouse)
+    notes.append(_read(aggregation, what, exact))
+    return _dataset(cfg, source, task, y, weight, logged, notes, aggregation, warehouse, labels=labels,
+                    positive_label=positive)
 
 
 def _aggregated_regression(cfg, source, cells, aggregation, notes: list, warehouse, pred_column) -> Dataset:
@@ -139,17 +125,27 @@ def _aggregated_regression(cfg, source, cells, aggregation, notes: list, warehou
     frame = cells.cells
     weight = frame["n"].to_numpy(dtype=float)
     y = cells.shift + frame["d"].to_numpy(dtype=float) / weight
+    notes.append(_read(aggregation, "the absolute error's bin (1,024 bins on a log scale) and the target's bin (64 "
+                                    "equal-width bins), each with the sums the metrics need",
+                       "MAE, RMSE, R², MAPE and the largest error are exact; the median absolute error is within "
+                       f"±{aggregation.median_ae_bound:.3g} (its bin among 100,000 on a log scale)"))
+    logged = {"y_pred": y + frame["e"].to_numpy(dtype=float) / weight, "scores": None, "prediction": pred_column,
+              "score_columns": [], "probabilities": True, "threshold": 0.5, "cells": cells}
+    return _dataset(cfg, source, "regression", y, weight, logged, notes, aggregation, warehouse)
+
+
+def _read(aggregation, what: str, exact: str) -> str:
+    """The note that says how the rows were read and what is exact."""
     seconds = sum(p["seconds"] for p in aggregation.passes)
-    notes.append(f"{aggregation.engine} read {aggregation.rows:,} rows from {aggregation.files:,} file(s) in "
-                 f"{len(aggregation.passes)} passes ({seconds:.1f} s) and grouped them into {aggregation.cells:,} "
-                 "cells of rows that agree on the absolute error's bin (1,024 bins on a log scale) and the target's "
-                 "bin (64 equal-width bins), each with the sums the metrics need. The report is computed from the "
-                 "cells; no row is sampled. MAE, RMSE, R², MAPE and the largest error are exact; the median absolute "
-                 f"error is within ±{aggregation.median_ae_bound:.3g} (its bin among 100,000 on a log scale).")
-    return Dataset(name=source.name, task="regression", target=cfg.target, X_train=None, y_train=None,
-                   X_test=pd.DataFrame(index=pd.RangeIndex(len(frame))), y_test=pd.Series(y, name=cfg.target),
-                   source=source.text,
-                   notes=notes, files={}, weights=weight, aggregation=aggregation, warehouse=warehouse,
-                   logged={"y_pred": y + frame["e"].to_numpy(dtype=float) / weight, "scores": None,
-                           "prediction": pred_column, "score_columns": [], "probabilities": True, "threshold": 0.5,
-                           "cells": cells})
+    return (f"{aggregation.engine} read {aggregation.rows:,} rows from {aggregation.files:,} file(s) in "
+            f"{len(aggregation.passes)} passes ({seconds:.1f} s) and grouped them into {aggregation.cells:,} cells of "
+            f"rows that agree on {what}. The report is computed from the cells; no row is sampled. {exact}.")
+
+
+def _dataset(cfg, source, task: str, y, weight, logged: dict, notes: list, aggregation, warehouse,
+             **labels) -> Dataset:
+    """The cells as a test set of weighted entries: no training rows, no feature columns (the engine has them)."""
+    return Dataset(name=source.name, task=task, target=cfg.target, X_train=None, y_train=None,
+                   X_test=pd.DataFrame(index=pd.RangeIndex(len(y))), y_test=pd.Series(y, name=cfg.target),
+                   source=source.text, notes=notes, files={}, logged=logged, weights=weight,
+                   aggregation=aggregation, warehouse=warehouse, **labels)

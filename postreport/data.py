@@ -301,9 +301,26 @@ def _score_column(values: pd.Series, column: str) -> pd.Series:
                         f"{list(dict.fromkeys(bad.astype(str)))[:5]}")
     infinite = np.isinf(numbers.to_numpy(float))
     if infinite.any():
-        raise UserError(f"column {column!r} holds {int(infinite.sum())} infinite values; scores and predictions must "
-                        "be finite")
+        raise infinite_values(column, int(infinite.sum()))
     return numbers
+
+
+def infinite_values(column: str, count: int, target: bool = False) -> UserError:
+    """The error for infinite values in the target, or in a score or prediction column."""
+    if target:
+        return UserError(f"the target {column!r} holds {count} infinite values; remove those rows or replace the "
+                         "values")
+    return UserError(f"column {column!r} holds {count} infinite values; scores and predictions must be finite")
+
+
+def without_prediction(empty: dict, missing: str) -> str:
+    """Rows without a prediction or score (column -> rows): an error naming the columns and counts, unless
+    data.missing=drop; then the counts as text, for the note that says they were left out."""
+    counts = ", ".join(f"{c!r}: {n}" for c, n in empty.items())
+    if missing != "drop":
+        raise UserError(f"rows without a prediction ({counts} missing values); remove them, or set data.missing=drop "
+                        "to leave them out of the report")
+    return counts
 
 
 def _rows_with_predictions(table: pd.DataFrame, columns: list, missing: str, notes: list) -> pd.DataFrame:
@@ -312,10 +329,7 @@ def _rows_with_predictions(table: pd.DataFrame, columns: list, missing: str, not
     empty = {c: int(table[c].isna().sum()) for c in columns if table[c].isna().any()}
     if not empty:
         return table
-    counts = ", ".join(f"{c!r}: {n}" for c, n in empty.items())
-    if missing != "drop":
-        raise UserError(f"rows without a prediction ({counts} missing values); remove them, or set data.missing=drop "
-                        "to leave them out of the report")
+    counts = without_prediction(empty, missing)
     keep = table[columns].notna().all(axis=1)
     notes.append(f"{int((~keep).sum())} rows without a prediction ({counts}) were left out (data.missing=drop).")
     if not keep.any():
@@ -518,8 +532,7 @@ def _task(forced, y: pd.Series, target: str, notes: list) -> str:
     n = y.nunique()
     numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
     if numeric and np.isinf(y.to_numpy(float)).any():
-        raise UserError(f"the target {target!r} holds {int(np.isinf(y.to_numpy(float)).sum())} infinite values; "
-                        "remove those rows or replace the values")
+        raise infinite_values(target, int(np.isinf(y.to_numpy(float)).sum()), target=True)
     if forced is not None:
         if forced not in TASKS:
             raise UserError(f"data.task={forced!r} is not valid; valid: {', '.join(TASKS)} (or null to infer)")

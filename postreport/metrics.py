@@ -275,19 +275,18 @@ def point_metrics(data, pred, enc, rows=None) -> MetricsResult:
         if pred.cells is not None:
             return regression_from_cells(pred.cells)
         return regression_metrics(pred.y_true[pick], pred.y_pred[pick])
+    weight, loss, sq = _picked(pick, pred.weight, pred.loss, pred.sq)  # aggregated input: cells' rows and losses
     if data.task == "binary":
         score = None if enc.score is None else enc.score[pick]
-        if enc.weight is not None:  # aggregated input: every cell, never a subset of rows
-            return binary_metrics(enc.y_bin, enc.pred_bin, score, data.positive_label, enc.score_order,
-                                  pred.probabilities, enc.weight, pred.loss, pred.sq)
         return binary_metrics(enc.y_bin[pick], enc.pred_bin[pick], score, data.positive_label,
-                              enc.score_order if rows is None else None, pred.probabilities)
+                              enc.score_order if rows is None else None, pred.probabilities, weight, loss, sq)
     proba = None if pred.proba is None else pred.proba[pick]
-    if pred.weight is not None:  # aggregated input: every cell
-        return multiclass_metrics(pred.y_true, pred.y_pred, None, pred.classes, data.labels, pred.probabilities,
-                                  pred.weight, pred.loss, pred.sq)
     return multiclass_metrics(pred.y_true[pick], pred.y_pred[pick], proba, pred.classes, data.labels,
-                              pred.probabilities)
+                              pred.probabilities, weight, loss, sq)
+
+
+def _picked(pick, *arrays) -> list:
+    return [None if a is None else a[pick] for a in arrays]
 
 
 # ------------------------------------------------------------------------------------------------ intervals
@@ -305,21 +304,16 @@ def intervals(task, pred, enc, settings, seed, rows=None, scores: bool = True,
         if pred.cells is not None:
             return bootstrap.regression_cells(pred.cells, settings, seed)
         return bootstrap.regression(pred.y_true[pick], pred.y_pred[pick], settings, seed)
+    weight, loss, sq = _picked(pick, pred.weight, pred.loss, pred.sq)  # aggregated input: cells' rows and losses
     if task == "binary":
         if len(np.unique(enc.y_idx[pick])) < 2:
             return None
         score = None if enc.score is None or not scores else enc.score[pick]
-        if enc.weight is not None:
-            return bootstrap.binary(enc.y_bin, enc.pred_bin, score, settings, seed, stratified=stratified,
-                                    weight=enc.weight, loss=pred.loss, sq=pred.sq)
         return bootstrap.binary(enc.y_bin[pick], enc.pred_bin[pick], score, settings, seed,
-                                enc.score_order if rows is None else None, paired, stratified)
+                                enc.score_order if rows is None else None, paired, stratified, weight, loss, sq)
     proba = None if enc.proba is None or not scores else enc.proba[pick]
-    if pred.weight is not None:  # aggregated input: every cell
-        return bootstrap.multiclass(enc.y_idx, enc.pred_idx, len(enc.labels), None, settings, seed, stratified,
-                                    pred.weight, pred.loss if scores and pred.probabilities else None, pred.sq)
     return bootstrap.multiclass(enc.y_idx[pick], enc.pred_idx[pick], len(enc.labels), proba, settings, seed,
-                                stratified)
+                                stratified, weight, loss if scores and pred.probabilities else None, sq)
 
 
 def candidate_metrics(ctx, candidate) -> MetricsResult:

@@ -92,7 +92,7 @@ def _schema(source: Source, key: str) -> None:
     """One schema across the files: the first file's columns and types; any other file that lacks a column, has
     another, or types one differently is an error naming that file and column. Partition folders must agree too."""
     first = source.files[0]
-    reference = _file_columns(first, source.kind, key)
+    reference, rows = _file_columns(first, source.kind, key)
     keys = [list(source.partition_values(f)) for f in source.files]
     partitions = keys[0]
     for f, k in zip(source.files, keys):
@@ -100,7 +100,8 @@ def _schema(source: Source, key: str) -> None:
             raise UserError(f"{key}={source.path!r}: {f} sits in partition folders {k or 'none'}, but {first} in "
                             f"{partitions or 'none'}; every file of a partitioned dataset needs the same folder keys")
     for f in source.files[1:]:
-        columns = _file_columns(f, source.kind, key)
+        columns, count = _file_columns(f, source.kind, key)
+        rows += count
         if columns == reference:
             continue
         for name, kind in reference.items():
@@ -119,27 +120,24 @@ def _schema(source: Source, key: str) -> None:
         raise UserError(f"{key}={source.path!r}: partition folder key {clash[0]!r} is also a column of the files")
     source.columns = {**reference, **{c: "string" for c in partitions}}
     source.partitions = partitions
-    if source.kind == "parquet":
-        import pyarrow.parquet as pq
-
-        source.rows = sum(pq.ParquetFile(f).metadata.num_rows for f in source.files)
-    else:
-        source.rows = sum(f.stat().st_size for f in source.files) // CSV_BYTES_PER_ROW
-        source.rows_exact = False
+    source.rows, source.rows_exact = rows, source.kind == "parquet"
 
 
-def _file_columns(path: Path, kind: str, key: str) -> dict:
+def _file_columns(path: Path, kind: str, key: str) -> tuple:
+    """A file's columns (name -> type) and rows, from one read of its footer (Parquet: exact) or header (CSV: rows
+    estimated from the size)."""
     try:
         if kind == "parquet":
             import pyarrow.parquet as pq
 
-            schema = pq.read_schema(path)
-            return {name: _type_name(schema.field(name).type) for name in schema.names}
+            meta = pq.read_metadata(path)
+            schema = meta.schema.to_arrow_schema()
+            return {name: _type_name(schema.field(name).type) for name in schema.names}, meta.num_rows
         import csv
 
         with open(path, newline="", encoding="utf-8", errors="replace") as fh:
             header = next(csv.reader(fh, delimiter="\t" if kind == "tsv" else ","), [])
-        return {name: "text" for name in header}
+        return {name: "text" for name in header}, path.stat().st_size // CSV_BYTES_PER_ROW
     except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
         raise UserError(f"{key}: cannot read {path} as {kind}: {exc}") from None
 

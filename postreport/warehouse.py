@@ -218,8 +218,8 @@ class Warehouse:
         used = {cfg.target, cfg.prediction, *cfg.scores}
         self.features = {c: kind for c, kind in source.columns.items() if c not in used}  # name -> type
 
-    def run(self, what: str, sql: str) -> pd.DataFrame:
-        return self.passes.run(what, sql)
+    def run(self, what: str, sql: str, counted=None) -> pd.DataFrame:
+        return self.passes.run(what, sql, counted)
 
     def close(self) -> None:
         self.engine.close()
@@ -259,7 +259,7 @@ def _aggregate(wh: Warehouse, check):
     if len(scores) > 1:
         total = " + ".join(scores)
         parts.append(f"SUM(CASE WHEN ABS({total} - 1) > 0.001 THEN 1 ELSE 0 END) AS off_sum")
-    profile = wh.passes.run("profile", f"SELECT {y} AS y, {', '.join(parts)} FROM src GROUP BY {y}",
+    profile = wh.run("profile", f"SELECT {y} AS y, {', '.join(parts)} FROM src GROUP BY {y}",
                             counted=lambda frame: int(frame["n"].sum()))
     task, labels, positive, probabilities, notes = check(profile)
     if cfg.missing == "drop":
@@ -348,7 +348,7 @@ def _regression(wh: Warehouse, check):
         if kind not in ("number", "integer"):
             raise UserError(f"{key}={column!r} must hold numbers for regression; it is {kind} in {wh.source.files[0]}")
     pred, inf = wh.pred, "CAST('Infinity' AS DOUBLE)"
-    profile = wh.passes.run("profile", (
+    profile = wh.run("profile", (
         f"SELECT COUNT(*) AS n, COUNT({y}) AS n_y, COUNT({pred}) AS n_pred, "
         f"SUM(CASE WHEN ABS({y}) = {inf} THEN 1 ELSE 0 END) AS inf_y, "
         f"SUM(CASE WHEN ABS({pred}) = {inf} THEN 1 ELSE 0 END) AS inf_pred, "
