@@ -6,6 +6,7 @@ from __future__ import annotations
 import glob
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from .errors import UserError
@@ -41,9 +42,9 @@ class Source:
         """The source as the report's summary names it."""
         return str(self.files[0]) if len(self.files) == 1 else f"{self.path}: {len(self.files)} files"
 
-    @property
+    @cached_property
     def base(self) -> Path:
-        """The folder partition values are read below."""
+        """The folder partition values are read below (once: every file's partition values are read from it)."""
         return Path(os.path.commonpath([str(f.parent) for f in self.files])) if len(self.files) > 1 else \
             self.files[0].parent
 
