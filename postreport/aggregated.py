@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .data import (Dataset, _check_score_count, _not_probabilities, _positive_label, _sorted_labels, _task,
-                   infinite_values, without_prediction)
+from .data import (Dataset, _check_score_count, _not_probabilities, _sorted_labels, _task, infinite_values,
+                   logged_positive_label, without_prediction)
 from .errors import UserError, at_least
+from .label_checks import check_predicted_labels, near_duplicate_labels, score_columns_by_class
 from .warehouse import MAX_LABELS, aggregate, auc_error_bound
 
 
@@ -52,6 +53,13 @@ def load(cfg, source, engine: str, named: dict) -> Dataset:
         if task == "regression":  # whole numbers, more than a classifier's labels but few enough to group
             raise UserError(f"the target {cfg.target!r} looks like a regression target ({notes[-1]}); set "
                             "data.task=regression (its values are then not grouped as labels)")
+        try:
+            near_duplicate_labels(zip(y, profile["n"]), cfg.target, strip=False)
+        except UserError as exc:
+            if cfg.strip_labels:  # the labels are grouped in the engine as written
+                raise UserError(f"{exc}; data.strip_labels merges labels read into memory (data.engine=pandas), "
+                                "not labels grouped by DuckDB or Spark") from None
+            raise
         labels = _sorted_labels(y)
         counted = {c: "n_pred" for c in [pred_column] if c} | {c: f"n_s{i}" for i, c in enumerate(cfg.scores)}
         missing = {c: int((profile["n"] - profile[k]).sum()) for c, k in counted.items()}
@@ -60,8 +68,12 @@ def load(cfg, source, engine: str, named: dict) -> Dataset:
             counts = without_prediction(missing, cfg.missing)
             notes.append(f"Rows without a prediction ({counts} missing values) were left out (data.missing=drop).")
         probabilities = True
+        positive = logged_positive_label(cfg, labels) if task == "binary" else None
+        ordered = list(cfg.scores)
         if cfg.scores:
             _check_score_count(cfg, task, labels)
+            ordered, which = score_columns_by_class(cfg.scores, cfg.score_labels, labels, task, positive)
+            notes.append(which)
             for i, c in enumerate(cfg.scores):
                 if profile[f"inf_s{i}"].sum():
                     raise infinite_values(c, int(profile[f"inf_s{i}"].sum()))
@@ -70,8 +82,7 @@ def load(cfg, source, engine: str, named: dict) -> Dataset:
             probabilities = low >= 0 and high <= 1 and ("off_sum" not in profile or profile["off_sum"].sum() == 0)
             if not probabilities:
                 _not_probabilities(cfg, task, pred_column, low, high, notes)
-        positive = _positive_label(cfg.positive_label, labels) if task == "binary" else None
-        return task, labels, positive, probabilities, notes
+        return task, labels, positive, probabilities, notes, ordered
 
     cells, aggregation, task, labels, positive, probabilities, _, warehouse = aggregate(cfg, source, engine, check,
                                                                                         check_regression)
@@ -82,9 +93,13 @@ def load(cfg, source, engine: str, named: dict) -> Dataset:
     y = cells["y"].to_numpy()
     if y.dtype.kind == "f" and all(isinstance(label, int) for label in labels):
         y = y.astype(np.int64)
+    if pred_column:
+        unseen = check_predicted_labels(labels, _sorted_labels(cells["pred"].dropna()), cfg.target, pred_column)
+        if unseen:
+            notes.append(unseen)
     weight = cells["n"].to_numpy(dtype=float)
     logged = {"y_pred": cells["pred"].to_numpy(), "scores": None, "prediction": pred_column,
-              "score_columns": list(cfg.scores), "probabilities": probabilities,
+              "score_columns": list(warehouse.score_columns), "probabilities": probabilities,
               "threshold": 0.5 if cfg.threshold is None else float(cfg.threshold)}
     what = "the true label and the predicted label"
     if "bin" in cells:

@@ -83,8 +83,9 @@ def from_predictions(y_true, y_pred=None, scores=None, labels: Optional[Sequence
             names = [f"score_{label}" for label in labels]
             for k, name in enumerate(names):
                 table[name] = values[:, k]
-        quoted = ["'" + n.replace("\\", "\\\\").replace("'", "\\'") + "'" for n in names]  # any label text
-        settings.append(f"data.scores=[{','.join(quoted)}]")
+        settings.append(f"data.scores={_listed(names)}")
+        if values.ndim > 1:  # the class of each column, as given: never the sorted order of the labels
+            settings.append(f"data.score_labels={_listed(labels)}")
     if y_pred is None and scores is None:
         raise UserError("from_predictions needs y_pred or scores (or both)")
     if y_pred is None:
@@ -93,3 +94,9 @@ def from_predictions(y_true, y_pred=None, scores=None, labels: Optional[Sequence
         path = Path(folder) / "predictions.parquet"
         table.to_parquet(path)
         return generate(["data=predictions", f"data.path={path}", *settings, *overrides], output_dir=output_dir)
+
+
+def _listed(values) -> str:
+    """A list override of any text: each value quoted, quotes and backslashes escaped."""
+    quoted = ["'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'" for v in values]
+    return f"[{','.join(quoted)}]"

@@ -282,9 +282,10 @@ def multiclass(y_idx: np.ndarray, pred_idx: np.ndarray, n_labels: int, proba: Op
             f1 = 2 * tp / (support + predicted)
             add("accuracy", tp.sum(axis=1) / total)
             add("balanced_accuracy", np.nanmean(np.where(support > 0, recall, np.nan), axis=1))
-            add("precision", np.nanmean(precision, axis=1))
-            add("recall", np.nanmean(recall, axis=1))
-            add("f1", np.nanmean(f1, axis=1))
+            # macro averages as scikit-learn's: a class's undefined value counts as 0
+            add("precision", np.nan_to_num(precision).mean(axis=1))
+            add("recall", np.nan_to_num(recall).mean(axis=1))
+            add("f1", np.nan_to_num(f1).mean(axis=1))
             add("f1_weighted", np.nansum(f1 * support, axis=1) / total)
             add("f1_micro", 2 * tp.sum(axis=1) / (total + predicted.sum(axis=1)))
             pred_all = conf.sum(axis=1)

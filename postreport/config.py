@@ -54,9 +54,14 @@ class DataConfig:
     image_shape: Optional[List[int]] = None
     prediction: Optional[str] = "y_pred"  # data=predictions: the predicted label (or value) column
     scores: List[str] = field(default_factory=list)  # data=predictions: score columns (see conf/data/predictions.yaml)
+    score_labels: Optional[List[Any]] = None  # data=predictions: the class of each score column, in order
+    strip_labels: bool = False  # merge labels that differ only by surrounding spaces or case ("yes" / "Yes ")
     threshold: Optional[float] = None  # data=predictions: labels from binary scores that are not probabilities
     missing: str = "error"  # data=predictions: rows with no prediction or score: error | drop
     na_values: List[str] = field(default_factory=lambda: list(NA_TOKENS))  # read as missing in numeric columns
+    encoding: Optional[str] = None  # CSV: null = UTF-8 (with or without a BOM), else Windows-1252, with a note
+    sep: Optional[str] = None  # CSV: null = the one of , ; tab | that splits the header and first lines evenly
+    decimal: Optional[str] = None  # CSV: null = '.', or ',' when sep is ';' and numbers are written 1,5
     id: Optional[str] = None  # a column of row keys (not a feature): predictions.parquet and comparisons pair on it
     # data=predictions over many rows (postreport.warehouse): which engine reads data.path (a file, folder or glob)
     engine: str = "auto"  # auto | pandas | duckdb | spark; auto: pandas up to engine_rows rows, DuckDB above

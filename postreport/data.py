@@ -12,6 +12,7 @@ import pandas as pd
 
 from .config import MISSING_PREDICTIONS, TASKS
 from .errors import UserError
+from .label_checks import check_predicted_labels, near_duplicate_labels, score_columns_by_class
 
 log = logging.getLogger("postreport")
 
@@ -114,6 +115,7 @@ def load_dataset(cfg, seed: int) -> Dataset:
     frame, test_frame = (_keyed(t, cfg.id, target, list(cfg.drop)) for t in (frame, test_frame))
     frame = _clean(frame, target, list(cfg.drop), notes, "training data")
     test_frame = _clean(test_frame, target, list(cfg.drop), notes, "test data")
+    frame, test_frame = _merge_near_duplicates([frame, test_frame], [target], cfg.strip_labels, notes)
 
     y_all = pd.concat([t[target] for t in (frame, test_frame) if t is not None])
     task = _task(cfg.task, y_all, target, notes)
@@ -207,6 +209,8 @@ def _load_predictions(cfg) -> Dataset:
     table = _keyed(table, cfg.id, cfg.target, list(cfg.drop))
     table = _clean(table, cfg.target, list(cfg.drop), notes, "predictions file")
     pred_column = named.get("data.prediction")
+    (table,) = _merge_near_duplicates([table], [cfg.target] + ([pred_column] if pred_column else []),
+                                      cfg.strip_labels, notes)
     for column in cfg.scores:
         table[column] = _score_column(table[column], column)
     table = _rows_with_predictions(table, [c for c in [pred_column, *cfg.scores] if c], cfg.missing, notes)
@@ -216,14 +220,20 @@ def _load_predictions(cfg) -> Dataset:
     y_pred = table[pred_column].to_numpy() if pred_column else None
     if task == "regression" and y_pred is not None:
         _score_column(table[pred_column], pred_column)  # numeric and finite
-    scores, probabilities = None, True
+    elif y_pred is not None:
+        unseen = check_predicted_labels(labels, _sorted_labels(table[pred_column].dropna()), cfg.target, pred_column)
+        if unseen:
+            notes.append(unseen)
+    positive = logged_positive_label(cfg, labels) if task == "binary" else None
+    scores, probabilities, score_columns = None, True, list(cfg.scores)
     if cfg.scores:
         _check_score_count(cfg, task, labels)
-        scores = table[list(cfg.scores)].to_numpy(dtype=float)
+        score_columns, which = score_columns_by_class(cfg.scores, cfg.score_labels, labels, task, positive)
+        notes.append(which)
+        scores = table[score_columns].to_numpy(dtype=float)
         probabilities = are_probabilities(scores)
         if not probabilities:
             _not_probabilities(cfg, task, pred_column, float(scores.min()), float(scores.max()), notes)
-    positive = _positive_label(cfg.positive_label, labels) if task == "binary" else None
     keys = _test_keys(table, cfg.id)
     used = [cfg.target] + ([pred_column] if pred_column else []) + list(cfg.scores)
     X = table.drop(columns=used)
@@ -234,9 +244,34 @@ def _load_predictions(cfg) -> Dataset:
                    X_test=X.reset_index(drop=True), y_test=y.reset_index(drop=True), labels=labels,
                    positive_label=positive, source=", ".join(files), notes=notes, files=files,
                    logged={"y_pred": y_pred, "scores": scores, "prediction": pred_column,
-                           "score_columns": list(cfg.scores), "probabilities": probabilities,
+                           "score_columns": score_columns, "probabilities": probabilities,
                            "threshold": 0.5 if cfg.threshold is None else float(cfg.threshold)},
                    test_keys=keys, key_name=cfg.id or "row")
+
+
+def logged_positive_label(cfg, labels: list):
+    """data.positive_label, else the class data.score_labels gives the one score column, else the default rule."""
+    if cfg.positive_label is None and cfg.score_labels:
+        return _positive_label(cfg.score_labels[0], labels)
+    return _positive_label(cfg.positive_label, labels)
+
+
+def _merge_near_duplicates(tables: list, columns: list, strip: bool, notes: list) -> list:
+    """Text labels in `columns` (the target, and the predicted labels) that differ only by spaces or case: an error,
+    or merged into one spelling with data.strip_labels=true (see label_checks.near_duplicate_labels)."""
+    parts = [t[c] for t in tables if t is not None for c in columns]
+    if not parts or all(pd.api.types.is_numeric_dtype(p) or pd.api.types.is_bool_dtype(p) for p in parts):
+        return tables
+    counts = pd.concat(parts).value_counts()
+    mapping, note = near_duplicate_labels(counts.items(), columns[0], strip)
+    if not mapping:
+        return tables
+    notes.append(note)
+    for t in tables:
+        if t is not None:
+            for c in columns:
+                t[c] = t[c].replace(mapping)
+    return tables
 
 
 def _named_columns(cfg, columns: list) -> dict:

@@ -90,6 +90,9 @@ class MetricsResult:
     ci_level: Optional[float] = None
     ci_resamples: int = 0
     intervals: Optional[bootstrap.Intervals] = None  # every resample, for per-class and paired intervals
+    small_classes: dict = field(default_factory=dict)  # label -> test rows, for classes under MIN_CLASS_ROWS
+    ci_method: dict = field(default_factory=dict)  # name -> "wilson" where not the bootstrap's
+    unreliable: list = field(default_factory=list)  # names whose bootstrap interval a small class makes unreliable
 
     def to_json(self) -> dict:
         payload: dict = {}
@@ -97,8 +100,47 @@ class MetricsResult:
             payload[name] = value
             if self.ci_level is not None:
                 payload[f"{name}_ci"] = self.ci.get(name)
+        if self.small_classes:
+            payload.update(small_classes={str(k): v for k, v in self.small_classes.items()},
+                           ci_method=dict(self.ci_method), ci_unreliable=list(self.unreliable))
         return {**payload, "ci_level": self.ci_level, "ci_resamples": self.ci_resamples,
                 "averaging": self.averaging, "notes": list(self.notes)}
+
+    def headline(self) -> Optional[str]:
+        if not self.small_classes:
+            return None
+        return (f"Few test rows in class {_few(list(self.small_classes))} (fewer than {MIN_CLASS_ROWS}): "
+                + _small_class_words(self))
+
+    def honest_for_small_classes(self, counts: dict, correct: float, n: float, tp: float = 0, predicted: float = 0,
+                                 positives: float = 0) -> "MetricsResult":
+        """When a class has fewer than MIN_CLASS_ROWS test rows, the stratified bootstrap resamples it as a fixed
+        handful of rows and its intervals look far more certain than they are (one positive: recall [1, 1]).
+        Then proportions get Wilson score intervals (accuracy; binary recall and precision) and every other
+        interval is marked unreliable. counts: label -> test rows."""
+        self.small_classes = {k: int(v) for k, v in counts.items() if v < MIN_CLASS_ROWS}
+        if not self.small_classes or self.ci_level is None:
+            self.small_classes = {} if self.ci_level is None else self.small_classes
+            return self
+        from .analyses.calibration import wilson
+
+        z = _z(self.ci_level)
+        exact = {"accuracy": (correct, n)}
+        if self.task == "binary":
+            exact.update(recall=(tp, positives), precision=(tp, predicted))
+        elif "f1_micro" in self.values:
+            exact["f1_micro"] = (correct, n)
+        for name, value in self.values.items():
+            if value is None:
+                continue
+            if name in exact and exact[name][1] > 0:
+                self.ci[name] = wilson(exact[name][0], int(round(exact[name][1])), z)
+                self.ci_method[name] = "wilson"
+            elif self.ci.get(name) is not None:
+                self.unreliable.append(name)
+        self.notes.append(f"Classes with fewer than {MIN_CLASS_ROWS} test rows ({', '.join(f'{k!r}: {v}' for k, v in self.small_classes.items())}): "
+                          + _small_class_words(self))
+        return self
 
     def with_intervals(self, intervals: Optional[bootstrap.Intervals]) -> "MetricsResult":
         if intervals is not None:
@@ -176,14 +218,23 @@ def multiclass_metrics(y_true, y_pred, proba, classes, labels, probabilities: bo
 
     present = set(np.unique(y_true).tolist())
     onehot = (np.asarray(y_true)[:, None] == np.asarray(classes, dtype=object)[None, :]).astype(float)
-    prf = dict(labels=labels, average="macro", zero_division=np.nan, sample_weight=weight)
+    # as scikit-learn by default: a class's undefined precision (never predicted) or recall (absent) counts as 0
+    prf = dict(labels=labels, average="macro", zero_division=0.0, sample_weight=weight)
     attempt("accuracy", lambda: skm.accuracy_score(y_true, y_pred, sample_weight=weight))
     attempt("balanced_accuracy", lambda: skm.balanced_accuracy_score(y_true, y_pred, sample_weight=weight))
     attempt("precision", lambda: skm.precision_score(y_true, y_pred, **prf))
     attempt("recall", lambda: skm.recall_score(y_true, y_pred, **prf))
     attempt("f1", lambda: skm.f1_score(y_true, y_pred, **prf))
     attempt("f1_weighted", lambda: skm.f1_score(y_true, y_pred, labels=labels, average="weighted",
-                                                zero_division=np.nan, sample_weight=weight))
+                                                zero_division=0.0, sample_weight=weight))
+    never = [label for label in labels if label not in set(np.unique(y_pred).tolist())]
+    absent = [label for label in labels if label not in present]
+    if never:
+        notes.append(f"Precision is undefined for classes never predicted ({_few(never)}); the macro averages count "
+                     "it as 0, as scikit-learn does.")
+    if absent:
+        notes.append(f"Recall is undefined for classes absent from the test set ({_few(absent)}); the macro averages "
+                     "count it as 0, as scikit-learn does.")
     attempt("f1_micro", lambda: skm.f1_score(y_true, y_pred, labels=labels, average="micro",
                                              sample_weight=weight))
     if proba is None and loss is not None:  # aggregated scores: the losses' sums, not the rankings
@@ -225,6 +276,32 @@ def multiclass_metrics(y_true, y_pred, proba, classes, labels, probabilities: bo
     attempt("mcc", lambda: skm.matthews_corrcoef(y_true, y_pred, sample_weight=weight))
     return MetricsResult(task="multiclass", values={k: values[k] for k in TASKS["multiclass"].all},
                          averaging="macro average over classes", notes=notes)
+
+
+MIN_CLASS_ROWS = 10  # a class with fewer test rows: Wilson intervals for proportions, others marked unreliable
+
+
+def _small_class_words(result: "MetricsResult") -> str:
+    wilson = [label(k) for k in result.ci_method]
+    unreliable = [label(k) for k in result.unreliable]
+    text = ""
+    if wilson:
+        text += f"{', '.join(wilson)} {'has' if len(wilson) == 1 else 'have'} Wilson score intervals"
+    if unreliable:
+        text += ("; the" if text else "the") + (f" bootstrap intervals of {', '.join(unreliable)} are unreliable "
+                                                "(a resample cannot vary a class it holds a handful of rows of)")
+    return text + "."
+
+
+def _z(level: float) -> float:
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(0.5 + level / 2)
+
+
+def _few(labels: list, most: int = 10) -> str:
+    shown = ", ".join(repr(label) for label in labels[:most])
+    return shown + (f" and {len(labels) - most} more" if len(labels) > most else "")
 
 
 def regression_metrics(y_true, y_pred) -> MetricsResult:
@@ -323,7 +400,18 @@ def candidate_metrics(ctx, candidate) -> MetricsResult:
     def compute():
         data, pred = ctx.data, candidate.predictions
         enc = ctx.encoded_for(candidate)
-        return point_metrics(data, pred, enc).with_intervals(
+        result = point_metrics(data, pred, enc).with_intervals(
             intervals(data.task, pred, enc, ctx.cfg.bootstrap, ctx.seed))
+        if data.task == "regression":
+            return result
+        w = np.ones(len(enc.y_idx)) if enc.weight is None else enc.weight
+        counts = np.bincount(enc.y_idx, w, minlength=len(data.labels))[:len(data.labels)]
+        right = enc.y_idx == enc.pred_idx
+        kw = {}
+        if data.task == "binary":
+            kw = dict(tp=float(np.dot(w, right & (enc.y_bin == 1))), predicted=float(np.dot(w, enc.pred_bin)),
+                      positives=float(np.dot(w, enc.y_bin)))
+        return result.honest_for_small_classes(dict(zip(data.labels, counts)), float(np.dot(w, right)),
+                                               float(w.sum()), **kw)
 
     return ctx.shared(("metrics", candidate.name), compute)

@@ -210,6 +210,7 @@ class Warehouse:
         q = engine.ident
         self.y = q(cfg.target)
         self.pred = q(cfg.prediction) if cfg.prediction and cfg.prediction in source.columns else None
+        self.score_columns = list(cfg.scores)  # in the order of the labels once the profile has decided them
         self.scores = [q(c) for c in cfg.scores]
         self.where = f"{self.y} IS NOT NULL"
         self.confidence = self.p_true = None  # the scores of the predicted and of the true class (when given)
@@ -261,7 +262,8 @@ def _aggregate(wh: Warehouse, check):
         parts.append(f"SUM(CASE WHEN ABS({total} - 1) > 0.001 THEN 1 ELSE 0 END) AS off_sum")
     profile = wh.run("profile", f"SELECT {y} AS y, {', '.join(parts)} FROM src GROUP BY {y}",
                             counted=lambda frame: int(frame["n"].sum()))
-    task, labels, positive, probabilities, notes = check(profile)
+    task, labels, positive, probabilities, notes, ordered = check(profile)
+    wh.score_columns, wh.scores = ordered, [wh.engine.ident(c) for c in ordered]  # in the order of `labels`
     if cfg.missing == "drop":
         wh.where = " AND ".join([wh.where] + [f"{c} IS NOT NULL" for c in ([pred] if pred else []) + scores])
     if task == "binary":

@@ -24,8 +24,10 @@ class MetricsAnalysis(Analysis):
             if result.task == "multiclass" and name in ("precision", "recall", "f1"):
                 meaning = f"per-class {m.label.lower()}, averaged over classes with equal weight (macro)"
             meaning = meaning.format(pos=repr(result.positive))
-            rows.append([m.label, Estimate(value, result.ci.get(name)), "higher" if m.higher_is_better else "lower",
-                         meaning])
+            flag = ("Wilson" if result.ci_method.get(name) == "wilson" else
+                    "unreliable" if name in result.unreliable else "")
+            rows.append([m.label, Estimate(value, result.ci.get(name), flag),
+                         "higher" if m.higher_is_better else "lower", meaning])
         caption = "Computed on the test set"
         if result.ci_level is not None:
             stratified = ", stratified by class" if result.task != "regression" else ""

@@ -4,9 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from statistics import NormalDist
+
 import numpy as np
 
 from ..figures import Bars
+from ..metrics import MIN_CLASS_ROWS
+from .calibration import wilson
 from ..report.model import Estimate, Figure, Table
 from .base import Analysis
 
@@ -19,6 +23,8 @@ class ClassRow:
     support: int
     values: dict  # metric -> float or None
     ci: dict  # metric -> [low, high] or None
+    ci_method: str = "bootstrap"  # "wilson" for precision and recall of a class under MIN_CLASS_ROWS test rows
+    counts: tuple = (0, 0)  # (true positives, rows predicted as this class)
 
 
 @dataclass
@@ -47,6 +53,8 @@ class PerClassResult:
             for m in METRICS:
                 entry[m] = r.values[m]
                 entry[f"{m}_ci"] = r.ci[m]
+            if r.ci_method != "bootstrap":
+                entry.update(ci_method=r.ci_method, f1_ci_unreliable=r.ci["f1"] is not None)
             out[str(r.label)] = entry
         return {"classes": out, "ci_level": self.ci_level, "worst_class": None if self.worst is None else
                 self.worst.label}
@@ -63,8 +71,14 @@ def per_class(y_idx, pred_idx, labels: list, weight=None) -> list:
         predicted = int(round(np.dot(w, pred_idx == k)))
         values = {"precision": tp / predicted if predicted else None, "recall": tp / support if support else None,
                   "f1": 2 * tp / (support + predicted) if support + predicted else None}
-        rows.append(ClassRow(label, support, values, {m: None for m in METRICS}))
+        rows.append(ClassRow(label, support, values, {m: None for m in METRICS}, counts=(tp, predicted)))
     return rows
+
+
+def _flag(row: ClassRow, metric: str) -> str:
+    if row.ci_method != "wilson":
+        return ""
+    return "unreliable" if metric == "f1" else "Wilson"
 
 
 class PerClassAnalysis(Analysis):
@@ -90,6 +104,12 @@ class PerClassAnalysis(Analysis):
                 for m in METRICS:
                     if row.values[m] is not None:
                         row.ci[m] = intervals.interval(f"class_{m}", column)
+                if 0 < row.support < MIN_CLASS_ROWS:  # a resample cannot vary a handful of rows: Wilson
+                    z = NormalDist().inv_cdf(0.5 + intervals.level / 2)
+                    tp, predicted = row.counts
+                    row.ci_method = "wilson"
+                    row.ci["recall"] = wilson(tp, row.support, z)
+                    row.ci["precision"] = wilson(tp, predicted, z) if predicted else None
         return PerClassResult(rows, None if intervals is None else intervals.level)
 
     def items(self, r: PerClassResult) -> list:
@@ -97,8 +117,11 @@ class PerClassAnalysis(Analysis):
         level = f" [{r.ci_level:.0%} CI]" if r.ci_level else ""
         table = Table(
             ["Class", "Support", f"Precision{level}", f"Recall{level}", f"F1{level}"],
-            [[row.label, row.support] + [Estimate(row.values[m], row.ci[m]) for m in METRICS] for row in r.rows],
-            caption="Per class on the test set" + (", the weakest (lowest F1) highlighted." if worst else "."),
+            [[row.label, row.support] + [Estimate(row.values[m], row.ci[m], _flag(row, m)) for m in METRICS]
+             for row in r.rows],
+            caption="Per class on the test set" + (", the weakest (lowest F1) highlighted." if worst else ".")
+            + (f" Classes with fewer than {MIN_CLASS_ROWS} test rows have Wilson score intervals for precision and "
+               "recall; their F1 interval is unreliable." if any(row.ci_method == "wilson" for row in r.rows) else ""),
             highlight_rows=[r.rows.index(worst)] if worst else [],
         )
         scored = [row for row in r.rows if row.values["f1"] is not None]

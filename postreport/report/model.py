@@ -12,6 +12,7 @@ class Estimate:
 
     value: Optional[float]
     ci: Optional[list] = None  # [low, high]
+    flag: str = ""  # said after the interval: how it was computed when not the bootstrap, or "unreliable"
 
 
 @dataclass

@@ -30,6 +30,7 @@ def fmt_number(value, percent: bool = False) -> str:
         text = fmt_number(value.value, percent)
         if value.ci is not None and value.value is not None:
             text += f" [{fmt_number(value.ci[0], percent)}, {fmt_number(value.ci[1], percent)}]"
+            text += f" ({value.flag})" if value.flag else ""
         return text
     if value is None:
         return "n/a"
