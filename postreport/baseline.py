@@ -2,10 +2,12 @@
 a predictions file), matched with this run's test rows by key."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -83,16 +85,13 @@ def load(compare_cfg, data) -> Baseline:
         if not path.is_file():
             raise UserError(f"compare.baseline={given!r} is a folder without {FILENAME}: give a run folder made by "
                             "postreport (every run writes it) or a predictions file")
-        document = folder / "metrics.json"
         name = folder.name
-        if document.is_file():
-            try:
-                name = json.loads(document.read_text()).get("model", {}).get("name") or name
-            except (ValueError, AttributeError):
-                pass
     elif not path.is_file():
         raise UserError(f"compare.baseline={given!r} does not exist; give a run folder or a predictions file "
                         "(.parquet or .csv)")
+    run = _run_beside(path, given)
+    if run is not None:
+        name = (run.get("model") or {}).get("name") or name
     table, meta = _read(path, given)
     key = compare_cfg.key or meta.get("key") or data.key_name
     for column in (key, "y_true", "y_pred"):
@@ -133,6 +132,32 @@ def load(compare_cfg, data) -> Baseline:
     pred = _baseline_predictions(table, meta, data, y_true, given)
     return Baseline(source=given, name=str(name), predictions=pred, rows=rows, paired=matched > 0, matched=matched,
                     only_current=data.n_test - matched, only_baseline=len(theirs) - matched, key=key)
+
+
+def _run_beside(path: Path, given: str) -> Optional[dict]:
+    """The metrics.json of the run whose predictions.parquet this is, checked to be that run's: a run states the
+    SHA-256 of the predictions file it wrote (predictions_sha256), so a file an earlier run left beside a later
+    run's metrics.json is refused, never compared. None when no run's metrics.json sits beside it."""
+    document = path.parent / "metrics.json"
+    if path.name != FILENAME or not document.is_file():
+        return None
+    try:
+        run = json.loads(document.read_text(encoding="utf-8"))
+    except (ValueError, OSError, UnicodeDecodeError):
+        return None
+    if not isinstance(run, dict):
+        return None
+    stated = run.get("predictions_sha256")
+    if stated is None and run.get("aggregation") is None:
+        return run  # written before runs stated their predictions file
+    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    if stated != actual:
+        why = ("that run aggregated its predictions and wrote no predictions file" if stated is None else
+               "the file's SHA-256 is not the one that metrics.json states")
+        raise UserError(f"compare.baseline={given!r}: {path} does not belong to the run whose metrics.json sits "
+                        f"beside it ({why}); it is an earlier run's file. Compare with the folder of the run that "
+                        "wrote it, or with a predictions file of its own")
+    return run
 
 
 def _read(path: Path, given: str) -> tuple:

@@ -76,7 +76,9 @@ def _config_dir_error(argv: list) -> str | None:
 def main() -> None:
     from . import sweep
 
-    broken = _config_dir_error(sys.argv[1:])
+    from .run_folder import unwritable
+
+    broken = _config_dir_error(sys.argv[1:]) or unwritable(sys.argv[1:])
     if broken:
         print(f"postreport: error: {broken}", file=sys.stderr)
         sys.exit(2)

@@ -6,6 +6,7 @@ so the HTML, the PDF and metrics.json always agree.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import traceback
@@ -20,6 +21,7 @@ from . import registry
 from .config import FORMATS, NoSettings
 from .context import Outcome, RunContext, Timer
 from .errors import UserError, at_least, strictly_between
+from .run_folder import claim
 
 log = logging.getLogger("postreport")
 QUIET_LOGGERS = {"weasyprint": logging.ERROR, "fontTools": logging.WARNING, "matplotlib": logging.WARNING}
@@ -75,15 +77,19 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
     started, timer = run_timestamp(), Timer()
     quiet_libraries()
     checked = validate(cfg)
-    check_outputs(Path(output_dir))
+    check_outputs(Path(output_dir), cfg.compare.baseline)
     from .report.figure_pool import FigurePool
 
-    pool = FigurePool(enabled=any(f in cfg.report.formats for f in VISUAL),  # forked before any thread starts
-                      interactive=cfg.report.interactive and "html" in cfg.report.formats)
+    folder = claim(Path(output_dir), FILENAMES.values())
     try:
-        return _run(cfg, checked, output_dir, overrides, started, timer, pool)
+        pool = FigurePool(enabled=any(f in cfg.report.formats for f in VISUAL),  # forked before any thread starts
+                          interactive=cfg.report.interactive and "html" in cfg.report.formats)
+        try:
+            return _run(cfg, checked, output_dir, overrides, started, timer, pool)
+        finally:
+            pool.close()
     finally:
-        pool.close()
+        folder.release()
 
 
 def _run(cfg, checked, output_dir, overrides, started, timer, pool) -> RunResult:
@@ -302,6 +308,8 @@ def render(cfg, ctx, checked: Checked, outcomes: list, figures: dict, timer: Tim
     payloads: dict = {}
     if ctx.data.weights is None:  # aggregated input has cells, not rows: there is no row to write
         payloads["predictions"] = predictions_parquet(ctx.data, ctx.predictions)
+        # which predictions file is this run's: compare.baseline checks it against the file beside metrics.json
+        document["predictions_sha256"] = hashlib.sha256(payloads["predictions"]).hexdigest()
     if "json" in cfg.report.formats:
         payloads["json"] = dumps(document)
     if "junit" in cfg.report.formats:
@@ -355,8 +363,16 @@ def markdown_summary(cfg, ctx, outcomes: list, gates: list) -> bytes:
                     headline, level, gates, comparison)
 
 
-def check_outputs(output_dir: Path) -> None:
-    """Before any work: the run's files can be written where they go."""
+def check_outputs(output_dir: Path, baseline: Optional[str] = None) -> None:
+    """Before any work: the run's files can be written where they go, and do not replace the baseline they are
+    compared with."""
+    if baseline:
+        given = Path(baseline).expanduser().resolve()
+        own = Path(output_dir).expanduser().resolve()
+        if given == own or given == own / FILENAMES["predictions"]:
+            raise UserError(f"compare.baseline={baseline!r} is this run's own output folder: the run would replace "
+                            "the baseline it compares with. Write this run elsewhere (hydra.run.dir=...) or compare "
+                            "with another run's folder")
     for name in FILENAMES.values():
         if (output_dir / name).is_dir():
             raise UserError(f"{output_dir / name} is a folder, where this run writes its {name}: move it away or "
@@ -370,12 +386,15 @@ def write(output_dir: Path, payloads: dict) -> dict:
     from .atomic import write_all
 
     files = {fmt: output_dir / FILENAMES[fmt] for fmt in (*FORMATS, "predictions") if fmt in payloads}
-    write_all({files[fmt]: payloads[fmt] for fmt in files})
-    for fmt in FORMATS:
+    try:
+        write_all({files[fmt]: payloads[fmt] for fmt in files})
+    except OSError as exc:
+        raise UserError(f"cannot write the report into {output_dir}: {exc.strerror or exc}") from None
+    for fmt in (*FORMATS, "predictions"):
         stale = output_dir / FILENAMES[fmt]
         if fmt not in files and stale.is_file():
             stale.unlink()
-            log.info("removed %s: an earlier run's file, not made by this one (report.formats)", stale)
+            log.info("removed %s: an earlier run's file, not made by this one", stale)
     for path in files.values():
         log.info("wrote %s", path)
     return files

@@ -39,6 +39,34 @@ def draw(spec, interactive: bool) -> tuple:
     return data_uri(spec), plot
 
 
+def die_with_parent(parent: int) -> None:
+    """In a worker: end when the run's process ends, however it ends (SIGKILL included), never left behind as an
+    orphan. Linux: the kernel's parent-death signal; elsewhere a thread that checks the parent every second."""
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            PR_SET_PDEATHSIG = 1
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="postreport-parent-watch", daemon=True).start()
+
+
 def _warm(interactive: bool) -> None:
     import matplotlib
 
@@ -60,7 +88,8 @@ class FigurePool:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            self.executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+            self.executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
+                                                initializer=die_with_parent, initargs=(os.getpid(),))
             self.executor.submit(_warm, interactive)  # forks now, while this process is still small and has no other thread
         except Exception as exc:  # e.g. a daemonic process may not have children: draw here
             log.debug("figures are drawn in this process: %s", exc)
