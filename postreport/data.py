@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .config import MISSING_PREDICTIONS, TASKS
+from . import csv_dialect
 from .errors import UserError
 from .label_checks import check_predicted_labels, near_duplicate_labels, score_columns_by_class
 
@@ -98,7 +99,8 @@ def load_dataset(cfg, seed: int) -> Dataset:
         if target and target in cfg.drop:
             raise UserError(f"data.drop lists the target {target!r}; drop only feature columns")
         files = {}
-        read = dict(files=files, na_values=cfg.na_values, notes=notes, keep=(target,) + ((cfg.id,) if cfg.id else ()))
+        read = dict(files=files, na_values=cfg.na_values, notes=notes, keep=(target,) + ((cfg.id,) if cfg.id else ()),
+                    csv_settings=(cfg.encoding, cfg.sep, cfg.decimal), text=(cfg.id,) if cfg.id else ())
         frame = _read_table(cfg.path, "data.path", **read) if cfg.path else None
         test_frame = _read_table(cfg.test_path, "data.test_path", **read) if cfg.test_path else None
         source = ", ".join(files)
@@ -194,8 +196,9 @@ def _load_predictions(cfg) -> Dataset:
         raise UserError(f"data.drop lists the target {cfg.target!r}; drop only other columns")
     from .sources import choose_engine, resolve
 
-    source = resolve(cfg.path)
+    source = resolve(cfg.path, csv_settings=(cfg.encoding, cfg.sep, cfg.decimal))
     named = _named_columns(cfg, list(source.columns))
+    check_score_types(source, cfg.scores)
     engine = choose_engine(cfg.engine, source, cfg.engine_rows)
     if engine != "pandas":
         from .aggregated import load
@@ -204,7 +207,8 @@ def _load_predictions(cfg) -> Dataset:
     files: dict = {}
     notes: list = []
     table = _read_source(source, files, cfg.na_values, notes,
-                         keep=(cfg.target, cfg.prediction, *cfg.scores) + ((cfg.id,) if cfg.id else ()))
+                         keep=(cfg.target, cfg.prediction, *cfg.scores) + ((cfg.id,) if cfg.id else ()),
+                         csv_settings=(cfg.encoding, cfg.sep, cfg.decimal), text=(cfg.id,) if cfg.id else ())
     _check_columns(table, "data.path", cfg.target, list(cfg.drop))
     table = _keyed(table, cfg.id, cfg.target, list(cfg.drop))
     table = _clean(table, cfg.target, list(cfg.drop), notes, "predictions file")
@@ -286,6 +290,18 @@ def _named_columns(cfg, columns: list) -> dict:
     return named
 
 
+def check_score_types(source, scores) -> None:
+    """Score columns stored as text in a typed file (Parquet) are refused on every engine alike; CSV columns are
+    typed by their reader, and text there is an error naming the values that are not numbers."""
+    if source.kind != "parquet":
+        return
+    for column in scores:
+        kind = source.columns[column]
+        if kind not in ("number", "integer"):
+            raise UserError(f"column {column!r} must hold numbers (it is {kind} in {source.files[0]}); data.scores "
+                            "names the score columns")
+
+
 def _check_score_count(cfg, task: str, labels: list) -> None:
     if task == "regression":
         raise UserError("data.scores are for classification; for regression give data.prediction only")
@@ -306,13 +322,14 @@ def _not_probabilities(cfg, task: str, pred_column, low: float, high: float, not
                         "class when score >= threshold) or data.prediction=<column of predicted labels>")
 
 
-def _read_source(source, files: dict, na_values, notes: list, keep: tuple) -> pd.DataFrame:
-    """Every file of the source in memory, one frame (hive partition values as columns), rows in file order."""
+def _read_source(source, files: dict, na_values, notes: list, keep: tuple, **options) -> pd.DataFrame:
+    """Every file of the source in memory, one frame (hive partition values as columns), rows in file order.
+    options: csv_settings and text, as _read_table takes them."""
     if len(source.files) == 1:
-        return _read_table(str(source.files[0]), "data.path", files, na_values, notes, keep)
+        return _read_table(str(source.files[0]), "data.path", files, na_values, notes, keep, **options)
     parts = []
     for f in source.files:
-        part = _read_table(str(f), f"data.path ({f.name})", files, na_values, notes, keep)
+        part = _read_table(str(f), f"data.path ({f.name})", files, na_values, notes, keep, **options)
         for key, value in source.partition_values(f).items():
             part[key] = value
         parts.append(part)
@@ -387,20 +404,40 @@ def _load_builtin(name: str):
 
 
 def _read_table(path: str, key: str, files: dict, na_values=(), notes: Optional[list] = None,
-                keep: tuple = ()) -> pd.DataFrame:
-    """A CSV, TSV or Parquet file as a tidy frame (see `_tidy`; columns in `keep` are left as they are)."""
+                keep: tuple = (), csv_settings: tuple = (None, None, None), text: tuple = ()) -> pd.DataFrame:
+    """A CSV, TSV or Parquet file as a tidy frame (see `_tidy`; columns in `keep` are left as they are).
+    csv_settings: data.encoding, data.sep, data.decimal (null: detected, see csv_dialect); `text`: columns read as
+    text whatever they look like (row keys: "007" and "7" are two keys)."""
     p = Path(path).expanduser()
     kind = READERS.get(p.suffix.lower())
+    notes = notes if notes is not None else []
     if kind is None:
         raise UserError(f"{key}={path!r}: unsupported file type {p.suffix!r}; valid: {', '.join(READERS)}")
     if not p.is_file():
         raise UserError(f"{key}={path!r}: file not found (relative paths are taken from {Path.cwd()})")
-    sep = "\t" if kind == "tsv" else ","
-    header = _csv_header(p, sep) if kind != "parquet" else []
-    try:
-        table = pd.read_parquet(p) if kind == "parquet" else _read_csv(p, sep)
-    except Exception as exc:  # pandas/pyarrow raise many types for a malformed file
-        raise UserError(f"{key}={path!r}: cannot read it as {kind}: {exc}") from None
+    header: list = []
+    if kind == "parquet":
+        try:
+            table = pd.read_parquet(p)
+        except Exception as exc:  # pandas/pyarrow raise many types for a malformed file
+            raise UserError(f"{key}={path!r}: cannot read it as parquet: {exc}") from None
+    else:
+        dialect = csv_dialect.sniff(p, kind, *csv_settings)
+        try:
+            table = _read_csv(p, dialect, text)
+        except UnicodeDecodeError:
+            if "encoding" not in dialect.detected:
+                raise UserError(f"{key}={path!r}: not {dialect.encoding} text past its first lines; set data.encoding "
+                                "to the file's encoding (e.g. cp1252, latin-1, utf-16)") from None
+            dialect = dialect.fallback()  # UTF-8 in its first MiB only
+            table = _read_csv(p, dialect, text)
+        except Exception as exc:  # pandas/pyarrow raise many types for a malformed file
+            raise UserError(f"{key}={path!r}: cannot read it as CSV with {dialect.describe()}: "
+                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; set data.sep, "
+                            "data.decimal or data.encoding to the file's") from None
+        header = csv_dialect.header(p, dialect)
+        if dialect.note(p):
+            notes.append(dialect.note(p))
     if table.empty:
         raise UserError(f"{key}={path!r}: the file has no rows")
     files[str(p)] = _sha256(p)
@@ -410,32 +447,42 @@ def _read_table(path: str, key: str, files: dict, na_values=(), notes: Optional[
         raise UserError(f"{key}={path!r}: column names appear more than once: {twice}; rename them so that each "
                         "column has its own name")
     table.columns = [str(c) for c in table.columns]
-    return _tidy(table, key, list(na_values), notes if notes is not None else [], keep)
+    return _tidy(table, key, list(na_values), notes, keep)
 
 
 STREAM_BYTES = 64 << 20  # CSV files larger than this are parsed block by block (the text is never held whole)
 
 
-def _read_csv(path: Path, sep: str) -> pd.DataFrame:
+def _read_csv(path: Path, dialect, text: tuple = ()) -> pd.DataFrame:
     """pyarrow's multi-threaded reader (several times faster on large files, less memory); for large files its
     streaming reader, which holds one block of text at a time (about a third of the peak memory, twice the time);
     pandas' own reader where pyarrow's type inference gives up on a messy column (it infers a column's type from
-    its first rows)."""
-    try:
-        if path.stat().st_size <= STREAM_BYTES:
-            return pd.read_csv(path, sep=sep, engine="pyarrow")
-        import pyarrow as pa
-        import pyarrow.csv as pcsv
+    its first rows) or the file writes decimal commas. `text`: columns kept as text."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
 
-        reader = pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=16 << 20),
-                               parse_options=pcsv.ParseOptions(delimiter=sep))
+    encoding = "utf8" if dialect.encoding == "utf-8-sig" else dialect.encoding  # pyarrow skips a UTF-8 BOM itself
+    dtype = {c: str for c in text}
+    try:
+        read = pcsv.ReadOptions(encoding=encoding, block_size=16 << 20)
+        parse = pcsv.ParseOptions(delimiter=dialect.sep)
+        convert = pcsv.ConvertOptions(decimal_point=dialect.decimal, column_types={c: pa.string() for c in text},
+                                      strings_can_be_null=True)
+        if path.stat().st_size <= STREAM_BYTES:
+            if dialect.decimal != ".":  # pandas' pyarrow engine takes no decimal mark
+                return pd.read_csv(path, sep=dialect.sep, decimal=dialect.decimal, encoding=dialect.encoding,
+                                   dtype=dtype)
+            return pd.read_csv(path, sep=dialect.sep, engine="pyarrow", encoding=encoding, dtype=dtype or None)
+        reader = pcsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
         table = pa.Table.from_batches(list(reader))
         frame = table.to_pandas(self_destruct=True)  # each column freed once converted
         del table
         _release_arrow_memory()
         return frame
+    except UnicodeDecodeError:
+        raise
     except Exception:
-        return pd.read_csv(path, sep=sep)
+        return pd.read_csv(path, sep=dialect.sep, decimal=dialect.decimal, encoding=dialect.encoding, dtype=dtype)
 
 
 def _release_arrow_memory() -> None:
@@ -448,14 +495,6 @@ def _release_arrow_memory() -> None:
 
         gc.collect()
         sys.modules["pyarrow"].default_memory_pool().release_unused()
-
-
-def _csv_header(path: Path, sep: str) -> list:
-    """The header row as written (pandas renames repeated names to 'a.1', which would hide them)."""
-    import csv
-
-    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
-        return next(csv.reader(fh, delimiter=sep), [])
 
 
 def _sha256(path: Path) -> str:
@@ -560,6 +599,11 @@ def _clean(table, target, drop, notes, what):
     if table.empty:
         raise UserError(f"the {what} has no rows with a value in the target column {target!r}")
     return table
+
+
+def infer_task(values) -> str:
+    """The task the target's values imply (at least two distinct values), by the rule every engine uses."""
+    return _task(None, pd.Series(values).reset_index(drop=True), "target", [])
 
 
 def _task(forced, y: pd.Series, target: str, notes: list) -> str:

@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from typing import Optional
+
+from .csv_dialect import Dialect, header, sniff
 from .errors import UserError
 
 KINDS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv"}
@@ -28,6 +31,7 @@ class Source:
     partitions: list = field(default_factory=list)  # hive partition column names, in folder order
     rows: int = 0  # exact for Parquet (from each file's footer), estimated from the size for CSV
     rows_exact: bool = True
+    dialect: Optional[Dialect] = None  # CSV: encoding, separator and decimal mark, the same for every engine
 
     @property
     def name(self) -> str:
@@ -54,8 +58,9 @@ class Source:
         return dict(p.split("=", 1) for p in parts if "=" in p)
 
 
-def resolve(path: str, key: str = "data.path") -> Source:
-    """The files `path` names: a file, a folder (every data file below it, recursively) or a glob."""
+def resolve(path: str, key: str = "data.path", csv_settings: tuple = (None, None, None)) -> Source:
+    """The files `path` names: a file, a folder (every data file below it, recursively) or a glob. csv_settings:
+    data.encoding, data.sep, data.decimal (null: detected from the first file)."""
     if not path:
         raise UserError(f"{key} is required: a file, a folder or a glob of Parquet or CSV files")
     p = Path(path).expanduser()
@@ -85,6 +90,8 @@ def resolve(path: str, key: str = "data.path") -> Source:
     if len(kinds) > 1:
         raise UserError(f"{key}={path!r} mixes file types ({', '.join(sorted(kinds))}); give files of one type")
     source = Source(path=path, files=files, kind=kinds.pop(), columns={})
+    if source.kind != "parquet":
+        source.dialect = sniff(files[0], source.kind, *csv_settings)
     _schema(source, key)
     return source
 
@@ -93,7 +100,7 @@ def _schema(source: Source, key: str) -> None:
     """One schema across the files: the first file's columns and types; any other file that lacks a column, has
     another, or types one differently is an error naming that file and column. Partition folders must agree too."""
     first = source.files[0]
-    reference, rows = _file_columns(first, source.kind, key)
+    reference, rows = _file_columns(first, source.kind, key, source.dialect)
     keys = [list(source.partition_values(f)) for f in source.files]
     partitions = keys[0]
     for f, k in zip(source.files, keys):
@@ -101,7 +108,7 @@ def _schema(source: Source, key: str) -> None:
             raise UserError(f"{key}={source.path!r}: {f} sits in partition folders {k or 'none'}, but {first} in "
                             f"{partitions or 'none'}; every file of a partitioned dataset needs the same folder keys")
     for f in source.files[1:]:
-        columns, count = _file_columns(f, source.kind, key)
+        columns, count = _file_columns(f, source.kind, key, source.dialect)
         rows += count
         if columns == reference:
             continue
@@ -124,7 +131,7 @@ def _schema(source: Source, key: str) -> None:
     source.rows, source.rows_exact = rows, source.kind == "parquet"
 
 
-def _file_columns(path: Path, kind: str, key: str) -> tuple:
+def _file_columns(path: Path, kind: str, key: str, dialect: Optional[Dialect] = None) -> tuple:
     """A file's columns (name -> type) and rows, from one read of its footer (Parquet: exact) or header (CSV: rows
     estimated from the size)."""
     try:
@@ -134,11 +141,8 @@ def _file_columns(path: Path, kind: str, key: str) -> tuple:
             meta = pq.read_metadata(path)
             schema = meta.schema.to_arrow_schema()
             return {name: _type_name(schema.field(name).type) for name in schema.names}, meta.num_rows
-        import csv
-
-        with open(path, newline="", encoding="utf-8", errors="replace") as fh:
-            header = next(csv.reader(fh, delimiter="\t" if kind == "tsv" else ","), [])
-        return {name: "text" for name in header}, path.stat().st_size // CSV_BYTES_PER_ROW
+        # CSV: the names from the header; the types are the engine's own sniffing (Warehouse.column_types)
+        return {name: "text" for name in header(path, dialect)}, path.stat().st_size // CSV_BYTES_PER_ROW
     except Exception as exc:  # pyarrow raises several types for a file that is not Parquet
         raise UserError(f"{key}: cannot read {path} as {kind}: {exc}") from None
 

@@ -83,9 +83,16 @@ class DuckDB:
         if source.kind == "parquet":  # partition values stay text, as in every engine
             reader = f"read_parquet({files}, {options})"
         else:
-            delimiter = literal("\t" if source.kind == "tsv" else ",")
-            reader = f"read_csv({files}, header = true, delim = {delimiter}, {options})"
+            d = source.dialect
+            encoding = {"utf-8-sig": "utf-8", "cp1252": "latin-1", "iso8859-1": "latin-1"}.get(d.encoding, d.encoding)
+            reader = (f"read_csv({files}, header = true, delim = {literal(d.sep)}, "
+                      f"decimal_separator = {literal(d.decimal)}, encoding = {literal(encoding)}, {options})")
         self.con.execute(f"CREATE VIEW src AS SELECT * FROM {reader}")
+
+    def column_types(self) -> dict:
+        """name -> integer | number | text | boolean | the engine's own type name."""
+        described = self.con.execute("DESCRIBE src").df()
+        return {name: _sql_type(kind) for name, kind in zip(described["column_name"], described["column_type"])}
 
     @staticmethod
     def ident(name: str) -> str:
@@ -139,9 +146,18 @@ class Spark:
         if source.kind == "parquet":
             frame = reader.parquet(*files)
         else:
-            frame = reader.option("header", True).option("inferSchema", True).option(
-                "sep", "\t" if source.kind == "tsv" else ",").csv(files)
+            d = source.dialect
+            if d.decimal != ".":
+                raise UserError("data.engine=spark reads numbers with a decimal point only; this CSV writes decimal "
+                                "commas: use data.engine=duckdb or pandas, or write the file with points")
+            encoding = {"utf-8-sig": "UTF-8", "cp1252": "windows-1252"}.get(d.encoding, d.encoding)
+            frame = reader.option("header", True).option("inferSchema", True).option("sep", d.sep).option(
+                "encoding", encoding).csv(files)
         frame.createOrReplaceTempView("src")
+        self.frame = frame
+
+    def column_types(self) -> dict:
+        return {name: _sql_type(kind) for name, kind in self.frame.dtypes}
 
     @staticmethod
     def ident(name: str) -> str:
@@ -168,6 +184,21 @@ class Spark:
 
 
 ENGINES = {"duckdb": DuckDB, "spark": Spark}
+
+
+def _sql_type(kind: str) -> str:
+    """An engine's column type in the names sources.py gives Parquet's (types that read the same count as one)."""
+    kind = kind.lower()
+    if kind in ("bigint", "integer", "int", "smallint", "tinyint", "hugeint", "ubigint", "uinteger", "usmallint",
+                "utinyint", "long", "short", "byte"):
+        return "integer"
+    if kind in ("double", "float", "real") or kind.startswith("decimal"):
+        return "number"
+    if kind in ("varchar", "string", "text"):
+        return "text"
+    if kind in ("boolean", "bool"):
+        return "boolean"
+    return kind
 
 
 def literal(value, quote=lambda text: "'" + text.replace("'", "''") + "'") -> str:
@@ -232,6 +263,8 @@ def aggregate(cfg, source: Source, engine_name: str, check, check_regression) ->
     path would; `check_regression` validates a regression profile and returns notes. The warehouse stays open for
     later passes; its owner closes it."""
     engine = ENGINES[engine_name](source, cfg)
+    if source.kind != "parquet":  # CSV: the engine's own sniffing types the columns (the header names them)
+        source.columns.update({c: kind for c, kind in engine.column_types().items() if c not in source.partitions})
     warehouse = Warehouse(cfg, source, engine)
     try:
         if _is_regression(warehouse):
@@ -247,10 +280,10 @@ def _aggregate(wh: Warehouse, check):
     cfg, source = wh.cfg, wh.source
     y, pred, scores = wh.y, wh.pred, wh.scores
     numeric = {c: source.columns[c] for c in cfg.scores if source.columns[c] not in ("number", "integer")}
-    if numeric and source.kind == "parquet":
+    if numeric:  # CSV: typed by the engine's sniffing (Parquet's stored types were checked when resolved)
         column, kind = next(iter(numeric.items()))
-        raise UserError(f"column {column!r} must hold numbers (it is {kind} in {source.files[0]}); data.scores "
-                        "names the score columns")
+        raise UserError(f"column {column!r} must hold numbers (the engine reads it as {kind} in "
+                        f"{source.files[0]}: some values are not numbers); data.scores names the score columns")
     parts = ["COUNT(*) AS n"]
     if pred:
         parts.append(f"COUNT({pred}) AS n_pred")
@@ -328,11 +361,16 @@ def _multiclass_cells(wh: Warehouse, labels):
 
 
 def _is_regression(wh: Warehouse) -> bool:
-    """data.task=regression, or a fractional target with more distinct values than a classifier's labels."""
+    """data.task=regression, or a numeric target that the in-memory rule (postreport.data.infer_task) calls one:
+    decided on its distinct values (more than a classifier's MAX_LABELS: regression)."""
+    from .data import infer_task
+
     cfg = wh.cfg
-    if cfg.task is not None or wh.source.columns.get(cfg.target) != "number":
+    if cfg.task is not None or wh.source.columns.get(cfg.target) not in ("number", "integer"):
         return cfg.task == "regression"
-    return int(wh.run("distinct labels", f"SELECT approx_count_distinct({wh.y}) AS k FROM src")["k"][0]) > MAX_LABELS
+    distinct = wh.run("distinct labels", f"SELECT DISTINCT {wh.y} AS y FROM src WHERE {wh.y} IS NOT NULL "
+                                         f"LIMIT {MAX_LABELS + 1}")["y"]
+    return len(distinct) > MAX_LABELS or len(distinct) >= 2 and infer_task(distinct) == "regression"
 
 
 ERROR_BINS, COARSE_ERROR_BINS, TARGET_BINS = 100_000, 1024, 64
