@@ -26,13 +26,14 @@ def score_column(label) -> str:
 def predictions_table(data, pred) -> tuple:
     """The subject model's test predictions as a table (key, y_true, y_pred, score_<label> per class) and the
     metadata a later run needs to read it back."""
-    table = pd.DataFrame({data.key_name: data.test_keys, "y_true": pred.y_true, "y_pred": pred.y_pred})
+    columns = {data.key_name: data.test_keys, "y_true": pred.y_true, "y_pred": pred.y_pred}
     scores = []
     if data.task != "regression" and pred.proba is not None and set(pred.classes) >= set(data.labels):
-        for label in data.labels:
+        for label in data.labels:  # one frame built at once: 500 classes are 500 columns, not 500 inserts
             column = score_column(label)
-            table[column] = pred.proba[:, pred.classes.index(label)]
+            columns[column] = pred.proba[:, pred.classes.index(label)]
             scores.append(column)
+    table = pd.DataFrame(columns)
     meta = {"key": data.key_name, "task": data.task, "labels": [_plain(v) for v in data.labels],
             "positive_label": _plain(data.positive_label), "scores": scores,
             "probabilities": bool(pred.probabilities)}

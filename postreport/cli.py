@@ -36,6 +36,7 @@ def _app(cfg) -> int:
     try:
         result = run(cfg, hydra_cfg.runtime.output_dir, overrides=list(hydra_cfg.overrides.task))
         code = result.exit_code
+        print(result.closing_line(), flush=True)
     except UserError as exc:
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise

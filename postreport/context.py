@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -71,6 +72,14 @@ class Outcome:
         self.status, self.error, self.items = "failed", f"{type(exc).__name__}: {exc}", []
 
 
+HEARTBEAT = 10.0  # seconds between "still running" lines of a long step
+
+
+@dataclass
+class Step:
+    outcome: str = ""  # what the step's last progress line says instead of its duration
+
+
 class Timer:
     """Seconds per step of a run, and when each started (seconds after the run began)."""
 
@@ -81,15 +90,29 @@ class Timer:
 
     @contextmanager
     def step(self, name: str):
-        """Times the block, and logs its start and its duration: a progress line for every step of a run."""
+        """Times the block, and logs its start and its end: a progress line for every step of a run, one every
+        HEARTBEAT seconds while a long step runs, and at its end its duration or, when the block set
+        `step.outcome` (e.g. "skipped: why"), that."""
         start = time.perf_counter()
         self.starts[name] = start - self.origin
         log.info("step %s ...", name)
+        state = Step()
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(HEARTBEAT):
+                log.info("step %s: still running (%.0f s)", name, time.perf_counter() - start)
+
+        threading.Thread(target=beat, name="postreport-progress", daemon=True).start()
         try:
-            yield
+            yield state
         finally:
+            stop.set()
             self.seconds[name] = time.perf_counter() - start
-            log.info("step %s: %.1f s", name, self.seconds[name])
+            if state.outcome:
+                log.info("step %s: %s", name, state.outcome)
+            else:
+                log.info("step %s: %.1f s", name, self.seconds[name])
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.origin

@@ -49,6 +49,16 @@ class Dataset:
     weights: Optional[np.ndarray] = None  # aggregated input: each test "row" is a cell of this many rows
     aggregation: Any = None  # postreport.warehouse.Aggregation: how aggregated input was read
     warehouse: Any = None  # postreport.warehouse.Warehouse: the engine, open for the sections' own passes
+    dates: dict = field(default_factory=dict)  # a date column's name in the file -> the columns of its parts
+
+    def file_columns(self, names, key: str) -> list:
+        """Columns named as the file has them (a date column: its parts), each checked to be a column here; an
+        unknown name is an error naming `key` and the valid names."""
+        resolved = [part for name in names or [] for part in self.dates.get(name, [name])]
+        unknown = [c for c in resolved if c not in self.columns]
+        if unknown:
+            raise UserError(f"{key} names columns not in the test data: {unknown}; valid: {self.columns}")
+        return resolved
 
     @property
     def features(self) -> list:
@@ -100,7 +110,8 @@ def load_dataset(cfg, seed: int) -> Dataset:
             raise UserError(f"data.drop lists the target {target!r}; drop only feature columns")
         files = {}
         read = dict(files=files, na_values=cfg.na_values, notes=notes, keep=(target,) + ((cfg.id,) if cfg.id else ()),
-                    csv_settings=(cfg.encoding, cfg.sep, cfg.decimal), text=(cfg.id,) if cfg.id else ())
+                    csv_settings=(cfg.encoding, cfg.sep, cfg.decimal), text=(cfg.id,) if cfg.id else (),
+                    drop=tuple(cfg.drop))
         frame = _read_table(cfg.path, "data.path", **read) if cfg.path else None
         test_frame = _read_table(cfg.test_path, "data.test_path", **read) if cfg.test_path else None
         source = ", ".join(files)
@@ -111,9 +122,10 @@ def load_dataset(cfg, seed: int) -> Dataset:
         columns = list((frame if frame is not None else test_frame).columns)
         raise UserError(f"data.target is required: name the column to predict, one of {columns}")
     tables = {"data.path": frame, "data.test_path": test_frame}
+    dates = {c: parts for t in tables.values() if t is not None for c, parts in t.attrs.get("dates", {}).items()}
     for key, table in tables.items():
-        if table is not None:
-            _check_columns(table, key, target, list(cfg.drop))
+        if table is not None:  # a file's data.drop was applied as it was read, by the file's own names
+            _check_columns(table, key, target, list(cfg.drop) if cfg.source == "sklearn" else [])
     frame, test_frame = (_keyed(t, cfg.id, target, list(cfg.drop)) for t in (frame, test_frame))
     frame = _clean(frame, target, list(cfg.drop), notes, "training data")
     test_frame = _clean(test_frame, target, list(cfg.drop), notes, "test data")
@@ -131,7 +143,7 @@ def load_dataset(cfg, seed: int) -> Dataset:
             raise UserError(f"data.test_path lacks columns that data.path has: {missing}")
         test_frame = test_frame[list(frame.columns)]
 
-    keys = _test_keys(test_frame, cfg.id)
+    keys = _test_keys(test_frame, cfg.id, frame)
     tables.clear()  # the file's frame as read is not needed once split
     _release_arrow_memory()
     frame = None if frame is None else frame.reset_index(drop=True)
@@ -157,7 +169,7 @@ def load_dataset(cfg, seed: int) -> Dataset:
         name=cfg.name, task=task, target=target, X_train=X_train, y_train=y_train,
         X_test=X_test, y_test=y_test, labels=labels, positive_label=positive,
         image_shape=tuple(cfg.image_shape) if cfg.image_shape else None,
-        source=source, notes=notes, files=files, test_keys=keys, key_name=cfg.id or "row",
+        source=source, notes=notes, files=files, test_keys=keys, key_name=cfg.id or "row", dates=dates,
     )
 
 
@@ -173,16 +185,22 @@ def _keyed(table, id_column: Optional[str], target: str, drop: list):
     return table.set_index(id_column)
 
 
-def _test_keys(test_frame, id_column: Optional[str]) -> np.ndarray:
-    keys = test_frame.index
+def _test_keys(test_frame, id_column: Optional[str], train_frame=None) -> np.ndarray:
+    """Each test row's key; data.id's keys (read as text: "007" and "7" are two keys) must be present and unique in
+    the training rows and in the test rows alike."""
     if id_column:
-        if keys.hasnans:
-            raise UserError(f"data.id={id_column!r} is empty in {int(keys.isna().sum())} test rows; every row needs a key")
-        repeated = keys[keys.duplicated()].unique()
-        if len(repeated):
-            raise UserError(f"data.id={id_column!r} repeats keys in the test rows (e.g. {list(repeated[:5])}); "
-                            "row keys must be unique")
-    return keys.to_numpy()
+        for what, frame in (("training", train_frame), ("test", test_frame)):
+            if frame is None:
+                continue
+            keys = frame.index
+            if keys.hasnans:
+                raise UserError(f"data.id={id_column!r} is empty in {int(keys.isna().sum())} {what} rows; every row "
+                                "needs a key")
+            repeated = keys[keys.duplicated()].unique()
+            if len(repeated):
+                raise UserError(f"data.id={id_column!r} repeats keys in the {what} rows (e.g. {list(repeated[:5])}); "
+                                "row keys must be unique")
+    return test_frame.index.to_numpy()
 
 
 def _load_predictions(cfg) -> Dataset:
@@ -208,8 +226,10 @@ def _load_predictions(cfg) -> Dataset:
     notes: list = []
     table = _read_source(source, files, cfg.na_values, notes,
                          keep=(cfg.target, cfg.prediction, *cfg.scores) + ((cfg.id,) if cfg.id else ()),
-                         csv_settings=(cfg.encoding, cfg.sep, cfg.decimal), text=(cfg.id,) if cfg.id else ())
-    _check_columns(table, "data.path", cfg.target, list(cfg.drop))
+                         csv_settings=(cfg.encoding, cfg.sep, cfg.decimal), text=(cfg.id,) if cfg.id else (),
+                         drop=tuple(cfg.drop))
+    dates = dict(table.attrs.get("dates", {}))
+    _check_columns(table, "data.path", cfg.target, [])
     table = _keyed(table, cfg.id, cfg.target, list(cfg.drop))
     table = _clean(table, cfg.target, list(cfg.drop), notes, "predictions file")
     pred_column = named.get("data.prediction")
@@ -250,7 +270,7 @@ def _load_predictions(cfg) -> Dataset:
                    logged={"y_pred": y_pred, "scores": scores, "prediction": pred_column,
                            "score_columns": score_columns, "probabilities": probabilities,
                            "threshold": 0.5 if cfg.threshold is None else float(cfg.threshold)},
-                   test_keys=keys, key_name=cfg.id or "row")
+                   test_keys=keys, key_name=cfg.id or "row", dates=dates)
 
 
 def logged_positive_label(cfg, labels: list):
@@ -404,7 +424,8 @@ def _load_builtin(name: str):
 
 
 def _read_table(path: str, key: str, files: dict, na_values=(), notes: Optional[list] = None,
-                keep: tuple = (), csv_settings: tuple = (None, None, None), text: tuple = ()) -> pd.DataFrame:
+                keep: tuple = (), csv_settings: tuple = (None, None, None), text: tuple = (),
+                drop: tuple = ()) -> pd.DataFrame:
     """A CSV, TSV or Parquet file as a tidy frame (see `_tidy`; columns in `keep` are left as they are).
     csv_settings: data.encoding, data.sep, data.decimal (null: detected, see csv_dialect); `text`: columns read as
     text whatever they look like (row keys: "007" and "7" are two keys)."""
@@ -447,7 +468,10 @@ def _read_table(path: str, key: str, files: dict, na_values=(), notes: Optional[
         raise UserError(f"{key}={path!r}: column names appear more than once: {twice}; rename them so that each "
                         "column has its own name")
     table.columns = [str(c) for c in table.columns]
-    return _tidy(table, key, list(na_values), notes, keep)
+    unknown = [c for c in drop if c not in table.columns]
+    if unknown:  # the file's own names: data.drop applies before dates become their parts
+        raise UserError(f"data.drop names columns not in {key}: {unknown}; its columns are: {list(table.columns)}")
+    return _tidy(table.drop(columns=list(drop)), key, list(na_values), notes, keep)
 
 
 STREAM_BYTES = 64 << 20  # CSV files larger than this are parsed block by block (the text is never held whole)
@@ -543,6 +567,7 @@ def _tidy(table: pd.DataFrame, key: str, na_values: list, notes: list, keep: tup
     if dates:
         parts = [pd.DataFrame(dates.get(col, {col: table[col]}), index=table.index) for col in table.columns]
         table = pd.concat(parts, axis=1)
+        table.attrs["dates"] = {col: list(parts) for col, parts in dates.items()}  # the file's name -> its parts
     return table
 
 
@@ -591,7 +616,7 @@ def _check_columns(table: pd.DataFrame, key: str, target: str, drop: list) -> No
 def _clean(table, target, drop, notes, what):
     if table is None:
         return None
-    table = table.drop(columns=drop)
+    table = table.drop(columns=drop, errors="ignore")  # files: dropped as read (by the file's names)
     missing = int(table[target].isna().sum())
     if missing:
         table = table[table[target].notna()]  # the index (each row's key) is kept

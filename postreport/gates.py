@@ -158,7 +158,7 @@ def junit(results: list, suite: str) -> bytes:
     return "\n".join(lines).encode("utf-8")
 
 
-def _md(text) -> str:
+def md_text(text) -> str:
     """A table cell: pipes and line breaks escaped, HTML-like text left inert."""
     return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
 
@@ -169,11 +169,11 @@ def markdown(title: str, subject: str, headline: list, level: Optional[float], r
     def number(v):
         return "n/a" if v is None else f"{v:.4g}"
 
-    lines = [f"# {_md(title)}", "", f"Model: {_md(subject)}", ""]
+    lines = [f"# {md_text(title)}", "", f"Model: {md_text(subject)}", ""]
     if headline:
         lines += ["| Metric | Value | " + (f"{level:.0%} interval |" if level else "Interval |"), "|---|---|---|"]
         for name, value, ci in headline:
-            lines.append(f"| {_md(name)} | {number(value)} | "
+            lines.append(f"| {md_text(name)} | {number(value)} | "
                          + ("n/a" if not ci else f"[{number(ci[0])}, {number(ci[1])}]") + " |")
         lines.append("")
     if results:
@@ -182,15 +182,15 @@ def markdown(title: str, subject: str, headline: list, level: Optional[float], r
                   "not failing)", "", "| Gate | Condition | Value | Status |", "|---|---|---|---|"]
         icon = {PASS: "✅ pass", FAIL: "❌ fail", NOT_EVALUABLE: "⚠️ not evaluable"}
         for r in results:
-            lines.append(f"| {_md(r.name)} | {_md(r.condition)} | {number(r.value)} | {icon[r.status]} |")
+            lines.append(f"| {md_text(r.name)} | {md_text(r.condition)} | {number(r.value)} | {icon[r.status]} |")
         lines.append("")
     if comparison:
-        lines += [f"## Compared with the baseline ({_md(comparison['baseline'])})", "",
-                  _md(comparison["rows_text"]), "", "| Metric | Baseline | Current | Difference | Interval | Verdict |",
+        lines += [f"## Compared with the baseline ({md_text(comparison['baseline'])})", "",
+                  md_text(comparison["rows_text"]), "", "| Metric | Baseline | Current | Difference | Interval | Verdict |",
                   "|---|---|---|---|---|---|"]
         for row in comparison["metrics"]:
             ci = row["diff_ci"]
-            lines.append(f"| {_md(row['label'])} | {number(row['baseline'])} | {number(row['current'])} | "
+            lines.append(f"| {md_text(row['label'])} | {number(row['baseline'])} | {number(row['current'])} | "
                          f"{number(row['diff'])} | " + ("n/a" if not ci else f"[{number(ci[0])}, {number(ci[1])}]")
                          + f" | {row['verdict']} |")
         lines.append("")

@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from . import registry
 from .config import FORMATS, NoSettings
 from .context import Outcome, RunContext, Timer
+from .report.model import Estimate
 from .errors import UserError, at_least, strictly_between
 from .run_folder import claim
 
@@ -39,6 +40,27 @@ class RunResult:
     metrics: dict
     outcomes: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)  # seconds per step
+
+    def closing_line(self) -> str:
+        """One line for the console: the outcome, the headline metrics with intervals, and where the report is."""
+        from .report.render_html import fmt_number
+
+        failed = [o.name for o in self.outcomes if o.status == "failed"]
+        gates = [g.get("name") for g in self.metrics.get("gates") or [] if g.get("status") == "fail"]
+        outcome = {0: "report written", EXIT_SECTION_FAILED: "report written; sections failed: " + ", ".join(failed),
+                   EXIT_GATE_FAILED: "report written; gates failed: " + ", ".join(map(str, gates))}.get(
+            self.exit_code, f"exit {self.exit_code}")
+        if self.exit_code == EXIT_SECTION_FAILED and not failed:
+            outcome = "report written; it could not be logged to the tracker"
+        task = self.metrics.get("task")
+        results = (self.metrics.get("results") or {}).get("metrics") or {}
+        from . import metrics
+
+        heads = [f"{metrics.label(k)} {fmt_number(Estimate(results.get(k), results.get(f'{k}_ci')))}"
+                 for k in (metrics.TASKS[task].headline if task in metrics.TASKS else ()) if k in results]
+        where = self.files.get("html") or self.files.get("pdf") or self.files.get("json") or self.output_dir
+        return f"postreport: {outcome} (exit {self.exit_code}); " + ("; ".join(heads) + "; " if heads else "") + \
+            f"report: {where}"
 
     def _repr_html_(self) -> str:
         """In Jupyter: the report itself (report.html in an iframe), else the headline metrics."""
@@ -260,11 +282,12 @@ def run_analysis(name: str, cls, settings, ctx: RunContext, timer: Timer) -> Out
     """Compute, then build the report items: a failure in either is the section's failure, not the run's."""
     analysis = cls()
     outcome = Outcome(name=name, analysis=analysis)
-    with timer.step(f"analysis: {name}"):
+    with timer.step(f"analysis: {name}") as step:
         try:
             reason = analysis.skip_reason(ctx) or aggregated_skip(analysis, ctx.data)
             if reason:
                 outcome.status, outcome.error = "skipped", reason
+                step.outcome = f"skipped ({reason})"
             else:
                 outcome.result = analysis.compute(ctx, settings)
                 outcome.items = list(analysis.items(outcome.result))
@@ -272,6 +295,7 @@ def run_analysis(name: str, cls, settings, ctx: RunContext, timer: Timer) -> Out
             raise  # the config does not fit the data: exit 2, nothing written
         except Exception as exc:  # one failing analysis becomes a failed section; the report still renders
             outcome.fail(exc)
+            step.outcome = f"failed ({outcome.error})"
             log.error("analysis %s failed: %s\n%s", name, outcome.error, traceback.format_exc())
     outcome.seconds = timer.seconds[f"analysis: {name}"]
     return outcome

@@ -111,10 +111,8 @@ class FairnessAnalysis(Analysis):
     Settings = FairnessSettings
 
     def check(self, data, settings: FairnessSettings) -> None:
-        unknown = [c for c in settings.sensitive or [] if c not in data.columns]
-        if unknown:
-            raise UserError(f"analyses.fairness.sensitive names columns not in the test data: {unknown}; the columns "
-                            f"are: {data.columns}")
+        if settings.sensitive:  # as the file names them: a date column by its parts
+            settings.sensitive = data.file_columns(settings.sensitive, "analyses.fairness.sensitive")
 
     def skip_reason(self, ctx) -> Optional[str]:
         node = ctx.cfg.analyses.get("fairness") if ctx.cfg.analyses is not None else None

@@ -135,7 +135,10 @@ def run_settings(ctx) -> SliceSettings:
     from omegaconf import OmegaConf
 
     node = ctx.cfg.analyses.get("slices") if ctx.cfg.analyses is not None else None
-    return SliceSettings(**OmegaConf.to_container(node)) if node is not None else SliceSettings()
+    settings = SliceSettings(**OmegaConf.to_container(node)) if node is not None else SliceSettings()
+    if settings.by:
+        settings.by = ctx.data.file_columns(settings.by, "analyses.slices.by")
+    return settings
 
 
 class SlicesAnalysis(Analysis):
@@ -146,10 +149,8 @@ class SlicesAnalysis(Analysis):
     Settings = SliceSettings
 
     def check(self, data, settings: SliceSettings) -> None:
-        unknown = [c for c in settings.by or [] if c not in data.columns]
-        if unknown:
-            raise UserError(f"analyses.slices.by names columns not in the test data: {unknown}; "
-                            f"valid: {data.columns}")
+        if settings.by:  # as the file names them: a date column is sliced by its parts
+            settings.by = data.file_columns(settings.by, "analyses.slices.by")
 
     def skip_reason(self, ctx) -> Optional[str]:
         if not ctx.data.columns:

@@ -4,6 +4,7 @@ Intended and out-of-scope use come from the `card:` keys the user writes; empty 
 from __future__ import annotations
 
 from .. import metrics
+from ..gates import md_text
 
 TASK_TYPES = {"binary": "tabular-classification", "multiclass": "tabular-classification",
               "regression": "tabular-regression"}
@@ -36,21 +37,21 @@ def model_card(cfg, ctx, outcomes: list, gates: list) -> bytes:
     meta = ModelCardData(model_name=str(model.name), library_name="scikit-learn", license=card.license or None,
                          tags=["postreport", "tabular", data.task], datasets=[str(data.name)],
                          eval_results=evals or None)
-    lines = [f"# {model.name} on {data.name}", "",
+    lines = [f"# {md_text(model.name)} on {md_text(data.name)}", "",
              f"Made by postreport from the evidence of one run ({data.task}; {data.n_test:,} held-out test rows). "
              "The numbers are computed, the use statements are written by people.", ""]
     lines += ["## Model details and provenance", "",
-              f"- Model: {model.name} ({model.estimator_class or 'no estimator: logged predictions'}), "
-              f"{model.origin}",
-              f"- Parameters: {', '.join(f'{k}={v}' for k, v in sorted((model.params or {}).items())) or 'n/a'}",
+              f"- Model: {md_text(model.name)} ({md_text(model.estimator_class or 'no estimator: logged predictions')}), "
+              f"{md_text(model.origin)}",
+              f"- Parameters: {md_text(', '.join(f'{k}={v}' for k, v in sorted((model.params or {}).items())) or 'n/a')}",
               f"- Data fingerprint (SHA-256 of the rows used): {data.fingerprint()}",
               f"- Seed: {ctx.seed}", ""]
     if card.authors:
         lines.insert(-1, f"- Authors: {card.authors}")
     lines += ["## Training and evaluation data", "",
-              f"- Source: {data.source or data.name}",
+              f"- Source: {md_text(data.source or data.name)}",
               f"- Training rows: {data.n_train:,}; test rows: {data.n_test:,}; features: {len(data.features)}",
-              f"- Target: {data.target}" + (f"; classes: {', '.join(map(str, data.labels[:20]))}" if data.labels
+              f"- Target: {md_text(data.target)}" + (f"; classes: {md_text(', '.join(map(str, data.labels[:20])))}" if data.labels
                                               else ""), ""]
     if result is not None:
         level = f"{result.ci_level:.0%} " if result.ci_level else ""
@@ -65,10 +66,10 @@ def model_card(cfg, ctx, outcomes: list, gates: list) -> bytes:
         r = done.get(name)
         text = r.headline() if r is not None and hasattr(r, "headline") else None
         if text:
-            findings.append(f"- {text}")
+            findings.append(f"- {md_text(text)}")
     lines += ["## Slices, fairness and limitations", ""] + (findings or ["- No section reported a finding."]) + [""]
     if gates:
-        lines += ["## Quality gates", ""] + [f"- {g.status}: {g.message}" for g in gates] + [""]
+        lines += ["## Quality gates", ""] + [f"- {g.status}: {md_text(g.message)}" for g in gates] + [""]
     lines += ["## Intended use", "", card.intended_use or TO_WRITE.format(key="intended_use"), "",
               "## Out-of-scope use", "", card.out_of_scope_use or TO_WRITE.format(key="out_of_scope_use"), ""]
     content = f"---\n{meta.to_yaml()}\n---\n\n" + "\n".join(lines)

@@ -49,6 +49,8 @@ def draw_svg(spec) -> str:
     with matplotlib.rc_context({**STYLE, "axes.prop_cycle": cycler(color=PALETTE)}), warnings.catch_warnings():
         # a label in a script DejaVu Sans lacks is drawn with boxes; the SVG keeps the text, the browser shows it
         warnings.filterwarnings("ignore", message="Glyph .* missing from")
+        # a figure with very long labels is drawn without the layout's spacing rather than a warning on the console
+        warnings.filterwarnings("ignore", message="constrained_layout not applied")
         fig = Figure(figsize=(width, height * rows), layout="constrained")
         axes = fig.subplots(rows, columns, squeeze=False).ravel()
         for ax in axes[len(panels):]:
@@ -149,7 +151,7 @@ def _lines(fig, ax, spec: Lines) -> None:
     for s in spec.series:
         colour = s.color or PALETTE[turn % len(PALETTE)]
         turn += s.color is None
-        kwargs = dict(color=colour, label=s.label or None, linewidth=0.7 if s.thin else 1.4,
+        kwargs = dict(color=colour, label=_clip_text(s.label, 40) if s.label else None, linewidth=0.7 if s.thin else 1.4,
                       marker="o" if s.marker else None, markersize=3.5, rasterized=dense and s.thin)
         if s.style == "step":
             ax.step(s.x, s.y, where="post", **kwargs)
@@ -177,7 +179,7 @@ def _lines(fig, ax, spec: Lines) -> None:
         ax.set_xticks(range(len(spec.xticklabels)), [_clip_text(t, 10) for t in spec.xticklabels], rotation=30, ha="right")
     ax.set_xlabel(spec.xlabel)
     ax.set_ylabel(spec.ylabel)
-    ax.set_title(spec.title)
+    ax.set_title(_clip_text(spec.title, 80))
     ax.grid(True, color="#eef0f4", linewidth=0.6)
     if any(s.label for s in spec.series):
         ax.legend(loc="best")
