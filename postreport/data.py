@@ -13,7 +13,7 @@ import pandas as pd
 from .config import MISSING_PREDICTIONS, TASKS
 from . import csv_dialect
 from .errors import UserError
-from .label_checks import check_predicted_labels, near_duplicate_labels, score_columns_by_class
+from .label_checks import check_predicted_labels, named_class, near_duplicate_labels, score_columns_by_class
 
 log = logging.getLogger("postreport")
 
@@ -274,9 +274,14 @@ def _load_predictions(cfg) -> Dataset:
 
 
 def logged_positive_label(cfg, labels: list):
-    """data.positive_label, else the class data.score_labels gives the one score column, else the default rule."""
+    """data.positive_label, else the class data.score_labels gives the one score column, else the class the score
+    column's name names (p_churn: 'churn'), else the default rule (1/True, else the last label)."""
     if cfg.positive_label is None and cfg.score_labels:
         return _positive_label(cfg.score_labels[0], labels)
+    if cfg.positive_label is None and len(cfg.scores) == 1:
+        named = named_class(cfg.scores[0], labels)
+        if named is not None:
+            return named
     return _positive_label(cfg.positive_label, labels)
 
 

@@ -26,6 +26,12 @@ def _label_matches(column: str, label) -> bool:
     return (after is not None and _apart(after, text[-1])) or (before is not None and _apart(before, text[0]))
 
 
+def named_class(column: str, labels: list):
+    """The one class a score column's name names, else None."""
+    named = [label for label in labels if _label_matches(column, label)]
+    return named[0] if len(named) == 1 else None
+
+
 def _apart(neighbour: str, edge: str) -> bool:
     """The label's edge character and the name's next one are set apart: a separator, or digit beside letter."""
     return not neighbour.isalnum() or neighbour.isdigit() != edge.isdigit()
