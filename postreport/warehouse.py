@@ -150,9 +150,15 @@ class Spark:
             if d.decimal != ".":
                 raise UserError("data.engine=spark reads numbers with a decimal point only; this CSV writes decimal "
                                 "commas: use data.engine=duckdb or pandas, or write the file with points")
-            encoding = {"utf-8-sig": "UTF-8", "cp1252": "windows-1252"}.get(d.encoding, d.encoding)
-            frame = reader.option("header", True).option("inferSchema", True).option("sep", d.sep).option(
-                "encoding", encoding).csv(files)
+            # Spark's CSV charsets: ISO-8859-1 for Windows-1252 (they differ in 0x80-0x9F only)
+            encoding = {"utf-8-sig": "utf-8", "cp1252": "iso-8859-1", "iso8859-1": "iso-8859-1",
+                        "utf-16": "utf-16"}.get(d.encoding, d.encoding)
+            try:
+                frame = reader.option("header", True).option("inferSchema", True).option("sep", d.sep).option(
+                    "encoding", encoding).csv(files)
+            except Exception as exc:  # an encoding Spark does not read, or a file it cannot parse
+                raise UserError(f"data.engine=spark cannot read {source.path} as CSV with {d.describe()}: "
+                                f"{str(exc).splitlines()[0]}") from None
         frame.createOrReplaceTempView("src")
         self.frame = frame
 

@@ -166,8 +166,17 @@ def test_csv_dialects_are_read_on_every_engine(tmp_path):
     frame = pd.DataFrame({"y_true": y, "p_oui": p, "région": rng.choice(["Île", "Sud"], n)})
     (tmp_path / "excel.csv").write_bytes(b"\xef\xbb\xbf" + frame.to_csv(index=False).encode())
     (tmp_path / "semi.csv").write_bytes(frame.to_csv(index=False, sep=";", decimal=",").encode("cp1252"))
+    (tmp_path / "pipe.csv").write_bytes(frame.to_csv(index=False, sep="|").encode("cp1252"))
+    cases = [("excel.csv", "pandas"), ("semi.csv", "pandas"), ("semi.csv", "duckdb"), ("pipe.csv", "duckdb")]
+    try:
+        from test_warehouse import java_or_skip
+
+        java_or_skip()
+        cases.append(("pipe.csv", "spark"))  # Spark reads no decimal commas: a pipe-separated Windows-1252 file
+    except pytest.skip.Exception:
+        pass
     read = {}
-    for name, engine in (("excel.csv", "pandas"), ("semi.csv", "pandas"), ("semi.csv", "duckdb")):
+    for name, engine in cases:
         result, _ = run_report(tmp_path / f"{name}-{engine}", [
             "data=predictions", f"data.path={tmp_path / name}", "data.scores=[p_oui]", "data.prediction=null",
             f"data.engine={engine}", "report.analyses=[metrics]", "bootstrap.resamples=0"])

@@ -62,7 +62,8 @@ def test_multiclass_rows_that_do_not_sum_to_one_give_no_log_loss(tmp_path):
     frame = pd.DataFrame({"y_true": y, "y_pred": np.array(["a", "b", "c"])[scores.argmax(1)],
                           "sa": scores[:, 0], "sb": scores[:, 1], "sc": scores[:, 2]})
     frame.to_csv(tmp_path / "m.csv", index=False)
-    result, _ = run_report(tmp_path, ["data=predictions", f"data.path={tmp_path / 'm.csv'}", "data.scores=[sa,sb,sc]"])
+    result, _ = run_report(tmp_path, ["data=predictions", f"data.path={tmp_path / 'm.csv'}", "data.scores=[sa,sb,sc]",
+                                      "data.score_labels=[a,b,c]"])
     assert result.metrics["metrics"]["log_loss"] is None and result.metrics["metrics"]["brier"] is None
     assert result.metrics["metrics"]["accuracy"] == pytest.approx(skm.accuracy_score(frame["y_true"], frame["y_pred"]))
 
