@@ -106,6 +106,9 @@ class MetricsResult:
         return {**payload, "ci_level": self.ci_level, "ci_resamples": self.ci_resamples,
                 "averaging": self.averaging, "notes": list(self.notes)}
 
+    def flag(self, name: str) -> str:
+        return interval_flag(self.ci_method, self.unreliable, name)
+
     def headline(self) -> Optional[str]:
         if not self.small_classes:
             return None
@@ -279,6 +282,11 @@ def multiclass_metrics(y_true, y_pred, proba, classes, labels, probabilities: bo
 
 
 MIN_CLASS_ROWS = 10  # a class with fewer test rows: Wilson intervals for proportions, others marked unreliable
+
+
+def interval_flag(ci_method: dict, unreliable, name: str) -> str:
+    """How an interval is to be read where it is not the plain bootstrap's: "Wilson" or "unreliable"."""
+    return "Wilson" if ci_method.get(name) == "wilson" else "unreliable" if name in unreliable else ""
 
 
 def _small_class_words(result: "MetricsResult") -> str:

@@ -43,6 +43,7 @@ class RunResult:
 
     def closing_line(self) -> str:
         """One line for the console: the outcome, the headline metrics with intervals, and where the report is."""
+        from . import metrics
         from .report.render_html import fmt_number
 
         failed = [o.name for o in self.outcomes if o.status == "failed"]
@@ -54,9 +55,9 @@ class RunResult:
             outcome = "report written; it could not be logged to the tracker"
         task = self.metrics.get("task")
         results = (self.metrics.get("results") or {}).get("metrics") or {}
-        from . import metrics
-
-        heads = [f"{metrics.label(k)} {fmt_number(Estimate(results.get(k), results.get(f'{k}_ci')))}"
+        flags = results.get("ci_method") or {}, results.get("ci_unreliable") or []
+        heads = [f"{metrics.label(k)} "
+                 + fmt_number(Estimate(results.get(k), results.get(f"{k}_ci"), metrics.interval_flag(*flags, k)))
                  for k in (metrics.TASKS[task].headline if task in metrics.TASKS else ()) if k in results]
         where = self.files.get("html") or self.files.get("pdf") or self.files.get("json") or self.output_dir
         return f"postreport: {outcome} (exit {self.exit_code}); " + ("; ".join(heads) + "; " if heads else "") + \

@@ -358,3 +358,48 @@ def test_the_console_ends_with_one_line_and_says_skipped(tmp_path):
     assert last.startswith("postreport: report written (exit 0); Accuracy ") and "metrics.json" in last
     log = (tmp_path / "out" / "postreport.log").read_text()
     assert "step analysis: residuals: skipped (" in log
+
+
+def test_predictions_of_500_classes_are_one_frame_without_warnings():
+    import warnings
+    from types import SimpleNamespace
+
+    from postreport.baseline import predictions_table
+
+    labels = [f"class {k}" for k in range(500)]
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet(np.ones(500), 50)
+    data = SimpleNamespace(key_name="row", test_keys=np.arange(50), task="multiclass", labels=labels,
+                           positive_label=None)
+    pred = SimpleNamespace(y_true=np.asarray(labels)[:50], y_pred=np.asarray(labels)[proba.argmax(1)], proba=proba,
+                           classes=labels, probabilities=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # pandas' PerformanceWarning for a fragmented frame is an error here
+        table, meta = predictions_table(data, pred)
+    assert table.shape == (50, 503) and np.allclose(table["score_class 7"], proba[:, 7])
+
+
+def test_a_400_character_label_keeps_the_numbers_on_the_pdf_page(tmp_path):
+    import pypdf
+
+    import postreport
+
+    rng = np.random.default_rng(0)
+    long = "A" * 60 + " long label " + "B" * 330
+    labels = ["cat", long, "dog"]
+    y = rng.choice(labels, 150)
+    result = postreport.from_predictions(y, y_pred=y, output_dir=tmp_path / "long", overrides=[
+        "report.formats=[pdf,json]", "report.analyses=[per_class]", "bootstrap.resamples=0"])
+    reader = pypdf.PdfReader(result.files["pdf"])
+    support = str(int((y == long).sum()))
+    found = []
+    for page in reader.pages:
+        width = float(page.mediabox.width)
+
+        def visit(text, cm, tm, font, size, found=found, width=width):
+            if text.strip().startswith(support + " 1.000"):  # the per-class row: support, precision, recall, F1
+                x = tm[4] * cm[0] + cm[4]  # the row's numbers' left edge in page units; about 4 units a character
+                found.append(0 <= x and x + 4 * len(text.strip()) < width)
+
+        page.extract_text(visitor_text=visit)
+    assert found and all(found)  # the long class's support is printed, inside the page

@@ -24,9 +24,7 @@ class MetricsAnalysis(Analysis):
             if result.task == "multiclass" and name in ("precision", "recall", "f1"):
                 meaning = f"per-class {m.label.lower()}, averaged over classes with equal weight (macro)"
             meaning = meaning.format(pos=repr(result.positive))
-            flag = ("Wilson" if result.ci_method.get(name) == "wilson" else
-                    "unreliable" if name in result.unreliable else "")
-            rows.append([m.label, Estimate(value, result.ci.get(name), flag),
+            rows.append([m.label, Estimate(value, result.ci.get(name), result.flag(name)),
                          "higher" if m.higher_is_better else "lower", meaning])
         caption = "Computed on the test set"
         if result.ci_level is not None:

@@ -56,7 +56,7 @@ def headline(ctx, outcomes) -> list:
     """[(metric name, Estimate)] of the three headline metrics of the task."""
     for o in outcomes:
         if o.name == "metrics" and o.result is not None:
-            return [(metrics.label(k), Estimate(o.result.values.get(k), o.result.ci.get(k)))
+            return [(metrics.label(k), Estimate(o.result.values.get(k), o.result.ci.get(k), o.result.flag(k)))
                     for k in metrics.TASKS[ctx.data.task].headline]
     return []
 
