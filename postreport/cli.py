@@ -104,12 +104,17 @@ def console() -> None:
 
     try:
         main()
+    except BrokenPipeError:  # `postreport --help | head`: the reader has gone; nothing is lost
+        os._exit(0)
     except SystemExit as exc:
         if sweep.last_exit_code is not None or not isinstance(exc.code, (int, type(None))):
             raise
         logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BrokenPipeError:
+            pass
         os._exit(exc.code or 0)
 
 

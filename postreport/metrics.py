@@ -230,7 +230,8 @@ def multiclass_metrics(y_true, y_pred, proba, classes, labels, probabilities: bo
     attempt("f1", lambda: skm.f1_score(y_true, y_pred, **prf))
     attempt("f1_weighted", lambda: skm.f1_score(y_true, y_pred, labels=labels, average="weighted",
                                                 zero_division=0.0, sample_weight=weight))
-    never = [label for label in labels if label not in set(np.unique(y_pred).tolist())]
+    predicted = set(np.unique(y_pred).tolist())
+    never = [label for label in labels if label not in predicted]
     absent = [label for label in labels if label not in present]
     if never:
         notes.append(f"Precision is undefined for classes never predicted ({_few(never)}); the macro averages count "

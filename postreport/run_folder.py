@@ -66,6 +66,11 @@ def unwritable(argv: list) -> Optional[str]:
     multirun = any(a in ("-m", "--multirun") for a in argv)
     key = "hydra.sweep.dir=" if multirun else "hydra.run.dir="
     given = next((a[len(key):] for a in argv if a.startswith(key)), None)
+    writes_nothing = {"-h", "--help", "--hydra-help", "-c", "--cfg", "-i", "--info", "-sc", "--shell-completion"}
+    if any(a.split("=", 1)[0] in writes_nothing for a in argv):
+        return None
+    if given is None and any(a.startswith(("--config-dir", "-cd", "--config-path", "-cp")) for a in argv):
+        return None  # a user's config may set the folder: Hydra's own error then
     wanted = Path((given or ("multirun" if multirun else "outputs")).split("${", 1)[0].strip("'\"") or ".")
     existing = wanted.expanduser().absolute()
     while not existing.exists() and existing.parent != existing:
