@@ -332,8 +332,10 @@ def _check_score_count(cfg, task: str, labels: list) -> None:
         raise UserError("data.scores are for classification; for regression give data.prediction only")
     expected = 1 if task == "binary" else len(labels)
     if len(cfg.scores) != expected:
-        raise UserError(f"data.scores lists {len(cfg.scores)} columns; a {task} target with labels {labels} needs "
-                        f"{expected} (binary: the positive class's score; multiclass: one per class, label order)")
+        shown = ", ".join(repr(v) for v in labels[:10]) + (f", ... ({len(labels)} classes)" if len(labels) > 10 else "")
+        raise UserError(f"data.scores lists {len(cfg.scores)} columns; a {task} target with labels [{shown}] needs "
+                        f"{expected} (binary: the positive class's score; multiclass: one per class of the target, a "
+                        "class with no row here has none)")
 
 
 def _not_probabilities(cfg, task: str, pred_column, low: float, high: float, notes: list) -> None:

@@ -72,12 +72,12 @@ def score_columns_by_class(scores: Sequence[str], score_labels: Optional[Sequenc
             match = [i for i, label in enumerate(labels) if _same(label, value)]
             if not match:
                 raise UserError(f"data.score_labels names {value!r}, which is not a class of the target; its "
-                                f"classes are {labels}")
+                                f"classes are {_show(labels)}")
             order.append(match[0])
         if sorted(order) != list(range(len(labels))):
             twice = sorted({str(stated[i]) for i, k in enumerate(order) if order.count(k) > 1})
             raise UserError(f"data.score_labels must name each class once; it repeats {twice} "
-                            f"(classes: {labels})")
+                            f"(classes: {_show(labels)})")
         how = "as data.score_labels states"
     else:
         order = []
@@ -86,8 +86,8 @@ def score_columns_by_class(scores: Sequence[str], score_labels: Optional[Sequenc
             order.append(match[0] if len(match) == 1 else None)
         if None in order or len(set(order)) != len(order):
             unclear = [c for c, k in zip(scores, order) if k is None or order.count(k) > 1]
-            raise UserError(f"cannot tell which class each score column holds: {unclear} do not each name exactly "
-                            f"one class of {labels} (as p_cat or cat_prob name 'cat'). Give the class of each "
+            raise UserError(f"cannot tell which class each score column holds: {_show(unclear)} do not each name exactly "
+                            f"one class of {_show(labels)} (as p_cat or cat_prob name 'cat'). Give the class of each "
                             f"column in the order of data.scores: data.score_labels=[...]")
         how = "matched by name"
     by_class = [None] * len(labels)
