@@ -30,7 +30,8 @@ class Dialect:
     detected: tuple = ()  # what was detected rather than set, for the note
 
     def describe(self) -> str:
-        return (f"encoding {self.encoding.replace('utf-8-sig', 'UTF-8')}, separator {SEP_NAMES.get(self.sep, repr(self.sep))}, "
+        encoding = self.encoding.replace("utf-8-sig", "UTF-8")
+        return (f"encoding {encoding}, separator {SEP_NAMES.get(self.sep, repr(self.sep))}, "
                 f"decimal mark {self.decimal!r}")
 
     def note(self, path) -> Optional[str]:

@@ -488,23 +488,24 @@ def _read_csv(path: Path, dialect, text: tuple = ()) -> pd.DataFrame:
     """pyarrow's multi-threaded reader (several times faster on large files, less memory); for large files its
     streaming reader, which holds one block of text at a time (about a third of the peak memory, twice the time);
     pandas' own reader where pyarrow's type inference gives up on a messy column (it infers a column's type from
-    its first rows) or the file writes decimal commas. `text`: columns kept as text."""
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-
-    encoding = "utf8" if dialect.encoding == "utf-8-sig" else dialect.encoding  # pyarrow skips a UTF-8 BOM itself
+    its first rows) or, for a small file, the file writes decimal commas (pandas' pyarrow engine takes no decimal
+    mark). `text`: columns kept as text. A UnicodeDecodeError is the caller's: the encoding was wrong."""
     dtype = {c: str for c in text}
+    pandas_reader = dict(sep=dialect.sep, decimal=dialect.decimal, encoding=dialect.encoding, dtype=dtype)
+    encoding = "utf8" if dialect.encoding == "utf-8-sig" else dialect.encoding  # pyarrow skips a UTF-8 BOM itself
     try:
-        read = pcsv.ReadOptions(encoding=encoding, block_size=16 << 20)
-        parse = pcsv.ParseOptions(delimiter=dialect.sep)
-        convert = pcsv.ConvertOptions(decimal_point=dialect.decimal, column_types={c: pa.string() for c in text},
-                                      strings_can_be_null=True)
         if path.stat().st_size <= STREAM_BYTES:
-            if dialect.decimal != ".":  # pandas' pyarrow engine takes no decimal mark
-                return pd.read_csv(path, sep=dialect.sep, decimal=dialect.decimal, encoding=dialect.encoding,
-                                   dtype=dtype)
+            if dialect.decimal != ".":
+                return pd.read_csv(path, **pandas_reader)
             return pd.read_csv(path, sep=dialect.sep, engine="pyarrow", encoding=encoding, dtype=dtype or None)
-        reader = pcsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        reader = pcsv.open_csv(path, read_options=pcsv.ReadOptions(encoding=encoding, block_size=16 << 20),
+                               parse_options=pcsv.ParseOptions(delimiter=dialect.sep),
+                               convert_options=pcsv.ConvertOptions(decimal_point=dialect.decimal,
+                                                                   column_types={c: pa.string() for c in text},
+                                                                   strings_can_be_null=True))
         table = pa.Table.from_batches(list(reader))
         frame = table.to_pandas(self_destruct=True)  # each column freed once converted
         del table
@@ -513,7 +514,7 @@ def _read_csv(path: Path, dialect, text: tuple = ()) -> pd.DataFrame:
     except UnicodeDecodeError:
         raise
     except Exception:
-        return pd.read_csv(path, sep=dialect.sep, decimal=dialect.decimal, encoding=dialect.encoding, dtype=dtype)
+        return pd.read_csv(path, **pandas_reader)
 
 
 def _release_arrow_memory() -> None:

@@ -186,7 +186,8 @@ def markdown(title: str, subject: str, headline: list, level: Optional[float], r
         lines.append("")
     if comparison:
         lines += [f"## Compared with the baseline ({md_text(comparison['baseline'])})", "",
-                  md_text(comparison["rows_text"]), "", "| Metric | Baseline | Current | Difference | Interval | Verdict |",
+                  md_text(comparison["rows_text"]), "",
+                  "| Metric | Baseline | Current | Difference | Interval | Verdict |",
                   "|---|---|---|---|---|---|"]
         for row in comparison["metrics"]:
             ci = row["diff_ci"]

@@ -86,9 +86,9 @@ def score_columns_by_class(scores: Sequence[str], score_labels: Optional[Sequenc
             order.append(match[0] if len(match) == 1 else None)
         if None in order or len(set(order)) != len(order):
             unclear = [c for c, k in zip(scores, order) if k is None or order.count(k) > 1]
-            raise UserError(f"cannot tell which class each score column holds: {_show(unclear)} do not each name exactly "
-                            f"one class of {_show(labels)} (as p_cat or cat_prob name 'cat'). Give the class of each "
-                            f"column in the order of data.scores: data.score_labels=[...]")
+            raise UserError(f"cannot tell which class each score column holds: {_show(unclear)} do not each name "
+                            f"exactly one class of {_show(labels)} (as p_cat or cat_prob name 'cat'). Give the class "
+                            "of each column in the order of data.scores: data.score_labels=[...]")
         how = "matched by name"
     by_class = [None] * len(labels)
     for column, k in zip(scores, order):
@@ -119,7 +119,8 @@ def near_duplicate_labels(values: Sequence, column: str, strip: bool) -> tuple:
         keep = sorted(group, key=lambda v: (-counts[v], v))[0]
         mapping.update({v: keep for v in group if v != keep})
     merged = "; ".join(f"{' / '.join(repr(v) for v in g)} into {mapping.get(g[0], g[0])!r}" for g in clashes[:5])
-    return mapping, f"Labels of {column!r} that differ only by spaces or case were merged (data.strip_labels): {merged}."
+    return mapping, (f"Labels of {column!r} that differ only by spaces or case were merged (data.strip_labels): "
+                     f"{merged}.")
 
 
 def check_predicted_labels(true_labels: list, predicted: list, target: str, prediction: str) -> str:

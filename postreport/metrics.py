@@ -141,8 +141,8 @@ class MetricsResult:
                 self.ci_method[name] = "wilson"
             elif self.ci.get(name) is not None:
                 self.unreliable.append(name)
-        self.notes.append(f"Classes with fewer than {MIN_CLASS_ROWS} test rows ({', '.join(f'{k!r}: {v}' for k, v in self.small_classes.items())}): "
-                          + _small_class_words(self))
+        counts = ", ".join(f"{k!r}: {v}" for k, v in self.small_classes.items())
+        self.notes.append(f"Classes with fewer than {MIN_CLASS_ROWS} test rows ({counts}): " + _small_class_words(self))
         return self
 
     def with_intervals(self, intervals: Optional[bootstrap.Intervals]) -> "MetricsResult":

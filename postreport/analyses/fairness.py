@@ -11,7 +11,7 @@ from typing import List, Optional
 import numpy as np
 import pandas as pd
 
-from ..errors import UserError, at_least
+from ..errors import at_least
 from ..figures import Bars, Panels
 from ..report.model import Estimate, Figure, Note, Paragraph, Table
 from .base import Analysis

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import metrics
-from ..errors import UserError, at_least, strictly_between
+from ..errors import at_least, strictly_between
 from ..report.model import Estimate, Note, Table
 from .base import Analysis
 

@@ -41,9 +41,10 @@ def model_card(cfg, ctx, outcomes: list, gates: list) -> bytes:
              f"Made by postreport from the evidence of one run ({data.task}; {data.n_test:,} held-out test rows). "
              "The numbers are computed, the use statements are written by people.", ""]
     lines += ["## Model details and provenance", "",
-              f"- Model: {md_text(model.name)} ({md_text(model.estimator_class or 'no estimator: logged predictions')}), "
-              f"{md_text(model.origin)}",
-              f"- Parameters: {md_text(', '.join(f'{k}={v}' for k, v in sorted((model.params or {}).items())) or 'n/a')}",
+              f"- Model: {md_text(model.name)} "
+              f"({md_text(model.estimator_class or 'no estimator: logged predictions')}), {md_text(model.origin)}",
+              "- Parameters: " + md_text(", ".join(f"{k}={v}" for k, v in sorted((model.params or {}).items()))
+                                         or "n/a"),
               f"- Data fingerprint (SHA-256 of the rows used): {data.fingerprint()}",
               f"- Seed: {ctx.seed}", ""]
     if card.authors:
@@ -51,8 +52,8 @@ def model_card(cfg, ctx, outcomes: list, gates: list) -> bytes:
     lines += ["## Training and evaluation data", "",
               f"- Source: {md_text(data.source or data.name)}",
               f"- Training rows: {data.n_train:,}; test rows: {data.n_test:,}; features: {len(data.features)}",
-              f"- Target: {md_text(data.target)}" + (f"; classes: {md_text(', '.join(map(str, data.labels[:20])))}" if data.labels
-                                              else ""), ""]
+              f"- Target: {md_text(data.target)}"
+              + (f"; classes: {md_text(', '.join(map(str, data.labels[:20])))}" if data.labels else ""), ""]
     if result is not None:
         level = f"{result.ci_level:.0%} " if result.ci_level else ""
         lines += ["## Results", "", f"| Metric | Value | {level}interval |", "|---|---|---|"]

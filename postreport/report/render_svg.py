@@ -151,7 +151,8 @@ def _lines(fig, ax, spec: Lines) -> None:
     for s in spec.series:
         colour = s.color or PALETTE[turn % len(PALETTE)]
         turn += s.color is None
-        kwargs = dict(color=colour, label=_clip_text(s.label, 40) if s.label else None, linewidth=0.7 if s.thin else 1.4,
+        kwargs = dict(color=colour, label=_clip_text(s.label, 40) if s.label else None,
+                      linewidth=0.7 if s.thin else 1.4,
                       marker="o" if s.marker else None, markersize=3.5, rasterized=dense and s.thin)
         if s.style == "step":
             ax.step(s.x, s.y, where="post", **kwargs)
