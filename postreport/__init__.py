@@ -4,8 +4,8 @@
     result = postreport.generate(["data=wine"], output_dir="reports/wine")   # see postreport/api.py
 """
 
-__version__ = "0.1.0"
-__all__ = ["generate", "from_predictions", "RunResult", "UserError"]
+from .version import __version__
+__all__ = ["generate", "from_predictions", "RunResult", "UserError", "__version__"]
 
 
 def __getattr__(name):  # imported on first use: `import postreport` stays instant

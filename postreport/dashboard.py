@@ -135,7 +135,7 @@ def collect(folders: list, out: Path) -> tuple:
 def render(rows: list, skipped: list, title: str) -> str:
     from .report.render_html import environment, plotly_js, script_json
     from .config import resource_dir
-    from . import __version__
+    from .version import __version__
 
     tasks = sorted({r["task"] for r in rows if r["task"]})
     metric_names = []

@@ -44,7 +44,7 @@ class RunResult:
     def closing_line(self) -> str:
         """One line for the console: the outcome, the headline metrics with intervals, and where the report is."""
         from . import metrics
-        from .report.render_html import fmt_number
+        from .report.format import fmt_number
 
         failed = [o.name for o in self.outcomes if o.status == "failed"]
         gates = [g.get("name") for g in self.metrics.get("gates") or [] if g.get("status") == "fail"]

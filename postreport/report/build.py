@@ -67,7 +67,7 @@ def executive_summary(ctx, outcomes) -> Section:
     items: list = []
     heads = headline(ctx, outcomes)
     if heads:
-        from .render_html import fmt_number  # the one place numbers are formatted
+        from .format import fmt_number  # the one place numbers are formatted
 
         level = next((o.result.ci_level for o in outcomes if o.name == "metrics" and o.result), None)
         parts = [f"{name} {fmt_number(value)}" for name, value in heads]

@@ -2,17 +2,16 @@
 The PDF is made from the same HTML with the print stylesheet added."""
 from __future__ import annotations
 
-import math
-from datetime import datetime
 from functools import lru_cache
 from typing import Optional
 
 from markupsafe import Markup
 
-from .. import __version__
+from ..version import __version__
 from ..config import resource_dir
 from .model import Code, Estimate, Explorer, Figure, KeyValues, Link, Note, Paragraph, Table
 from .figure_pool import data_uri
+from .format import fmt_date, fmt_number, script_safe
 
 ITEM_TEMPLATES = {
     Paragraph: "items/paragraph.html.j2",
@@ -22,41 +21,6 @@ ITEM_TEMPLATES = {
     Figure: "items/figure.html.j2",
     Code: "items/code.html.j2",
 }
-
-
-def fmt_number(value, percent: bool = False) -> str:
-    """How every number in a report reads. None (undefined) reads as 'n/a'."""
-    if isinstance(value, Estimate):
-        text = fmt_number(value.value, percent)
-        if value.ci is not None and value.value is not None:
-            text += f" [{fmt_number(value.ci[0], percent)}, {fmt_number(value.ci[1], percent)}]"
-            text += f" ({value.flag})" if value.flag else ""
-        return text
-    if value is None:
-        return "n/a"
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(value, "dtype"):
-        return str(value)
-    value = value.item() if hasattr(value, "item") else value
-    if isinstance(value, float) and math.isnan(value):
-        return "n/a"
-    if percent:
-        return f"{value:.1%}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    magnitude = abs(value)
-    if magnitude == 0:
-        return "0"
-    if magnitude < 1e-3:
-        return f"{value:.2e}"
-    if magnitude < 10:
-        return f"{value:.3f}"
-    if magnitude < 1000:
-        return f"{value:.2f}"
-    return f"{value:,.1f}"
-
-
-def fmt_date(iso: str) -> str:
-    return datetime.fromisoformat(iso).strftime("%d %B %Y, %H:%M UTC")
 
 
 @lru_cache(maxsize=None)
@@ -89,11 +53,6 @@ def render_item(env, item, figures: dict, zoom: bool = False, plots: Optional[di
         extra["zoom"] = zoom
         extra["plot"] = (plots or {}).get(id(item)) if zoom else None
     return Markup(env.get_template(ITEM_TEMPLATES[type(item)]).render(item=item, **extra))
-
-
-def script_safe(json_text: str) -> str:
-    """JSON text for inside a <script> element: <, > and & as JSON escapes, so no string in it can close the script."""
-    return json_text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 def script_json(value) -> Markup:

@@ -29,7 +29,7 @@ LOW_HIGH = [[0, PALETTE[0]], [0.5, "#d9dee7"], [1, PALETTE[1]]]  # the beeswarm'
 
 def figure_json(spec) -> str:
     """The spec as Plotly figure JSON, safe inside a <script> element."""
-    from .render_html import script_safe
+    from .format import script_safe
 
     return script_safe(json.dumps(figure_dict(spec), separators=(",", ":"), allow_nan=False))
 
