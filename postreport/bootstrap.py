@@ -20,6 +20,21 @@ CHUNK_ELEMENTS = 4_000_000  # resamples x cells held in memory at once
 EPS = np.finfo(float).eps
 
 
+def intervals_on(settings) -> bool:
+    """Are bootstrap intervals asked for (bootstrap.resamples > 0)?"""
+    return settings.resamples > 0
+
+
+def interval_level(settings) -> Optional[float]:
+    """The intervals' level, or None when there are none."""
+    return settings.level if intervals_on(settings) else None
+
+
+def seed_of(settings, default: int) -> int:
+    """The bootstrap's seed: bootstrap.seed, else the run's seed."""
+    return default if settings.seed is None else settings.seed
+
+
 @dataclass
 class Cells:
     stratum: np.ndarray  # (C,) stratum of each cell (true class index; 0 for regression)
@@ -362,7 +377,7 @@ def regression(y: np.ndarray, pred: np.ndarray, settings: BootstrapSettings, see
 
 
 def regression_cells(cells, settings: BootstrapSettings, seed: int) -> Intervals:
-    """Intervals of aggregated regression predictions (postreport.warehouse.RegressionCells): each resample draws
+    """Intervals of aggregated regression predictions (postreport.data.warehouse.RegressionCells): each resample draws
     the cells' rows from a multinomial, each cell counting with its rows' mean |e|, e², y and |e| / |y|; the median
     and the largest error from resamples of the fine error bins, in order of their absolute errors."""
     f = cells.cells

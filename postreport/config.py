@@ -63,7 +63,7 @@ class DataConfig:
     sep: Optional[str] = None  # CSV: null = the one of , ; tab | that splits the header and first lines evenly
     decimal: Optional[str] = None  # CSV: null = '.', or ',' when sep is ';' and numbers are written 1,5
     id: Optional[str] = None  # a column of row keys (not a feature): predictions.parquet and comparisons pair on it
-    # data=predictions over many rows (postreport.warehouse): which engine reads data.path (a file, folder or glob)
+    # data=predictions over many rows (postreport.data.warehouse): which engine reads data.path (a file, folder or glob)
     engine: str = "auto"  # auto | pandas | duckdb | spark; auto: pandas up to engine_rows rows, DuckDB above
     engine_rows: int = 5_000_000
     score_bins: int = 100_000  # duckdb/spark: scores are grouped into this many equal-width bins

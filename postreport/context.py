@@ -32,6 +32,11 @@ class RunContext:
     cache: dict = field(default_factory=dict)
 
     @property
+    def bootstrap_seed(self) -> int:
+        """The bootstrap's seed: bootstrap.seed, else the run's seed (one rule for every section)."""
+        return self.seed if self.cfg.bootstrap.seed is None else self.cfg.bootstrap.seed
+
+    @property
     def predictions(self):
         """The report's model's test predictions (postreport.predictions.Predictions)."""
         return self.model.predictions

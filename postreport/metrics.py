@@ -336,7 +336,7 @@ def regression_metrics(y_true, y_pred) -> MetricsResult:
 
 
 def regression_from_cells(cells) -> MetricsResult:
-    """Regression metrics of aggregated predictions from their cells' sums (postreport.warehouse.RegressionCells):
+    """Regression metrics of aggregated predictions from their cells' sums (postreport.data.warehouse.RegressionCells):
     the same definitions as regression_metrics, exact but for the median absolute error (within its bin)."""
     f = cells.cells
     n, se, d = float(f["n"].sum()), float(f["se"].sum()), float(f["d"].sum())
@@ -382,9 +382,9 @@ def intervals(task, pred, enc, settings, seed, rows=None, scores: bool = True,
     """Bootstrap intervals of every scalar metric on the test set, or on some of its rows (indices). scores=False:
     the counting metrics only (labels, not scores: binary resamples then draw from four cells, whatever the rows).
     paired: every resample draws rows (never cells), the same rows for every model of these rows."""
-    if settings.resamples <= 0:
+    if not bootstrap.intervals_on(settings):
         return None
-    seed = seed if settings.seed is None else settings.seed
+    seed = bootstrap.seed_of(settings, seed)
     pick = slice(None) if rows is None else rows
     if task == "regression":
         if pred.cells is not None:

@@ -7,6 +7,8 @@ from typing import Optional
 
 import numpy as np
 
+from .bootstrap import intervals_on
+
 BETTER, WORSE, UNCLEAR = "better", "worse", "no clear difference"
 
 
@@ -121,7 +123,7 @@ def row_mean_interval(y: np.ndarray, values: np.ndarray, boot, seed: int) -> Opt
     from .bootstrap import Cells, resample_counts
     from .sampling import sample_rows
 
-    if boot.resamples <= 0 or len(values) == 0:
+    if not intervals_on(boot) or len(values) == 0:
         return None
     rows = sample_rows(len(values), boot.max_exact_rows, seed)
     yy, vv = y[rows], values[rows]

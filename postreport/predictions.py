@@ -20,7 +20,7 @@ class Predictions:
     weight: Optional[np.ndarray] = None  # aggregated input: the rows each entry stands for (None: one each)
     loss: Optional[np.ndarray] = None  # aggregated binary input: each cell's mean log loss and squared error,
     sq: Optional[np.ndarray] = None  # from every row's own score (the scores above are their bins' means)
-    cells: Any = None  # aggregated regression: postreport.warehouse.RegressionCells (the metrics' exact sums)
+    cells: Any = None  # aggregated regression: postreport.data.warehouse.RegressionCells (the metrics' exact sums)
 
     def scores_for(self, label) -> Optional[np.ndarray]:
         """The predicted probability of one class (binary: the positive label's scores)."""

@@ -188,24 +188,23 @@ def evaluate_gates(gates: list, ctx: RunContext, outcomes: list) -> list:
     except Exception as exc:  # the metrics section shows the same failure
         for g in gates:
             why[g.name] = f"the metrics could not be computed: {exc}"
-    comparison = next((o for o in outcomes if o.name == "comparison"), None)
-    if comparison is not None and comparison.status == "ok":
-        for key, value in comparison.result.values().items():
-            (intervals if key.endswith("_ci") else values)[key[:-3] if key.endswith("_ci") else key] = value
-    elif comparison is not None:
+    for o in outcomes:  # the other sections' values (comparison differences, fairness summaries, plugins' own)
+        if o.status == "ok" and hasattr(o.result, "gate_values"):
+            for name, (value, ci) in o.result.gate_values().items():
+                values[name] = value
+                if ci is not None:
+                    intervals[name] = ci
         for g in gates:
-            if g.is_diff:
-                why[g.name] = f"the comparison with the baseline {comparison.status}: {comparison.error}"
-    fairness = next((o for o in outcomes if o.name == "fairness"), None)
-    if fairness is not None and fairness.status == "ok":
-        for name, (value, ci) in fairness.result.worst().items():
-            values[name], intervals[name] = value, ci
-    from .gates import FAIRNESS_NAMES
-
+            if g.name not in values and o.analysis.offers_gate(g.name):
+                why.setdefault(g.name, f"the {o.analysis.title.lower()} section {o.status}: "
+                                       f"{o.error or o.analysis.gate_missing}")
+    ran = {o.name for o in outcomes}
     for g in gates:
-        if g.name in FAIRNESS_NAMES and g.name not in values:
-            why.setdefault(g.name, "the fairness section is not in report.analyses" if fairness is None else
-                           f"the fairness section {fairness.status}: {fairness.error or 'no group large enough'}")
+        if g.name not in values and g.name not in why:
+            owner = next((name for name, cls in registry.load_all().items()
+                          if name not in ran and cls().offers_gate(g.name)), None)
+            if owner:
+                why[g.name] = f"the {owner} section is not in report.analyses"
     return evaluate(gates, values, intervals, why)
 
 

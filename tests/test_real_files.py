@@ -15,7 +15,7 @@ import pytest
 import sklearn.metrics as skm
 
 from conftest import cli, make_cfg, run_report
-from postreport import label_checks
+from postreport.data import labels as label_checks
 from postreport.data import load_dataset
 from postreport.errors import UserError
 

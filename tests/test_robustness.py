@@ -322,7 +322,7 @@ def test_library_log_lines_are_shortened():
 def test_a_large_csv_is_read_block_by_block_into_the_same_frame(tmp_path, monkeypatch):
     """The streaming reader (files above data.STREAM_BYTES) gives the frame the one-shot reader gives: types,
     missing values, tokens and dates tidied the same way."""
-    from postreport import data as data_module
+    from postreport.data import tables as data_module
 
     rng = np.random.default_rng(0)
     n = 3000
@@ -331,7 +331,7 @@ def test_a_large_csv_is_read_block_by_block_into_the_same_frame(tmp_path, monkey
                           "v": np.where(rng.random(n) < 0.05, "?", rng.integers(0, 9, n).astype(str)),
                           "y": rng.integers(0, 2, n)})
     frame.to_csv(tmp_path / "big.csv", index=False)
-    read = lambda: data_module._read_table(str(tmp_path / "big.csv"), "data.path", {}, ["?"], [], ("y",))  # noqa: E731
+    read = lambda: data_module.read_table(str(tmp_path / "big.csv"), "data.path", {}, ["?"], [], ("y",))  # noqa: E731
     whole = read()
     monkeypatch.setattr(data_module, "STREAM_BYTES", 0)  # every file counts as large
 

@@ -18,6 +18,13 @@ class Analysis:
     def check(self, data, settings) -> None:
         """Raise UserError when the settings cannot fit the data. Runs before any model is fitted."""
 
+    def offers_gate(self, name: str) -> bool:
+        """Whether a quality gate of this name is judged on this analysis's result, whose `gate_values()` returns
+        {name: (value, [low, high] or None)}. The run's own metrics are always offered; this is for the others."""
+        return False
+
+    gate_missing: ClassVar[str] = "it gives no value for it"  # why a gate it offers has no value though it ran
+
     def skip_reason(self, ctx) -> Optional[str]:
         """Why the inputs cannot support this analysis, or None when they can."""
         return None

@@ -7,6 +7,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..bootstrap import intervals_on
 from ..errors import UserError
 from ..figures import Lines, Series
 from ..report.model import Estimate, Figure, Note, Table
@@ -277,8 +278,8 @@ class CalibrationAnalysis(Analysis):
         edges = bin_edges(score, settings.bins, settings.strategy, w)
         curves = {main: reliability(score, outcome, edges, w), **curves}
         ci = None
-        if boot.resamples > 0:
-            seed = ctx.seed if boot.seed is None else boot.seed
+        if intervals_on(boot):
+            seed = ctx.bootstrap_seed
             samples = ece_samples(score, outcome, edges, boot.resamples, seed, w)
             ci = Intervals({"ece": samples}, boot.level, boot.resamples).interval("ece")
         counts, hist_edges = np.histogram(score, bins=np.linspace(0, 1, 21), weights=w)
@@ -297,7 +298,7 @@ class CalibrationAnalysis(Analysis):
             (result.intercept, result.slope), (se_a, se_b) = fit
             result.intercept_ci = [result.intercept - z * se_a, result.intercept + z * se_a]
             result.slope_ci = [result.slope - z * se_b, result.slope + z * se_b]
-        seed = ctx.seed if boot.seed is None else boot.seed
+        seed = ctx.bootstrap_seed
         result.ece_debiased = c.ece - expected_ece_if_calibrated(score, edges, seed, weight=w)
         if ctx.data.task == "binary":
             result.recalibration = recalibrate(ctx, score, outcome, boot, seed)

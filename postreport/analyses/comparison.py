@@ -10,6 +10,7 @@ from typing import Optional
 import numpy as np
 
 from .. import metrics
+from ..bootstrap import interval_level, intervals_on
 from ..errors import at_least
 from ..figures import Bars
 from ..paired import UNCLEAR, delong, difference_interval, mcnemar, mean_interval, verdict
@@ -43,6 +44,10 @@ class ComparisonResult:
     cost: Optional[dict] = None  # binary: {fp, fn, baseline, current, diff, diff_ci, verdict}
     calibration: Optional[dict] = None  # binary: expected calibration error {current, baseline, diff, bins, strategy}
     notes: list = field(default_factory=list)
+
+    def gate_values(self) -> dict:
+        """`<metric>_diff` -> (difference, interval): what gates on differences judge."""
+        return {f"{m['name']}_diff": (m["diff"], m["diff_ci"]) for m in self.metrics}
 
     def values(self) -> dict:
         """`<metric>_diff` -> difference and `<metric>_diff_ci` -> interval (for gates and metrics.json)."""
@@ -81,6 +86,9 @@ def _signed(value) -> str:
 class ComparisonAnalysis(Analysis):
     name = "comparison"
     title = "Comparison with the baseline"
+
+    def offers_gate(self, name: str) -> bool:
+        return name.endswith("_diff")
     lead = "Is this model better than the baseline on the same rows? Paired differences with intervals."
     Settings = ComparisonSettings
 
@@ -94,12 +102,12 @@ class ComparisonAnalysis(Analysis):
         from ..encoding import encode
         b, data, task = ctx.baseline, ctx.data, ctx.data.task
         boot = ctx.cfg.bootstrap
-        seed = ctx.seed if boot.seed is None else boot.seed
+        seed = ctx.bootstrap_seed
         cur, cur_enc = ctx.predictions, ctx.encoded
         base = b.predictions
         base_enc = None if task == "regression" else encode(data, base)
         result = ComparisonResult(b.name, ctx.model.name, describe_rows(b), b.paired, b.matched, b.only_current,
-                                  b.only_baseline, boot.level if boot.resamples > 0 else None, [])
+                                  b.only_baseline, interval_level(boot), [])
         rows = b.rows
         if b.paired:
             cur_point = metrics.point_metrics(data, cur, cur_enc, rows=rows)
@@ -241,7 +249,7 @@ class ComparisonAnalysis(Analysis):
         diff = cur_cost - base_cost
         boot = ctx.cfg.bootstrap
         ci = None
-        if boot.resamples > 0:
+        if intervals_on(boot):
             ci = mean_interval(y, diff, boot, seed)
         result.cost = {"fp": fp, "fn": fn, "baseline": float(base_cost.mean()), "current": float(cur_cost.mean()),
                        "diff": float(diff.mean()), "diff_ci": ci, "verdict": verdict(ci, False)}
@@ -320,7 +328,7 @@ def _counted_ci(cur_enc, base_enc, cur_rows, base_rows, metric: str, n_labels: i
     number of rows."""
     from ..bootstrap import Cells, resample_counts
 
-    if boot.resamples <= 0:
+    if not intervals_on(boot):
         return None
     y, a, z = cur_enc.y_idx[cur_rows], cur_enc.pred_idx[cur_rows], base_enc.pred_idx[base_rows]
     L = max(len(cur_enc.labels), len(base_enc.labels), int(max(a.max(), z.max())) + 1)

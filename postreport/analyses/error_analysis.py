@@ -96,7 +96,7 @@ class ErrorAnalysis(Analysis):
             sql = f"{wrong} ORDER BY {q('postreport 2')} DESC, {q('postreport 3')} LIMIT {int(settings.top)}"
             how = "the most confident wrong predictions over every row"
         else:
-            seed = ctx.seed if ctx.cfg.bootstrap.seed is None else ctx.cfg.bootstrap.seed
+            seed = ctx.bootstrap_seed
             sql = wh.engine.sample(wrong, settings.top, seed)
             how = f"a seeded sample (seed {seed}) of the wrong predictions"
         frame = wh.run("error examples", sql)

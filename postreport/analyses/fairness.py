@@ -11,7 +11,9 @@ from typing import List, Optional
 import numpy as np
 import pandas as pd
 
+from ..bootstrap import interval_level, intervals_on
 from ..errors import at_least
+from ..gates import FAIRNESS_NAMES
 from ..figures import Bars, Panels
 from ..report.model import Estimate, Figure, Note, Paragraph, Table
 from .base import Analysis
@@ -61,6 +63,9 @@ class FairnessResult:
     four_fifths: dict  # column -> bool (parity ratio >= 0.8) or None
     notes: list = field(default_factory=list)
 
+    def gate_values(self) -> dict:
+        return self.worst()
+
     def worst(self) -> dict:
         """Each summary's worst value over the sensitive columns (and their intersection), with that column's
         interval: the largest difference, the smallest ratio (what a gate judges)."""
@@ -107,6 +112,10 @@ def group_labels(values: pd.Series, max_levels: int) -> np.ndarray:
 class FairnessAnalysis(Analysis):
     name = "fairness"
     title = "Fairness"
+    gate_missing = "no group is large enough"
+
+    def offers_gate(self, name: str) -> bool:
+        return name in FAIRNESS_NAMES
     lead = "Whether the model treats groups alike: its rates per group of the sensitive columns, with intervals."
     Settings = FairnessSettings
 
@@ -129,10 +138,10 @@ class FairnessAnalysis(Analysis):
             joined = np.asarray([" & ".join(parts) for parts in zip(*(keys[c] for c in columns))], dtype=object)
             partitions.append((" × ".join(columns), joined))
         boot = ctx.cfg.bootstrap
-        seed = ctx.seed if boot.seed is None else boot.seed
+        seed = ctx.bootstrap_seed
         result = FairnessResult(task, BINARY_METRICS if task == "binary" else ("accuracy",) if task == "multiclass"
                                 else ("mean_error", "mae"), [], {}, settings.min_size,
-                                boot.level if boot.resamples > 0 else None, {})
+                                interval_level(boot), {})
         for column, labels in partitions:
             groups, summary, parity = group_metrics(task, ctx, labels, settings.min_size, boot, seed)
             for g in groups:
@@ -261,7 +270,7 @@ def group_metrics(task: str, ctx, labels: np.ndarray, min_size: int, boot, seed:
     judged = n_by_group >= min_size
     samples: dict = {}
     summary_samples: dict = {k: [] for k in summary_of}
-    if boot.resamples > 0:
+    if intervals_on(boot):
         for W in resample_counts(cells, boot.resamples, seed):
             v = per_resample(W)
             for k, arr in v.items():

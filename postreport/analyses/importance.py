@@ -8,6 +8,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..bootstrap import intervals_on
 from ..errors import at_least
 from ..explain import AttributionSettings
 from ..figures import Bars, Beeswarm, Lines, Panels, Series
@@ -143,10 +144,10 @@ class FeatureImportanceAnalysis(Analysis):
             methods["native"] = result.native["values"][key]
         result.agreement, result.disagreement = agreement(columns, methods)
         boot = ctx.cfg.bootstrap
-        if boot.resamples > 0:
+        if intervals_on(boot):
             from ..explain import stability
 
-            result.stability = stability(attr.values, columns, boot, ctx.seed if boot.seed is None else boot.seed)
+            result.stability = stability(attr.values, columns, boot, ctx.bootstrap_seed)
         top = result.ranking()[: settings.pdp_features]
         wanted = min(len(rows), settings.pdp_rows)
         pdp_rows = rows[sample_rows(len(rows), affordable_rows(wanted, len(top) * settings.grid, per_row, budget),

@@ -9,6 +9,7 @@ from typing import Optional
 import numpy as np
 
 from .. import metrics
+from ..bootstrap import interval_level
 from ..figures import Bars, Heatmap
 from ..metrics import candidate_metrics, label, lower_is_better
 from ..paired import holm, mcnemar
@@ -125,7 +126,7 @@ class LeaderboardAnalysis(Analysis):
         singles = [r for r in rows if r.role != "ensemble"]
         best = singles[0].name if singles else rows[0].name
         comparisons = self._compare(ctx, best, ranking)
-        level = ctx.cfg.bootstrap.level if ctx.cfg.bootstrap.resamples > 0 else None
+        level = interval_level(ctx.cfg.bootstrap)
         result = LeaderboardResult(task, names, ranking, rows, best, comparisons, self._diversity(ctx),
                                    self._ensembles(ctx, ranking), level)
         paired = len(paired_rows(ctx))

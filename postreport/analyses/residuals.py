@@ -55,7 +55,7 @@ class ResidualsAnalysis(Analysis):
         if wh is None:
             return self._residuals(ctx.predictions.y_true, ctx.predictions.y_pred, settings, ctx.seed)
         # aggregated input: the pictures from a seeded sample of rows drawn where they live; the bias from every row
-        seed = ctx.seed if ctx.cfg.bootstrap.seed is None else ctx.cfg.bootstrap.seed
+        seed = ctx.bootstrap_seed
         sample = wh.run("residual sample", wh.engine.sample(
             f"SELECT {wh.y} AS y, {wh.pred} AS p FROM src WHERE {wh.where}", AGGREGATED_SAMPLE, seed))
         result = self._residuals(sample["y"].to_numpy(float), sample["p"].to_numpy(float), settings, ctx.seed)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import metrics
+from ..bootstrap import interval_level, intervals_on
 from ..errors import at_least, strictly_between
 from ..report.model import Estimate, Note, Table
 from .base import Analysis
@@ -172,7 +173,7 @@ class SlicesAnalysis(Analysis):
                                               scores=False, stratified=False)  # counts; a slice's class mix varies
                 ci = None if intervals is None else intervals.interval(names[0])
             rows.append(SliceRow(column, str(value), len(idx), values, ci, len(idx) < settings.min_size))
-        level = ctx.cfg.bootstrap.level if ctx.cfg.bootstrap.resamples > 0 else None
+        level = interval_level(ctx.cfg.bootstrap)
         result = SlicesResult(rows, names, overall, settings.min_size, not settings.by, level, q=settings.q)
         if settings.discover:
             from ..segments import discover, loss_per_row
@@ -283,7 +284,7 @@ def aggregated_slices(ctx, settings: SliceSettings) -> SlicesResult:
         counts["v"] = counts["v"].where(counts["v"].notna(), MISSING)
         for i, c in enumerate(columns):
             rows += _slice_rows(ctx, settings, c, counts[counts["k"] == i], names)
-    level = ctx.cfg.bootstrap.level if ctx.cfg.bootstrap.resamples > 0 else None
+    level = interval_level(ctx.cfg.bootstrap)
     result = SlicesResult(rows, names, overall, settings.min_size, not settings.by, level, q=settings.q,
                           notes=notes)
     result.notes.append(f"Computed by {wh.engine.name} from counts per slice over every row; the weak-segment search "
@@ -300,14 +301,14 @@ def _slice_rows(ctx, settings: SliceSettings, column: str, counts: pd.DataFrame,
     sizes = counts.groupby("v")["n"].sum()
     keep = frequent(sizes, settings.max_levels)
     counts = counts.assign(v=counts["v"].where(counts["v"].isin(keep), OTHER))
-    seed = ctx.seed if boot.seed is None else boot.seed
+    seed = ctx.bootstrap_seed
     out = []
     for value in keep + ([OTHER] if len(sizes) > len(keep) else []):
         part = counts[counts["v"] == value]
         w = part["n"].to_numpy(dtype=float)
         y, pred = (None, None) if data.task == "regression" else (part["y"].to_numpy(), part["pred"].to_numpy())
         if data.task == "regression":
-            from ..warehouse import RegressionCells
+            from ..data.warehouse import RegressionCells
 
             part = part.sort_values("eb", ignore_index=True)
             sums = RegressionCells(part, part.rename(columns={"eb": "fine"}), ctx.predictions.cells.shift)
@@ -325,7 +326,7 @@ def _slice_rows(ctx, settings: SliceSettings, column: str, counts: pd.DataFrame,
             draw = lambda: bootstrap.multiclass(y_idx, pred_idx, len(labels), None, boot, seed, False, w)  # noqa: E731
         n = int(round(w.sum()))
         ci = None
-        if n >= settings.min_size and boot.resamples > 0:
+        if n >= settings.min_size and intervals_on(boot):
             ci = draw().interval(names[0])
         out.append(SliceRow(column, str(value), n, SlicesAnalysis._values(result, names), ci, n < settings.min_size))
     return out

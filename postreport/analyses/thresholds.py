@@ -7,6 +7,7 @@ from typing import Optional
 
 import numpy as np
 
+from ..bootstrap import intervals_on
 from ..errors import UserError
 from ..figures import Lines, Panels, Series
 from ..report.model import Explorer, Figure, Note, Table
@@ -232,7 +233,7 @@ class ThresholdsAnalysis(Analysis):
         result.positive_label = ctx.data.positive_label
         result.score_range = (0.0, 1.0) if pred.probabilities else (float(score.min()), float(score.max()))
         boot = ctx.cfg.bootstrap
-        seed = ctx.seed if boot.seed is None else boot.seed
+        seed = ctx.bootstrap_seed
         from ..out_of_fold import FOLDS, out_of_fold_scores
 
         oof = out_of_fold_scores(ctx)
@@ -268,7 +269,7 @@ class ThresholdsAnalysis(Analysis):
                 choice.precision, choice.recall, choice.f1 = values["precision"], values["recall"], values["f1"]
                 choice.positive_rate, choice.cost = values["positive_rate"], values["cost"]
             resample_from = (y, score, w)
-        if boot.resamples > 0:
+        if intervals_on(boot):
             result.level = boot.level
             self._uncertainty(result, resample_from, y, score, settings.cost, boot, seed, w)
         return result

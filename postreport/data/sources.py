@@ -11,11 +11,10 @@ from pathlib import Path
 
 from typing import Optional
 
-from .csv_dialect import Dialect, header, sniff
-from .errors import UserError
+from .dialect import Dialect, header, sniff
+from ..errors import UserError
 
 KINDS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv"}
-ENGINES = ("auto", "pandas", "duckdb", "spark")
 CSV_BYTES_PER_ROW = 24  # auto's estimate of a CSV file's rows (no metadata to read): about 24 bytes a row
 
 
@@ -161,11 +160,3 @@ def _type_name(arrow_type) -> str:
         return "boolean"
     return str(arrow_type)
 
-
-def choose_engine(engine: str, source: Source, threshold: int) -> str:
-    """data.engine, or for auto: pandas up to `threshold` rows (every section, rows in memory), DuckDB above."""
-    if engine not in ENGINES:
-        raise UserError(f"data.engine={engine!r} is not valid; valid: {', '.join(ENGINES)}")
-    if engine != "auto":
-        return engine
-    return "duckdb" if source.rows > threshold else "pandas"

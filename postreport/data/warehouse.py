@@ -22,7 +22,6 @@ open (`Warehouse`) for the sections' own passes: slices (GROUP BY), error exampl
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Optional
@@ -30,7 +29,9 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from .errors import UserError
+from ..errors import UserError
+from .decide import infer_task
+from .engines import ENGINES
 from .sources import Source
 
 log = logging.getLogger("postreport")
@@ -58,164 +59,6 @@ class Aggregation:
                 "score_range": list(self.score_range) if self.score_range else None,
                 "auc_error_bound": self.auc_error_bound, "median_ae_bound": self.median_ae_bound,
                 "sampling": None}
-
-
-class DuckDB:
-    """DuckDB in this process: spills to a temporary folder beyond its memory limit, so rows never need to fit."""
-
-    name = "DuckDB"
-
-    def __init__(self, source: Source, settings):
-        import duckdb
-
-        import tempfile
-
-        threads = settings.threads or os.cpu_count() or 1
-        import shutil
-        import weakref
-
-        self.spill = tempfile.mkdtemp(prefix="postreport-duckdb-")  # not DuckDB's default: .tmp in the user's folder
-        weakref.finalize(self, shutil.rmtree, self.spill, True)  # also when a run stops before close()
-        self.con = duckdb.connect(config={"memory_limit": settings.memory_limit, "threads": int(threads),
-                                          "preserve_insertion_order": False, "temp_directory": self.spill})
-        files = "[" + ", ".join(literal(str(f)) for f in source.files) + "]"
-        options = f"hive_partitioning = {str(bool(source.partitions)).lower()}, hive_types_autocast = false"
-        if source.kind == "parquet":  # partition values stay text, as in every engine
-            reader = f"read_parquet({files}, {options})"
-        else:
-            d = source.dialect
-            encoding = {"utf-8-sig": "utf-8", "cp1252": "latin-1", "iso8859-1": "latin-1"}.get(d.encoding, d.encoding)
-            reader = (f"read_csv({files}, header = true, delim = {literal(d.sep)}, "
-                      f"decimal_separator = {literal(d.decimal)}, encoding = {literal(encoding)}, {options})")
-        self.con.execute(f"CREATE VIEW src AS SELECT * FROM {reader}")
-
-    def column_types(self) -> dict:
-        """name -> integer | number | text | boolean | the engine's own type name."""
-        described = self.con.execute("DESCRIBE src").df()
-        return {name: _sql_type(kind) for name, kind in zip(described["column_name"], described["column_type"])}
-
-    @staticmethod
-    def ident(name: str) -> str:
-        return '"' + name.replace('"', '""') + '"'
-
-    @staticmethod
-    def literal(value) -> str:
-        return literal(value)  # standard SQL: a quote doubled, a backslash is itself
-
-    @staticmethod
-    def sample(select: str, rows: int, seed: int) -> str:
-        """A seeded sample of `rows` rows of a query's result."""
-        return f"SELECT * FROM ({select}) AS t USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE ({int(seed)})"
-
-    def query(self, sql: str) -> pd.DataFrame:
-        return self.con.execute(sql).df()
-
-    def close(self) -> None:
-        import shutil
-
-        self.con.close()
-        shutil.rmtree(self.spill, ignore_errors=True)
-
-
-class Spark:
-    """Spark SQL on `data.spark.master` (local[*] here; a cluster's master URL where the predictions live)."""
-
-    name = "Spark"
-
-    def __init__(self, source: Source, settings):
-        try:
-            from pyspark.sql import SparkSession
-        except ImportError:
-            raise UserError("data.engine=spark needs the optional extra: pip install 'postreport[spark]' (pyspark; "
-                            "Java 17 or newer on the PATH)") from None
-        if settings.spark.master.startswith("local"):
-            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # this machine only: no interface guessing
-        builder = SparkSession.builder.master(settings.spark.master).appName("postreport")
-        quiet = {"spark.ui.showConsoleProgress": "false", "spark.sql.execution.arrow.pyspark.enabled": "true",
-                 "spark.ui.enabled": "false", "spark.sql.sources.partitionColumnTypeInference.enabled": "false"}
-        for key, value in {**quiet, **(settings.spark.conf or {})}.items():
-            builder = builder.config(key, str(value))
-        try:
-            self.spark = builder.getOrCreate()
-        except Exception as exc:  # no Java, or a master that cannot be reached
-            raise UserError(f"data.engine=spark: Spark did not start at {settings.spark.master!r}: "
-                            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
-        self.spark.sparkContext.setLogLevel("ERROR")
-        files = [str(f) for f in source.files]
-        reader = self.spark.read.option("basePath", str(source.base)) if source.partitions else self.spark.read
-        if source.kind == "parquet":
-            frame = reader.parquet(*files)
-        else:
-            d = source.dialect
-            if d.decimal != ".":
-                raise UserError("data.engine=spark reads numbers with a decimal point only; this CSV writes decimal "
-                                "commas: use data.engine=duckdb or pandas, or write the file with points")
-            # Spark's CSV charsets: ISO-8859-1 for Windows-1252 (they differ in 0x80-0x9F only)
-            encoding = {"utf-8-sig": "utf-8", "cp1252": "iso-8859-1", "iso8859-1": "iso-8859-1",
-                        "utf-16": "utf-16"}.get(d.encoding, d.encoding)
-            try:
-                frame = reader.option("header", True).option("inferSchema", True).option("sep", d.sep).option(
-                    "encoding", encoding).csv(files)
-            except Exception as exc:  # an encoding Spark does not read, or a file it cannot parse
-                raise UserError(f"data.engine=spark cannot read {source.path} as CSV with {d.describe()}: "
-                                f"{str(exc).splitlines()[0]}") from None
-        frame.createOrReplaceTempView("src")
-        self.frame = frame
-
-    def column_types(self) -> dict:
-        return {name: _sql_type(kind) for name, kind in self.frame.dtypes}
-
-    @staticmethod
-    def ident(name: str) -> str:
-        return "`" + name.replace("`", "``") + "`"
-
-    @staticmethod
-    def literal(value) -> str:
-        """Spark SQL reads backslash escapes in strings (and two quotes as two strings run together)."""
-        return literal(value, lambda text: "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'")
-
-    @staticmethod
-    def sample(select: str, rows: int, seed: int) -> str:
-        return f"SELECT * FROM ({select}) AS t ORDER BY rand({int(seed)}) LIMIT {int(rows)}"
-
-    def query(self, sql: str) -> pd.DataFrame:
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pyspark's notes on the pandas version it was tested with
-            return self.spark.sql(sql).toPandas()
-
-    def close(self) -> None:
-        pass  # the session stays for the process (a notebook's other work may use it)
-
-
-ENGINES = {"duckdb": DuckDB, "spark": Spark}
-
-
-def _sql_type(kind: str) -> str:
-    """An engine's column type in the names sources.py gives Parquet's (types that read the same count as one)."""
-    kind = kind.lower()
-    if kind in ("bigint", "integer", "int", "smallint", "tinyint", "hugeint", "ubigint", "uinteger", "usmallint",
-                "utinyint", "long", "short", "byte"):
-        return "integer"
-    if kind in ("double", "float", "real") or kind.startswith("decimal"):
-        return "number"
-    if kind in ("varchar", "string", "text"):
-        return "text"
-    if kind in ("boolean", "bool"):
-        return "boolean"
-    return kind
-
-
-def literal(value, quote=lambda text: "'" + text.replace("'", "''") + "'") -> str:
-    """A label as an SQL literal (labels come from the data: text is quoted by the engine's rule, never pasted)."""
-    if isinstance(value, (bool, np.bool_)):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        return repr(float(value))
-    return quote(str(value))
 
 
 class Passes:
@@ -263,26 +106,22 @@ class Warehouse:
         self.engine.close()
 
 
-def aggregate(cfg, source: Source, engine_name: str, check, check_regression) -> tuple:
-    """(cells, Aggregation, task, labels, positive label, probabilities?, notes, Warehouse) for the predictions in
-    `source`. `check` validates the profile pass and decides the task, labels and positive label as the in-memory
-    path would; `check_regression` validates a regression profile and returns notes. The warehouse stays open for
-    later passes; its owner closes it."""
+def open_warehouse(cfg, source: Source, engine_name: str) -> Warehouse:
+    """The engine open on `source` (CSV columns typed by the engine's own sniffing; the header only names them).
+    Its owner closes it (postreport.data.aggregated: on an error, or when the report's sections are done)."""
     engine = ENGINES[engine_name](source, cfg)
-    if source.kind != "parquet":  # CSV: the engine's own sniffing types the columns (the header names them)
-        source.columns.update({c: kind for c, kind in engine.column_types().items() if c not in source.partitions})
-    warehouse = Warehouse(cfg, source, engine)
     try:
-        if _is_regression(warehouse):
-            cells, aggregation, notes = _regression(warehouse, check_regression)
-            return cells, aggregation, "regression", [], None, True, notes, warehouse
-        return (*_aggregate(warehouse, check), warehouse)
+        if source.kind != "parquet":
+            source.columns.update({c: kind for c, kind in engine.column_types().items() if c not in source.partitions})
+        return Warehouse(cfg, source, engine)
     except BaseException:
         engine.close()
         raise
 
 
-def _aggregate(wh: Warehouse, check):
+def classification_profile(wh: Warehouse) -> pd.DataFrame:
+    """Pass 1: per true label, the rows, the rows with a prediction and with each score, each score's range and
+    infinities, and (several scores) the rows whose scores do not sum to 1."""
     cfg, source = wh.cfg, wh.source
     y, pred, scores = wh.y, wh.pred, wh.scores
     numeric = {c: source.columns[c] for c in cfg.scores if source.columns[c] not in ("number", "integer")}
@@ -299,22 +138,27 @@ def _aggregate(wh: Warehouse, check):
     if len(scores) > 1:
         total = " + ".join(scores)
         parts.append(f"SUM(CASE WHEN ABS({total} - 1) > 0.001 THEN 1 ELSE 0 END) AS off_sum")
-    profile = wh.run("profile", f"SELECT {y} AS y, {', '.join(parts)} FROM src GROUP BY {y}",
-                            counted=lambda frame: int(frame["n"].sum()))
-    task, labels, positive, probabilities, notes, ordered = check(profile)
-    wh.score_columns, wh.scores = ordered, [wh.engine.ident(c) for c in ordered]  # in the order of `labels`
+    return wh.run("profile", f"SELECT {y} AS y, {', '.join(parts)} FROM src GROUP BY {y}",
+                  counted=lambda frame: int(frame["n"].sum()))
+
+
+def classification_cells(wh: Warehouse, profile: pd.DataFrame, decided) -> tuple:
+    """Pass 2, once the labels are decided (postreport.data.aggregated.Decision): the cells and how they were read."""
+    cfg = wh.cfg
+    wh.score_columns = list(decided.score_columns)  # in the order of the labels
+    wh.scores = [wh.engine.ident(c) for c in decided.score_columns]
     if cfg.missing == "drop":
-        wh.where = " AND ".join([wh.where] + [f"{c} IS NOT NULL" for c in ([pred] if pred else []) + scores])
-    if task == "binary":
-        cells, bins, low, high = _binary_cells(wh, profile, labels, positive, probabilities)
+        wh.where = " AND ".join([wh.where] + [f"{c} IS NOT NULL" for c in ([wh.pred] if wh.pred else []) + wh.scores])
+    if decided.task == "binary":
+        cells, bins, low, high = _binary_cells(wh, profile, decided.labels, decided.positive, decided.probabilities)
     else:
-        cells, bins, low, high = _multiclass_cells(wh, labels)
+        cells, bins, low, high = _multiclass_cells(wh, decided.labels)
     order = [c for c in ("bin", "y", "pred") if c in cells]  # one order whatever the engine's: the same report
     cells = cells.sort_values(order, kind="mergesort", ignore_index=True)
-    aggregation = Aggregation(engine=wh.engine.name, rows=int(cells["n"].sum()), files=len(source.files),
+    aggregation = Aggregation(engine=wh.engine.name, rows=int(cells["n"].sum()), files=len(wh.source.files),
                               cells=len(cells), passes=wh.passes.done, score_bins=bins,
                               score_range=None if low is None else (low, high))
-    return cells, aggregation, task, labels, positive, probabilities, notes
+    return cells, aggregation
 
 
 def _binary_cells(wh: Warehouse, profile, labels, positive, probabilities):
@@ -366,10 +210,9 @@ def _multiclass_cells(wh: Warehouse, labels):
     return wh.run("cells", sql), None, None, None
 
 
-def _is_regression(wh: Warehouse) -> bool:
+def is_regression(wh: Warehouse) -> bool:
     """data.task=regression, or a numeric target that the in-memory rule (postreport.data.infer_task) calls one:
     decided on its distinct values (more than a classifier's MAX_LABELS: regression)."""
-    from .data import infer_task
 
     cfg = wh.cfg
     if cfg.task is not None or wh.source.columns.get(cfg.target) not in ("number", "integer"):
@@ -382,10 +225,8 @@ def _is_regression(wh: Warehouse) -> bool:
 ERROR_BINS, COARSE_ERROR_BINS, TARGET_BINS = 100_000, 1024, 64
 
 
-def _regression(wh: Warehouse, check):
-    """Regression in one pass after the profile: absolute errors in ERROR_BINS bins on a log scale (the median
-    absolute error within its bin, the largest exactly), and cells of (coarse error bin, target bin) with the sums
-    every metric needs (exact: MAE, RMSE, R², MAPE, max error) and the bootstrap resamples."""
+def regression_profile(wh: Warehouse) -> pd.Series:
+    """Pass 1 of regression: rows, missing and infinite values, the target's mean and range, the errors' scale."""
     cfg, y = wh.cfg, wh.y
     if wh.pred is None:
         raise UserError("regression predictions need data.prediction, the column of predicted values")
@@ -401,7 +242,14 @@ def _regression(wh: Warehouse, check):
         f"SUM(CASE WHEN {y} IS NOT NULL AND {pred} IS NULL THEN 1 ELSE 0 END) AS no_pred, "
         f"AVG({y}) AS mean_y, MIN({y}) AS min_y, MAX({y}) AS max_y, AVG(ABS({pred} - {y})) AS mean_ae, "
         f"MAX(ABS({pred} - {y})) AS max_ae FROM src"), counted=lambda frame: int(frame["n"].iloc[0])).iloc[0]
-    notes = check(profile)
+    return profile
+
+
+def regression_cells(wh: Warehouse, profile: pd.Series) -> tuple:
+    """Pass 2 of regression: absolute errors in ERROR_BINS bins on a log scale (the median absolute error within its
+    bin, the largest exactly), and cells of (coarse error bin, target bin) with the sums every metric needs (exact:
+    MAE, RMSE, R², MAPE, max error) and the bootstrap resamples. (RegressionCells, Aggregation)."""
+    y, pred = wh.y, wh.pred
     wh.where = f"{y} IS NOT NULL AND {pred} IS NOT NULL"
     shift = float(profile["mean_y"])  # sums of (y - shift): R²'s total sum of squares without cancellation
     scale = float(profile["mean_ae"]) or 1.0
@@ -426,7 +274,7 @@ def _regression(wh: Warehouse, check):
     aggregation = Aggregation(engine=wh.engine.name, rows=int(cells.cells["n"].sum()), files=len(wh.source.files),
                               cells=len(cells.cells), passes=wh.passes.done)
     aggregation.median_ae_bound = cells.median()[1]
-    return cells, aggregation, notes
+    return cells, aggregation
 
 
 @dataclass

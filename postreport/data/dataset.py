@@ -1,0 +1,74 @@
+"""The Dataset every later step reads: training and test rows, the task, the labels and how they were read."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+import pandas as pd
+
+from ..errors import UserError
+
+
+@dataclass
+class Dataset:
+    name: str
+    task: str
+    target: str
+    X_train: Optional[pd.DataFrame]
+    y_train: Optional[pd.Series]
+    X_test: pd.DataFrame
+    y_test: pd.Series
+    labels: list = field(default_factory=list)  # class labels in sorted order (classification)
+    positive_label: Any = None  # binary only
+    image_shape: Optional[tuple] = None
+    source: str = ""
+    notes: list = field(default_factory=list)
+    files: dict = field(default_factory=dict)  # path -> sha256
+    logged: Optional[dict] = None  # data=predictions: {"y_pred": array or None, "scores": (n, k) array or None}
+    test_keys: Optional[np.ndarray] = None  # each test row's key: data.id's value, else its row in its source
+    key_name: str = "row"  # data.id, or "row"
+    weights: Optional[np.ndarray] = None  # aggregated input: each test "row" is a cell of this many rows
+    aggregation: Any = None  # postreport.warehouse.Aggregation: how aggregated input was read
+    warehouse: Any = None  # postreport.warehouse.Warehouse: the engine, open for the sections' own passes
+    dates: dict = field(default_factory=dict)  # a date column's name in the file -> the columns of its parts
+
+    def file_columns(self, names, key: str) -> list:
+        """Columns named as the file has them (a date column: its parts), each checked to be a column here; an
+        unknown name is an error naming `key` and the valid names."""
+        resolved = [part for name in names or [] for part in self.dates.get(name, [name])]
+        unknown = [c for c in resolved if c not in self.columns]
+        if unknown:
+            raise UserError(f"{key} names columns not in the test data: {unknown}; valid: {self.columns}")
+        return resolved
+
+    @property
+    def features(self) -> list:
+        return list(self.X_test.columns)
+
+    @property
+    def columns(self) -> list:
+        """The columns besides labels and predictions that sections may group by: the features, or for aggregated
+        input the other columns of the files (read by the engine, never loaded)."""
+        return list(self.warehouse.features) if self.warehouse is not None else self.features
+
+    @property
+    def categorical(self) -> list:
+        return [c for c in self.X_test.columns if isinstance(self.X_test[c].dtype, pd.CategoricalDtype)]
+
+    @property
+    def n_train(self) -> int:
+        return 0 if self.X_train is None else len(self.X_train)
+
+    @property
+    def n_test(self) -> int:
+        return len(self.X_test) if self.weights is None else int(self.weights.sum())
+
+    def fingerprint(self) -> str:
+        """A hash of the exact rows the report is computed from (train and test, features and target)."""
+        h = hashlib.sha256()
+        for part in (self.X_train, self.y_train, self.X_test, self.y_test):
+            if part is not None:
+                h.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
+        return h.hexdigest()

@@ -1,0 +1,65 @@
+"""DuckDB in this process: out of core (spills to a temporary folder of its own beyond data.memory_limit)."""
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from .base import literal, sql_type
+
+
+class DuckDB:
+    """DuckDB in this process: spills to a temporary folder beyond its memory limit, so rows never need to fit."""
+
+    name = "DuckDB"
+
+    def __init__(self, source, settings):  # a postreport.data.sources.Source
+        import duckdb
+
+        import tempfile
+
+        threads = settings.threads or os.cpu_count() or 1
+        import shutil
+        import weakref
+
+        self.spill = tempfile.mkdtemp(prefix="postreport-duckdb-")  # not DuckDB's default: .tmp in the user's folder
+        weakref.finalize(self, shutil.rmtree, self.spill, True)  # also when a run stops before close()
+        self.con = duckdb.connect(config={"memory_limit": settings.memory_limit, "threads": int(threads),
+                                          "preserve_insertion_order": False, "temp_directory": self.spill})
+        files = "[" + ", ".join(literal(str(f)) for f in source.files) + "]"
+        options = f"hive_partitioning = {str(bool(source.partitions)).lower()}, hive_types_autocast = false"
+        if source.kind == "parquet":  # partition values stay text, as in every engine
+            reader = f"read_parquet({files}, {options})"
+        else:
+            d = source.dialect
+            encoding = {"utf-8-sig": "utf-8", "cp1252": "latin-1", "iso8859-1": "latin-1"}.get(d.encoding, d.encoding)
+            reader = (f"read_csv({files}, header = true, delim = {literal(d.sep)}, "
+                      f"decimal_separator = {literal(d.decimal)}, encoding = {literal(encoding)}, {options})")
+        self.con.execute(f"CREATE VIEW src AS SELECT * FROM {reader}")
+
+    def column_types(self) -> dict:
+        """name -> integer | number | text | boolean | the engine's own type name."""
+        described = self.con.execute("DESCRIBE src").df()
+        return {name: sql_type(kind) for name, kind in zip(described["column_name"], described["column_type"])}
+
+    @staticmethod
+    def ident(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    @staticmethod
+    def literal(value) -> str:
+        return literal(value)  # standard SQL: a quote doubled, a backslash is itself
+
+    @staticmethod
+    def sample(select: str, rows: int, seed: int) -> str:
+        """A seeded sample of `rows` rows of a query's result."""
+        return f"SELECT * FROM ({select}) AS t USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE ({int(seed)})"
+
+    def query(self, sql: str) -> pd.DataFrame:
+        return self.con.execute(sql).df()
+
+    def close(self) -> None:
+        import shutil
+
+        self.con.close()
+        shutil.rmtree(self.spill, ignore_errors=True)

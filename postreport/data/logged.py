@@ -1,0 +1,139 @@
+"""Logged predictions of any framework read into memory (data.engine=pandas), or handed to an engine that aggregates
+them (aggregated.py): true labels, predicted labels and/or scores, and any other columns (kept for slicing and
+error analysis)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..config import MISSING_PREDICTIONS
+from ..errors import UserError
+from . import aggregated
+from .dataset import Dataset
+from .decide import (are_probabilities, check_score_count, check_score_types, decide_task, infinite_values,
+                     logged_positive_label, not_probabilities, sorted_labels, without_prediction)
+from .labels import check_predicted_labels, score_columns_by_class
+from .engines import choose_engine
+from .sources import resolve
+from .tables import check_columns, clean, keyed, merge_near_duplicates, read_table, test_keys
+
+
+def load_predictions(cfg) -> Dataset:
+    """Logged predictions of any framework: true labels, predicted labels and/or scores, and any other columns
+    (kept as features for slicing and error analysis)."""
+    if not cfg.path:
+        raise UserError("data=predictions needs data.path: a CSV or Parquet file of logged predictions")
+    if cfg.missing not in MISSING_PREDICTIONS:
+        raise UserError(f"data.missing={cfg.missing!r} is not valid; valid: {', '.join(MISSING_PREDICTIONS)}")
+    if cfg.target in cfg.drop:
+        raise UserError(f"data.drop lists the target {cfg.target!r}; drop only other columns")
+    source = resolve(cfg.path, csv_settings=(cfg.encoding, cfg.sep, cfg.decimal))
+    named = _named_columns(cfg, list(source.columns))
+    check_score_types(source, cfg.scores)
+    engine = choose_engine(cfg.engine, source.rows, cfg.engine_rows)
+    if engine != "pandas":
+        return aggregated.load(cfg, source, engine, named)
+    files: dict = {}
+    notes: list = []
+    table = _read_source(source, files, cfg.na_values, notes,
+                         keep=(cfg.target, cfg.prediction, *cfg.scores) + ((cfg.id,) if cfg.id else ()),
+                         csv_settings=(cfg.encoding, cfg.sep, cfg.decimal), text=(cfg.id,) if cfg.id else (),
+                         drop=tuple(cfg.drop))
+    dates = dict(table.attrs.get("dates", {}))
+    check_columns(table, "data.path", cfg.target, [])
+    table = keyed(table, cfg.id, cfg.target, list(cfg.drop))
+    table = clean(table, cfg.target, list(cfg.drop), notes, "predictions file")
+    pred_column = named.get("data.prediction")
+    (table,) = merge_near_duplicates([table], [cfg.target] + ([pred_column] if pred_column else []),
+                                      cfg.strip_labels, notes)
+    for column in cfg.scores:
+        table[column] = _score_column(table[column], column)
+    table = _rows_with_predictions(table, [c for c in [pred_column, *cfg.scores] if c], cfg.missing, notes)
+    y = table[cfg.target]
+    task = decide_task(cfg.task, y, cfg.target, notes)
+    labels = [] if task == "regression" else sorted_labels(y)
+    y_pred = table[pred_column].to_numpy() if pred_column else None
+    if task == "regression" and y_pred is not None:
+        _score_column(table[pred_column], pred_column)  # numeric and finite
+    elif y_pred is not None:
+        unseen = check_predicted_labels(labels, sorted_labels(table[pred_column].dropna()), cfg.target, pred_column)
+        if unseen:
+            notes.append(unseen)
+    positive = logged_positive_label(cfg, labels) if task == "binary" else None
+    scores, probabilities, score_columns = None, True, list(cfg.scores)
+    if cfg.scores:
+        check_score_count(cfg, task, labels)
+        score_columns, which = score_columns_by_class(cfg.scores, cfg.score_labels, labels, task, positive)
+        notes.append(which)
+        scores = table[score_columns].to_numpy(dtype=float)
+        probabilities = are_probabilities(scores)
+        if not probabilities:
+            not_probabilities(cfg, task, pred_column, float(scores.min()), float(scores.max()), notes)
+    keys = test_keys(table, cfg.id)
+    used = [cfg.target] + ([pred_column] if pred_column else []) + list(cfg.scores)
+    X = table.drop(columns=used)
+    for col in X.columns:
+        if not pd.api.types.is_numeric_dtype(X[col]):
+            X[col] = X[col].astype("category")
+    return Dataset(name=source.name, task=task, target=cfg.target, X_train=None, y_train=None,
+                   X_test=X.reset_index(drop=True), y_test=y.reset_index(drop=True), labels=labels,
+                   positive_label=positive, source=", ".join(files), notes=notes, files=files,
+                   logged={"y_pred": y_pred, "scores": scores, "prediction": pred_column,
+                           "score_columns": score_columns, "probabilities": probabilities,
+                           "threshold": 0.5 if cfg.threshold is None else float(cfg.threshold)},
+                   test_keys=keys, key_name=cfg.id or "row", dates=dates)
+
+
+def _named_columns(cfg, columns: list) -> dict:
+    """config key -> the column it names; each must be a column of the predictions."""
+    named = {"data.target": cfg.target}
+    if cfg.prediction and (cfg.prediction in columns or not cfg.scores):
+        named["data.prediction"] = cfg.prediction
+    named.update({f"data.scores[{i}]": c for i, c in enumerate(cfg.scores)})
+    for key, column in named.items():
+        if column not in columns:
+            raise UserError(f"{key}={column!r} is not a column of the predictions file; its columns are: {columns}")
+    return named
+
+
+def _read_source(source, files: dict, na_values, notes: list, keep: tuple, **options) -> pd.DataFrame:
+    """Every file of the source in memory, one frame (hive partition values as columns), rows in file order.
+    options: csv_settings and text, as read_table takes them."""
+    if len(source.files) == 1:
+        return read_table(str(source.files[0]), "data.path", files, na_values, notes, keep, **options)
+    parts = []
+    for f in source.files:
+        part = read_table(str(f), f"data.path ({f.name})", files, na_values, notes, keep, **options)
+        for key, value in source.partition_values(f).items():
+            part[key] = value
+        parts.append(part)
+    table = pd.concat(parts, ignore_index=True)
+    notes.append(f"Read {len(source.files)} files ({len(table):,} rows) into memory (data.engine=pandas).")
+    return table
+
+
+def _score_column(values: pd.Series, column: str) -> pd.Series:
+    """A column of numbers: text that is not a number, or an infinite value, is an error naming a few of them."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = values[numbers.isna() & values.notna()]
+    if len(bad):
+        raise UserError(f"column {column!r} must hold numbers; {len(bad)} values do not, e.g. "
+                        f"{list(dict.fromkeys(bad.astype(str)))[:5]}")
+    infinite = np.isinf(numbers.to_numpy(float))
+    if infinite.any():
+        raise infinite_values(column, int(infinite.sum()))
+    return numbers
+
+
+def _rows_with_predictions(table: pd.DataFrame, columns: list, missing: str, notes: list) -> pd.DataFrame:
+    """Rows with no prediction or score: an error naming the columns and counts, or dropped with a note when
+    data.missing=drop."""
+    empty = {c: int(table[c].isna().sum()) for c in columns if table[c].isna().any()}
+    if not empty:
+        return table
+    counts = without_prediction(empty, missing)
+    keep = table[columns].notna().all(axis=1)
+    notes.append(f"{int((~keep).sum())} rows without a prediction ({counts}) were left out (data.missing=drop).")
+    if not keep.any():
+        raise UserError(f"no row has a prediction ({counts} missing values)")
+    return table[keep]  # the index (each row's key) is kept
