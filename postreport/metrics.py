@@ -14,6 +14,7 @@ from typing import Optional
 import numpy as np
 
 from . import bootstrap
+from .stats.proportions import wilson, z_for
 
 
 @dataclass(frozen=True)
@@ -125,9 +126,7 @@ class MetricsResult:
         if not self.small_classes or self.ci_level is None:
             self.small_classes = {} if self.ci_level is None else self.small_classes
             return self
-        from .analyses.calibration import wilson
-
-        z = _z(self.ci_level)
+        z = z_for(self.ci_level)
         exact = {"accuracy": (correct, n)}
         if self.task == "binary":
             exact.update(recall=(tp, positives), precision=(tp, predicted))
@@ -300,12 +299,6 @@ def _small_class_words(result: "MetricsResult") -> str:
         text += ("; the" if text else "the") + (f" bootstrap intervals of {', '.join(unreliable)} are unreliable "
                                                 "(a resample cannot vary a class it holds a handful of rows of)")
     return text + "."
-
-
-def _z(level: float) -> float:
-    from statistics import NormalDist
-
-    return NormalDist().inv_cdf(0.5 + level / 2)
 
 
 def _few(labels: list, most: int = 10) -> str:

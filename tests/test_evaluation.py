@@ -9,7 +9,7 @@ from scipy.stats import ks_2samp
 from sklearn.calibration import calibration_curve
 
 from conftest import cli, run_report
-from postreport.analyses.calibration import bin_edges, reliability
+from postreport.stats.calibration import bin_edges, reliability
 from postreport.analyses.curves import binary_curves, multiclass_curves
 from postreport.analyses.per_class import per_class
 from postreport.analyses.thresholds import Cost, ThresholdSettings, analyse
@@ -281,7 +281,8 @@ def test_without_training_data_thresholds_are_cross_fitted_on_test_halves(tmp_pa
 def test_calibration_slope_intercept_wilson_and_recalibration(tmp_path):
     from sklearn.linear_model import LogisticRegression
 
-    from postreport.analyses.calibration import logistic_recalibration, wilson
+    from postreport.stats.calibration import logistic_recalibration
+    from postreport.stats.proportions import wilson
 
     low, high = wilson(3, 10, 1.959964)  # Wilson (1927) for 3 of 10: [0.1078, 0.6032]
     assert (round(low, 4), round(high, 4)) == (0.1078, 0.6032)

@@ -231,7 +231,8 @@ def test_two_processes_sharing_a_storage_finish_one_study_without_duplicate_tria
     storage = f"sqlite:///{tmp_path / 'study.db'}"
     command = [sys.executable, "-c", "from postreport.cli import main; main()", "data=file", f"data.path={task}",
                "data.target=y", "ensemble=none", "report.formats=[json]", "report.analyses=[tuning]",
-               "tuning.n_trials=4", "tuning.timeout=null", f"tuning.storage={storage}", "tuning.study_name=shared"]
+               "tuning.n_trials=4", "tuning.timeout=null", f"tuning.storage={storage}", "tuning.study_name=shared",
+               "n_jobs=1"]  # two processes on two cores: a model with every core each spins in OpenMP (minutes)
     runs = [subprocess.Popen([*command, f"hydra.run.dir=run{i}"], cwd=tmp_path, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True) for i in range(2)]
     for run in runs:

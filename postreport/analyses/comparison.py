@@ -221,7 +221,7 @@ class ComparisonAnalysis(Analysis):
     @staticmethod
     def _calibration(result, ctx, cur, cur_enc, base, base_enc, rows) -> None:
         """Expected calibration error of both models on the matched rows, binned as the calibration section bins."""
-        from .calibration import bin_edges, reliability
+        from ..stats.calibration import bin_edges, reliability
 
         if cur_enc.score is None or base_enc.score is None or not (cur.probabilities and base.probabilities):
             return

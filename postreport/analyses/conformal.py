@@ -129,7 +129,7 @@ class ConformalAnalysis(Analysis):
             empty = float(np.mean(size_per_row == 0))
         from scipy.special import ndtri
 
-        from .calibration import wilson
+        from ..stats.proportions import wilson
 
         z = float(ndtri(1 - (1 - ctx.cfg.bootstrap.level) / 2))
         coverage = float(covered.mean())
@@ -148,7 +148,7 @@ class ConformalAnalysis(Analysis):
 
     @staticmethod
     def _slices(ctx, covered: np.ndarray, level: float, z: float) -> list:
-        from .calibration import wilson
+        from ..stats.proportions import wilson
         from .slices import run_settings, slice_groups
 
         if ctx.data.X_test.shape[1] == 0:

@@ -100,7 +100,7 @@ class FairnessResult:
 def group_labels(values: pd.Series, max_levels: int) -> np.ndarray:
     """Each row's group: the column's value (the most frequent max_levels, the rest pooled; missing values a group
     of their own), or for a numeric column with more values than that, its quartile."""
-    from .slices import slice_labels
+    from ..stats.groups import slice_labels
 
     if pd.api.types.is_numeric_dtype(values) and values.nunique() > max_levels:
         return np.asarray(slice_labels(values, 4, max_levels).astype(str), dtype=object)

@@ -4,13 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from statistics import NormalDist
-
 import numpy as np
 
 from ..figures import Bars
 from ..metrics import MIN_CLASS_ROWS
-from .calibration import wilson
+from ..stats.proportions import wilson, z_for
 from ..report.model import Estimate, Figure, Table
 from .base import Analysis
 
@@ -105,7 +103,7 @@ class PerClassAnalysis(Analysis):
                     if row.values[m] is not None:
                         row.ci[m] = intervals.interval(f"class_{m}", column)
                 if 0 < row.support < MIN_CLASS_ROWS:  # a resample cannot vary a handful of rows: Wilson
-                    z = NormalDist().inv_cdf(0.5 + intervals.level / 2)
+                    z = z_for(intervals.level)
                     tp, predicted = row.counts
                     row.ci_method = "wilson"
                     row.ci["recall"] = wilson(tp, row.support, z)

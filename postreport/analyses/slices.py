@@ -12,10 +12,9 @@ from .. import metrics
 from ..bootstrap import interval_level, intervals_on
 from ..errors import at_least, strictly_between
 from ..report.model import Estimate, Note, Table
+from ..stats.groups import MISSING, OTHER, frequent, slice_labels
 from .base import Analysis
 
-MISSING = "(missing)"
-OTHER = "(other)"
 AUTO_COLUMNS = 2
 
 
@@ -96,28 +95,6 @@ class SlicesResult:
             "segments_searched": self.searched, "segment_loss": self.loss or None, "q": self.q,
             "notes": list(self.notes),
         }
-
-
-def slice_labels(values: pd.Series, bins: int, max_levels: int) -> pd.Series:
-    """The slice each row falls in, as an ordered categorical: numeric bins low to high, levels by frequency."""
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values) and values.nunique() > bins:
-        cut = pd.qcut(values, q=bins, duplicates="drop")
-        names = [f"({c.left:.4g}, {c.right:.4g}]" for c in cut.cat.categories]
-        text = cut.cat.rename_categories(names).astype(object).where(cut.notna(), MISSING)
-        order = names + [MISSING]
-    else:
-        text = values.astype(object).where(values.notna(), MISSING).astype(str)
-        keep = frequent(text.value_counts(), max_levels)
-        text = text.where(text.isin(keep), OTHER)
-        order = keep + [OTHER]
-    return pd.Series(pd.Categorical(text, categories=[c for c in order if c in set(text)], ordered=True))
-
-
-def frequent(sizes: pd.Series, max_levels: int) -> list:
-    """The `max_levels` values with the most rows (value -> rows), ties in the values' order: one order whatever
-    order the rows came in."""
-    order = sorted(sizes.items(), key=lambda item: (-item[1], str(item[0])))
-    return [value for value, _ in order[:max_levels]]
 
 
 def slice_groups(data, settings: SliceSettings, rows: Optional[np.ndarray] = None):

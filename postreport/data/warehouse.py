@@ -2,7 +2,7 @@
 never loaded row by row.
 
 Each pass over the data is one SQL query that both engines run as written (only the quoting of names and text
-differs; `DuckDB` and `Spark` below). Classification takes two:
+differs: postreport.data.engines). Classification takes two:
 1. profile: per true label, the rows, the missing predictions and scores, the score range and whether every score
    is a probability;
 2. cells: rows grouped by (true label, predicted label, score bin), with each group's row count and the sums of its
@@ -11,7 +11,7 @@ differs; `DuckDB` and `Spark` below). Classification takes two:
 Regression: a profile, then cells of (absolute error's bin on a log scale, target's bin) with the sums every
 metric needs, and the same sums per fine error bin for the median (`RegressionCells`).
 
-The report is then computed from the cells as weighted rows (postreport.aggregated, `Dataset.weights`): counting
+The report is then computed from the cells as weighted rows (postreport.data.aggregated, `Dataset.weights`): counting
 metrics and the confusion matrix are exact; log loss and Brier score are exact (sums of each row's own value); every
 score in a bin counts as the bin's mean score, so ROC AUC is the binned AUC, within a bound the report states
 (pairs of a positive and a negative in the same bin count as ties: at most half of them are misjudged); curves,

@@ -1,0 +1,2 @@
+"""Statistics that several sections share, tested on arrays: proportions' intervals, calibration's bins and
+recalibration, groups of rows by a column's values."""
