@@ -60,11 +60,11 @@ def from_log(data) -> Predictions:
     y_true = data.y_test.to_numpy()
     logged = data.logged
     if data.task == "regression":
-        return Predictions(y_true.astype(float), np.asarray(logged["y_pred"], dtype=float), None, [], 0.0,
-                           weight=data.weights, cells=logged.get("cells"))
+        return Predictions(y_true.astype(float), np.asarray(logged.y_pred, dtype=float), None, [], 0.0,
+                           weight=data.weights, cells=logged.cells)
     labels = list(data.labels)
     proba = None
-    scores = logged["scores"]
+    scores = logged.scores
     if scores is not None:
         if data.task == "binary":
             positive = labels.index(data.positive_label)
@@ -72,17 +72,17 @@ def from_log(data) -> Predictions:
             proba[:, positive], proba[:, 1 - positive] = scores[:, 0], 1 - scores[:, 0]
         else:
             proba = scores
-    if logged["y_pred"] is not None:
-        y_pred = np.asarray(logged["y_pred"])
+    if logged.y_pred is not None:
+        y_pred = np.asarray(logged.y_pred)
         if y_pred.dtype.kind == "f" and y_true.dtype.kind in "iu" and np.all(np.mod(y_pred, 1) == 0):
             y_pred = y_pred.astype(y_true.dtype)
     elif data.task == "binary":
         positive = labels.index(data.positive_label)
-        y_pred = np.asarray(labels, dtype=object)[np.where(proba[:, positive] >= logged["threshold"], positive,
+        y_pred = np.asarray(labels, dtype=object)[np.where(proba[:, positive] >= logged.threshold, positive,
                                                            1 - positive)]
     else:
         y_pred = np.asarray(labels, dtype=object)[np.argmax(proba, axis=1)]
     if y_pred.dtype == object and y_true.dtype != object:
         y_pred = y_pred.astype(y_true.dtype)
-    return Predictions(y_true, y_pred, proba, labels, 0.0, logged["probabilities"], logged["threshold"],
-                       weight=data.weights, loss=logged.get("loss"), sq=logged.get("sq"))
+    return Predictions(y_true, y_pred, proba, labels, 0.0, logged.probabilities, logged.threshold,
+                       weight=data.weights, loss=logged.loss, sq=logged.sq)

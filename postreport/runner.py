@@ -284,7 +284,7 @@ def run_analysis(name: str, cls, settings, ctx: RunContext, timer: Timer) -> Out
     outcome = Outcome(name=name, analysis=analysis)
     with timer.step(f"analysis: {name}") as step:
         try:
-            reason = analysis.skip_reason(ctx) or aggregated_skip(analysis, ctx.data)
+            reason = skip_reason(analysis, ctx, settings) or aggregated_skip(analysis, ctx.data)
             if reason:
                 outcome.status, outcome.error = "skipped", reason
                 step.outcome = f"skipped ({reason})"
@@ -299,6 +299,16 @@ def run_analysis(name: str, cls, settings, ctx: RunContext, timer: Timer) -> Out
             log.error("analysis %s failed: %s\n%s", name, outcome.error, traceback.format_exc())
     outcome.seconds = timer.seconds[f"analysis: {name}"]
     return outcome
+
+
+def skip_reason(analysis, ctx, settings) -> Optional[str]:
+    """The analysis's own reason to be skipped, given its settings (a plugin written for `skip_reason(ctx)` is called
+    without them)."""
+    import inspect
+
+    if len(inspect.signature(analysis.skip_reason).parameters) >= 2:
+        return analysis.skip_reason(ctx, settings)
+    return analysis.skip_reason(ctx)
 
 
 def aggregated_skip(analysis, data) -> Optional[str]:

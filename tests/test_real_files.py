@@ -80,14 +80,14 @@ def test_score_columns_named_after_their_classes_are_read_by_name(tmp_path):
     y, P = three_classes()
     frame = pd.DataFrame({"y_true": y, "p_cat": P[:, 0], "p_dog": P[:, 1], "p_bird": P[:, 2]})
     data = load(tmp_path, frame, "data.scores=[p_cat,p_dog,p_bird]", "data.prediction=null", name="p.csv")
-    assert data.logged["score_columns"] == ["p_bird", "p_cat", "p_dog"]  # the data's (sorted) label order
+    assert data.logged.score_columns == ["p_bird", "p_cat", "p_dog"]  # the data's (sorted) label order
     assert any("'p_bird' is 'bird'" in n for n in data.notes)
     frame = frame.rename(columns={"p_cat": "s1", "p_dog": "s2", "p_bird": "s3"})
     with pytest.raises(UserError, match="data.score_labels"):
         load(tmp_path, frame, "data.scores=[s1,s2,s3]", "data.prediction=null")
     data = load(tmp_path, frame, "data.scores=[s1,s2,s3]", "data.score_labels=[cat,dog,bird]",
                 "data.prediction=null")
-    assert data.logged["score_columns"] == ["s3", "s1", "s2"]
+    assert data.logged.score_columns == ["s3", "s1", "s2"]
 
 
 # ------------------------------------------------------------------------------- A2, A3: label kinds and spellings

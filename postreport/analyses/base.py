@@ -25,8 +25,9 @@ class Analysis:
 
     gate_missing: ClassVar[str] = "it gives no value for it"  # why a gate it offers has no value though it ran
 
-    def skip_reason(self, ctx) -> Optional[str]:
-        """Why the inputs cannot support this analysis, or None when they can."""
+    def skip_reason(self, ctx, settings) -> Optional[str]:
+        """Why the inputs (and this analysis's settings) cannot support it, or None when they can. A plugin's
+        `skip_reason(self, ctx)` without settings is called as such."""
         return None
 
     def compute(self, ctx, settings) -> Any:
@@ -41,7 +42,7 @@ class Analysis:
 def no_scores(ctx, reason: str) -> str:
     """Why there are no per-row scores: the model gives none (`reason`), or multiclass scores were aggregated."""
     a = ctx.data.aggregation
-    if a is not None and ctx.data.task == "multiclass" and ctx.data.logged["score_columns"]:
+    if a is not None and ctx.data.task == "multiclass" and ctx.data.logged.score_columns:
         return (f"The multiclass scores were aggregated by {a.engine} into counts of (true, predicted) labels with "
                 "their log losses and squared errors: this section needs every row's scores (data.engine=pandas).")
     return reason

@@ -134,7 +134,7 @@ class CalibrationAnalysis(Analysis):
     lead = "Whether a predicted probability of 70% comes true about 70% of the time."
     Settings = CalibrationSettings
 
-    def skip_reason(self, ctx) -> Optional[str]:
+    def skip_reason(self, ctx, settings) -> Optional[str]:
         if ctx.data.task == "regression":
             return "Calibration of probabilities needs classes; this is a regression task."
         if ctx.encoded.proba is None:

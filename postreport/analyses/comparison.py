@@ -92,7 +92,7 @@ class ComparisonAnalysis(Analysis):
     lead = "Is this model better than the baseline on the same rows? Paired differences with intervals."
     Settings = ComparisonSettings
 
-    def skip_reason(self, ctx) -> Optional[str]:
+    def skip_reason(self, ctx, settings) -> Optional[str]:
         if getattr(ctx, "baseline", None) is None:
             return "No baseline to compare with: set compare.baseline=PATH (a previous run's folder or a predictions file)."
         return None

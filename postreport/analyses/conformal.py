@@ -83,7 +83,7 @@ class ConformalAnalysis(Analysis):
     lead = "Intervals and prediction sets that contain the truth at a chosen rate, checked on the test rows."
     Settings = ConformalSettings
 
-    def skip_reason(self, ctx) -> Optional[str]:
+    def skip_reason(self, ctx, settings) -> Optional[str]:
         if ctx.data.task != "regression" and (ctx.encoded.proba is None or not ctx.predictions.probabilities):
             return no_scores(ctx, "Prediction sets need class probabilities; this model gives none.")
         return None

@@ -89,7 +89,7 @@ class ConfusionMatrixAnalysis(Analysis):
     lead = "Which classes the model mistakes for which, in counts and as shares of each true class."
     Settings = ConfusionSettings
 
-    def skip_reason(self, ctx) -> Optional[str]:
+    def skip_reason(self, ctx, settings) -> Optional[str]:
         if ctx.data.task == "regression":
             return "A confusion matrix needs classes; this is a regression task."
         return None

@@ -116,7 +116,7 @@ class CurvesAnalysis(Analysis):
     lead = "How well the scores rank positives above negatives, at every possible threshold."
     Settings = CurveSettings
 
-    def skip_reason(self, ctx) -> Optional[str]:
+    def skip_reason(self, ctx, settings) -> Optional[str]:
         if ctx.data.task == "regression":
             return "ROC and precision-recall curves need classes; this is a regression task."
         if ctx.encoded.proba is None:

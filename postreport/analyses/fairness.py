@@ -123,9 +123,8 @@ class FairnessAnalysis(Analysis):
         if settings.sensitive:  # as the file names them: a date column by its parts
             settings.sensitive = data.file_columns(settings.sensitive, "analyses.fairness.sensitive")
 
-    def skip_reason(self, ctx) -> Optional[str]:
-        node = ctx.cfg.analyses.get("fairness") if ctx.cfg.analyses is not None else None
-        if node is None or not node.get("sensitive"):
+    def skip_reason(self, ctx, settings: FairnessSettings) -> Optional[str]:
+        if not settings.sensitive:
             return "No sensitive columns: set analyses.fairness.sensitive=[column, ...] to compare groups."
         return None
 

@@ -97,7 +97,7 @@ class FeatureImportanceAnalysis(Analysis):
     lead = "Which inputs the predictions depend on, measured three ways, and how the prediction moves with them."
     Settings = ImportanceSettings
 
-    def skip_reason(self, ctx) -> Optional[str]:
+    def skip_reason(self, ctx, settings) -> Optional[str]:
         if ctx.model.estimator is None:
             return "There is no model (logged predictions): importance needs a model to query."
         if ctx.data.X_test.shape[1] == 0:

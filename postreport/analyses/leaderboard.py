@@ -104,7 +104,7 @@ class LeaderboardAnalysis(Analysis):
     title = "Leaderboard and ensembles"
     lead = "Every model of this run on the same test rows, and whether the differences are real."
 
-    def skip_reason(self, ctx) -> Optional[str]:
+    def skip_reason(self, ctx, settings) -> Optional[str]:
         if len(ctx.candidates) < 2:
             return ("Only one model in this run; ensembles (ensemble=...) or tuning add candidates, and need "
                     "training data.")

@@ -85,7 +85,7 @@ class PerClassAnalysis(Analysis):
     title = "Per-class performance"
     lead = "How well each class is found (recall) and how often a prediction of it is right (precision)."
 
-    def skip_reason(self, ctx) -> Optional[str]:
+    def skip_reason(self, ctx, settings) -> Optional[str]:
         if ctx.data.task == "regression":
             return "Per-class metrics need classes; this is a regression task."
         return None

@@ -3,6 +3,7 @@ distribution, and the error by decile of the target."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -43,7 +44,7 @@ class ResidualsAnalysis(Analysis):
     lead = "Where the predictions miss, by how much, and whether the misses have a pattern."
     Settings = ResidualSettings
 
-    def skip_reason(self, ctx):
+    def skip_reason(self, ctx, settings) -> Optional[str]:
         if ctx.data.task != "regression":
             return "Residual diagnostics are for regression; this is classification."
         return None

@@ -90,7 +90,7 @@ class SaliencyAnalysis(Analysis):
     lead = "Which parts of the input drive single predictions."
     Settings = SaliencySettings
 
-    def skip_reason(self, ctx) -> Optional[str]:
+    def skip_reason(self, ctx, settings) -> Optional[str]:
         if ctx.model.estimator is None:
             return "There is no model (logged predictions): saliency needs a model to query."
         if ctx.data.image_shape and ctx.data.task == "regression":

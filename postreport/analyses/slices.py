@@ -130,7 +130,7 @@ class SlicesAnalysis(Analysis):
         if settings.by:  # as the file names them: a date column is sliced by its parts
             settings.by = data.file_columns(settings.by, "analyses.slices.by")
 
-    def skip_reason(self, ctx) -> Optional[str]:
+    def skip_reason(self, ctx, settings) -> Optional[str]:
         if not ctx.data.columns:
             return "The test data has no columns besides the labels and predictions to slice by."
         return None

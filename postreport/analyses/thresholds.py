@@ -216,7 +216,7 @@ class ThresholdsAnalysis(Analysis):
     lead = "What changes when the model flags rows at a lower or higher score, and which threshold to use."
     Settings = ThresholdSettings
 
-    def skip_reason(self, ctx) -> Optional[str]:
+    def skip_reason(self, ctx, settings) -> Optional[str]:
         if ctx.data.task != "binary":
             return f"Threshold analysis is for binary classification; this is {ctx.data.task}."
         if ctx.encoded.proba is None:

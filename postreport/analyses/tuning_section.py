@@ -53,7 +53,7 @@ class TuningAnalysis(Analysis):
     lead = "A search for better parameters by cross-validation on the training data, and what it buys on the test set."
     Settings = TuningSettings
 
-    def skip_reason(self, ctx) -> Optional[str]:
+    def skip_reason(self, ctx, settings) -> Optional[str]:
         return ctx.tuning_skipped if ctx.tuning is None else None
 
     def compute(self, ctx, settings: TuningSettings) -> TuningResult:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError, at_least
-from .dataset import Dataset
+from .dataset import Dataset, Logged
 from .decide import (check_score_count, decide_task, infinite_values, logged_positive_label, not_probabilities,
                      sorted_labels, without_prediction)
 from .labels import check_predicted_labels, near_duplicate_labels, score_columns_by_class
@@ -50,9 +50,8 @@ def load(cfg, source, engine: str, named: dict) -> Dataset:
         if unseen:
             notes.append(unseen)
     weight = cells["n"].to_numpy(dtype=float)
-    logged = {"y_pred": cells["pred"].to_numpy(), "scores": None, "prediction": pred_column,
-              "score_columns": list(decided.score_columns), "probabilities": probabilities,
-              "threshold": 0.5 if cfg.threshold is None else float(cfg.threshold)}
+    logged = Logged(cells["pred"].to_numpy(), None, pred_column, list(decided.score_columns), probabilities,
+                    0.5 if cfg.threshold is None else float(cfg.threshold))
     what = "the true label and the predicted label"
     if "bin" in cells:
         bins = cells["bin"].to_numpy(dtype=np.int64)
@@ -63,17 +62,17 @@ def load(cfg, source, engine: str, named: dict) -> Dataset:
         np.minimum.at(low, bins, cells["s_min"].to_numpy(dtype=float))
         np.maximum.at(high, bins, cells["s_max"].to_numpy(dtype=float))
         # inside the bin's own scores: a bin of one distinct score is that score exactly, not a rounded sum / n
-        logged["scores"] = np.clip(mean[bins], low[bins], high[bins])[:, None]
-        logged["loss"] = cells["loss_sum"].to_numpy() / weight
-        logged["sq"] = cells["sq_sum"].to_numpy() / weight
+        logged.scores = np.clip(mean[bins], low[bins], high[bins])[:, None]
+        logged.loss = cells["loss_sum"].to_numpy() / weight
+        logged.sq = cells["sq_sum"].to_numpy() / weight
         aggregation.auc_error_bound = auc_error_bound((y == positive).astype(float), bins, weight)
         low, high = aggregation.score_range
         width = (high - low) / aggregation.score_bins
         what += (f" and the score's bin ({aggregation.score_bins:,} bins of width {width:.3g} from {low:.4g} to "
                  f"{high:.4g}; each bin's scores count as their mean)")
     elif cfg.scores:
-        logged["loss"] = cells["loss_sum"].to_numpy() / weight
-        logged["sq"] = cells["sq_sum"].to_numpy() / weight
+        logged.loss = cells["loss_sum"].to_numpy() / weight
+        logged.sq = cells["sq_sum"].to_numpy() / weight
         notes.append("From aggregates, a multiclass report has the counting metrics, the confusion matrix, per-class "
                      "metrics, log loss and Brier score (sums of each row's own value); ROC AUC, average precision "
                      "and the curves need every row's scores of every class together (data.engine=pandas).")
@@ -176,8 +175,7 @@ def _aggregated_regression(cfg, source, cells, aggregation, notes: list, warehou
                                     "equal-width bins), each with the sums the metrics need",
                        "MAE, RMSE, R², MAPE and the largest error are exact; the median absolute error is within "
                        f"±{aggregation.median_ae_bound:.3g} (its bin among 100,000 on a log scale)"))
-    logged = {"y_pred": y + frame["e"].to_numpy(dtype=float) / weight, "scores": None, "prediction": pred_column,
-              "score_columns": [], "probabilities": True, "threshold": 0.5, "cells": cells}
+    logged = Logged(y + frame["e"].to_numpy(dtype=float) / weight, None, pred_column, [], cells=cells)
     return _dataset(cfg, source, "regression", y, weight, logged, notes, aggregation, warehouse)
 
 
@@ -189,7 +187,7 @@ def _read(aggregation, what: str, exact: str) -> str:
             f"rows that agree on {what}. The report is computed from the cells; no row is sampled. {exact}.")
 
 
-def _dataset(cfg, source, task: str, y, weight, logged: dict, notes: list, aggregation, warehouse,
+def _dataset(cfg, source, task: str, y, weight, logged: Logged, notes: list, aggregation, warehouse,
              **labels) -> Dataset:
     """The cells as a test set of weighted entries: no training rows, no feature columns (the engine has them)."""
     return Dataset(name=source.name, task=task, target=cfg.target, X_train=None, y_train=None,

@@ -12,6 +12,21 @@ from ..errors import UserError
 
 
 @dataclass
+class Logged:
+    """data=predictions: what the file holds besides the true labels (the predictions' side of a Dataset)."""
+
+    y_pred: Optional[np.ndarray]  # predicted labels (or values), or None: labels come from the scores
+    scores: Optional[np.ndarray]  # (n, k) in the data's label order (binary: k = 1, the positive class's score)
+    prediction: Optional[str]  # the predicted-label column, if any
+    score_columns: list  # data.scores in the data's label order
+    probabilities: bool = True  # the scores are probabilities (else they only rank rows)
+    threshold: float = 0.5  # binary labels from scores: the positive class at and above it
+    loss: Optional[np.ndarray] = None  # aggregated binary/multiclass: each cell's mean log loss
+    sq: Optional[np.ndarray] = None  # and mean squared error (Brier), from every row's own score
+    cells: Any = None  # aggregated regression: postreport.data.warehouse.RegressionCells (the metrics' sums)
+
+
+@dataclass
 class Dataset:
     name: str
     task: str
@@ -26,7 +41,7 @@ class Dataset:
     source: str = ""
     notes: list = field(default_factory=list)
     files: dict = field(default_factory=dict)  # path -> sha256
-    logged: Optional[dict] = None  # data=predictions: {"y_pred": array or None, "scores": (n, k) array or None}
+    logged: Optional["Logged"] = None  # data=predictions: the predictions and scores read from the file
     test_keys: Optional[np.ndarray] = None  # each test row's key: data.id's value, else its row in its source
     key_name: str = "row"  # data.id, or "row"
     weights: Optional[np.ndarray] = None  # aggregated input: each test "row" is a cell of this many rows

@@ -9,7 +9,7 @@ import pandas as pd
 from ..config import MISSING_PREDICTIONS
 from ..errors import UserError
 from . import aggregated
-from .dataset import Dataset
+from .dataset import Dataset, Logged
 from .decide import (are_probabilities, check_score_count, check_score_types, decide_task, infinite_values,
                      logged_positive_label, not_probabilities, sorted_labels, without_prediction)
 from .labels import check_predicted_labels, score_columns_by_class
@@ -78,9 +78,8 @@ def load_predictions(cfg) -> Dataset:
     return Dataset(name=source.name, task=task, target=cfg.target, X_train=None, y_train=None,
                    X_test=X.reset_index(drop=True), y_test=y.reset_index(drop=True), labels=labels,
                    positive_label=positive, source=", ".join(files), notes=notes, files=files,
-                   logged={"y_pred": y_pred, "scores": scores, "prediction": pred_column,
-                           "score_columns": score_columns, "probabilities": probabilities,
-                           "threshold": 0.5 if cfg.threshold is None else float(cfg.threshold)},
+                   logged=Logged(y_pred, scores, pred_column, score_columns, probabilities,
+                                 0.5 if cfg.threshold is None else float(cfg.threshold)),
                    test_keys=keys, key_name=cfg.id or "row", dates=dates)
 
 
