@@ -14,6 +14,7 @@ from typing import Optional
 import numpy as np
 
 from . import bootstrap
+from .data.labels import listed
 from .stats.proportions import wilson, z_for
 
 
@@ -113,7 +114,7 @@ class MetricsResult:
     def headline(self) -> Optional[str]:
         if not self.small_classes:
             return None
-        return (f"Few test rows in class {_few(list(self.small_classes))} (fewer than {MIN_CLASS_ROWS}): "
+        return (f"Few test rows in class {listed(list(self.small_classes))} (fewer than {MIN_CLASS_ROWS}): "
                 + _small_class_words(self))
 
     def honest_for_small_classes(self, counts: dict, correct: float, n: float, tp: float = 0, predicted: float = 0,
@@ -233,10 +234,10 @@ def multiclass_metrics(y_true, y_pred, proba, classes, labels, probabilities: bo
     never = [label for label in labels if label not in predicted]
     absent = [label for label in labels if label not in present]
     if never:
-        notes.append(f"Precision is undefined for classes never predicted ({_few(never)}); the macro averages count "
+        notes.append(f"Precision is undefined for classes never predicted ({listed(never)}); the macro averages count "
                      "it as 0, as scikit-learn does.")
     if absent:
-        notes.append(f"Recall is undefined for classes absent from the test set ({_few(absent)}); the macro averages "
+        notes.append(f"Recall is undefined for classes absent from the test set ({listed(absent)}); the macro averages "
                      "count it as 0, as scikit-learn does.")
     attempt("f1_micro", lambda: skm.f1_score(y_true, y_pred, labels=labels, average="micro",
                                              sample_weight=weight))
@@ -299,11 +300,6 @@ def _small_class_words(result: "MetricsResult") -> str:
         text += ("; the" if text else "the") + (f" bootstrap intervals of {', '.join(unreliable)} are unreliable "
                                                 "(a resample cannot vary a class it holds a handful of rows of)")
     return text + "."
-
-
-def _few(labels: list, most: int = 10) -> str:
-    shown = ", ".join(repr(label) for label in labels[:most])
-    return shown + (f" and {len(labels) - most} more" if len(labels) > most else "")
 
 
 def regression_metrics(y_true, y_pred) -> MetricsResult:

@@ -1,5 +1,5 @@
-"""Logged predictions at scale (postreport.data.warehouse): DuckDB and Spark aggregate them into cells; the report from the
-cells equals the report from the rows in memory (counts exactly, ROC AUC within the bound it states)."""
+"""Logged predictions at scale (postreport.data.warehouse): DuckDB and Spark aggregate them into cells; the report
+from the cells equals the report from the rows in memory (counts exactly, ROC AUC within the bound it states)."""
 import json
 import shutil
 import subprocess

@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..config import TASKS
 from ..errors import UserError
-from .labels import named_class
+from .labels import listed, named_class
 
 
 MAX_CLASSES_FOR_INTEGER_TARGET = 20
@@ -104,10 +104,9 @@ def check_score_count(cfg, task: str, labels: list) -> None:
         raise UserError("data.scores are for classification; for regression give data.prediction only")
     expected = 1 if task == "binary" else len(labels)
     if len(cfg.scores) != expected:
-        shown = ", ".join(repr(v) for v in labels[:10]) + (f", ... ({len(labels)} classes)" if len(labels) > 10 else "")
-        raise UserError(f"data.scores lists {len(cfg.scores)} columns; a {task} target with labels [{shown}] needs "
-                        f"{expected} (binary: the positive class's score; multiclass: one per class of the target, a "
-                        "class with no row here has none)")
+        raise UserError(f"data.scores lists {len(cfg.scores)} columns; a {task} target with labels "
+                        f"[{listed(labels)}] needs {expected} (binary: the positive class's score; multiclass: one "
+                        "per class of the target, a class with no row here has none)")
 
 
 def not_probabilities(cfg, task: str, pred_column, low: float, high: float, notes: list) -> None:

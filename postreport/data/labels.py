@@ -147,8 +147,13 @@ def _key(value):
     return value
 
 
-def _show(values: list, most: int = 10) -> str:
+def listed(values, most: int = 10) -> str:
+    """Up to `most` values as written in a message ('a', 'b', 3), then how many more."""
     values = list(values)
     text = ", ".join(repr(_plain(v)) for v in values[:most])
-    return f"[{text}{', ...' if len(values) > most else ''}]"
+    return text + (f" and {len(values) - most} more" if len(values) > most else "")
+
+
+def _show(values, most: int = 10) -> str:
+    return f"[{listed(values, most)}]"
 

@@ -88,7 +88,8 @@ def load_dataset(cfg, seed: int) -> Dataset:
         labels = sorted_labels(pd.concat([y for y in (y_train, y_test) if y is not None]))
         if task == "binary":
             if len(labels) != 2:
-                raise UserError(f"task binary needs exactly 2 classes in {target!r}, found {len(labels)}: {labels[:10]}")
+                raise UserError(f"task binary needs exactly 2 classes in {target!r}, found {len(labels)}: "
+                                f"{labels[:10]}")
             positive = positive_label(cfg.positive_label, labels)
 
     return Dataset(
