@@ -49,12 +49,13 @@ def load_dataset(cfg, seed: int) -> Dataset:
         raise UserError(f"data.target is required: name the column to predict, one of {columns}")
     tables = {"data.path": frame, "data.test_path": test_frame}
     dates = {c: parts for t in tables.values() if t is not None for c, parts in t.attrs.get("dates", {}).items()}
+    drop = list(cfg.drop) if cfg.source == "sklearn" else []  # a file's data.drop was applied as it was read
     for key, table in tables.items():
-        if table is not None:  # a file's data.drop was applied as it was read, by the file's own names
-            check_columns(table, key, target, list(cfg.drop) if cfg.source == "sklearn" else [])
+        if table is not None:
+            check_columns(table, key, target, drop)
     frame, test_frame = (keyed(t, cfg.id, target, list(cfg.drop)) for t in (frame, test_frame))
-    frame = clean(frame, target, list(cfg.drop), notes, "training data")
-    test_frame = clean(test_frame, target, list(cfg.drop), notes, "test data")
+    frame = clean(frame, target, drop, notes, "training data")
+    test_frame = clean(test_frame, target, drop, notes, "test data")
     frame, test_frame = merge_near_duplicates([frame, test_frame], [target], cfg.strip_labels, notes)
 
     y_all = pd.concat([t[target] for t in (frame, test_frame) if t is not None])

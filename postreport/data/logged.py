@@ -35,14 +35,15 @@ def load_predictions(cfg) -> Dataset:
         return aggregated.load(cfg, source, engine, named)
     files: dict = {}
     notes: list = []
+    if source.dialect is not None and source.dialect.note(source.path):  # one dialect for every file, said once
+        notes.append(source.dialect.note(source.path))
     table = _read_source(source, files, cfg.na_values, notes,
                          keep=(cfg.target, cfg.prediction, *cfg.scores) + ((cfg.id,) if cfg.id else ()),
-                         csv_settings=(cfg.encoding, cfg.sep, cfg.decimal), text=(cfg.id,) if cfg.id else (),
-                         drop=tuple(cfg.drop))
+                         dialect=source.dialect, text=(cfg.id,) if cfg.id else (), drop=tuple(cfg.drop))
     dates = dict(table.attrs.get("dates", {}))
     check_columns(table, "data.path", cfg.target, [])
     table = keyed(table, cfg.id, cfg.target, list(cfg.drop))
-    table = clean(table, cfg.target, list(cfg.drop), notes, "predictions file")
+    table = clean(table, cfg.target, [], notes, "predictions file")  # data.drop was applied as the files were read
     pred_column = named.get("data.prediction")
     (table,) = merge_near_duplicates([table], [cfg.target] + ([pred_column] if pred_column else []),
                                       cfg.strip_labels, notes)
@@ -97,7 +98,7 @@ def _named_columns(cfg, columns: list) -> dict:
 
 def _read_source(source, files: dict, na_values, notes: list, keep: tuple, **options) -> pd.DataFrame:
     """Every file of the source in memory, one frame (hive partition values as columns), rows in file order.
-    options: csv_settings and text, as read_table takes them."""
+    options: dialect, text and drop, as read_table takes them."""
     if len(source.files) == 1:
         return read_table(str(source.files[0]), "data.path", files, na_values, notes, keep, **options)
     parts = []

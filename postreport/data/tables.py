@@ -20,10 +20,11 @@ READERS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"
 
 def read_table(path: str, key: str, files: dict, na_values=(), notes: Optional[list] = None,
                 keep: tuple = (), csv_settings: tuple = (None, None, None), text: tuple = (),
-                drop: tuple = ()) -> pd.DataFrame:
+                drop: tuple = (), dialect: Optional[csv_dialect.Dialect] = None) -> pd.DataFrame:
     """A CSV, TSV or Parquet file as a tidy frame (see `tidy`; columns in `keep` are left as they are).
-    csv_settings: data.encoding, data.sep, data.decimal (null: detected, see csv_dialect); `text`: columns read as
-    text whatever they look like (row keys: "007" and "7" are two keys)."""
+    csv_settings: data.encoding, data.sep, data.decimal (null: detected from this file, with a note, see dialect.py);
+    `dialect`: already decided for the files of a source (its owner says so once); `text`: columns read as text
+    whatever they look like (row keys: "007" and "7" are two keys); `drop`: data.drop, by the file's names."""
     p = Path(path).expanduser()
     kind = READERS.get(p.suffix.lower())
     notes = notes if notes is not None else []
@@ -38,7 +39,8 @@ def read_table(path: str, key: str, files: dict, na_values=(), notes: Optional[l
         except Exception as exc:  # pandas/pyarrow raise many types for a malformed file
             raise UserError(f"{key}={path!r}: cannot read it as parquet: {exc}") from None
     else:
-        dialect = csv_dialect.sniff(p, kind, *csv_settings)
+        given = dialect
+        dialect = csv_dialect.sniff(p, kind, *csv_settings) if given is None else given
         try:
             table = read_csv(p, dialect, text)
         except UnicodeDecodeError:
@@ -52,7 +54,7 @@ def read_table(path: str, key: str, files: dict, na_values=(), notes: Optional[l
                             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; set data.sep, "
                             "data.decimal or data.encoding to the file's") from None
         header = csv_dialect.header(p, dialect)
-        if dialect.note(p):
+        if dialect != given and dialect.note(p):  # detected here, or read in Windows-1252 after all
             notes.append(dialect.note(p))
     if table.empty:
         raise UserError(f"{key}={path!r}: the file has no rows")
@@ -212,7 +214,7 @@ def check_columns(table: pd.DataFrame, key: str, target: str, drop: list) -> Non
 def clean(table, target, drop, notes, what):
     if table is None:
         return None
-    table = table.drop(columns=drop, errors="ignore")  # files: dropped as read (by the file's names)
+    table = table.drop(columns=drop)
     missing = int(table[target].isna().sum())
     if missing:
         table = table[table[target].notna()]  # the index (each row's key) is kept
