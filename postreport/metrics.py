@@ -123,9 +123,10 @@ class MetricsResult:
         handful of rows and its intervals look far more certain than they are (one positive: recall [1, 1]).
         Then proportions get Wilson score intervals (accuracy; binary recall and precision) and every other
         interval is marked unreliable. counts: label -> test rows."""
+        if self.ci_level is None:  # no intervals to correct
+            return self
         self.small_classes = {k: int(v) for k, v in counts.items() if v < MIN_CLASS_ROWS}
-        if not self.small_classes or self.ci_level is None:
-            self.small_classes = {} if self.ci_level is None else self.small_classes
+        if not self.small_classes:
             return self
         z = z_for(self.ci_level)
         exact = {"accuracy": (correct, n)}
