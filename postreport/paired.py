@@ -8,6 +8,7 @@ from typing import Optional
 import numpy as np
 
 from .bootstrap import intervals_on
+from .stats.ranking import midranks
 
 BETTER, WORSE, UNCLEAR = "better", "worse", "no clear difference"
 
@@ -63,17 +64,6 @@ def delong(y: np.ndarray, score_a: np.ndarray, score_b: np.ndarray) -> Optional[
     z = diff / math.sqrt(var)
     return {"auc_a": float(aucs[0]), "auc_b": float(aucs[1]), "diff": diff, "se": math.sqrt(var), "z": z,
             "p": float(2 * ndtr(-abs(z)))}
-
-
-def midranks(x: np.ndarray) -> np.ndarray:
-    """Ranks 1..n, ties sharing their mean rank (scipy.stats.rankdata's 'average')."""
-    order = np.argsort(x, kind="mergesort")
-    sorted_x = x[order]
-    starts = np.flatnonzero(np.r_[True, sorted_x[1:] != sorted_x[:-1]])
-    ends = np.r_[starts[1:], len(x)]
-    ranks = np.empty(len(x))
-    ranks[order] = np.repeat((starts + ends + 1) / 2, ends - starts)
-    return ranks
 
 
 def difference_interval(current: np.ndarray, baseline: np.ndarray, level: float, point: Optional[float] = None,

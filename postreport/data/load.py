@@ -72,7 +72,8 @@ def load_dataset(cfg, seed: int) -> Dataset:
 
     keys = test_keys(test_frame, cfg.id, frame)
     tables.clear()  # the file's frame as read is not needed once split
-    release_arrow_memory()
+    if files:
+        release_arrow_memory()
     frame = None if frame is None else frame.reset_index(drop=True)
     test_frame = test_frame.reset_index(drop=True)
     _to_categoricals(frame, test_frame, target)

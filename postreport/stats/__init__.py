@@ -1,2 +1,2 @@
 """Statistics that several sections share, tested on arrays: proportions' intervals, calibration's bins and
-recalibration, groups of rows by a column's values."""
+recalibration, groups of rows by a column's values, ranks and the rank form of ROC AUC."""
