@@ -14,6 +14,23 @@ CLI = [sys.executable, "-c", "from postreport.cli import main; main()"]
 
 
 HERE = Path(__file__).resolve().parent
+MARKED_SLOW = {"now": True}  # whether the test being set up is marked slow (outside a test: True)
+
+
+def pytest_runtest_setup(item):
+    MARKED_SLOW["now"] = item.get_closest_marker("slow") is not None
+
+
+def pytest_runtest_teardown(item):
+    MARKED_SLOW["now"] = True
+
+
+def end_to_end():
+    """run_report and cli are end-to-end runs: a test that makes one is marked slow, so that `pytest -m 'not slow'`
+    stays the suite of functions on arrays (seconds in all)."""
+    if not MARKED_SLOW["now"]:
+        raise AssertionError("this test runs postreport end to end (run_report / cli / a report fixture): mark it "
+                             "@pytest.mark.slow, or test the function it checks on arrays")
 
 
 def make_cfg(overrides=()):
@@ -30,6 +47,7 @@ def lean(overrides) -> list:
 def run_report(tmp_path, overrides=(), formats=("json",), full=False):
     """run() as the CLI calls it; returns (RunResult, output dir). full: the default report's tuning and
     ensembles too."""
+    end_to_end()
     fmt = "[" + ",".join(formats) + "]"
     cfg = make_cfg([*(overrides if full else lean(overrides)), f"report.formats={fmt}"])
     out = Path(tmp_path) / "out"
@@ -40,6 +58,7 @@ def cli(args, cwd, env=None, full=False):
     """The console command as a user runs it (lean unless full, as run_report): `postreport.cli.main` with these
     arguments, in this process (start-up costs seconds per call), or in a subprocess when `env` adds variables
     (e.g. PYTHONPATH for a plugin). Returns a CompletedProcess (returncode, stdout, stderr)."""
+    end_to_end()
     args = [*(list(args) if full else lean(args)), "hydra.run.dir=out"]
     if env:
         full_env = {**os.environ, **env}

@@ -8,6 +8,7 @@ import postreport
 from postreport.errors import UserError
 
 
+@pytest.mark.slow
 def test_generate_runs_the_packaged_configs_and_returns_the_run_result(tmp_path):
     result = postreport.generate(["data=iris", "tuning=none", "ensemble=none", "report.analyses=[metrics]",
                                   "report.formats=[json,html]"], output_dir=tmp_path / "out")
@@ -51,6 +52,7 @@ def test_from_predictions_takes_arrays_and_frames(tmp_path):
         postreport.from_predictions(names[y], scores=proba, output_dir=tmp_path / "bad")
 
 
+@pytest.mark.slow
 def test_model_card_in_hugging_face_format_parses_back_with_the_runs_numbers(tmp_path, monkeypatch):
     from huggingface_hub import ModelCard
 
@@ -81,6 +83,7 @@ def test_model_card_in_hugging_face_format_parses_back_with_the_runs_numbers(tmp
         run_report(tmp_path / "no", ["report.analyses=[metrics]"], formats=("model_card",))
 
 
+@pytest.mark.slow
 def test_a_notebook_runs_the_api_and_shows_the_report_inline(tmp_path, monkeypatch):
     """Executed by a real Jupyter kernel (nbclient): the last cell's rich output is the report in an iframe."""
     import json

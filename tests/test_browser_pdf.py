@@ -79,6 +79,7 @@ def test_the_same_config_gives_the_same_pdf_text_and_attachments(tmp_path, monke
     assert "2025-11-24" in texts[0]  # the one run timestamp, from SOURCE_DATE_EPOCH
 
 
+@pytest.mark.slow
 def test_logo_theme_and_template_override(tmp_path):
     import matplotlib
 
@@ -109,6 +110,7 @@ def test_logo_theme_and_template_override(tmp_path):
     (["+report.theme.accent='red; } body { display: none'"], ["report.theme.accent", "colour"]),
     (["+report.theme.glow='#fff'"], ["report.theme.glow", "accent"]),
 ])
+@pytest.mark.slow
 def test_bad_look_settings_exit_2(tmp_path, args, fragments):
     proc = cli(["data=iris", "report.analyses=[metrics]", *args], cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
@@ -117,6 +119,7 @@ def test_bad_look_settings_exit_2(tmp_path, args, fragments):
     assert not (tmp_path / "out" / "report.html").exists()
 
 
+@pytest.mark.slow
 def test_a_broken_user_template_names_the_template_and_line(tmp_path):
     templates = tmp_path / "tpl"
     (templates / "items").mkdir(parents=True)

@@ -48,6 +48,7 @@ def check_user_error(proc, *fragments):
         assert fragment in proc.stderr, proc.stderr
 
 
+@pytest.mark.slow
 def test_csv_with_categoricals_and_missing_values(files):
     proc = cli(["data=file", "data.path=data.csv", "data.target=kind", "data.drop=[id]"], cwd=files)
     assert proc.returncode == 0, proc.stderr
@@ -56,6 +57,7 @@ def test_csv_with_categoricals_and_missing_values(files):
     assert (files / "out" / "report.pdf").exists() and (files / "out" / "report.html").exists()
 
 
+@pytest.mark.slow
 def test_model_from_skops_file_needs_no_training_data(files):
     proc = cli(["model=file", "model.path=model.skops", "data=file", "data.test_path=test.parquet",
                 "data.target=kind", "report.formats=[json]"], cwd=files)
@@ -81,6 +83,7 @@ def test_model_from_skops_file_needs_no_training_data(files):
       "data.drop=[size]"], ["'size'", "lacks"]),
     (["data=diabetes", "model=logistic"], ["classifier only"]),
 ])
+@pytest.mark.slow
 def test_bad_input_exits_2_naming_the_culprit(files, args, fragments):
     out = files / "out"
     for f in out.glob("report.*"):
@@ -90,6 +93,7 @@ def test_bad_input_exits_2_naming_the_culprit(files, args, fragments):
     assert not (out / "report.html").exists() and not (out / "report.pdf").exists()
 
 
+@pytest.mark.slow
 def test_trusted_pickle_loads(files):
     proc = cli(["model=file", "model.path=model.joblib", "model.trust=true", "data=file",
                 "data.test_path=test.parquet", "data.target=kind", "report.formats=[json]"], cwd=files)
@@ -102,6 +106,7 @@ def plugin(tmp_path_factory):
     return installed_plugin(HERE / "example_plugin", tmp_path_factory.mktemp("plugin"))
 
 
+@pytest.mark.slow
 def test_third_party_analysis_from_yaml(plugin, tmp_path):
     """The README's example plugin: its settings are in the config, its section, payload and headline in the
     report; its check refuses a bad setting with exit 2."""
@@ -141,6 +146,7 @@ def test_multirun_two_jobs_each_write_their_files(tmp_path):
         assert f"model={model}" in (tmp_path / "sweep" / job / ".hydra" / "overrides.yaml").read_text()
 
 
+@pytest.mark.slow
 def test_config_dir_adds_a_users_own_configs(tmp_path):
     (tmp_path / "my_conf" / "report").mkdir(parents=True)
     (tmp_path / "my_conf" / "report" / "mine.yaml").write_text(

@@ -3,6 +3,7 @@ import json
 import textwrap
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
 from conftest import cli, run_report
@@ -44,6 +45,7 @@ class FigureFail(ItemsFail):
 '''
 
 
+@pytest.mark.slow
 def test_a_failing_section_is_failed_in_every_format_and_the_rest_renders(tmp_path):
     """Sections that fail in compute, in building their items or in drawing a figure: exit 1, the same status in
     metrics.json, the PDF's attached copy and the HTML, and every other section rendered."""
@@ -76,6 +78,7 @@ def test_a_failing_section_is_failed_in_every_format_and_the_rest_renders(tmp_pa
     assert "Confusion matrix" in html
 
 
+@pytest.mark.slow
 def test_attributions_follow_the_importance_settings_whatever_the_section_order(tmp_path):
     """Saliency and importance share attributions only when computed from the same inputs."""
     rows = {}
@@ -106,6 +109,7 @@ def test_the_reports_look_is_checked_before_any_work(tmp_path):
         assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_interval_labels_follow_the_bootstrap_level(tmp_path):
     # tuning.timeout=null: the labels are under test, not the wall-clock budget, which on a busy machine cut the
     # search before its first trial and so left the section out (the cause of this test's failures under load)

@@ -48,6 +48,7 @@ def compare_run(tmp_path, current, baseline, extra=(), formats=("json",)):
 
 # ------------------------------------------------------------------------------------------ predictions.parquet
 
+@pytest.mark.slow
 def test_every_run_writes_its_predictions_keyed_by_source_row(default_run):
     result, out = default_run
     path = out / "predictions.parquet"
@@ -67,6 +68,7 @@ def test_every_run_writes_its_predictions_keyed_by_source_row(default_run):
     assert (truth == table["y_true"].to_numpy()).all()  # the key is the row of the source data
 
 
+@pytest.mark.slow
 def test_data_id_is_the_key_and_not_a_feature(tmp_path):
     rng = np.random.default_rng(1)
     frame = pd.DataFrame({"customer": [f"c{i}" for i in range(200)], "x": rng.normal(size=200)})
@@ -87,6 +89,7 @@ def test_data_id_is_the_key_and_not_a_feature(tmp_path):
 
 # ------------------------------------------------------------------------------------------ comparison
 
+@pytest.mark.slow
 def test_a_model_compared_with_itself_differs_by_exactly_zero(tmp_path, default_run):
     _, base = default_run
     result, out = run_report(tmp_path, ["report.analyses=[metrics]", f"compare.baseline={base}"],
@@ -104,6 +107,7 @@ def test_a_model_compared_with_itself_differs_by_exactly_zero(tmp_path, default_
     assert sections[0] == "comparison"  # first, though report.analyses does not list it
 
 
+@pytest.mark.slow
 def test_the_paired_interval_is_sklearn_on_the_same_resampled_rows(tmp_path):
     current, baseline = tmp_path / "cur.parquet", tmp_path / "base.parquet"
     cur = logged(current, seed=0)
@@ -121,6 +125,7 @@ def test_the_paired_interval_is_sklearn_on_the_same_resampled_rows(tmp_path):
         assert c[f"{name}_diff"] == pytest.approx(fn(y, a) - fn(y, b)), name
 
 
+@pytest.mark.slow
 def test_a_clearly_better_model_is_better_and_a_worse_one_worse(tmp_path):
     current, baseline = tmp_path / "cur.parquet", tmp_path / "base.csv"
     logged(current, n=1000, seed=2)
@@ -169,6 +174,7 @@ def test_delong_matches_the_definition_and_mcnemar_the_exact_binomial():
     assert p_ == pytest.approx(2 * (1 + 13 + 78 + 286) / 2 ** 13)
 
 
+@pytest.mark.slow
 def test_unmatched_keys_make_an_unpaired_comparison_that_says_so(tmp_path):
     current, baseline = tmp_path / "cur.parquet", tmp_path / "base.parquet"
     cur = logged(current, n=300, seed=4)
@@ -188,6 +194,7 @@ def test_unmatched_keys_make_an_unpaired_comparison_that_says_so(tmp_path):
     assert (p["matched_rows"], p["only_current"], p["only_baseline"]) == (200, 100, 100)
 
 
+@pytest.mark.slow
 def test_baselines_that_cannot_be_compared_exit_2_naming_the_culprit(tmp_path):
     current, baseline = tmp_path / "cur.parquet", tmp_path / "base.parquet"
     logged(current, n=200, seed=6)
@@ -204,6 +211,7 @@ def test_baselines_that_cannot_be_compared_exit_2_naming_the_culprit(tmp_path):
     assert "Traceback" not in disagree.stderr + folder.stderr + missing.stderr
 
 
+@pytest.mark.slow
 def test_regression_compares_errors_and_lower_is_better(tmp_path):
     base_result, base = run_report(tmp_path / "a", ["data=diabetes", "model=random_forest", "report.analyses=[metrics]"])
     result, _ = run_report(tmp_path / "b", ["data=diabetes", "report.analyses=[metrics]", f"compare.baseline={base}"])
@@ -218,6 +226,7 @@ def test_regression_compares_errors_and_lower_is_better(tmp_path):
 
 # ------------------------------------------------------------------------------------------ gates
 
+@pytest.mark.slow
 def test_gates_pass_fail_and_not_evaluable_with_exit_3_and_ci_files(tmp_path, default_run):
     import junitparser
 
@@ -246,6 +255,7 @@ def test_gates_pass_fail_and_not_evaluable_with_exit_3_and_ci_files(tmp_path, de
     assert none.exit_code == 0 and none.metrics["gates"][0]["status"] == "not evaluable"
 
 
+@pytest.mark.slow
 def test_a_failed_gate_wins_over_a_failed_section(tmp_path, monkeypatch):
     from postreport.analyses.confusion import ConfusionMatrixAnalysis
 
@@ -269,12 +279,14 @@ def test_a_failed_gate_wins_over_a_failed_section(tmp_path, monkeypatch):
     ("+gates={roc_auc: {minimum: 0.9}}", "gates.roc_auc.minimum is not a gate setting; valid: min, max, on"),
     ("+gates={roc_auc: {min: high}}", "gates.roc_auc.min='high' must be a finite number"),
 ])
+@pytest.mark.slow
 def test_bad_gates_exit_2_before_any_work(tmp_path, gate, message):
     proc = cli(["report.analyses=[metrics]", gate], tmp_path)
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out" / "metrics.json").exists()
 
 
+@pytest.mark.slow
 def test_intervals_from_a_sample_of_the_matched_rows_are_scaled_to_all_of_them(tmp_path):
     """m-out-of-n: resampling 400 of 4,000 matched rows and scaling the spread by sqrt(400/4000) gives about the
     width of the interval from all rows, centred on the all-rows difference; the section says so."""

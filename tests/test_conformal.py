@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from conftest import run_report
 from postreport.analyses.conformal import conformal_quantile
@@ -15,6 +16,7 @@ def test_the_conformal_quantile_is_the_finite_sample_rank():
     assert math.isinf(conformal_quantile(scores[:8], 0.9))  # ceil(9 * 0.9) = 9 > 8 rows: unbounded
 
 
+@pytest.mark.slow
 def test_regression_coverage_holds_with_a_model_that_memorises_its_training_rows(tmp_path):
     """A deep random forest's residuals on its own training rows are far too small: intervals calibrated on them
     would cover well under 90%. Calibrated on out-of-fold residuals, coverage is near 90% on every seed."""
@@ -34,6 +36,7 @@ def test_regression_coverage_holds_with_a_model_that_memorises_its_training_rows
     assert 0.85 <= np.mean(coverages) <= 0.95
 
 
+@pytest.mark.slow
 def test_prediction_sets_from_logged_predictions_are_cross_conformal(tmp_path):
     rng = np.random.default_rng(1)
     n = 1000

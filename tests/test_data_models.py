@@ -61,6 +61,7 @@ def test_text_columns_become_shared_categoricals_and_rows_without_target_are_dro
     assert data.n_train + data.n_test == 195 and any("5 rows" in n for n in data.notes)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", ["lightgbm", "random_forest", "logistic", "hist_gradient_boosting", "mlp"])
 def test_every_model_fits_categoricals_and_missing_values(tmp_path, model):
     rng = np.random.default_rng(0)
@@ -113,6 +114,7 @@ def test_regression_model_file_refused_for_classification(tmp_path):
         build_candidate(cfg.model, load_dataset(cfg.data, 0), 0)
 
 
+@pytest.mark.slow
 def test_a_model_that_does_not_converge_says_so_in_the_report(tmp_path):
     result, out = run_report(tmp_path, ["data=wine", "model=mlp", "model.params.max_iter=3",
                                         "report.analyses=[metrics]"], formats=("html", "json"))

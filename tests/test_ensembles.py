@@ -49,6 +49,7 @@ def test_soft_voting_is_the_mean_of_member_probabilities_and_matches_sklearn():
     assert not hasattr(hard, "predict_proba") and not hasattr(skh, "predict_proba")
 
 
+@pytest.mark.slow
 def test_stacking_learns_from_out_of_fold_predictions(tmp_path):
     """A 1-nearest-neighbour member memorises the training set: perfect in-sample, mediocre out of fold.
     Trained on out-of-fold predictions, the meta-model must not hand it the decision."""
@@ -97,6 +98,7 @@ def test_stacking_class_with_passthrough_predicts_with_the_final_estimator():
     assert stack.predict_proba(X).shape == (100, 2) and list(stack.classes_) == [0, 1]
 
 
+@pytest.mark.slow
 def test_all_ensemble_methods_on_the_leaderboard(tmp_path):
     result, _ = run_report(tmp_path, ["ensemble=all", "ensemble.bagging.n_estimators=3",
                                       "ensemble.boosting.n_estimators=5", "model.params.n_estimators=50",
@@ -115,6 +117,7 @@ def test_all_ensemble_methods_on_the_leaderboard(tmp_path):
     assert len(board["ensembles"]) >= 4
 
 
+@pytest.mark.slow
 def test_regression_ensembles(tmp_path):
     result, _ = run_report(tmp_path, ["data=diabetes", "ensemble.members=[lightgbm,random_forest]",
                                       "ensemble.methods=[voting,stacking]", "model.params.n_estimators=50",
@@ -129,6 +132,7 @@ def test_regression_ensembles(tmp_path):
     ("ensemble.members=[lightgbm,xgboost]", ["xgboost", "random_forest"]),
     ("ensemble.methods=[soft_voting,blending]", ["blending", "stacking"]),
 ])
+@pytest.mark.slow
 def test_unknown_member_or_method_exits_2_listing_the_valid_ones(tmp_path, override, fragments):
     proc = cli([override], cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
@@ -142,6 +146,7 @@ def test_ensemble_configs_compose():
         assert cfg.ensemble.enabled == (name != "none")
 
 
+@pytest.mark.slow
 def test_stacking_on_a_large_training_set_learns_from_a_sample_and_says_so(tmp_path):
     result, out = run_report(tmp_path, ["ensemble=small", "ensemble.stacking.max_rows=100",
                                         "report.analyses=[metrics,leaderboard]"], formats=("html", "json"))
@@ -151,6 +156,7 @@ def test_stacking_on_a_large_training_set_learns_from_a_sample_and_says_so(tmp_p
     assert "seeded sample of 100 of the 426 training rows (ensemble.stacking.max_rows)" in (out / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_stacking_whose_folds_project_past_its_budget_is_left_out_with_the_projection(tmp_path):
     result, out = run_report(tmp_path, ["ensemble=small", "ensemble.stacking.max_seconds=0.0001",
                                         "report.analyses=[metrics,leaderboard]"], formats=("html", "json"))
@@ -162,6 +168,7 @@ def test_stacking_whose_folds_project_past_its_budget_is_left_out_with_the_proje
     assert bad.returncode == 2 and "ensemble.stacking.max_seconds=0 must be positive" in bad.stderr
 
 
+@pytest.mark.slow
 def test_members_fitted_here_learn_from_a_sample_beyond_ensemble_max_rows(tmp_path):
     result, out = run_report(tmp_path, ["ensemble=small", "ensemble.max_rows=120", "ensemble.stacking.max_rows=null",
                                         "report.analyses=[metrics,leaderboard]"], formats=("html", "json"))

@@ -118,6 +118,7 @@ def penguin_like(tmp_path_factory):
     return d
 
 
+@pytest.mark.slow
 def test_slices_equal_sklearn_per_slice_and_find_the_weak_one(tmp_path, penguin_like):
     result, _ = run_report(tmp_path, ["data=file", f"data.path={penguin_like / 'p.csv'}", "data.target=y",
                                       "model=logistic", "analyses.slices.by=[island,weight]",
@@ -138,12 +139,14 @@ def test_slices_equal_sklearn_per_slice_and_find_the_weak_one(tmp_path, penguin_
     assert errors["n_errors"] == round((1 - result.metrics["metrics"]["accuracy"]) * result.metrics["n_test"])
 
 
+@pytest.mark.slow
 def test_slice_column_that_does_not_exist_exits_2(penguin_like):
     proc = cli(["data=file", "data.path=p.csv", "data.target=y", "analyses.slices.by=[colour]"], cwd=penguin_like)
     assert proc.returncode == 2 and "colour" in proc.stderr and "island" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_regression_diagnostics_and_largest_residuals(tmp_path):
     result, _ = run_report(tmp_path, ["data=diabetes", "model=random_forest", "model.params.n_estimators=50"])
     doc = result.metrics
@@ -163,6 +166,7 @@ def logged(tmp_path, frame, name="preds.parquet"):
     return str(tmp_path / name)
 
 
+@pytest.mark.slow
 def test_logged_binary_predictions_without_a_model(tmp_path):
     y, s = scores(2000, seed=5)
     frame = pd.DataFrame({"label": np.where(y == 1, "churn", "stay"), "p": s, "region": "north"})
@@ -181,6 +185,7 @@ def test_logged_binary_predictions_without_a_model(tmp_path):
     assert "Executive summary" in html and "Recommended threshold" in html and "Calibration:" in html
 
 
+@pytest.mark.slow
 def test_logged_multiclass_scores_and_regression(tmp_path):
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, 500)
@@ -211,6 +216,7 @@ def test_logged_multiclass_scores_and_regression(tmp_path):
     (["data.prediction=guess"], "guess"),
     (["data.scores=[a,b]"], "data.scores"),
 ])
+@pytest.mark.slow
 def test_predictions_file_without_the_named_columns_exits_2(tmp_path, args, fragment):
     y, s = scores(100)
     frame = pd.DataFrame({"y_true": y, "y_pred": (s > 0.5).astype(int), "a": s, "b": 1 - s})
@@ -220,12 +226,14 @@ def test_predictions_file_without_the_named_columns_exits_2(tmp_path, args, frag
     assert fragment in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_cost_matrix_with_negative_entries_exits_2(tmp_path):
     proc = cli(["data=iris", "analyses.thresholds.cost.fn=-3"], cwd=tmp_path)
     assert proc.returncode == 2 and "cost.fn" in proc.stderr
     assert not (tmp_path / "out" / "report.html").exists()
 
 
+@pytest.mark.slow
 def test_calibration_payload_matches_sklearn_brier(tmp_path):
     result, _ = run_report(tmp_path, ["data=wine", "model=logistic", "report.analyses=[metrics,calibration]"])
     cal, metrics = result.metrics["results"]["calibration"], result.metrics["metrics"]
@@ -234,6 +242,7 @@ def test_calibration_payload_matches_sklearn_brier(tmp_path):
     assert cal["ece_ci"][0] <= cal["ece"] <= cal["ece_ci"][1]
 
 
+@pytest.mark.slow
 def test_thresholds_are_chosen_on_out_of_fold_scores_and_judged_on_the_test_rows(tmp_path):
     """The lowest-cost threshold equals a brute-force search over the configured model's out-of-fold scores
     (the same folds), and its cost is the test rows' cost at that threshold."""
@@ -265,6 +274,7 @@ def test_thresholds_are_chosen_on_out_of_fold_scores_and_judged_on_the_test_rows
     assert low <= expected <= high and t["threshold_ci"]["lowest expected cost"][0] <= best
 
 
+@pytest.mark.slow
 def test_without_training_data_thresholds_are_cross_fitted_on_test_halves(tmp_path):
     rng = np.random.default_rng(4)
     y = (rng.random(600) < 0.4).astype(int)
@@ -278,6 +288,7 @@ def test_without_training_data_thresholds_are_cross_fitted_on_test_halves(tmp_pa
     assert "cross-fitted on the test rows" in (out / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_calibration_slope_intercept_wilson_and_recalibration(tmp_path):
     from sklearn.linear_model import LogisticRegression
 

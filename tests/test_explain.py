@@ -107,6 +107,7 @@ def test_mlp_gradient_matches_finite_differences():
         np.testing.assert_allclose(grad[:, j], numeric, rtol=1e-4, atol=1e-7)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("budget", ["null", "0.000001"])
 def test_permutation_importance_ranks_the_planted_feature_first(tmp_path, budget):
     """Also with a budget too small for any pass: each is cut to explain.MIN_ROWS rows and says so."""
@@ -131,6 +132,7 @@ def test_permutation_importance_ranks_the_planted_feature_first(tmp_path, budget
     assert max(shap, key=shap.get) == "signal"
 
 
+@pytest.mark.slow
 def test_importance_of_a_one_hot_column_is_under_its_own_name(tmp_path):
     rng = np.random.default_rng(3)
     n = 400
@@ -149,6 +151,7 @@ def test_importance_of_a_one_hot_column_is_under_its_own_name(tmp_path):
     assert saliency["kind"] == "tabular" and saliency["features"][0] == "colour"
 
 
+@pytest.mark.slow
 def test_digits_mlp_saliency_and_gradient(tmp_path):
     result, _ = run_report(tmp_path, ["data=digits", "model=mlp", "report.analyses=[saliency]"])
     s = result.metrics["results"]["saliency"]

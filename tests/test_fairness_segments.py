@@ -22,6 +22,7 @@ def people(tmp_path_factory):
     return tmp, frame
 
 
+@pytest.mark.slow
 def test_per_group_rates_equal_fairlearns_metricframe(people, tmp_path):
     from fairlearn.metrics import (
         MetricFrame,
@@ -67,6 +68,7 @@ def test_per_group_rates_equal_fairlearns_metricframe(people, tmp_path):
     assert "too small to judge" in html and "four-fifths rule" in html
 
 
+@pytest.mark.slow
 def test_fairness_from_logged_predictions_and_clear_errors(people, tmp_path):
     _, frame = people
     logged = frame.assign(y_true=frame["y"], y_pred=(frame["x1"] > 0.5).astype(int)).drop(columns=["y"])
@@ -83,6 +85,7 @@ def test_fairness_from_logged_predictions_and_clear_errors(people, tmp_path):
     assert skipped.metrics["sections"][0]["status"] == "skipped"
 
 
+@pytest.mark.slow
 def test_a_planted_weak_segment_is_flagged_first_with_both_conditions(tmp_path):
     rng = np.random.default_rng(1)
     n = 12000
@@ -130,6 +133,7 @@ def test_small_segments_are_not_tested_and_missing_values_are_a_value():
     assert not any(c == ("rare", "= r") for s in segments for c in s.conditions)  # 10 rows < min_size
 
 
+@pytest.mark.slow
 def test_gates_on_fairness_differences(people, tmp_path):
     folder, _ = people
     common = ["data=file", f"data.path={folder / 'people.csv'}", "data.target=y", "report.analyses=[metrics,fairness]",
@@ -145,6 +149,7 @@ def test_gates_on_fairness_differences(people, tmp_path):
     assert bad.returncode == 2 and "analyses.fairness.sensitive is not set" in bad.stderr
 
 
+@pytest.mark.slow
 def test_a_slice_whose_only_row_of_a_class_is_wrong_gets_an_interval_with_spread(tmp_path):
     """Slices resample their rows without fixing each class's count: a stratified resample would draw a class's
     single row exactly once every time, and the slice's accuracy would have no spread at all."""

@@ -30,6 +30,7 @@ def submitted(monkeypatch):
     return pools
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "fork") or (os.cpu_count() or 1) < 2, reason="needs fork and two cores")
 def test_figures_drawn_in_the_worker_equal_those_drawn_here(tmp_path, monkeypatch, submitted):
     _, out = run_report(tmp_path / "pool", OVERRIDES, formats=("html",))
@@ -41,6 +42,7 @@ def test_figures_drawn_in_the_worker_equal_those_drawn_here(tmp_path, monkeypatc
     assert figures_in(out) == figures_in(here)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "fork") or (os.cpu_count() or 1) < 2, reason="needs fork and two cores")
 def test_a_worker_that_dies_costs_no_figure(tmp_path, monkeypatch):
     original = figure_pool.FigurePool.submit

@@ -44,6 +44,7 @@ def messy_csv(draw) -> str:
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
+@pytest.mark.slow
 @given(text=messy_csv())
 def test_messy_csv_files_end_cleanly(tmp_path, text):
     (tmp_path / "messy.csv").write_text(text, encoding="utf-8")

@@ -64,6 +64,7 @@ def plots_of(out: Path) -> dict:
     return plots
 
 
+@pytest.mark.slow
 def test_every_figure_has_its_interactive_version_and_plotly_is_inlined_once(binary_report):
     result, out = binary_report
     page = (out / "report.html").read_text()
@@ -79,6 +80,7 @@ def test_every_figure_has_its_interactive_version_and_plotly_is_inlined_once(bin
     np.testing.assert_allclose(traces[0]["y"], roc["tpr"], rtol=1e-4, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_the_explorer_counts_are_the_test_rows_at_each_threshold(binary_report):
     result, out = binary_report
     curve = result.metrics["results"]["thresholds"]["curve"]
@@ -94,6 +96,7 @@ def test_the_explorer_counts_are_the_test_rows_at_each_threshold(binary_report):
     assert len(data) == 1 and data[0]["tp"] == curve["tp"] and data[0]["P"] == y.sum() and data[0]["N"] == (~y).sum()
 
 
+@pytest.mark.slow
 def test_the_pdf_and_a_static_page_are_left_as_they_were(binary_report, tmp_path):
     from pypdf import PdfReader
 
@@ -107,6 +110,7 @@ def test_the_pdf_and_a_static_page_are_left_as_they_were(binary_report, tmp_path
     assert (static / "report.html").stat().st_size < (out / "report.html").stat().st_size - 3_000_000
 
 
+@pytest.mark.slow
 def test_labels_cannot_close_the_scripts(tmp_path):
     """Class labels and column names a stranger controls stay data inside the figure JSON."""
     rng = np.random.default_rng(0)
@@ -150,6 +154,7 @@ def dashboard(*args):
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_dashboard_over_runs_and_a_sweep_with_a_cache(tmp_path, binary_report):
     _, real = binary_report
     shutil.copytree(real, tmp_path / "outputs" / "real run #1")

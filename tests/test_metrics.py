@@ -20,6 +20,7 @@ def independent_split(loader, names=True, stratify=True, seed=0):
     return train_test_split(X, y, test_size=0.25, stratify=y if stratify else None, random_state=seed)
 
 
+@pytest.mark.slow
 def test_binary_metrics_equal_sklearn(tmp_path):
     import lightgbm
 
@@ -59,6 +60,7 @@ def test_binary_metrics_equal_sklearn(tmp_path):
         assert lo - 1e-9 <= value <= hi + 1e-9, name
 
 
+@pytest.mark.slow
 def test_multiclass_metrics_equal_sklearn(tmp_path):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -86,6 +88,7 @@ def test_multiclass_metrics_equal_sklearn(tmp_path):
     assert sum(map(sum, cm["matrix"])) == len(y_te)
 
 
+@pytest.mark.slow
 def test_regression_metrics_equal_sklearn(tmp_path):
     import lightgbm
 

@@ -129,6 +129,7 @@ def test_macro_averages_count_never_predicted_classes_as_zero_as_sklearn():
     assert np.mean(boot.samples["precision"]) == pytest.approx(result.values["precision"], abs=0.01)
 
 
+@pytest.mark.slow
 def test_a_class_of_few_rows_gets_wilson_intervals_and_unreliable_marks(tmp_path):
     from scipy.stats import binomtest
 
@@ -183,6 +184,7 @@ def assert_dialects_read_alike(tmp_path, cases):
         assert values["accuracy"] == pytest.approx(np.mean((p >= 0.5) == (y == "oui")))
 
 
+@pytest.mark.slow
 def test_csv_dialects_are_read_on_pandas_and_duckdb(tmp_path):
     assert_dialects_read_alike(tmp_path, [("excel.csv", "pandas"), ("semi.csv", "pandas"), ("semi.csv", "duckdb"),
                                           ("pipe.csv", "duckdb")])
@@ -259,6 +261,7 @@ def prod_run(tmp_path_factory):
     return result, out
 
 
+@pytest.mark.slow
 def test_a_stale_predictions_file_is_removed_and_never_compared(prod_run, tmp_path):
     import shutil
 
@@ -276,6 +279,7 @@ def test_a_stale_predictions_file_is_removed_and_never_compared(prod_run, tmp_pa
                                       "report.analyses=[metrics]"])
 
 
+@pytest.mark.slow
 def test_the_baseline_cannot_be_the_runs_own_folder(prod_run, tmp_path):
     _, out = prod_run
     from postreport.runner import check_outputs
@@ -324,6 +328,7 @@ def test_an_unwritable_output_folder_is_one_line(tmp_path):
     assert done.stderr.strip().splitlines() == [f"postreport: error: {message}"]
 
 
+@pytest.mark.slow
 def test_the_figure_worker_dies_with_its_parent(tmp_path):
     script = ("import os, sys, time\n"
               "from postreport.report.figure_pool import FigurePool\n"
@@ -348,6 +353,7 @@ def test_the_figure_worker_dies_with_its_parent(tmp_path):
 
 # ------------------------------------------------------------------------------- C13, C14, C15: pages and console
 
+@pytest.mark.slow
 def test_model_card_escapes_labels(tmp_path):
     pytest.importorskip("huggingface_hub")
     y = ["<script>alert(1)</script>", "<img src=x onerror=alert(2)>"] * 60
@@ -360,6 +366,7 @@ def test_model_card_escapes_labels(tmp_path):
     assert "<script>" not in body and "<img" not in body and "&lt;script>" in body
 
 
+@pytest.mark.slow
 def test_the_console_ends_with_one_line_and_says_skipped(tmp_path):
     done = cli(["data=iris", "report.analyses=[metrics,residuals]", "report.formats=[json]"], tmp_path)
     assert done.returncode == 0

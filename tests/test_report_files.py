@@ -94,6 +94,7 @@ def test_html_is_self_contained(default_report):
         assert title in text
 
 
+@pytest.mark.slow
 def test_stranger_controlled_names_are_escaped(tmp_path):
     import numpy as np
     import pandas as pd

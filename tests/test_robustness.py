@@ -29,6 +29,7 @@ def logged(tmp_path, n=300, seed=0, **columns):
 
 # ------------------------------------------------------------------------------------------- A. no silent wrong number
 
+@pytest.mark.slow
 def test_scores_that_are_not_probabilities_rank_but_give_no_log_loss(tmp_path):
     frame, path = logged(tmp_path)
     frame["raw"] = frame["p"] * 100  # a 0-100 score
@@ -44,6 +45,7 @@ def test_scores_that_are_not_probabilities_rank_but_give_no_log_loss(tmp_path):
     assert any("not probabilities" in n for n in result.metrics["results"]["metrics"]["notes"])
 
 
+@pytest.mark.slow
 def test_labels_from_raw_scores_need_an_explicit_threshold(tmp_path):
     frame, path = logged(tmp_path)
     frame["raw"] = frame["p"] * 100
@@ -55,6 +57,7 @@ def test_labels_from_raw_scores_need_an_explicit_threshold(tmp_path):
         skm.accuracy_score(frame["y_true"], (frame["raw"] >= 40).astype(int)))
 
 
+@pytest.mark.slow
 def test_multiclass_rows_that_do_not_sum_to_one_give_no_log_loss(tmp_path):
     rng = np.random.default_rng(1)
     y = rng.choice(["a", "b", "c"], 200)
@@ -94,12 +97,14 @@ def model_files(tmp_path_factory):
     ("ridge.joblib", "zero_one.csv", ["regressor", "data.task=regression"]),
     ("three.txt", "zero_one.csv", ["3 classes", "[0, 1]"]),
 ])
+@pytest.mark.slow
 def test_a_model_that_does_not_fit_the_data_is_refused_before_any_work(model_files, model, data, fragments):
     proc = cli(["model=file", f"model.path={model}", "model.trust=true", "data=file", f"data.test_path={data}",
                 "data.target=y"], cwd=model_files)
     check_user_error(proc, *fragments)
 
 
+@pytest.mark.slow
 def test_a_lightgbm_text_model_gets_every_section(model_files):
     proc = cli(["model=file", "model.path=binary.txt", "data=file", "data.test_path=zero_one.csv", "data.target=y",
                 "report.formats=[json]"], cwd=model_files)
@@ -124,6 +129,7 @@ def test_na_tokens_in_a_numeric_column_become_missing_values(tmp_path):
     assert any("'x'" in n and "'?' 16 times" in n for n in data.notes)
 
 
+@pytest.mark.slow
 def test_how_the_task_was_inferred_is_said_and_a_wrong_forced_task_exits_2(tmp_path):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"x": rng.normal(size=300), "y": rng.integers(0, 30, 300)})
@@ -153,11 +159,13 @@ def test_dates_become_their_parts_and_durations_seconds(tmp_path):
     assert data.X_test["wait"].max() <= 99 * 60 and any("durations" in n for n in data.notes)
 
 
+@pytest.mark.slow
 def test_duplicate_column_names_exit_2_naming_them(tmp_path):
     (tmp_path / "d.csv").write_text("a,b,a,y\n" + "".join(f"{i},{i % 3},{i % 5},{i % 2}\n" for i in range(50)))
     check_user_error(cli(["data=file", "data.path=d.csv", "data.target=y"], cwd=tmp_path), "more than once", "['a']")
 
 
+@pytest.mark.slow
 def test_names_with_dollars_and_characters_lightgbm_refuses_are_shown_as_written(tmp_path):
     rng = np.random.default_rng(0)
     n = 300
@@ -191,10 +199,12 @@ def test_names_with_dollars_and_characters_lightgbm_refuses_are_shown_as_written
     ("analyses.feature_importance.sample_size=0", "analyses.feature_importance.sample_size=0"),
     ("analyses.feature_importance.repeats=0", "analyses.feature_importance.repeats=0"),
 ])
+@pytest.mark.slow
 def test_settings_out_of_range_exit_2_naming_the_key(tmp_path, override, fragment):
     check_user_error(cli(["data=iris", override], cwd=tmp_path, full=True), fragment)
 
 
+@pytest.mark.slow
 def test_bad_logged_predictions_exit_2_or_are_dropped_when_asked(tmp_path):
     frame, path = logged(tmp_path)
     frame["y_pred"] = (frame["p"] >= 0.5).astype(float)
@@ -210,6 +220,7 @@ def test_bad_logged_predictions_exit_2_or_are_dropped_when_asked(tmp_path):
                          cwd=tmp_path), "'p'", "'high'")
 
 
+@pytest.mark.slow
 def test_bad_data_files_exit_2(tmp_path):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"x": rng.normal(size=100), "y": rng.normal(size=100)})
@@ -222,6 +233,7 @@ def test_bad_data_files_exit_2(tmp_path):
     check_user_error(cli(["data=file", "data.path=two.csv", "data.target=y"], cwd=tmp_path), "rows")
 
 
+@pytest.mark.slow
 def test_infinite_feature_values_are_missing_values_with_a_note(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=200)
@@ -232,6 +244,7 @@ def test_infinite_feature_values_are_missing_values_with_a_note(tmp_path):
     assert result.exit_code == 0 and "10 infinite values are treated as missing" in (out / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_a_malformed_yaml_in_a_config_dir_is_one_line_naming_the_file(tmp_path):
     (tmp_path / "conf" / "report").mkdir(parents=True)
     (tmp_path / "conf" / "report" / "mine.yaml").write_text("title: [unclosed\nformats: json\n")
@@ -240,6 +253,7 @@ def test_a_malformed_yaml_in_a_config_dir_is_one_line_naming_the_file(tmp_path):
     assert len(proc.stderr.strip().splitlines()) <= 3, proc.stderr
 
 
+@pytest.mark.slow
 def test_a_folder_where_a_report_file_goes_exits_2_before_work(tmp_path):
     (tmp_path / "out" / "report.pdf").mkdir(parents=True)
     check_user_error(cli(["data=iris"], cwd=tmp_path), "report.pdf", "folder")
@@ -248,6 +262,7 @@ def test_a_folder_where_a_report_file_goes_exits_2_before_work(tmp_path):
 
 # ------------------------------------------------------------------------------------------- C. files: all or nothing
 
+@pytest.mark.slow
 def test_a_reused_run_folder_holds_only_this_runs_files(tmp_path):
     run_report(tmp_path, ["data=iris", "report.analyses=[metrics]"], formats=("html", "json"))
     result, out = run_report(tmp_path, ["data=iris", "report.analyses=[metrics]"], formats=("json",))
@@ -292,6 +307,7 @@ def test_a_sweep_report_lists_only_this_sweeps_jobs_with_relative_links(tmp_path
 
 # ------------------------------------------------------------------------------------------- E. security, quiet
 
+@pytest.mark.slow
 def test_a_logo_that_is_not_an_image_exits_2(tmp_path):
     (tmp_path / "logo.png").write_text("root:x:0:0:root:/root:/bin/bash\n")
     check_user_error(cli(["data=iris", "report.logo=logo.png"], cwd=tmp_path), "report.logo", "not a PNG")

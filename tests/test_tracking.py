@@ -50,6 +50,7 @@ def check_run(client, run, out):
     assert json.loads(open(local).read()) == doc
 
 
+@pytest.mark.slow
 def test_a_run_is_logged_to_a_sqlite_store(tmp_path):
     pytest.importorskip("mlflow")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -68,6 +69,7 @@ def test_a_run_is_logged_to_a_sqlite_store(tmp_path):
     assert run.data.params["model.params.num_leaves"] == "15"
 
 
+@pytest.mark.slow
 def test_a_multirun_is_a_parent_run_with_a_child_per_job(tmp_path):
     pytest.importorskip("mlflow")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -133,6 +135,7 @@ def mlflow_server(tmp_path):
         log.close()
 
 
+@pytest.mark.slow
 def test_a_run_is_logged_to_a_local_mlflow_server(tmp_path, mlflow_server):
     proc = cli(["tracking=mlflow", f"tracking.uri={mlflow_server}", "tracking.run_name=nightly", *LEAN],
                cwd=tmp_path)
@@ -142,6 +145,7 @@ def test_a_run_is_logged_to_a_local_mlflow_server(tmp_path, mlflow_server):
     check_run(client, runs[0], tmp_path / "out")
 
 
+@pytest.mark.slow
 def test_tracking_without_mlflow_exits_2_naming_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "mlflow", None)  # importlib finds no mlflow
     proc = cli(["tracking=mlflow", *LEAN], cwd=tmp_path)
@@ -149,6 +153,7 @@ def test_tracking_without_mlflow_exits_2_naming_the_extra(tmp_path, monkeypatch)
     assert not (tmp_path / "out" / "metrics.json").exists()
 
 
+@pytest.mark.slow
 def test_a_store_that_cannot_be_written_loses_no_file(tmp_path):
     pytest.importorskip("mlflow")
     blocked = tmp_path / "not-a-folder"

@@ -30,6 +30,7 @@ def task(tmp_path_factory):
     return d / "t.csv"
 
 
+@pytest.mark.slow
 def test_tuned_cv_score_beats_a_deliberately_poor_default(tmp_path, task):
     result, _ = run_report(tmp_path, ["data=file", f"data.path={task}", "data.target=y", *POOR,
                                       "tuning.n_trials=12", "tuning.timeout=null", "report.analyses=[metrics,tuning]"])
@@ -59,6 +60,7 @@ def test_a_study_in_storage_is_shared_across_runs(tmp_path, task):
     assert len(second.trials) == 6
 
 
+@pytest.mark.slow
 def test_grid_sampler_and_report_subject_tuned(tmp_path):
     result, _ = run_report(tmp_path, ["data=iris", "model=logistic", "tuning.sampler=grid", "tuning.n_trials=3",
                                       "report.subject=tuned", "report.analyses=[metrics,tuning]"])
@@ -72,6 +74,7 @@ def test_grid_sampler_and_report_subject_tuned(tmp_path):
     ("tuning.sampler=bayes", "tuning.sampler='bayes'"),
     ("+model.search_space.depth={type: integer, low: 1, high: 3}", "model.search_space.depth.type='integer'"),
 ])
+@pytest.mark.slow
 def test_bad_search_space_or_sampler_exits_2_naming_the_key(tmp_path, override, fragment):
     override = override.replace("+model.search_space.num_leaves.low", "model.search_space.num_leaves.low")
     proc = cli([override], cwd=tmp_path, full=True)  # with the default tuning
@@ -79,6 +82,7 @@ def test_bad_search_space_or_sampler_exits_2_naming_the_key(tmp_path, override, 
     assert fragment in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_tuning_is_skipped_without_training_data(tmp_path):
     from conftest import run_report as rr
 
@@ -123,6 +127,7 @@ def test_four_job_sweep_writes_job_reports_and_a_sweep_report(tmp_path):
     assert json.loads(reader.attachments["sweep.json"][0]) == summary
 
 
+@pytest.mark.slow
 def test_a_failing_job_is_a_row_not_a_crash(tmp_path):
     proc = sweep(tmp_path, "model.params.num_leaves=7,-3")
     assert proc.returncode == 1, proc.stderr
@@ -178,6 +183,7 @@ def test_the_budget_stops_the_search_before_a_trial_that_would_pass_it(task):
     assert "configured parameters scored best" in outcome.candidate.origin
 
 
+@pytest.mark.slow
 def test_a_search_that_cannot_fit_its_budget_does_not_start_and_says_why(task, tmp_path):
     from postreport.tuning import unaffordable
 
@@ -193,6 +199,7 @@ def test_a_search_that_cannot_fit_its_budget_does_not_start_and_says_why(task, t
     assert section["status"] == "skipped" and "The search did not start" in section["error"]
 
 
+@pytest.mark.slow
 def test_a_sweep_shows_each_jobs_gates_and_comparison_and_exits_3_when_one_fails(tmp_path):
     from conftest import run_report as rr
 

@@ -73,6 +73,7 @@ def duck_and_pandas(logged, tmp_path_factory):
     return duck, pandas
 
 
+@pytest.mark.slow
 def test_duckdb_equals_pandas_on_a_million_rows(logged, duck_and_pandas):
     _, frame = logged
     duck, pandas = duck_and_pandas
@@ -112,6 +113,7 @@ def test_duckdb_equals_pandas_on_a_million_rows(logged, duck_and_pandas):
     assert r["curves"]["roc"]["positive"]["auc"] == pytest.approx(m["roc_auc"], rel=1e-12)
 
 
+@pytest.mark.slow
 def test_slices_and_error_examples_are_computed_where_the_rows_live(logged, duck_and_pandas):
     _, frame = logged
     duck, pandas = duck_and_pandas
@@ -130,6 +132,7 @@ def test_slices_and_error_examples_are_computed_where_the_rows_live(logged, duck
     assert r["errors"]["n_errors"] == q["errors"]["n_errors"] == int((frame["y_true"] != frame["y_pred"]).sum())
 
 
+@pytest.mark.slow
 def test_the_report_states_engine_rows_and_sections_it_cannot_compute(logged, duck_and_pandas, tmp_path):
     duck, _ = duck_and_pandas
     sections = {s["name"]: s for s in duck["sections"]}
@@ -150,6 +153,7 @@ def test_the_report_states_engine_rows_and_sections_it_cannot_compute(logged, du
         assert skipped[name]["status"] == "skipped" and "aggregated by DuckDB" in skipped[name]["error"], name
 
 
+@pytest.mark.slow
 def test_html_says_how_the_rows_were_read(logged, tmp_path):
     from html.parser import HTMLParser
 
@@ -172,6 +176,7 @@ def test_html_says_how_the_rows_were_read(logged, tmp_path):
     assert not (out / "predictions.parquet").exists()  # cells are not rows: no per-row file to write
 
 
+@pytest.mark.slow
 def test_a_partitioned_folder_equals_the_same_rows_in_one_file(logged, duck_and_pandas, tmp_path):
     tmp, frame = logged
     duck, _ = duck_and_pandas
@@ -191,6 +196,7 @@ def java_or_skip():
         pytest.skip(f"Spark 4 needs Java 17 or newer: {version.splitlines()[0]}")
 
 
+@pytest.mark.slow
 def test_spark_equals_duckdb(logged, duck_and_pandas, tmp_path):
     java_or_skip()
     tmp, _ = logged
@@ -200,6 +206,7 @@ def test_spark_equals_duckdb(logged, duck_and_pandas, tmp_path):
     assert_same(duck["results"], spark["results"])
 
 
+@pytest.mark.slow
 def test_files_whose_schemas_differ_exit_2_naming_file_and_column(tmp_path):
     from test_robustness import check_user_error
 
@@ -216,6 +223,7 @@ def test_files_whose_schemas_differ_exit_2_naming_file_and_column(tmp_path):
     check_user_error(cli(["data=predictions", "data.path=nowhere/*.parquet"], cwd=tmp_path), "matches no file")
 
 
+@pytest.mark.slow
 def test_auto_takes_duckdb_above_the_stated_row_count(tmp_path):
     rng = np.random.default_rng(3)
     y = rng.integers(0, 2, 5000)
@@ -231,6 +239,7 @@ def test_auto_takes_duckdb_above_the_stated_row_count(tmp_path):
         large.metrics["aggregation"]["auc_error_bound"] + 1e-12
 
 
+@pytest.mark.slow
 def test_labels_are_sql_literals_not_sql(tmp_path):
     """A label with a quote (and one that reads as SQL) is a value to compare, in DuckDB and in the report."""
     rng = np.random.default_rng(4)
@@ -255,6 +264,7 @@ def test_labels_are_sql_literals_not_sql(tmp_path):
             assert agg.metrics["metrics"][name] == pytest.approx(mem.metrics["metrics"][name], rel=1e-12), engine
 
 
+@pytest.mark.slow
 def test_what_the_engines_cannot_do_is_an_error_not_a_wrong_number(tmp_path):
     from test_robustness import check_user_error
 
@@ -303,6 +313,7 @@ def test_weighted_cells_give_the_rows_numbers():
     assert any("aggregated input" in note for note in b.notes)
 
 
+@pytest.mark.slow
 def test_regression_from_sums_equals_the_rows(tmp_path):
     """Regression on DuckDB: MAE, RMSE, R², MAPE and max error exact from sums, the median within its stated bound,
     slices from sums per value, the largest residuals from a top-k pass, the pictures from a seeded sample."""
@@ -340,6 +351,7 @@ def test_regression_from_sums_equals_the_rows(tmp_path):
     assert residuals["bias"] == pytest.approx(float(np.mean(pred - y)), rel=1e-9)
 
 
+@pytest.mark.slow
 def test_multiclass_counts_and_losses_from_aggregates(tmp_path):
     """Multiclass on DuckDB: labels from the top score (SQL), counting metrics, log loss and Brier score equal the
     rows'; the sections that need every row's scores say so."""
