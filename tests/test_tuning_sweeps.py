@@ -95,10 +95,11 @@ def test_tuning_is_skipped_without_training_data(tmp_path):
 
 
 def sweep(tmp_path, *args, env=None):
-    return subprocess.run([sys.executable, "-c", "from postreport.cli import main; main()", "-m", *args,
-                           "data=iris", "tuning=none", "report.formats=[json,html]", "report.analyses=[metrics,confusion_matrix]",
-                           *([] if any(a.startswith("hydra.sweep.dir=") for a in args) else ["hydra.sweep.dir=sweep"])],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600, env=env)
+    """`postreport -m ...` on iris (metrics and confusion matrix only), run in this process as the console command
+    (the launchers start their own processes where they do); with `env`, in a process of its own."""
+    return cli(["-m", *args, "data=iris", "report.formats=[json,html]", "report.analyses=[metrics,confusion_matrix]",
+                *([] if any(a.startswith("hydra.sweep.dir=") for a in args) else ["hydra.sweep.dir=sweep"])],
+               cwd=tmp_path, env=env)
 
 
 @pytest.mark.slow
