@@ -131,13 +131,8 @@ def test_third_party_analysis_from_yaml(plugin, tmp_path):
 
 @pytest.mark.slow
 def test_multirun_two_jobs_each_write_their_files(tmp_path):
-    import subprocess
-    import sys
-
-    proc = subprocess.run([sys.executable, "-c", "from postreport.cli import main; main()", "-m",
-                           "model=lightgbm,logistic", "data=iris", "report.formats=[html,json]", "tuning=none",
-                           "ensemble=none", "report.analyses=[metrics,confusion_matrix]",
-                           "hydra.sweep.dir=sweep"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    proc = cli(["-m", "model=lightgbm,logistic", "data=iris", "report.formats=[html,json]",
+                "report.analyses=[metrics,confusion_matrix]", "hydra.sweep.dir=sweep"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     for job, model in (("0", "lightgbm"), ("1", "logistic")):
         doc = json.loads((tmp_path / "sweep" / job / "metrics.json").read_text())

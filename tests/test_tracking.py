@@ -73,9 +73,8 @@ def test_a_run_is_logged_to_a_sqlite_store(tmp_path):
 def test_a_multirun_is_a_parent_run_with_a_child_per_job(tmp_path):
     pytest.importorskip("mlflow")
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    proc = subprocess.run([sys.executable, "-c", "from postreport.cli import main; main()", "-m", "tracking=mlflow",
-                           f"tracking.uri={uri}", "tuning=none", "ensemble=none", *LEAN, "model=lightgbm,logistic",
-                           "hydra.sweep.dir=sweep"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    proc = cli(["-m", "tracking=mlflow", f"tracking.uri={uri}", *LEAN, "model=lightgbm,logistic",
+                "hydra.sweep.dir=sweep"], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     client, runs = runs_of(uri, "postreport")
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
