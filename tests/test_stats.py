@@ -1,0 +1,103 @@
+"""postreport.stats on arrays, each against an independent computation: Wilson intervals (statsmodels), the
+calibration intercept and slope with their standard errors (statsmodels' Logit), reliability bins (hand-worked),
+ranks and rank-form ROC AUC (scipy, scikit-learn), slices of a column (pandas, hand-worked)."""
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn.metrics as skm
+from scipy.stats import rankdata
+
+from postreport.stats.calibration import bin_edges, ece_samples, logistic_recalibration, reliability
+from postreport.stats.groups import MISSING, OTHER, frequent, slice_labels
+from postreport.stats.proportions import wilson, z_for
+from postreport.stats.ranking import midranks, rank_auc
+
+
+@pytest.mark.parametrize("k,n", [(0, 5), (1, 1), (3, 10), (17, 40), (199, 200), (500, 1000)])
+@pytest.mark.parametrize("level", [0.9, 0.95])
+def test_wilson_equals_statsmodels(k, n, level):
+    from statsmodels.stats.proportion import proportion_confint
+
+    expected = proportion_confint(k, n, alpha=1 - level, method="wilson")
+    assert wilson(k, n, z_for(level)) == pytest.approx(list(expected), abs=1e-12)
+
+
+def test_logistic_recalibration_equals_statsmodels_logit():
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(3)
+    score = np.clip(rng.beta(2, 3, 3000), 1e-6, 1 - 1e-6)
+    true_logit = 0.3 + 0.6 * np.log(score / (1 - score))  # scores too extreme: slope below 1
+    outcome = (rng.random(3000) < 1 / (1 + np.exp(-true_logit))).astype(float)
+    (intercept, slope), (se_intercept, se_slope) = logistic_recalibration(score, outcome)
+    fit = sm.Logit(outcome, sm.add_constant(np.log(score / (1 - score)))).fit(disp=0)
+    assert (intercept, slope) == pytest.approx(tuple(fit.params), rel=1e-7)
+    assert (se_intercept, se_slope) == pytest.approx(tuple(fit.bse), rel=1e-6)
+    # weights are rows per entry: the same rows aggregated give the same fit
+    keys, inverse, counts = np.unique(np.column_stack([score.round(2), outcome]), axis=0, return_inverse=True,
+                                      return_counts=True)
+    rounded = logistic_recalibration(score.round(2), outcome)
+    grouped = logistic_recalibration(keys[:, 0], keys[:, 1], weight=counts.astype(float))
+    assert grouped[0] == pytest.approx(rounded[0], rel=1e-9) and grouped[1] == pytest.approx(rounded[1], rel=1e-9)
+
+
+def test_logistic_recalibration_is_none_under_separation():
+    score = np.array([0.1, 0.2, 0.3, 0.7, 0.8, 0.9])
+    assert logistic_recalibration(score, (score > 0.5).astype(float)) is None
+
+
+def test_reliability_bins_hand_worked():
+    score = np.array([0.05, 0.15, 0.15, 0.55, 0.95, 0.95])
+    outcome = np.array([0, 0, 1, 1, 1, 0])
+    edges = bin_edges(score, 10, "uniform")
+    assert edges == pytest.approx(np.linspace(0, 1, 11))
+    r = reliability(score, outcome, edges)
+    assert r.count == [1, 2, 1, 2]  # the bins that hold rows: [0, .1), [.1, .2), [.5, .6), [.9, 1]
+    assert r.mean_predicted == pytest.approx([0.05, 0.15, 0.55, 0.95])
+    assert r.fraction_positive == pytest.approx([0.0, 0.5, 1.0, 0.5])
+    # ECE: the bins' |observed - predicted| weighted by their rows
+    assert r.ece == pytest.approx((0.05 + 2 * 0.35 + 0.45 + 2 * 0.45) / 6)
+    quantile = bin_edges(np.linspace(0, 1, 101), 4, "quantile")
+    assert quantile == pytest.approx([0, 0.25, 0.5, 0.75, 1])
+
+
+def test_ece_samples_are_a_bootstrap_of_the_rows():
+    rng = np.random.default_rng(0)
+    score = rng.random(2000)
+    outcome = (rng.random(2000) < score).astype(int)
+    edges = bin_edges(score, 10, "uniform")
+    samples = ece_samples(score, outcome, edges, 400, seed=1)
+    assert samples.shape == (400,)
+    direct = []  # the same statistic on rows drawn with replacement
+    for b in range(400):
+        rows = rng.integers(0, 2000, 2000)
+        direct.append(reliability(score[rows], outcome[rows], edges).ece)
+    assert np.mean(samples) == pytest.approx(np.mean(direct), abs=0.004)
+    assert np.std(samples) == pytest.approx(np.std(direct), rel=0.2)
+    assert np.array_equal(samples, ece_samples(score, outcome, edges, 400, seed=1))  # seeded
+
+
+def test_midranks_and_rank_auc_equal_scipy_and_sklearn_with_ties():
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        n = int(rng.integers(5, 300))
+        score = np.round(rng.random(n), int(rng.integers(1, 3)))  # one or two decimals: many ties
+        positive = rng.random(n) < 0.3
+        assert midranks(score) == pytest.approx(rankdata(score))
+        if positive.any() and not positive.all():
+            assert rank_auc(positive, score) == pytest.approx(skm.roc_auc_score(positive, score), abs=1e-12)
+    assert np.isnan(rank_auc(np.ones(4, dtype=bool), np.arange(4.0)))
+
+
+def test_slices_bin_numbers_by_quantile_and_keep_the_frequent_levels():
+    values = pd.Series(np.r_[np.arange(100.0), [np.nan] * 5])
+    labels = slice_labels(values, bins=4, max_levels=10)
+    assert list(labels.cat.categories)[-1] == MISSING and len(labels.cat.categories) == 5
+    counts = labels.value_counts(sort=False).tolist()
+    assert counts == [25, 25, 25, 25, 5]
+    assert labels.cat.ordered
+    text = pd.Series(["b"] * 5 + ["a"] * 5 + ["c"] * 3 + ["d"] + [None] * 2)
+    labels = slice_labels(text, bins=4, max_levels=2)
+    assert list(labels.cat.categories) == ["a", "b", OTHER]  # ties by value; missing joins the rest
+    assert int((labels == OTHER).sum()) == 6
+    assert frequent(pd.Series({"x": 3, "y": 3, "w": 1}), 2) == ["x", "y"]
