@@ -12,7 +12,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .cli import _config_dir_error
+from .config import register_schemas, resource_dir
 from .errors import UserError
+from .runner import run
 
 
 def generate(overrides: Sequence[str] = (), output_dir: Optional[str | Path] = None,
@@ -23,10 +26,6 @@ def generate(overrides: Sequence[str] = (), output_dir: Optional[str | Path] = N
     message the command line prints."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
-
-    from .cli import _config_dir_error
-    from .config import register_schemas, resource_dir
-    from .runner import run
 
     register_schemas()
     extra = []

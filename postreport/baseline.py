@@ -12,6 +12,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
+from .data import are_probabilities
 from .errors import UserError
 from .predictions import Predictions
 
@@ -190,8 +191,6 @@ def _as(values: np.ndarray, like: np.ndarray) -> np.ndarray:
 
 
 def _baseline_predictions(table, meta, data, y_true, given: str) -> Predictions:
-    from .data import are_probabilities
-
     if data.task == "regression":
         y_pred = pd.to_numeric(table["y_pred"], errors="coerce").to_numpy(float)
         if not np.all(np.isfinite(y_pred)):

@@ -14,6 +14,11 @@ from pathlib import Path
 import hydra
 
 from .config import register_schemas, resource_dir
+from .errors import UserError
+from .run_folder import unwritable
+
+# runner and sweep (and with them pandas, scikit-learn) are imported where a run starts, so that `--help` and the
+# checks before Hydra answer in about a second
 
 register_schemas()
 _jobs: list = []  # exit status of each job this process ran (one, or several in a multirun)
@@ -24,7 +29,6 @@ def _app(cfg) -> int:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from .errors import UserError
     from .runner import run
 
     _jobs.append(None)  # composition succeeded: from here on, failures are the job's own
@@ -76,8 +80,6 @@ def _config_dir_error(argv: list) -> str | None:
 
 def main() -> None:
     from . import sweep
-
-    from .run_folder import unwritable
 
     broken = _config_dir_error(sys.argv[1:]) or unwritable(sys.argv[1:])
     if broken:

@@ -14,6 +14,8 @@ from typing import Any, Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
+from . import registry
+
 _HERE = Path(__file__).resolve().parent
 
 
@@ -211,8 +213,6 @@ class NoSettings:
 
 def analyses_schema() -> type:
     """A dataclass with one field per registered analysis: its Settings, with their defaults."""
-    from . import registry
-
     fields = []
     for name, cls in registry.load_all().items():
         settings = getattr(cls, "Settings", None) or NoSettings

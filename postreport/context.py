@@ -10,6 +10,8 @@ from typing import Any, Callable, Hashable, Optional
 
 from omegaconf import DictConfig
 
+from .encoding import encode
+
 log = logging.getLogger("postreport")
 
 
@@ -49,7 +51,6 @@ class RunContext:
     def encoded_for(self, candidate):
         if self.data.task == "regression":
             return None
-        from .encoding import encode
 
         return self.shared(("encoded", candidate.name), lambda: encode(self.data, candidate.predictions))
 

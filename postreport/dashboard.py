@@ -17,6 +17,11 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import quote
 
+from .atomic import write_atomic
+from .config import resource_dir
+from .report.render_html import environment, plotly_js, script_json
+from .version import __version__
+
 log = logging.getLogger("postreport")
 CACHE = ".postreport-dashboard-cache.json"
 CACHE_VERSION = 1
@@ -124,8 +129,6 @@ def collect(folders: list, out: Path) -> tuple:
                "report": quote(Path(link, "report.html").as_posix()) if (run / "report.html").is_file() else None}
         rows.append(row)
     try:
-        from .atomic import write_atomic
-
         write_atomic(cache_path, json.dumps({"version": CACHE_VERSION, "runs": fresh}, separators=(",", ":")))
     except OSError as exc:
         log.warning("the dashboard cache could not be written (%s); the next build reads every run again", exc)
@@ -133,10 +136,6 @@ def collect(folders: list, out: Path) -> tuple:
 
 
 def render(rows: list, skipped: list, title: str) -> str:
-    from .report.render_html import environment, plotly_js, script_json
-    from .config import resource_dir
-    from .version import __version__
-
     tasks = sorted({r["task"] for r in rows if r["task"]})
     metric_names = []
     for task in tasks:
@@ -158,7 +157,6 @@ def build(folders: list, out: Optional[Path] = None, title: str = "postreport ru
     rows, skipped, read = collect(folders, out)
     if not rows and not skipped:
         raise DashboardError(f"no run found below {', '.join(map(str, folders))} (a run folder holds metrics.json)")
-    from .atomic import write_atomic
 
     write_atomic(out, render(rows, skipped, title))
     return out, rows, skipped, read

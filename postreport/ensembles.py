@@ -9,7 +9,11 @@ from typing import Optional
 
 import numpy as np
 
+from .config import ModelConfig, resource_dir
 from .errors import UserError
+from .models import Candidate, _wrap, make_estimator
+from .out_of_fold import fold_predictions
+from .sampling import sample_rows
 
 CLASSIFICATION_METHODS = ("soft_voting", "hard_voting", "stacking", "bagging", "boosting", "gradient_boosting")
 REGRESSION_METHODS = ("voting", "stacking", "bagging", "boosting", "gradient_boosting")
@@ -19,8 +23,6 @@ FINAL_ESTIMATORS = {"logistic": "sklearn.linear_model.LogisticRegression", "ridg
 
 def model_names(extra_dirs: tuple = ()) -> list:
     """Model config names: the built-in ones and those in the user's --config-dir folders."""
-    from .config import resource_dir
-
     folders = [Path(d) / "model" for d in extra_dirs] + [resource_dir("conf") / "model"]
     return sorted({p.stem for folder in folders if folder.is_dir() for p in folder.glob("*.yaml")} - {"file"})
 
@@ -28,8 +30,6 @@ def model_names(extra_dirs: tuple = ()) -> list:
 def member_config(name: str, n_jobs: int, extra_dirs: tuple = ()):
     """A model config by name, from the built-in conf/model (or a user's --config-dir), as the schema types it."""
     from omegaconf import OmegaConf
-
-    from .config import ModelConfig, resource_dir
 
     for folder in (*extra_dirs, resource_dir("conf")):
         path = Path(folder) / "model" / f"{name}.yaml"
@@ -151,8 +151,6 @@ class PrefitStacking:
 def out_of_fold(member_cfgs: list, ctx, folds: int, rows=None) -> np.ndarray:
     """Each member's predictions for every training row (or those at `rows`) from a model that did not see it
     (shared with the sections when a member is the configured model with the same folds and rows)."""
-    from .out_of_fold import fold_predictions
-
     outputs = []
     for mcfg in member_cfgs:
         pred = fold_predictions(ctx, mcfg, folds, rows)
@@ -200,8 +198,6 @@ def _methods(requested, task: str) -> list:
 
 def _members(ecfg, ctx, config_dirs: tuple) -> tuple:
     """The members as fitted candidates (the configured model reused when it is one), and their model configs."""
-    from .models import Candidate, make_estimator
-
     task = ctx.data.task
     by_name = {c.name: c for c in ctx.candidates}
     members, member_cfgs = [], []
@@ -229,8 +225,6 @@ def _members(ecfg, ctx, config_dirs: tuple) -> tuple:
 
 
 def _ensemble(name: str, estimator, origin: str, cls: str, params: Optional[dict] = None):
-    from .models import Candidate
-
     return Candidate(name=name, estimator=estimator, origin=origin, estimator_class=cls,
                      params=params or estimator.get_params(deep=False), role="ensemble")
 
@@ -263,8 +257,6 @@ def _stacking_affordable(settings, ctx, members) -> bool:
 
 
 def _stacking(method, ecfg, ctx, members, member_cfgs, config_dirs):
-    from .sampling import sample_rows
-
     data, seed, limit = ctx.data, ctx.seed, ecfg.stacking.max_rows
     rows = sample_rows(data.n_train, limit, seed) if limit and data.n_train > limit else None
     if rows is not None:
@@ -311,8 +303,6 @@ def _resampling(method, ecfg, ctx, members, member_cfgs, config_dirs):
 def _gradient_boosting(method, ecfg, ctx, members, member_cfgs, config_dirs):
     from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
 
-    from .models import _wrap
-
     cls = GradientBoostingRegressor if ctx.data.task == "regression" else GradientBoostingClassifier
     model = _wrap(cls(random_state=ctx.seed), "trees").fit(*training_rows(ecfg, ctx))
     return _ensemble("gradient boosting (sklearn)", model, "fitted here", f"{cls.__module__}.{cls.__name__}")
@@ -325,8 +315,6 @@ def training_rows(ecfg, ctx) -> tuple:
         return data.X_train, data.y_train
 
     def pick():
-        from .sampling import sample_rows
-
         rows = sample_rows(data.n_train, ecfg.max_rows, ctx.seed)
         return data.X_train.iloc[rows], data.y_train.iloc[rows]
 
@@ -337,8 +325,6 @@ def _around_base(base_cfg, task: str, seed: int, make):
     """The base model's preprocessing, then `make(its final estimator)`: bagging and boosting hand their estimator
     plain arrays and sample weights, which a preprocessing pipeline inside them would not take."""
     from sklearn.pipeline import Pipeline
-
-    from .models import make_estimator
 
     base, _, _ = make_estimator(base_cfg, task, seed)
     if isinstance(base, Pipeline):

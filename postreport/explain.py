@@ -12,7 +12,9 @@ from typing import ClassVar, Optional
 import numpy as np
 import pandas as pd
 
+from .bootstrap import Cells, resample_counts
 from .errors import UserError, at_least
+from .models import BoosterModel
 from .predictions import model_classes
 from .sampling import sample_rows
 from .stats.ranking import rank_auc
@@ -64,8 +66,6 @@ class Anatomy:
 
 def anatomy(model) -> Anatomy:
     from sklearn.pipeline import Pipeline
-
-    from .models import BoosterModel
 
     if isinstance(model, BoosterModel):
         return Anatomy(model, None, model.booster, "lightgbm")
@@ -298,8 +298,6 @@ def stability(values: np.ndarray, columns: list, boot, seed: int, shown: int = 1
     """How stable the importance ranking is over bootstrap resamples of the explained rows: each feature's mean
     |attribution| and rank with intervals, the share of resamples in which it is in the top 3 / top 5, and the share
     with the same top-3 / top-5 set as all the rows."""
-    from .bootstrap import Cells, resample_counts
-
     magnitude = np.abs(values).mean(axis=2) if values.ndim == 3 else np.abs(values)
     n, F = magnitude.shape
     full = magnitude.mean(axis=0)

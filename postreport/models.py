@@ -12,6 +12,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .errors import UserError
+from .predictions import model_classes
 
 PREPROCESSING = ("none", "native", "trees", "linear")
 SAFE_SUFFIXES = (".skops", ".txt")
@@ -115,7 +116,7 @@ def _wrap(estimator, preprocessing: str):
         if type(estimator).__module__.startswith("lightgbm"):
             from sklearn.pipeline import Pipeline
 
-            from .safe_names import SafeNames
+            from .safe_names import SafeNames  # a scikit-learn class: imported with scikit-learn, at the first fit
 
             return Pipeline([("names", SafeNames()), ("model", estimator)])
         return estimator
@@ -183,8 +184,6 @@ def load_candidate(cfg, data) -> Candidate:
 def _check_kind(estimator, data, path) -> None:
     """The model must do the data's task and know its labels: a regressor on classes, a classifier on numbers, or
     classes that are not the data's labels would give numbers that mean nothing."""
-    from .predictions import model_classes
-
     classes = model_classes(estimator, None) if getattr(estimator, "classes_", None) is not None else None
     name = type(estimator).__name__
     if data.task == "regression":

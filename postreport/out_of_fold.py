@@ -10,6 +10,9 @@ from typing import Optional
 
 import numpy as np
 
+from .models import make_estimator
+from .tuning import fold_workers, threads_for
+
 FOLDS = 5
 MAX_ROWS = 20000  # the sections use out-of-fold predictions on at most this many training rows (a seeded sample)
 
@@ -17,8 +20,6 @@ MAX_ROWS = 20000  # the sections use out-of-fold predictions on at most this man
 def fold_predictions(ctx, mcfg, folds: int, rows: Optional[np.ndarray] = None) -> np.ndarray:
     """cross_val_predict of the model config on the training rows (all, or those at `rows`) with `folds` seeded
     folds: probabilities in scikit-learn's class order (the sorted labels present), or values for regression."""
-    from .models import make_estimator
-
     data = ctx.data
     estimator, target, params = make_estimator(mcfg, data.task, ctx.seed)
     same = repr(sorted((k, v) for k, v in params.items() if k != "n_jobs"))  # threads do not change predictions
@@ -27,8 +28,6 @@ def fold_predictions(ctx, mcfg, folds: int, rows: Optional[np.ndarray] = None) -
 
     def compute():
         from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
-
-        from .tuning import fold_workers, threads_for
 
         split = (KFold if data.task == "regression" else StratifiedKFold)(folds, shuffle=True, random_state=ctx.seed)
         workers = fold_workers(data, folds, ctx.n_jobs)

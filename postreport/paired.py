@@ -7,7 +7,8 @@ from typing import Optional
 
 import numpy as np
 
-from .bootstrap import intervals_on
+from .bootstrap import Cells, intervals_on, resample_counts
+from .sampling import sample_rows
 from .stats.ranking import midranks
 
 BETTER, WORSE, UNCLEAR = "better", "worse", "no clear difference"
@@ -96,8 +97,6 @@ def mean_interval(y: np.ndarray, values: np.ndarray, boot, seed: int, weight=Non
     """The interval of a mean of per-row values that take few distinct values (a cost change), stratified by class:
     rows drawn with replacement are counts drawn over the (class, value) cells, so this is exact and cheap.
     weight: rows per entry (aggregated input)."""
-    from .bootstrap import Cells, resample_counts
-
     w = np.ones(len(y)) if weight is None else weight
     distinct, which = np.unique(values, return_inverse=True)
     code, inverse = np.unique(y * len(distinct) + which, return_inverse=True)
@@ -110,9 +109,6 @@ def mean_interval(y: np.ndarray, values: np.ndarray, boot, seed: int, weight=Non
 def row_mean_interval(y: np.ndarray, values: np.ndarray, boot, seed: int) -> Optional[list]:
     """The interval of a mean of per-row values (e.g. the change in each row's loss), rows resampled within their
     class; above bootstrap.max_exact_rows rows, a seeded sample's spread scaled by sqrt(m/n) around the mean of all."""
-    from .bootstrap import Cells, resample_counts
-    from .sampling import sample_rows
-
     if not intervals_on(boot) or len(values) == 0:
         return None
     rows = sample_rows(len(values), boot.max_exact_rows, seed)

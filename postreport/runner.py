@@ -17,12 +17,31 @@ from typing import Any, Optional
 
 from omegaconf import DictConfig, OmegaConf
 
-from . import registry
+from . import ensembles
+from . import gates as gates_module
+from . import metrics, registry
+from .atomic import write_all
+from .baseline import load, predictions_parquet
 from .config import FORMATS, NoSettings
 from .context import Outcome, RunContext, Timer
-from .report.model import Estimate
+from .data import load_dataset
 from .errors import UserError, at_least, strictly_between
+from .gates import check_task, evaluate, markdown, parse
+from .metrics import candidate_metrics
+from .models import build_candidate
+from .predictions import predict
+from .report import render_card, style
+from .report.build import build_report
+from .report.figure_pool import FigurePool
+from .report.format import fmt_number
+from .report.model import Estimate
+from .report.render_html import render_html
+from .report.render_json import dumps, metrics_document
+from .report.render_pdf import render_pdf, warm_up
 from .run_folder import claim
+from .tracking import check as check_tracking
+from .tracking import log_run
+from .tuning import check, tune, unaffordable
 
 log = logging.getLogger("postreport")
 QUIET_LOGGERS = {"weasyprint": logging.ERROR, "fontTools": logging.WARNING, "matplotlib": logging.WARNING}
@@ -43,9 +62,6 @@ class RunResult:
 
     def closing_line(self) -> str:
         """One line for the console: the outcome, the headline metrics with intervals, and where the report is."""
-        from . import metrics
-        from .report.format import fmt_number
-
         failed = [o.name for o in self.outcomes if o.status == "failed"]
         gates = [g.get("name") for g in self.metrics.get("gates") or [] if g.get("status") == "fail"]
         outcome = {0: "report written", EXIT_SECTION_FAILED: "report written; sections failed: " + ", ".join(failed),
@@ -101,7 +117,6 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
     quiet_libraries()
     checked = validate(cfg)
     check_outputs(Path(output_dir), cfg.compare.baseline)
-    from .report.figure_pool import FigurePool
 
     folder = claim(Path(output_dir), FILENAMES.values())
     try:
@@ -158,8 +173,6 @@ def _run(cfg, checked, output_dir, overrides, started, timer, pool) -> RunResult
 def track(cfg, output_dir: Path, document: dict, files: dict, exit_code: int, overrides: list) -> int:
     """Log the written run to the tracker. A tracker that cannot be reached loses no file: exit 1 (the report
     is written; a step after it failed), unless a gate already failed."""
-    from .tracking import log_run
-
     try:
         log_run(cfg, output_dir, document, files, exit_code, overrides)
     except Exception as exc:
@@ -173,8 +186,6 @@ def evaluate_gates(gates: list, ctx: RunContext, outcomes: list) -> list:
     """Each gate on the subject model's metrics (and the comparison's differences), after every section ran."""
     if not gates:
         return []
-    from .gates import evaluate
-    from .metrics import candidate_metrics
 
     values, intervals, why = {}, {}, {}
     try:
@@ -211,20 +222,14 @@ def evaluate_gates(gates: list, ctx: RunContext, outcomes: list) -> list:
 def _warm_pdf(cfg):
     if "pdf" not in cfg.report.formats:
         return None
-    from .report.render_pdf import warm_up
 
     return warm_up()
 
 
 def prepare(cfg: DictConfig, checked: Checked, timer: Timer) -> RunContext:
     """Data, the candidates (the configured model, tuned, ensembles) and their test predictions, once each."""
-    from .data import load_dataset
-    from .models import build_candidate
-    from .predictions import predict
-
     with timer.step("load data"):
         data = load_dataset(cfg.data, cfg.seed)
-    from .gates import check_task
 
     check_task(checked.gates, data.task)
     baseline = None
@@ -233,7 +238,6 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer) -> RunContext:
             raise UserError(f"compare.baseline pairs the two models' predictions row by row, and the "
                             f"{data.n_test:,} logged predictions were aggregated by {data.aggregation.engine} "
                             "(data.engine): compare with data.engine=pandas on the files both models predicted")
-        from .baseline import load
 
         with timer.step("load baseline"):
             baseline = load(cfg.compare, data)
@@ -334,10 +338,6 @@ def drop_model_timings(ctx: RunContext) -> None:
 def render(cfg, ctx, checked: Checked, outcomes: list, figures: dict, timer: Timer, warm, provenance: dict,
            gates: list = (), plots: Optional[dict] = None):
     """Every format's bytes, from the same settled outcomes; nothing is written here."""
-    from . import gates as gates_module
-    from .baseline import predictions_parquet
-    from .report.render_json import dumps, metrics_document
-
     document = metrics_document(ctx, outcomes, gates)
     payloads: dict = {}
     if ctx.data.weights is None:  # aggregated input has cells, not rows: there is no row to write
@@ -351,13 +351,9 @@ def render(cfg, ctx, checked: Checked, outcomes: list, figures: dict, timer: Tim
     if "markdown" in cfg.report.formats:
         payloads["markdown"] = markdown_summary(cfg, ctx, outcomes, gates)
     if "model_card" in cfg.report.formats:
-        from .report.render_card import model_card
-
-        payloads["model_card"] = model_card(cfg, ctx, outcomes, gates)
+        payloads["model_card"] = render_card.model_card(cfg, ctx, outcomes, gates)
     if not any(f in cfg.report.formats for f in VISUAL):
         return payloads, document
-    from .report.build import build_report
-    from .report.render_html import render_html
 
     provenance = {**provenance, "timings": timer.seconds, "starts": timer.starts,
                   "elapsed": timer.elapsed() if cfg.report.timings else None}
@@ -367,8 +363,6 @@ def render(cfg, ctx, checked: Checked, outcomes: list, figures: dict, timer: Tim
             payloads["html"] = render_html(report, for_print=False, figures=figures, plots=plots,
                                            template_dirs=checked.template_dirs)
     if "pdf" in cfg.report.formats:
-        from .report.render_pdf import render_pdf
-
         warm.join()
         with timer.step("render pdf"):
             html = render_html(report, for_print=True, figures=figures, template_dirs=checked.template_dirs)
@@ -381,9 +375,6 @@ def render(cfg, ctx, checked: Checked, outcomes: list, figures: dict, timer: Tim
 
 
 def markdown_summary(cfg, ctx, outcomes: list, gates: list) -> bytes:
-    from . import metrics
-    from .gates import markdown
-
     done = {o.name: o for o in outcomes if o.status == "ok"}
     result = done["metrics"].result if "metrics" in done else None
     headline = [] if result is None else [(metrics.label(k), result.values.get(k), result.ci.get(k))
@@ -417,8 +408,6 @@ def write(output_dir: Path, payloads: dict) -> dict:
     """Written last, as one set (postreport.atomic): a failure or a signal before or during this leaves the folder's
     earlier set whole. Files of the other formats left by an earlier run in the same folder are removed, so that
     no stale report sits beside the new metrics.json."""
-    from .atomic import write_all
-
     files = {fmt: output_dir / FILENAMES[fmt] for fmt in (*FORMATS, "predictions") if fmt in payloads}
     try:
         write_all({files[fmt]: payloads[fmt] for fmt in files})
@@ -464,8 +453,6 @@ def add_tuned(ctx: RunContext, timer: Timer) -> None:
     elif data.X_train is None or ctx.model.estimator is None or cfg.model.path:
         ctx.tuning_skipped = "There is no training data to tune on (a model from a file, or logged predictions)."
     else:
-        from .tuning import tune, unaffordable
-
         ctx.tuning_skipped = unaffordable(cfg.tuning, data, ctx.model.fit_seconds)
         if ctx.tuning_skipped:
             return
@@ -482,7 +469,6 @@ def add_ensembles(ctx: RunContext, timer: Timer) -> None:
     if ctx.data.X_train is None or ctx.model.estimator is None:
         ctx.notes.append("Ensembles need training data; none were built.")
         return
-    from . import ensembles
 
     with timer.step("ensembles"):
         try:
@@ -524,27 +510,18 @@ def validate(cfg: DictConfig) -> Checked:
     if bad or not cfg.report.formats:
         raise UserError(f"report.formats={list(cfg.report.formats)} is not valid; choose from {list(FORMATS)}")
     if "model_card" in cfg.report.formats:
-        from .report.render_card import available
-
-        if not available():
+        if not render_card.available():
             raise UserError("report.formats lists model_card, which needs the optional extra: "
                             "pip install 'postreport[model_card]' (huggingface_hub)")
-    from .report import style
 
     logo, theme = style.logo(cfg.report.logo), style.theme(dict(cfg.report.theme))
     templates = style.template_dirs(cfg.report.template_dir)  # a broken user template stops the run here
     if cfg.tuning.enabled and not cfg.model.path and cfg.data.source != "predictions":
-        from .tuning import check
-
         check(cfg.tuning, cfg.model)
     if cfg.ensemble.enabled:
-        from . import ensembles
-
         ensembles.check(cfg.ensemble, _user_config_dirs())
-    from .tracking import check as check_tracking
 
     check_tracking(cfg.tracking)
-    from .gates import parse
 
     fairness = cfg.analyses.get("fairness") if cfg.analyses is not None else None
     gates = parse(cfg.gates, bool(cfg.compare.baseline), bool(fairness is not None and fairness.get("sensitive")))

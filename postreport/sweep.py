@@ -8,12 +8,19 @@ import logging
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
-
 from urllib.parse import quote
 
 from hydra.experimental.callback import Callback
 
+from .atomic import write_all, write_atomic
+from .figures import Bars, Lines, Panels, Series
 from .metrics import TASKS, label, lower_is_better
+from .report.model import Estimate, Figure, Link, Note, Report, Section, Table
+from .report.render_html import render_html
+from .report.render_json import jsonable
+from .report.render_pdf import render_pdf
+from .runner import quiet_libraries
+from .tracking import end_sweep, start_sweep
 
 log = logging.getLogger("postreport")
 JOB_FILE = "job.json"
@@ -22,8 +29,6 @@ last_exit_code: Optional[int] = None  # set when a sweep report was made: 0 ever
 
 def write_job_status(output_dir: str, code: int, error: Optional[str]) -> None:
     """Each multirun job records how it ended, for the sweep report (a failed job still gets a row)."""
-    from .atomic import write_atomic
-
     status = "ok" if code == 0 else "error" if error else "gate failed" if code == 3 else "section failed"
     write_atomic(Path(output_dir) / JOB_FILE, json.dumps({"status": status, "exit_code": code, "error": error}))
 
@@ -36,8 +41,6 @@ class SweepReport(Callback):
 
         self.started = time.time()
         try:
-            from .tracking import start_sweep
-
             start_sweep(config, Path(config.hydra.sweep.dir))
         except Exception as exc:  # the jobs still run and are tracked as runs of their own
             log.error("tracking: the sweep's parent run could not be created: %s", exc)
@@ -60,8 +63,6 @@ class SweepReport(Callback):
         codes = {j["exit_code"] for j in summary["jobs"]}
         last_exit_code = 3 if 3 in codes else 0 if codes <= {0} else 1  # as one run: a failed gate wins
         try:
-            from .tracking import end_sweep
-
             end_sweep(config, sweep_dir, last_exit_code)
         except Exception as exc:
             log.error("tracking: the sweep's parent run could not be completed: %s", exc)
@@ -141,12 +142,6 @@ def override_value(job: dict, key: str) -> Optional[str]:
 
 
 def write_sweep_files(sweep_dir: Path, summary: dict) -> None:
-    from .atomic import write_all
-    from .report.render_html import render_html
-    from .report.render_json import jsonable
-    from .report.render_pdf import render_pdf
-    from .runner import quiet_libraries
-
     quiet_libraries()
     text = json.dumps(jsonable(summary), indent=2) + "\n"
     report = build_sweep_report(summary)
@@ -160,9 +155,6 @@ def write_sweep_files(sweep_dir: Path, summary: dict) -> None:
 
 
 def build_sweep_report(summary: dict):
-    from .figures import Bars, Lines, Panels, Series
-    from .report.model import Estimate, Figure, Link, Note, Report, Section, Table
-
     names = summary["metrics"]
     jobs = summary["jobs"]
     swept = summary["swept"] or sorted({item.partition("=")[0] for j in jobs for item in j["overrides"]})

@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Optional
 
+from .atomic import write_atomic
 from .errors import UserError
 
 log = logging.getLogger("postreport")
@@ -168,7 +169,6 @@ def start_sweep(config, sweep_dir: Path) -> Optional[str]:
     """At the start of a multirun with tracking=mlflow: the parent run, its id written into the sweep folder."""
     if config.get("tracking") is None or config.tracking.kind != "mlflow":
         return None
-    from .atomic import write_atomic
 
     tcfg = config.tracking
     check(tcfg)

@@ -13,6 +13,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .errors import UserError
+from .models import Candidate, make_estimator
 
 SAMPLERS = ("tpe", "random", "grid")
 TYPES = ("int", "float", "categorical")
@@ -147,8 +148,6 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int, configured_model=None) -> Tun
     mean cost, would not finish with the refit inside it."""
     import optuna
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
-
-    from .models import Candidate, make_estimator
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     params = check(tcfg, mcfg)

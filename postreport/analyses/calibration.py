@@ -7,12 +7,13 @@ from typing import Optional
 
 import numpy as np
 
-from ..bootstrap import intervals_on
+from ..bootstrap import Intervals, intervals_on
 from ..errors import UserError
 from ..figures import Lines, Series
+from ..out_of_fold import out_of_fold_scores
+from ..paired import row_mean_interval, verdict
 from ..report.model import Estimate, Figure, Note, Table
-from ..stats.calibration import (bin_edges, ece_samples, expected_ece_if_calibrated, logistic_recalibration,
-                                reliability)
+from ..stats.calibration import bin_edges, ece_samples, expected_ece_if_calibrated, logistic_recalibration, reliability
 from ..stats.proportions import wilson
 from .base import Analysis, no_scores
 
@@ -88,15 +89,11 @@ def recalibrate(ctx, score: np.ndarray, outcome: np.ndarray, boot, seed: int) ->
     """Platt scaling and isotonic regression fitted on the configured model's out-of-fold scores (never the test
     rows), applied to the test scores: Brier score and log loss before and after, with paired intervals of the
     change."""
-    from ..out_of_fold import out_of_fold_scores
-
     oof = out_of_fold_scores(ctx)
     if oof is None:
         return None
     from sklearn.isotonic import IsotonicRegression
     from sklearn.linear_model import LogisticRegression
-
-    from ..paired import row_mean_interval, verdict
 
     y_sel, s_sel, rows = oof
     eps = 1e-12
@@ -145,8 +142,6 @@ class CalibrationAnalysis(Analysis):
         return None
 
     def compute(self, ctx, settings: CalibrationSettings) -> CalibrationResult:
-        from ..bootstrap import Intervals
-
         enc, boot = ctx.encoded, ctx.cfg.bootstrap
         w = enc.weight  # aggregated input: rows per cell (binary only; multiclass cells carry no scores)
         curves = {}

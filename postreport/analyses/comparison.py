@@ -10,12 +10,17 @@ from typing import Optional
 import numpy as np
 
 from .. import metrics
-from ..bootstrap import interval_level, intervals_on
+from ..baseline import describe_rows
+from ..bootstrap import Cells, interval_level, intervals_on, resample_counts
+from ..encoding import encode
 from ..errors import at_least
 from ..figures import Bars
 from ..paired import UNCLEAR, delong, difference_interval, mcnemar, mean_interval, verdict
 from ..report.model import Estimate, Figure, Note, Paragraph, Table
+from ..sampling import sample_rows
+from ..stats.calibration import bin_edges, reliability
 from .base import Analysis
+from .slices import run_settings, slice_groups
 
 
 @dataclass
@@ -98,8 +103,6 @@ class ComparisonAnalysis(Analysis):
         return None
 
     def compute(self, ctx, settings: ComparisonSettings) -> ComparisonResult:
-        from ..baseline import describe_rows
-        from ..encoding import encode
         b, data, task = ctx.baseline, ctx.data, ctx.data.task
         boot = ctx.cfg.bootstrap
         seed = ctx.bootstrap_seed
@@ -147,8 +150,6 @@ class ComparisonAnalysis(Analysis):
     def _paired(ctx, cur, cur_enc, base, base_enc, rows, positions, seed, scores: bool = True) -> _DiffIntervals:
         """Paired resamples of the matched rows at `positions`: all of them up to bootstrap.max_exact_rows, else a
         seeded sample of that many, whose spread is scaled to all of them (m-out-of-n bootstrap)."""
-        from ..sampling import sample_rows
-
         data, task, boot = ctx.data, ctx.data.task, ctx.cfg.bootstrap
         drawn = positions[sample_rows(len(positions), boot.max_exact_rows, seed)]
         out = _DiffIntervals(
@@ -174,8 +175,6 @@ class ComparisonAnalysis(Analysis):
 
     @staticmethod
     def _flips(result, ctx, cur_enc, base_enc, rows, settings, seed) -> None:
-        from ..sampling import sample_rows
-
         right_cur = cur_enc.pred_idx[rows] == cur_enc.y_idx[rows]
         right_base = base_enc.pred_idx == base_enc.y_idx
         worse = np.flatnonzero(right_base & ~right_cur)
@@ -197,8 +196,6 @@ class ComparisonAnalysis(Analysis):
     @staticmethod
     def _slices(result, ctx, cur, cur_enc, base, base_enc, rows, seed) -> None:
         """The sliced section's first metric per slice (its columns and bins), paired differences from label counts."""
-        from .slices import run_settings, slice_groups
-
         data, task = ctx.data, ctx.data.task
         settings = run_settings(ctx)
         main = metrics.TASKS[task].sliced[0]
@@ -221,8 +218,6 @@ class ComparisonAnalysis(Analysis):
     @staticmethod
     def _calibration(result, ctx, cur, cur_enc, base, base_enc, rows) -> None:
         """Expected calibration error of both models on the matched rows, binned as the calibration section bins."""
-        from ..stats.calibration import bin_edges, reliability
-
         if cur_enc.score is None or base_enc.score is None or not (cur.probabilities and base.probabilities):
             return
         node = ctx.cfg.analyses.get("calibration") if ctx.cfg.analyses is not None else None
@@ -326,8 +321,6 @@ def _counted_ci(cur_enc, base_enc, cur_rows, base_rows, metric: str, n_labels: i
     """A paired interval of a counting metric (accuracy, F1) on a slice's rows from their (true, current, baseline)
     label cells: drawing rows with replacement is drawing counts over those cells, so this is exact whatever the
     number of rows."""
-    from ..bootstrap import Cells, resample_counts
-
     if not intervals_on(boot):
         return None
     y, a, z = cur_enc.y_idx[cur_rows], cur_enc.pred_idx[cur_rows], base_enc.pred_idx[base_rows]

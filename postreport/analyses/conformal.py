@@ -13,8 +13,11 @@ from typing import Optional
 import numpy as np
 
 from ..errors import at_least, strictly_between
+from ..out_of_fold import FOLDS, out_of_fold_outputs
 from ..report.model import Estimate, Note, Paragraph, Table
+from ..stats.proportions import wilson
 from .base import Analysis, no_scores
+from .slices import run_settings, slice_groups
 
 
 @dataclass
@@ -89,8 +92,6 @@ class ConformalAnalysis(Analysis):
         return None
 
     def compute(self, ctx, settings: ConformalSettings) -> ConformalResult:
-        from ..out_of_fold import FOLDS, out_of_fold_outputs
-
         data, task, pred = ctx.data, ctx.data.task, ctx.predictions
         labels = list(data.labels)
         if task == "regression":
@@ -129,8 +130,6 @@ class ConformalAnalysis(Analysis):
             empty = float(np.mean(size_per_row == 0))
         from scipy.special import ndtri
 
-        from ..stats.proportions import wilson
-
         z = float(ndtri(1 - (1 - ctx.cfg.bootstrap.level) / 2))
         coverage = float(covered.mean())
         result = ConformalResult(task, settings.level, method, cal_rows, q, coverage,
@@ -148,9 +147,6 @@ class ConformalAnalysis(Analysis):
 
     @staticmethod
     def _slices(ctx, covered: np.ndarray, level: float, z: float) -> list:
-        from ..stats.proportions import wilson
-        from .slices import run_settings, slice_groups
-
         if ctx.data.X_test.shape[1] == 0:
             return []
         settings = run_settings(ctx)

@@ -4,18 +4,19 @@ with the four-fifths rule), each with an interval; groups too small to judge are
 from __future__ import annotations
 
 import warnings
-
 from dataclasses import dataclass, field
 from typing import List, Optional
 
 import numpy as np
 import pandas as pd
 
-from ..bootstrap import interval_level, intervals_on
+from ..bootstrap import Cells, interval_level, intervals_on, resample_counts
 from ..errors import at_least
-from ..gates import FAIRNESS_NAMES
 from ..figures import Bars, Panels
+from ..gates import FAIRNESS_NAMES
 from ..report.model import Estimate, Figure, Note, Paragraph, Table
+from ..sampling import sample_rows
+from ..stats.groups import slice_labels
 from .base import Analysis
 
 MISSING = "(missing)"
@@ -100,8 +101,6 @@ class FairnessResult:
 def group_labels(values: pd.Series, max_levels: int) -> np.ndarray:
     """Each row's group: the column's value (the most frequent max_levels, the rest pooled; missing values a group
     of their own), or for a numeric column with more values than that, its quartile."""
-    from ..stats.groups import slice_labels
-
     if pd.api.types.is_numeric_dtype(values) and values.nunique() > max_levels:
         return np.asarray(slice_labels(values, 4, max_levels).astype(str), dtype=object)
     text = values.astype(object).where(values.notna(), MISSING).astype(str)
@@ -196,8 +195,6 @@ class FairnessAnalysis(Analysis):
 def group_metrics(task: str, ctx, labels: np.ndarray, min_size: int, boot, seed: int) -> tuple:
     """Per-group metrics with intervals from one set of row resamples (cells of rows that share group, label and
     prediction: drawing rows with replacement is drawing counts over them), the summary differences with theirs."""
-    from ..bootstrap import Cells, resample_counts
-
     values, inverse = np.unique(labels, return_inverse=True)
     G = len(values)
     n_by_group = np.bincount(inverse, minlength=G)
@@ -207,8 +204,6 @@ def group_metrics(task: str, ctx, labels: np.ndarray, min_size: int, boot, seed:
         cells = Cells(stratum=np.zeros(len(error), dtype=int), count=np.ones(len(error), dtype=int), exact=True)
         rows = None
         if len(error) > boot.max_exact_rows:
-            from ..sampling import sample_rows
-
             rows = sample_rows(len(error), boot.max_exact_rows, seed)
         point = {"mean_error": np.bincount(inverse, error, G) / n_by_group,
                  "mae": np.bincount(inverse, np.abs(error), G) / n_by_group}

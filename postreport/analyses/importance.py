@@ -10,9 +10,11 @@ import numpy as np
 
 from ..bootstrap import intervals_on
 from ..errors import at_least
-from ..explain import AttributionSettings
+from ..explain import (AttributionSettings, affordable_rows, agreement, anatomy, explained, native_importance,
+                       partial_dependence_curves, permutation, scaled_values, seconds_per_row, stability)
 from ..figures import Bars, Beeswarm, Lines, Panels, Series
 from ..report.model import Estimate, Figure, Note, Table
+from ..sampling import sample_rows
 from .base import Analysis
 
 
@@ -105,19 +107,6 @@ class FeatureImportanceAnalysis(Analysis):
         return None
 
     def compute(self, ctx, settings: ImportanceSettings) -> ImportanceResult:
-        from ..explain import (
-            affordable_rows,
-            agreement,
-            anatomy,
-            explained,
-            native_importance,
-            partial_dependence_curves,
-            permutation,
-            scaled_values,
-            seconds_per_row,
-        )
-        from ..sampling import sample_rows
-
         data, model = ctx.data, ctx.model.estimator
         columns = list(data.X_test.columns)
         rows = sample_rows(data.n_test, settings.sample_size, ctx.seed)
@@ -145,8 +134,6 @@ class FeatureImportanceAnalysis(Analysis):
         result.agreement, result.disagreement = agreement(columns, methods)
         boot = ctx.cfg.bootstrap
         if intervals_on(boot):
-            from ..explain import stability
-
             result.stability = stability(attr.values, columns, boot, ctx.bootstrap_seed)
         top = result.ranking()[: settings.pdp_features]
         wanted = min(len(rows), settings.pdp_rows)

@@ -14,6 +14,7 @@ from ..figures import Bars, Heatmap
 from ..metrics import candidate_metrics, label, lower_is_better
 from ..paired import holm, mcnemar
 from ..report.model import Estimate, Figure, Note, Paragraph, Table
+from ..sampling import sample_rows
 from .base import Analysis
 
 ROLES = {"model": "configured", "tuned": "tuned", "member": "member", "ensemble": "ensemble"}
@@ -22,8 +23,6 @@ ROLES = {"model": "configured", "tuned": "tuned", "member": "member", "ensemble"
 def paired_rows(ctx) -> np.ndarray:
     """The test rows the paired comparisons resample: all, or a seeded sample of bootstrap.max_exact_rows (row-level
     resamples of every candidate cost resamples x rows each)."""
-    from ..sampling import sample_rows
-
     return sample_rows(ctx.data.n_test, ctx.cfg.bootstrap.max_exact_rows, ctx.seed)
 
 

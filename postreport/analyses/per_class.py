@@ -7,9 +7,9 @@ from typing import Optional
 import numpy as np
 
 from ..figures import Bars
-from ..metrics import MIN_CLASS_ROWS
-from ..stats.proportions import wilson, z_for
+from ..metrics import MIN_CLASS_ROWS, candidate_metrics
 from ..report.model import Estimate, Figure, Table
+from ..stats.proportions import wilson, z_for
 from .base import Analysis
 
 METRICS = ("precision", "recall", "f1")
@@ -91,8 +91,6 @@ class PerClassAnalysis(Analysis):
         return None
 
     def compute(self, ctx, settings) -> PerClassResult:
-        from ..metrics import candidate_metrics
-
         enc = ctx.encoded
         rows = per_class(enc.y_idx, enc.pred_idx, ctx.data.labels, enc.weight)
         intervals = candidate_metrics(ctx, ctx.model).intervals

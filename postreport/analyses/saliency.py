@@ -9,7 +9,7 @@ from typing import ClassVar, Optional
 import numpy as np
 
 from ..errors import at_least
-from ..explain import AttributionSettings
+from ..explain import AttributionSettings, anatomy, explained, input_gradient, occlusion
 from ..figures import Heatmap, ImageGrid, Panels, Waterfall
 from ..predictions import model_classes
 from ..report.model import Figure, Note
@@ -106,8 +106,6 @@ class SaliencyAnalysis(Analysis):
 
     # ---------------------------------------------------------------- images
     def _images(self, ctx, settings) -> ImageSaliency:
-        from ..explain import anatomy, input_gradient, occlusion
-
         data, enc, model = ctx.data, ctx.encoded, ctx.model.estimator
         shape = tuple(data.image_shape)
         X = data.X_test.to_numpy(dtype=float)
@@ -152,24 +150,22 @@ class SaliencyAnalysis(Analysis):
 
     # ---------------------------------------------------------------- tabular
     def _tabular(self, ctx, settings) -> TabularSaliency:
-        from ..explain import explained
-
         data, model = ctx.data, ctx.model.estimator
         attr = explained(ctx, ctx.model, settings)
         values = attr.values
-        explained = attr.rows
+        attributed = attr.rows
         columns = list(data.X_test.columns)
-        bases = np.full(len(explained), float(np.mean(attr.base)))
+        bases = np.full(len(attributed), float(np.mean(attr.base)))
         output = attr.output
         if values.ndim == 3:  # multiclass: each row's contributions towards its predicted class
             classes = model_classes(model)
-            predicted = np.array([classes.index(p) for p in ctx.predictions.y_pred[explained]])
-            values = values[np.arange(len(explained)), :, predicted]
+            predicted = np.array([classes.index(p) for p in ctx.predictions.y_pred[attributed]])
+            values = values[np.arange(len(attributed)), :, predicted]
             bases = np.asarray(attr.base)[predicted]
             output = "the predicted class's " + ("probability" if not attr.exact else "raw score")
-        picks = self._rows(ctx, explained, settings.rows)
+        picks = self._rows(ctx, attributed, settings.rows)
         top = np.argsort(-np.abs(values).mean(axis=0), kind="mergesort")[: settings.features]
-        position = {r: i for i, r in enumerate(explained)}
+        position = {r: i for i, r in enumerate(attributed)}
         matrix = np.array([values[position[r], top] for r, _ in picks])
         waterfalls = []
         for r, label in picks[:1] + [p for p in picks if " wrong" in p[1]][:1]:

@@ -8,10 +8,12 @@ from typing import List, Optional
 import numpy as np
 import pandas as pd
 
-from .. import metrics
+from .. import bootstrap, metrics
 from ..bootstrap import interval_level, intervals_on
+from ..data.warehouse import RegressionCells
 from ..errors import at_least, strictly_between
 from ..report.model import Estimate, Note, Table
+from ..segments import discover, loss_per_row
 from ..stats.groups import MISSING, OTHER, frequent, slice_labels
 from .base import Analysis
 
@@ -153,8 +155,6 @@ class SlicesAnalysis(Analysis):
         level = interval_level(ctx.cfg.bootstrap)
         result = SlicesResult(rows, names, overall, settings.min_size, not settings.by, level, q=settings.q)
         if settings.discover:
-            from ..segments import discover, loss_per_row
-
             loss, result.loss = loss_per_row(task, pred, enc)
             result.segments, result.searched, notes = discover(
                 data.X_test, loss, settings.min_size, settings.q, settings.bins, settings.max_levels,
@@ -272,8 +272,6 @@ def aggregated_slices(ctx, settings: SliceSettings) -> SlicesResult:
 def _slice_rows(ctx, settings: SliceSettings, column: str, counts: pd.DataFrame, names) -> list:
     """One column's slices from its (value, true, predicted, rows) counts: the most frequent max_levels values
     (the rest pooled as OTHER), in the order the in-memory path shows them."""
-    from .. import bootstrap
-
     data, boot = ctx.data, ctx.cfg.bootstrap
     sizes = counts.groupby("v")["n"].sum()
     keep = frequent(sizes, settings.max_levels)
@@ -285,8 +283,6 @@ def _slice_rows(ctx, settings: SliceSettings, column: str, counts: pd.DataFrame,
         w = part["n"].to_numpy(dtype=float)
         y, pred = (None, None) if data.task == "regression" else (part["y"].to_numpy(), part["pred"].to_numpy())
         if data.task == "regression":
-            from ..data.warehouse import RegressionCells
-
             part = part.sort_values("eb", ignore_index=True)
             sums = RegressionCells(part, part.rename(columns={"eb": "fine"}), ctx.predictions.cells.shift)
             result = metrics.regression_from_cells(sums)

@@ -7,11 +7,13 @@ from typing import Optional
 
 import numpy as np
 
-from ..bootstrap import intervals_on
+from ..bootstrap import intervals_on, weighted_edges
 from ..errors import UserError
 from ..figures import Lines, Panels, Series
+from ..out_of_fold import FOLDS, out_of_fold_scores
+from ..paired import mean_interval
 from ..report.model import Explorer, Figure, Note, Table
-from ..sampling import cap_points
+from ..sampling import cap_points, sample_rows
 from .base import Analysis
 
 
@@ -182,8 +184,6 @@ def _judge(result: ThresholdResult, name: str, t: float, y, score, cost: Cost, w
 def _coarse(y: np.ndarray, score: np.ndarray, w: np.ndarray, bins: int) -> tuple:
     """Weighted entries merged into at most `bins` quantile bins of score per class, each at its bin's mean score
     (one score per bin for both classes, so that a bin's rows tie)."""
-    from ..bootstrap import weighted_edges
-
     if len(np.unique(score)) <= bins:
         return y, score, w
     edges = weighted_edges(score, w, bins)
@@ -234,7 +234,6 @@ class ThresholdsAnalysis(Analysis):
         result.score_range = (0.0, 1.0) if pred.probabilities else (float(score.min()), float(score.max()))
         boot = ctx.cfg.bootstrap
         seed = ctx.bootstrap_seed
-        from ..out_of_fold import FOLDS, out_of_fold_scores
 
         oof = out_of_fold_scores(ctx)
         if oof is not None:  # chosen on the training rows' out-of-fold scores, judged on every test row
@@ -279,10 +278,6 @@ class ThresholdsAnalysis(Analysis):
         """The chosen thresholds' bootstrap distribution (the choice redone on resampled selection rows), and the
         expected cost of each chosen threshold on the test rows with its interval. w: rows per cell (aggregated
         input), whose resamples draw cells' counts from a multinomial."""
-        from ..paired import mean_interval
-
-        from ..sampling import sample_rows
-
         y_sel, s_sel, w_sel = selection
         if w_sel is None and len(y_sel) > boot.max_exact_rows:  # each re-choice sorts: resample a seeded sample
             keep = sample_rows(len(y_sel), boot.max_exact_rows, seed)

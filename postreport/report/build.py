@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 
 from .. import metrics
 from ..figures import Bars
+from .format import fmt_number
 from .model import Code, Estimate, Figure, KeyValues, Note, Paragraph, Report, Section, Table, param_text
 
 PACKAGES = ("postreport", "numpy", "pandas", "scikit-learn", "lightgbm", "matplotlib", "hydra-core", "omegaconf",
@@ -67,8 +68,6 @@ def executive_summary(ctx, outcomes) -> Section:
     items: list = []
     heads = headline(ctx, outcomes)
     if heads:
-        from .format import fmt_number  # the one place numbers are formatted
-
         level = next((o.result.ci_level for o in outcomes if o.name == "metrics" and o.result), None)
         parts = [f"{name} {fmt_number(value)}" for name, value in heads]
         ci = f" (in brackets: {level:.0%} bootstrap confidence intervals)" if level else ""

@@ -11,6 +11,8 @@ from concurrent.futures import CancelledError
 from concurrent.futures.process import BrokenProcessPool
 
 from .model import Figure
+from .render_plotly import figure_json
+from .render_svg import draw_svg
 
 log = logging.getLogger("postreport")
 
@@ -18,8 +20,6 @@ log = logging.getLogger("postreport")
 def data_uri(spec) -> str:
     """The figure drawn as SVG, as the data URI the HTML and the PDF embed."""
     import base64
-
-    from .render_svg import draw_svg
 
     return "data:image/svg+xml;base64," + base64.b64encode(draw_svg(spec).encode("utf-8")).decode("ascii")
 
@@ -30,8 +30,6 @@ def draw(spec, interactive: bool) -> tuple:
     plot = None
     if interactive:
         try:
-            from .render_plotly import figure_json
-
             plot = figure_json(spec)
         except Exception as exc:
             log.warning("the interactive version of a %s figure could not be built (%s: %s); report.html shows it "

@@ -7,11 +7,12 @@ from typing import Optional
 
 from markupsafe import Markup
 
-from ..version import __version__
 from ..config import resource_dir
-from .model import Code, Estimate, Explorer, Figure, KeyValues, Link, Note, Paragraph, Table
+from ..errors import UserError
+from ..version import __version__
 from .figure_pool import data_uri
 from .format import fmt_date, fmt_number, script_safe
+from .model import Code, Estimate, Explorer, Figure, KeyValues, Link, Note, Paragraph, Table
 
 ITEM_TEMPLATES = {
     Paragraph: "items/paragraph.html.j2",
@@ -116,8 +117,6 @@ def _template_frame(exc):
 
 def template_error(exc, name: str | None = None):
     """A UserError naming the template file and line of a broken template."""
-    from ..errors import UserError
-
     where = _template_frame(exc)
     filename = getattr(exc, "filename", None) or (where[0] if where else None) or name or "a template"
     line = getattr(exc, "lineno", None) or (where[1] if where else None)

@@ -13,6 +13,7 @@ import json
 import numpy as np
 
 from ..figures import Bars, Beeswarm, Heatmap, Histogram, ImageGrid, Lines, Panels, Scatter, Waterfall
+from .format import script_safe
 from .render_svg import PALETTE, _height
 
 PX = 96  # pixels per inch of the specs' heights
@@ -29,8 +30,6 @@ LOW_HIGH = [[0, PALETTE[0]], [0.5, "#d9dee7"], [1, PALETTE[1]]]  # the beeswarm'
 
 def figure_json(spec) -> str:
     """The spec as Plotly figure JSON, safe inside a <script> element."""
-    from .format import script_safe
-
     return script_safe(json.dumps(figure_dict(spec), separators=(",", ":"), allow_nan=False))
 
 

@@ -6,7 +6,9 @@ import base64
 import re
 from pathlib import Path
 
+from ..config import resource_dir
 from ..errors import UserError
+from .render_html import environment, template_error
 
 THEME_KEYS = ("accent", "ink", "muted", "line", "warn", "bad", "ok", "header")
 COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}|rgba?\([0-9., %]+\))$")
@@ -63,8 +65,6 @@ def _is_image(data: bytes, kind: str) -> bool:
 
 def template_dirs(user_dir) -> tuple:
     """The folders Jinja searches: the user's first, then the built-in templates. Syntax errors surface here."""
-    from ..config import resource_dir
-
     builtin = str(resource_dir("templates"))
     if not user_dir:
         return (builtin,)
@@ -72,7 +72,6 @@ def template_dirs(user_dir) -> tuple:
     if not folder.is_dir():
         raise UserError(f"report.template_dir={user_dir!r} is not a folder")
     dirs = (str(folder.resolve()), builtin)
-    from .render_html import environment, template_error
 
     env = environment(dirs)
     for path in sorted(folder.rglob("*.j2")):

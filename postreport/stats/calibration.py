@@ -7,6 +7,8 @@ from typing import Optional
 
 import numpy as np
 
+from ..bootstrap import weighted_edges
+
 
 @dataclass
 class Reliability:
@@ -22,8 +24,6 @@ class Reliability:
 
 def bin_edges(score: np.ndarray, bins: int, strategy: str, weight=None) -> np.ndarray:
     if strategy == "quantile":
-        from ..bootstrap import weighted_edges
-
         edges = (np.unique(np.quantile(score, np.linspace(0, 1, bins + 1))) if weight is None
                  else weighted_edges(score, weight, bins))
         edges[0], edges[-1] = 0.0, 1.0
