@@ -15,6 +15,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
 from . import registry
+from .registry import NoSettings
 
 _HERE = Path(__file__).resolve().parent
 
@@ -204,11 +205,6 @@ class PostreportConfig:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     seed: int = 0
     n_jobs: int = -1
-
-
-@dataclass
-class NoSettings:
-    """The settings of an analysis that has none."""
 
 
 def analyses_schema() -> type:

@@ -10,6 +10,7 @@ from typing import Any, Callable, Hashable, Optional
 
 from omegaconf import DictConfig
 
+from . import registry
 from .encoding import encode
 
 log = logging.getLogger("postreport")
@@ -53,6 +54,19 @@ class RunContext:
             return None
 
         return self.shared(("encoded", candidate.name), lambda: encode(self.data, candidate.predictions))
+
+    def settings_of(self, name: str):
+        """Another analysis's settings as this run's config sets them and that analysis checks them against the data
+        (e.g. the slices section's columns and bins, for the sections that break down the same way)."""
+        def compute():
+            cls = registry.get(name)
+            settings = registry.settings_for(name, cls, (self.cfg.get("analyses") or {}).get(name))
+            check = getattr(cls(), "check", None)
+            if check is not None:
+                check(self.data, settings)
+            return settings
+
+        return self.shared(("settings", name), compute)
 
     def shared(self, key: Hashable, compute: Callable):
         """compute() once per key. The key names everything the result depends on (the candidate, the rows, the

@@ -6,9 +6,12 @@ analysis is one module plus its entry point, and no edit elsewhere.
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 import logging
 import sys
 from importlib.metadata import entry_points
+
+from omegaconf import OmegaConf
 
 from .errors import UserError
 
@@ -48,3 +51,23 @@ def load_all() -> dict:
         except Exception as exc:
             log.warning("analysis %r (%s) cannot be imported: %s", name, ep.value, exc)
     return classes
+
+
+@dataclass
+class NoSettings:
+    """The settings of an analysis that has none."""
+
+
+def settings_for(name: str, cls, node):
+    """The analysis's Settings object from its `analyses.<name>` node. The schema typed the node at composition;
+    merging again catches what composition lets through (a key added with `+`, a plugin whose settings were not in
+    the schema)."""
+    schema = OmegaConf.structured(getattr(cls, "Settings", None) or NoSettings)
+    unknown = sorted(set(node or {}) - set(schema.keys()))
+    if unknown:
+        raise UserError(f"analyses.{name}.{unknown[0]} is not a setting of {name}; valid keys: {list(schema.keys())}")
+    try:
+        merged = OmegaConf.merge(schema, node or {})
+    except Exception as exc:  # omegaconf's ValidationError / ConfigKeyError name the key
+        raise UserError(f"analyses.{name}: {exc}".split("\n")[0] + f"; valid keys: {list(schema.keys())}") from None
+    return OmegaConf.to_object(merged)

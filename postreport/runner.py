@@ -13,7 +13,7 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -22,7 +22,7 @@ from . import gates as gates_module
 from . import metrics, registry
 from .atomic import write_all
 from .baseline import load, predictions_parquet
-from .config import FORMATS, NoSettings
+from .config import FORMATS
 from .context import Outcome, RunContext, Timer
 from .data import load_dataset
 from .errors import UserError, at_least, strictly_between
@@ -538,19 +538,5 @@ def validate(cfg: DictConfig) -> Checked:
     chosen = {}
     for name in names:
         cls = registry.get(name)
-        chosen[name] = (cls, _settings(name, cls, cfg.analyses.get(name)))
+        chosen[name] = (cls, registry.settings_for(name, cls, cfg.analyses.get(name)))
     return Checked(chosen, gates, templates, logo, theme)
-
-
-def _settings(name: str, cls, node) -> Any:
-    """The analysis's Settings object. The schema typed `analyses.<name>` at composition; merging again catches
-    what composition lets through (a key added with `+`, a plugin whose settings were not in the schema)."""
-    schema = OmegaConf.structured(getattr(cls, "Settings", None) or NoSettings)
-    unknown = sorted(set(node or {}) - set(schema.keys()))
-    if unknown:
-        raise UserError(f"analyses.{name}.{unknown[0]} is not a setting of {name}; valid keys: {list(schema.keys())}")
-    try:
-        merged = OmegaConf.merge(schema, node or {})
-    except Exception as exc:  # omegaconf's ValidationError / ConfigKeyError name the key
-        raise UserError(f"analyses.{name}: {exc}".split("\n")[0] + f"; valid keys: {list(schema.keys())}") from None
-    return OmegaConf.to_object(merged)

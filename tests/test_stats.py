@@ -101,3 +101,25 @@ def test_slices_bin_numbers_by_quantile_and_keep_the_frequent_levels():
     assert list(labels.cat.categories) == ["a", "b", OTHER]  # ties by value; missing joins the rest
     assert int((labels == OTHER).sum()) == 6
     assert frequent(pd.Series({"x": 3, "y": 3, "w": 1}), 2) == ["x", "y"]
+
+
+def test_slice_groups_cover_every_test_row_once_per_column():
+    from types import SimpleNamespace
+
+    from postreport.stats.groups import auto_columns, slice_groups
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"shop": pd.Categorical(rng.choice(["a", "b", "c"], 200)), "size": rng.normal(size=200),
+                      "id_like": np.arange(200) % 3, "flag": pd.Categorical(["x"] * 200)})
+    data = SimpleNamespace(X_test=X, categorical=["shop", "flag"], features=list(X.columns))
+    assert auto_columns(data) == ["shop", "size"]  # a one-level category and a 3-valued number are not sliced
+    groups = list(slice_groups(data, None, bins=4, max_levels=12))
+    for column in ("shop", "size"):
+        positions = np.concatenate([idx for c, _, idx in groups if c == column])
+        assert np.array_equal(np.sort(positions), np.arange(200)), column
+    shop = {value: idx for c, value, idx in groups if c == "shop"}
+    assert all((X["shop"].iloc[idx] == value).all() for value, idx in shop.items())
+    rows = np.arange(50, 150)  # positions among these rows
+    part = {value: idx for c, value, idx in slice_groups(data, ["shop"], 4, 12, rows)}
+    assert sum(len(i) for i in part.values()) == 100
+    assert all((X["shop"].iloc[rows[idx]] == value).all() for value, idx in part.items())

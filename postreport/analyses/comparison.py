@@ -19,8 +19,8 @@ from ..paired import UNCLEAR, delong, difference_interval, mcnemar, mean_interva
 from ..report.model import Estimate, Figure, Note, Paragraph, Table
 from ..sampling import sample_rows
 from ..stats.calibration import bin_edges, reliability
+from ..stats.groups import slice_groups
 from .base import Analysis
-from .slices import run_settings, slice_groups
 
 
 @dataclass
@@ -197,9 +197,10 @@ class ComparisonAnalysis(Analysis):
     def _slices(result, ctx, cur, cur_enc, base, base_enc, rows, seed) -> None:
         """The sliced section's first metric per slice (its columns and bins), paired differences from label counts."""
         data, task = ctx.data, ctx.data.task
-        settings = run_settings(ctx)
+        settings = ctx.settings_of("slices")  # sliced as the slices section slices
         main = metrics.TASKS[task].sliced[0]
-        for column, value, idx in slice_groups(data, settings, rows):  # idx: positions among the matched rows
+        for column, value, idx in slice_groups(data, settings.by, settings.bins, settings.max_levels, rows):
+            # idx: positions among the matched rows
             c = metrics.point_metrics(data, cur, cur_enc, rows=rows[idx]).values.get(main)
             v = metrics.point_metrics(data, base, base_enc, rows=idx).values.get(main)
             diff = None if c is None or v is None else c - v

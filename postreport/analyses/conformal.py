@@ -15,9 +15,9 @@ import numpy as np
 from ..errors import at_least, strictly_between
 from ..out_of_fold import FOLDS, out_of_fold_outputs
 from ..report.model import Estimate, Note, Paragraph, Table
+from ..stats.groups import slice_groups
 from ..stats.proportions import wilson
 from .base import Analysis, no_scores
-from .slices import run_settings, slice_groups
 
 
 @dataclass
@@ -149,9 +149,9 @@ class ConformalAnalysis(Analysis):
     def _slices(ctx, covered: np.ndarray, level: float, z: float) -> list:
         if ctx.data.X_test.shape[1] == 0:
             return []
-        settings = run_settings(ctx)
+        settings = ctx.settings_of("slices")  # sliced as the slices section slices
         out = []
-        for column, value, idx in slice_groups(ctx.data, settings):
+        for column, value, idx in slice_groups(ctx.data, settings.by, settings.bins, settings.max_levels):
             ci = wilson(covered[idx].sum(), len(idx), z)
             out.append({"column": column, "value": str(value), "n": int(len(idx)),
                         "coverage": float(covered[idx].mean()), "coverage_ci": ci,

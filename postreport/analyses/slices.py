@@ -14,11 +14,8 @@ from ..data.warehouse import RegressionCells
 from ..errors import at_least, strictly_between
 from ..report.model import Estimate, Note, Table
 from ..segments import discover, loss_per_row
-from ..stats.groups import MISSING, OTHER, frequent, slice_labels
+from ..stats.groups import AUTO_COLUMNS, MISSING, OTHER, frequent, slice_groups
 from .base import Analysis
-
-AUTO_COLUMNS = 2
-
 
 @dataclass
 class SliceSettings:
@@ -99,28 +96,6 @@ class SlicesResult:
         }
 
 
-def slice_groups(data, settings: SliceSettings, rows: Optional[np.ndarray] = None):
-    """Every slice as (column, value, positions): the columns settings.by names (or the automatic ones), numeric
-    ones in quantile bins; positions index `rows` (default: all test rows). What the slices section shows, and what
-    the comparison and conformal sections break down the same way."""
-    for column in list(settings.by) if settings.by else SlicesAnalysis._auto(data):
-        values = data.X_test[column] if rows is None else data.X_test[column].iloc[rows]
-        labels = slice_labels(values.reset_index(drop=True), settings.bins, settings.max_levels)
-        for value, index in labels.groupby(labels, sort=True, observed=True).groups.items():
-            yield column, value, np.asarray(index)
-
-
-def run_settings(ctx) -> SliceSettings:
-    """The slices section's settings as the run's config sets them (for the sections that reuse its slices)."""
-    from omegaconf import OmegaConf
-
-    node = ctx.cfg.analyses.get("slices") if ctx.cfg.analyses is not None else None
-    settings = SliceSettings(**OmegaConf.to_container(node)) if node is not None else SliceSettings()
-    if settings.by:
-        settings.by = ctx.data.file_columns(settings.by, "analyses.slices.by")
-    return settings
-
-
 class SlicesAnalysis(Analysis):
     name = "slices"
     aggregated = True
@@ -144,7 +119,7 @@ class SlicesAnalysis(Analysis):
         names = metrics.TASKS[task].sliced
         overall = self._values(metrics.point_metrics(data, pred, enc), names)
         rows = []
-        for column, value, idx in slice_groups(data, settings):
+        for column, value, idx in slice_groups(data, settings.by, settings.bins, settings.max_levels):
             values = self._values(metrics.point_metrics(data, pred, enc, rows=idx), names)
             ci = None
             if len(idx) >= settings.min_size:
@@ -165,13 +140,6 @@ class SlicesAnalysis(Analysis):
     @staticmethod
     def _values(result, names) -> dict:
         return {name: result.values[name] for name in names}
-
-    @staticmethod
-    def _auto(data) -> list:
-        """Categorical columns with few levels first, then the first numeric ones."""
-        cats = [c for c in data.categorical if 2 <= data.X_test[c].nunique() <= 12]
-        nums = [c for c in data.features if c not in data.categorical and data.X_test[c].nunique() > 4]
-        return (cats + nums)[:AUTO_COLUMNS]
 
     def items(self, r: SlicesResult) -> list:
         worst = r.worst

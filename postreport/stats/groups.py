@@ -1,11 +1,15 @@
 """Rows grouped by a column's values: slices of numeric columns in quantile bins, other columns by their most
-frequent values (the rest as one "(other)" group), missing values as a group of their own."""
+frequent values (the rest as one "(other)" group), missing values as a group of their own; the test rows' slices."""
 from __future__ import annotations
 
+from typing import Optional
+
+import numpy as np
 import pandas as pd
 
 MISSING = "(missing)"
 OTHER = "(other)"
+AUTO_COLUMNS = 2  # columns sliced when none are named
 
 
 def slice_labels(values: pd.Series, bins: int, max_levels: int) -> pd.Series:
@@ -28,3 +32,22 @@ def frequent(sizes: pd.Series, max_levels: int) -> list:
     order the rows came in."""
     order = sorted(sizes.items(), key=lambda item: (-item[1], str(item[0])))
     return [value for value, _ in order[:max_levels]]
+
+
+def auto_columns(data) -> list:
+    """The columns to slice when none are named: categorical columns with few levels first, then the first numeric
+    ones (at most AUTO_COLUMNS)."""
+    cats = [c for c in data.categorical if 2 <= data.X_test[c].nunique() <= 12]
+    nums = [c for c in data.features if c not in data.categorical and data.X_test[c].nunique() > 4]
+    return (cats + nums)[:AUTO_COLUMNS]
+
+
+def slice_groups(data, by: Optional[list], bins: int, max_levels: int, rows: Optional[np.ndarray] = None):
+    """Every slice of the test rows as (column, value, positions): the columns `by` names (or auto_columns), numeric
+    ones in quantile bins; positions index `rows` (default: all test rows). What the slices section shows, and what
+    the comparison and conformal sections break down the same way."""
+    for column in list(by) if by else auto_columns(data):
+        values = data.X_test[column] if rows is None else data.X_test[column].iloc[rows]
+        labels = slice_labels(values.reset_index(drop=True), bins, max_levels)
+        for value, index in labels.groupby(labels, sort=True, observed=True).groups.items():
+            yield column, value, np.asarray(index)
