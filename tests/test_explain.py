@@ -207,3 +207,27 @@ def test_importance_stability_is_high_for_one_dominant_feature_and_lower_for_exc
     imp = strong["features"][0]
     assert imp["importance"] == pytest.approx(np.abs(dominant[:, 0]).mean())
     assert imp["importance_ci"][0] <= imp["importance"] <= imp["importance_ci"][1]
+
+
+def test_batched_partial_dependence_equals_sklearns():
+    import lightgbm
+    from sklearn.datasets import load_breast_cancer, load_diabetes
+    from sklearn.inspection import partial_dependence
+    from sklearn.pipeline import Pipeline
+
+    from postreport.safe_names import SafeNames
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    X = X.assign(few=np.arange(len(X)) % 5 * 1.5)  # fewer values than the grid: the values themselves
+    binary = Pipeline([("names", SafeNames()), ("model", lightgbm.LGBMClassifier(n_estimators=30, verbose=-1))])
+    Xr, yr = load_diabetes(return_X_y=True, as_frame=True)
+    regression = lightgbm.LGBMRegressor(n_estimators=30, verbose=-1).fit(Xr, yr)
+    for model, data, feature, task in ((binary.fit(X, y), X, "mean radius", "binary"),
+                                       (binary, X, "few", "binary"), (regression, Xr, "bmi", "regression")):
+        ours = explain.batched_partial_dependence(model, data.iloc[:150], feature, 20, task)
+        theirs = partial_dependence(model, data.iloc[:150], [feature], kind="both", grid_resolution=20)
+        np.testing.assert_allclose(ours["grid_values"][0], theirs["grid_values"][0], rtol=1e-12)
+        np.testing.assert_allclose(ours["average"], theirs["average"], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(ours["individual"], theirs["individual"], rtol=1e-12, atol=1e-15)
+    with_missing = X.iloc[:150].assign(**{"mean radius": np.r_[np.nan, X["mean radius"].iloc[1:150]]})
+    assert explain.batched_partial_dependence(binary, with_missing, "mean radius", 20, "binary") is None
