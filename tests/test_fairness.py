@@ -87,3 +87,58 @@ def test_group_labels_keep_the_frequent_values_and_name_missing_ones():
     assert set(group_labels(values, max_levels=5)) == {"x", "y", "z", "(missing)"}
     quartiles = group_labels(pd.Series(np.arange(100.0)), max_levels=5)  # numbers with many values: quartiles
     assert len(set(quartiles)) == 4 and all((quartiles == q).sum() == 25 for q in set(quartiles))
+
+
+def simulate_parity(rates, n, reps, level=0.95, seed=0):
+    """Coverage of the demographic parity difference and ratio intervals: groups of n rows whose predictions are
+    positive at the given true rates (labels irrelevant to parity)."""
+    rng = np.random.default_rng(seed)
+    G = len(rates)
+    truth_diff, truth_ratio = max(rates) - min(rates), min(rates) / max(rates)
+    group = np.repeat(np.arange(G), n)
+    hits = {"diff": 0, "ratio": 0}
+    holds_point = True
+    for _ in range(reps):
+        pred = (rng.random(G * n) < np.repeat(rates, n)).astype(int)
+        y = rng.integers(0, 2, G * n)
+        _, summary, _ = group_metrics("binary", binary_context(y, pred), group, 1,
+                                      BootstrapConfig(resamples=10, level=level), 0)
+        d, r = summary["demographic_parity_difference"], summary["demographic_parity_ratio"]
+        hits["diff"] += d["ci"][0] <= truth_diff <= d["ci"][1]
+        hits["ratio"] += r["ci"][0] <= truth_ratio <= r["ci"][1]
+        holds_point &= d["ci"][0] <= d["value"] <= d["ci"][1] and r["ci"][0] <= r["value"] <= r["ci"][1]
+    return hits["diff"] / reps, hits["ratio"] / reps, holds_point
+
+
+@pytest.mark.parametrize("rates", [[0.3, 0.3], [0.3] * 5, [0.3] * 10, [0.3] * 4 + [0.45]])
+def test_parity_intervals_cover_and_hold_their_estimate(rates):
+    """A percentile bootstrap of max − min over ten equal groups covered 0 almost never and could exclude its own
+    estimate; the simultaneous bounds cover at least at their level (conservative) and always hold the estimate."""
+    diff, ratio, holds_point = simulate_parity(rates, 300, 300)
+    assert holds_point
+    assert diff >= 0.93 and ratio >= 0.93, (diff, ratio)
+
+
+def test_the_bootstrap_of_a_range_over_equal_groups_is_biased_upward():
+    """Why the summaries do not use it: ten groups with equal rates; the percentile interval of max − min from
+    resampled rows almost never reaches the true 0, and its lower bound often sits above the estimate."""
+    rng = np.random.default_rng(1)
+    group = np.repeat(np.arange(10), 300)
+    above = 0
+    for _ in range(20):
+        pred = (rng.random(3000) < 0.3).astype(int)
+        point = np.ptp([pred[group == g].mean() for g in range(10)])
+        spreads = []
+        for _ in range(200):
+            rows = rng.integers(0, 3000, 3000)
+            spreads.append(np.ptp(np.bincount(group[rows], pred[rows], 10) / np.bincount(group[rows], minlength=10)))
+        above += np.percentile(spreads, 2.5) > point
+    assert above >= 3  # the percentile interval excludes its own estimate in a good share of samples
+
+
+def test_equalized_odds_interval_is_the_larger_gap_and_holds_the_estimate(people):
+    group, y, pred, score = people
+    _, summary, _ = group_metrics("binary", binary_context(y, pred, score), group, 30, BootstrapConfig(), 0)
+    eo, eop = summary["equalized_odds_difference"], summary["equal_opportunity_difference"]
+    assert eo["ci"][0] <= eo["value"] <= eo["ci"][1] and eop["ci"][0] <= eop["value"] <= eop["ci"][1]
+    assert eo["ci"][1] >= eop["ci"][1]  # the larger of the TPR and FPR gaps

@@ -1,6 +1,7 @@
 """Fairness: the model's metrics per group of one or more sensitive columns (and their intersections), with
 bootstrap intervals; demographic parity, equalized odds and equal opportunity differences (and the parity ratio,
-with the four-fifths rule), each with an interval; groups too small to judge are flagged, not judged."""
+with the four-fifths rule), each with a conservative simultaneous interval (stats/extremes.py); groups too small to
+judge are flagged, not judged."""
 from __future__ import annotations
 
 import warnings
@@ -16,6 +17,7 @@ from ..figures import Bars, Panels
 from ..gates import FAIRNESS_NAMES
 from ..report.model import Estimate, Figure, Note, Paragraph, Table
 from ..sampling import sample_rows
+from ..stats.extremes import mean_bounds, proportion_bounds, range_bounds, ratio_bounds, sidak_z
 from ..stats.groups import slice_labels
 from .base import Analysis
 
@@ -29,6 +31,11 @@ SUMMARY = {"demographic_parity_difference": "Demographic parity difference (sele
            "equalized_odds_difference": "Equalized odds difference (the larger of the TPR and FPR gaps)",
            "equal_opportunity_difference": "Equal opportunity difference (TPR, max − min)",
            "accuracy_difference": "Accuracy difference (max − min)", "mae_difference": "MAE difference (max − min)"}
+
+
+SUMMARY_CI = ("The summaries' intervals hold every judged group's rate at once (Wilson intervals, or normal ones for "
+              "MAE, at Šidák's level), so they are conservative (wider than their level needs); a bootstrap of a "
+              "max − min over groups is biased upward and can exclude its own estimate.")
 
 
 @dataclass
@@ -95,7 +102,7 @@ class FairnessResult:
                             **{f"{k}_ci": v for k, v in g.ci.items()}} for g in self.groups],
                 "summary": {c: {k: v["value"] for k, v in s.items()} | {f"{k}_ci": v["ci"] for k, v in s.items()}
                             for c, s in self.summary.items()},
-                "four_fifths_rule": self.four_fifths}
+                "four_fifths_rule": self.four_fifths, "summary_ci_method": SUMMARY_CI}
 
 
 def group_labels(values: pd.Series, max_levels: int) -> np.ndarray:
@@ -164,7 +171,7 @@ class FairnessAnalysis(Analysis):
                          if r.four_fifths[column] else "; the four-fifths rule FAILS (lowest selection rate < 80% of "
                          "the highest)")
             items.append(Table(["Measure", f"Value{level}"], rows, caption=text + ". Groups too small to judge are "
-                               "left out of the summaries."))
+                               "left out of the summaries. " + SUMMARY_CI))
         for part, names in enumerate((r.metrics[:4], r.metrics[4:])):  # at most four measures a table: page width
             if not names:
                 continue
@@ -219,6 +226,9 @@ def group_metrics(task: str, ctx, labels: np.ndarray, min_size: int, boot, seed:
         if rows is not None:
             cells = Cells(stratum=np.zeros(len(rows), dtype=int), count=np.ones(len(rows), dtype=int), exact=True)
         summary_of = {"mae_difference": lambda v: _spread(v["mae"])}
+        sd = np.sqrt(np.maximum(np.bincount(inverse, error ** 2, G) / n_by_group - point["mae"] ** 2, 0)
+                     * n_by_group / np.maximum(n_by_group - 1, 1))  # |error|'s sample sd per group
+        spans = {"mae_difference": ("range", [lambda z: mean_bounds(point["mae"], sd, n_by_group, z)])}
     else:
         enc = ctx.encoded
         if task == "binary":
@@ -254,24 +264,33 @@ def group_metrics(task: str, ctx, labels: np.ndarray, min_size: int, boot, seed:
         def per_resample(W):
             return rates(W)
 
+        def total(mask):  # rows per group
+            return np.bincount(cg, weights=count * mask, minlength=G)
+
+        tp, fp, fn, tn = total(cy * cp), total((1 - cy) * cp), total(cy * (1 - cp)), total((1 - cy) * (1 - cp))
+
+        def rate(successes, trials):
+            return lambda z: proportion_bounds(successes, trials, z)
+
         if task == "binary":
+            selection, tpr, fpr = rate(tp + fp, n_by_group), rate(tp, tp + fn), rate(fp, fp + tn)
+            spans = {"demographic_parity_difference": ("range", [selection]),
+                     "demographic_parity_ratio": ("ratio", [selection]),
+                     "equalized_odds_difference": ("range", [tpr, fpr]),
+                     "equal_opportunity_difference": ("range", [tpr])}
             summary_of = {"demographic_parity_difference": lambda v: _spread(v["selection_rate"]),
                           "demographic_parity_ratio": lambda v: _ratio(v["selection_rate"]),
                           "equalized_odds_difference": lambda v: np.maximum(_spread(v["tpr"]), _spread(v["fpr"])),
                           "equal_opportunity_difference": lambda v: _spread(v["tpr"])}
         else:
+            spans = {"accuracy_difference": ("range", [rate(tp, n_by_group)])}  # y: predicted right
             summary_of = {"accuracy_difference": lambda v: _spread(v["accuracy"])}
     judged = n_by_group >= min_size
     samples: dict = {}
-    summary_samples: dict = {k: [] for k in summary_of}
     if intervals_on(boot):
         for W in resample_counts(cells, boot.resamples, seed):
-            v = per_resample(W)
-            for k, arr in v.items():
+            for k, arr in per_resample(W).items():
                 samples.setdefault(k, []).append(arr)
-            masked = {k: np.where(judged[None, :], arr, np.nan) for k, arr in v.items()}
-            for k, fn in summary_of.items():
-                summary_samples[k].append(fn(masked))
     tail = (1 - boot.level) / 2 * 100
 
     def interval(arr):
@@ -292,11 +311,29 @@ def group_metrics(task: str, ctx, labels: np.ndarray, min_size: int, boot, seed:
     for k, fn in summary_of.items():
         value = fn(masked_point)[0]
         summary[k] = {"value": None if not np.isfinite(value) else float(value),
-                      "ci": interval(np.concatenate(summary_samples[k])) if summary_samples[k] else None}
+                      "ci": summary_interval(*spans[k], judged, boot.level) if intervals_on(boot) else None}
     parity = None
     if "demographic_parity_ratio" in summary and summary["demographic_parity_ratio"]["value"] is not None:
         parity = bool(summary["demographic_parity_ratio"]["value"] >= 0.8)
     return groups, summary, parity
+
+
+def summary_interval(kind: str, components: list, judged: np.ndarray, level: float) -> Optional[list]:
+    """The interval of a summary over the judged groups (stats/extremes.py): each component (a function of z giving
+    every group's (low, high)) at Šidák's level for all the groups' intervals at once; a range of several components
+    (equalized odds: TPR and FPR) is the larger of their ranges."""
+    m = sum(int(np.sum(judged & np.isfinite(c(1.0)[0]))) for c in components)
+    if m < 2:
+        return None
+    z = sidak_z(level, m)
+    found = []
+    for component in components:
+        low, high = component(z)
+        low, high = np.where(judged, low, np.nan), np.where(judged, high, np.nan)
+        found.append(range_bounds(low, high) if kind == "range" else ratio_bounds(low, high))
+    if any(f is None for f in found):
+        return None
+    return [max(f[0] for f in found), max(f[1] for f in found)]
 
 
 def _spread(values: np.ndarray) -> np.ndarray:
