@@ -11,15 +11,19 @@ from ..bootstrap import Intervals, intervals_on
 from ..errors import UserError
 from ..figures import Lines, Series
 from ..out_of_fold import out_of_fold_scores
-from ..paired import row_mean_interval, verdict
+from ..paired import BETTER, row_mean_interval, verdict
 from ..report.model import Estimate, Figure, Note, Table
 from ..stats.calibration import bin_edges, ece_samples, expected_ece_if_calibrated, logistic_recalibration, reliability
 from ..stats.proportions import wilson
 from .base import Analysis, no_scores
 
 STRATEGIES = ("uniform", "quantile")
-VERDICTS = ((0.02, "well calibrated"), (0.05, "fairly well calibrated"), (0.10, "somewhat miscalibrated"),
-            (float("inf"), "poorly calibrated"))
+SMALL_ECE = 0.05  # "well calibrated" needs the ECE's interval (or the ECE) at or below this, and no other evidence
+RULE = ("Verdict rule: miscalibrated when the calibration slope's interval excludes 1 (below: scores too extreme; "
+        "above: too cautious), the intercept's excludes 0 (the scores run high or low), or a recalibration fitted on "
+        f"out-of-fold scores clearly lowers the test rows' log loss; otherwise well calibrated when the expected "
+        f"calibration error's interval (or the ECE, without intervals) is at most {SMALL_ECE:g}, and no clear "
+        "miscalibration when it is wider than that.")
 
 
 @dataclass
@@ -64,24 +68,41 @@ class CalibrationResult:
         return (f"binned, L1: |observed frequency - mean predicted probability| per bin, weighted by the bin's rows; "
                 f"{self.bins} {self.strategy} bins")
 
+    def evidence(self) -> list:
+        """What the section found against calibration, each with its interval: the verdict's reasons."""
+        found = []
+        if self.slope_ci and not self.slope_ci[0] <= 1 <= self.slope_ci[1]:
+            found.append(f"scores too {'extreme' if self.slope_ci[1] < 1 else 'cautious'} (calibration slope "
+                         f"{self.slope:.3f} [{self.slope_ci[0]:.3f}, {self.slope_ci[1]:.3f}], not 1)")
+        if self.intercept_ci and not self.intercept_ci[0] <= 0 <= self.intercept_ci[1]:
+            found.append(f"scores run {'high' if self.intercept_ci[1] < 0 else 'low'} (calibration intercept "
+                         f"{self.intercept:.3f} [{self.intercept_ci[0]:.3f}, {self.intercept_ci[1]:.3f}], not 0)")
+        for method, entry in (self.recalibration or {}).get("methods", {}).items():
+            e = entry.get("log_loss", {})
+            if e.get("verdict") == BETTER:
+                found.append(f"{method} recalibration lowers the log loss by {-e['change']:.4f} "
+                             f"[{-e['change_ci'][1]:.4f}, {-e['change_ci'][0]:.4f}]")
+        return found
+
     @property
     def verdict(self) -> str:
-        return next(word for limit, word in VERDICTS if self.ece <= limit)
+        if self.evidence():
+            return "miscalibrated"
+        bound = self.ece_ci[1] if self.ece_ci else self.ece
+        return "well calibrated" if bound <= SMALL_ECE else "no clear miscalibration"
 
     def headline(self) -> str:
-        direction = ""
-        if abs(self.mean_score - self.observed_rate) > 0.01:
-            direction = (" (scores run high: on average the model is over-confident)"
-                         if self.mean_score > self.observed_rate else " (scores run low: under-confident)")
         ci = f" [{self.ece_ci[0]:.3f}, {self.ece_ci[1]:.3f}]" if self.ece_ci else ""
-        return f"Calibration: {self.verdict}, expected calibration error {self.ece:.3f}{ci}{direction}."
+        reasons = self.evidence()
+        why = (": " + "; ".join(reasons)) if reasons else ""
+        return f"Calibration: {self.verdict}{why}; expected calibration error {self.ece:.3f}{ci}."
 
     def to_json(self) -> dict:
         return {"curves": {k: c.to_json() for k, c in self.curves.items()}, "main": self.main, "ece": self.ece,
                 "brier": self.brier, "ece_variant": self.ece_variant, "ece_debiased": self.ece_debiased,
                 "bins_wilson_ci": self.wilson, "slope": self.slope, "slope_ci": self.slope_ci,
                 "intercept": self.intercept, "intercept_ci": self.intercept_ci, "recalibration": self.recalibration,
-                "ece_ci": self.ece_ci, "verdict": self.verdict, "strategy": self.strategy,
+                "ece_ci": self.ece_ci, "verdict": self.verdict, "verdict_rule": RULE, "strategy": self.strategy,
                 "histogram": {"edges": list(map(float, self.histogram[0])), "counts": list(map(int, self.histogram[1]))}}
 
 
@@ -236,5 +257,5 @@ class CalibrationAnalysis(Analysis):
             items.append(Table(["Recalibration", "Metric", "Before", "After", f"Change{level}", "Verdict"], rows,
                                caption=f"Each recalibration fitted on {r.recalibration['fitted_on']} and judged on the "
                                        "test rows; paired intervals of the change (negative: better)."))
-        items.append(Note(r.headline(), "info" if r.ece <= 0.05 else "warning"))
+        items.append(Note(r.headline() + " " + RULE, "info" if r.verdict == "well calibrated" else "warning"))
         return items

@@ -97,6 +97,14 @@ class ThresholdResult:
         }
 
 
+def bracketing_interval(choices: np.ndarray, chosen: float, tail: float) -> Optional[list]:
+    """The percentile interval of a choice redone on resamples, or None when it does not contain the choice made
+    on all the rows: an argmin over thresholds is not a smooth statistic, and an interval that excludes its own
+    estimate says nothing the reader can use."""
+    low, high = (float(v) for v in np.percentile(choices, [tail, 100 - tail]))
+    return [low, high] if low <= chosen <= high else None
+
+
 def threshold_table(y: np.ndarray, score: np.ndarray, ascending: Optional[np.ndarray] = None, w=None):
     """Counts at every distinct threshold t (predict positive when score >= t), highest t first, plus a
     threshold above every score (nothing predicted positive). `ascending`: the rows in ascending score order;
@@ -309,9 +317,17 @@ class ThresholdsAnalysis(Analysis):
                 for name, t in picks(y_sel[idx], s_sel[idx], cost).items():
                     chosen[name].append(t)
         for name in CHOSEN:
-            if len(chosen[name]) >= 10:
-                result.threshold_ci[name] = [float(v) for v in np.percentile(chosen[name], [tail, 100 - tail])]
             t = result.choice(name).threshold
+            if len(chosen[name]) >= 10:
+                ci = bracketing_interval(np.asarray(chosen[name]), t, tail)
+                if ci is None:
+                    low, high = np.percentile(chosen[name], [tail, 100 - tail])
+                    result.selection_note += (
+                        f" No interval for the {name} threshold: the choices redone on resamples ({low:.3f} to "
+                        f"{high:.3f}) do not bracket the {t:.3f} chosen on all the rows (a choice that jumps between "
+                        "few distinct scores); its cost interval stands.")
+                else:
+                    result.threshold_ci[name] = ci
             per_row = np.where((score >= t) & (y == 0), cost.fp, 0.0) + np.where((score < t) & (y == 1), cost.fn, 0.0)
             result.cost_ci[name] = mean_interval(y, per_row, boot, seed, w)
 
