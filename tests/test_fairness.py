@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from postreport.analyses.fairness import group_metrics, group_labels
+from postreport.analyses.fairness import four_fifths, group_labels, group_metrics
 from postreport.config import BootstrapConfig
 
 
@@ -52,7 +52,7 @@ def test_per_group_rates_and_summaries_equal_fairlearn(people):
     assert summary["equalized_odds_difference"]["value"] == pytest.approx(equalized_odds_difference(**args))
     tpr = mf.by_group.loc[["a", "b", "c"], "tpr"]
     assert summary["equal_opportunity_difference"]["value"] == pytest.approx(tpr.max() - tpr.min())
-    assert parity == (summary["demographic_parity_ratio"]["value"] >= 0.8)
+    assert parity is four_fifths(summary["demographic_parity_ratio"])
     for g in groups:  # each group's intervals hold its point values
         for metric, ci in g.ci.items():
             if ci is not None and g.values[metric] is not None:
@@ -142,3 +142,13 @@ def test_equalized_odds_interval_is_the_larger_gap_and_holds_the_estimate(people
     eo, eop = summary["equalized_odds_difference"], summary["equal_opportunity_difference"]
     assert eo["ci"][0] <= eo["value"] <= eo["ci"][1] and eop["ci"][0] <= eop["value"] <= eop["ci"][1]
     assert eo["ci"][1] >= eop["ci"][1]  # the larger of the TPR and FPR gaps
+
+
+@pytest.mark.parametrize("ratio,expected", [
+    ({"value": 0.9, "ci": [0.82, 0.97]}, True), ({"value": 0.6, "ci": [0.5, 0.75]}, False),
+    ({"value": 0.85, "ci": [0.7, 0.95]}, None),  # straddles 0.8: the data cannot tell
+    ({"value": 0.85, "ci": None}, True), ({"value": 0.75, "ci": None}, False),  # without intervals: the point
+    ({"value": None, "ci": None}, None), (None, None),
+])
+def test_the_four_fifths_rule_follows_the_ratios_interval(ratio, expected):
+    assert four_fifths(ratio) is expected

@@ -68,7 +68,7 @@ class FairnessResult:
     summary: dict  # name -> {"value": ..., "ci": [...]} per column (or intersection): {column: {name: ...}}
     min_size: int
     level: Optional[float]
-    four_fifths: dict  # column -> bool (parity ratio >= 0.8) or None
+    four_fifths: dict  # column -> True (the ratio's interval >= 0.8), False (below), None (cannot tell / no ratio)
     notes: list = field(default_factory=list)
 
     def gate_values(self) -> dict:
@@ -166,12 +166,16 @@ class FairnessAnalysis(Analysis):
         for column, s in r.summary.items():
             rows = [[SUMMARY[k], Estimate(v["value"], v["ci"])] for k, v in s.items()]
             text = f"Summary by {column}"
-            if r.four_fifths.get(column) is not None:
-                text += ("; the four-fifths rule holds (lowest selection rate ≥ 80% of the highest)"
-                         if r.four_fifths[column] else "; the four-fifths rule FAILS (lowest selection rate < 80% of "
-                         "the highest)")
+            rule = r.four_fifths.get(column)
+            if rule is not None:
+                text += ("; the four-fifths rule holds (the parity ratio's interval is at or above 0.8)" if rule
+                         else "; the four-fifths rule FAILS (the parity ratio's interval is below 0.8)")
+            elif s.get("demographic_parity_ratio", {}).get("value") is not None:
+                text += "; the four-fifths rule: cannot tell (the parity ratio's interval straddles 0.8)"
             items.append(Table(["Measure", f"Value{level}"], rows, caption=text + ". Groups too small to judge are "
-                               "left out of the summaries. " + SUMMARY_CI))
+                               "left out of the summaries."))
+        if r.summary and r.level:
+            items.append(Note(SUMMARY_CI))
         for part, names in enumerate((r.metrics[:4], r.metrics[4:])):  # at most four measures a table: page width
             if not names:
                 continue
@@ -312,10 +316,17 @@ def group_metrics(task: str, ctx, labels: np.ndarray, min_size: int, boot, seed:
         value = fn(masked_point)[0]
         summary[k] = {"value": None if not np.isfinite(value) else float(value),
                       "ci": summary_interval(*spans[k], judged, boot.level) if intervals_on(boot) else None}
-    parity = None
-    if "demographic_parity_ratio" in summary and summary["demographic_parity_ratio"]["value"] is not None:
-        parity = bool(summary["demographic_parity_ratio"]["value"] >= 0.8)
-    return groups, summary, parity
+    return groups, summary, four_fifths(summary.get("demographic_parity_ratio"))
+
+
+def four_fifths(ratio: Optional[dict]) -> Optional[bool]:
+    """The four-fifths rule on the parity ratio, judged on its interval when there is one: holds (True) when the
+    whole interval is at or above 0.8, fails (False) when it is below; None when the interval straddles 0.8 (the
+    data cannot tell) or there is no ratio."""
+    if not ratio or ratio["value"] is None:
+        return None
+    low, high = ratio["ci"] or (ratio["value"], ratio["value"])
+    return True if low >= 0.8 else False if high < 0.8 else None
 
 
 def summary_interval(kind: str, components: list, judged: np.ndarray, level: float) -> Optional[list]:
