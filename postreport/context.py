@@ -61,9 +61,7 @@ class RunContext:
         def compute():
             cls = registry.get(name)
             settings = registry.settings_for(name, cls, (self.cfg.get("analyses") or {}).get(name))
-            check = getattr(cls(), "check", None)
-            if check is not None:
-                check(self.data, settings)
+            cls().check(self.data, settings)
             return settings
 
         return self.shared(("settings", name), compute)

@@ -6,9 +6,9 @@ analysis is one module plus its entry point, and no edit elsewhere.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 import logging
 import sys
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 
 from omegaconf import OmegaConf

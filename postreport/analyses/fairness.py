@@ -268,10 +268,8 @@ def group_metrics(task: str, ctx, labels: np.ndarray, min_size: int, boot, seed:
         def per_resample(W):
             return rates(W)
 
-        def total(mask):  # rows per group
-            return np.bincount(cg, weights=count * mask, minlength=G)
-
-        tp, fp, fn, tn = total(cy * cp), total((1 - cy) * cp), total(cy * (1 - cp)), total((1 - cy) * (1 - cp))
+        tp, fp, fn, tn = (np.bincount(cg, weights=count * mask, minlength=G)  # rows per group
+                          for mask in (cy * cp, (1 - cy) * cp, cy * (1 - cp), (1 - cy) * (1 - cp)))
 
         def rate(successes, trials):
             return lambda z: proportion_bounds(successes, trials, z)
