@@ -280,10 +280,15 @@ def test_the_files_of_a_run_are_swapped_in_as_a_set(tmp_path):
     with pytest.raises(TypeError):  # the second file cannot be staged: neither is replaced
         write_all({tmp_path / "a": "new a", tmp_path / "b": object()})
     assert (tmp_path / "a").read_text() == "old a" and not list(tmp_path.glob(".*.tmp"))
-    with pytest.raises(KeyboardInterrupt):  # a signal during the swap takes effect after it
-        with signals_held():
-            os.kill(os.getpid(), signal.SIGINT)
-            write_all({tmp_path / "a": "new a", tmp_path / "b": "new b"})
+    # Python's own SIGINT handler, whatever this process inherited (a shell's background job ignores SIGINT)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):  # a signal during the swap takes effect after it
+            with signals_held():
+                os.kill(os.getpid(), signal.SIGINT)
+                write_all({tmp_path / "a": "new a", tmp_path / "b": "new b"})
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert (tmp_path / "a").read_text() == "new a" and (tmp_path / "b").read_text() == "new b"
 
 
