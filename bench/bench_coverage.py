@@ -50,7 +50,7 @@ def coverage_binary(reps, n, rng):
     hits = {k: 0 for k in truth}
     for r in range(reps):
         y, s = binary_population(rng, n)
-        iv = bootstrap.binary(y, (s >= 0.5).astype(int), s, BOOT, r)
+        iv = bootstrap.binary(y, (s >= 0.5).astype(int), s, BOOT, r, stratified=False)  # as metrics.intervals
         for k in truth:
             ci = iv.interval(k)
             hits[k] += ci is not None and ci[0] <= truth[k] <= ci[1]
@@ -69,7 +69,7 @@ def coverage_multiclass(reps, n, rng):
     for r in range(reps):
         y = rng.integers(0, K, n)
         pred = np.where(rng.random(n) < 0.7, y, rng.integers(0, K, n))
-        ci = bootstrap.multiclass(y, pred, K, None, BOOT, r).interval("accuracy")
+        ci = bootstrap.multiclass(y, pred, K, None, BOOT, r, stratified=False).interval("accuracy")
         hits += ci[0] <= truth <= ci[1]
     return {f"multiclass accuracy (n={n})": hits}
 

@@ -4,7 +4,8 @@ A resample is a vector of counts over *cells* (how often each cell is drawn). Ce
 large binary test sets, groups of rows that agree on (true label, predicted label, score bin): drawing
 rows with replacement then equals drawing cells from a multinomial with the cells' row counts, so the
 counting metrics stay exact and only the ranking metrics see scores grouped into `max_bins` quantile bins.
-Resampling is stratified by the true class for classification. Scores are sorted once; each resample
+The report's intervals draw rows from all the rows (metrics.intervals); stratification by the true class is an
+option of binary() and multiclass(). Scores are sorted once; each resample
 only re-weights them (cumulative sums over the sorted order), never re-sorts.
 """
 from __future__ import annotations

@@ -28,7 +28,7 @@ def paired_rows(ctx) -> np.ndarray:
 
 def paired_samples(ctx, candidate, metric: str) -> Optional[np.ndarray]:
     """Per-resample values of `metric` for a candidate, with row resamples identical for every candidate
-    (the paired rows in their original order, stratified by true class, the run's seed), so that differences are
+    (the paired rows in their original order, drawn from all of them, the run's seed), so that differences are
     paired."""
     scores = metric in metrics.PROBABILISTIC  # else the counting metrics alone: no per-class ranking per resample
 

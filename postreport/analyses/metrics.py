@@ -28,13 +28,8 @@ class MetricsAnalysis(Analysis):
                          "higher" if m.higher_is_better else "lower", meaning])
         caption = "Computed on the test set"
         if result.ci_level is not None:
-            stratified = (", stratified by class: they hold the test set's class mix fixed, so for precision and "
-                          "F1 they are narrower than the uncertainty about the population's value (measured coverage "
-                          "at a nominal 95% on 300 rows: precision 86%, F1 91%; bench/bench_coverage.py)"
-                          if result.task == "binary" else ", stratified by class" if result.task != "regression"
-                          else "")
             caption += (f"; in brackets the {result.ci_level:.0%} bootstrap confidence interval "
-                        f"({result.ci_resamples:,} resamples{stratified})")
+                        f"({result.ci_resamples:,} resamples of the test rows)")
         if result.averaging:
             caption += f"; precision, recall and F1 are {result.averaging}"
         value_column = "Value" if result.ci_level is None else f"Value [{result.ci_level:.0%} CI]"
