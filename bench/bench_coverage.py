@@ -57,35 +57,80 @@ def coverage_binary(reps, n, rng):
     return {f"binary {k} (n={n})": hits[k] for k in truth}
 
 
+def multiclass_population(rng, n, K=4):
+    """K classes; scores from a Dirichlet peaked at the true class 70 % of the time (else at a random class)."""
+    y = rng.integers(0, K, n)
+    peak = np.where(rng.random(n) < 0.7, y, rng.integers(0, K, n))
+    alpha = np.ones((n, K)) + 4 * np.eye(K)[peak]
+    proba = rng.gamma(alpha)
+    proba /= proba.sum(axis=1, keepdims=True)
+    return y, proba.argmax(axis=1), proba
+
+
 def coverage_multiclass(reps, n, rng):
+    import sklearn.metrics as skm
+
     K = 4
-    rows = POPULATION // 4
-    big = np.random.default_rng(7)
-    yk = big.integers(0, K, rows)
-    right = big.random(rows) < 0.7
-    pred_pop = np.where(right, yk, big.integers(0, K, rows))
-    truth = float(np.mean(yk == pred_pop))
-    hits = 0
-    for r in range(reps):
-        y = rng.integers(0, K, n)
-        pred = np.where(rng.random(n) < 0.7, y, rng.integers(0, K, n))
-        ci = bootstrap.multiclass(y, pred, K, None, BOOT, r, stratified=False).interval("accuracy")
-        hits += ci[0] <= truth <= ci[1]
-    return {f"multiclass accuracy (n={n})": hits}
-
-
-def coverage_regression(reps, n, rng):
-    big = np.random.default_rng(8)
-    e = big.standard_t(5, POPULATION) * 2
-    truth = {"mae": float(np.mean(np.abs(e))), "rmse": float(np.sqrt(np.mean(e ** 2)))}
+    y, pred, proba = multiclass_population(np.random.default_rng(7), POPULATION // 4, K)
+    truth = {"accuracy": skm.accuracy_score(y, pred), "f1": skm.f1_score(y, pred, average="macro"),
+             "roc_auc": skm.roc_auc_score(y, proba, multi_class="ovr"),
+             "class 0 recall": skm.recall_score(y, pred, average=None)[0]}
     hits = {k: 0 for k in truth}
     for r in range(reps):
-        y = rng.normal(10, 3, n)
-        iv = bootstrap.regression(y, y + rng.standard_t(5, n) * 2, BOOT, r)
+        y, pred, proba = multiclass_population(rng, n, K)
+        iv = bootstrap.multiclass(y, pred, K, proba, BOOT, r, stratified=False)
+        for k in truth:
+            ci = iv.interval("class_recall", 0) if k == "class 0 recall" else iv.interval(k)
+            hits[k] += ci[0] <= truth[k] <= ci[1]
+    return {f"multiclass {k} (n={n})": hits[k] for k in truth}
+
+
+def coverage_slice(reps, n, rng):
+    """A slice of n rows of a binary test set: accuracy as the slices table computes it (metrics.intervals on the
+    slice's rows, drawn from all of them)."""
+    truth = truths_binary()["accuracy"]
+    hits = 0
+    for r in range(reps):
+        y, s = binary_population(rng, n)
+        ci = bootstrap.binary(y, (s >= 0.5).astype(int), s, BOOT, r, stratified=False).interval("accuracy")
+        hits += ci[0] <= truth <= ci[1]
+    return {f"slice accuracy (n={n})": hits}
+
+
+def coverage_regression(reps, n, rng, errors="t5"):
+    """y ~ U(5, 15) (away from 0: MAPE's population value exists); errors 2·t₅ (heavy tails) or N(0, 2)."""
+    def draw(g, size):
+        e = 2 * g.standard_t(5, size) if errors == "t5" else g.normal(0, 2, size)
+        return g.uniform(5, 15, size), e
+
+    y, e = draw(np.random.default_rng(8), POPULATION)
+    truth = {"mae": float(np.mean(np.abs(e))), "rmse": float(np.sqrt(np.mean(e ** 2))),
+             "r2": 1 - float(np.mean(e ** 2)) / (100 / 12), "mape": float(np.mean(np.abs(e) / np.abs(y))),
+             "median_ae": float(np.median(np.abs(e)))}
+    hits = {k: 0 for k in truth}
+    for r in range(reps):
+        y, e = draw(rng, n)
+        iv = bootstrap.regression(y, y + e, BOOT, r)
         for k in truth:
             ci = iv.interval(k)
             hits[k] += ci[0] <= truth[k] <= ci[1]
-    return {f"regression {k} (n={n})": hits[k] for k in truth}
+    return {f"regression {k}, {errors} errors (n={n})": hits[k] for k in truth}
+
+
+def coverage_near_all(reps, rng, p=0.98, n=45):
+    """A class found 98 % of the time, 45 rows: the percentile bootstrap's recall interval against the Wilson interval
+    the report uses when fewer than 10 rows are missed (metrics.RARE)."""
+    z = z_for(LEVEL)
+    hits = {"percentile bootstrap": 0, "Wilson, as reported": 0}
+    for r in range(reps):
+        found = rng.random(n) < p
+        k = int(found.sum())
+        draws = np.random.default_rng(r).binomial(n, k / n, BOOT.resamples) / n
+        lo, hi = np.percentile(draws, [2.5, 97.5])
+        hits["percentile bootstrap"] += lo <= p <= hi
+        lo, hi = wilson(k, n, z) if min(k, n - k) < 10 else (lo, hi)
+        hits["Wilson, as reported"] += lo <= p <= hi
+    return {f"recall {p:.0%} of {n} rows, {k}": v for k, v in hits.items()}
 
 
 def coverage_paired_difference(reps, n, rng):
@@ -165,8 +210,13 @@ def main() -> None:
     found = {}
     for n in (300, 60):
         found |= coverage_binary(reps, n, rng)
+    found |= coverage_binary(reps, 100, rng)
+    found |= coverage_slice(reps, 100, rng)
     found |= coverage_multiclass(reps, 300, rng)
-    found |= coverage_regression(reps, 300, rng)
+    for errors in ("t5", "normal"):
+        for n in (300, 60):
+            found |= coverage_regression(reps, n, rng, errors)
+    found |= coverage_near_all(reps, rng)
     found |= coverage_paired_difference(reps, 300, rng)
     found |= coverage_calibration(reps, 300, rng)
     found |= coverage_conformal(reps, 300, rng)

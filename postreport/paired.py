@@ -93,27 +93,26 @@ def verdict(ci: Optional[list], higher_is_better: bool) -> Optional[str]:
     return UNCLEAR
 
 
-def mean_interval(y: np.ndarray, values: np.ndarray, boot, seed: int, weight=None) -> Optional[list]:
-    """The interval of a mean of per-row values that take few distinct values (a cost change), stratified by class:
-    rows drawn with replacement are counts drawn over the (class, value) cells, so this is exact and cheap.
+def mean_interval(values: np.ndarray, boot, seed: int, weight=None) -> Optional[list]:
+    """The interval of a mean of per-row values that take few distinct values (a cost change): rows drawn with
+    replacement from all the rows (as the metrics' intervals: holding the class mix fixed would leave out the
+    prevalence's part of the variance) are counts drawn over the distinct values, so this is exact and cheap.
     weight: rows per entry (aggregated input)."""
-    w = np.ones(len(y)) if weight is None else weight
-    distinct, which = np.unique(values, return_inverse=True)
-    code, inverse = np.unique(y * len(distinct) + which, return_inverse=True)
-    cells = Cells(stratum=code // len(distinct), count=np.bincount(inverse, w), exact=False)
-    cell_values = distinct[code % len(distinct)]
+    w = np.ones(len(values)) if weight is None else weight
+    cell_values, inverse = np.unique(values, return_inverse=True)
+    cells = Cells(stratum=np.zeros(len(cell_values), dtype=int), count=np.bincount(inverse, w), exact=False)
     samples = np.concatenate([W @ cell_values / w.sum() for W in resample_counts(cells, boot.resamples, seed)])
     return difference_interval(samples, np.zeros_like(samples), boot.level)
 
 
-def row_mean_interval(y: np.ndarray, values: np.ndarray, boot, seed: int) -> Optional[list]:
-    """The interval of a mean of per-row values (e.g. the change in each row's loss), rows resampled within their
-    class; above bootstrap.max_exact_rows rows, a seeded sample's spread scaled by sqrt(m/n) around the mean of all."""
+def row_mean_interval(values: np.ndarray, boot, seed: int) -> Optional[list]:
+    """The interval of a mean of per-row values (e.g. the change in each row's loss), rows resampled from all the
+    rows; above bootstrap.max_exact_rows rows, a seeded sample's spread scaled by sqrt(m/n) around the mean of all."""
     if not intervals_on(boot) or len(values) == 0:
         return None
     rows = sample_rows(len(values), boot.max_exact_rows, seed)
-    yy, vv = y[rows], values[rows]
-    cells = Cells(stratum=yy, count=np.ones(len(rows), dtype=int), exact=True)
+    vv = values[rows]
+    cells = Cells(stratum=np.zeros(len(rows), dtype=int), count=np.ones(len(rows), dtype=int), exact=True)
     samples = np.concatenate([W @ vv / len(rows) for W in resample_counts(cells, boot.resamples, seed)])
     scale = math.sqrt(len(rows) / len(values))
     return difference_interval(samples, np.zeros_like(samples), boot.level, float(values.mean()),

@@ -124,7 +124,7 @@ def test_slices_equal_sklearn_per_slice_and_find_the_weak_one(tmp_path, penguin_
                                       "model=logistic", "analyses.slices.by=[island,weight]",
                                       "report.analyses=[metrics,slices,errors]"])
     payload = result.metrics["results"]["slices"]
-    assert payload["worst"] == {"column": "island", "value": "Dream"}
+    assert payload["worst"] == {"column": "island", "value": "Dream", "clearly_weaker": True}
     rows = {(r["column"], r["value"]): r for r in payload["slices"]}
     small = rows[("island", "Torgersen")]
     assert small["small"] == (small["n"] < 30)

@@ -157,3 +157,47 @@ def test_multiclass_confusions_rank_the_largest_off_diagonal_cells():
     assert c.top_confusions[1] == ("c", "a", 1, pytest.approx(1 / 3))
     payload = c.to_json()
     assert payload["support"] == {"a": 4, "b": 3, "c": 3}
+
+
+def honest(y, pred, counts):
+    from postreport import bootstrap
+    from postreport.config import BootstrapConfig
+
+    result = binary_metrics(y, pred, None, 1).with_intervals(
+        bootstrap.binary(y, pred, None, BootstrapConfig(resamples=200), 0, stratified=False))
+    return result.honest_for_small_classes(counts, float(np.sum(y == pred)), len(y), tp=float(np.sum(y * pred)),
+                                           predicted=float(pred.sum()), positives=float(y.sum()))
+
+
+@pytest.mark.parametrize("smaller,note,small", [(5, False, True), (18, True, False), (40, False, False)])
+def test_intervals_at_few_rows_of_a_class_are_said_to_be_approximate(smaller, note, small):
+    """Under 10 rows of a class: Wilson intervals (unreliable flags); 10 to 29: a note that the bootstrap's intervals
+    are approximate (92 % measured at 18 rows); 30 or more: nothing said."""
+    rng = np.random.default_rng(0)
+    y = np.r_[np.ones(smaller), np.zeros(100)].astype(int)
+    pred = np.where(rng.random(len(y)) < 0.8, y, 1 - y)
+    result = honest(y, pred, {0: 100, 1: smaller})
+    said = [n for n in result.notes if "approximate" in n]
+    assert bool(said) == note and bool(result.small_classes) == small
+    if note:
+        assert f"1: {smaller}" in said[0] and "fewer than 30" in said[0]
+
+
+@pytest.mark.parametrize("wrong,wilson,unreliable", [(1, True, True), (2, True, True), (4, True, False),
+                                                     (30, False, False)])
+def test_proportions_near_all_or_none_get_wilson_intervals(wrong, wilson, unreliable):
+    """45 positives and 55 negatives, `wrong` positives missed: with fewer than 10 missed, recall's percentile
+    interval is too narrow (44 of 45: [1, 1] in a third of resamples' worlds) and Wilson's is used, equal to
+    statsmodels'; with fewer than 3 errors in all, F1's bootstrap interval is marked unreliable."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    y = np.r_[np.ones(45), np.zeros(55)].astype(int)
+    pred = y.copy()
+    pred[:wrong] = 0
+    result = honest(y, pred, {0: 55, 1: 45})
+    assert (result.ci_method.get("recall") == "wilson") == wilson
+    if wilson:
+        assert result.ci["recall"] == pytest.approx(list(proportion_confint(45 - wrong, 45, 0.05, "wilson")))
+        assert result.to_json()["ci_method"]["recall"] == "wilson"
+    assert ("f1" in result.unreliable) == unreliable and "accuracy" not in result.unreliable
+    assert not result.small_classes

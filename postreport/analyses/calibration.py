@@ -138,7 +138,7 @@ def recalibrate(ctx, score: np.ndarray, outcome: np.ndarray, boot, seed: int) ->
         entry = {}
         for metric, b, a in (("brier", before[0], after[0]), ("log_loss", before[1], after[1])):
             change = a - b
-            ci = row_mean_interval(y, change, boot, seed)
+            ci = row_mean_interval(change, boot, seed)
             entry[metric] = {"before": float(b.mean()), "after": float(a.mean()), "change": float(change.mean()),
                              "change_ci": ci, "verdict": verdict(ci, False)}
         out["methods"][name] = entry

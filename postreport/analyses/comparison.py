@@ -246,7 +246,7 @@ class ComparisonAnalysis(Analysis):
         boot = ctx.cfg.bootstrap
         ci = None
         if intervals_on(boot):
-            ci = mean_interval(y, diff, boot, seed)
+            ci = mean_interval(diff, boot, seed)
         result.cost = {"fp": fp, "fn": fn, "baseline": float(base_cost.mean()), "current": float(cur_cost.mean()),
                        "diff": float(diff.mean()), "diff_ci": ci, "verdict": verdict(ci, False)}
 

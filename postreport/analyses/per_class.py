@@ -1,13 +1,13 @@
 """Per-class precision, recall, F1 and support, each with its bootstrap interval."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
 
 from ..figures import Bars
-from ..metrics import MIN_CLASS_ROWS, candidate_metrics
+from ..metrics import FEW_ERRORS, MIN_CLASS_ROWS, RARE, candidate_metrics
 from ..report.model import Estimate, Figure, Table
 from ..stats.proportions import wilson, z_for
 from .base import Analysis
@@ -23,26 +23,51 @@ class ClassRow:
     ci: dict  # metric -> [low, high] or None
     ci_method: str = "bootstrap"  # "wilson" for precision and recall of a class under MIN_CLASS_ROWS test rows
     counts: tuple = (0, 0)  # (true positives, rows predicted as this class)
+    flags: dict = field(default_factory=dict)  # metric -> "Wilson" or "unreliable" where not the plain bootstrap's
+
+
+RULE = ("A class is named the weakest when the interval of (the lowest F1 among the other classes minus its F1), "
+        "from the same resamples, lies above 0.")  # binary reports name none: the summary gives the positive's F1
 
 
 @dataclass
 class PerClassResult:
     rows: list
     ci_level: Optional[float]
+    gap: Optional[float] = None  # next-lowest class's F1 minus the lowest's
+    gap_ci: Optional[list] = None  # its interval: (min over the others − the lowest) per resample
+    next_lowest: Optional[ClassRow] = None
+    binary: bool = False
 
     @property
     def worst(self) -> Optional[ClassRow]:
+        """The class with the lowest F1 (a point estimate: see `clearly_weakest`)."""
         scored = [r for r in self.rows if r.support > 0 and r.values["f1"] is not None]
         return min(scored, key=lambda r: r.values["f1"]) if scored else None
 
+    @property
+    def clearly_weakest(self) -> Optional[bool]:
+        """True when the gap's interval lies above 0, False when it holds 0, None when there is no interval."""
+        return None if self.gap_ci is None else self.gap_ci[0] > 0
+
     def headline(self) -> Optional[str]:
-        w = self.worst
-        if w is None or len(self.rows) < 2:
+        w, nxt = self.worst, self.next_lowest
+        if w is None or nxt is None or self.binary:
             return None
         ci = w.ci["f1"]
         interval = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
-        return (f"Weakest class: {w.label!r} with F1 {w.values['f1']:.3f}{interval} "
-                f"(recall {w.values['recall']:.3f}, {w.support:,} test rows).")
+        gap = (f"{self.gap:.3f} [{self.gap_ci[0]:.3f}, {self.gap_ci[1]:.3f}]" if self.gap_ci else f"{self.gap:.3f}")
+        if self.clearly_weakest:
+            return (f"Weakest class: {w.label!r} with F1 {w.values['f1']:.3f}{interval} (recall "
+                    f"{w.values['recall']:.3f}, {w.support:,} test rows), clearly below the next lowest, "
+                    f"{nxt.label!r} (F1 {nxt.values['f1']:.3f}; difference {gap}).")
+        if self.gap_ci is None:
+            return (f"Lowest F1: {w.label!r} {w.values['f1']:.3f}{interval}, next {nxt.label!r} "
+                    f"{nxt.values['f1']:.3f}; whether it is clearly the weakest cannot be told (no interval: "
+                    + ("too few test rows in one of them)." if self.ci_level else "intervals are off)."))
+        return (f"No class is clearly the weakest: the lowest F1, {w.label!r} {w.values['f1']:.3f}{interval}, is "
+                f"within noise of the next lowest, {nxt.label!r} {nxt.values['f1']:.3f} (difference {gap}: the "
+                "interval holds 0).")
 
     def to_json(self) -> dict:
         out = {}
@@ -51,11 +76,14 @@ class PerClassResult:
             for m in METRICS:
                 entry[m] = r.values[m]
                 entry[f"{m}_ci"] = r.ci[m]
+            if r.flags:
+                entry.update(ci_methods={m: f.lower() for m, f in r.flags.items()})
             if r.ci_method != "bootstrap":
                 entry.update(ci_method=r.ci_method, f1_ci_unreliable=r.ci["f1"] is not None)
             out[str(r.label)] = entry
         return {"classes": out, "ci_level": self.ci_level, "worst_class": None if self.worst is None else
-                self.worst.label}
+                self.worst.label, "clearly_weakest": self.clearly_weakest, "gap_to_next": self.gap,
+                "gap_to_next_ci": self.gap_ci, "weakest_rule": RULE}
 
 
 def per_class(y_idx, pred_idx, labels: list, weight=None) -> list:
@@ -73,10 +101,46 @@ def per_class(y_idx, pred_idx, labels: list, weight=None) -> list:
     return rows
 
 
-def _flag(row: ClassRow, metric: str) -> str:
-    if row.ci_method != "wilson":
-        return ""
-    return "unreliable" if metric == "f1" else "Wilson"
+def weakest_gap(result: PerClassResult, f1_samples: Optional[np.ndarray], level: Optional[float],
+                columns: list) -> PerClassResult:
+    """The lowest-F1 class's gap to the next lowest, and that gap's interval: per resample, the lowest F1 among the
+    other classes minus the class's own (joint resamples, so a class that is low only by noise gets an interval
+    holding 0). No interval when the class has a Wilson (small-class) F1, which the resamples cannot vary.
+    columns: each row's column in f1_samples."""
+    w = result.worst
+    others = [r for r in result.rows if r is not w and r.support > 0 and r.values["f1"] is not None]
+    if w is None or not others:
+        return result
+    result.next_lowest = min(others, key=lambda r: r.values["f1"])
+    result.gap = result.next_lowest.values["f1"] - w.values["f1"]
+    if f1_samples is None or "f1" in w.flags or "f1" in result.next_lowest.flags:
+        return result
+    own = f1_samples[:, columns[result.rows.index(w)]]
+    rest = np.nanmin(f1_samples[:, [columns[result.rows.index(r)] for r in others]], axis=1)
+    gaps = (rest - own)[np.isfinite(rest - own)]
+    if gaps.size >= max(10, 0.5 * len(own)):
+        tail = (1 - level) / 2 * 100
+        result.gap_ci = [float(v) for v in np.percentile(gaps, [tail, 100 - tail])]
+    return result
+
+
+def honest_intervals(row: ClassRow, level: float) -> None:
+    """Where the bootstrap's interval is known to be too narrow (metrics.MetricsResult.honest_for_small_classes):
+    precision and recall with fewer than RARE rows right or wrong (or a class under MIN_CLASS_ROWS rows) get Wilson
+    score intervals; F1 is marked unreliable when the class has fewer than FEW_ERRORS errors (missed or wrongly
+    predicted rows) or fewer than MIN_CLASS_ROWS rows."""
+    tp, predicted = row.counts
+    small = 0 < row.support < MIN_CLASS_ROWS
+    if small:
+        row.ci_method = "wilson"
+    z = z_for(level)
+    for metric, m in (("recall", row.support), ("precision", predicted)):
+        if m > 0 and (small or min(tp, m - tp) < RARE):
+            row.ci[metric] = wilson(tp, m, z)
+            row.flags[metric] = "Wilson"
+    errors = (row.support - tp) + (predicted - tp)
+    if row.ci["f1"] is not None and (small or errors < FEW_ERRORS):
+        row.flags["f1"] = "unreliable"
 
 
 class PerClassAnalysis(Analysis):
@@ -100,24 +164,27 @@ class PerClassAnalysis(Analysis):
                 for m in METRICS:
                     if row.values[m] is not None:
                         row.ci[m] = intervals.interval(f"class_{m}", column)
-                if 0 < row.support < MIN_CLASS_ROWS:  # a resample cannot vary a handful of rows: Wilson
-                    z = z_for(intervals.level)
-                    tp, predicted = row.counts
-                    row.ci_method = "wilson"
-                    row.ci["recall"] = wilson(tp, row.support, z)
-                    row.ci["precision"] = wilson(tp, predicted, z) if predicted else None
-        return PerClassResult(rows, None if intervals is None else intervals.level)
+                honest_intervals(row, intervals.level)
+        result = PerClassResult(rows, None if intervals is None else intervals.level,
+                                binary=ctx.data.task == "binary")
+        return weakest_gap(result, None if intervals is None else intervals.samples.get("class_f1"),
+                           None if intervals is None else intervals.level,
+                           [k if ctx.data.task == "multiclass" else int(k == enc.positive_idx)
+                            for k in range(len(rows))])
 
     def items(self, r: PerClassResult) -> list:
-        worst = r.worst
+        worst = r.worst if r.clearly_weakest and not r.binary else None
         level = f" [{r.ci_level:.0%} CI]" if r.ci_level else ""
         table = Table(
             ["Class", "Support", f"Precision{level}", f"Recall{level}", f"F1{level}"],
-            [[row.label, row.support] + [Estimate(row.values[m], row.ci[m], _flag(row, m)) for m in METRICS]
+            [[row.label, row.support] + [Estimate(row.values[m], row.ci[m], row.flags.get(m, "")) for m in METRICS]
              for row in r.rows],
-            caption="Per class on the test set" + (", the weakest (lowest F1) highlighted." if worst else ".")
-            + (f" Classes with fewer than {MIN_CLASS_ROWS} test rows have Wilson score intervals for precision and "
-               "recall; their F1 interval is unreliable." if any(row.ci_method == "wilson" for row in r.rows) else ""),
+            caption="Per class on the test set" + (", the weakest highlighted. " if worst else ". ")
+            + ("" if r.binary else RULE)
+            + (f" Wilson: a Wilson score interval, for a proportion with fewer than {RARE} rows right or wrong (or a "
+               f"class under {MIN_CLASS_ROWS} rows), where the bootstrap's is too narrow. Unreliable: an F1 interval "
+               f"of a class with fewer than {FEW_ERRORS} errors or {MIN_CLASS_ROWS} rows (a resample cannot draw the "
+               "errors that are not there)." if any(row.flags for row in r.rows) else ""),
             highlight_rows=[r.rows.index(worst)] if worst else [],
         )
         scored = [row for row in r.rows if row.values["f1"] is not None]

@@ -66,6 +66,15 @@ class SlicesResult:
         sign = 1 if metrics.lower_is_better(main) else -1
         return max(trusted, key=lambda r: sign * r.values[main])
 
+    @property
+    def worst_clearly_weaker(self) -> Optional[bool]:
+        """Does the lowest trusted slice's interval lie wholly on the worse side of the overall value? None: no
+        interval."""
+        w, main = self.worst, self.metrics[0]
+        if w is None or not w.ci:
+            return None
+        return w.ci[0] > self.overall[main] if metrics.lower_is_better(main) else w.ci[1] < self.overall[main]
+
     def headline(self) -> Optional[str]:
         """The weakest segment only when the search flags one (its false discovery rate controlled)."""
         if self.segments is None:
@@ -73,8 +82,15 @@ class SlicesResult:
             if w is None:
                 return None
             ci = f" [{w.ci[0]:.3f}, {w.ci[1]:.3f}]" if w.ci else ""
-            return (f"Weakest slice: {w.column} = {w.value} ({w.n:,} rows): {main} {w.values[main]:.3f}{ci}, "
-                    f"against {self.overall[main]:.3f} overall.")
+            said = f"{w.column} = {w.value} ({w.n:,} rows): {main} {w.values[main]:.3f}{ci}"
+            if self.worst_clearly_weaker is None:
+                return f"Lowest slice: {said}, against {self.overall[main]:.3f} overall (no interval)."
+            if not self.worst_clearly_weaker:
+                return (f"No slice is clearly weaker than overall: the lowest, {said}, holds the overall "
+                        f"{self.overall[main]:.3f} in its interval.")
+            trusted = sum(not r.small for r in self.rows)
+            return (f"Weakest slice: {said}, its interval wholly worse than the overall {self.overall[main]:.3f} "
+                    f"(one of {trusted} slices compared, not adjusted for multiplicity).")
         flagged = [s for s in self.segments if s.flagged]
         if not flagged:
             return (f"No segment is clearly weaker than the rest: {self.searched:,} one- and two-feature segments "
@@ -89,7 +105,8 @@ class SlicesResult:
             "metrics": list(self.metrics), "overall": self.overall, "min_size": self.min_size,
             "slices": [{"column": r.column, "value": r.value, "n": r.n, **r.values, f"{self.metrics[0]}_ci": r.ci,
                         "small": r.small} for r in self.rows],
-            "worst": None if self.worst is None else {"column": self.worst.column, "value": self.worst.value},
+            "worst": None if self.worst is None else {"column": self.worst.column, "value": self.worst.value,
+                                                      "clearly_weaker": self.worst_clearly_weaker},
             "segments": None if self.segments is None else [s.to_json() for s in self.segments],
             "segments_searched": self.searched, "segment_loss": self.loss or None, "q": self.q,
             "notes": list(self.notes),
@@ -142,7 +159,7 @@ class SlicesAnalysis(Analysis):
         return {name: result.values[name] for name in names}
 
     def items(self, r: SlicesResult) -> list:
-        worst = r.worst
+        worst = r.worst if r.worst_clearly_weaker else None
         main = r.metrics[0]
         level = f" [{r.ci_level:.0%} CI]" if r.ci_level else ""
         rows = []
@@ -153,15 +170,16 @@ class SlicesAnalysis(Analysis):
             rows.append(cells)
         table = Table(["Column", "Slice", "Rows", f"{main}{level}", *r.metrics[1:], "Flag"], rows,
                       caption="Overall: " + ", ".join(f"{m} {r.overall[m]:.3f}" for m in r.metrics)
-                              + f". Slices under {r.min_size} rows are flagged; the weakest trusted slice is "
-                                "highlighted. Numeric columns are cut into quantile bins.",
+                              + f". Slices under {r.min_size} rows are flagged; the lowest trusted slice is "
+                                "highlighted when its interval lies wholly on the worse side of the overall value. "
+                                "Numeric columns are cut into quantile bins.",
                       highlight_rows=[r.rows.index(worst)] if worst else [])
         items = [table]
         if r.auto:
             items.insert(0, Note("Columns chosen automatically; set analyses.slices.by=[column, ...] to choose."))
         if r.segments is None:
-            if worst is not None:
-                items.append(Note(r.headline(), "warning"))
+            if r.worst is not None:
+                items.append(Note(r.headline(), "warning" if worst else "info"))
             return items + [Note(n) for n in r.notes]
         flagged = [s for s in r.segments if s.flagged]
         items.append(Note(r.headline(), "warning" if flagged else "info"))

@@ -329,7 +329,7 @@ class ThresholdsAnalysis(Analysis):
                 else:
                     result.threshold_ci[name] = ci
             per_row = np.where((score >= t) & (y == 0), cost.fp, 0.0) + np.where((score < t) & (y == 1), cost.fn, 0.0)
-            result.cost_ci[name] = mean_interval(y, per_row, boot, seed, w)
+            result.cost_ci[name] = mean_interval(per_row, boot, seed, w)
 
     def items(self, r: ThresholdResult) -> list:
         c = r.curve

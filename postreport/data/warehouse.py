@@ -259,7 +259,8 @@ def regression_cells(wh: Warehouse, profile: pd.Series) -> tuple:
     wh.error_bin = lambda bins: (f"LEAST(CAST(FLOOR(LN(1 + {ae} / {scale!r}) * {bins / top!r}) AS BIGINT), "
                                  f"{bins - 1})")
     wh.sums = ("COUNT(*) AS n, SUM(ae) AS ae, SUM(ae * ae) AS se, SUM(e) AS e, SUM(d) AS d, SUM(d * d) AS d2, "
-               "SUM(rel) AS rel, SUM(zero) AS zeros, SUM(exact) AS exact, MIN(ae) AS lo, MAX(ae) AS hi")
+               "SUM(rel) AS rel, SUM(ae * ae * ae * ae) AS se2, SUM(rel * rel) AS rel2, SUM(zero) AS zeros, "
+               "SUM(exact) AS exact, MIN(ae) AS lo, MAX(ae) AS hi")
     wh.terms = (f"{ae} AS ae, {pred} - {y} AS e, {y} - {shift!r} AS d, "
                 f"CASE WHEN {y} <> 0 THEN {ae} / ABS({y}) ELSE 0 END AS rel, "
                 f"CASE WHEN {y} = 0 THEN 1 ELSE 0 END AS zero, CASE WHEN {ae} = 0 THEN 1 ELSE 0 END AS exact")
@@ -280,7 +281,7 @@ def regression_cells(wh: Warehouse, profile: pd.Series) -> tuple:
 @dataclass
 class RegressionCells:
     """Aggregated regression predictions: `cells` (coarse error bin x target bin) with each cell's rows and sums of
-    |e|, e², e, y - shift, (y - shift)², |e| / |y|, rows with y = 0, rows with e = 0, and the least and largest |e|;
+    |e|, e², e, y - shift, (y - shift)², |e| / |y|, e⁴, (|e| / |y|)² (the last two for bootstrap-t intervals), rows with y = 0, rows with e = 0, and the least and largest |e|;
     `fine`: the same per fine error bin (for the median)."""
 
     cells: pd.DataFrame
