@@ -6,7 +6,19 @@ import pandas as pd
 import pytest
 
 from conftest import run_report
-from postreport.analyses.conformal import conformal_quantile
+from postreport.analyses.conformal import conformal_quantile, slice_coverage
+
+
+@pytest.mark.parametrize("hits,n,gap", [(150, 200, True), (172, 200, False), (10, 12, False)])
+def test_a_slice_is_under_covered_only_when_its_wilson_interval_lies_below_the_level(hits, n, gap):
+    """At 90 %: 150 of 200 covered is clearly short (Wilson upper 0.80); 172 of 200 (0.86) is within noise of 0.9
+    (upper 0.90+); 10 of 12 is short on its face but too few rows to tell."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    covered = np.arange(n) < hits
+    s = slice_coverage("region", "north", covered, 0.9, 1.959963984540054, 30)
+    assert s["coverage_ci"] == pytest.approx(list(proportion_confint(hits, n, 0.05, "wilson")))
+    assert s["gap"] is gap and s["small"] is (n < 30)
 
 
 def test_the_conformal_quantile_is_the_finite_sample_rank():

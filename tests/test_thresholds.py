@@ -29,3 +29,28 @@ def test_every_threshold_interval_holds_its_choice_or_is_explained():
                 assert f"No interval for the {name} threshold" in r.selection_note
             else:
                 assert ci[0] <= t <= ci[1], (trial, name)
+
+
+def calibrated(n, seed):
+    rng = np.random.default_rng(seed)
+    score = rng.random(n)
+    return (rng.random(n) < score).astype(int), score  # P(y=1 | score) = score
+
+
+@pytest.mark.parametrize("fn,n,start", [
+    (9.0, 3000, "Recommended threshold"),  # the best threshold is 0.1: 0.5 costs clearly more
+    (1.2, 400, "Threshold: the default 0.5 is not clearly worse"),  # best near 0.45: the gain is within noise
+])
+def test_a_threshold_is_recommended_only_when_its_paired_gain_excludes_0(fn, n, start):
+    y, score = calibrated(n, seed=int(fn * 10))
+    cost = Cost(fp=1, fn=fn)
+    r = analyse(y, score, cost, 0.5, 200)
+    ThresholdsAnalysis._uncertainty(r, (y, score, None), y, score, cost, BootstrapConfig(resamples=300), 1)
+    t_best, t_default = r.choice("lowest expected cost").threshold, 0.5
+    hand = [np.mean(np.where((score >= t) & (y == 0), 1.0, 0.0) + np.where((score < t) & (y == 1), fn, 0.0))
+            for t in (t_best, t_default)]
+    assert r.change == pytest.approx(hand[0] - hand[1])
+    assert r.change_ci[0] <= r.change <= r.change_ci[1]
+    assert (r.change_ci[1] < 0) == start.startswith("Recommended")
+    assert r.headline().startswith(start)
+    assert r.to_json()["cost_change_vs_default_ci"] == r.change_ci

@@ -80,6 +80,14 @@ def nonconformity(task: str, y_index_or_value, output: np.ndarray) -> np.ndarray
     return 1 - output[np.arange(len(output)), y_index_or_value]
 
 
+def slice_coverage(column: str, value, covered: np.ndarray, level: float, z: float, min_size: int) -> dict:
+    """A slice's coverage with its Wilson interval; under-covered (`gap`) when the whole interval lies below the
+    target level."""
+    ci = wilson(covered.sum(), len(covered), z)
+    return {"column": column, "value": str(value), "n": int(len(covered)), "coverage": float(covered.mean()),
+            "coverage_ci": ci, "gap": bool(ci[1] < level), "small": bool(len(covered) < min_size)}
+
+
 class ConformalAnalysis(Analysis):
     name = "conformal"
     title = "Conformal prediction"
@@ -152,10 +160,7 @@ class ConformalAnalysis(Analysis):
         settings = ctx.settings_of("slices")  # sliced as the slices section slices
         out = []
         for column, value, idx in slice_groups(ctx.data, settings.by, settings.bins, settings.max_levels):
-            ci = wilson(covered[idx].sum(), len(idx), z)
-            out.append({"column": column, "value": str(value), "n": int(len(idx)),
-                        "coverage": float(covered[idx].mean()), "coverage_ci": ci,
-                        "gap": bool(ci[1] < level), "small": bool(len(idx) < settings.min_size)})
+            out.append(slice_coverage(column, value, covered[idx], level, z, settings.min_size))
         return out
 
     def items(self, r: ConformalResult) -> list:

@@ -10,8 +10,9 @@ import numpy as np
 
 from ..bootstrap import intervals_on
 from ..errors import at_least
-from ..explain import (AttributionSettings, affordable_rows, agreement, anatomy, explained, native_importance,
-                       partial_dependence_curves, permutation, scaled_values, seconds_per_row, stability)
+from ..explain import (STABLE_SHARE, AttributionSettings, affordable_rows, agreement, anatomy, explained,
+                       native_importance, partial_dependence_curves, permutation, scaled_values, seconds_per_row,
+                       stability)
 from ..figures import Bars, Beeswarm, Lines, Panels, Series
 from ..report.model import Estimate, Figure, Note, Table
 from ..sampling import sample_rows
@@ -197,8 +198,9 @@ class FeatureImportanceAnalysis(Analysis):
                                caption=f"Stability over {st['resamples']} bootstrap resamples of the {st['rows']} "
                                        "explained rows (the attributions re-averaged, not recomputed). The same top "
                                        f"three in {st['top3_same']:.0%} of resamples, the same top five in "
-                                       f"{st['top5_same']:.0%}. Refits with other seeds and background samples are "
-                                       "not part of this.", percent_columns=[3, 4]))
+                                       f"{st['top5_same']:.0%}. A top-three feature is called stable when it is in the "
+                                       f"top three in at least {STABLE_SHARE:.0%} of resamples. Refits with other "
+                                       "seeds and background samples are not part of this.", percent_columns=[3, 4]))
         if r.agreement:
             text = "Rank agreement (Spearman) between methods: " + ", ".join(
                 f"{k} {v:.2f}" for k, v in r.agreement.items()) + "."

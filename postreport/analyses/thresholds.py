@@ -69,6 +69,8 @@ class ThresholdResult:
     threshold_ci: dict = field(default_factory=dict)  # choice name -> [low, high] of the chosen threshold
     cost_ci: dict = field(default_factory=dict)  # choice name -> [low, high] of its expected cost on the test rows
     level: Optional[float] = None
+    change: Optional[float] = None  # lowest-cost threshold's cost minus the default's, mean per test row
+    change_ci: Optional[list] = None  # its interval (paired: the same resampled rows for both)
 
     def choice(self, name: str) -> Choice:
         return next(c for c in self.choices if c.name == name)
@@ -84,7 +86,14 @@ class ThresholdResult:
                   + f", against {default.cost:.3f} at the default {default.threshold:g})")
         if best.cost >= default.cost:
             return f"Threshold: the default {default.threshold:g} does as well; the alternative is {chosen}."
-        return f"Recommended threshold: {chosen}."
+        if self.change_ci is None:
+            return f"Lowest-cost threshold (no interval for its gain over the default): {chosen}."
+        change = (f"cost change per row {self.change:+.3f} "
+                  f"[{self.change_ci[0]:+.3f}, {self.change_ci[1]:+.3f}]")
+        if self.change_ci[1] < 0:
+            return f"Recommended threshold: {chosen}; {change}, paired on the test rows."
+        return (f"Threshold: the default {default.threshold:g} is not clearly worse: the alternative {chosen} has "
+                f"a {change}, paired on the test rows, which holds 0.")
 
     def to_json(self) -> dict:
         return {
@@ -94,6 +103,7 @@ class ThresholdResult:
             "best_f1_threshold": self.choice("best F1").threshold,
             "min_cost_threshold": self.choice("lowest expected cost").threshold,
             "selection": self.selection, "threshold_ci": self.threshold_ci, "cost_ci": self.cost_ci,
+            "cost_change_vs_default": self.change, "cost_change_vs_default_ci": self.change_ci,
         }
 
 
@@ -217,6 +227,11 @@ def _halves(y: np.ndarray, seed: int, w=None) -> tuple:
     return (np.sort(np.concatenate(a)), None), (np.sort(np.concatenate(b)), None)
 
 
+def _row_costs(y: np.ndarray, score: np.ndarray, t: float, cost: Cost) -> np.ndarray:
+    """Each row's cost at threshold t: fp for a negative predicted positive, fn for a positive predicted negative."""
+    return np.where((score >= t) & (y == 0), cost.fp, 0.0) + np.where((score < t) & (y == 1), cost.fn, 0.0)
+
+
 class ThresholdsAnalysis(Analysis):
     name = "thresholds"
     aggregated = True
@@ -328,8 +343,11 @@ class ThresholdsAnalysis(Analysis):
                         "few distinct scores); its cost interval stands.")
                 else:
                     result.threshold_ci[name] = ci
-            per_row = np.where((score >= t) & (y == 0), cost.fp, 0.0) + np.where((score < t) & (y == 1), cost.fn, 0.0)
-            result.cost_ci[name] = mean_interval(per_row, boot, seed, w)
+            result.cost_ci[name] = mean_interval(_row_costs(y, score, t, cost), boot, seed, w)
+        default = _row_costs(y, score, result.choice("default").threshold, cost)
+        change = _row_costs(y, score, result.choice("lowest expected cost").threshold, cost) - default
+        result.change = float(np.average(change, weights=w))
+        result.change_ci = mean_interval(change, boot, seed, w)
 
     def items(self, r: ThresholdResult) -> list:
         c = r.curve
