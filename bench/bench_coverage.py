@@ -20,6 +20,7 @@ from postreport import bootstrap  # noqa: E402
 from postreport.analyses.conformal import conformal_quantile  # noqa: E402
 from postreport.analyses.fairness import group_metrics  # noqa: E402
 from postreport.config import BootstrapConfig  # noqa: E402
+from postreport.metrics import binary_metrics  # noqa: E402
 from postreport.paired import difference_interval  # noqa: E402
 from postreport.stats.calibration import logistic_recalibration  # noqa: E402
 from postreport.stats.proportions import wilson, z_for  # noqa: E402
@@ -50,9 +51,13 @@ def coverage_binary(reps, n, rng):
     hits = {k: 0 for k in truth}
     for r in range(reps):
         y, s = binary_population(rng, n)
-        iv = bootstrap.binary(y, (s >= 0.5).astype(int), s, BOOT, r, stratified=False)  # as metrics.intervals
+        pred = (s >= 0.5).astype(int)
+        result = binary_metrics(y, pred, s, 1).with_intervals(  # as metrics.candidate_metrics
+            bootstrap.binary(y, pred, s, BOOT, r, stratified=False))
+        result.honest_for_small_classes({0: int(n - y.sum()), 1: int(y.sum())}, float(np.sum(y == pred)), n,
+                                        tp=float(y @ pred), predicted=float(pred.sum()), positives=float(y.sum()))
         for k in truth:
-            ci = iv.interval(k)
+            ci = result.ci.get(k)
             hits[k] += ci is not None and ci[0] <= truth[k] <= ci[1]
     return {f"binary {k} (n={n})": hits[k] for k in truth}
 
