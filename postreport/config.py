@@ -120,7 +120,7 @@ class TuningConfig:
     enabled: bool = False
     sampler: str = "tpe"  # tpe | random | grid
     n_trials: int = 30
-    timeout: Optional[float] = None  # seconds; stops the search early
+    timeout: Optional[float] = None  # planned seconds for the search and the refit (from the data's shape): fewer trials
     cv: int = 3  # cross-validation folds on the training data
     scoring: Optional[str] = None  # a scikit-learn scorer name; null: roc_auc, accuracy or neg RMSE by task
     seed: Optional[int] = None  # defaults to the top-level seed
@@ -136,7 +136,7 @@ class StackingConfig:
     cv: int = 5  # folds for the out-of-fold predictions the meta-model learns from
     passthrough: bool = False  # also give the meta-model the numeric input columns
     max_rows: Optional[int] = 50000  # out-of-fold predictions on a seeded sample of this many training rows (null: all)
-    max_seconds: Optional[float] = 20.0  # left out (with a note) when its folds' projected fits take longer (null: no limit)
+    max_seconds: Optional[float] = 20.0  # left out (with a note) when its folds' fits are planned longer (null: no limit)
 
 
 @dataclass
@@ -191,6 +191,15 @@ class TrackingConfig:
 
 
 @dataclass
+class BudgetConfig:
+    """How deep a run goes, planned from the data's shape before any work (postreport.plan), never from a clock."""
+
+    profile: str = "default"  # quick | default | thorough: scales the plan; settings given explicitly win
+    max_seconds: Optional[float] = None  # wall-clock safety net: steps still running past it are cut (null: none)
+    out_of_fold_seconds: Optional[float] = 20.0  # planned seconds for the configured model's out-of-fold fits
+
+
+@dataclass
 class PostreportConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -203,6 +212,8 @@ class PostreportConfig:
     gates: Dict[str, Any] = field(default_factory=dict)  # name -> {min, max, on}: postreport/gates.py checks them
     card: CardConfig = field(default_factory=CardConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+    dry_run: bool = False  # print the plan and exit 0, without fitting or writing a report
     seed: int = 0
     n_jobs: int = -1
 

@@ -32,6 +32,8 @@ class RunContext:
     notes: list = field(default_factory=list)  # about the run as a whole, shown in the summary
     ensemble_error: Optional[str] = None
     baseline: Any = None  # postreport.baseline.Baseline when compare.baseline is set
+    plan: Any = None  # postreport.plan.Plan: every expensive choice, made from the data's shape before any fit
+    spent: dict = field(default_factory=dict)  # seconds of shared work by plan step (out-of-fold), for the report
     cache: dict = field(default_factory=dict)
 
     @property

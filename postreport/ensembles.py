@@ -12,7 +12,7 @@ import numpy as np
 from .config import ModelConfig, resource_dir
 from .errors import UserError
 from .models import Candidate, _wrap, make_estimator
-from .out_of_fold import fold_predictions
+from .out_of_fold import fold_predictions, training_sample
 from .sampling import sample_rows
 
 CLASSIFICATION_METHODS = ("soft_voting", "hard_voting", "stacking", "bagging", "boosting", "gradient_boosting")
@@ -173,7 +173,7 @@ def build(ecfg, ctx, config_dirs: tuple = ()) -> list:
                 "bagging": _resampling, "boosting": _resampling, "gradient_boosting": _gradient_boosting}
     built = []
     for method in methods:
-        if method == "stacking" and not _stacking_affordable(ecfg.stacking, ctx, members):
+        if method == "stacking" and not _stacking_affordable(ctx):
             continue
         start = time.perf_counter()
         candidate = builders[method](method, ecfg, ctx, members, member_cfgs, config_dirs)
@@ -241,27 +241,23 @@ def _voting(method, ecfg, ctx, members, member_cfgs, config_dirs):
                      "postreport.ensembles.PrefitVoting")
 
 
-def _stacking_affordable(settings, ctx, members) -> bool:
-    """Stacking refits every member once per fold; projected from the members' own fits (a fold's fit on fewer rows
-    costs about as much for models whose cost is mostly per tree and class), it may exceed stacking.max_seconds."""
-    if settings.max_seconds is None:
+def _stacking_affordable(ctx) -> bool:
+    """Whether the plan builds stacking (postreport.plan: its out-of-fold fits planned within
+    ensemble.stacking.max_seconds from the data's shape, never timed); a note says why not."""
+    if ctx.plan.stacking:
         return True
-    share = min(1.0, (settings.max_rows or ctx.data.n_train) / max(ctx.data.n_train, 1))
-    projected = settings.cv * sum(m.fit_seconds or 0.0 for m in members) * max(share, 0.5)
-    if projected <= settings.max_seconds:
-        return True
-    ctx.notes.append(f"Stacking was left out: its {settings.cv} out-of-fold fits of each member would take about "
-                     f"{projected:.0f} s (projected from the members' fits), over ensemble.stacking.max_seconds="
-                     f"{settings.max_seconds:g}. Raise it (or null) to build it, or lower ensemble.stacking.cv.")
+    ctx.notes.append(f"Stacking was left out: {ctx.plan.why('stacking')}. Raise it (or null) to build it, or lower "
+                     "ensemble.stacking.cv.")
     return False
 
 
 def _stacking(method, ecfg, ctx, members, member_cfgs, config_dirs):
-    data, seed, limit = ctx.data, ctx.seed, ecfg.stacking.max_rows
-    rows = sample_rows(data.n_train, limit, seed) if limit and data.n_train > limit else None
+    data, seed = ctx.data, ctx.seed
+    rows = training_sample(data, ctx.plan.stacking_rows, seed)  # the sections' out-of-fold rows, when their folds
     if rows is not None:
         ctx.notes.append(f"Stacking's meta-model learns from out-of-fold predictions on a seeded sample of {len(rows):,} "
-                         f"of the {data.n_train:,} training rows (ensemble.stacking.max_rows).")
+                         f"of the {data.n_train:,} training rows (as planned: ensemble.stacking.max_rows, or the "
+                         "rows the sections' out-of-fold predictions use).")
     oof = out_of_fold(member_cfgs, ctx, ecfg.stacking.cv, rows)
     rows = np.arange(data.n_train) if rows is None else rows
     final = _final_estimator(ecfg.stacking.final_estimator, data.task, seed)

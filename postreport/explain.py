@@ -137,8 +137,8 @@ class AttributionSettings:
     shap_rows: int = 100  # rows explained when attributions are estimated by sampling (models without exact ones)
     permutations: int = 8  # feature orders per row for the sampling estimate
     background: int = 50  # background rows for the sampling estimate and linear contributions
-    max_seconds: Optional[float] = 15.0  # permutation, partial dependence and TreeSHAP each use the rows that fit a
-    # third of it (projected from the model's prediction time; at least MIN_ROWS); null: every sampled row
+    max_seconds: Optional[float] = 15.0  # planned seconds: permutation, partial dependence and TreeSHAP each use the
+    # rows planned to fit a third of it (from the model's size and the data's shape; at least MIN_ROWS); null: all
 
     SECTION: ClassVar[str] = "feature_importance"  # the section whose settings these are, for error messages
 
@@ -153,27 +153,15 @@ class AttributionSettings:
 MIN_ROWS = 200  # fewest rows a costly pass is cut to
 
 
-def affordable_rows(wanted: int, passes: float, seconds_per_row: Optional[float], budget: Optional[float]) -> int:
-    """How many of `wanted` rows a pass that predicts each row `passes` times can take within `budget` seconds."""
-    if not budget or not seconds_per_row or passes <= 0:
-        return wanted
-    return int(min(wanted, max(MIN_ROWS, budget / (passes * seconds_per_row))))
-
-
-def seconds_per_row(candidate, n_rows: int) -> Optional[float]:
-    """The candidate's prediction time per test row, as measured when its predictions were made."""
-    seconds = getattr(candidate.predictions, "seconds", None)
-    return seconds / n_rows if seconds and n_rows else None
-
-
 def explained(ctx, candidate, settings: AttributionSettings) -> "Attributions":
     """A candidate's attributions on a seeded sample of test rows, computed once per candidate and settings: every
     section that asks with the same settings gets the same object, whatever the section order."""
     key = ("attributions", candidate.name) + tuple(getattr(settings, f.name) for f in fields(AttributionSettings))
     data = ctx.data
     rows = sample_rows(data.n_test, settings.sample_size, ctx.seed)
+    keep = ctx.plan.rows_for(settings)["attributions"]  # planned from the shape, never timed
     return ctx.shared(key, lambda: attributions(candidate.estimator, anatomy(candidate.estimator), data, rows,
-                                                settings, ctx.seed))
+                                                settings, ctx.seed, keep))
 
 
 @dataclass
@@ -345,23 +333,18 @@ def native_importance(an, columns: list) -> Optional[dict]:
     return None
 
 
-def attributions(model, an: Anatomy, data, rows: np.ndarray, settings: AttributionSettings, seed: int):
+def attributions(model, an: Anatomy, data, rows: np.ndarray, settings: AttributionSettings, seed: int,
+                 keep: Optional[int] = None):
+    """Attributions of the test rows at `rows`: exact where the model allows (TreeSHAP on `keep` of them, a seeded
+    sample, as the plan sized it), else the sampling estimate on the first settings.shap_rows."""
     X = data.X_test.iloc[rows].reset_index(drop=True)
     columns = list(data.X_test.columns)
     source = data.X_train if data.X_train is not None else data.X_test
     background = source.iloc[sample_rows(len(source), settings.background, seed + 1)].reset_index(drop=True)
     output = output_name(data.task, data.positive_label)
     if an.kind == "lightgbm":
-        probe = sample_rows(len(X), 50, seed + 4)  # timed first, to size the rest to the budget
-        began = time.perf_counter()
-        values, base = tree_shap(an, X.iloc[probe], data.task)
-        budget = None if settings.max_seconds is None else settings.max_seconds / 3
-        keep = sample_rows(len(X), affordable_rows(len(X), 1, (time.perf_counter() - began) / len(probe), budget),
-                           seed + 4)
-        if len(keep) > len(probe):
-            values, base = tree_shap(an, X.iloc[keep], data.task)
-        else:
-            keep = probe
+        keep = sample_rows(len(X), len(X) if keep is None else keep, seed + 4)
+        values, base = tree_shap(an, X.iloc[keep], data.task)
         rows = rows[keep]
         if an.preprocess is not None:
             values = aggregate(values, an.transformed_sources(columns), columns, axis=1)

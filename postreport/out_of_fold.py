@@ -6,6 +6,7 @@ share them."""
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import Optional
 
 import numpy as np
@@ -13,8 +14,7 @@ import numpy as np
 from .models import make_estimator
 from .tuning import fold_workers, threads_for
 
-FOLDS = 5
-MAX_ROWS = 20000  # the sections use out-of-fold predictions on at most this many training rows (a seeded sample)
+FOLDS = 5  # postreport.plan plans the rows (at most plan.OOF_MAX_ROWS) and whether they run at all
 
 
 def fold_predictions(ctx, mcfg, folds: int, rows: Optional[np.ndarray] = None) -> np.ndarray:
@@ -33,8 +33,12 @@ def fold_predictions(ctx, mcfg, folds: int, rows: Optional[np.ndarray] = None) -
         workers = fold_workers(data, folds, ctx.n_jobs)
         X, y = (data.X_train, data.y_train) if rows is None else (data.X_train.iloc[rows], data.y_train.iloc[rows])
         method = "predict" if data.task == "regression" else "predict_proba"
-        return np.asarray(cross_val_predict(threads_for(estimator, workers), X, y, cv=split, method=method,
-                                            n_jobs=workers), dtype=float)
+        start = time.perf_counter()
+        out = np.asarray(cross_val_predict(threads_for(estimator, workers), X, y, cv=split, method=method,
+                                           n_jobs=workers), dtype=float)
+        if mcfg.name == ctx.cfg.model.name:  # shown beside the plan's out-of-fold step (a timing, never a choice)
+            ctx.spent["out-of-fold"] = ctx.spent.get("out-of-fold", 0.0) + time.perf_counter() - start
+        return out
 
     return ctx.shared(key, compute)
 
@@ -48,7 +52,9 @@ def out_of_fold_outputs(ctx) -> Optional[tuple]:
         return None
     if data.task != "regression" and int(data.y_train.value_counts().min()) < FOLDS:
         return None
-    rows = None if data.n_train <= MAX_ROWS else sample_indices(data, MAX_ROWS, ctx.seed)
+    if ctx.plan.oof_rows is None:  # not planned (postreport.plan: budget.out_of_fold_seconds)
+        return None
+    rows = training_sample(data, ctx.plan.oof_rows, ctx.seed)
     y = np.asarray(data.y_train if rows is None else data.y_train.iloc[rows])
     predicted = fold_predictions(ctx, ctx.cfg.model, FOLDS, rows)
     if data.task == "regression":
@@ -59,6 +65,12 @@ def out_of_fold_outputs(ctx) -> Optional[tuple]:
         if label in seen:
             out[:, k] = predicted[:, seen.index(label)]
     return y, out, len(y)
+
+
+def training_sample(data, size: int, seed: int) -> Optional[np.ndarray]:
+    """A seeded sample of `size` training row positions (stratified by class for classification), or None for all
+    of them."""
+    return None if size >= data.n_train else sample_indices(data, size, seed)
 
 
 def sample_indices(data, size: int, seed: int) -> np.ndarray:

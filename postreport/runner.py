@@ -29,6 +29,7 @@ from .errors import UserError, at_least, strictly_between
 from .gates import check_task, evaluate, markdown, parse
 from .metrics import candidate_metrics
 from .models import build_candidate
+from .plan import Plan, Shape, apply_profile, machine_speed, make_plan
 from .predictions import predict
 from .report import render_card, style
 from .report.build import build_report
@@ -41,7 +42,8 @@ from .report.render_pdf import render_pdf, warm_up
 from .run_folder import claim
 from .tracking import check as check_tracking
 from .tracking import log_run
-from .tuning import check, tune, unaffordable
+from .threads import quiet_spinning
+from .tuning import check, tune
 
 log = logging.getLogger("postreport")
 QUIET_LOGGERS = {"weasyprint": logging.ERROR, "fontTools": logging.WARNING, "matplotlib": logging.WARNING}
@@ -59,9 +61,14 @@ class RunResult:
     metrics: dict
     outcomes: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)  # seconds per step
+    dry_run: bool = False
 
     def closing_line(self) -> str:
         """One line for the console: the outcome, the headline metrics with intervals, and where the report is."""
+        if self.dry_run:
+            return (f"postreport: dry run (exit 0): the plan above, estimated "
+                    f"{self.metrics['plan']['estimated_seconds']:.0f} s on the reference machine; nothing fitted "
+                    "or written")
         failed = [o.name for o in self.outcomes if o.status == "failed"]
         gates = [g.get("name") for g in self.metrics.get("gates") or [] if g.get("status") == "fail"]
         outcome = {0: "report written", EXIT_SECTION_FAILED: "report written; sections failed: " + ", ".join(failed),
@@ -114,8 +121,12 @@ def run_timestamp() -> datetime:
 
 def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = None) -> RunResult:
     started, timer = run_timestamp(), Timer()
+    quiet_spinning()
     quiet_libraries()
+    apply_profile(cfg, overrides)
     checked = validate(cfg)
+    if cfg.dry_run:
+        return dry_run(cfg, checked, Path(output_dir))
     check_outputs(Path(output_dir), cfg.compare.baseline)
 
     folder = claim(Path(output_dir), FILENAMES.values())
@@ -243,15 +254,11 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer) -> RunContext:
             baseline = load(cfg.compare, data)
     log.info("data %s: %s task, %d train / %d test rows, %d features", data.name, data.task, data.n_train,
              data.n_test, len(data.features))
-    for cls, settings in checked.analyses.values():
-        check = getattr(cls, "check", None)
-        if check is not None:
-            check(cls(), data, settings)
-    check_folds(cfg, data)
+    plan = plan_run(cfg, checked, data)
     with timer.step("fit or load model"):
         model = build_candidate(cfg.model, data, cfg.seed)
     ctx = RunContext(cfg=cfg, data=data, model=model, seed=cfg.seed, n_jobs=cfg.n_jobs, candidates=[model],
-                     baseline=baseline)
+                     baseline=baseline, plan=plan)
     with timer.step("predict"):
         model.predictions = predict(model, data)
     add_tuned(ctx, timer)
@@ -266,6 +273,34 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer) -> RunContext:
             raise UserError(f"report.subject=tuned, but there is no tuned model: {ctx.tuning_skipped}")
         ctx.model = ctx.tuning.candidate
     return ctx
+
+
+def plan_run(cfg, checked: Checked, data) -> Plan:
+    """Check the analyses' settings against the data, then plan the run from its shape (postreport.plan). Model fits
+    get the plan's threads (cfg.n_jobs: every model config reads it)."""
+    for cls, settings in checked.analyses.values():
+        check = getattr(cls, "check", None)
+        if check is not None:
+            check(cls(), data, settings)
+    check_folds(cfg, data)
+    plan = make_plan(cfg, Shape.of(data, cfg), {name: settings for name, (_, settings) in checked.analyses.items()},
+                     _user_config_dirs())
+    cfg.n_jobs = plan.threads
+    log.info("plan: %.0f s estimated on the reference machine, model fits with %d thread(s)", plan.seconds,
+             plan.threads)
+    for step in plan.steps:
+        if step.why:
+            log.info("plan: %s: %s", step.name, step.why)
+    return plan
+
+
+def dry_run(cfg, checked: Checked, output_dir: Path) -> RunResult:
+    """Compose, validate, read the data, plan, print the plan; nothing is fitted or written."""
+    data = load_dataset(cfg.data, cfg.seed)
+    check_task(checked.gates, data.task)
+    plan = plan_run(cfg, checked, data)
+    print("\n".join(plan.lines(machine_speed())), flush=True)
+    return RunResult(exit_code=0, output_dir=output_dir, files={}, metrics={"plan": plan.to_json()}, dry_run=True)
 
 
 def check_folds(cfg, data) -> None:
@@ -452,12 +487,12 @@ def add_tuned(ctx: RunContext, timer: Timer) -> None:
         ctx.tuning_skipped = "Tuning is off (tuning=none)."
     elif data.X_train is None or ctx.model.estimator is None or cfg.model.path:
         ctx.tuning_skipped = "There is no training data to tune on (a model from a file, or logged predictions)."
+    elif ctx.plan.tuning_trials == 0:
+        ctx.tuning_skipped = f"The search did not start: {ctx.plan.why('tuning')}. Raise tuning.timeout (or null)."
     else:
-        ctx.tuning_skipped = unaffordable(cfg.tuning, data, ctx.model.fit_seconds)
-        if ctx.tuning_skipped:
-            return
         with timer.step("tuning"):
-            ctx.tuning = tune(cfg.tuning, cfg.model, data, ctx.seed, ctx.n_jobs, ctx.model)
+            ctx.tuning = tune(cfg.tuning, cfg.model, data, ctx.seed, ctx.n_jobs, ctx.model,
+                              trials=ctx.plan.tuning_trials, planned=ctx.plan.why("tuning"))
         ctx.candidates.append(ctx.tuning.candidate)
 
 

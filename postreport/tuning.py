@@ -14,6 +14,7 @@ import numpy as np
 
 from .errors import UserError
 from .models import Candidate, make_estimator
+from .threads import cores_for
 
 SAMPLERS = ("tpe", "random", "grid")
 TYPES = ("int", "float", "categorical")
@@ -141,11 +142,12 @@ def threads_for(estimator, workers: int):
     return estimator.set_params(**{k: 1 for k in keys}) if keys else estimator
 
 
-def tune(tcfg, mcfg, data, seed: int, n_jobs: int, configured_model=None) -> TuningOutcome:
+def tune(tcfg, mcfg, data, seed: int, n_jobs: int, configured_model=None, trials: Optional[int] = None,
+         planned: str = "") -> TuningOutcome:
     """The search, then the best parameters refitted on all training rows. `configured_model`: the configured model
-    as fitted (a Candidate): its fit time projects the refit's, and when the configured parameters win it is the
-    tuned model as it is (no refit). tuning.timeout bounds the whole step: no trial starts that, by the trials'
-    mean cost, would not finish with the refit inside it."""
+    as fitted (a Candidate): when the configured parameters win it is the tuned model as it is (no refit).
+    trials: as many as the plan gives (postreport.plan: tuning.timeout is planned seconds, never timed), else
+    tuning.n_trials; planned: the plan's reason for fewer."""
     import optuna
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 
@@ -158,30 +160,17 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int, configured_model=None) -> Tun
     X, y = search_rows(data, tcfg.max_rows, seed)
 
     scored: dict = {}  # parameters -> (mean, std): the configured parameters, scored first, are also trial 0
-    costs: list = []  # seconds of each cross-validation run
 
     def cv_score(overrides: dict):
         estimator, _, final = make_estimator(mcfg, data.task, seed, overrides)
         key = repr(sorted(final.items()))
         if key not in scored:
-            began = time.perf_counter()
             scores = cross_val_score(threads_for(estimator, workers), X, y, cv=folds, scoring=scoring,
                                      n_jobs=workers, error_score="raise")
-            costs.append(time.perf_counter() - began)
             scored[key] = float(scores.mean()), float(scores.std())
         return scored[key]
 
-    refit_seconds = (configured_model.fit_seconds or 0.0) if configured_model is not None else 0.0
-    stopped: list = []
-
-    def within_budget(study, trial):
-        if tcfg.timeout is None or not costs:
-            return
-        projected = time.perf_counter() - start + float(np.mean(costs)) + refit_seconds
-        if projected > tcfg.timeout and len(study.trials) < tcfg.n_trials:
-            stopped.append(float(np.mean(costs)))
-            study.stop()
-
+    n_trials = tcfg.n_trials if trials is None else trials
     start = time.perf_counter()
     default_score, default_std = cv_score({})
     if tcfg.sampler == "grid":
@@ -202,7 +191,7 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int, configured_model=None) -> Tun
         trial.set_user_attr("std", std)
         return mean
 
-    study.optimize(objective, n_trials=tcfg.n_trials, catch=(ValueError,), callbacks=[within_budget])
+    study.optimize(objective, n_trials=n_trials, catch=(ValueError,))
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not complete:
         failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
@@ -214,10 +203,8 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int, configured_model=None) -> Tun
     if len(X) < data.n_train:
         notes.append(f"The search cross-validated on a seeded sample of {len(X):,} of the {data.n_train:,} training "
                      "rows (tuning.max_rows); the best parameters were refitted on all of them.")
-    if stopped:
-        notes.append(f"The search stopped at its time budget (tuning.timeout={tcfg.timeout:g} s) after "
-                     f"{len(study.trials)} of {tcfg.n_trials} trials: another trial (about {stopped[0]:.1f} s of "
-                     "cross-validation) and the refit would have passed it.")
+    if n_trials < tcfg.n_trials:
+        notes.append(f"The plan ran {planned} (from the data's shape and the model's size, the same on any machine).")
     if len(complete) >= 4 and len(params) > 1:
         try:
             importances = {k: float(v) for k, v in optuna.importance.get_param_importances(
@@ -246,20 +233,6 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int, configured_model=None) -> Tun
                          default_std=default_std, trials=trials, importances=importances,
                          seconds=time.perf_counter() - start, storage=tcfg.storage, study_name=study_name,
                          candidate=candidate, notes=notes)
-
-
-def unaffordable(tcfg, data, fit_seconds: Optional[float]) -> Optional[str]:
-    """Why the search cannot fit tuning.timeout at all (one cross-validation plus the refit, projected from the
-    configured model's fit; a fold's fit on fewer rows is taken to cost at least half a full one), or None."""
-    if tcfg.timeout is None or not fit_seconds or data.n_train == 0:
-        return None
-    share = max(0.5, min(1.0, (tcfg.max_rows or data.n_train) / data.n_train))
-    projected = tcfg.cv * fit_seconds * share + fit_seconds
-    if projected <= tcfg.timeout:
-        return None
-    return (f"The search did not start: one {tcfg.cv}-fold cross-validation and the refit would take about "
-            f"{projected:.0f} s (projected from the model's {fit_seconds:.1f} s fit), over tuning.timeout="
-            f"{tcfg.timeout:g} s. Raise tuning.timeout (or null) to tune.")
 
 
 def open_study(optuna, storage: Optional[str], study_name: str, sampler, attempts: int = 6):
@@ -297,11 +270,4 @@ def fold_workers(data, folds: int, n_jobs: int) -> int:
     """Processes for cross-validation folds: one for small data (starting workers costs more than the fits)."""
     if data.n_train * max(1, len(data.features)) < SMALL_DATA_CELLS:
         return 1
-    return min(folds, _cores(n_jobs))
-
-
-def _cores(n_jobs: int) -> int:
-    import os
-
-    cores = os.cpu_count() or 1
-    return cores if n_jobs in (-1, 0, None) else max(1, min(n_jobs, cores))
+    return min(folds, cores_for(n_jobs))

@@ -153,17 +153,19 @@ def test_stacking_on_a_large_training_set_learns_from_a_sample_and_says_so(tmp_p
     assert result.exit_code == 0
     names = [c["name"] for c in result.metrics["results"]["leaderboard"]["candidates"]]
     assert any(n.startswith("stacking") for n in names)
-    assert "seeded sample of 100 of the 426 training rows (ensemble.stacking.max_rows)" in (out / "report.html").read_text()
+    assert "seeded sample of 100 of the 426 training rows (as planned: ensemble.stacking.max_rows" in (
+        out / "report.html").read_text()
 
 
 @pytest.mark.slow
-def test_stacking_whose_folds_project_past_its_budget_is_left_out_with_the_projection(tmp_path):
+def test_stacking_whose_folds_are_planned_past_its_budget_is_left_out_and_says_why(tmp_path):
     result, out = run_report(tmp_path, ["ensemble=small", "ensemble.stacking.max_seconds=0.0001",
                                         "report.analyses=[metrics,leaderboard]"], formats=("html", "json"))
     assert result.exit_code == 0
     names = [c["name"] for c in result.metrics["results"]["leaderboard"]["candidates"]]
     assert not any(n.startswith("stacking") for n in names) and any(n.startswith("soft_voting") for n in names)
-    assert "Stacking was left out: its 5 out-of-fold fits" in (out / "report.html").read_text()
+    assert "Stacking was left out: its 5 out-of-fold fits of each member are planned at" in (
+        out / "report.html").read_text()
     bad = cli(["ensemble=small", "ensemble.stacking.max_seconds=0"], tmp_path)
     assert bad.returncode == 2 and "ensemble.stacking.max_seconds=0 must be positive" in bad.stderr
 

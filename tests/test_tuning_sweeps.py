@@ -168,36 +168,30 @@ def test_a_large_training_set_is_searched_on_a_sample_and_the_budget_is_said(tas
         tune(make_cfg(["tuning.max_rows=5"]).tuning, cfg.model, data, 0, 1)
 
 
-def test_the_budget_stops_the_search_before_a_trial_that_would_pass_it(task):
-    """A budget smaller than one cross-validation: the search ends after the configured parameters (trial 0), says
-    why with the projected cost, and the tuned model is the configured model itself (no second fit)."""
+def test_the_planned_trials_bound_the_search_and_say_why(task):
+    """The plan gives fewer trials than tuning.n_trials: the search runs exactly those (no clock), says why, and with
+    one trial the tuned model is the configured model itself (no second fit)."""
     from postreport.models import build_candidate
 
-    cfg = make_cfg(["data=file", f"data.path={task}", "data.target=y", "tuning.n_trials=6", "tuning.timeout=0.001"])
+    cfg = make_cfg(["data=file", f"data.path={task}", "data.target=y", "tuning.n_trials=6"])
     data = load_dataset(cfg.data, 0)
     configured = build_candidate(cfg.model, data, 0)
-    outcome = tune(cfg.tuning, cfg.model, data, 0, 1, configured)
+    outcome = tune(cfg.tuning, cfg.model, data, 0, 1, configured, trials=1, planned="1 of tuning.n_trials=6: why")
     assert len(outcome.trials) == 1 and outcome.trials[0]["params"] == {
         k: cfg.model.params[k] for k in outcome.trials[0]["params"]}
-    assert any("stopped at its time budget (tuning.timeout=0.001 s) after 1 of 6 trials" in n for n in outcome.notes)
+    assert any(n.startswith("The plan ran 1 of tuning.n_trials=6: why") for n in outcome.notes)
     assert outcome.candidate.estimator is configured.estimator
     assert "configured parameters scored best" in outcome.candidate.origin
 
 
 @pytest.mark.slow
 def test_a_search_that_cannot_fit_its_budget_does_not_start_and_says_why(task, tmp_path):
-    from postreport.tuning import unaffordable
-
-    cfg = make_cfg(["data=file", f"data.path={task}", "data.target=y"])
-    data = load_dataset(cfg.data, 0)
-    message = unaffordable(cfg.tuning, data, fit_seconds=10.0)  # 3 folds x 10 s + the 10 s refit > 10 s
-    assert message.startswith("The search did not start") and "about 40 s" in message and "timeout=10" in message
-    assert unaffordable(cfg.tuning, data, fit_seconds=0.5) is None
-    assert unaffordable(make_cfg(["tuning.timeout=null"]).tuning, data, fit_seconds=10.0) is None
     result, _ = run_report(tmp_path, ["data=file", f"data.path={task}", "data.target=y", "tuning.timeout=0.001",
                                       "ensemble=none", "report.analyses=[metrics,tuning]"])
     section = next(s for s in result.metrics["sections"] if s["name"] == "tuning")
     assert section["status"] == "skipped" and "The search did not start" in section["error"]
+    assert "over tuning.timeout=0.001 s" in section["error"]
+    assert result.metrics["plan"]["steps"][2]["name"] == "tuning" and result.metrics["plan"]["steps"][2]["trials"] == 0
 
 
 @pytest.mark.slow

@@ -10,9 +10,8 @@ import numpy as np
 
 from ..bootstrap import intervals_on
 from ..errors import at_least
-from ..explain import (STABLE_SHARE, AttributionSettings, affordable_rows, agreement, anatomy, explained,
-                       native_importance, partial_dependence_curves, permutation, scaled_values, seconds_per_row,
-                       stability)
+from ..explain import (STABLE_SHARE, AttributionSettings, agreement, anatomy, explained, native_importance,
+                       partial_dependence_curves, permutation, scaled_values, stability)
 from ..figures import Bars, Beeswarm, Lines, Panels, Series
 from ..report.model import Estimate, Figure, Note, Table
 from ..sampling import sample_rows
@@ -111,15 +110,14 @@ class FeatureImportanceAnalysis(Analysis):
         data, model = ctx.data, ctx.model.estimator
         columns = list(data.X_test.columns)
         rows = sample_rows(data.n_test, settings.sample_size, ctx.seed)
-        per_row = seconds_per_row(ctx.model, data.n_test)
-        budget = None if settings.max_seconds is None else settings.max_seconds / 3
+        planned = ctx.plan.rows_for(settings)
         notes = []
         passes = len(columns) * settings.repeats + 1
-        keep = affordable_rows(len(rows), passes, per_row, budget)
+        keep = planned["permutation"]
         if keep < len(rows):
             notes.append(f"Permutation importance used {keep:,} of the {len(rows):,} sampled test rows: its {passes} "
-                         f"predictions of each row fit a third of analyses.feature_importance.max_seconds="
-                         f"{settings.max_seconds:g} that way (projected from the model's prediction time).")
+                         f"predictions of each row are planned to fit a third of analyses.feature_importance."
+                         f"max_seconds={settings.max_seconds:g} that way (from the model's size and the data's shape).")
             rows_perm = rows[sample_rows(len(rows), keep, ctx.seed + 5)]
         else:
             rows_perm = rows
@@ -137,9 +135,7 @@ class FeatureImportanceAnalysis(Analysis):
         if intervals_on(boot):
             result.stability = stability(attr.values, columns, boot, ctx.bootstrap_seed)
         top = result.ranking()[: settings.pdp_features]
-        wanted = min(len(rows), settings.pdp_rows)
-        pdp_rows = rows[sample_rows(len(rows), affordable_rows(wanted, len(top) * settings.grid, per_row, budget),
-                                    ctx.seed + 3)]
+        pdp_rows = rows[sample_rows(len(rows), min(len(rows), planned["pdp"]), ctx.seed + 3)]
         result.pdp = partial_dependence_curves(model, data, pdp_rows, top, settings, ctx.seed, result.notes)
         result.pdp_rows = len(pdp_rows)
         result.colour = scaled_values(data.X_test.iloc[attr.rows])

@@ -10,6 +10,7 @@ from omegaconf import OmegaConf
 
 from .. import metrics
 from ..figures import Bars
+from ..plan import measured
 from .format import fmt_number
 from .model import Code, Estimate, Figure, KeyValues, Note, Paragraph, Report, Section, Table, param_text
 
@@ -183,10 +184,22 @@ def provenance_section(ctx, provenance: dict) -> Section:
             versions.append(f"{name} (not installed)")
     timings = [[name, provenance["starts"].get(name), seconds] for name, seconds in provenance["timings"].items()]
     rows.append(("Package versions", " · ".join(versions)))
+    plan_items = []
+    if getattr(ctx, "plan", None) is not None:
+        spent = measured(ctx.plan, provenance["timings"], ctx.spent) if provenance["timings"] else {}
+        plan_items.append(Table(
+            ["Planned step", "Rows", "Folds", "Trials", "Repeats", "Planned s", "Measured s", "Why"],
+            [[s.name, s.rows, s.folds, s.trials, s.repeats, round(s.seconds, 1) if s.runs else "not run",
+              None if spent.get(s.name) is None else round(spent[s.name], 1), s.why] for s in ctx.plan.steps],
+            caption=f"The plan ({ctx.plan.profile} profile), decided from the data's shape and the config before any "
+                    f"model was fitted, never from a clock: planned seconds are on the reference machine "
+                    f"(postreport/costs.py), {ctx.plan.seconds:.0f} s in all; model fits use {ctx.plan.threads} "
+                    "thread(s). Measured: this run (stacking is inside the ensemble members' time)."))
     return Section(
         id="provenance", title="Provenance", lead="How this report was made, so that it can be made again.",
         items=[
             KeyValues(rows, caption="Run"),
+            *plan_items,
             Table(["Step", "Started (s after the run began)", "Seconds"], timings,
                   caption="Time per step" if timings else "Time per step: not recorded (report.timings=false)"),
             Code(OmegaConf.to_yaml(ctx.cfg), caption="The composed configuration"),

@@ -22,6 +22,7 @@ def metrics_document(ctx, outcomes, gates=()) -> dict:
         "results": {o.name: o.result.to_json() for o in done},
         "sections": [{"name": o.name, "status": o.status, "error": o.error,
                       "seconds": None if o.seconds is None else round(o.seconds, 4)} for o in outcomes],
+        **({"plan": ctx.plan.to_json()} if getattr(ctx, "plan", None) is not None else {}),
     })
 
 

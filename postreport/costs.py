@@ -1,0 +1,115 @@
+"""What a model costs, in seconds on the reference machine, from its config and the data's shape alone.
+
+The plan (postreport.plan) sizes every expensive step with these numbers and never with a clock, so that the same
+config and data give the same report on a busy machine or a quiet one. The reference machine is the 2-core machine
+where bench/baseline_evaluation.py takes about 3.7 s; the constants were measured there with one thread
+(bench/bench_plan.py --fits prints each formula against a measured fit). They are meant to be right within a factor
+of two, which is what sizing needs; a machine twice as slow takes twice as long but plans the same.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+# gradient-boosted trees (LightGBM, HistGradientBoosting): milliseconds per tree
+TREE_MS = 0.1  # fixed cost of a tree
+TREE_MS_PER_CELL = 3.1e-6  # per row x feature (the histograms)
+TREE_MS_PER_SPLIT = 8.5e-6  # per feature x leaf x bin (the split search)
+BINS = 220  # bins a feature's histogram fills in practice (of 255), about a third of the rows below that
+MIN_CHILD = 10  # rows per leaf that limit a small fit's leaves
+TREE_PREDICT_US = 0.02  # microseconds per tree and row (binary, regression)
+TREE_PREDICT_US_MULTI = 0.06  # per tree and row when each class has its own trees
+# random forests: milliseconds per tree
+FOREST_MS = 0.5
+FOREST_MS_PER_SORT = 5e-5  # per row x log2(rows) x sqrt(features)
+FOREST_PREDICT_US = 0.12  # per tree and row
+LINEAR_S_PER_CELL = 2e-7  # seconds per row x feature x class (lbfgs to convergence, typical)
+MLP_S_PER_OP = 0.9e-9  # seconds per row x weight x iteration
+GENERIC_S_PER_CELL = 1e-6  # a model of unknown kind: seconds per row x feature
+GENERIC_PREDICT_US = 10.0  # and microseconds per row to predict
+PREDICT_US = 1.0  # fixed per row and call
+TREESHAP_FACTOR = 12.0  # LightGBM pred_contrib costs this many predictions per row (depth squared, measured)
+
+
+@dataclass(frozen=True)
+class ModelCost:
+    """What drives a model's cost: its kind and size."""
+
+    kind: str  # gbdt | forest | linear | mlp | generic
+    trees: int = 0
+    leaves: int = 0
+    hidden: int = 0
+    iterations: int = 0
+
+    def per_class(self, classes: int) -> int:
+        """Trees (or outputs) per round: gradient boosting grows one tree per class for more than two classes."""
+        return classes if classes > 2 else 1
+
+    def fit_seconds(self, rows: int, features: int, classes: int, threads: int = 1) -> float:
+        rows, features = max(int(rows), 1), max(int(features), 1)
+        if self.kind == "gbdt":
+            leaves = min(self.leaves, max(rows // (2 * MIN_CHILD), 2))
+            per_tree = (TREE_MS + TREE_MS_PER_CELL * rows * features
+                        + TREE_MS_PER_SPLIT * features * leaves * min(BINS, rows / 3))
+            seconds = self.trees * self.per_class(classes) * per_tree / 1000
+        elif self.kind == "forest":
+            per_tree = FOREST_MS + FOREST_MS_PER_SORT * rows * math.log2(rows + 1) * math.sqrt(features)
+            seconds = self.trees * per_tree * (1 + 0.025 * max(classes - 2, 0)) / 1000
+        elif self.kind == "linear":
+            seconds = 0.01 + LINEAR_S_PER_CELL * rows * features * max(classes, 1)
+        elif self.kind == "mlp":
+            weights = features * self.hidden + self.hidden * max(classes, 1)
+            seconds = MLP_S_PER_OP * rows * weights * self.iterations
+        else:
+            seconds = 0.05 + GENERIC_S_PER_CELL * rows * features
+        return seconds / _speedup(threads)
+
+    def predict_seconds(self, rows: int, features: int, classes: int) -> float:
+        """Seconds to predict `rows` rows once (scores included)."""
+        if self.kind == "gbdt":
+            unit = TREE_PREDICT_US_MULTI if classes > 2 else TREE_PREDICT_US
+            per_row = PREDICT_US + unit * self.trees * self.per_class(classes)
+        elif self.kind == "forest":
+            per_row = PREDICT_US + FOREST_PREDICT_US * self.trees
+        elif self.kind in ("linear", "mlp"):
+            per_row = PREDICT_US + 0.01 * max(features, 1) * max(classes, 1) ** 0.5
+        else:
+            per_row = GENERIC_PREDICT_US
+        return max(int(rows), 0) * per_row / 1e6
+
+    def attribution_seconds(self, rows: int, features: int, classes: int, permutations: int, background: int) -> float:
+        """Seconds to explain `rows` rows: exact TreeSHAP for LightGBM, else the sampling estimate (each row:
+        permutations x features predictions over the background rows)."""
+        if self.kind == "gbdt":
+            return TREESHAP_FACTOR * self.predict_seconds(rows, features, classes)
+        if self.kind == "linear":
+            return self.predict_seconds(rows, features, classes)
+        return self.predict_seconds(rows * permutations * max(features, 1) * background, features, classes)
+
+
+def _speedup(threads: int) -> float:
+    return 1.0 if threads <= 1 else 1.8 * threads / 2  # 1.8x on two cores (measured), scaled beyond
+
+
+KINDS = (("lightgbm", "gbdt"), ("HistGradientBoosting", "gbdt"), ("GradientBoosting", "gbdt"),
+         ("RandomForest", "forest"), ("ExtraTrees", "forest"), ("Logistic", "linear"), ("Ridge", "linear"),
+         ("Linear", "linear"), ("SGD", "linear"), ("MLP", "mlp"))
+
+
+def model_cost(target: Optional[str], params: dict) -> ModelCost:
+    """The cost drivers of an estimator class path and its params (scikit-learn's and LightGBM's defaults where
+    they are not set)."""
+    kind = next((k for key, k in KINDS if key in (target or "")), "generic")
+    p = params or {}
+    if kind == "gbdt":
+        trees = p.get("n_estimators", p.get("max_iter", 100))
+        leaves = p.get("num_leaves", p.get("max_leaf_nodes", 31)) or 31
+        return ModelCost(kind, trees=int(trees), leaves=int(leaves))
+    if kind == "forest":
+        return ModelCost(kind, trees=int(p.get("n_estimators", 100)))
+    if kind == "mlp":
+        hidden = p.get("hidden_layer_sizes", (100,))
+        hidden = int(hidden) if isinstance(hidden, (int, float)) else sum(int(h) for h in hidden)
+        return ModelCost(kind, hidden=int(hidden), iterations=int(p.get("max_iter", 200)))
+    return ModelCost(kind)

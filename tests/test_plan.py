@@ -1,0 +1,120 @@
+"""The plan (postreport.plan) as pure functions of the config and the data's shape: the same inputs give the same
+plan with no clock read, budgets size steps (trials, stacking, out-of-fold rows, importance rows), classes count in
+the cost, the profile scales and explicit settings win, and threads follow the affinity mask."""
+import time
+
+import pytest
+
+from conftest import make_cfg
+from postreport import costs, explain, threads
+from postreport.errors import UserError
+from postreport.plan import OOF_MAX_ROWS, Shape, apply_profile, explicit, make_plan
+from postreport.runner import validate
+
+
+def planned(overrides=(), n_train=426, n_test=143, features=30, classes=2, smallest=None, task=None):
+    cfg = make_cfg(overrides)
+    apply_profile(cfg, overrides)
+    task = task or ("binary" if classes == 2 else "regression" if classes == 0 else "multiclass")
+    smallest = n_train // max(classes, 1) if smallest is None else smallest
+    shape = Shape(task, n_train, n_test, features, classes, True, smallest)
+    analyses = {name: settings for name, (_, settings) in validate(cfg).analyses.items()}
+    return make_plan(cfg, shape, analyses), cfg
+
+
+def test_the_same_config_and_shape_give_the_same_plan_without_a_clock(monkeypatch):
+    first = planned()[0].to_json()
+
+    def no_clock(*args):
+        raise AssertionError("the plan read a clock")
+
+    monkeypatch.setattr(time, "perf_counter", no_clock)
+    monkeypatch.setattr(time, "time", no_clock)
+    monkeypatch.setattr(time, "monotonic", no_clock)
+    assert planned()[0].to_json() == first
+
+
+def test_tuning_trials_follow_the_planned_budget():
+    plan, _ = planned()  # breast cancer's shape: 8 trials fit 10 planned seconds
+    assert plan.tuning_trials == 8 and plan.step("tuning").runs
+    plan, _ = planned(["tuning.timeout=0.001"])
+    assert plan.tuning_trials == 0 and not plan.step("tuning").runs
+    assert "over tuning.timeout=0.001 s" in plan.why("tuning")
+    big, _ = planned(["tuning.timeout=3"], n_train=60000, n_test=20000, features=20)
+    assert 0 < big.tuning_trials < 8
+    assert f"{big.tuning_trials} of tuning.n_trials=8" in big.why("tuning")
+    assert planned(["tuning.timeout=null"], n_train=60000, n_test=20000, features=20)[0].tuning_trials == 8
+
+
+def test_stacking_is_built_only_within_its_planned_seconds():
+    assert planned()[0].stacking
+    plan, _ = planned(["ensemble.stacking.max_seconds=0.0001"])
+    assert not plan.stacking and "over ensemble.stacking.max_seconds=0.0001" in plan.why("stacking")
+    assert planned(["ensemble.stacking.max_seconds=null"], n_train=300000, features=20)[0].stacking
+
+
+def test_out_of_fold_rows_are_capped_sized_to_their_budget_or_not_run():
+    small, _ = planned()
+    assert small.oof_rows == 426 and small.stacking_rows == 426  # stacking shares the sections' fits
+    large, _ = planned(n_train=300000, n_test=100000, features=20)
+    assert large.oof_rows <= OOF_MAX_ROWS
+    budget = large.step("out-of-fold").seconds * 0.7
+    tight, _ = planned([f"budget.out_of_fold_seconds={budget}"], n_train=300000, n_test=100000, features=20)
+    assert large.oof_rows / 2 <= tight.oof_rows < large.oof_rows
+    assert f"budget.out_of_fold_seconds={budget:g}" in tight.why("out-of-fold")
+    assert tight.step("out-of-fold").seconds <= budget
+    none, _ = planned(["budget.out_of_fold_seconds=0.0001"], n_train=300000, n_test=100000, features=20)
+    assert none.oof_rows is None and not none.step("out-of-fold").runs
+    assert "test-half methods" in none.why("out-of-fold")
+    rare, _ = planned(n_train=20000, smallest=3)  # fewer rows of a class than folds: none
+    assert rare.oof_rows is None and rare.step("out-of-fold") is None
+
+
+def test_classes_count_in_the_cost():
+    binary = costs.model_cost("lightgbm.LGBMClassifier", {"n_estimators": 200, "num_leaves": 15})
+    two, thirty = binary.fit_seconds(4800, 20, 2), binary.fit_seconds(4800, 20, 30)
+    assert 20 < thirty / two < 40  # one tree per class and round
+    plan, _ = planned(n_train=4800, n_test=1200, features=20, classes=30)
+    assert plan.step("fit model").seconds == pytest.approx(thirty)
+    assert plan.tuning_trials == 0  # one cross-validation of 30 classes does not fit 10 planned seconds
+    assert not plan.stacking and plan.oof_rows is None  # nor do stacking's or the sections' out-of-fold fits
+    assert "even 2,400 of 4,800 rows" in plan.why("out-of-fold")
+
+
+def test_importance_rows_are_sized_to_the_planned_budget():
+    plan, cfg = planned(["analyses.feature_importance.max_seconds=0.000001"], n_test=5000)
+    settings = validate(cfg).analyses["feature_importance"][1]
+    rows = plan.rows_for(settings)
+    assert rows["permutation"] == explain.MIN_ROWS and rows["attributions"] == explain.MIN_ROWS
+    plan, cfg = planned(["analyses.feature_importance.max_seconds=null"], n_test=5000)
+    settings = validate(cfg).analyses["feature_importance"][1]
+    assert plan.rows_for(settings)["permutation"] == settings.sample_size
+
+
+def test_profiles_scale_the_plan_and_explicit_settings_win():
+    quick, cfg = planned(["budget.profile=quick"])
+    assert not cfg.tuning.enabled and not cfg.ensemble.enabled and quick.tuning_trials == 0
+    assert set(cfg.report.analyses) <= {"metrics", "per_class", "confusion_matrix", "curves", "calibration",
+                                        "thresholds", "residuals", "slices"}
+    assert "feature_importance" not in cfg.report.analyses
+    thorough, cfg = planned(["budget.profile=thorough"])
+    assert cfg.tuning.n_trials == 32 and cfg.tuning.timeout == 40 and cfg.bootstrap.resamples == 2000
+    assert cfg.analyses.feature_importance.repeats == 10
+    _, cfg = planned(["budget.profile=thorough", "tuning.n_trials=5"])
+    assert cfg.tuning.n_trials == 5 and cfg.tuning.timeout == 40  # the explicit setting wins, the rest scales
+    _, cfg = planned(["budget.profile=quick", "report.analyses=[metrics,feature_importance]"])
+    assert list(cfg.report.analyses) == ["metrics", "feature_importance"]
+    with pytest.raises(UserError, match="budget.profile='fast' is not valid; valid: quick, default, thorough"):
+        planned(["budget.profile=fast"])
+    assert explicit(["+tuning.n_trials=3"], "tuning.n_trials") and not explicit(["tuning=optuna"], "tuning.n_trials")
+
+
+def test_threads_follow_the_affinity_mask_and_small_fits_use_one(monkeypatch):
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert threads.available_cores() == 4 and threads.cores_for(-1) == 4 and threads.cores_for(2) == 2
+    assert threads.fit_threads(426, 30, -1) == 1  # a small fit: one thread
+    assert threads.fit_threads(300000, 20, -1) == 4 and threads.fit_threads(300000, 20, 1) == 1
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {3}, raising=False)
+    assert threads.fit_threads(300000, 20, -1) == 1 and threads.cores_for(8) == 1  # never above the mask
+    plan, _ = planned(n_train=300000, features=20)
+    assert plan.threads == 1
