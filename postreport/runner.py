@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -137,8 +138,19 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
             return _run(cfg, checked, output_dir, overrides, started, timer, pool)
         finally:
             pool.close()
+            release_workers()
     finally:
         folder.release()
+
+
+def release_workers() -> None:
+    """Stop joblib's worker processes (cross-validation folds on large data). Left alone, they idle for 300 s after
+    the run, holding its stdout and stderr open: a pipe or a CI step reading the command's output waited that long
+    for it to end."""
+    reusable = sys.modules.get("joblib.externals.loky.reusable_executor")
+    executor = getattr(reusable, "_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)
 
 
 def _run(cfg, checked, output_dir, overrides, started, timer, pool) -> RunResult:

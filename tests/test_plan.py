@@ -118,3 +118,20 @@ def test_threads_follow_the_affinity_mask_and_small_fits_use_one(monkeypatch):
     assert threads.fit_threads(300000, 20, -1) == 1 and threads.cores_for(8) == 1  # never above the mask
     plan, _ = planned(n_train=300000, features=20)
     assert plan.threads == 1
+
+
+def test_worker_processes_do_not_outlive_the_run():
+    """joblib's workers (cross-validation folds on large data) idle for 300 s holding the command's stdout: a pipe
+    reading it waited five minutes after the report was written. The run stops them."""
+    import joblib
+    from joblib.externals.loky import reusable_executor
+
+    from postreport.runner import release_workers
+
+    assert joblib.Parallel(n_jobs=2, backend="loky")(joblib.delayed(abs)(-i) for i in range(4)) == [0, 1, 2, 3]
+    processes = list(reusable_executor._executor._processes.values())
+    assert processes and all(p.is_alive() for p in processes)
+    release_workers()
+    for p in processes:
+        p.join(timeout=10)
+    assert not any(p.is_alive() for p in processes)
