@@ -21,7 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-TIMING_KEYS = {"seconds", "fit_seconds", "predict_seconds", "duration", "elapsed"}
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from postreport.report.render_json import without_timings  # noqa: E402
+
 
 
 def make_data(folder: Path) -> dict:
@@ -48,14 +51,6 @@ def make_data(folder: Path) -> dict:
     files["w200"] = folder / "w200.csv"
     frame.to_csv(files["w200"], index=False)
     return files
-
-
-def without_timings(value):
-    if isinstance(value, dict):
-        return {k: without_timings(v) for k, v in value.items() if k not in TIMING_KEYS}
-    if isinstance(value, list):
-        return [without_timings(v) for v in value]
-    return value
 
 
 def run(case: str, files: dict, out: Path) -> tuple:

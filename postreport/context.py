@@ -33,7 +33,6 @@ class RunContext:
     ensemble_error: Optional[str] = None
     baseline: Any = None  # postreport.baseline.Baseline when compare.baseline is set
     plan: Any = None  # postreport.plan.Plan: every expensive choice, made from the data's shape before any fit
-    spent: dict = field(default_factory=dict)  # seconds of shared work by plan step (out-of-fold), for the report
     cache: dict = field(default_factory=dict)
 
     @property
@@ -84,7 +83,7 @@ class Outcome:
     analysis: Any
     result: Any = None
     items: list = field(default_factory=list)
-    status: str = "ok"  # ok | failed | skipped
+    status: str = "ok"  # ok | failed | skipped | cut (budget.max_seconds)
     error: Optional[str] = None
     seconds: Optional[float] = 0.0
 

@@ -6,7 +6,6 @@ share them."""
 from __future__ import annotations
 
 import hashlib
-import time
 from typing import Optional
 
 import numpy as np
@@ -33,12 +32,8 @@ def fold_predictions(ctx, mcfg, folds: int, rows: Optional[np.ndarray] = None) -
         workers = fold_workers(data, folds, ctx.n_jobs)
         X, y = (data.X_train, data.y_train) if rows is None else (data.X_train.iloc[rows], data.y_train.iloc[rows])
         method = "predict" if data.task == "regression" else "predict_proba"
-        start = time.perf_counter()
-        out = np.asarray(cross_val_predict(threads_for(estimator, workers), X, y, cv=split, method=method,
-                                           n_jobs=workers), dtype=float)
-        if mcfg.name == ctx.cfg.model.name:  # shown beside the plan's out-of-fold step (a timing, never a choice)
-            ctx.spent["out-of-fold"] = ctx.spent.get("out-of-fold", 0.0) + time.perf_counter() - start
-        return out
+        return np.asarray(cross_val_predict(threads_for(estimator, workers), X, y, cv=split, method=method,
+                                            n_jobs=workers), dtype=float)
 
     return ctx.shared(key, compute)
 

@@ -26,6 +26,7 @@ QUICK_ANALYSES = ("metrics", "per_class", "confusion_matrix", "curves", "calibra
 THOROUGH = 4  # thorough: trials and every planned budget x4, permutation repeats x2, 2,000 bootstrap resamples
 OOF_MAX_ROWS = 20000  # at most this many training rows (a seeded sample) for them
 MIN_OOF_ROWS = 200  # fewer rows than this: the sections fall back to their test-half methods
+FLOOR_ROWS = 50  # importance passes go below explain.MIN_ROWS only when MIN_ROWS do not fit, and never below this
 OOF_USERS = ("calibration", "thresholds", "conformal")
 # the rest of a run, in reference seconds (measured on the default report and bench/bench_plan.py's cases)
 START_SECONDS = 1.5  # Python, imports, config
@@ -145,22 +146,34 @@ class Plan:
     def rows_for(self, settings) -> dict:
         """Rows for permutation importance, attributions and partial dependence (settings: the section's
         ImportanceSettings or AttributionSettings): the sampled test rows, fewer when a pass is planned at more than
-        a third of settings.max_seconds (but at least MIN_ROWS); with the planned seconds of all three."""
+        a third of settings.max_seconds, down to MIN_ROWS; where even MIN_ROWS do not fit (a model with one tree per
+        class and hundreds of classes), permutation repeats go down to one, then every pass down to FLOOR_ROWS.
+        With the repeats and the planned seconds of all three."""
         F, K, cost = max(self.shape.n_features, 1), self.shape.n_classes, self.cost
         third = None if settings.max_seconds is None else settings.max_seconds / 3
         sampled = min(self.shape.n_test, settings.sample_size)
-        passes = F * getattr(settings, "repeats", 0) + 1
-        permutation = affordable(lambda r: passes * cost.predict_seconds(r, F, K), sampled, third, MIN_ROWS)
+
+        def sized(cost_of, wanted: int) -> int:
+            least = min(MIN_ROWS, wanted)
+            if third is not None and cost_of(least) > third:
+                least = min(FLOOR_ROWS, wanted)
+            return affordable(cost_of, wanted, third, least)
+
+        repeats = getattr(settings, "repeats", 0)
+        while repeats > 1 and third is not None and (F * repeats + 1) * cost.predict_seconds(MIN_ROWS, F, K) > third:
+            repeats -= 1
+        passes = F * repeats + 1
+        permutation = sized(lambda r: passes * cost.predict_seconds(r, F, K), sampled)
         explain = sampled if cost.kind in ("gbdt", "linear") else min(sampled, settings.shap_rows)
         attribution = lambda r: cost.attribution_seconds(r, F, K, settings.permutations,  # noqa: E731
                                                          settings.background)
-        attributions = affordable(attribution, explain, third, min(MIN_ROWS, explain))
+        attributions = sized(attribution, explain)
         grid = max(getattr(settings, "pdp_features", 0), 0) * getattr(settings, "grid", 0)
-        wanted = min(sampled, getattr(settings, "pdp_rows", sampled))
-        pdp = affordable(lambda r: grid * cost.predict_seconds(r, F, K), wanted, third, min(MIN_ROWS, wanted))
+        pdp = sized(lambda r: grid * cost.predict_seconds(r, F, K), min(sampled, getattr(settings, "pdp_rows", sampled)))
         seconds = (passes * cost.predict_seconds(permutation, F, K) + attribution(attributions)
                    + grid * cost.predict_seconds(pdp, F, K))
-        return {"permutation": permutation, "attributions": attributions, "pdp": pdp, "seconds": seconds}
+        return {"permutation": permutation, "repeats": repeats, "attributions": attributions, "pdp": pdp,
+                "seconds": seconds}
 
     def step(self, name: str) -> Optional[Step]:
         return next((s for s in self.steps if s.name == name), None)
@@ -386,8 +399,10 @@ def _importance(plan: Plan, cfg, shape: Shape, analyses: dict) -> None:
     sampled = min(shape.n_test, settings.sample_size)
     sized = [f"{name} on {n:,} of {sampled:,}" for name, n in (
         ("permutation", rows["permutation"]), ("attributions", rows["attributions"])) if n < sampled]
+    if rows["repeats"] < settings.repeats:
+        sized.append(f"{rows['repeats']} of {settings.repeats} permutation repeats")
     plan.steps.append(Step("feature importance", "permutation importance, attributions and partial dependence",
-                           rows["seconds"], rows=rows["permutation"], repeats=settings.repeats,
+                           rows["seconds"], rows=rows["permutation"], repeats=rows["repeats"],
                            why=("sized to analyses.feature_importance.max_seconds: " + ", ".join(sized))
                            if sized else ""))
 
@@ -413,23 +428,20 @@ def machine_speed() -> float:
 
 
 MEASURED_AS = {  # plan step -> the run's timer steps that measure it
-    "start": ("load data",), "fit model": ("fit or load model",), "tuning": ("tuning",),
-    "ensemble members": ("ensembles",), "predict": ("predict", "predict (more candidates)"),
-    "feature importance": ("analysis: feature_importance",), "intervals": ("analysis: metrics", "analysis: leaderboard"),
-    "slices": ("analysis: slices",), "render": ("draw figures", "render html", "render pdf"),
+    "start": ("load data",), "fit model": ("fit or load model",), "tuning": ("tuning",), "out-of-fold": ("out-of-fold",),
+    "ensemble members": ("ensembles",), "predict": ("predict",), "feature importance": ("analysis: feature_importance",),
+    "intervals": ("analysis: metrics", "analysis: leaderboard"), "slices": ("analysis: slices",),
+    "render": ("draw figures", "render html", "render pdf"),
 }
 
 
-def measured(plan: Plan, timings: dict, spent: dict) -> dict:
-    """Measured seconds per plan step, from the run's timer (step name -> seconds) and the shared work's (spent):
-    stacking is inside "ensemble members", the out-of-fold fits are taken out of the sections that asked first."""
-    def timer(name: str) -> float:
-        return sum(v for k, v in timings.items() if k == name or (name.endswith("candidates)") and
-                                                                 k.startswith("predict (")))
-
-    out = {step: sum(timer(n) for n in names) for step, names in MEASURED_AS.items()}
-    out["out-of-fold"] = spent.get("out-of-fold", 0.0)
+def measured(plan: Plan, timings: dict) -> dict:
+    """Measured seconds per plan step from the run's timer (step name -> seconds); stacking is inside "ensemble
+    members", "sections" is every other section."""
     counted = {n for names in MEASURED_AS.values() for n in names}
-    out["sections"] = max(sum(v for k, v in timings.items() if k.startswith("analysis: ") and k not in counted)
-                          - out["out-of-fold"], 0.0)
+    out = {step: sum(timings.get(n, 0.0) for n in names) for step, names in MEASURED_AS.items()}
+    out["predict"] += sum(v for k, v in timings.items() if k.startswith("predict ("))
+    out["sections"] = sum(v for k, v in timings.items() if k.startswith("analysis: ") and k not in counted)
     return {s.name: out.get(s.name) for s in plan.steps}
+
+

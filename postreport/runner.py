@@ -25,11 +25,13 @@ from .atomic import write_all
 from .baseline import load, predictions_parquet
 from .config import FORMATS
 from .context import Outcome, RunContext, Timer
+from .deadline import Cut, Deadline
 from .data import load_dataset
 from .errors import UserError, at_least, strictly_between
 from .gates import check_task, evaluate, markdown, parse
 from .metrics import candidate_metrics
 from .models import build_candidate
+from .out_of_fold import out_of_fold_outputs
 from .plan import Plan, Shape, apply_profile, machine_speed, make_plan
 from .predictions import predict
 from .report import render_card, style
@@ -71,12 +73,15 @@ class RunResult:
                     f"{self.metrics['plan']['estimated_seconds']:.0f} s on the reference machine; nothing fitted "
                     "or written")
         failed = [o.name for o in self.outcomes if o.status == "failed"]
+        cut = [o.name for o in self.outcomes if o.status == "cut"]
         gates = [g.get("name") for g in self.metrics.get("gates") or [] if g.get("status") == "fail"]
         outcome = {0: "report written", EXIT_SECTION_FAILED: "report written; sections failed: " + ", ".join(failed),
                    EXIT_GATE_FAILED: "report written; gates failed: " + ", ".join(map(str, gates))}.get(
             self.exit_code, f"exit {self.exit_code}")
         if self.exit_code == EXIT_SECTION_FAILED and not failed:
             outcome = "report written; it could not be logged to the tracker"
+        if cut:
+            outcome += "; sections cut by budget.max_seconds: " + ", ".join(cut)
         task = self.metrics.get("task")
         results = (self.metrics.get("results") or {}).get("metrics") or {}
         flags = results.get("ci_method") or {}, results.get("ci_unreliable") or []
@@ -154,19 +159,20 @@ def release_workers() -> None:
 
 
 def _run(cfg, checked, output_dir, overrides, started, timer, pool) -> RunResult:
-    ctx = prepare(cfg, checked, timer)
-    warm = _warm_pdf(cfg)  # WeasyPrint's start-up overlaps the analyses
-    if not cfg.report.timings:
-        drop_model_timings(ctx)  # before the sections show them
-    outcomes = []
-    try:
-        for name, (cls, settings) in checked.analyses.items():
-            outcomes.append(run_analysis(name, cls, settings, ctx, timer))
-            if outcomes[-1].status == "ok":
-                pool.submit(outcomes[-1].items)  # drawn while the next sections compute
-    finally:
-        if ctx.data.warehouse is not None:  # every section's pass over the data is done
-            ctx.data.warehouse.close()
+    with Deadline(cfg.budget.max_seconds) as deadline:  # the safety net: what passes it is cut, never shrunk
+        ctx = prepare(cfg, checked, timer, deadline)
+        warm = _warm_pdf(cfg)  # WeasyPrint's start-up overlaps the analyses
+        if not cfg.report.timings:
+            drop_model_timings(ctx)  # before the sections show them
+        outcomes = []
+        try:
+            for name, (cls, settings) in checked.analyses.items():
+                outcomes.append(run_analysis(name, cls, settings, ctx, timer, deadline))
+                if outcomes[-1].status == "ok":
+                    pool.submit(outcomes[-1].items)  # drawn while the next sections compute
+        finally:
+            if ctx.data.warehouse is not None:  # every section's pass over the data is done
+                ctx.data.warehouse.close()
     gate_results = evaluate_gates(checked.gates, ctx, outcomes)
     figures: dict = {}  # figure item -> data URI, drawn once for the HTML and the PDF
     plots: Optional[dict] = None  # figure item -> Plotly JSON (report.interactive)
@@ -249,7 +255,7 @@ def _warm_pdf(cfg):
     return warm_up()
 
 
-def prepare(cfg: DictConfig, checked: Checked, timer: Timer) -> RunContext:
+def prepare(cfg: DictConfig, checked: Checked, timer: Timer, deadline: Optional[Deadline] = None) -> RunContext:
     """Data, the candidates (the configured model, tuned, ensembles) and their test predictions, once each."""
     with timer.step("load data"):
         data = load_dataset(cfg.data, cfg.seed)
@@ -273,8 +279,15 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer) -> RunContext:
                      baseline=baseline, plan=plan)
     with timer.step("predict"):
         model.predictions = predict(model, data)
-    add_tuned(ctx, timer)
-    add_ensembles(ctx, timer)
+    deadline = deadline or Deadline(None)
+    add_tuned(ctx, timer, deadline)
+    if plan.oof_rows:  # once, before stacking and the sections that share them
+        try:
+            with timer.step("out-of-fold"), deadline.cuttable():
+                out_of_fold_outputs(ctx)
+        except Cut as cut:
+            log.warning("out-of-fold predictions cut: %s", cut)
+    add_ensembles(ctx, timer, deadline)
     pending = [c for c in ctx.candidates if c.predictions is None]
     if pending:
         with timer.step(f"predict ({len(pending)} more candidates)"):
@@ -329,8 +342,10 @@ def check_folds(cfg, data) -> None:
                             f"{smallest}: lower {key}, or turn it off ({key.split('.')[0]}=none)")
 
 
-def run_analysis(name: str, cls, settings, ctx: RunContext, timer: Timer) -> Outcome:
-    """Compute, then build the report items: a failure in either is the section's failure, not the run's."""
+def run_analysis(name: str, cls, settings, ctx: RunContext, timer: Timer,
+                 deadline: Optional[Deadline] = None) -> Outcome:
+    """Compute, then build the report items: a failure in either is the section's failure, not the run's; past
+    budget.max_seconds the section is cut."""
     analysis = cls()
     outcome = Outcome(name=name, analysis=analysis)
     with timer.step(f"analysis: {name}") as step:
@@ -340,8 +355,12 @@ def run_analysis(name: str, cls, settings, ctx: RunContext, timer: Timer) -> Out
                 outcome.status, outcome.error = "skipped", reason
                 step.outcome = f"skipped ({reason})"
             else:
-                outcome.result = analysis.compute(ctx, settings)
-                outcome.items = list(analysis.items(outcome.result))
+                with (deadline or Deadline(None)).cuttable():
+                    outcome.result = analysis.compute(ctx, settings)
+                    outcome.items = list(analysis.items(outcome.result))
+        except Cut as cut:
+            outcome.status, outcome.error, outcome.result, outcome.items = "cut", str(cut), None, []
+            step.outcome = f"cut ({cut})"
         except UserError:
             raise  # the config does not fit the data: exit 2, nothing written
         except Exception as exc:  # one failing analysis becomes a failed section; the report still renders
@@ -490,7 +509,7 @@ class _Shortened(logging.Filter):
         return True
 
 
-def add_tuned(ctx: RunContext, timer: Timer) -> None:
+def add_tuned(ctx: RunContext, timer: Timer, deadline: Deadline) -> None:
     """Tune the configured model when asked and possible; the tuned model joins the candidates."""
     cfg, data = ctx.cfg, ctx.data
     if "tuning" not in cfg.report.analyses and cfg.report.subject != "tuned":
@@ -502,13 +521,17 @@ def add_tuned(ctx: RunContext, timer: Timer) -> None:
     elif ctx.plan.tuning_trials == 0:
         ctx.tuning_skipped = f"The search did not start: {ctx.plan.why('tuning')}. Raise tuning.timeout (or null)."
     else:
-        with timer.step("tuning"):
-            ctx.tuning = tune(cfg.tuning, cfg.model, data, ctx.seed, ctx.n_jobs, ctx.model,
-                              trials=ctx.plan.tuning_trials, planned=ctx.plan.why("tuning"))
+        try:
+            with timer.step("tuning"), deadline.cuttable():
+                ctx.tuning = tune(cfg.tuning, cfg.model, data, ctx.seed, ctx.n_jobs, ctx.model,
+                                  trials=ctx.plan.tuning_trials, planned=ctx.plan.why("tuning"))
+        except Cut as cut:
+            ctx.tuning, ctx.tuning_skipped = None, f"Cut: {cut}."
+            return
         ctx.candidates.append(ctx.tuning.candidate)
 
 
-def add_ensembles(ctx: RunContext, timer: Timer) -> None:
+def add_ensembles(ctx: RunContext, timer: Timer, deadline: Deadline) -> None:
     """Fit the ensembles the config declares when the leaderboard will show them (and there is training data)."""
     cfg = ctx.cfg
     if not cfg.ensemble.enabled or "leaderboard" not in cfg.report.analyses:
@@ -519,7 +542,10 @@ def add_ensembles(ctx: RunContext, timer: Timer) -> None:
 
     with timer.step("ensembles"):
         try:
-            ensembles.build(cfg.ensemble, ctx, _user_config_dirs())
+            with deadline.cuttable():
+                ensembles.build(cfg.ensemble, ctx, _user_config_dirs())
+        except Cut as cut:
+            ctx.notes.append(f"The ensembles were cut: {cut}. The leaderboard shows the models fitted before.")
         except UserError:
             raise
         except Exception as exc:  # shown as the leaderboard section's failure; the rest of the report renders

@@ -56,9 +56,10 @@ def run_report(tmp_path, overrides=(), formats=("json",), full=False):
     ensembles too."""
     end_to_end()
     fmt = "[" + ",".join(formats) + "]"
-    cfg = make_cfg([*(overrides if full else lean(overrides)), f"report.formats={fmt}"])
+    given = [*(overrides if full else lean(overrides)), f"report.formats={fmt}"]
+    cfg = make_cfg(given)
     out = Path(tmp_path) / "out"
-    return run(cfg, out), out
+    return run(cfg, out, overrides=given), out
 
 
 def cli(args, cwd, env=None, full=False):

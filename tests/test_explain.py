@@ -2,10 +2,11 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import run_report
+
 from postreport import explain
 from postreport.explain import anatomy
+from postreport.plan import FLOOR_ROWS
 
 
 def test_treeshap_plus_expected_value_is_lightgbm_raw_score():
@@ -110,7 +111,7 @@ def test_mlp_gradient_matches_finite_differences():
 @pytest.mark.slow
 @pytest.mark.parametrize("budget", ["null", "0.000001"])
 def test_permutation_importance_ranks_the_planted_feature_first(tmp_path, budget):
-    """Also with a budget too small for any pass: each is cut to explain.MIN_ROWS rows and says so."""
+    """Also with a budget too small for any pass: one repeat, each pass on plan.FLOOR_ROWS rows, and it says so."""
     rng = np.random.default_rng(2)
     n = 1200
     frame = pd.DataFrame({f"noise_{i}": rng.normal(size=n) for i in range(4)})
@@ -122,9 +123,12 @@ def test_permutation_importance_ranks_the_planted_feature_first(tmp_path, budget
                                         f"analyses.feature_importance.max_seconds={budget}"], formats=("html", "json"))
     payload = result.metrics["results"]["feature_importance"]
     cut = budget != "null"
-    assert payload["sample_size"] == (explain.MIN_ROWS if cut else 300)
-    assert payload["attribution"]["rows"] == (explain.MIN_ROWS if cut else 300)
-    assert ("Permutation importance used 200 of the 300 sampled test rows" in (out / "report.html").read_text()) == cut
+    assert payload["sample_size"] == (FLOOR_ROWS if cut else 300)
+    assert payload["attribution"]["rows"] == (FLOOR_ROWS if cut else 300)
+    assert payload["permutation"]["repeats"] == (1 if cut else 5)
+    html = (out / "report.html").read_text()
+    assert ("Permutation importance used 50 of the 300 sampled test rows" in html) == cut
+    assert ("Permutation importance used 1 of analyses.feature_importance.repeats=5" in html) == cut
     perm = dict(zip(payload["columns"], payload["permutation"]["mean"]))
     assert max(perm, key=perm.get) == "signal"
     assert all(perm["signal"] > 5 * abs(v) for k, v in perm.items() if k != "signal")

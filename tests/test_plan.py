@@ -4,11 +4,11 @@ the cost, the profile scales and explicit settings win, and threads follow the a
 import time
 
 import pytest
-
 from conftest import make_cfg
+
 from postreport import costs, explain, threads
 from postreport.errors import UserError
-from postreport.plan import OOF_MAX_ROWS, Shape, apply_profile, explicit, make_plan
+from postreport.plan import FLOOR_ROWS, OOF_MAX_ROWS, Shape, apply_profile, explicit, make_plan
 from postreport.runner import validate
 
 
@@ -84,11 +84,24 @@ def test_classes_count_in_the_cost():
 def test_importance_rows_are_sized_to_the_planned_budget():
     plan, cfg = planned(["analyses.feature_importance.max_seconds=0.000001"], n_test=5000)
     settings = validate(cfg).analyses["feature_importance"][1]
-    rows = plan.rows_for(settings)
-    assert rows["permutation"] == explain.MIN_ROWS and rows["attributions"] == explain.MIN_ROWS
+    rows = plan.rows_for(settings)  # not even MIN_ROWS fit: one repeat, the floor
+    assert rows["repeats"] == 1 and rows["permutation"] == rows["attributions"] == FLOOR_ROWS
+    cost = plan.cost.predict_seconds(explain.MIN_ROWS, 30, 2) * (30 * 5 + 1)  # MIN_ROWS fit, 2,000 would not
+    plan, cfg = planned([f"analyses.feature_importance.max_seconds={cost * 3 * 1.01}"], n_test=5000)
+    rows = plan.rows_for(validate(cfg).analyses["feature_importance"][1])
+    assert rows["repeats"] == 5 and explain.MIN_ROWS <= rows["permutation"] < 2000
     plan, cfg = planned(["analyses.feature_importance.max_seconds=null"], n_test=5000)
     settings = validate(cfg).analyses["feature_importance"][1]
     assert plan.rows_for(settings)["permutation"] == settings.sample_size
+
+
+def test_hundreds_of_classes_cut_permutation_repeats_then_rows_to_the_floor():
+    plan, cfg = planned(n_train=1500, n_test=480, features=20, classes=500)
+    settings = validate(cfg).analyses["feature_importance"][1]
+    rows = plan.rows_for(settings)
+    assert rows["repeats"] == 1 and FLOOR_ROWS <= rows["permutation"] < explain.MIN_ROWS
+    assert rows["attributions"] >= FLOOR_ROWS and "1 of 5 permutation repeats" in plan.why("feature importance")
+    assert plan.tuning_trials == 0 and not plan.stacking and plan.oof_rows is None
 
 
 def test_profiles_scale_the_plan_and_explicit_settings_win():
@@ -135,3 +148,68 @@ def test_worker_processes_do_not_outlive_the_run():
     for p in processes:
         p.join(timeout=10)
     assert not any(p.is_alive() for p in processes)
+
+
+def test_the_safety_net_cuts_a_step_that_passes_it_and_never_the_rest():
+    from postreport.deadline import Cut, Deadline
+
+    with Deadline(0.2) as deadline:
+        with pytest.raises(Cut, match=r"budget.max_seconds=0.2 s passed"):
+            with deadline.cuttable():
+                time.sleep(2)  # stopped by the alarm, not after the sleep
+        assert deadline.passed
+        with pytest.raises(Cut):  # a later step does not start
+            with deadline.cuttable():
+                raise AssertionError("ran after the deadline")
+    with Deadline(0.1) as deadline:
+        time.sleep(0.3)  # outside cuttable(): a step that must finish is not interrupted
+        assert deadline.passed
+    with Deadline(None) as deadline:
+        with deadline.cuttable():
+            time.sleep(0.01)
+        assert not deadline.passed
+
+
+@pytest.mark.slow
+def test_a_clock_fifty_times_slower_changes_nothing_in_the_report(tmp_path, monkeypatch):
+    """The default report (tuning and ensembles included) with every perf_counter reading multiplied by 50, as if
+    each step took 50 times longer (a machine under heavy load): the same sections, samples, trials and numbers."""
+    import json
+
+    from conftest import run_report
+
+    from postreport.report.render_json import without_timings
+
+    quiet, _ = run_report(tmp_path / "quiet", ["bootstrap.resamples=200"], full=True)
+    real = time.perf_counter
+    monkeypatch.setattr(time, "perf_counter", lambda: real() * 50)
+    slow, _ = run_report(tmp_path / "slow", ["bootstrap.resamples=200"], full=True)
+    monkeypatch.setattr(time, "perf_counter", real)
+    assert json.dumps(without_timings(slow.metrics), sort_keys=True) == json.dumps(without_timings(quiet.metrics),
+                                                                                   sort_keys=True)
+    names = [c["name"] for c in quiet.metrics["results"]["leaderboard"]["candidates"]]
+    assert any(n.startswith("stacking") for n in names) and len(quiet.metrics["results"]["tuning"]["trials"]) == 8
+
+
+@pytest.mark.slow
+def test_sections_past_the_safety_net_are_cut_and_shown_so(tmp_path, monkeypatch):
+    from conftest import run_report
+
+    from postreport.analyses.metrics import MetricsAnalysis
+
+    compute = MetricsAnalysis.compute
+
+    def slow(self, ctx, settings):
+        time.sleep(5)
+        return compute(self, ctx, settings)
+
+    monkeypatch.setattr(MetricsAnalysis, "compute", slow)
+    result, out = run_report(tmp_path, ["budget.max_seconds=2", "report.analyses=[metrics,confusion_matrix]"],
+                             formats=("html", "json"))
+    status = {s["name"]: (s["status"], s["error"]) for s in result.metrics["sections"]}
+    assert status["metrics"][0] == "cut" and status["confusion_matrix"][0] == "cut"
+    assert "budget.max_seconds=2 s passed" in status["metrics"][1]
+    assert result.exit_code == 0 and "sections cut by budget.max_seconds: metrics, confusion_matrix" in \
+        result.closing_line()
+    html = (out / "report.html").read_text()
+    assert "Cut: budget.max_seconds=2 s passed" in html and 'class="badge cut"' in html

@@ -3,14 +3,14 @@ spread, SHAP-style attributions; how far the methods agree; partial dependence a
 Every method is reported on the original columns (one-hot dummies are summed back)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import numpy as np
 
 from ..bootstrap import intervals_on
 from ..errors import at_least
-from ..explain import (STABLE_SHARE, AttributionSettings, agreement, anatomy, explained, native_importance,
+from ..explain import (MIN_ROWS, STABLE_SHARE, AttributionSettings, agreement, anatomy, explained, native_importance,
                        partial_dependence_curves, permutation, scaled_values, stability)
 from ..figures import Bars, Beeswarm, Lines, Panels, Series
 from ..report.model import Estimate, Figure, Note, Table
@@ -112,6 +112,11 @@ class FeatureImportanceAnalysis(Analysis):
         rows = sample_rows(data.n_test, settings.sample_size, ctx.seed)
         planned = ctx.plan.rows_for(settings)
         notes = []
+        if planned["repeats"] < settings.repeats:
+            notes.append(f"Permutation importance used {planned['repeats']} of analyses.feature_importance.repeats="
+                         f"{settings.repeats} repeats: with more, its predictions of even {MIN_ROWS} rows are "
+                         "planned past a third of analyses.feature_importance.max_seconds (from the model's size).")
+            settings = replace(settings, repeats=planned["repeats"])
         passes = len(columns) * settings.repeats + 1
         keep = planned["permutation"]
         if keep < len(rows):

@@ -186,15 +186,17 @@ def provenance_section(ctx, provenance: dict) -> Section:
     rows.append(("Package versions", " · ".join(versions)))
     plan_items = []
     if getattr(ctx, "plan", None) is not None:
-        spent = measured(ctx.plan, provenance["timings"], ctx.spent) if provenance["timings"] else {}
+        spent = measured(ctx.plan, provenance["timings"]) if provenance["timings"] else {}
         plan_items.append(Table(
             ["Planned step", "Rows", "Folds", "Trials", "Repeats", "Planned s", "Measured s", "Why"],
-            [[s.name, s.rows, s.folds, s.trials, s.repeats, round(s.seconds, 1) if s.runs else "not run",
-              None if spent.get(s.name) is None else round(spent[s.name], 1), s.why] for s in ctx.plan.steps],
+            [[s.name, *("" if v is None else f"{v:,}" for v in (s.rows, s.folds, s.trials, s.repeats)),
+              f"{s.seconds:.1f}" if s.runs else "not run",
+              "" if spent.get(s.name) is None else f"{spent[s.name]:.1f}", s.why] for s in ctx.plan.steps],
             caption=f"The plan ({ctx.plan.profile} profile), decided from the data's shape and the config before any "
                     f"model was fitted, never from a clock: planned seconds are on the reference machine "
                     f"(postreport/costs.py), {ctx.plan.seconds:.0f} s in all; model fits use {ctx.plan.threads} "
-                    "thread(s). Measured: this run (stacking is inside the ensemble members' time)."))
+                    "thread(s). Measured: this run until rendering (stacking is inside the ensemble members' time; the "
+                    "PDF is rendered after this table)."))
     return Section(
         id="provenance", title="Provenance", lead="How this report was made, so that it can be made again.",
         items=[

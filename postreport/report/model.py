@@ -76,7 +76,7 @@ class Section:
     id: str
     title: str
     items: list = field(default_factory=list)
-    status: str = "ok"  # ok | failed | skipped
+    status: str = "ok"  # ok | failed | skipped | cut
     error: Optional[str] = None
     seconds: Optional[float] = None
     lead: str = ""  # one sentence saying what the section shows

@@ -26,6 +26,19 @@ def metrics_document(ctx, outcomes, gates=()) -> dict:
     })
 
 
+TIMING_KEYS = {"seconds", "fit_seconds", "predict_seconds", "duration", "elapsed"}
+
+
+def without_timings(value):
+    """metrics.json without its measured durations: what the same config and data must reproduce exactly, on a busy
+    machine or a quiet one."""
+    if isinstance(value, dict):
+        return {k: without_timings(v) for k, v in value.items() if k not in TIMING_KEYS}
+    if isinstance(value, list):
+        return [without_timings(v) for v in value]
+    return value
+
+
 def dumps(document: dict) -> str:
     return json.dumps(document, indent=2, allow_nan=False) + "\n"
 
