@@ -286,14 +286,21 @@ def multiclass(y_idx: np.ndarray, pred_idx: np.ndarray, n_labels: int, proba: Op
     def add(name, value):
         parts.setdefault(name, []).append(value)
 
+    # the distinct (true, predicted) pairs, and their sums by true class, by predicted label and on the diagonal:
+    # per-class counts of each resample without its L x L confusion matrix (500 classes: 2 GB per chunk)
+    pair_true, pair_pred = cell_keys // L, cell_keys % L
+    true_at, true_starts = np.unique(pair_true, return_index=True)  # pairs are sorted by true class
+    by_pred = np.argsort(pair_pred, kind="mergesort")
+    pred_at, pred_starts = np.unique(pair_pred[by_pred], return_index=True)
+    diagonal = np.flatnonzero(pair_true == pair_pred)
     for W in resample_counts(cells, settings.resamples, seed):
         b = W.shape[0]
-        conf = np.zeros((b, L * L))
-        conf[:, cell_keys] = np.add.reduceat(W[:, by_cell], cell_starts, axis=1)
-        conf = conf.reshape(b, L, L)[:, :n_labels, :]
-        tp = np.einsum("bkk->bk", conf[:, :, :n_labels])
-        support = conf.sum(axis=2)
-        predicted = conf[:, :, :n_labels].sum(axis=1)
+        counts = np.add.reduceat(W[:, by_cell], cell_starts, axis=1)  # (b, distinct pairs)
+        support, pred_all, tp = np.zeros((b, n_labels)), np.zeros((b, L)), np.zeros((b, n_labels))
+        support[:, true_at] = np.add.reduceat(counts, true_starts, axis=1)
+        pred_all[:, pred_at] = np.add.reduceat(counts[:, by_pred], pred_starts, axis=1)
+        tp[:, pair_true[diagonal]] = counts[:, diagonal]
+        predicted = pred_all[:, :n_labels]
         total = support.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             precision = tp / predicted
@@ -307,7 +314,6 @@ def multiclass(y_idx: np.ndarray, pred_idx: np.ndarray, n_labels: int, proba: Op
             add("f1", np.nan_to_num(f1).mean(axis=1))
             add("f1_weighted", np.nansum(f1 * support, axis=1) / total)
             add("f1_micro", 2 * tp.sum(axis=1) / (total + predicted.sum(axis=1)))
-            pred_all = conf.sum(axis=1)
             c = tp.sum(axis=1)
             cov_tp = c * total - np.einsum("bk,bk->b", support, pred_all[:, :n_labels])
             cov_pp = total ** 2 - np.einsum("bk,bk->b", pred_all, pred_all)

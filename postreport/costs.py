@@ -18,6 +18,7 @@ TREE_MS_PER_CELL = 3.1e-6  # per row x feature (the histograms)
 TREE_MS_PER_SPLIT = 8.5e-6  # per feature x leaf x bin (the split search)
 BINS = 220  # bins a feature's histogram fills in practice (of 255), about a third of the rows below that
 MIN_CHILD = 10  # rows per leaf that limit a small fit's leaves
+RARE_CLASS_ROWS_PER_LEAF = 5  # multiclass: a class's tree grows about one leaf per this many rows of the class
 TREE_PREDICT_US = 0.02  # microseconds per tree and row (binary, regression)
 TREE_PREDICT_US_MULTI = 0.06  # per tree and row when each class has its own trees
 # random forests: milliseconds per tree
@@ -50,6 +51,8 @@ class ModelCost:
         rows, features = max(int(rows), 1), max(int(features), 1)
         if self.kind == "gbdt":
             leaves = min(self.leaves, max(rows // (2 * MIN_CHILD), 2))
+            if classes > 2:  # a class's tree stops early when the class has few rows (its hessians are small)
+                leaves = min(leaves, max(rows // (classes * RARE_CLASS_ROWS_PER_LEAF), 2))
             per_tree = (TREE_MS + TREE_MS_PER_CELL * rows * features
                         + TREE_MS_PER_SPLIT * features * leaves * min(BINS, rows / 3))
             seconds = self.trees * self.per_class(classes) * per_tree / 1000

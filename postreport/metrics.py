@@ -16,6 +16,7 @@ import numpy as np
 from . import bootstrap
 from .data.labels import listed
 from .stats.proportions import wilson, z_for
+from .stats.ranking import hand_till_auc
 
 
 @dataclass(frozen=True)
@@ -289,8 +290,8 @@ def multiclass_metrics(y_true, y_pred, proba, classes, labels, probabilities: bo
         else:
             attempt("roc_auc", lambda: skm.roc_auc_score(y_true, proba, multi_class="ovr", average="macro",
                                                          labels=classes))
-            attempt("roc_auc_ovo", lambda: skm.roc_auc_score(y_true, proba, multi_class="ovo", average="macro",
-                                                             labels=classes))
+            index = {c: k for k, c in enumerate(classes)}
+            attempt("roc_auc_ovo", lambda: hand_till_auc(np.array([index[v] for v in y_true]), proba))
             attempt("average_precision", lambda: skm.average_precision_score(onehot, proba, average="macro"))
         unknown = present - set(classes)
         if not probabilities:

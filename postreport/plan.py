@@ -170,6 +170,8 @@ class Plan:
         attributions = sized(attribution, explain)
         grid = max(getattr(settings, "pdp_features", 0), 0) * getattr(settings, "grid", 0)
         pdp = sized(lambda r: grid * cost.predict_seconds(r, F, K), min(sampled, getattr(settings, "pdp_rows", sampled)))
+        if third is not None and grid * cost.predict_seconds(pdp, F, K) > third:
+            pdp = 0  # not even FLOOR_ROWS fit: no partial dependence (the section says so)
         seconds = (passes * cost.predict_seconds(permutation, F, K) + attribution(attributions)
                    + grid * cost.predict_seconds(pdp, F, K))
         return {"permutation": permutation, "repeats": repeats, "attributions": attributions, "pdp": pdp,
@@ -407,24 +409,25 @@ def _importance(plan: Plan, cfg, shape: Shape, analyses: dict) -> None:
                            if sized else ""))
 
 
-SPEED_PROBE_SECONDS = 0.0123  # the probe below on the quiet reference machine (median of 3)
+SPEED_PROBE_SECONDS = 0.0119  # the probe below on the quiet reference machine (the fastest of 5)
 
 
 def machine_speed() -> float:
     """This machine's seconds per reference second, for the dry run's estimates only (never for a decision): a
-    fixed sort and histogram, timed three times, against the reference machine's time."""
+    fixed sort and histogram, timed five times after a warm-up, the fastest against the reference machine's."""
     import time
 
     import numpy as np
 
     values = np.random.default_rng(0).random(1_000_000)
+    np.sort(values)
     times = []
-    for _ in range(3):
+    for _ in range(5):
         start = time.perf_counter()
         np.sort(values)
         np.histogram(values, bins=255)
         times.append(time.perf_counter() - start)
-    return float(np.median(times)) / SPEED_PROBE_SECONDS
+    return float(min(times)) / SPEED_PROBE_SECONDS
 
 
 MEASURED_AS = {  # plan step -> the run's timer steps that measure it

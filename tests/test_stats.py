@@ -123,3 +123,16 @@ def test_slice_groups_cover_every_test_row_once_per_column():
     part = {value: idx for c, value, idx in slice_groups(data, ["shop"], 4, 12, rows)}
     assert sum(len(i) for i in part.values()) == 100
     assert all((X["shop"].iloc[rows[idx]] == value).all() for value, idx in part.items())
+
+
+@pytest.mark.parametrize("K,n", [(3, 60), (7, 300)])
+def test_hand_till_auc_equals_sklearns_ovo_macro(K, n):
+    from postreport.stats.ranking import hand_till_auc
+
+    rng = np.random.default_rng(K)
+    y = np.r_[np.arange(K), rng.integers(0, K, n - K)]
+    proba = rng.dirichlet(np.ones(K), n).round(2)  # rounded: ties
+    proba /= proba.sum(axis=1, keepdims=True)
+    proba[np.arange(n), y] += rng.random(n) * 0.3  # some signal
+    proba /= proba.sum(axis=1, keepdims=True)
+    assert hand_till_auc(y, proba) == pytest.approx(skm.roc_auc_score(y, proba, multi_class="ovo", average="macro"))

@@ -13,6 +13,7 @@ from ..errors import at_least
 from ..explain import (MIN_ROWS, STABLE_SHARE, AttributionSettings, agreement, anatomy, explained, native_importance,
                        partial_dependence_curves, permutation, scaled_values, stability)
 from ..figures import Bars, Beeswarm, Lines, Panels, Series
+from ..plan import FLOOR_ROWS
 from ..report.model import Estimate, Figure, Note, Table
 from ..sampling import sample_rows
 from .base import Analysis
@@ -141,7 +142,12 @@ class FeatureImportanceAnalysis(Analysis):
             result.stability = stability(attr.values, columns, boot, ctx.bootstrap_seed)
         top = result.ranking()[: settings.pdp_features]
         pdp_rows = rows[sample_rows(len(rows), min(len(rows), planned["pdp"]), ctx.seed + 3)]
-        result.pdp = partial_dependence_curves(model, data, pdp_rows, top, settings, ctx.seed, result.notes)
+        if len(pdp_rows):
+            result.pdp = partial_dependence_curves(model, data, pdp_rows, top, settings, ctx.seed, result.notes)
+        elif top:
+            result.notes.append(f"No partial dependence: its {len(top)} x {settings.grid} predictions of even "
+                                f"{FLOOR_ROWS} rows are planned past a third of analyses.feature_importance."
+                                "max_seconds (from the model's size: one tree per class and round).")
         result.pdp_rows = len(pdp_rows)
         result.colour = scaled_values(data.X_test.iloc[attr.rows])
         result.top = settings.top
