@@ -32,6 +32,8 @@ OOF_USERS = ("calibration", "thresholds", "conformal")
 START_SECONDS = 1.5  # Python, imports, config
 LOAD_SECONDS_PER_CELL = 2e-7
 RENDER_SECONDS = 3.0  # figures, HTML and the PDF of a report with every section
+RENDER_SECONDS_PER_CLASS = 0.066  # and per class: tables with a row per class (30 classes: +2.3 s; 500: +122 s,
+RENDER_SECONDS_PER_CLASS_SQUARED = 3.6e-4  # long tables lay out in WeasyPrint in more than linear time)
 SECTION_SECONDS = 0.05  # each section's own fixed cost
 BOOTSTRAP_SECONDS_PER_ROW = 1.5e-8  # per resample, test row and ranking (one per class for probabilities)
 SEGMENT_SECONDS_PER_ROW = 4e-7  # weak-segment search: per test row and segment searched
@@ -263,7 +265,9 @@ def make_plan(cfg, shape: Shape, analyses: dict, config_dirs: tuple = ()) -> Pla
     add(Step("sections", f"the other work of {len(analyses)} sections", SECTION_SECONDS * len(analyses)))
     formats = [f for f in cfg.report.formats if f in ("html", "pdf")]
     if formats:
-        add(Step("render", f"figures, {' and '.join(f.upper() for f in formats)}", RENDER_SECONDS * len(formats) / 2))
+        per_class = RENDER_SECONDS_PER_CLASS * K + RENDER_SECONDS_PER_CLASS_SQUARED * K * K if K > 2 else 0.0
+        add(Step("render", f"figures, {' and '.join(f.upper() for f in formats)}",
+                 (RENDER_SECONDS + per_class) * len(formats) / 2))
     return plan
 
 
