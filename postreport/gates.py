@@ -18,6 +18,7 @@ FAIRNESS = {"binary": ("demographic_parity_difference", "demographic_parity_rati
                        "equal_opportunity_difference"),
             "multiclass": ("accuracy_difference",), "regression": ("mae_difference",)}
 FAIRNESS_NAMES = tuple(dict.fromkeys(n for names in FAIRNESS.values() for n in names))
+DRIFT_NAMES = ("drift_share", "domain_auc")  # the drift section's (every task)
 PASS, FAIL, NOT_EVALUABLE = "pass", "fail", "not evaluable"
 
 
@@ -60,7 +61,7 @@ class GateResult:
 def parse(gates_cfg, has_baseline: bool, has_sensitive: bool = False) -> list:
     """The gates of the config, checked: known metric names, `_diff` only with a baseline, fairness summaries only
     with sensitive columns, min and/or max, `on`."""
-    valid = sorted(metrics.METRICS) + list(FAIRNESS_NAMES)
+    valid = sorted(metrics.METRICS) + list(FAIRNESS_NAMES) + list(DRIFT_NAMES)
     out = []
     for name, spec in (gates_cfg or {}).items():
         key = f"gates.{name}"
@@ -70,7 +71,9 @@ def parse(gates_cfg, has_baseline: bool, has_sensitive: bool = False) -> list:
         if unknown:
             raise UserError(f"{key}.{unknown[0]} is not a gate setting; valid: min, max, on")
         gate = Gate(str(name), spec.get("min"), spec.get("max"), spec.get("on") or "point")
-        if gate.name in FAIRNESS_NAMES:
+        if gate.name in DRIFT_NAMES:
+            pass
+        elif gate.name in FAIRNESS_NAMES:
             if not has_sensitive:
                 raise UserError(f"{key} is a fairness measure, but analyses.fairness.sensitive is not set; set it to "
                                 "the columns that define the groups (e.g. analyses.fairness.sensitive=[sex])")
@@ -100,6 +103,8 @@ def check_task(gates: list, task: str) -> None:
     """After the data is read: every gated metric belongs to the task."""
     allowed = metrics.TASKS[task].all
     for gate in gates:
+        if gate.name in DRIFT_NAMES:
+            continue
         if gate.name in FAIRNESS_NAMES:
             if gate.name not in FAIRNESS[task]:
                 raise UserError(f"gates.{gate.name} does not apply to {task}; valid fairness gates: "

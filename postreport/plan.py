@@ -253,6 +253,7 @@ def make_plan(cfg, shape: Shape, analyses: dict, config_dirs: tuple = ()) -> Pla
             oof.why = (oof.why + "; " if oof.why else "") + "stacking reuses these fits of the configured model"
         add(oof)
     _importance(plan, cfg, shape, analyses)
+    _drift(plan, shape, analyses)
     rankings = 1 + (K if K > 2 else 0)
     boot = cfg.bootstrap.resamples * min(shape.n_test, cfg.bootstrap.max_exact_rows) * rankings
     add(Step("intervals", f"bootstrap intervals ({cfg.bootstrap.resamples:,} resamples) of each model's metrics",
@@ -394,6 +395,22 @@ def _out_of_fold(plan: Plan, cfg, shape: Shape, analyses: dict, fit) -> Optional
     plan.oof_rows = rows
     return Step("out-of-fold", f"{OOF_FOLDS}-fold out-of-fold predictions for {', '.join(users)}", per_fold(rows),
                 rows=rows, folds=OOF_FOLDS, why=why)
+
+
+DRIFT_SECONDS_PER_CELL = 2e-7  # the per-column tests, per row x column of both samples
+
+
+def _drift(plan: Plan, shape: Shape, analyses: dict) -> None:
+    """The per-column tests on every row, and the domain classifier's folds on at most domain_rows per side."""
+    settings = analyses.get("drift")
+    if settings is None or shape.n_train == 0:
+        return
+    rows = min(shape.n_train, settings.domain_rows) + min(shape.n_test, settings.domain_rows)
+    domain = ModelCost("gbdt", trees=100, leaves=15)
+    seconds = (DRIFT_SECONDS_PER_CELL * (shape.n_train + shape.n_test) * max(shape.n_features, 1)
+               + domain.fit_seconds(rows // 2, shape.n_features, 2))
+    plan.steps.append(Step("drift", "per-column tests and the domain classifier (fitted on half the rows)", seconds,
+                           rows=rows))
 
 
 def _importance(plan: Plan, cfg, shape: Shape, analyses: dict) -> None:

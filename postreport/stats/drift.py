@@ -1,0 +1,91 @@
+"""Has a column's distribution moved between a reference sample and a current one? Tests, readable effect sizes and
+the population stability index, on arrays.
+
+Numbers: the two-sample Kolmogorov-Smirnov test, and the Wasserstein distance in units of the reference's standard
+deviation (how far, on average, the current values would have to move to look like the reference). Categories:
+the chi-squared test of the 2 x L table, and the Jensen-Shannon distance (base 2: 0 the same mix, 1 no category
+in common). Both: the population stability index on the reference's bins (numbers: its deciles), each share floored
+at PSI_FLOOR so that an empty bin gives a finite value (the common convention; 0.1 and 0.25 are the usual alert
+levels). The distances get no interval: two samples of one distribution are at a positive distance, so a bootstrap
+interval of a distance lies above 0 and would never hold a true 0; whether a column moved is the test's q-value.
+"""
+from __future__ import annotations
+
+
+import numpy as np
+
+PSI_FLOOR = 1e-4
+
+
+def ks(reference: np.ndarray, current: np.ndarray) -> tuple:
+    """(statistic, p-value) of the two-sample Kolmogorov-Smirnov test (scipy's ks_2samp, exact for small samples)."""
+    from scipy.stats import ks_2samp
+
+    result = ks_2samp(reference, current)
+    return float(result.statistic), float(result.pvalue)
+
+
+def chi_squared(reference: np.ndarray, current: np.ndarray) -> tuple:
+    """(statistic, p-value) of the chi-squared test of homogeneity on the two samples' counts per category
+    (categories neither sample has are left out; one category in all: no difference to test, p = 1)."""
+    from scipy.stats import chi2_contingency
+
+    table = np.vstack([reference, current]).astype(float)
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2:
+        return 0.0, 1.0
+    statistic, p, _, _ = chi2_contingency(table, correction=False)
+    return float(statistic), float(p)
+
+
+def wasserstein(reference: np.ndarray, current: np.ndarray) -> float:
+    """scipy's Wasserstein (earth mover's) distance between the two samples, over the reference's standard deviation
+    (nan when the reference does not vary)."""
+    from scipy.stats import wasserstein_distance
+
+    scale = float(np.std(reference))
+    return float(wasserstein_distance(reference, current)) / scale if scale > 0 else float("nan")
+
+
+def shares(counts: np.ndarray) -> np.ndarray:
+    total = counts.sum()
+    return counts / total if total > 0 else np.zeros_like(counts, dtype=float)
+
+
+def psi(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
+    """Population stability index: sum over bins of (current share - reference share) x ln(current / reference),
+    each share floored at PSI_FLOOR."""
+    r = np.maximum(shares(np.asarray(reference_counts, dtype=float)), PSI_FLOOR)
+    c = np.maximum(shares(np.asarray(current_counts, dtype=float)), PSI_FLOOR)
+    return float(np.sum((c - r) * np.log(c / r)))
+
+
+def jensen_shannon(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
+    """The Jensen-Shannon distance (base 2) between the two category mixes: scipy's jensenshannon."""
+    from scipy.spatial.distance import jensenshannon
+
+    return float(jensenshannon(shares(np.asarray(reference_counts, float)), shares(np.asarray(current_counts, float)),
+                               base=2))
+
+
+def decile_edges(reference: np.ndarray, bins: int = 10) -> np.ndarray:
+    """The reference's quantile edges (repeated ones merged), open at both ends."""
+    inner = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
+    return np.r_[-np.inf, inner, np.inf]
+
+
+def binned(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    return np.histogram(values, bins=edges)[0].astype(float)
+
+
+def benjamini_hochberg(p_values) -> list:
+    """Benjamini-Hochberg adjusted p-values (q-values), as statsmodels' multipletests(method="fdr_bh")."""
+    p = np.asarray(p_values, dtype=float)
+    if p.size == 0:
+        return []
+    order = np.argsort(p)
+    ranked = p[order] * len(p) / (np.arange(len(p)) + 1)
+    q = np.minimum.accumulate(ranked[::-1])[::-1]
+    out = np.empty_like(q)
+    out[order] = np.minimum(q, 1.0)
+    return out.tolist()

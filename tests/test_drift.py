@@ -1,0 +1,97 @@
+"""Drift statistics against scipy and statsmodels and hand computations; planted drift flagged exactly; the domain
+classifier cannot tell two samples of one distribution apart and can tell shifted ones."""
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+from scipy.spatial.distance import jensenshannon
+
+from postreport.analyses.drift import DriftSettings, _column, _domain_classifier
+from postreport.config import BootstrapConfig
+from postreport.stats import drift as st
+
+
+def test_tests_and_distances_equal_scipys():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0, 2, 400), rng.normal(0.3, 2, 300)
+    ks = sps.ks_2samp(a, b)
+    assert st.ks(a, b) == pytest.approx((ks.statistic, ks.pvalue))
+    assert st.wasserstein(a, b) == pytest.approx(sps.wasserstein_distance(a, b) / np.std(a))
+    r, c = np.array([50, 30, 20, 0]), np.array([40, 35, 20, 5])
+    chi = sps.chi2_contingency(np.vstack([r, c]), correction=False)
+    assert st.chi_squared(r, c) == pytest.approx((chi[0], chi[1]))
+    assert st.jensen_shannon(r, c) == pytest.approx(jensenshannon(r / r.sum(), c / c.sum(), base=2))
+    assert st.chi_squared(np.array([5, 0]), np.array([7, 0])) == (0.0, 1.0)  # one category: nothing to test
+
+
+def test_psi_by_hand_and_bh_equal_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    r, c = np.array([25, 25, 50, 0]), np.array([20, 30, 40, 10])
+    rs, cs = np.maximum(r / 100, 1e-4), np.maximum(c / 100, 1e-4)
+    assert st.psi(r, c) == pytest.approx(sum((q - p) * np.log(q / p) for p, q in zip(rs, cs)))
+    p = [0.001, 0.04, 0.03, 0.2, 0.5, 0.012]
+    assert st.benjamini_hochberg(p) == pytest.approx(list(multipletests(p, method="fdr_bh")[1]))
+    edges = st.decile_edges(np.arange(100.0))
+    assert len(edges) == 11 and st.binned(np.arange(100.0), edges).tolist() == [10.0] * 10
+
+
+def planted(n, seed, shift=0.2):
+    """20 columns: 18 unchanged, x0 shifted by `shift` reference sds, 'colour' with a changed mix."""
+    rng = np.random.default_rng(seed)
+    ref = pd.DataFrame({f"x{i}": rng.normal(size=n) for i in range(19)})
+    cur = pd.DataFrame({f"x{i}": rng.normal(size=n) for i in range(19)})
+    cur["x0"] += shift
+    ref["colour"] = pd.Categorical(rng.choice(["red", "green", "blue"], n, p=[0.4, 0.3, 0.3]))
+    cur["colour"] = pd.Categorical(rng.choice(["red", "green", "blue"], n, p=[0.35, 0.3, 0.35] if shift else
+                                              [0.4, 0.3, 0.3]))
+    return ref, cur
+
+
+def flagged(ref, cur, q=0.1):
+    columns = [_column(c, ref[c], cur[c], DriftSettings()) for c in ref.columns]
+    qs = st.benjamini_hochberg([c["p_value"] for c in columns])
+    return {c["name"] for c, v in zip(columns, qs) if v <= q}, columns
+
+
+def test_planted_drift_is_flagged_exactly():
+    drifted, columns = flagged(*planted(20000, seed=1))
+    assert drifted == {"x0", "colour"}
+    x0 = next(c for c in columns if c["name"] == "x0")
+    assert x0["effect"]["value"] == pytest.approx(0.2, abs=0.03)  # the shift, in reference sds
+
+
+def test_without_drift_false_discoveries_stay_near_the_level():
+    runs_with_any = sum(bool(flagged(*planted(2000, seed=s, shift=0.0))[0]) for s in range(40))
+    assert runs_with_any <= 8  # BH at 0.1 over 20 true nulls: any flag in about 10 % of runs
+
+
+def frame_ctx(ref, cur, seed=0):
+    data = SimpleNamespace(X_train=ref, X_test=cur, n_train=len(ref), n_test=len(cur))
+    return SimpleNamespace(data=data, seed=seed, bootstrap_seed=seed,
+                           cfg=SimpleNamespace(bootstrap=BootstrapConfig(resamples=200)))
+
+
+def test_the_domain_classifier_tells_shifted_samples_apart_and_not_equal_ones():
+    same = _domain_classifier(frame_ctx(*planted(600, seed=3, shift=0.0)), DriftSettings(), SimpleNamespace(notes=[]))
+    assert same["auc_ci"][0] <= 0.5 <= same["auc_ci"][1] and same["rows"] == [600, 600]
+    shifted = _domain_classifier(frame_ctx(*planted(600, seed=3, shift=1.0)), DriftSettings(),
+                                 SimpleNamespace(notes=[]))
+    assert shifted["auc_ci"][0] > 0.6 and shifted["top_columns"][0] == "x0"
+
+
+@pytest.mark.slow
+def test_the_drift_section_gates_and_reports(tmp_path):
+    from conftest import run_report
+
+    result, out = run_report(tmp_path, ["report.analyses=[metrics,drift]",
+                                        "+gates={domain_auc: {max: 0.75, on: upper}, drift_share: {max: 0.5}}"],
+                             formats=("html", "json"))
+    drift = result.metrics["results"]["drift"]
+    assert len(drift["columns"]) == 30 and drift["share_drifted"] == pytest.approx(
+        sum(c["drifted"] for c in drift["columns"]) / 30)
+    assert {g["name"]: g["status"] for g in result.metrics["gates"]} == {"domain_auc": "pass", "drift_share": "pass"}
+    html = (out / "report.html").read_text()
+    assert "Data drift" in html and "Domain classifier" in html
