@@ -95,3 +95,17 @@ def test_the_drift_section_gates_and_reports(tmp_path):
     assert {g["name"]: g["status"] for g in result.metrics["gates"]} == {"domain_auc": "pass", "drift_share": "pass"}
     html = (out / "report.html").read_text()
     assert "Data drift" in html and "Domain classifier" in html
+
+
+@pytest.mark.parametrize("ci,said", [([0.62, 0.71], "a classifier tells the two apart: ROC AUC 0.665 [0.620, 0.710], "
+                                                    "above 0.5"),
+                                     ([0.45, 0.61], "a classifier cannot tell the two apart: ROC AUC 0.665 [0.450, "
+                                                    "0.610] holds 0.5"),
+                                     (None, "(no interval; 0.5: it cannot)")])
+def test_the_domain_verdict_follows_its_interval(ci, said):
+    from postreport.analyses.drift import DriftResult
+
+    columns = [{"name": "x0", "drifted": True, "importance": 0.4}, {"name": "x1", "drifted": False, "importance": 0.6}]
+    r = DriftResult(columns, 0.1, 100, 100, {"auc": 0.665, "auc_ci": ci, "top_columns": ["x0"], "rows": [100, 100]})
+    assert said in r.headline() and r.headline().startswith("Drift from the training rows to the test rows: 1 of 2")
+    assert r.gate_values() == {"drift_share": (0.5, None), "domain_auc": (0.665, ci)}

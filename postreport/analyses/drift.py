@@ -67,8 +67,14 @@ class DriftResult:
             text += f"; the model uses {', '.join(repr(n) for n in used[:3])}"
         d = self.domain_classifier
         if d is not None:
-            ci = f" [{d['auc_ci'][0]:.3f}, {d['auc_ci'][1]:.3f}]" if d.get("auc_ci") else ""
-            text += f"; a classifier tells the two apart with ROC AUC {d['auc']:.3f}{ci} (0.5: it cannot)"
+            ci = d.get("auc_ci")
+            auc = f"ROC AUC {d['auc']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+            if ci is None:
+                text += f"; a classifier trying to tell the two apart: {auc} (no interval; 0.5: it cannot)"
+            elif ci[0] > 0.5:
+                text += f"; a classifier tells the two apart: {auc}, above 0.5"
+            else:
+                text += f"; a classifier cannot tell the two apart: {auc} holds 0.5"
         return text + "."
 
     def gate_values(self) -> dict:
@@ -82,6 +88,9 @@ class DriftResult:
                 "n_reference": self.n_reference, "n_current": self.n_current,
                 "domain_classifier": self.domain_classifier, "prediction": self.prediction, "label": self.label,
                 "notes": list(self.notes)}
+
+
+SHOWN = 20  # columns in the table besides the drifted ones (lowest q first); all of them are in metrics.json
 
 
 class DriftAnalysis(Analysis):
@@ -121,20 +130,24 @@ class DriftAnalysis(Analysis):
         return result
 
     def items(self, r: DriftResult) -> list:
-        rows = [[c["name"], c["kind"], c["test"], c["p_value"], c["q_value"],
-                 f"{c['effect']['name']}", c["effect"]["value"], c["psi"],
+        ordered = sorted(r.columns, key=lambda c: (not c["drifted"], c["q_value"]))
+        shown = ordered[: max(len(r.drifted), SHOWN)]
+        rows = [[c["name"], c["kind"], c["p_value"], c["q_value"], c["effect"]["value"], c["psi"],
                  "" if c["importance"] is None else f"{c['importance']:.1%}", "drifted" if c["drifted"] else ""]
-                for c in sorted(r.columns, key=lambda c: (not c["drifted"], c["q_value"]))]
+                for c in shown]
+        more = len(r.columns) - len(shown)
         items: list = [Note(r.headline(), "warning" if r.drifted else "info"), Table(
-            ["Column", "Kind", "Test", "p", "q", "Effect", "Size", "PSI", "Model's use", "Flag"], rows,
-            caption=f"Reference: the {r.n_reference:,} training rows; current: the {r.n_current:,} test rows. "
-                    "Numbers: two-sample Kolmogorov-Smirnov test, Wasserstein distance in reference standard "
-                    "deviations; categories: chi-squared test, Jensen-Shannon distance (0 same mix, 1 disjoint). "
-                    f"q: Benjamini-Hochberg over the {len(r.columns)} columns, drifted at q ≤ {r.q:g}. PSI on the "
-                    f"reference's bins (0.1 and 0.25 are the usual alert levels). Model's use: its share of the "
-                    "model's own importance. The sizes have no interval: two samples of one distribution are at a "
-                    "positive distance, so a bootstrap interval would lie above 0 and never hold a true 0; whether "
-                    "a column moved is its q-value.")]
+            ["Column", "Kind", "p", "q", "Size", "PSI", "Model's use", "Flag"], rows,
+            caption=f"Reference: the {r.n_reference:,} training rows; current: the {r.n_current:,} test rows. Numeric "
+                    "columns: Kolmogorov-Smirnov test, size = Wasserstein distance in reference standard deviations; "
+                    "categorical: chi-squared test, size = Jensen-Shannon distance (0 same mix, 1 disjoint). q: "
+                    f"Benjamini-Hochberg over the {len(r.columns)} columns, drifted at q ≤ {r.q:g}. PSI on the "
+                    "reference's bins (0.1 and 0.25 are the usual alert levels). Model's use: the column's share of "
+                    "the model's own importance." + (f" {more} more columns, none drifted, are in metrics.json."
+                                                     if more else "")),
+            Note("The sizes have no interval: two samples of one distribution are at a positive distance, so a "
+                 "bootstrap interval would lie above 0 and never hold a true 0; whether a column moved is its "
+                 "q-value.")]
         if r.shapes:
             panels = [Lines([Series(list(range(len(labels))), ref, "reference (training)", "step"),
                              Series(list(range(len(labels))), cur, "current (test)", "step")],
