@@ -22,10 +22,8 @@ from postreport.config import BootstrapConfig  # noqa: E402
 from postreport.stats.proportions import wilson, z_for  # noqa: E402
 
 
-def ctx_for(ref, cur, seed):
-    data = SimpleNamespace(X_train=ref, X_test=cur, n_train=len(ref), n_test=len(cur))
-    return SimpleNamespace(data=data, seed=seed, bootstrap_seed=seed,
-                           cfg=SimpleNamespace(bootstrap=BootstrapConfig(resamples=1000)))
+def ctx_for(seed):
+    return SimpleNamespace(seed=seed, bootstrap_seed=seed, cfg=SimpleNamespace(bootstrap=BootstrapConfig(resamples=1000)))
 
 
 def main() -> None:
@@ -38,7 +36,7 @@ def main() -> None:
         rng = np.random.default_rng(r)
         ref = pd.DataFrame({f"x{i}": rng.normal(size=500) for i in range(10)})
         cur = pd.DataFrame({f"x{i}": rng.normal(size=300) for i in range(10)})
-        d = _domain_classifier(ctx_for(ref, cur, r), DriftSettings(), SimpleNamespace(notes=[]))
+        d = _domain_classifier(ref, cur, ctx_for(r), DriftSettings(), SimpleNamespace(notes=[]))
         hits += d["auc_ci"][0] <= 0.5 <= d["auc_ci"][1]
     lo, hi = wilson(hits, reps, z_for(0.95))
     print(f"domain AUC interval holds 0.5 (no drift, 500 vs 300 rows, 10 columns): {hits / reps:.1%} "
@@ -50,7 +48,7 @@ def main() -> None:
     for c in ref.columns:
         _column(c, ref[c], cur[c], DriftSettings())
     tests = time.perf_counter() - start
-    _domain_classifier(ctx_for(ref, cur, 0), DriftSettings(), SimpleNamespace(notes=[]))
+    _domain_classifier(ref, cur, ctx_for(0), DriftSettings(), SimpleNamespace(notes=[]))
     print(f"300,000 x 20: column tests {tests:.1f} s, with the domain classifier {time.perf_counter() - start:.1f} s")
 
 

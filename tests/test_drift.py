@@ -68,17 +68,15 @@ def test_without_drift_false_discoveries_stay_near_the_level():
     assert runs_with_any <= 8  # BH at 0.1 over 20 true nulls: any flag in about 10 % of runs
 
 
-def frame_ctx(ref, cur, seed=0):
-    data = SimpleNamespace(X_train=ref, X_test=cur, n_train=len(ref), n_test=len(cur))
-    return SimpleNamespace(data=data, seed=seed, bootstrap_seed=seed,
-                           cfg=SimpleNamespace(bootstrap=BootstrapConfig(resamples=200)))
+def domain(ref, cur, seed=0):
+    ctx = SimpleNamespace(seed=seed, bootstrap_seed=seed, cfg=SimpleNamespace(bootstrap=BootstrapConfig(resamples=200)))
+    return _domain_classifier(ref, cur, ctx, DriftSettings(), SimpleNamespace(notes=[]))
 
 
 def test_the_domain_classifier_tells_shifted_samples_apart_and_not_equal_ones():
-    same = _domain_classifier(frame_ctx(*planted(600, seed=3, shift=0.0)), DriftSettings(), SimpleNamespace(notes=[]))
+    same = domain(*planted(600, seed=3, shift=0.0))
     assert same["auc_ci"][0] <= 0.5 <= same["auc_ci"][1] and same["rows"] == [600, 600]
-    shifted = _domain_classifier(frame_ctx(*planted(600, seed=3, shift=1.0)), DriftSettings(),
-                                 SimpleNamespace(notes=[]))
+    shifted = domain(*planted(600, seed=3, shift=1.0))
     assert shifted["auc_ci"][0] > 0.6 and shifted["top_columns"][0] == "x0"
 
 
@@ -109,3 +107,30 @@ def test_the_domain_verdict_follows_its_interval(ci, said):
     r = DriftResult(columns, 0.1, 100, 100, {"auc": 0.665, "auc_ci": ci, "top_columns": ["x0"], "rows": [100, 100]})
     assert said in r.headline() and r.headline().startswith("Drift from the training rows to the test rows: 1 of 2")
     assert r.gate_values() == {"drift_share": (0.5, None), "domain_auc": (0.665, ci)}
+
+
+@pytest.mark.slow
+def test_a_reference_file_against_logged_predictions(tmp_path):
+    """Production: logged predictions with their feature columns against a reference file of training rows: the
+    shifted number and the text column with a changed mix are the ones flagged; a missing file is exit 2's error."""
+    from conftest import run_report
+    from postreport.errors import UserError
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    ref = pd.DataFrame({"age": rng.normal(40, 10, n), "income": rng.normal(50, 5, n),
+                        "plan": rng.choice(["basic", "pro"], n, p=[0.7, 0.3])})
+    y = rng.integers(0, 2, n)
+    logged = pd.DataFrame({"age": rng.normal(46, 10, n), "income": rng.normal(50, 5, n),
+                           "plan": rng.choice(["basic", "pro"], n, p=[0.5, 0.5]), "y_true": y,
+                           "y_pred": np.where(rng.random(n) < 0.8, y, 1 - y)})
+    ref.to_csv(tmp_path / "reference.csv", index=False)
+    logged.to_parquet(tmp_path / "logged.parquet")
+    args = ["data=predictions", f"data.path={tmp_path / 'logged.parquet'}", "report.analyses=[metrics,drift]"]
+    result, _ = run_report(tmp_path, args + [f"analyses.drift.reference={tmp_path / 'reference.csv'}"])
+    drift = result.metrics["results"]["drift"]
+    assert {c["name"] for c in drift["columns"] if c["drifted"]} == {"age", "plan"}
+    assert drift["reference"].endswith("reference.csv") and drift["n_reference"] == n
+    assert drift["domain_classifier"]["auc_ci"][0] > 0.5
+    with pytest.raises(UserError, match="analyses.drift.reference='/nonexistent.csv': file not found"):
+        run_report(tmp_path / "bad", args + ["analyses.drift.reference=/nonexistent.csv"])

@@ -4,6 +4,7 @@ classifier that tries to tell the two apart; prediction and label drift; and whi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -11,7 +12,8 @@ import pandas as pd
 
 from ..bootstrap import binary as bootstrap_binary
 from ..bootstrap import interval_level, intervals_on
-from ..errors import at_least, strictly_between
+from ..data.tables import read_table
+from ..errors import UserError, at_least, strictly_between
 from ..explain import anatomy, native_importance
 from ..figures import Lines, Panels, Series
 from ..report.model import Estimate, Figure, Note, Table
@@ -24,6 +26,8 @@ from .base import Analysis
 
 @dataclass
 class DriftSettings:
+    reference: Optional[str] = None  # a CSV/Parquet file of reference rows (e.g. the training data, an earlier
+    # period); null: the training rows
     q: float = 0.1  # false discovery rate over the columns tested (Benjamini-Hochberg): a column is drifted at q <= this
     bins: int = 10  # numeric columns: the reference's quantile bins (PSI, figures)
     domain_rows: int = 20000  # the domain classifier learns from at most this many rows per side
@@ -49,10 +53,15 @@ class DriftResult:
     shapes: list = field(default_factory=list)  # figure data per drawn column: (name, kind, x labels, ref, cur)
     notes: list = field(default_factory=list)
     level: Optional[float] = None
+    reference: Optional[str] = None  # the reference file; None: the training rows
 
     @property
     def drifted(self) -> list:
         return [c for c in self.columns if c["drifted"]]
+
+    @property
+    def reference_words(self) -> str:
+        return "the training rows" if self.reference is None else f"the reference {Path(self.reference).name!r}"
 
     @property
     def share_drifted(self) -> float:
@@ -60,7 +69,7 @@ class DriftResult:
 
     def headline(self) -> str:
         drifted = sorted(self.drifted, key=lambda c: -(c["importance"] or 0))
-        text = (f"Drift from the training rows to the test rows: {len(drifted)} of {len(self.columns)} columns "
+        text = (f"Drift from {self.reference_words} to the test rows: {len(drifted)} of {len(self.columns)} columns "
                 f"drifted (q ≤ {self.q:g})")
         used = [c["name"] for c in drifted if (c["importance"] or 0) > 0]
         if used:
@@ -85,6 +94,7 @@ class DriftResult:
 
     def to_json(self) -> dict:
         return {"columns": self.columns, "share_drifted": self.share_drifted, "q": self.q,
+                "reference": self.reference or "training rows",
                 "n_reference": self.n_reference, "n_current": self.n_current,
                 "domain_classifier": self.domain_classifier, "prediction": self.prediction, "label": self.label,
                 "notes": list(self.notes)}
@@ -102,17 +112,23 @@ class DriftAnalysis(Analysis):
     def offers_gate(self, name: str) -> bool:
         return name in ("drift_share", "domain_auc")
 
+    def check(self, data, settings: DriftSettings) -> None:
+        if settings.reference is not None and not Path(settings.reference).expanduser().is_file():
+            raise UserError(f"analyses.drift.reference={settings.reference!r}: file not found (a CSV or Parquet file "
+                            f"of reference rows; relative paths are taken from {Path.cwd()})")
+
     def skip_reason(self, ctx, settings) -> Optional[str]:
-        if ctx.data.X_train is None or ctx.data.n_train == 0:
-            return "There is no reference: drift compares the training rows with the test rows, and there are none."
+        if settings.reference is None and (ctx.data.X_train is None or ctx.data.n_train == 0):
+            return ("There is no reference: drift compares the training rows with the test rows, and there are none; "
+                    "set analyses.drift.reference=PATH (rows the model was trained on, or an earlier period).")
         if ctx.data.X_test.shape[1] == 0:
             return "The data has no feature columns."
         return None
 
     def compute(self, ctx, settings: DriftSettings) -> DriftResult:
-        data = ctx.data
-        ref_frame, cur_frame = data.X_train, data.X_test
-        result = DriftResult([], settings.q, len(ref_frame), len(cur_frame), level=interval_level(ctx.cfg.bootstrap))
+        ref_frame, cur_frame, notes = reference_rows(ctx, settings)
+        result = DriftResult([], settings.q, len(ref_frame), len(cur_frame), level=interval_level(ctx.cfg.bootstrap),
+                             notes=notes, reference=settings.reference)
         weights = _importance(ctx)
         for name in ref_frame.columns:
             column = _column(name, ref_frame[name], cur_frame[name], settings)
@@ -125,8 +141,9 @@ class DriftAnalysis(Analysis):
             result.shapes.append(column.pop("_shape"))
         for column in result.columns:
             column.pop("_shape", None)
-        result.domain_classifier = _domain_classifier(ctx, settings, result)
-        result.prediction, result.label = _prediction_drift(ctx, settings), _label_drift(ctx)
+        result.domain_classifier = _domain_classifier(ref_frame, cur_frame, ctx, settings, result)
+        if settings.reference is None:  # the model's predictions and the labels of the training rows
+            result.prediction, result.label = _prediction_drift(ctx, settings), _label_drift(ctx)
         return result
 
     def items(self, r: DriftResult) -> list:
@@ -138,7 +155,8 @@ class DriftAnalysis(Analysis):
         more = len(r.columns) - len(shown)
         items: list = [Note(r.headline(), "warning" if r.drifted else "info"), Table(
             ["Column", "Kind", "p", "q", "Size", "PSI", "Model's use", "Flag"], rows,
-            caption=f"Reference: the {r.n_reference:,} training rows; current: the {r.n_current:,} test rows. Numeric "
+            caption=f"Reference: {r.reference_words} ({r.n_reference:,} rows); current: the {r.n_current:,} test rows. "
+                    "Numeric "
                     "columns: Kolmogorov-Smirnov test, size = Wasserstein distance in reference standard deviations; "
                     "categorical: chi-squared test, size = Jensen-Shannon distance (0 same mix, 1 disjoint). q: "
                     f"Benjamini-Hochberg over the {len(r.columns)} columns, drifted at q ≤ {r.q:g}. PSI on the "
@@ -211,7 +229,31 @@ def _importance(ctx) -> dict:
     return {c: float(v / total) if total > 0 else 0.0 for c, v in zip(columns, values)}
 
 
-def _domain_classifier(ctx, settings: DriftSettings, result: DriftResult) -> Optional[dict]:
+def reference_rows(ctx, settings: DriftSettings) -> tuple:
+    """(reference, current, notes): the training rows and the test rows, or the reference file's rows and the test
+    rows' columns it shares (text columns of both as categories with the same levels)."""
+    data = ctx.data
+    if settings.reference is None:
+        return data.X_train, data.X_test, []
+    notes: list = []
+    table = read_table(settings.reference, "analyses.drift.reference", {}, ctx.cfg.data.na_values, notes)
+    shared = [c for c in data.X_test.columns if c in table.columns]
+    if not shared:
+        raise UserError(f"analyses.drift.reference={settings.reference!r} shares no column with the data; its "
+                        f"columns: {list(table.columns)[:20]}, the data's: {list(data.X_test.columns)[:20]}")
+    missing = [c for c in data.X_test.columns if c not in table.columns]
+    if missing:
+        notes.append(f"Columns not in the reference, not compared: {', '.join(map(str, missing[:20]))}.")
+    ref, cur = table[shared].copy(), data.X_test[shared].copy()
+    for c in shared:
+        if not (pd.api.types.is_numeric_dtype(ref[c]) and pd.api.types.is_numeric_dtype(cur[c])):
+            levels = sorted(set(ref[c].dropna().astype(str)) | set(cur[c].dropna().astype(str)))
+            ref[c] = pd.Categorical(ref[c].astype("string"), categories=levels)
+            cur[c] = pd.Categorical(cur[c].astype("string"), categories=levels)
+    return ref.reset_index(drop=True), cur.reset_index(drop=True), notes
+
+
+def _domain_classifier(ref_frame, cur_frame, ctx, settings: DriftSettings, result: DriftResult) -> Optional[dict]:
     """LightGBM fitted on half of the reference (0) and current (1) rows, stratified, and scored on the other half:
     its ROC AUC there with a bootstrap interval, and the columns its gain ranks first. One held-out half, not
     cross-validation: out-of-fold AUCs of a classifier that cannot learn sit below 0.5 (each fold's training rows
@@ -220,9 +262,9 @@ def _domain_classifier(ctx, settings: DriftSettings, result: DriftResult) -> Opt
     import lightgbm
     from sklearn.model_selection import train_test_split
 
-    data, seed = ctx.data, ctx.seed
-    ref = data.X_train.iloc[sample_rows(data.n_train, settings.domain_rows, seed + 11)]
-    cur = data.X_test.iloc[sample_rows(data.n_test, settings.domain_rows, seed + 12)]
+    seed = ctx.seed
+    ref = ref_frame.iloc[sample_rows(len(ref_frame), settings.domain_rows, seed + 11)]
+    cur = cur_frame.iloc[sample_rows(len(cur_frame), settings.domain_rows, seed + 12)]
     if min(len(ref), len(cur)) < 10:
         result.notes.append("No domain classifier: fewer than 10 rows on one side.")
         return None
