@@ -9,6 +9,7 @@ from conftest import run_report
 
 SECTION_TITLES = ["Executive summary", "Summary", "Evaluation metrics", "Per-class performance", "Confusion matrix",
                   "ROC and precision-recall curves", "Calibration", "Conformal prediction", "Decision threshold", "Performance by slice",
+                  "Data drift",
                   "Error analysis", "Feature importance", "Saliency", "Hyperparameter tuning", "Leaderboard and ensembles",
                   "Sections not applicable",
                   "Provenance"]
