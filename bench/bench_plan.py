@@ -26,7 +26,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from postreport.report.render_json import without_timings  # noqa: E402
 
 
-
 def make_data(folder: Path) -> dict:
     rng = np.random.default_rng(0)
     folder.mkdir(parents=True, exist_ok=True)

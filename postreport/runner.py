@@ -25,8 +25,8 @@ from .atomic import write_all
 from .baseline import load, predictions_parquet
 from .config import FORMATS
 from .context import Outcome, RunContext, Timer
-from .deadline import Cut, Deadline
 from .data import load_dataset
+from .deadline import Cut, Deadline
 from .errors import UserError, at_least, strictly_between
 from .gates import check_task, evaluate, markdown, parse
 from .metrics import candidate_metrics
@@ -43,9 +43,9 @@ from .report.render_html import render_html
 from .report.render_json import dumps, metrics_document
 from .report.render_pdf import render_pdf, warm_up
 from .run_folder import claim
+from .threads import quiet_spinning
 from .tracking import check as check_tracking
 from .tracking import log_run
-from .threads import quiet_spinning
 from .tuning import check, tune
 
 log = logging.getLogger("postreport")

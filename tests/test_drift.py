@@ -114,6 +114,7 @@ def test_a_reference_file_against_logged_predictions(tmp_path):
     """Production: logged predictions with their feature columns against a reference file of training rows: the
     shifted number and the text column with a changed mix are the ones flagged; a missing file is exit 2's error."""
     from conftest import run_report
+
     from postreport.errors import UserError
 
     rng = np.random.default_rng(5)

@@ -23,7 +23,6 @@ from ..stats.ranking import rank_auc
 from .base import Analysis
 
 
-
 @dataclass
 class DriftSettings:
     reference: Optional[str] = None  # a CSV/Parquet file of reference rows (e.g. the training data, an earlier

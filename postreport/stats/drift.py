@@ -11,7 +11,6 @@ interval of a distance lies above 0 and would never hold a true 0; whether a col
 """
 from __future__ import annotations
 
-
 import numpy as np
 
 PSI_FLOOR = 1e-4
