@@ -246,8 +246,9 @@ def make_plan(cfg, shape: Shape, analyses: dict, config_dirs: tuple = ()) -> Pla
     candidates += _tuning(plan, cfg, shape, analyses, fit)
     oof = _out_of_fold(plan, cfg, shape, analyses, fit)
     candidates += _ensembles(plan, cfg, shape, analyses, fit, config_dirs)
-    add(Step("predict", f"predict the test rows ({candidates} model(s))",
-             candidates * cost.predict_seconds(shape.n_test, F, K), rows=shape.n_test))
+    if shape.trainable or cfg.model.path:  # logged predictions are read, not made
+        add(Step("predict", f"predict the test rows ({candidates} model(s))",
+                 candidates * cost.predict_seconds(shape.n_test, F, K), rows=shape.n_test))
     if oof is not None:
         if plan.stacking and plan.stacking_rows == plan.oof_rows and cfg.model.name in cfg.ensemble.members:
             oof.why = (oof.why + "; " if oof.why else "") + "stacking reuses these fits of the configured model"
