@@ -17,7 +17,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from postreport.analyses.drift import DriftSettings, _column, _domain_classifier  # noqa: E402
+from postreport.analyses.drift import DriftSettings, _domain_classifier, column_drift  # noqa: E402
 from postreport.config import BootstrapConfig  # noqa: E402
 from postreport.stats.proportions import wilson, z_for  # noqa: E402
 
@@ -46,7 +46,7 @@ def main() -> None:
     cur = pd.DataFrame({f"x{i}": rng.normal(size=60000) for i in range(20)})
     start = time.perf_counter()
     for c in ref.columns:
-        _column(c, ref[c], cur[c], DriftSettings())
+        column_drift(c, ref[c], cur[c], DriftSettings())
     tests = time.perf_counter() - start
     _domain_classifier(ref, cur, ctx_for(0), DriftSettings(), SimpleNamespace(notes=[]))
     print(f"300,000 x 20: column tests {tests:.1f} s, with the domain classifier {time.perf_counter() - start:.1f} s")

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon
 
-from postreport.analyses.drift import DriftSettings, _column, _domain_classifier
+from postreport.analyses.drift import DriftSettings, _domain_classifier, column_drift
 from postreport.config import BootstrapConfig
 from postreport.stats import drift as st
 
@@ -51,7 +51,7 @@ def planted(n, seed, shift=0.2):
 
 
 def flagged(ref, cur, q=0.1):
-    columns = [_column(c, ref[c], cur[c], DriftSettings()) for c in ref.columns]
+    columns = [column_drift(c, ref[c], cur[c], DriftSettings()) for c in ref.columns]
     qs = st.benjamini_hochberg([c["p_value"] for c in columns])
     return {c["name"] for c, v in zip(columns, qs) if v <= q}, columns
 

@@ -45,8 +45,8 @@ def test_a_planted_bad_day_is_the_only_one_flagged(tmp_path):
         n = 3000
         y = rng.integers(0, 2, n)
         right = rng.random(n) < (0.80 if k == 6 else 0.85)
-        frames.append(pd.DataFrame({"when": day.strftime("%Y-%m-%d"), "x": rng.normal(size=n), "y_true": y,
-                                    "y_pred": np.where(right, y, 1 - y)}))
+        frames.append(pd.DataFrame({"when": day.strftime("%Y-%m-%d"), "x": rng.normal(0.5 if k == 3 else 0, 1, n),
+                                    "y_true": y, "y_pred": np.where(right, y, 1 - y)}))
     pd.concat(frames).to_parquet(tmp_path / "logged.parquet")
     result, _ = run_report(tmp_path, ["data=predictions", f"data.path={tmp_path / 'logged.parquet'}",
                                       "report.analyses=[metrics,over_time]", "+analyses.over_time.by=when"])
@@ -56,3 +56,5 @@ def test_a_planted_bad_day_is_the_only_one_flagged(tmp_path):
     bad = periods[6]
     assert bad["metrics"]["accuracy"] == pytest.approx(bad["metrics"]["accuracy"]) and bad["difference"] < -0.03
     assert all(p["n"] == 3000 for p in periods) and periods[0]["reference"]
+    assert periods[3]["drift_share"] == 1.0 and periods[0]["drift_share"] is None  # x moved on day 4 only
+    assert sum(p["drift_share"] for p in periods[1:] if p is not periods[3]) <= 2

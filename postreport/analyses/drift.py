@@ -130,7 +130,7 @@ class DriftAnalysis(Analysis):
                              notes=notes, reference=settings.reference)
         weights = _importance(ctx)
         for name in ref_frame.columns:
-            column = _column(name, ref_frame[name], cur_frame[name], settings)
+            column = column_drift(name, ref_frame[name], cur_frame[name], settings)
             column["importance"] = weights.get(name)
             result.columns.append(column)
         for column, q in zip(result.columns, st.benjamini_hochberg([c["p_value"] for c in result.columns])):
@@ -189,7 +189,7 @@ class DriftAnalysis(Analysis):
         return items + [Note(n) for n in r.notes]
 
 
-def _column(name, ref: pd.Series, cur: pd.Series, settings: DriftSettings) -> dict:
+def column_drift(name, ref: pd.Series, cur: pd.Series, settings: DriftSettings) -> dict:
     """One column's test, effect, PSI, missing shares, and the shares drawn in the figure."""
     missing = [float(ref.isna().mean()), float(cur.isna().mean())]
     if isinstance(ref.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(ref):

@@ -17,6 +17,7 @@ from ..figures import Lines, Marker, Series
 from ..report.model import Estimate, Figure, Note, Table
 from ..stats.drift import benjamini_hochberg
 from .base import Analysis
+from .drift import DriftSettings, column_drift
 
 PERIODS = ("day", "week", "month")
 
@@ -125,6 +126,12 @@ class OverTimeAnalysis(Analysis):
                 entry["difference"], entry["p_value"] = worse_test(error[idx], error[ref_rows],
                                                                    metrics.lower_is_better(main))
             result.periods.append(entry)
+        columns = [c for c in data.X_test.columns if c not in data.dates.get(settings.by, [settings.by])]
+        if columns and len(ref_rows) >= 2:
+            for name, entry in zip(order, result.periods):
+                if not entry["reference"] and not entry["small"]:
+                    entry["drift_share"] = drift_share(data.X_test, ref_rows, np.flatnonzero(values == name),
+                                                       columns, settings.q)
         judged = [p for p in result.periods if p["p_value"] is not None]
         for p, q in zip(judged, benjamini_hochberg([p["p_value"] for p in judged])):
             p["q_value"] = q
@@ -141,7 +148,8 @@ class OverTimeAnalysis(Analysis):
         rows = [[p["period"], p["n"], Estimate(p["metrics"][main], p["metrics_ci"][main]),
                  *[p["metrics"][m] for m in p["metrics"] if m != main],
                  "reference" if p["reference"] else "" if p["difference"] is None else f"{p['difference']:+.3f}",
-                 p["q_value"], "clearly worse" if p["flagged"] else ("too few rows" if p["small"] else "")]
+                 p["q_value"], "" if p["drift_share"] is None else f"{p['drift_share']:.0%}",
+                 "clearly worse" if p["flagged"] else ("too few rows" if p["small"] else "")]
                 for p in r.periods]
         others = [metrics.label(m) for m in (r.periods[0]["metrics"] if r.periods else {}) if m != main]
         x = list(range(len(r.periods)))
@@ -155,12 +163,15 @@ class OverTimeAnalysis(Analysis):
                    caption=f"Each period's {metrics.label(main)}" + (f" with its {r.level:.0%} bootstrap interval"
                                                                      if r.level else "")
                            + "; flagged periods marked."),
-            Table(["Period", "Rows", f"{metrics.label(main)}{level}", *others, "Against the reference", "q", "Flag"],
+            Table(["Period", "Rows", f"{metrics.label(main)}{level}", *others, "Against the reference", "q",
+                   "Columns drifted", "Flag"],
                   rows, caption=f"Reference: the first {r.reference} period(s). A later period is clearly worse when a "
                                 "one-sided two-sample test of the per-row " + ("error (z test of two proportions)"
                                                                                if main == "accuracy" else
                                                                                "absolute error (Welch's t test)")
-                                + f" gives q ≤ {r.q:g}, Benjamini-Hochberg over the judged periods."),
+                                + f" gives q ≤ {r.q:g}, Benjamini-Hochberg over the judged periods. Columns "
+                                "drifted: the share of the other columns whose distribution differs from the "
+                                "reference periods' (the drift section's tests, q ≤ the same level over the columns)."),
         ] + [Note(n) for n in r.notes]
 
 
@@ -180,6 +191,13 @@ def period_keys(data, settings: OverTimeSettings) -> pd.Series:
             keys = stamps.dt.strftime("%Y-%m-%d")
         return keys.where(stamps.notna()).reset_index(drop=True)
     return data.X_test[settings.by].astype("string").reset_index(drop=True)
+
+
+def drift_share(frame: pd.DataFrame, reference: np.ndarray, period: np.ndarray, columns: list, q: float) -> float:
+    """The share of columns whose distribution in the period differs from the reference periods' (the drift
+    section's tests per column, Benjamini-Hochberg over the columns, drifted at q)."""
+    tests = [column_drift(c, frame[c].iloc[reference], frame[c].iloc[period], DriftSettings())["p_value"] for c in columns]
+    return float(np.mean([v <= q for v in benjamini_hochberg(tests)]))
 
 
 def per_row_error(task: str, pred, enc) -> np.ndarray:
