@@ -361,9 +361,6 @@ def _class_pairs(y_idx: np.ndarray, proba: np.ndarray) -> list:
     return out
 
 
-STUDENTIZED = ("mae", "rmse", "mape")  # means of a per-row quantity: bootstrap-t intervals
-
-
 class Studentized:
     """Bootstrap-t intervals of means of per-row quantities (|e|, e², |e|/|y|): each resample's mean and its standard
     error, the interval from the quantiles of t* = (mean* − mean) / se* (Efron & Tibshirani ch. 12). The percentile

@@ -149,8 +149,7 @@ class MetricsResult:
             if value is None:
                 continue
             k, m = exact.get(name, (0, 0))
-            rare = m > 0 and min(k, m - k) < RARE
-            if name in exact and m > 0 and (self.small_classes or rare):
+            if name in exact and m > 0 and (self.small_classes or rare_proportion(k, m)):
                 self.ci[name] = wilson(k, int(round(m)), z)
                 self.ci_method[name] = "wilson"
             elif name not in exact and self.ci.get(name) is not None and (self.small_classes or errors < FEW_ERRORS):
@@ -162,9 +161,9 @@ class MetricsResult:
         elif self.ci_method or self.unreliable:
             wilsons = [label(k) for k in self.ci_method]
             verb = "has a Wilson score interval" if len(wilsons) == 1 else "have Wilson score intervals"
-            said = (f"{', '.join(wilsons)} {verb}: fewer than {RARE} rows on one side of the proportion ({errors:,} misclassified "
-                    "rows), where the bootstrap's percentile interval is too narrow (at 44 of 45 it held the true "
-                    "value 59 % of the time at a nominal 95 %: bench/bench_coverage.py)." if wilsons else "")
+            said = (f"{', '.join(wilsons)} {verb}: fewer than {RARE} rows on one side of the proportion "
+                    f"({errors:,} misclassified rows), where the bootstrap's percentile interval is too narrow (at "
+                    "44 of 45 it held the true value 59 % of the time at a nominal 95 %: bench/bench_coverage.py)." if wilsons else "")
             if self.unreliable:
                 said += (f" With fewer than {FEW_ERRORS} misclassified rows the bootstrap intervals of "
                          f"{', '.join(label(k) for k in self.unreliable)} are unreliable (a resample cannot draw the "
@@ -313,6 +312,12 @@ MIN_CLASS_ROWS = 10  # a class with fewer test rows: Wilson intervals for propor
 RARE = 10  # a proportion with fewer rows on one side (right or wrong) gets a Wilson interval
 FEW_ERRORS = 3  # fewer misclassified test rows: the bootstrap intervals of the other metrics are unreliable
 FEW_CLASS_ROWS = 30  # a class with fewer test rows (but MIN_CLASS_ROWS or more): intervals said to be approximate
+
+
+def rare_proportion(k: float, m: float) -> bool:
+    """Fewer than RARE rows on one side of k of m (right or wrong): the bootstrap's percentile interval of k / m is
+    too narrow (a resample cannot draw the rows that are not there), a Wilson interval is not."""
+    return m > 0 and min(k, m - k) < RARE
 
 
 def interval_flag(ci_method: dict, unreliable, name: str) -> str:

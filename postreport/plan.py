@@ -13,6 +13,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
+from omegaconf import OmegaConf
+
 from .costs import ModelCost, model_cost
 from .ensembles import member_config
 from .errors import UserError
@@ -60,13 +62,8 @@ def apply_profile(cfg, overrides=()) -> str:
                         "no limit)")
 
     def put(key: str, value) -> None:
-        if explicit(overrides, key):
-            return
-        node, _, leaf = key.rpartition(".")
-        target = cfg
-        for part in node.split(".") if node else ():
-            target = target[part]
-        target[leaf] = value
+        if not explicit(overrides, key):
+            OmegaConf.update(cfg, key, value, merge=False)
 
     if profile == "quick":
         put("report.analyses", [a for a in cfg.report.analyses if a in QUICK_ANALYSES])
@@ -75,7 +72,7 @@ def apply_profile(cfg, overrides=()) -> str:
     elif profile == "thorough":
         put("tuning.n_trials", cfg.tuning.n_trials * THOROUGH)
         for key in ("tuning.timeout", "ensemble.stacking.max_seconds", "budget.out_of_fold_seconds"):
-            value = _get(cfg, key)
+            value = OmegaConf.select(cfg, key)
             if value is not None:
                 put(key, value * THOROUGH)
         importance = (cfg.get("analyses") or {}).get("feature_importance")
@@ -85,12 +82,6 @@ def apply_profile(cfg, overrides=()) -> str:
                 put("analyses.feature_importance.max_seconds", importance.max_seconds * THOROUGH)
         put("bootstrap.resamples", max(cfg.bootstrap.resamples, 2000))
     return profile
-
-
-def _get(cfg, key: str):
-    for part in key.split("."):
-        cfg = cfg[part]
-    return cfg
 
 
 @dataclass(frozen=True)
@@ -171,7 +162,8 @@ class Plan:
                                                          settings.background)
         attributions = sized(attribution, explain)
         grid = max(getattr(settings, "pdp_features", 0), 0) * getattr(settings, "grid", 0)
-        pdp = sized(lambda r: grid * cost.predict_seconds(r, F, K), min(sampled, getattr(settings, "pdp_rows", sampled)))
+        pdp_rows = min(sampled, getattr(settings, "pdp_rows", sampled))
+        pdp = sized(lambda r: grid * cost.predict_seconds(r, F, K), pdp_rows)
         if third is not None and grid * cost.predict_seconds(pdp, F, K) > third:
             pdp = 0  # not even FLOOR_ROWS fit: no partial dependence (the section says so)
         seconds = (passes * cost.predict_seconds(permutation, F, K) + attribution(attributions)
@@ -453,8 +445,9 @@ def machine_speed() -> float:
 
 
 MEASURED_AS = {  # plan step -> the run's timer steps that measure it
-    "start": ("load data",), "fit model": ("fit or load model",), "tuning": ("tuning",), "out-of-fold": ("out-of-fold",),
-    "ensemble members": ("ensembles",), "predict": ("predict",), "feature importance": ("analysis: feature_importance",),
+    "start": ("load data",), "fit model": ("fit or load model",), "tuning": ("tuning",),
+    "out-of-fold": ("out-of-fold",), "ensemble members": ("ensembles",), "predict": ("predict",),
+    "feature importance": ("analysis: feature_importance",),
     "intervals": ("analysis: metrics", "analysis: leaderboard"), "slices": ("analysis: slices",),
     "render": ("draw figures", "render html", "render pdf"),
 }

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..bootstrap import binary as bootstrap_binary
-from ..bootstrap import interval_level, intervals_on
+from ..bootstrap import intervals_on
 from ..data.tables import read_table
 from ..errors import UserError, at_least, strictly_between
 from ..explain import anatomy, native_importance
@@ -27,7 +27,7 @@ from .base import Analysis
 class DriftSettings:
     reference: Optional[str] = None  # a CSV/Parquet file of reference rows (e.g. the training data, an earlier
     # period); null: the training rows
-    q: float = 0.1  # false discovery rate over the columns tested (Benjamini-Hochberg): a column is drifted at q <= this
+    q: float = 0.1  # false discovery rate over the columns tested (Benjamini-Hochberg): drifted at q <= this
     bins: int = 10  # numeric columns: the reference's quantile bins (PSI, figures)
     domain_rows: int = 20000  # the domain classifier learns from at most this many rows per side
     figures: int = 6  # drifted columns drawn, largest effect first
@@ -51,7 +51,6 @@ class DriftResult:
     label: Optional[dict] = None
     shapes: list = field(default_factory=list)  # figure data per drawn column: (name, kind, x labels, ref, cur)
     notes: list = field(default_factory=list)
-    level: Optional[float] = None
     reference: Optional[str] = None  # the reference file; None: the training rows
 
     @property
@@ -126,8 +125,8 @@ class DriftAnalysis(Analysis):
 
     def compute(self, ctx, settings: DriftSettings) -> DriftResult:
         ref_frame, cur_frame, notes = reference_rows(ctx, settings)
-        result = DriftResult([], settings.q, len(ref_frame), len(cur_frame), level=interval_level(ctx.cfg.bootstrap),
-                             notes=notes, reference=settings.reference)
+        result = DriftResult([], settings.q, len(ref_frame), len(cur_frame), notes=notes,
+                             reference=settings.reference)
         weights = _importance(ctx)
         for name in ref_frame.columns:
             column = column_drift(name, ref_frame[name], cur_frame[name], settings)
@@ -193,9 +192,7 @@ def column_drift(name, ref: pd.Series, cur: pd.Series, settings: DriftSettings) 
     """One column's test, effect, PSI, missing shares, and the shares drawn in the figure."""
     missing = [float(ref.isna().mean()), float(cur.isna().mean())]
     if isinstance(ref.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(ref):
-        levels = sorted(set(ref.dropna().astype(str)) | set(cur.dropna().astype(str)))
-        r_counts = ref.dropna().astype(str).value_counts().reindex(levels, fill_value=0).to_numpy(float)
-        c_counts = cur.dropna().astype(str).value_counts().reindex(levels, fill_value=0).to_numpy(float)
+        levels, r_counts, c_counts = category_counts(ref, cur)
         statistic, p = st.chi_squared(r_counts, c_counts)
         return {"name": str(name), "kind": "categorical", "test": "chi-squared", "statistic": statistic,
                 "p_value": p, "effect": {"name": "Jensen-Shannon", "value": st.jensen_shannon(r_counts, c_counts),
@@ -213,6 +210,14 @@ def column_drift(name, ref: pd.Series, cur: pd.Series, settings: DriftSettings) 
                                      "ci": None},
             "psi": st.psi(r_counts, c_counts), "missing": missing,
             "_shape": (name, "numeric", labels, st.shares(r_counts).tolist(), st.shares(c_counts).tolist())}
+
+
+def category_counts(reference: pd.Series, current: pd.Series) -> tuple:
+    """(levels, reference counts, current counts) over the values either holds, as text, missing values left out."""
+    ref, cur = reference.dropna().astype(str), current.dropna().astype(str)
+    levels = sorted(set(ref) | set(cur))
+    return (levels, ref.value_counts().reindex(levels, fill_value=0).to_numpy(float),
+            cur.value_counts().reindex(levels, fill_value=0).to_numpy(float))
 
 
 def _importance(ctx) -> dict:
@@ -291,13 +296,10 @@ def _prediction_drift(ctx, settings: DriftSettings) -> Optional[dict]:
     rows = sample_rows(data.n_train, settings.domain_rows, ctx.seed + 13)
     X = data.X_train.iloc[rows]
     if data.task == "regression":
-        return dict(zip(("statistic", "p_value"), st.ks(model.predict(X).astype(float),
-                                                        ctx.predictions.y_pred.astype(float))), test="Kolmogorov-Smirnov")
-    train_pred = pd.Series(model.predict(X)).astype(str)
-    test_pred = pd.Series(ctx.predictions.y_pred).astype(str)
-    levels = sorted(set(train_pred) | set(test_pred))
-    statistic, p = st.chi_squared(train_pred.value_counts().reindex(levels, fill_value=0).to_numpy(float),
-                                  test_pred.value_counts().reindex(levels, fill_value=0).to_numpy(float))
+        statistic, p = st.ks(model.predict(X).astype(float), ctx.predictions.y_pred.astype(float))
+        return {"test": "Kolmogorov-Smirnov", "statistic": statistic, "p_value": p}
+    _, train_counts, test_counts = category_counts(pd.Series(model.predict(X)), pd.Series(ctx.predictions.y_pred))
+    statistic, p = st.chi_squared(train_counts, test_counts)
     return {"test": "chi-squared on predicted labels", "statistic": statistic, "p_value": p}
 
 
@@ -306,8 +308,6 @@ def _label_drift(ctx) -> Optional[dict]:
     if data.task == "regression":
         statistic, p = st.ks(data.y_train.to_numpy(float), data.y_test.to_numpy(float))
         return {"test": "Kolmogorov-Smirnov", "statistic": statistic, "p_value": p}
-    levels = [str(v) for v in data.labels]
-    counts = [pd.Series(y).astype(str).value_counts().reindex(levels, fill_value=0).to_numpy(float)
-              for y in (data.y_train, data.y_test)]
-    statistic, p = st.chi_squared(*counts)
+    _, train_counts, test_counts = category_counts(pd.Series(data.y_train), pd.Series(data.y_test))
+    statistic, p = st.chi_squared(train_counts, test_counts)
     return {"test": "chi-squared on the labels", "statistic": statistic, "p_value": p}

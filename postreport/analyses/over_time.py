@@ -171,7 +171,8 @@ class OverTimeAnalysis(Analysis):
                                                                                "absolute error (Welch's t test)")
                                 + f" gives q ≤ {r.q:g}, Benjamini-Hochberg over the judged periods. Columns "
                                 "drifted: the share of the other columns whose distribution differs from the "
-                                "reference periods' (the drift section's tests, q ≤ the same level over the columns)."),
+                                "reference periods' (the drift section's tests, q ≤ the same level over the "
+                                "columns)."),
         ] + [Note(n) for n in r.notes]
 
 
@@ -196,7 +197,8 @@ def period_keys(data, settings: OverTimeSettings) -> pd.Series:
 def drift_share(frame: pd.DataFrame, reference: np.ndarray, period: np.ndarray, columns: list, q: float) -> float:
     """The share of columns whose distribution in the period differs from the reference periods' (the drift
     section's tests per column, Benjamini-Hochberg over the columns, drifted at q)."""
-    tests = [column_drift(c, frame[c].iloc[reference], frame[c].iloc[period], DriftSettings())["p_value"] for c in columns]
+    tests = [column_drift(c, frame[c].iloc[reference], frame[c].iloc[period], DriftSettings())["p_value"]
+             for c in columns]
     return float(np.mean([v <= q for v in benjamini_hochberg(tests)]))
 
 

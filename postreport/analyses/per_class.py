@@ -7,7 +7,7 @@ from typing import Optional
 import numpy as np
 
 from ..figures import Bars
-from ..metrics import FEW_ERRORS, MIN_CLASS_ROWS, RARE, candidate_metrics
+from ..metrics import FEW_ERRORS, MIN_CLASS_ROWS, RARE, candidate_metrics, rare_proportion
 from ..report.model import Estimate, Figure, Table
 from ..stats.proportions import wilson, z_for
 from .base import Analysis
@@ -135,7 +135,7 @@ def honest_intervals(row: ClassRow, level: float) -> None:
         row.ci_method = "wilson"
     z = z_for(level)
     for metric, m in (("recall", row.support), ("precision", predicted)):
-        if m > 0 and (small or min(tp, m - tp) < RARE):
+        if m > 0 and (small or rare_proportion(tp, m)):
             row.ci[metric] = wilson(tp, m, z)
             row.flags[metric] = "Wilson"
     errors = (row.support - tp) + (predicted - tp)

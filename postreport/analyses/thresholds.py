@@ -331,6 +331,7 @@ class ThresholdsAnalysis(Analysis):
             if 0 < y_sel[idx].sum() < len(idx):
                 for name, t in picks(y_sel[idx], s_sel[idx], cost).items():
                     chosen[name].append(t)
+        per_row = {}  # each chosen threshold's cost per test row
         for name in CHOSEN:
             t = result.choice(name).threshold
             if len(chosen[name]) >= 10:
@@ -343,9 +344,9 @@ class ThresholdsAnalysis(Analysis):
                         "few distinct scores); its cost interval stands.")
                 else:
                     result.threshold_ci[name] = ci
-            result.cost_ci[name] = mean_interval(_row_costs(y, score, t, cost), boot, seed, w)
-        default = _row_costs(y, score, result.choice("default").threshold, cost)
-        change = _row_costs(y, score, result.choice("lowest expected cost").threshold, cost) - default
+            per_row[name] = _row_costs(y, score, t, cost)
+            result.cost_ci[name] = mean_interval(per_row[name], boot, seed, w)
+        change = per_row["lowest expected cost"] - _row_costs(y, score, result.choice("default").threshold, cost)
         result.change = float(np.average(change, weights=w))
         result.change_ci = mean_interval(change, boot, seed, w)
 
