@@ -18,7 +18,7 @@ FAIRNESS = {"binary": ("demographic_parity_difference", "demographic_parity_rati
                        "equal_opportunity_difference"),
             "multiclass": ("accuracy_difference",), "regression": ("mae_difference",)}
 FAIRNESS_NAMES = tuple(dict.fromkeys(n for names in FAIRNESS.values() for n in names))
-DRIFT_NAMES = ("drift_share", "domain_auc")  # the drift section's (every task)
+MONITORING_NAMES = ("drift_share", "domain_auc", "worst_period_difference")  # drift, over_time (every task)
 PASS, FAIL, NOT_EVALUABLE = "pass", "fail", "not evaluable"
 
 
@@ -61,7 +61,7 @@ class GateResult:
 def parse(gates_cfg, has_baseline: bool, has_sensitive: bool = False) -> list:
     """The gates of the config, checked: known metric names, `_diff` only with a baseline, fairness summaries only
     with sensitive columns, min and/or max, `on`."""
-    valid = sorted(metrics.METRICS) + list(FAIRNESS_NAMES) + list(DRIFT_NAMES)
+    valid = sorted(metrics.METRICS) + list(FAIRNESS_NAMES) + list(MONITORING_NAMES)
     out = []
     for name, spec in (gates_cfg or {}).items():
         key = f"gates.{name}"
@@ -71,7 +71,7 @@ def parse(gates_cfg, has_baseline: bool, has_sensitive: bool = False) -> list:
         if unknown:
             raise UserError(f"{key}.{unknown[0]} is not a gate setting; valid: min, max, on")
         gate = Gate(str(name), spec.get("min"), spec.get("max"), spec.get("on") or "point")
-        if gate.name in DRIFT_NAMES:
+        if gate.name in MONITORING_NAMES:
             pass
         elif gate.name in FAIRNESS_NAMES:
             if not has_sensitive:
@@ -103,7 +103,7 @@ def check_task(gates: list, task: str) -> None:
     """After the data is read: every gated metric belongs to the task."""
     allowed = metrics.TASKS[task].all
     for gate in gates:
-        if gate.name in DRIFT_NAMES:
+        if gate.name in MONITORING_NAMES:
             continue
         if gate.name in FAIRNESS_NAMES:
             if gate.name not in FAIRNESS[task]:

@@ -62,27 +62,42 @@ def from_log(data) -> Predictions:
     if data.task == "regression":
         return Predictions(y_true.astype(float), np.asarray(logged.y_pred, dtype=float), None, [], 0.0,
                            weight=data.weights, cells=logged.cells)
+    proba, y_pred = logged_labels(data, logged.scores, logged.y_pred, y_true.dtype)
+    return Predictions(y_true, y_pred, proba, list(data.labels), 0.0, logged.probabilities, logged.threshold,
+                       weight=data.weights, loss=logged.loss, sq=logged.sq)
+
+
+def logged_labels(data, scores: Optional[np.ndarray], y_pred: Optional[np.ndarray], dtype) -> tuple:
+    """(probabilities in the data's label order or None, predicted labels) of logged rows: the logged labels, else
+    the positive class at and above the threshold (binary) or the top class."""
     labels = list(data.labels)
     proba = None
-    scores = logged.scores
     if scores is not None:
         if data.task == "binary":
             positive = labels.index(data.positive_label)
-            proba = np.empty((len(y_true), 2))
+            proba = np.empty((len(scores), 2))
             proba[:, positive], proba[:, 1 - positive] = scores[:, 0], 1 - scores[:, 0]
         else:
             proba = scores
-    if logged.y_pred is not None:
-        y_pred = np.asarray(logged.y_pred)
-        if y_pred.dtype.kind == "f" and y_true.dtype.kind in "iu" and np.all(np.mod(y_pred, 1) == 0):
-            y_pred = y_pred.astype(y_true.dtype)
+    if y_pred is not None:
+        y_pred = np.asarray(y_pred)
+        if y_pred.dtype.kind == "f" and dtype.kind in "iu" and np.all(np.mod(y_pred, 1) == 0):
+            y_pred = y_pred.astype(dtype)
     elif data.task == "binary":
         positive = labels.index(data.positive_label)
-        y_pred = np.asarray(labels, dtype=object)[np.where(proba[:, positive] >= logged.threshold, positive,
+        y_pred = np.asarray(labels, dtype=object)[np.where(proba[:, positive] >= data.logged.threshold, positive,
                                                            1 - positive)]
     else:
         y_pred = np.asarray(labels, dtype=object)[np.argmax(proba, axis=1)]
-    if y_pred.dtype == object and y_true.dtype != object:
-        y_pred = y_pred.astype(y_true.dtype)
-    return Predictions(y_true, y_pred, proba, labels, 0.0, logged.probabilities, logged.threshold,
-                       weight=data.weights, loss=logged.loss, sq=logged.sq)
+    if y_pred.dtype == object and dtype != object:
+        y_pred = y_pred.astype(dtype)
+    return proba, y_pred
+
+
+def confidence(labels: list, proba: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Each row's probability, by its own scores, that its predicted label is right (0 for a label the scores do
+    not cover): the expected accuracy's terms."""
+    index = {label: i for i, label in enumerate(labels)}
+    idx = np.fromiter((index.get(v, -1) for v in y_pred.tolist()), dtype=int, count=len(y_pred))
+    out = proba[np.arange(len(idx)), np.maximum(idx, 0)]
+    return np.where(idx >= 0, out, 0.0)

@@ -1,12 +1,12 @@
 """Performance over time: the test of a worse period against statsmodels and scipy, period keys from a date
 column's parts, and a planted bad day flagged alone in logged predictions."""
-from types import SimpleNamespace
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from postreport.analyses.over_time import OverTimeSettings, period_keys, worse_test
+from postreport.predictions import confidence
+from postreport.stats.estimated import calibration_gap, expected_accuracy
 
 
 def test_the_worse_period_test_equals_statsmodels_and_scipy():
@@ -15,11 +15,11 @@ def test_the_worse_period_test_equals_statsmodels_and_scipy():
 
     rng = np.random.default_rng(0)
     period, reference = (rng.random(400) < 0.22).astype(float), (rng.random(900) < 0.15).astype(float)
-    difference, p = worse_test(period, reference, lower_better=False)
+    difference, ci, p = worse_test(period, reference, False, 1.96)
     z, p_sm = proportions_ztest([period.sum(), reference.sum()], [400, 900], alternative="larger")
     assert p == pytest.approx(p_sm) and difference == pytest.approx(reference.mean() - period.mean())
     a, b = np.abs(rng.normal(0, 1.3, 300)), np.abs(rng.normal(0, 1.0, 500))
-    difference, p = worse_test(a, b, lower_better=True)
+    difference, ci, p = worse_test(a, b, True, 1.96)
     assert p == pytest.approx(ttest_ind(a, b, equal_var=False, alternative="greater").pvalue)
     assert difference == pytest.approx(a.mean() - b.mean())
 
@@ -27,34 +27,98 @@ def test_the_worse_period_test_equals_statsmodels_and_scipy():
 def test_period_keys_from_a_date_columns_parts():
     stamps = pd.to_datetime(["2026-11-30", "2026-12-01", "2026-12-07", None])
     X = pd.DataFrame({"when.year": stamps.year, "when.month": stamps.month, "when.day": stamps.day}).astype(float)
-    data = SimpleNamespace(dates={"when": list(X.columns)}, X_test=X)
-    keys = lambda period: period_keys(data, OverTimeSettings(by="when", period=period)).tolist()  # noqa: E731
+    keys = lambda period: period_keys(X, {"when": list(X.columns)},  # noqa: E731
+                                      OverTimeSettings(by="when", period=period)).tolist()
     assert keys("day")[:3] == ["2026-11-30", "2026-12-01", "2026-12-07"] and pd.isna(keys("day")[3])
     assert keys("week")[:3] == ["2026-W49", "2026-W49", "2026-W50"]
     assert keys("month")[:3] == ["2026-11", "2026-12", "2026-12"]
 
 
+def test_period_keys_from_dates_as_text_like_partition_folders():
+    X = pd.DataFrame({"date": pd.Categorical(["2026-11-30", "2026-12-01", None])})
+    assert period_keys(X, {}, OverTimeSettings(by="date", period="week")).tolist()[:2] == ["2026-W49", "2026-W49"]
+    assert period_keys(X, {}, OverTimeSettings(by="date", period=None)).tolist()[:2] == ["2026-11-30", "2026-12-01"]
+
+
+def test_the_difference_intervals_cover_at_their_level():
+    """Wald (accuracy) and Welch (absolute error) intervals of a period's difference from the reference, by
+    simulation: each holds the true difference in about 95 % of samples."""
+    rng = np.random.default_rng(1)
+    hits = {"wald": 0, "welch": 0}
+    reps = 1000
+    for _ in range(reps):
+        d, ci, _ = worse_test((rng.random(300) > 0.8).astype(float), (rng.random(900) > 0.85).astype(float), False,
+                              1.96)
+        hits["wald"] += ci[0] <= 0.80 - 0.85 <= ci[1]
+        d, ci, _ = worse_test(np.abs(rng.standard_t(5, 200)) * 1.2, np.abs(rng.standard_t(5, 600)), True, 1.96)
+        truth = 0.2 * np.mean(np.abs(rng.standard_t(5, 400_000)))  # E|t5| x (1.2 - 1)
+        hits["welch"] += ci[0] <= truth <= ci[1]
+    assert all(0.93 <= h / reps <= 0.97 for h in hits.values()), hits
+
+
+def test_cbpe_interval_holds_the_accuracy_the_rows_show_on_calibrated_scores():
+    """The estimate from calibrated probabilities against the true accuracy once the labels are drawn: covered at
+    about the nominal rate; and miscalibrated scores (too confident) are found by the gap on labelled rows."""
+    rng = np.random.default_rng(2)
+    reps, hits = 1000, 0
+    for _ in range(reps):
+        p = rng.beta(5, 2, 150)  # the probability of the predicted label
+        right = rng.random(150) < p
+        estimate, ci, _ = expected_accuracy(p, 1.96)
+        hits += ci[0] <= right.mean() <= ci[1]
+    assert 0.93 <= hits / reps <= 0.97
+    p = rng.beta(5, 2, 3000)
+    gap, ci = calibration_gap(rng.random(3000) < p, p, 1.96)
+    assert ci[0] <= 0 <= ci[1]
+    gap, ci = calibration_gap(rng.random(3000) < p - 0.08, p, 1.96)  # 8 points over-confident
+    assert ci[1] < 0 and gap == pytest.approx(-0.08, abs=0.03)
+
+
+def test_confidence_is_the_probability_of_the_predicted_label():
+    proba = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.5, 0.5, 0.0]])
+    assert confidence(["a", "b", "c"], proba, np.array(["a", "b", "z"])).tolist() == [0.7, 0.3, 0.0]
+
+
 @pytest.mark.slow
 def test_a_planted_bad_day_is_the_only_one_flagged(tmp_path):
+    """Ten daily partition folders (date=...), one day 5 points worse, one more day whose labels have not arrived:
+    only the bad day flagged, the unlabelled day estimated from calibrated scores within its interval, and the worst
+    period's difference a gate."""
     from conftest import run_report
 
     rng = np.random.default_rng(3)
-    days = pd.date_range("2026-11-01", periods=10, freq="D")
-    frames = []
+    days = pd.date_range("2026-11-01", periods=11, freq="D")
+    truth = None
     for k, day in enumerate(days):
         n = 3000
         y = rng.integers(0, 2, n)
-        right = rng.random(n) < (0.80 if k == 6 else 0.85)
-        frames.append(pd.DataFrame({"when": day.strftime("%Y-%m-%d"), "x": rng.normal(0.5 if k == 3 else 0, 1, n),
-                                    "y_true": y, "y_pred": np.where(right, y, 1 - y)}))
-    pd.concat(frames).to_parquet(tmp_path / "logged.parquet")
-    result, _ = run_report(tmp_path, ["data=predictions", f"data.path={tmp_path / 'logged.parquet'}",
-                                      "report.analyses=[metrics,over_time]", "+analyses.over_time.by=when"])
-    periods = result.metrics["results"]["over_time"]["periods"]
-    assert [p["period"] for p in periods] == [d.strftime("%Y-%m-%d") for d in days]
+        confident = rng.beta(8, 2, n)  # calibrated: right with this probability
+        if k == 6:
+            confident = np.clip(confident - 0.05, 0.5, 1)
+        right = rng.random(n) < confident
+        y_pred = np.where(right, y, 1 - y)
+        frame = pd.DataFrame({"x": rng.normal(0.5 if k == 3 else 0, 1, n), "y_true": y.astype(float),
+                              "score": np.where(y_pred == 1, confident, 1 - confident)})
+        if k == 10:
+            truth, frame["y_true"] = right.mean(), np.nan
+        folder = tmp_path / "logged" / f"date={day:%Y-%m-%d}"
+        folder.mkdir(parents=True)
+        frame.to_parquet(folder / "part-0.parquet")
+    result, _ = run_report(tmp_path, ["data=predictions", f"data.path={tmp_path / 'logged'}", "data.scores=[score]",
+                                      "report.analyses=[metrics,over_time]", "+analyses.over_time.by=date",
+                                      "+gates.worst_period_difference.min=-0.02"])
+    over = result.metrics["results"]["over_time"]
+    periods = over["periods"]
+    assert [p["period"] for p in periods] == [f"{d:%Y-%m-%d}" for d in days]
     assert [p["period"] for p in periods if p["flagged"]] == ["2026-11-07"]
-    bad = periods[6]
-    assert bad["metrics"]["accuracy"] == pytest.approx(bad["metrics"]["accuracy"]) and bad["difference"] < -0.03
-    assert all(p["n"] == 3000 for p in periods) and periods[0]["reference"]
+    assert over["worst_period"] == "2026-11-07" and periods[6]["difference"] < -0.03
+    assert result.exit_code == 3  # the worst day's difference is below -0.02
+    assert all(p["n"] == 3000 for p in periods[:10]) and periods[0]["reference"]
     assert periods[3]["drift_share"] == 1.0 and periods[0]["drift_share"] is None  # x moved on day 4 only
-    assert sum(p["drift_share"] for p in periods[1:] if p is not periods[3]) <= 2
+    assert sum(p["drift_share"] for p in periods[1:10] if p is not periods[3]) <= 2
+    late = periods[10]
+    assert late["estimated"] and late["n"] == 0 and late["n_unlabeled"] == 3000
+    assert late["metrics_ci"]["accuracy"][0] <= truth <= late["metrics_ci"]["accuracy"][1]
+    assert not late["flagged"] and over["calibration"]["gap_ci"][0] <= 0 <= over["calibration"]["gap_ci"][1]
+    for p in periods[:10]:  # the estimate beside each measured value tracks it
+        assert abs(p["estimate"]["accuracy"] - p["metrics"]["accuracy"]) < 0.03

@@ -27,6 +27,16 @@ class Logged:
 
 
 @dataclass
+class Unlabeled:
+    """Logged predictions whose true label has not arrived: their other columns and the model's scores, kept for the
+    sections that estimate performance without labels (over_time); no metric is measured on them."""
+
+    X: pd.DataFrame  # the same columns as the test rows' X
+    scores: np.ndarray  # (n, k) in the data's label order, as Logged.scores (probabilities)
+    y_pred: Optional[np.ndarray]  # the logged predicted labels, or None: from the scores as for the labelled rows
+
+
+@dataclass
 class Dataset:
     name: str
     task: str
@@ -48,6 +58,7 @@ class Dataset:
     aggregation: Any = None  # postreport.warehouse.Aggregation: how aggregated input was read
     warehouse: Any = None  # postreport.warehouse.Warehouse: the engine, open for the sections' own passes
     dates: dict = field(default_factory=dict)  # a date column's name in the file -> the columns of its parts
+    unlabeled: Optional[Unlabeled] = None  # logged predictions without a true label yet (with probabilities)
 
     def file_columns(self, names, key: str) -> list:
         """Columns named as the file has them (a date column: its parts), each checked to be a column here; an

@@ -3,13 +3,15 @@ them (aggregated.py): true labels, predicted labels and/or scores, and any other
 error analysis)."""
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 import pandas as pd
 
 from ..config import MISSING_PREDICTIONS
 from ..errors import UserError
 from . import aggregated
-from .dataset import Dataset, Logged
+from .dataset import Dataset, Logged, Unlabeled
 from .decide import (are_probabilities, check_score_count, check_score_types, decide_task, infinite_values,
                      logged_positive_label, not_probabilities, sorted_labels, without_prediction)
 from .labels import check_predicted_labels, score_columns_by_class
@@ -43,7 +45,9 @@ def load_predictions(cfg) -> Dataset:
     dates = dict(table.attrs.get("dates", {}))
     check_columns(table, "data.path", cfg.target, [])
     table = keyed(table, cfg.id, cfg.target, list(cfg.drop))
-    table = clean(table, cfg.target, [], notes, "predictions file")  # data.drop was applied as the files were read
+    waiting = table[table[cfg.target].isna()] if cfg.scores else table.iloc[:0]  # labels not arrived yet
+    table = clean(table if waiting.empty else table[table[cfg.target].notna()], cfg.target, [], notes,
+                  "predictions file")  # data.drop was applied as the files were read
     pred_column = named.get("data.prediction")
     (table,) = merge_near_duplicates([table], [cfg.target] + ([pred_column] if pred_column else []),
                                       cfg.strip_labels, notes)
@@ -76,12 +80,36 @@ def load_predictions(cfg) -> Dataset:
     for col in X.columns:
         if not pd.api.types.is_numeric_dtype(X[col]):
             X[col] = X[col].astype("category")
+    unlabeled = _unlabeled(waiting, X, score_columns, pred_column, task, probabilities, cfg.target, notes)
     return Dataset(name=source.name, task=task, target=cfg.target, X_train=None, y_train=None,
                    X_test=X.reset_index(drop=True), y_test=y.reset_index(drop=True), labels=labels,
                    positive_label=positive, source=", ".join(files), notes=notes, files=files,
                    logged=Logged(y_pred, scores, pred_column, score_columns, probabilities,
                                  0.5 if cfg.threshold is None else float(cfg.threshold)),
-                   test_keys=keys, key_name=cfg.id or "row", dates=dates)
+                   test_keys=keys, key_name=cfg.id or "row", dates=dates, unlabeled=unlabeled)
+
+
+def _unlabeled(waiting: pd.DataFrame, X: pd.DataFrame, score_columns: list, pred_column, task: str,
+               probabilities: bool, target: str, notes: list) -> Optional[Unlabeled]:
+    """Rows whose true label has not arrived, kept (with a note) when their probabilities can estimate how well the
+    model does on them (over_time); otherwise left out with a note, as any row without a label."""
+    if waiting.empty:
+        return None
+    kept = waiting[waiting[score_columns].notna().all(axis=1)] if task != "regression" and probabilities else \
+        waiting.iloc[:0]
+    if kept.empty:
+        notes.append(f"{len(waiting)} rows of the predictions file have no value in {target!r} and were left out.")
+        return None
+    scores = np.column_stack([_score_column(kept[c], c).to_numpy(float) for c in score_columns])
+    frame = kept[list(X.columns)].copy()
+    for col in X.columns:
+        if isinstance(X[col].dtype, pd.CategoricalDtype):
+            frame[col] = frame[col].astype("category")
+    notes.append(f"{len(kept):,} rows have no value in {target!r} yet: no metric is measured on them; the over_time "
+                 "section estimates their periods' accuracy from their scores"
+                 + (f" ({len(waiting) - len(kept)} without scores left out)." if len(kept) < len(waiting) else "."))
+    return Unlabeled(frame.reset_index(drop=True), scores,
+                     None if pred_column is None else kept[pred_column].to_numpy())
 
 
 def _named_columns(cfg, columns: list) -> dict:

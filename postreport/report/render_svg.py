@@ -159,8 +159,9 @@ def _lines(fig, ax, spec: Lines) -> None:
         else:
             ax.plot(s.x, s.y, linestyle="--" if s.style == "dashed" else "-", **kwargs)
         if s.errors:
-            for x, (low, high) in zip(s.x, s.errors):
-                ax.plot([x, x], [low, high], color=colour, linewidth=0.9)
+            for x, interval in zip(s.x, s.errors):
+                if interval is not None:  # None: no interval at that point
+                    ax.plot([x, x], interval, color=colour, linewidth=0.9)
     for m in spec.markers or []:
         ax.plot([m.x], [m.y], marker="o", markersize=6, color="#000000", zorder=5)
         if m.label:
