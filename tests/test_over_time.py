@@ -5,6 +5,13 @@ import pandas as pd
 import pytest
 
 from postreport.analyses.over_time import OverTimeSettings, period_keys, worse_test
+
+
+def errors(values):  # a period's sums as over_time keeps them: rows right (0/1 errors) or |e| and e²
+    v = np.asarray(values, float)
+    if set(np.unique(v)) <= {0.0, 1.0}:
+        return {"n": len(v), "right": float(len(v) - v.sum())}
+    return {"n": len(v), "ae": float(v.sum()), "se": float((v * v).sum())}
 from postreport.predictions import confidence
 from postreport.stats.estimated import calibration_gap, expected_accuracy
 
@@ -15,11 +22,11 @@ def test_the_worse_period_test_equals_statsmodels_and_scipy():
 
     rng = np.random.default_rng(0)
     period, reference = (rng.random(400) < 0.22).astype(float), (rng.random(900) < 0.15).astype(float)
-    difference, ci, p = worse_test(period, reference, False, 1.96)
+    difference, ci, p = worse_test(errors(period), errors(reference), False, 1.96)
     z, p_sm = proportions_ztest([period.sum(), reference.sum()], [400, 900], alternative="larger")
     assert p == pytest.approx(p_sm) and difference == pytest.approx(reference.mean() - period.mean())
     a, b = np.abs(rng.normal(0, 1.3, 300)), np.abs(rng.normal(0, 1.0, 500))
-    difference, ci, p = worse_test(a, b, True, 1.96)
+    difference, ci, p = worse_test(errors(a), errors(b), True, 1.96)
     assert p == pytest.approx(ttest_ind(a, b, equal_var=False, alternative="greater").pvalue)
     assert difference == pytest.approx(a.mean() - b.mean())
 
@@ -46,12 +53,12 @@ def test_the_difference_intervals_cover_at_their_level():
     rng = np.random.default_rng(1)
     hits = {"wald": 0, "welch": 0}
     reps = 1000
+    truth = 0.2 * np.mean(np.abs(rng.standard_t(5, 2_000_000)))  # E|t5| x (1.2 - 1)
     for _ in range(reps):
-        d, ci, _ = worse_test((rng.random(300) > 0.8).astype(float), (rng.random(900) > 0.85).astype(float), False,
-                              1.96)
+        d, ci, _ = worse_test(errors(rng.random(300) > 0.8), errors(rng.random(900) > 0.85), False, 1.96)
         hits["wald"] += ci[0] <= 0.80 - 0.85 <= ci[1]
-        d, ci, _ = worse_test(np.abs(rng.standard_t(5, 200)) * 1.2, np.abs(rng.standard_t(5, 600)), True, 1.96)
-        truth = 0.2 * np.mean(np.abs(rng.standard_t(5, 400_000)))  # E|t5| x (1.2 - 1)
+        d, ci, _ = worse_test(errors(np.abs(rng.standard_t(5, 200)) * 1.2), errors(np.abs(rng.standard_t(5, 600))),
+                              True, 1.96)
         hits["welch"] += ci[0] <= truth <= ci[1]
     assert all(0.93 <= h / reps <= 0.97 for h in hits.values()), hits
 
@@ -64,14 +71,18 @@ def test_cbpe_interval_holds_the_accuracy_the_rows_show_on_calibrated_scores():
     for _ in range(reps):
         p = rng.beta(5, 2, 150)  # the probability of the predicted label
         right = rng.random(150) < p
-        estimate, ci, _ = expected_accuracy(p, 1.96)
+        estimate, ci, _ = expected_accuracy(p.sum(), (p * p).sum(), len(p), 1.96)
         hits += ci[0] <= right.mean() <= ci[1]
     assert 0.93 <= hits / reps <= 0.97
     p = rng.beta(5, 2, 3000)
-    gap, ci = calibration_gap(rng.random(3000) < p, p, 1.96)
+    gap = lambda r: calibration_gap(r.sum(), (r * p).sum(), p.sum(), (p * p).sum(), len(p), 1.96)  # noqa: E731
+    g, ci = gap((rng.random(3000) < p).astype(float))
     assert ci[0] <= 0 <= ci[1]
-    gap, ci = calibration_gap(rng.random(3000) < p - 0.08, p, 1.96)  # 8 points over-confident
-    assert ci[1] < 0 and gap == pytest.approx(-0.08, abs=0.03)
+    g, ci = gap((rng.random(3000) < p - 0.08).astype(float))  # 8 points over-confident
+    assert ci[1] < 0 and g == pytest.approx(-0.08, abs=0.03)
+    r = (rng.random(3000) < p).astype(float)  # the interval from sums equals the one from the rows
+    d = r - p
+    assert gap(r)[1][1] - gap(r)[0] == pytest.approx(1.96 * d.std(ddof=1) / np.sqrt(3000))
 
 
 def test_confidence_is_the_probability_of_the_predicted_label():
@@ -104,9 +115,10 @@ def test_a_planted_bad_day_is_the_only_one_flagged(tmp_path):
         folder = tmp_path / "logged" / f"date={day:%Y-%m-%d}"
         folder.mkdir(parents=True)
         frame.to_parquet(folder / "part-0.parquet")
-    result, _ = run_report(tmp_path, ["data=predictions", f"data.path={tmp_path / 'logged'}", "data.scores=[score]",
-                                      "report.analyses=[metrics,over_time]", "+analyses.over_time.by=date",
-                                      "+gates.worst_period_difference.min=-0.02"])
+    given = ["data=predictions", f"data.path={tmp_path / 'logged'}", "data.scores=[score]",
+             "report.analyses=[metrics,over_time]", "+analyses.over_time.by=date",
+             "+gates.worst_period_difference.min=-0.02"]
+    result, _ = run_report(tmp_path, given)
     over = result.metrics["results"]["over_time"]
     periods = over["periods"]
     assert [p["period"] for p in periods] == [f"{d:%Y-%m-%d}" for d in days]
@@ -122,3 +134,15 @@ def test_a_planted_bad_day_is_the_only_one_flagged(tmp_path):
     assert not late["flagged"] and over["calibration"]["gap_ci"][0] <= 0 <= over["calibration"]["gap_ci"][1]
     for p in periods[:10]:  # the estimate beside each measured value tracks it
         assert abs(p["estimate"]["accuracy"] - p["metrics"]["accuracy"]) < 0.03
+    # DuckDB counts the same cells where the rows live: the same numbers (counts exact, sums to rounding); the drift
+    # shares come from binned counts there (chi-squared on the reference's deciles), so they may differ
+    engine, _ = run_report(tmp_path / "duckdb", given + ["data.engine=duckdb"])
+    other = engine.metrics["results"]["over_time"]["periods"]
+    for a, b in zip(periods, other):
+        assert (a["n"], a["n_unlabeled"], a["flagged"], a["estimated"]) == (b["n"], b["n_unlabeled"], b["flagged"],
+                                                                            b["estimated"])
+        for key in ("difference", "p_value", "q_value"):
+            assert (a[key] is None and b[key] is None) or a[key] == pytest.approx(b[key], rel=1e-9, abs=1e-12)
+        assert a["metrics"]["accuracy"] == pytest.approx(b["metrics"]["accuracy"], rel=1e-12)
+        assert a["metrics_ci"]["accuracy"] == pytest.approx(b["metrics_ci"]["accuracy"], rel=1e-9)
+    assert other[3]["drift_share"] == 1.0 and engine.exit_code == 3

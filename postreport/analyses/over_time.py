@@ -16,9 +16,11 @@ from ..errors import UserError, at_least, strictly_between
 from ..figures import Lines, Marker, Series
 from ..report.model import Estimate, Figure, Note, Table
 from ..predictions import confidence, logged_labels
+from ..data import histograms
+from ..stats import drift as st
 from ..stats.drift import benjamini_hochberg
 from ..stats.estimated import calibration_gap, expected_accuracy
-from ..stats.proportions import z_for
+from ..stats.proportions import wilson, z_for
 from .base import Analysis
 from .drift import DriftSettings, column_drift
 
@@ -115,6 +117,7 @@ class OverTimeAnalysis(Analysis):
     title = "Performance over time"
     lead = "Which period the model got worse in, judged against the first periods."
     Settings = OverTimeSettings
+    aggregated = True  # its own GROUP BY pass where the rows live (engine_cells)
 
     def offers_gate(self, name: str) -> bool:
         return name == "worst_period_difference"
@@ -140,76 +143,62 @@ class OverTimeAnalysis(Analysis):
     def skip_reason(self, ctx, settings) -> Optional[str]:
         if settings.by is None:
             return "No time column: set analyses.over_time.by=COLUMN (a date column, or a column of periods)."
-        if ctx.data.warehouse is not None:
-            return "Over time on aggregated input is not built yet: use data.engine=pandas."
         return None
 
     def compute(self, ctx, settings: OverTimeSettings) -> OverTimeResult:
-        data, pred, enc, task = ctx.data, ctx.predictions, ctx.encoded, ctx.data.task
-        keys = period_keys(data.X_test, data.dates, settings).to_numpy()
-        names = metrics.TASKS[task].sliced
-        main = names[0]
+        """From per-period cells (in memory, or counted where the rows live): every number of a period is a sum over
+        its cells, so both paths give the same numbers from the same rows."""
+        data, task = ctx.data, ctx.data.task
+        wh = data.warehouse
+        cells, notes = (engine_cells(ctx, settings) if wh is not None else memory_cells(ctx, settings))
+        main = metrics.TASKS[task].sliced[0]
         level = interval_level(ctx.cfg.bootstrap)
         z = z_for(level or 0.95)
-        waiting = data.unlabeled if task != "regression" and pred.probabilities else None
-        waiting_keys = period_keys(waiting.X, data.dates, settings).to_numpy() if waiting is not None else keys[:0]
-        order = sorted(set(pd.Series(keys).dropna()) | set(pd.Series(waiting_keys).dropna()))
-        result = OverTimeResult(settings.by, settings.period if settings.period is not None else None, main, [],
-                                settings.reference, settings.q, level)
+        periods = summarise(cells, task, ctx.encoded, data)
+        order = sorted(periods)
+        result = OverTimeResult(settings.by, settings.period, main, [], settings.reference, settings.q, level,
+                                notes=notes)
         if len(order) <= settings.reference:
             result.notes.append(f"Only {len(order)} period(s): none to judge after the first {settings.reference}.")
-        error = per_row_error(task, pred, enc)
-        labelled_conf = None if enc is None or enc.proba is None or not pred.probabilities else \
-            confidence(list(range(enc.proba.shape[1])), enc.proba, enc.pred_idx)
-        waiting_conf = None
-        if waiting is not None:
-            proba, y_pred = logged_labels(data, waiting.scores, waiting.y_pred, np.asarray(pred.y_true).dtype)
-            waiting_conf = confidence(list(data.labels), proba, y_pred)
-        ref_rows = np.flatnonzero(np.isin(keys, order[: settings.reference]))
+        reference = pooled([periods[p] for p in order[: settings.reference]])
         lower_better = metrics.lower_is_better(main)
+        scored = task != "regression" and cells["conf"].notna().any()
         for k, name in enumerate(order):
-            idx = np.flatnonzero(keys == name)
-            later = np.flatnonzero(waiting_keys == name)
-            entry = {"period": str(name), "n": int(len(idx)), "n_unlabeled": int(len(later)),
-                     "metrics": {m: None for m in names}, "metrics_ci": {main: None}, "reference": k < settings.reference,
-                     "small": False, "difference": None, "difference_ci": None, "p_value": None, "q_value": None,
-                     "flagged": False, "drift_share": None, "estimated": False, "estimate": None}
-            entry["estimated"] = len(idx) < settings.min_rows and len(later) > 0 and not entry["reference"]
+            s = periods[name]
+            entry = {"period": str(name), "n": s["n"], "n_unlabeled": s.get("waiting", 0),
+                     "metrics": {m: s.get(m) for m in metrics.TASKS[task].sliced}, "metrics_ci": {main: None},
+                     "reference": k < settings.reference, "small": False, "difference": None, "difference_ci": None,
+                     "p_value": None, "q_value": None, "flagged": False, "drift_share": None, "estimated": False,
+                     "estimate": None}
+            entry["estimated"] = bool(scored and s["n"] < settings.min_rows and s["waiting"] > 0
+                                      and not entry["reference"])
+            judge = not entry["reference"] and reference["n"] >= 2
             if entry["estimated"]:
-                conf = waiting_conf[later]
-                value, ci, variance = expected_accuracy(conf, z)
-                entry["estimate"] = {"accuracy": value, "ci": ci, "rows": int(len(later))}
+                value, ci, variance = expected_accuracy(s["waiting_conf"], s["waiting_conf2"], s["waiting"], z)
+                entry["estimate"] = {"accuracy": value, "ci": ci, "rows": s["waiting"]}
                 entry["metrics"][main], entry["metrics_ci"][main] = value, ci
-                entry["small"] = len(later) < settings.min_rows
-                if not entry["small"] and len(ref_rows) >= 2:
+                entry["small"] = s["waiting"] < settings.min_rows
+                if judge and not entry["small"]:
                     entry["difference"], entry["difference_ci"], entry["p_value"] = estimated_worse_test(
-                        value, variance, error[ref_rows], z)
+                        value, variance, reference, z)
             else:
-                entry["small"] = len(idx) < settings.min_rows
-                if len(idx):
-                    point = metrics.point_metrics(data, pred, enc, rows=idx)
-                    entry["metrics"] = {m: point.values.get(m) for m in names}
+                entry["small"] = s["n"] < settings.min_rows
                 if not entry["small"]:
-                    iv = metrics.intervals(task, pred, enc, ctx.cfg.bootstrap, ctx.seed + k, rows=idx, scores=False,
-                                           stratified=False)
-                    entry["metrics_ci"][main] = None if iv is None else iv.interval(main)
-                if labelled_conf is not None and len(idx):
-                    value, ci, _ = expected_accuracy(labelled_conf[idx], z)
-                    entry["estimate"] = {"accuracy": value, "ci": ci, "rows": int(len(idx))}
-                if not entry["reference"] and not entry["small"] and len(ref_rows) >= 2:
-                    entry["difference"], entry["difference_ci"], entry["p_value"] = worse_test(
-                        error[idx], error[ref_rows], lower_better, z)
+                    entry["metrics_ci"][main] = metric_interval(s, task, z)
+                if scored and s["n"]:
+                    value, ci, _ = expected_accuracy(s["conf"], s["conf2"], s["n"], z)
+                    entry["estimate"] = {"accuracy": value, "ci": ci, "rows": s["n"]}
+                if judge and not entry["small"]:
+                    entry["difference"], entry["difference_ci"], entry["p_value"] = worse_test(s, reference,
+                                                                                               lower_better, z)
             result.periods.append(entry)
-        by_parts = data.dates.get(settings.by, [settings.by])
-        columns = [c for c in data.X_test.columns if c not in by_parts]
-        if columns and len(ref_rows) >= 2:
-            for name, entry in zip(order, result.periods):
-                if entry["difference"] is None:
-                    continue
-                current = waiting.X.iloc[np.flatnonzero(waiting_keys == name)] if entry["estimated"] else \
-                    data.X_test.iloc[np.flatnonzero(keys == name)]
-                entry["drift_share"] = drift_share(data.X_test.iloc[ref_rows], current, columns, settings.q)
         judged = [p for p in result.periods if p["p_value"] is not None]
+        if judged:
+            shares = (engine_drift_shares if wh is not None else memory_drift_shares)(
+                ctx, settings, order[: settings.reference], [p["period"] for p in judged],
+                {p["period"]: p["estimated"] for p in judged})
+            for p in judged:
+                p["drift_share"] = shares.get(p["period"])
         for p, q in zip(judged, benjamini_hochberg([p["p_value"] for p in judged])):
             p["q_value"] = q
             p["flagged"] = bool(q <= settings.q)
@@ -217,9 +206,11 @@ class OverTimeAnalysis(Analysis):
         if unjudged:
             result.notes.append(f"{unjudged} period(s) with fewer than {settings.min_rows} rows are shown, not judged "
                                 "(analyses.over_time.min_rows).")
-        if labelled_conf is not None and len(labelled_conf) >= 2:
-            gap, gap_ci = calibration_gap(error == 0, labelled_conf, z)
-            result.calibration = {"gap": gap, "gap_ci": gap_ci, "rows": int(len(labelled_conf))}
+        if scored:
+            labelled = pooled(list(periods.values()))
+            if labelled["n"] >= 2:
+                gap, gap_ci = calibration_gap_of(labelled, z)
+                result.calibration = {"gap": gap, "gap_ci": gap_ci, "rows": labelled["n"]}
         return result
 
     def items(self, r: OverTimeResult) -> list:
@@ -307,51 +298,223 @@ def dates_of(frame: pd.DataFrame, dates: dict, by: str) -> pd.Series:
     return pd.to_datetime(frame[by].astype("string"), errors="coerce", format="ISO8601").reset_index(drop=True)
 
 
-def drift_share(reference: pd.DataFrame, current: pd.DataFrame, columns: list, q: float) -> float:
-    """The share of columns whose distribution in the period differs from the reference periods' (the drift
-    section's tests per column, Benjamini-Hochberg over the columns, drifted at q)."""
-    tests = [column_drift(c, reference[c], current[c], DriftSettings())["p_value"] for c in columns]
-    return float(np.mean([v <= q for v in benjamini_hochberg(tests)]))
+def share_drifted(p_values: list, q: float) -> float:
+    """The share of columns drifted at q (Benjamini-Hochberg over the columns)."""
+    return float(np.mean([v <= q for v in benjamini_hochberg(p_values)]))
 
 
-def per_row_error(task: str, pred, enc) -> np.ndarray:
-    """Each test row's error: 1 when misclassified (accuracy = 1 - its mean), or the absolute error (MAE)."""
-    if task == "regression":
-        return np.abs(np.asarray(pred.y_pred, float) - np.asarray(pred.y_true, float))
-    return (enc.y_idx != enc.pred_idx).astype(float)
+def memory_drift_shares(ctx, settings: OverTimeSettings, reference: list, judged: list, estimated: dict) -> dict:
+    """period -> the share of the other columns whose distribution in the period differs from the reference
+    periods' (the drift section's tests per column on the rows; a period without labels: its unlabelled rows)."""
+    data = ctx.data
+    by_parts = data.dates.get(settings.by, [settings.by])
+    columns = [c for c in data.X_test.columns if c not in by_parts]
+    if not columns:
+        return {}
+    keys = period_keys(data.X_test, data.dates, settings).to_numpy()
+    waiting = data.unlabeled
+    waiting_keys = None if waiting is None else period_keys(waiting.X, data.dates, settings).to_numpy()
+    ref = data.X_test.iloc[np.flatnonzero(np.isin(keys, reference))]
+    out = {}
+    for name in judged:
+        current = waiting.X.iloc[np.flatnonzero(waiting_keys == name)] if estimated[name] else \
+            data.X_test.iloc[np.flatnonzero(keys == name)]
+        out[name] = share_drifted([column_drift(c, ref[c], current[c], DriftSettings())["p_value"] for c in columns],
+                                  settings.q)
+    return out
 
 
-def worse_test(period: np.ndarray, reference: np.ndarray, lower_better: bool, z: float) -> tuple:
-    """(the period's metric minus the reference's, its interval, one-sided p-value that the period's mean error is
-    higher). The error is 1 - accuracy for classification (a pooled z test of two proportions; the interval
-    unpooled, Wald) or the absolute error (Welch's t test and interval)."""
-    from scipy.stats import norm, t, ttest_ind
+def engine_drift_shares(ctx, settings: OverTimeSettings, reference: list, judged: list, estimated: dict) -> dict:
+    """memory_drift_shares where the rows live: the other columns' counts per period on the reference periods'
+    bins (deciles of a seeded sample of their rows, or categories) in one pass, each period's against the reference
+    periods' pooled by the chi-squared test."""
+    wh = ctx.data.warehouse
+    kinds = {c: kind for c, kind in wh.features.items() if c != settings.by}
+    if not kinds:
+        return {}
+    engine, q = wh.engine, wh.engine.ident
+    period = engine.period(q(settings.by), settings.period)
+    within = f"{period} IN ({', '.join(engine.literal(p) for p in reference)})"
+    sample = wh.run("reference sample", engine.sample(f"SELECT {', '.join(q(c) for c in kinds)} FROM src WHERE "
+                                                      f"{within}", SAMPLE_ROWS, ctx.seed))
+    bins = histograms.bins_from(sample, kinds, DriftSettings().bins)
+    wanted = ", ".join(engine.literal(p) for p in list(reference) + list(judged))
+    table = wh.run("histograms per period", histograms.histogram_sql(engine, "src", bins, kinds, period,
+                                                                     f"{period} IN ({wanted})"))
+    rows = {g: row for g, row in zip(table["g"], (r for _, r in table.iterrows()))}
+    out = {}
+    for name in judged:
+        if name not in rows:
+            continue
+        tests = []
+        for i, b in enumerate(bins):
+            ref = sum((histograms.counts_of(rows[p], i, b) for p in reference if p in rows),
+                      histograms.Counts(np.zeros(_width(b)), None if b.kind != "numeric" else np.zeros(_width(b)),
+                                        0, 0))
+            cur = histograms.counts_of(rows[name], i, b)
+            tests.append(st.chi_squared(ref.counts, cur.counts)[1])
+        out[name] = share_drifted(tests, settings.q)
+    return out
 
-    n1, n0 = len(period), len(reference)
-    binary = set(np.unique(np.r_[period, reference])) <= {0.0, 1.0}
-    if binary:
-        p1, p0 = period.mean(), reference.mean()
-        pooled = (period.sum() + reference.sum()) / (n1 + n0)
-        se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
+
+def _width(b) -> int:
+    return len(b.edges) - 1 if b.kind == "numeric" else len(b.levels) + 1
+
+
+SAMPLE_ROWS = 20_000  # the reference periods' rows whose deciles bin the numeric columns
+
+
+def memory_cells(ctx, settings: OverTimeSettings) -> tuple:
+    """(cells, notes): the rows in memory grouped by (period, true label's index (-1: no label yet), predicted
+    label's index) with each group's rows and sums of p and p² (p: the probability of the predicted label), or
+    regression's (period) with the rows and sums of |e| and e²."""
+    data, pred, enc = ctx.data, ctx.predictions, ctx.encoded
+    keys = period_keys(data.X_test, data.dates, settings)
+    notes = _undated(int(keys.isna().sum()), settings)
+    if data.task == "regression":
+        ae = np.abs(np.asarray(pred.y_pred, float) - np.asarray(pred.y_true, float))
+        frame = pd.DataFrame({"period": keys, "n": 1, "ae": ae, "se": ae * ae})
+        return frame.groupby("period", sort=True).sum().reset_index(), notes
+    conf = np.full(len(keys), np.nan)
+    if enc.proba is not None and pred.probabilities:
+        conf = confidence(list(range(enc.proba.shape[1])), enc.proba, enc.pred_idx)
+    frames = [pd.DataFrame({"period": keys, "y": enc.y_idx, "pred": enc.pred_idx, "n": 1, "conf": conf,
+                            "conf2": conf * conf})]
+    waiting = data.unlabeled
+    if waiting is not None and pred.probabilities:
+        proba, y_pred = logged_labels(data, waiting.scores, waiting.y_pred, np.asarray(pred.y_true).dtype)
+        index = {label: i for i, label in enumerate(enc.labels)}
+        wconf = confidence(list(data.labels), proba, y_pred)
+        frames.append(pd.DataFrame({"period": period_keys(waiting.X, data.dates, settings), "y": -1,
+                                    "pred": [index.get(v, -2) for v in y_pred.tolist()], "n": 1, "conf": wconf,
+                                    "conf2": wconf * wconf}))
+    frame = pd.concat(frames, ignore_index=True)
+    return frame.groupby(["period", "y", "pred"], sort=True).sum(min_count=1).reset_index(), notes
+
+
+def engine_cells(ctx, settings: OverTimeSettings) -> tuple:
+    """memory_cells' cells counted where the rows live (one GROUP BY pass; rows without a label yet included)."""
+    data, wh = ctx.data, ctx.data.warehouse
+    period = wh.engine.period(wh.engine.ident(settings.by), settings.period)
+    if data.task == "regression":
+        ae = f"ABS({wh.pred} - {wh.y})"
+        cells = wh.run("over time", f"SELECT {period} AS period, COUNT(*) AS n, SUM({ae}) AS ae, "
+                                    f"SUM({ae} * {ae}) AS se FROM src WHERE {wh.y} IS NOT NULL AND {wh.pred} IS NOT "
+                                    f"NULL GROUP BY {period}")
+    else:
+        present = " AND ".join([f"{wh.pred} IS NOT NULL"] + [f"{s} IS NOT NULL" for s in wh.scores])
+        conf = wh.confidence if wh.confidence is not None and ctx.predictions.probabilities else "NULL"
+        cells = wh.run("over time", (
+            f"SELECT period, y, pred, COUNT(*) AS n, SUM(c) AS conf, SUM(c * c) AS conf2 FROM (SELECT {period} AS "
+            f"period, {wh.y} AS y, {wh.pred} AS pred, CAST({conf} AS DOUBLE) AS c FROM src WHERE {present}) AS t "
+            "GROUP BY period, y, pred"))
+        index = {label: i for i, label in enumerate(ctx.encoded.labels)}
+        cells["y"] = [-1 if v is None or v != v else index.get(v, -2) for v in cells["y"].tolist()]
+        cells["pred"] = [index.get(v, -2) for v in cells["pred"].tolist()]
+    undated = int(cells.loc[cells["period"].isna(), "n"].sum())
+    order = ["period", "y", "pred"] if "y" in cells else ["period"]
+    cells = cells[cells["period"].notna()].sort_values(order, ignore_index=True)
+    return cells, _undated(undated, settings)
+
+
+def _undated(rows: int, settings: OverTimeSettings) -> list:
+    if not rows:
+        return []
+    what = "no value" if settings.period is None else "no date (or a value that is not a date)"
+    return [f"{rows:,} rows have {what} in {settings.by!r} and belong to no period."]
+
+
+def summarise(cells: pd.DataFrame, task: str, enc, data) -> dict:
+    """period -> its sums and metrics: labelled rows n, right, conf, conf2, right_conf, accuracy, f1 (classification)
+    or n, ae, se, mae, rmse (regression); rows without a label yet: waiting, waiting_conf, waiting_conf2."""
+    out = {}
+    for name, part in cells.groupby("period", sort=True):
+        if task == "regression":
+            n, ae, se = float(part["n"].sum()), float(part["ae"].sum()), float(part["se"].sum())
+            out[name] = {"n": int(n), "ae": ae, "se": se, "mae": ae / n, "rmse": math.sqrt(se / n)}
+            continue
+        labelled, waiting = part[part["y"] >= 0], part[part["y"] < 0]
+        y, p, n = labelled["y"].to_numpy(), labelled["pred"].to_numpy(), labelled["n"].to_numpy(float)
+        right = y == p
+        conf = labelled["conf"].to_numpy(float)
+        s = {"n": int(n.sum()), "right": float(n[right].sum()), "conf": float(np.nansum(conf)),
+             "conf2": float(np.nansum(labelled["conf2"].to_numpy(float))), "right_conf": float(np.nansum(conf[right])),
+             "waiting": int(waiting["n"].sum()), "waiting_conf": float(np.nansum(waiting["conf"].to_numpy(float))),
+             "waiting_conf2": float(np.nansum(waiting["conf2"].to_numpy(float)))}
+        s["accuracy"] = s["right"] / s["n"] if s["n"] else None
+        s["f1"] = f1_from_counts(y, p, n, data, enc) if s["n"] else None
+        out[name] = s
+    return out
+
+
+def f1_from_counts(y: np.ndarray, pred: np.ndarray, n: np.ndarray, data, enc) -> float:
+    """F1 as the report defines it, from (true, predicted, rows) counts: the positive class's (binary) or the macro
+    average over the data's labels (a class never predicted or absent counts 0), as scikit-learn's."""
+    classes = [enc.positive_idx] if data.task == "binary" else range(len(data.labels))
+    scores = []
+    for k in classes:
+        tp = n[(y == k) & (pred == k)].sum()
+        denominator = 2 * tp + n[(y != k) & (pred == k)].sum() + n[(y == k) & (pred != k)].sum()
+        scores.append(2 * tp / denominator if denominator else 0.0)
+    return float(np.mean(scores))
+
+
+def pooled(stats: list) -> dict:
+    """Periods' sums added up (the reference periods, or every period)."""
+    keys = ("n", "right", "conf", "conf2", "right_conf", "ae", "se")
+    return {k: sum(s.get(k, 0) for s in stats) for k in keys}
+
+
+def metric_interval(s: dict, task: str, z: float) -> list:
+    """The period's main metric's interval from its sums: Wilson's for accuracy, Student's t for the mean absolute
+    error."""
+    from scipy.stats import norm, t
+
+    if task != "regression":
+        return wilson(s["right"], s["n"], z)
+    n, mean = s["n"], s["ae"] / s["n"]
+    sd = math.sqrt(max(s["se"] - n * mean * mean, 0.0) / (n - 1))
+    half = float(t.ppf(norm.cdf(z), n - 1)) * sd / math.sqrt(n)
+    return [max(0.0, mean - half), mean + half]
+
+
+def calibration_gap_of(s: dict, z: float) -> tuple:
+    return calibration_gap(s["right"], s["right_conf"], s["conf"], s["conf2"], s["n"], z)
+
+
+def worse_test(period: dict, reference: dict, lower_better: bool, z: float) -> tuple:
+    """(the period's metric minus the reference's, its interval, one-sided p-value that the period is worse), from
+    the sums: accuracy (n, right) by a pooled z test of two proportions with an unpooled (Wald) interval; the mean
+    absolute error (n, ae, se) by Welch's t test and interval."""
+    from scipy.stats import norm, t, ttest_ind_from_stats
+
+    n1, n0 = period["n"], reference["n"]
+    if "ae" not in period:
+        p1, p0 = 1 - period["right"] / n1, 1 - reference["right"] / n0  # error rates
+        pooled_rate = (n1 * p1 + n0 * p0) / (n1 + n0)
+        se = math.sqrt(pooled_rate * (1 - pooled_rate) * (1 / n1 + 1 / n0))
         p = 1.0 if se == 0 else float(norm.sf((p1 - p0) / se))
         half = z * math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
         difference = float(p0 - p1)  # accuracy difference: the period's minus the reference's
         return difference, [difference - half, difference + half], p
-    test = ttest_ind(period, reference, equal_var=False, alternative="greater")
-    v1, v0 = period.var(ddof=1) / n1, reference.var(ddof=1) / n0
-    df = (v1 + v0) ** 2 / (v1 ** 2 / (n1 - 1) + v0 ** 2 / (n0 - 1)) if v1 + v0 > 0 else float(n1 + n0 - 2)
-    half = float(t.ppf(norm.cdf(z), df)) * math.sqrt(v1 + v0)
-    difference = float(period.mean() - reference.mean()) * (1 if lower_better else -1)
+    m1, m0 = period["ae"] / n1, reference["ae"] / n0
+    v1 = max(period["se"] - n1 * m1 * m1, 0.0) / (n1 - 1)
+    v0 = max(reference["se"] - n0 * m0 * m0, 0.0) / (n0 - 1)
+    test = ttest_ind_from_stats(m1, math.sqrt(v1), n1, m0, math.sqrt(v0), n0, equal_var=False, alternative="greater")
+    a, b = v1 / n1, v0 / n0
+    df = (a + b) ** 2 / (a * a / (n1 - 1) + b * b / (n0 - 1)) if a + b > 0 else float(n1 + n0 - 2)
+    half = float(t.ppf(norm.cdf(z), df)) * math.sqrt(a + b)
+    difference = float(m1 - m0) * (1 if lower_better else -1)
     return difference, [difference - half, difference + half], float(test.pvalue)
 
 
-def estimated_worse_test(estimate: float, variance: float, reference: np.ndarray, z: float) -> tuple:
+def estimated_worse_test(estimate: float, variance: float, reference: dict, z: float) -> tuple:
     """A period without labels: (its estimated accuracy minus the reference's measured one, the interval, one-sided
     p-value that it is lower), the estimate's variance (calibrated scores) beside the reference's binomial one."""
     from scipy.stats import norm
 
-    p0 = 1 - float(reference.mean())
-    se = math.sqrt(variance + p0 * (1 - p0) / len(reference))
+    p0 = reference["right"] / reference["n"]
+    se = math.sqrt(variance + p0 * (1 - p0) / reference["n"])
     difference = estimate - p0
     p = 1.0 if se == 0 else float(norm.sf(-difference / se))
     return difference, [difference - z * se, difference + z * se], p

@@ -11,25 +11,22 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 
-
-def expected_accuracy(confidence: np.ndarray, z: float) -> tuple:
-    """(estimate, [low, high], variance): the rows' expected accuracy and the interval of the accuracy they will
-    show, given calibrated scores."""
-    p = np.asarray(confidence, dtype=float)
-    n = len(p)
-    estimate = float(p.mean())
-    variance = float(np.sum(p * (1 - p))) / (n * n)
+def expected_accuracy(conf: float, conf2: float, n: int, z: float) -> tuple:
+    """(estimate, [low, high], variance) from the rows' sums of p and p² (p: each row's probability of its predicted
+    label): the expected accuracy and the interval of the accuracy the rows will show, given calibrated scores."""
+    estimate = conf / n
+    variance = max(conf - conf2, 0.0) / (n * n)
     half = z * math.sqrt(variance)
     return estimate, [max(0.0, estimate - half), min(1.0, estimate + half)], variance
 
 
-def calibration_gap(correct: np.ndarray, confidence: np.ndarray, z: float) -> tuple:
-    """(measured minus estimated accuracy on labelled rows, its interval): the mean of (right - probability of the
-    predicted label) per row, with a normal interval; 0 inside it means no evidence that the estimates are off."""
-    d = np.asarray(correct, dtype=float) - np.asarray(confidence, dtype=float)
-    n = len(d)
-    gap = float(d.mean())
-    half = z * float(d.std(ddof=1)) / math.sqrt(n) if n > 1 else float("inf")
+def calibration_gap(right: float, right_conf: float, conf: float, conf2: float, n: int, z: float) -> tuple:
+    """(measured minus estimated accuracy on labelled rows, its interval), from sums over the rows of r (1: right),
+    r·p, p and p²: the mean of r - p with a normal interval; 0 inside it means no evidence that the estimates are
+    off."""
+    gap = (right - conf) / n
+    squares = right - 2 * right_conf + conf2  # sum of (r - p)², r² = r
+    variance = max(squares - n * gap * gap, 0.0) / (n - 1) if n > 1 else float("inf")
+    half = z * math.sqrt(variance / n)
     return gap, [gap - half, gap + half]

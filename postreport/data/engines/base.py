@@ -21,6 +21,11 @@ class Engine(Protocol):
     @staticmethod
     def sample(select: str, rows: int, seed: int) -> str: ...  # a seeded sample of a query's rows
 
+    def register(self, name: str, source) -> None: ...  # a view `name` of another Source's files (e.g. `ref`)
+
+    @staticmethod
+    def period(expr: str, period) -> str: ...  # a date's day / ISO week / month as text (None: the value as text)
+
     def query(self, sql: str) -> pd.DataFrame: ...
 
     def column_types(self) -> dict: ...  # name -> integer | number | text | boolean | the engine's type name

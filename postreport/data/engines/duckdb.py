@@ -26,6 +26,10 @@ class DuckDB:
         weakref.finalize(self, shutil.rmtree, self.spill, True)  # also when a run stops before close()
         self.con = duckdb.connect(config={"memory_limit": settings.memory_limit, "threads": int(threads),
                                           "preserve_insertion_order": False, "temp_directory": self.spill})
+        self.register("src", source)
+
+    def register(self, name: str, source) -> None:
+        """A view `name` of a Source's files (the predictions as `src`; a drift reference as `ref`)."""
         files = "[" + ", ".join(literal(str(f)) for f in source.files) + "]"
         options = f"hive_partitioning = {str(bool(source.partitions)).lower()}, hive_types_autocast = false"
         if source.kind == "parquet":  # partition values stay text, as in every engine
@@ -35,7 +39,16 @@ class DuckDB:
             encoding = {"utf-8-sig": "utf-8", "cp1252": "latin-1", "iso8859-1": "latin-1"}.get(d.encoding, d.encoding)
             reader = (f"read_csv({files}, header = true, delim = {literal(d.sep)}, "
                       f"decimal_separator = {literal(d.decimal)}, encoding = {literal(encoding)}, {options})")
-        self.con.execute(f"CREATE VIEW src AS SELECT * FROM {reader}")
+        self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM {reader}")
+
+    @staticmethod
+    def period(expr: str, period) -> str:
+        """A date (or text such as 2026-11-01) as its day YYYY-MM-DD, ISO week YYYY-Www or month YYYY-MM; None: the
+        value as text."""
+        if period is None:
+            return f"CAST({expr} AS VARCHAR)"
+        pattern = {"day": "%Y-%m-%d", "week": "%G-W%V", "month": "%Y-%m"}[period]
+        return f"strftime(TRY_CAST({expr} AS DATE), '{pattern}')"
 
     def column_types(self) -> dict:
         """name -> integer | number | text | boolean | the engine's own type name."""

@@ -33,6 +33,10 @@ class Spark:
             raise UserError(f"data.engine=spark: Spark did not start at {settings.spark.master!r}: "
                             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
         self.spark.sparkContext.setLogLevel("ERROR")
+        self.frame = self.register("src", source)
+
+    def register(self, name: str, source):
+        """A temporary view `name` of a Source's files (the predictions as `src`; a drift reference as `ref`)."""
         files = [str(f) for f in source.files]
         reader = self.spark.read.option("basePath", str(source.base)) if source.partitions else self.spark.read
         if source.kind == "parquet":
@@ -51,8 +55,20 @@ class Spark:
             except Exception as exc:  # an encoding Spark does not read, or a file it cannot parse
                 raise UserError(f"data.engine=spark cannot read {source.path} as CSV with {d.describe()}: "
                                 f"{str(exc).splitlines()[0]}") from None
-        frame.createOrReplaceTempView("src")
-        self.frame = frame
+        frame.createOrReplaceTempView(name)
+        return frame
+
+    @staticmethod
+    def period(expr: str, period) -> str:
+        """A date (or text such as 2026-11-01) as its day YYYY-MM-DD, ISO week YYYY-Www or month YYYY-MM; None: the
+        value as text. The ISO week's year is the year of its Thursday."""
+        if period is None:
+            return f"CAST({expr} AS STRING)"
+        day = f"to_date({expr})"
+        if period == "week":
+            thursday = f"date_add({day}, 3 - (dayofweek({day}) + 5) % 7)"
+            return f"concat(CAST(year({thursday}) AS STRING), '-W', lpad(CAST(weekofyear({day}) AS STRING), 2, '0'))"
+        return f"date_format({day}, '{'yyyy-MM-dd' if period == 'day' else 'yyyy-MM'}')"
 
     def column_types(self) -> dict:
         return {name: sql_type(kind) for name, kind in self.frame.dtypes}
