@@ -133,5 +133,20 @@ def test_a_reference_file_against_logged_predictions(tmp_path):
     assert {c["name"] for c in drift["columns"] if c["drifted"]} == {"age", "plan"}
     assert drift["reference"].endswith("reference.csv") and drift["n_reference"] == n
     assert drift["domain_classifier"]["auc_ci"][0] > 0.5
-    with pytest.raises(UserError, match="analyses.drift.reference='/nonexistent.csv': file not found"):
+    with pytest.raises(UserError, match="analyses.drift.reference='/nonexistent.csv': no such file or folder"):
         run_report(tmp_path / "bad", args + ["analyses.drift.reference=/nonexistent.csv"])
+    # DuckDB counts each column on the reference's bins where the rows live: the same columns flagged; the category
+    # test and every PSI equal the in-memory ones (the reference is smaller than the sample that sets the deciles,
+    # so the bins are the same); numbers tested by chi-squared on those bins
+    (tmp_path / "folder" / "part=1").mkdir(parents=True)
+    ref.to_parquet(tmp_path / "folder" / "part=1" / "reference.parquet")  # a folder as reference
+    engine, _ = run_report(tmp_path / "duckdb", args + ["data.engine=duckdb",
+                                                        f"analyses.drift.reference={tmp_path / 'folder'}"])
+    counted = {c["name"]: c for c in engine.metrics["results"]["drift"]["columns"]}
+    assert {c for c in counted if counted[c]["drifted"]} == {"age", "plan"}
+    for c in drift["columns"]:
+        assert counted[c["name"]]["psi"] == pytest.approx(c["psi"], rel=1e-9)
+    plan = next(c for c in drift["columns"] if c["name"] == "plan")
+    assert counted["plan"]["p_value"] == pytest.approx(plan["p_value"], rel=1e-9)
+    assert counted["age"]["test"] == "chi-squared on the reference's deciles"
+    assert counted["age"]["effect"]["value"] == pytest.approx(0.6, abs=0.1)  # 6 / 10: the shift in sds, binned

@@ -12,7 +12,9 @@ import pandas as pd
 
 from ..bootstrap import binary as bootstrap_binary
 from ..bootstrap import intervals_on
-from ..data.tables import read_table
+from ..data import histograms
+from ..data.sources import resolve
+from ..data.tables import read_source
 from ..errors import UserError, at_least, strictly_between
 from ..explain import anatomy, native_importance
 from ..figures import Lines, Panels, Series
@@ -25,8 +27,8 @@ from .base import Analysis
 
 @dataclass
 class DriftSettings:
-    reference: Optional[str] = None  # a CSV/Parquet file of reference rows (e.g. the training data, an earlier
-    # period); null: the training rows
+    reference: Optional[str] = None  # reference rows: a CSV/Parquet file, a folder or glob of them (as data.path of
+    # data=predictions), or a run folder (its predictions); null: the training rows
     q: float = 0.1  # false discovery rate over the columns tested (Benjamini-Hochberg): drifted at q <= this
     bins: int = 10  # numeric columns: the reference's quantile bins (PSI, figures)
     domain_rows: int = 20000  # the domain classifier learns from at most this many rows per side
@@ -52,6 +54,7 @@ class DriftResult:
     shapes: list = field(default_factory=list)  # figure data per drawn column: (name, kind, x labels, ref, cur)
     notes: list = field(default_factory=list)
     reference: Optional[str] = None  # the reference file; None: the training rows
+    current: str = "the test rows"  # or "the logged predictions"
 
     @property
     def drifted(self) -> list:
@@ -66,8 +69,14 @@ class DriftResult:
         return len(self.drifted) / len(self.columns) if self.columns else 0.0
 
     def headline(self) -> str:
+        if not self.columns:
+            moved = [what for what, d in (("predictions", self.prediction), ("labels", self.label))
+                     if d is not None and d["p_value"] < self.q]
+            return (f"Drift from {self.reference_words} to {self.current}: "
+                    + (f"the {' and the '.join(moved)} moved." if moved else "no clear change in predictions or "
+                       "labels."))
         drifted = sorted(self.drifted, key=lambda c: -(c["importance"] or 0))
-        text = (f"Drift from {self.reference_words} to the test rows: {len(drifted)} of {len(self.columns)} columns "
+        text = (f"Drift from {self.reference_words} to {self.current}: {len(drifted)} of {len(self.columns)} columns "
                 f"drifted (q ≤ {self.q:g})")
         used = [c["name"] for c in drifted if (c["importance"] or 0) > 0]
         if used:
@@ -110,35 +119,40 @@ class DriftAnalysis(Analysis):
     def offers_gate(self, name: str) -> bool:
         return name in ("drift_share", "domain_auc")
 
+    aggregated = True  # on aggregated input: per-column counts where the rows live (engine_drift)
+
     def check(self, data, settings: DriftSettings) -> None:
-        if settings.reference is not None and not Path(settings.reference).expanduser().is_file():
-            raise UserError(f"analyses.drift.reference={settings.reference!r}: file not found (a CSV or Parquet file "
-                            f"of reference rows; relative paths are taken from {Path.cwd()})")
+        if settings.reference is None or is_run_folder(settings.reference):
+            return
+        folder = Path(settings.reference).expanduser()
+        if (folder / "metrics.json").is_file():
+            raise UserError(f"analyses.drift.reference={settings.reference!r} is a run folder without "
+                            "predictions.parquet (a run on aggregated input writes none); give a run folder that has "
+                            "one, or a file, folder or glob of reference rows")
+        resolve(settings.reference, "analyses.drift.reference")  # a file, folder or glob of data files
 
     def skip_reason(self, ctx, settings) -> Optional[str]:
         if settings.reference is None and (ctx.data.X_train is None or ctx.data.n_train == 0):
             return ("There is no reference: drift compares the training rows with the test rows, and there are none; "
                     "set analyses.drift.reference=PATH (rows the model was trained on, or an earlier period).")
-        if ctx.data.X_test.shape[1] == 0:
+        if not ctx.data.columns and not is_run_folder(settings.reference):
             return "The data has no feature columns."
         return None
 
     def compute(self, ctx, settings: DriftSettings) -> DriftResult:
+        if settings.reference is not None and is_run_folder(settings.reference):
+            return run_folder_drift(ctx, settings)
+        if ctx.data.warehouse is not None:
+            return engine_drift(ctx, settings)
         ref_frame, cur_frame, notes = reference_rows(ctx, settings)
         result = DriftResult([], settings.q, len(ref_frame), len(cur_frame), notes=notes,
-                             reference=settings.reference)
+                             reference=settings.reference, current=_current_words(ctx.data))
         weights = _importance(ctx)
         for name in ref_frame.columns:
             column = column_drift(name, ref_frame[name], cur_frame[name], settings)
             column["importance"] = weights.get(name)
             result.columns.append(column)
-        for column, q in zip(result.columns, st.benjamini_hochberg([c["p_value"] for c in result.columns])):
-            column["q_value"] = q
-            column["drifted"] = bool(q <= settings.q)
-        for column in sorted(result.drifted, key=lambda c: -c["effect"]["value"])[: settings.figures]:
-            result.shapes.append(column.pop("_shape"))
-        for column in result.columns:
-            column.pop("_shape", None)
+        _flag(result, settings)
         result.domain_classifier = _domain_classifier(ref_frame, cur_frame, ctx, settings, result)
         if settings.reference is None:  # the model's predictions and the labels of the training rows
             result.prediction, result.label = _prediction_drift(ctx, settings), _label_drift(ctx)
@@ -151,22 +165,24 @@ class DriftAnalysis(Analysis):
                  "" if c["importance"] is None else f"{c['importance']:.1%}", "drifted" if c["drifted"] else ""]
                 for c in shown]
         more = len(r.columns) - len(shown)
-        items: list = [Note(r.headline(), "warning" if r.drifted else "info"), Table(
-            ["Column", "Kind", "p", "q", "Size", "PSI", "Model's use", "Flag"], rows,
-            caption=f"Reference: {r.reference_words} ({r.n_reference:,} rows); current: the {r.n_current:,} test rows. "
-                    "Numeric "
-                    "columns: Kolmogorov-Smirnov test, size = Wasserstein distance in reference standard deviations; "
-                    "categorical: chi-squared test, size = Jensen-Shannon distance (0 same mix, 1 disjoint). q: "
-                    f"Benjamini-Hochberg over the {len(r.columns)} columns, drifted at q ≤ {r.q:g}. PSI on the "
-                    "reference's bins (0.1 and 0.25 are the usual alert levels). Model's use: the column's share of "
-                    "the model's own importance." + (f" {more} more columns, none drifted, are in metrics.json."
-                                                     if more else "")),
-            Note("The sizes have no interval: two samples of one distribution are at a positive distance, so a "
-                 "bootstrap interval would lie above 0 and never hold a true 0; whether a column moved is its "
-                 "q-value.")]
+        numeric = next((c["test"] for c in r.columns if c["kind"] == "numeric"), "Kolmogorov-Smirnov")
+        items: list = [Note(r.headline(), "warning" if r.drifted else "info")]
+        if r.columns:
+            items.append(Table(
+                ["Column", "Kind", "p", "q", "Size", "PSI", "Model's use", "Flag"], rows,
+                caption=f"Reference: {r.reference_words} ({r.n_reference:,} rows); current: {r.current} "
+                        f"({r.n_current:,} rows). Numeric columns: {numeric} test, size = Wasserstein distance in "
+                        "reference standard deviations; categorical: chi-squared test, size = Jensen-Shannon distance "
+                        f"(0 same mix, 1 disjoint). q: Benjamini-Hochberg over the {len(r.columns)} columns, drifted "
+                        f"at q ≤ {r.q:g}. PSI on the reference's bins (0.1 and 0.25 are the usual alert levels). "
+                        "Model's use: the column's share of the model's own importance."
+                        + (f" {more} more columns, none drifted, are in metrics.json." if more else "")))
+            items.append(Note("The sizes have no interval: two samples of one distribution are at a positive "
+                              "distance, so a bootstrap interval would lie above 0 and never hold a true 0; whether a "
+                              "column moved is its q-value."))
         if r.shapes:
-            panels = [Lines([Series(list(range(len(labels))), ref, "reference (training)", "step"),
-                             Series(list(range(len(labels))), cur, "current (test)", "step")],
+            panels = [Lines([Series(list(range(len(labels))), ref, "reference", "step"),
+                             Series(list(range(len(labels))), cur, "current", "step")],
                             title=str(name), ylabel="share of rows", xticklabels=labels)
                       for name, kind, labels, ref, cur in r.shapes]
             items.append(Figure(Panels(panels, columns=min(3, len(panels))),
@@ -178,13 +194,14 @@ class DriftAnalysis(Analysis):
                 ["ROC AUC (held-out half)", Estimate(d["auc"], d.get("auc_ci"))],
                 ["Rows per side", f"{d['rows'][0]:,} reference, {d['rows'][1]:,} current"],
                 ["Columns that separate them most", ", ".join(d["top_columns"])]],
-                caption="Domain classifier: LightGBM fitted on half of the rows to tell training rows from test rows, "
-                        "its ROC AUC on the other half; 0.5 means it cannot, so the two sets look alike to a model."))
+                caption=f"Domain classifier: LightGBM fitted on half of the rows to tell {r.reference_words} from "
+                        f"{r.current}, its ROC AUC on the other half; 0.5 means it cannot, so the two sets look alike "
+                        "to a model."))
         for what, drift in (("Predictions", r.prediction), ("Labels", r.label)):
             if drift is not None:
                 items.append(Note(f"{what}: {drift['test']} p = {drift['p_value']:.3g} "
-                                  f"({'moved' if drift['p_value'] < r.q else 'no clear change'} between the training "
-                                  "and the test rows).", "info"))
+                                  f"({'moved' if drift['p_value'] < r.q else 'no clear change'} from "
+                                  f"{r.reference_words} to {r.current}).", "info"))
         return items + [Note(n) for n in r.notes]
 
 
@@ -240,7 +257,9 @@ def reference_rows(ctx, settings: DriftSettings) -> tuple:
     if settings.reference is None:
         return data.X_train, data.X_test, []
     notes: list = []
-    table = read_table(settings.reference, "analyses.drift.reference", {}, ctx.cfg.data.na_values, notes)
+    source = resolve(settings.reference, "analyses.drift.reference")
+    table = read_source(source, {}, ctx.cfg.data.na_values, notes, key="analyses.drift.reference",
+                        dialect=source.dialect)
     shared = [c for c in data.X_test.columns if c in table.columns]
     if not shared:
         raise UserError(f"analyses.drift.reference={settings.reference!r} shares no column with the data; its "
@@ -311,3 +330,145 @@ def _label_drift(ctx) -> Optional[dict]:
     _, train_counts, test_counts = category_counts(pd.Series(data.y_train), pd.Series(data.y_test))
     statistic, p = st.chi_squared(train_counts, test_counts)
     return {"test": "chi-squared on the labels", "statistic": statistic, "p_value": p}
+
+
+SAMPLE_ROWS = 20_000  # the reference rows whose deciles bin the numeric columns on aggregated input
+
+
+def engine_drift(ctx, settings: DriftSettings) -> DriftResult:
+    """Drift where the rows live (DuckDB, Spark): the reference read by the same engine as a second view, each shared
+    column's counts on the reference's bins in one pass per side (deciles of a seeded sample of the reference's
+    rows; categories), the tests and effects from those counts, and the domain classifier on seeded samples."""
+    wh = ctx.data.warehouse
+    engine, q = wh.engine, wh.engine.ident
+    source = resolve(settings.reference, "analyses.drift.reference",
+                     (ctx.cfg.data.encoding, ctx.cfg.data.sep, ctx.cfg.data.decimal))
+    engine.register("ref", source)
+    ref_kinds = engine.column_types("ref")
+    kinds = {c: kind for c, kind in wh.features.items() if c in ref_kinds and _same_kind(kind, ref_kinds[c])}
+    if not kinds:
+        raise UserError(f"analyses.drift.reference={settings.reference!r} shares no column of one kind with the "
+                        f"logged predictions; its columns: {list(ref_kinds)[:20]}, theirs: {list(wh.features)[:20]}")
+    columns = ", ".join(q(c) for c in kinds)
+    ref_sample = wh.run("reference sample", engine.sample(f"SELECT {columns} FROM ref", max(SAMPLE_ROWS,
+                                                                                            settings.domain_rows),
+                                                          ctx.seed + 11))
+    bins = histograms.bins_from(ref_sample, kinds, settings.bins)
+    ref_row = wh.run("reference counts", histograms.histogram_sql(engine, "ref", bins, kinds)).iloc[0]
+    cur_row = wh.run("current counts", histograms.histogram_sql(engine, "src", bins, kinds)).iloc[0]
+    left_out = [c for c in wh.features if c not in kinds]
+    notes = [f"Counted by {engine.name} over every row: numeric columns on the reference's deciles (from a seeded "
+             f"sample of {len(ref_sample):,} reference rows), tested by chi-squared on those bins (not "
+             "Kolmogorov-Smirnov, which needs the rows); Wasserstein distances between the bins' means "
+             "(approximate); categories beyond the sample's 50 most frequent pooled."]
+    if left_out:
+        notes.append(f"Columns not in the reference (or of another kind there), not compared: "
+                     f"{', '.join(map(str, left_out[:20]))}.")
+    result = DriftResult([], settings.q, int(ref_row["n"]), int(cur_row["n"]), notes=notes,
+                         reference=settings.reference, current="the logged predictions")
+    for i, b in enumerate(bins):
+        scale = float(pd.to_numeric(ref_sample[b.name], errors="coerce").std(ddof=0)) if b.kind == "numeric" else 1
+        column = binned_column_drift(b, histograms.counts_of(ref_row, i, b), histograms.counts_of(cur_row, i, b),
+                                     scale)
+        column["importance"] = None
+        result.columns.append(column)
+    _flag(result, settings)
+    cur_sample = wh.run("current sample", engine.sample(f"SELECT {columns} FROM src", settings.domain_rows,
+                                                        ctx.seed + 12))
+    ref_frame, cur_frame = _shared_levels(ref_sample, cur_sample, kinds)
+    result.domain_classifier = _domain_classifier(ref_frame, cur_frame, ctx, settings, result)
+    return result
+
+
+def _same_kind(a: str, b: str) -> bool:
+    numeric = histograms.NUMERIC
+    return (a in numeric) == (b in numeric) and (a in histograms.CATEGORICAL or a in numeric)
+
+
+def _shared_levels(ref: pd.DataFrame, cur: pd.DataFrame, kinds: dict) -> tuple:
+    """The two samples with each text column a categorical of the levels either holds (as the domain classifier
+    needs), numbers as floats."""
+    ref, cur = ref.copy(), cur.copy()
+    for c, kind in kinds.items():
+        if kind in histograms.NUMERIC:
+            ref[c], cur[c] = pd.to_numeric(ref[c], errors="coerce"), pd.to_numeric(cur[c], errors="coerce")
+        else:
+            levels = sorted(set(ref[c].dropna().astype(str)) | set(cur[c].dropna().astype(str)))
+            ref[c] = pd.Categorical(ref[c].astype("string"), categories=levels)
+            cur[c] = pd.Categorical(cur[c].astype("string"), categories=levels)
+    return ref.reset_index(drop=True), cur.reset_index(drop=True)
+
+
+def binned_column_drift(b, ref, cur, scale: float) -> dict:
+    """One column's test, effect and PSI from its counts on the reference's bins (histograms.Counts per side)."""
+    statistic, p = st.chi_squared(ref.counts, cur.counts)
+    missing = [ref.missing / ref.rows if ref.rows else 0.0, cur.missing / cur.rows if cur.rows else 0.0]
+    if b.kind == "numeric":
+        edges = b.edges
+        labels = [f"≤ {e:.3g}" for e in edges[1:-1]] + [f"> {edges[-2]:.3g}" if len(edges) > 2 else "all"]
+        effect = {"name": "Wasserstein / sd (binned)", "value": st.binned_wasserstein(ref, cur, scale), "ci": None}
+        test = "chi-squared on the reference's deciles"
+    else:
+        labels = list(b.levels) + [histograms.OTHER]
+        effect = {"name": "Jensen-Shannon", "value": st.jensen_shannon(ref.counts, cur.counts), "ci": None}
+        test = "chi-squared"
+    return {"name": b.name, "kind": b.kind, "test": test, "statistic": statistic, "p_value": p, "effect": effect,
+            "psi": st.psi(ref.counts, cur.counts), "missing": missing,
+            "_shape": (b.name, b.kind, labels, st.shares(ref.counts).tolist(), st.shares(cur.counts).tolist())}
+
+
+def _flag(result: DriftResult, settings: DriftSettings) -> None:
+    """q-values over the columns, the drifted flags, and the shapes of the drifted columns to draw."""
+    for column, q in zip(result.columns, st.benjamini_hochberg([c["p_value"] for c in result.columns])):
+        column["q_value"] = q
+        column["drifted"] = bool(q <= settings.q)
+    for column in sorted(result.drifted, key=lambda c: -c["effect"]["value"])[: settings.figures]:
+        result.shapes.append(column.pop("_shape"))
+    for column in result.columns:
+        column.pop("_shape", None)
+
+
+def is_run_folder(path) -> bool:
+    """A postreport run's folder: its predictions.parquet beside its metrics.json."""
+    p = Path(str(path)).expanduser()
+    return p.is_dir() and (p / "predictions.parquet").is_file() and (p / "metrics.json").is_file()
+
+
+def run_folder_drift(ctx, settings: DriftSettings) -> DriftResult:
+    """Against an earlier run's folder, which holds its predictions, not its features: prediction drift (the
+    positive class's scores by Kolmogorov-Smirnov when both runs have them, else the predicted labels by
+    chi-squared) and label drift."""
+    import pyarrow.parquet as pq
+
+    from ..baseline import score_column
+
+    table = pq.read_table(Path(settings.reference).expanduser() / "predictions.parquet").to_pandas()
+    data, pred = ctx.data, ctx.predictions
+    result = DriftResult([], settings.q, len(table), data.n_test, reference=settings.reference,
+                         current=_current_words(data),
+                         notes=["A run folder holds its predictions, not its features: predictions and labels "
+                                "compared, no column."])
+    if data.task == "regression":
+        statistic, p = st.ks(table["y_pred"].to_numpy(float), np.asarray(pred.y_pred, float))
+        result.prediction = {"test": "Kolmogorov-Smirnov", "statistic": statistic, "p_value": p}
+        statistic, p = st.ks(table["y_true"].to_numpy(float), np.asarray(pred.y_true, float))
+        result.label = {"test": "Kolmogorov-Smirnov", "statistic": statistic, "p_value": p}
+        return result
+    score = None if data.task != "binary" else score_column(data.positive_label)
+    enc = ctx.encoded
+    if score in table.columns and enc.score is not None:
+        statistic, p = st.ks(table[score].to_numpy(float), enc.score)
+        result.prediction = {"test": "Kolmogorov-Smirnov on the positive class's score", "statistic": statistic,
+                             "p_value": p}
+    else:
+        _, a, b = category_counts(table["y_pred"], pd.Series(pred.y_pred))
+        statistic, p = st.chi_squared(a, b)
+        result.prediction = {"test": "chi-squared on predicted labels", "statistic": statistic, "p_value": p}
+    _, a, b = category_counts(table["y_true"], pd.Series(pred.y_true))
+    statistic, p = st.chi_squared(a, b)
+    result.label = {"test": "chi-squared on the labels", "statistic": statistic, "p_value": p}
+    return result
+
+
+def _current_words(data) -> str:
+    return "the logged predictions" if data.logged is not None else "the test rows"

@@ -17,7 +17,7 @@ from .decide import (are_probabilities, check_score_count, check_score_types, de
 from .labels import check_predicted_labels, score_columns_by_class
 from .engines import choose_engine
 from .sources import resolve
-from .tables import check_columns, clean, keyed, merge_near_duplicates, read_table, test_keys
+from .tables import check_columns, clean, keyed, merge_near_duplicates, read_source, test_keys
 
 
 def load_predictions(cfg) -> Dataset:
@@ -39,7 +39,7 @@ def load_predictions(cfg) -> Dataset:
     notes: list = []
     if source.dialect is not None and source.dialect.note(source.path):  # one dialect for every file, said once
         notes.append(source.dialect.note(source.path))
-    table = _read_source(source, files, cfg.na_values, notes,
+    table = read_source(source, files, cfg.na_values, notes,
                          keep=(cfg.target, cfg.prediction, *cfg.scores) + ((cfg.id,) if cfg.id else ()),
                          dialect=source.dialect, text=(cfg.id,) if cfg.id else (), drop=tuple(cfg.drop))
     dates = dict(table.attrs.get("dates", {}))
@@ -122,22 +122,6 @@ def _named_columns(cfg, columns: list) -> dict:
         if column not in columns:
             raise UserError(f"{key}={column!r} is not a column of the predictions file; its columns are: {columns}")
     return named
-
-
-def _read_source(source, files: dict, na_values, notes: list, keep: tuple, **options) -> pd.DataFrame:
-    """Every file of the source in memory, one frame (hive partition values as columns), rows in file order.
-    options: dialect, text and drop, as read_table takes them."""
-    if len(source.files) == 1:
-        return read_table(str(source.files[0]), "data.path", files, na_values, notes, keep, **options)
-    parts = []
-    for f in source.files:
-        part = read_table(str(f), f"data.path ({f.name})", files, na_values, notes, keep, **options)
-        for key, value in source.partition_values(f).items():
-            part[key] = value
-        parts.append(part)
-    table = pd.concat(parts, ignore_index=True)
-    notes.append(f"Read {len(source.files)} files ({len(table):,} rows) into memory (data.engine=pandas).")
-    return table
 
 
 def _score_column(values: pd.Series, column: str) -> pd.Series:

@@ -270,3 +270,20 @@ def merge_near_duplicates(tables: list, columns: list, strip: bool, notes: list)
             for c in columns:
                 t[c] = t[c].replace(mapping)
     return tables
+
+
+def read_source(source, files: dict, na_values, notes: list, keep: tuple = (), key: str = "data.path",
+                **options) -> pd.DataFrame:
+    """Every file of the source in memory, one frame (hive partition values as columns), rows in file order.
+    options: dialect, text and drop, as read_table takes them."""
+    if len(source.files) == 1:
+        return read_table(str(source.files[0]), key, files, na_values, notes, keep, **options)
+    parts = []
+    for f in source.files:
+        part = read_table(str(f), f"{key} ({f.name})", files, na_values, notes, keep, **options)
+        for name, value in source.partition_values(f).items():
+            part[name] = value
+        parts.append(part)
+    table = pd.concat(parts, ignore_index=True)
+    notes.append(f"Read {len(source.files)} files ({len(table):,} rows) into memory (data.engine=pandas).")
+    return table

@@ -88,3 +88,16 @@ def benjamini_hochberg(p_values) -> list:
     out = np.empty_like(q)
     out[order] = np.minimum(q, 1.0)
     return out.tolist()
+
+
+def binned_wasserstein(reference, current, scale: float) -> float:
+    """The Wasserstein distance between two columns known only by their counts and sums per bin (each bin's rows at
+    its mean value), over `scale` (the reference's standard deviation; nan when it does not vary). Within a bin the
+    values' spread is lost, so this approximates the distance from below by at most the bins' widths."""
+    from scipy.stats import wasserstein_distance
+
+    r, c = reference.counts > 0, current.counts > 0
+    if not r.any() or not c.any() or not scale > 0:
+        return float("nan")
+    return float(wasserstein_distance(reference.means[r], current.means[c], reference.counts[r],
+                                      current.counts[c])) / scale

@@ -50,9 +50,9 @@ class DuckDB:
         pattern = {"day": "%Y-%m-%d", "week": "%G-W%V", "month": "%Y-%m"}[period]
         return f"strftime(TRY_CAST({expr} AS DATE), '{pattern}')"
 
-    def column_types(self) -> dict:
+    def column_types(self, view: str = "src") -> dict:
         """name -> integer | number | text | boolean | the engine's own type name."""
-        described = self.con.execute("DESCRIBE src").df()
+        described = self.con.execute(f"DESCRIBE {view}").df()
         return {name: sql_type(kind) for name, kind in zip(described["column_name"], described["column_type"])}
 
     @staticmethod

@@ -70,8 +70,8 @@ class Spark:
             return f"concat(CAST(year({thursday}) AS STRING), '-W', lpad(CAST(weekofyear({day}) AS STRING), 2, '0'))"
         return f"date_format({day}, '{'yyyy-MM-dd' if period == 'day' else 'yyyy-MM'}')"
 
-    def column_types(self) -> dict:
-        return {name: sql_type(kind) for name, kind in self.frame.dtypes}
+    def column_types(self, view: str = "src") -> dict:
+        return {name: sql_type(kind) for name, kind in self.spark.table(view).dtypes}
 
     @staticmethod
     def ident(name: str) -> str:
