@@ -24,6 +24,23 @@ def test_tests_and_distances_equal_scipys():
     assert st.chi_squared(r, c) == pytest.approx((chi[0], chi[1]))
     assert st.jensen_shannon(r, c) == pytest.approx(jensenshannon(r / r.sum(), c / c.sum(), base=2))
     assert st.chi_squared(np.array([5, 0]), np.array([7, 0])) == (0.0, 1.0)  # one category: nothing to test
+    for n1, n2 in ((400, 300), (30_000, 20_000)):  # scipy below EXACT_KS values; one shared sort above, with ties
+        a, b = np.round(rng.normal(0, 1, n1), 2), np.round(rng.normal(0.02, 1.1, n2), 2)
+        ks = sps.ks_2samp(a, b)
+        assert st.ks_and_wasserstein(a, b) == pytest.approx(
+            (ks.statistic, ks.pvalue, sps.wasserstein_distance(a, b) / np.std(a)), rel=1e-12)
+
+
+def test_binned_wasserstein_is_near_scipys_for_a_shift():
+    from postreport.data.histograms import Counts
+
+    rng = np.random.default_rng(4)
+    a, b = rng.normal(0, 1, 50_000), rng.normal(0.3, 1, 50_000)
+    edges = st.decile_edges(a, 10)
+    side = lambda x: Counts(st.binned(x, edges), np.histogram(x, edges, weights=x)[0], 0, len(x))  # noqa: E731
+    exact = sps.wasserstein_distance(a, b) / np.std(a)
+    binned = st.binned_wasserstein(side(a), side(b), np.std(a))
+    assert binned == pytest.approx(exact, abs=0.02)
 
 
 def test_psi_by_hand_and_bh_equal_statsmodels():

@@ -218,13 +218,12 @@ def column_drift(name, ref: pd.Series, cur: pd.Series, settings: DriftSettings) 
                 "_shape": (name, "categorical", levels, st.shares(r_counts).tolist(), st.shares(c_counts).tolist())}
     r_values = ref.dropna().to_numpy(float)
     c_values = cur.dropna().to_numpy(float)
-    statistic, p = st.ks(r_values, c_values)
+    statistic, p, distance = st.ks_and_wasserstein(r_values, c_values)
     edges = st.decile_edges(r_values, settings.bins)
     r_counts, c_counts = st.binned(r_values, edges), st.binned(c_values, edges)
     labels = [f"≤ {e:.3g}" for e in edges[1:-1]] + [f"> {edges[-2]:.3g}" if len(edges) > 2 else "all"]
     return {"name": str(name), "kind": "numeric", "test": "Kolmogorov-Smirnov", "statistic": statistic,
-            "p_value": p, "effect": {"name": "Wasserstein / sd", "value": st.wasserstein(r_values, c_values),
-                                     "ci": None},
+            "p_value": p, "effect": {"name": "Wasserstein / sd", "value": distance, "ci": None},
             "psi": st.psi(r_counts, c_counts), "missing": missing,
             "_shape": (name, "numeric", labels, st.shares(r_counts).tolist(), st.shares(c_counts).tolist())}
 

@@ -409,7 +409,7 @@ def engine_cells(ctx, settings: OverTimeSettings) -> tuple:
             f"period, {wh.y} AS y, {wh.pred} AS pred, CAST({conf} AS DOUBLE) AS c FROM src WHERE {present}) AS t "
             "GROUP BY period, y, pred"))
         index = {label: i for i, label in enumerate(ctx.encoded.labels)}
-        cells["y"] = [-1 if v is None or v != v else index.get(v, -2) for v in cells["y"].tolist()]
+        cells["y"] = [-1 if pd.isna(v) else index.get(v, -2) for v in cells["y"].tolist()]
         cells["pred"] = [index.get(v, -2) for v in cells["pred"].tolist()]
     undated = int(cells.loc[cells["period"].isna(), "n"].sum())
     order = ["period", "y", "pred"] if "y" in cells else ["period"]
