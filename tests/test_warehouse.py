@@ -204,6 +204,36 @@ def test_spark_equals_duckdb(logged, duck_and_pandas, tmp_path):
     spark = report(tmp_path, tmp / "parts", "spark", "data.spark.master='local[2]'")
     assert spark["aggregation"]["engine"] == "Spark" and spark["aggregation"]["rows_read"] == ROWS
     assert_same(duck["results"], spark["results"])
+    from pyspark.sql import SparkSession
+
+    from postreport.data.engines.spark import Spark
+
+    session = SparkSession.builder.getOrCreate()  # the report's session
+    assert engine_periods(lambda sql: session.sql(sql).collect()[0][0], Spark) == pandas_periods()
+
+
+PERIOD_DATES = ["2020-12-31", "2021-01-03", "2021-01-04", "2024-12-30", "2026-12-28", "2027-01-01", "2027-01-04"]
+
+
+def pandas_periods() -> list:
+    from postreport.analyses.over_time import OverTimeSettings, period_keys
+
+    frame = pd.DataFrame({"date": PERIOD_DATES})
+    return [period_keys(frame, {}, OverTimeSettings(by="date", period=p)).tolist() for p in ("day", "week", "month")]
+
+
+def engine_periods(scalar, engine) -> list:
+    return [[scalar(f"SELECT {engine.period(engine.literal(d), p)}") for d in PERIOD_DATES]
+            for p in ("day", "week", "month")]
+
+
+def test_duckdb_names_days_iso_weeks_and_months_as_pandas_does():
+    import duckdb
+
+    from postreport.data.engines.duckdb import DuckDB
+
+    con = duckdb.connect()
+    assert engine_periods(lambda sql: con.execute(sql).fetchone()[0], DuckDB) == pandas_periods()
 
 
 @pytest.mark.slow

@@ -349,11 +349,11 @@ def engine_drift(ctx, settings: DriftSettings) -> DriftResult:
         raise UserError(f"analyses.drift.reference={settings.reference!r} shares no column of one kind with the "
                         f"logged predictions; its columns: {list(ref_kinds)[:20]}, theirs: {list(wh.features)[:20]}")
     columns = ", ".join(q(c) for c in kinds)
-    ref_sample = wh.run("reference sample", engine.sample(f"SELECT {columns} FROM ref", max(SAMPLE_ROWS,
-                                                                                            settings.domain_rows),
-                                                          ctx.seed + 11))
+    sample_sql = engine.sample(f"SELECT {columns} FROM ref", max(SAMPLE_ROWS, settings.domain_rows), ctx.seed + 11)
+    ref_sample = wh.run("reference sample", sample_sql, rows=source.rows)
     bins = histograms.bins_from(ref_sample, kinds, settings.bins)
-    ref_row = wh.run("reference counts", histograms.histogram_sql(engine, "ref", bins, kinds)).iloc[0]
+    ref_row = wh.run("reference counts", histograms.histogram_sql(engine, "ref", bins, kinds),
+                     rows=source.rows).iloc[0]
     cur_row = wh.run("current counts", histograms.histogram_sql(engine, "src", bins, kinds)).iloc[0]
     left_out = [c for c in wh.features if c not in kinds]
     notes = [f"Counted by {engine.name} over every row: numeric columns on the reference's deciles (from a seeded "

@@ -67,17 +67,19 @@ class Passes:
     def __init__(self, engine, rows: int, exact: bool = True):
         self.engine, self.rows, self.exact, self.done = engine, rows, exact, []
 
-    def run(self, what: str, sql: str, counted=None) -> pd.DataFrame:
-        """The query's result; `counted(result)` gives the rows read when the result counts them (the profile)."""
+    def run(self, what: str, sql: str, counted=None, rows: Optional[int] = None) -> pd.DataFrame:
+        """The query's result; `counted(result)` gives the rows read when the result counts them (the profile);
+        `rows`: the rows of another view read (a drift reference), said instead of the predictions'."""
         start = time.perf_counter()
         log.info("%s pass %d (%s) ...", self.engine.name, len(self.done) + 1, what)
         frame = self.engine.query(sql)
         seconds = time.perf_counter() - start
         if counted is not None:
             self.rows, self.exact = counted(frame), True
-        self.done.append({"pass": what, "rows": self.rows, "seconds": round(seconds, 2)})
+        read = self.rows if rows is None else rows
+        self.done.append({"pass": what, "rows": read, "seconds": round(seconds, 2)})
         log.info("%s pass %d (%s): %s%s rows read in %.1f s", self.engine.name, len(self.done), what,
-                 "" if self.exact else "about ", f"{self.rows:,}", seconds)
+                 "" if self.exact or rows is not None else "about ", f"{read:,}", seconds)
         return frame
 
 
@@ -99,8 +101,8 @@ class Warehouse:
         used = {cfg.target, cfg.prediction, *cfg.scores}
         self.features = {c: kind for c, kind in source.columns.items() if c not in used}  # name -> type
 
-    def run(self, what: str, sql: str, counted=None) -> pd.DataFrame:
-        return self.passes.run(what, sql, counted)
+    def run(self, what: str, sql: str, counted=None, rows: Optional[int] = None) -> pd.DataFrame:
+        return self.passes.run(what, sql, counted, rows)
 
     def close(self) -> None:
         self.engine.close()
