@@ -167,3 +167,30 @@ def test_a_reference_file_against_logged_predictions(tmp_path):
     assert counted["plan"]["p_value"] == pytest.approx(plan["p_value"], rel=1e-9)
     assert counted["age"]["test"] == "chi-squared on the reference's deciles"
     assert counted["age"]["effect"]["value"] == pytest.approx(0.6, abs=0.1)  # 6 / 10: the shift in sds, binned
+
+
+def test_the_shift_intervals_cover_with_and_without_drift():
+    """The signed shifts' intervals hold the true value at about their level, also when nothing moved (where a
+    distance's bootstrap interval never does): the mean shift in reference sds, and the largest change of one
+    category's share (simultaneous over the categories, so the picked one keeps its coverage)."""
+    from postreport.stats.proportions import z_for
+
+    rng = np.random.default_rng(7)
+    reps = 800
+    for delta in (0.0, 0.2):
+        hits = 0
+        for _ in range(reps):
+            a, b = rng.normal(10, 2, 500), rng.normal(10 + 2 * delta, 2.5, 800)
+            _, ci = st.mean_shift((500, a.mean(), a.var(ddof=1)), (800, b.mean(), b.var(ddof=1)), 1.96)
+            hits += ci[0] <= delta <= ci[1]
+        assert 0.93 <= hits / reps <= 0.97, (delta, hits / reps)
+    levels = ["a", "b", "c", "d"]
+    for mix in ([0.4, 0.3, 0.2, 0.1], [0.3, 0.3, 0.3, 0.1]):
+        hits = 0
+        for _ in range(reps):
+            r = np.bincount(rng.choice(4, 600, p=[0.4, 0.3, 0.2, 0.1]), minlength=4)
+            c = np.bincount(rng.choice(4, 900, p=mix), minlength=4)
+            which, change, ci = st.largest_share_change(levels, r, c, lambda k: z_for(1 - 0.05 / k))
+            truth = mix[levels.index(which)] - [0.4, 0.3, 0.2, 0.1][levels.index(which)]
+            hits += ci[0] <= truth <= ci[1]
+        assert hits / reps >= 0.93, (mix, hits / reps)

@@ -21,6 +21,7 @@ from ..figures import Lines, Panels, Series
 from ..report.model import Estimate, Figure, Note, Table
 from ..sampling import sample_rows
 from ..stats import drift as st
+from ..stats.proportions import z_for
 from ..stats.ranking import rank_auc
 from .base import Analysis
 
@@ -149,7 +150,7 @@ class DriftAnalysis(Analysis):
                              reference=settings.reference, current=_current_words(ctx.data))
         weights = _importance(ctx)
         for name in ref_frame.columns:
-            column = column_drift(name, ref_frame[name], cur_frame[name], settings)
+            column = column_drift(name, ref_frame[name], cur_frame[name], settings, ctx.cfg.bootstrap.level)
             column["importance"] = weights.get(name)
             result.columns.append(column)
         _flag(result, settings)
@@ -161,7 +162,9 @@ class DriftAnalysis(Analysis):
     def items(self, r: DriftResult) -> list:
         ordered = sorted(r.columns, key=lambda c: (not c["drifted"], c["q_value"]))
         shown = ordered[: max(len(r.drifted), SHOWN)]
-        rows = [[c["name"], c["kind"], c["p_value"], c["q_value"], c["effect"]["value"], c["psi"],
+        rows = [[c["name"], c["kind"], c["p_value"], c["q_value"], c["effect"]["value"],
+                 Estimate(c["shift"]["value"], c["shift"]["ci"],
+                          "" if c["shift"]["level"] is None else repr(c["shift"]["level"])), c["psi"],
                  "" if c["importance"] is None else f"{c['importance']:.1%}", "drifted" if c["drifted"] else ""]
                 for c in shown]
         more = len(r.columns) - len(shown)
@@ -169,17 +172,22 @@ class DriftAnalysis(Analysis):
         items: list = [Note(r.headline(), "warning" if r.drifted else "info")]
         if r.columns:
             items.append(Table(
-                ["Column", "Kind", "p", "q", "Size", "PSI", "Model's use", "Flag"], rows,
+                ["Column", "Kind", "p", "q", "Size", "Shift [CI]", "PSI", "Model's use", "Flag"], rows,
                 caption=f"Reference: {r.reference_words} ({r.n_reference:,} rows); current: {r.current} "
                         f"({r.n_current:,} rows). Numeric columns: {numeric} test, size = Wasserstein distance in "
                         "reference standard deviations; categorical: chi-squared test, size = Jensen-Shannon distance "
                         f"(0 same mix, 1 disjoint). q: Benjamini-Hochberg over the {len(r.columns)} columns, drifted "
-                        f"at q ≤ {r.q:g}. PSI on the reference's bins (0.1 and 0.25 are the usual alert levels). "
+                        f"at q ≤ {r.q:g}. Shift, with its interval: numbers, the change of the mean in reference "
+                        "standard deviations; categories, the largest change of one category's share (named; the "
+                        "interval simultaneous over the categories, Bonferroni). "
+                        "PSI on the reference's bins (0.1 and 0.25 are the usual alert levels). "
                         "Model's use: the column's share of the model's own importance."
                         + (f" {more} more columns, none drifted, are in metrics.json." if more else "")))
-            items.append(Note("The sizes have no interval: two samples of one distribution are at a positive "
-                              "distance, so a bootstrap interval would lie above 0 and never hold a true 0; whether a "
-                              "column moved is its q-value."))
+            items.append(Note("The sizes (distances) have no interval: two samples of one distribution are at a "
+                              "positive distance, so a bootstrap interval would lie above 0 and never hold a true 0 "
+                              "(simulated: 0 % coverage without drift). The signed shift beside each has one, which "
+                              "holds 0 at its nominal rate when nothing moved; whether a column moved is its "
+                              "q-value."))
         if r.shapes:
             panels = [Lines([Series(list(range(len(labels))), ref, "reference", "step"),
                              Series(list(range(len(labels))), cur, "current", "step")],
@@ -205,8 +213,9 @@ class DriftAnalysis(Analysis):
         return items + [Note(n) for n in r.notes]
 
 
-def column_drift(name, ref: pd.Series, cur: pd.Series, settings: DriftSettings) -> dict:
-    """One column's test, effect, PSI, missing shares, and the shares drawn in the figure."""
+def column_drift(name, ref: pd.Series, cur: pd.Series, settings: DriftSettings, level: float = 0.95) -> dict:
+    """One column's test, effect, signed shift with its interval, PSI, missing shares, and the shares drawn in the
+    figure."""
     missing = [float(ref.isna().mean()), float(cur.isna().mean())]
     if isinstance(ref.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(ref):
         levels, r_counts, c_counts = category_counts(ref, cur)
@@ -214,6 +223,7 @@ def column_drift(name, ref: pd.Series, cur: pd.Series, settings: DriftSettings) 
         return {"name": str(name), "kind": "categorical", "test": "chi-squared", "statistic": statistic,
                 "p_value": p, "effect": {"name": "Jensen-Shannon", "value": st.jensen_shannon(r_counts, c_counts),
                                          "ci": None},
+                "shift": share_shift(levels, r_counts, c_counts, level),
                 "psi": st.psi(r_counts, c_counts), "missing": missing,
                 "_shape": (name, "categorical", levels, st.shares(r_counts).tolist(), st.shares(c_counts).tolist())}
     r_values = ref.dropna().to_numpy(float)
@@ -222,10 +232,26 @@ def column_drift(name, ref: pd.Series, cur: pd.Series, settings: DriftSettings) 
     edges = st.decile_edges(r_values, settings.bins)
     r_counts, c_counts = st.binned(r_values, edges), st.binned(c_values, edges)
     labels = [f"≤ {e:.3g}" for e in edges[1:-1]] + [f"> {edges[-2]:.3g}" if len(edges) > 2 else "all"]
+    moments = [(len(v), float(v.mean()) if len(v) else 0.0, float(v.var(ddof=1)) if len(v) > 1 else 0.0)
+               for v in (r_values, c_values)]
     return {"name": str(name), "kind": "numeric", "test": "Kolmogorov-Smirnov", "statistic": statistic,
             "p_value": p, "effect": {"name": "Wasserstein / sd", "value": distance, "ci": None},
+            "shift": number_shift(*moments, level),
             "psi": st.psi(r_counts, c_counts), "missing": missing,
             "_shape": (name, "numeric", labels, st.shares(r_counts).tolist(), st.shares(c_counts).tolist())}
+
+
+def number_shift(reference: tuple, current: tuple, level: float) -> dict:
+    """The change of a numeric column's mean in reference sds, with its interval (stats.drift.mean_shift)."""
+    value, ci = st.mean_shift(reference, current, z_for(level))
+    return {"name": "mean shift / sd", "value": value, "ci": ci, "level": None}
+
+
+def share_shift(levels: list, reference_counts, current_counts, level: float) -> dict:
+    """The largest change of one category's share, with its interval (Bonferroni over the categories)."""
+    which, value, ci = st.largest_share_change(levels, reference_counts, current_counts,
+                                               lambda k: z_for(1 - (1 - level) / k))
+    return {"name": "share change", "value": value, "ci": ci, "level": None if which is None else str(which)}
 
 
 def category_counts(reference: pd.Series, current: pd.Series) -> tuple:
@@ -368,7 +394,7 @@ def engine_drift(ctx, settings: DriftSettings) -> DriftResult:
     for i, b in enumerate(bins):
         scale = float(pd.to_numeric(ref_sample[b.name], errors="coerce").std(ddof=0)) if b.kind == "numeric" else 1
         column = binned_column_drift(b, histograms.counts_of(ref_row, i, b), histograms.counts_of(cur_row, i, b),
-                                     scale)
+                                     scale, ctx.cfg.bootstrap.level)
         column["importance"] = None
         result.columns.append(column)
     _flag(result, settings)
@@ -398,7 +424,7 @@ def _shared_levels(ref: pd.DataFrame, cur: pd.DataFrame, kinds: dict) -> tuple:
     return ref.reset_index(drop=True), cur.reset_index(drop=True)
 
 
-def binned_column_drift(b, ref, cur, scale: float) -> dict:
+def binned_column_drift(b, ref, cur, scale: float, level: float = 0.95) -> dict:
     """One column's test, effect and PSI from its counts on the reference's bins (histograms.Counts per side)."""
     statistic, p = st.chi_squared(ref.counts, cur.counts)
     missing = [ref.missing / ref.rows if ref.rows else 0.0, cur.missing / cur.rows if cur.rows else 0.0]
@@ -407,11 +433,14 @@ def binned_column_drift(b, ref, cur, scale: float) -> dict:
         labels = [f"≤ {e:.3g}" for e in edges[1:-1]] + [f"> {edges[-2]:.3g}" if len(edges) > 2 else "all"]
         effect = {"name": "Wasserstein / sd (binned)", "value": st.binned_wasserstein(ref, cur, scale), "ci": None}
         test = "chi-squared on the reference's deciles"
+        shift = number_shift(ref.moments, cur.moments, level)
     else:
         labels = list(b.levels) + [histograms.OTHER]
         effect = {"name": "Jensen-Shannon", "value": st.jensen_shannon(ref.counts, cur.counts), "ci": None}
         test = "chi-squared"
+        shift = share_shift(labels, ref.counts, cur.counts, level)
     return {"name": b.name, "kind": b.kind, "test": test, "statistic": statistic, "p_value": p, "effect": effect,
+            "shift": shift,
             "psi": st.psi(ref.counts, cur.counts), "missing": missing,
             "_shape": (b.name, b.kind, labels, st.shares(ref.counts).tolist(), st.shares(cur.counts).tolist())}
 

@@ -4,7 +4,9 @@ of the main metric, false discoveries controlled over the periods)."""
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import Optional
 
 import numpy as np
@@ -348,17 +350,11 @@ def engine_drift_shares(ctx, settings: OverTimeSettings, reference: list, judged
             continue
         tests = []
         for i, b in enumerate(bins):
-            ref = sum((histograms.counts_of(rows[p], i, b) for p in reference if p in rows),
-                      histograms.Counts(np.zeros(_width(b)), None if b.kind != "numeric" else np.zeros(_width(b)),
-                                        0, 0))
+            ref = reduce(operator.add, [histograms.counts_of(rows[p], i, b) for p in reference if p in rows])
             cur = histograms.counts_of(rows[name], i, b)
             tests.append(st.chi_squared(ref.counts, cur.counts)[1])
         out[name] = share_drifted(tests, settings.q)
     return out
-
-
-def _width(b) -> int:
-    return len(b.edges) - 1 if b.kind == "numeric" else len(b.levels) + 1
 
 
 SAMPLE_ROWS = 20_000  # the reference periods' rows whose deciles bin the numeric columns

@@ -3,7 +3,7 @@ as a period): what the drift tests need from rows too many to hold.
 
 Numeric columns: the reference's quantile edges (from a seeded sample of its rows), and per group the rows at or
 below each inner edge with the sums of their values (so each bin's count and mean), the non-missing rows and the sums
-of x and x². Categorical columns (text, booleans): the reference sample's levels, each counted, the rest pooled as
+of x and x² (the mean and variance). Categorical columns (text, booleans): the reference sample's levels, each counted, the rest pooled as
 one "other" level. Missing values are counted apart (their share before and after).
 """
 from __future__ import annotations
@@ -28,6 +28,7 @@ class Bins:
     kind: str  # numeric | categorical
     edges: Optional[np.ndarray] = None  # numeric: open at both ends
     levels: Optional[list] = None  # categorical
+    centre: float = 0.0  # numeric: the sample's mean; squares are summed about it (no cancellation)
 
 
 @dataclass
@@ -38,10 +39,21 @@ class Counts:
     sums: Optional[np.ndarray]  # numeric: the sum of the values in each bin
     missing: int
     rows: int
+    squares: float = 0.0  # numeric: the sum of the squares of the values' distances from `centre`
+    centre: float = 0.0
 
     def __add__(self, other: "Counts") -> "Counts":
         return Counts(self.counts + other.counts, None if self.sums is None else self.sums + other.sums,
-                      self.missing + other.missing, self.rows + other.rows)
+                      self.missing + other.missing, self.rows + other.rows, self.squares + other.squares,
+                      self.centre)
+
+    @property
+    def moments(self) -> tuple:
+        """(n, mean, variance with n - 1) of the numeric values."""
+        n = float(self.counts.sum())
+        mean = float(self.sums.sum()) / n if n else 0.0
+        offset = mean - self.centre
+        return n, mean, max(self.squares - n * offset * offset, 0.0) / (n - 1) if n > 1 else 0.0
 
     @property
     def means(self) -> np.ndarray:
@@ -56,7 +68,7 @@ def bins_from(sample: pd.DataFrame, kinds: dict, bins: int) -> list:
         if kinds[name] in NUMERIC:
             values = pd.to_numeric(sample[name], errors="coerce").dropna().to_numpy(float)
             edges = st.decile_edges(values, bins) if len(values) else np.array([-np.inf, np.inf])
-            out.append(Bins(name, "numeric", edges=edges))
+            out.append(Bins(name, "numeric", edges=edges, centre=float(values.mean()) if len(values) else 0.0))
         elif kinds[name] in CATEGORICAL:
             levels = sample[name].dropna().astype(str).value_counts().index[:MAX_LEVELS]
             out.append(Bins(name, "categorical", levels=sorted(levels)))
@@ -81,7 +93,8 @@ def histogram_sql(engine, table: str, bins: list, kinds: dict, group: Optional[s
         parts.append(f"COUNT({x}) AS c{i}_n")
         if b.kind == "numeric":
             value = f"CAST({x} AS DOUBLE)"
-            parts.append(f"SUM({value}) AS c{i}_s")
+            parts += [f"SUM({value}) AS c{i}_s",
+                      f"SUM(({value} - {b.centre!r}) * ({value} - {b.centre!r})) AS c{i}_ss"]
             for k, edge in enumerate(b.edges[1:-1]):
                 below = f"{x} <= {float(edge)!r}"
                 parts += [f"SUM(CASE WHEN {below} THEN 1 ELSE 0 END) AS c{i}_le{k}",
@@ -102,7 +115,7 @@ def counts_of(row: pd.Series, i: int, b: Bins) -> Counts:
         inner = len(b.edges) - 2
         below = np.array([0.0] + [_number(row[f"c{i}_le{k}"]) for k in range(inner)] + [present])
         sums = np.array([0.0] + [_number(row[f"c{i}_sle{k}"]) for k in range(inner)] + [_number(row[f"c{i}_s"])])
-        return Counts(np.diff(below), np.diff(sums), n - present, n)
+        return Counts(np.diff(below), np.diff(sums), n - present, n, _number(row[f"c{i}_ss"]), b.centre)
     counted = np.array([_number(row[f"c{i}_v{k}"]) for k in range(len(b.levels))])
     return Counts(np.r_[counted, present - counted.sum()], None, n - present, n)
 

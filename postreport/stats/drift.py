@@ -126,3 +126,32 @@ def binned_wasserstein(reference, current, scale: float) -> float:
         return float("nan")
     return float(wasserstein_distance(reference.means[r], current.means[c], reference.counts[r],
                                       current.counts[c])) / scale
+
+
+def mean_shift(reference: tuple, current: tuple, z: float) -> tuple:
+    """(the change of the mean in reference standard deviations, its interval) from each side's (n, mean, variance):
+    a signed effect whose interval holds 0 at its nominal rate when nothing moved (unlike a distance's). Normal
+    approximation, the reference sd's own uncertainty included (delta method: + d² / 2n)."""
+    (n_r, m_r, v_r), (n_c, m_c, v_c) = reference, current
+    if not v_r > 0 or n_r < 2 or n_c < 2:
+        return float("nan"), None
+    sd = v_r ** 0.5
+    d = (m_c - m_r) / sd
+    se = ((v_c / n_c + v_r / n_r) / v_r + d * d / (2 * n_r)) ** 0.5
+    return float(d), [float(d - z * se), float(d + z * se)]
+
+
+def largest_share_change(levels: list, reference_counts: np.ndarray, current_counts: np.ndarray, z_of) -> tuple:
+    """(the category whose share changed most, the change, its interval): Wald intervals of each category's change
+    in share, simultaneous over the L categories by Bonferroni (z_of(level) gives the normal quantile), so the one
+    picked as largest keeps its coverage."""
+    r, c = np.asarray(reference_counts, float), np.asarray(current_counts, float)
+    n_r, n_c = r.sum(), c.sum()
+    if n_r == 0 or n_c == 0 or len(levels) == 0:
+        return None, float("nan"), None
+    p_r, p_c = r / n_r, c / n_c
+    change = p_c - p_r
+    k = int(np.argmax(np.abs(change)))
+    z = z_of(len(levels))
+    half = z * np.sqrt(p_r[k] * (1 - p_r[k]) / n_r + p_c[k] * (1 - p_c[k]) / n_c)
+    return levels[k], float(change[k]), [float(change[k] - half), float(change[k] + half)]
