@@ -40,7 +40,8 @@ def main() -> None:
         theirs_psi = _psi(ref, cur, ColumnType.Numerical, 0.1)[0]
         theirs_js = _jensenshannon(ref, cur, ColumnType.Numerical, 0.1)[0]
         tiny = sum(int(np.sum((c > 0) & (c / c.sum() < 1e-4))) for c in (r_counts, c_counts))
-        rows.append((f"numeric, mean shift {shift} sd, Evidently's bins ({tiny} bin shares in (0, 1e-4))", theirs_psi, st.psi(r_counts, c_counts),
+        rows.append((f"numeric, mean shift {shift} sd, Evidently's bins ({tiny} bin shares in (0, 1e-4))", theirs_psi,
+                     st.psi(r_counts, c_counts),
                      theirs_js, st.jensen_shannon(r_counts, c_counts) * math.sqrt(math.log(2))))
         deciles = st.decile_edges(ref.to_numpy(), 10)
         rows.append((f"numeric, mean shift {shift} sd, our deciles (not comparable)", None,

@@ -276,11 +276,13 @@ def _importance(ctx) -> dict:
 
 
 def reference_rows(ctx, settings: DriftSettings) -> tuple:
-    """(reference, current, notes): the training rows and the test rows, or the reference file's rows and the test
-    rows' columns it shares (text columns of both as categories with the same levels)."""
+    """(reference, current, notes): the training rows and the test rows, or the reference's rows and the test rows'
+    columns it shares (text columns of both as categories with the same levels). Logged rows whose labels have not
+    arrived are current rows too."""
     data = ctx.data
+    current = data.X_test if data.unlabeled is None else pd.concat([data.X_test, data.unlabeled.X], ignore_index=True)
     if settings.reference is None:
-        return data.X_train, data.X_test, []
+        return data.X_train, current, []
     notes: list = []
     source = resolve(settings.reference, "analyses.drift.reference")
     table = read_source(source, {}, ctx.cfg.data.na_values, notes, key="analyses.drift.reference",
@@ -292,7 +294,7 @@ def reference_rows(ctx, settings: DriftSettings) -> tuple:
     missing = [c for c in data.X_test.columns if c not in table.columns]
     if missing:
         notes.append(f"Columns not in the reference, not compared: {', '.join(map(str, missing[:20]))}.")
-    ref, cur = table[shared].copy(), data.X_test[shared].copy()
+    ref, cur = table[shared].copy(), current[shared].copy()
     for c in shared:
         if not (pd.api.types.is_numeric_dtype(ref[c]) and pd.api.types.is_numeric_dtype(cur[c])):
             levels = sorted(set(ref[c].dropna().astype(str)) | set(cur[c].dropna().astype(str)))

@@ -28,7 +28,7 @@ class Engine(Protocol):
 
     def query(self, sql: str) -> pd.DataFrame: ...
 
-    def column_types(self, view: str = "src") -> dict: ...  # name -> integer | number | text | boolean | the engine's type name
+    def column_types(self, view: str = "src") -> dict: ...  # name -> integer | number | text | boolean | own name
 
     def close(self) -> None: ...
 
