@@ -61,13 +61,13 @@ def make(folder: Path, rows: int) -> tuple:
 
 def in_memory_drift(rows: int = 300_000, columns: int = 20) -> float:
     """Seconds of the drift section alone on rows x columns in memory (training rows vs test rows, equal sizes)."""
+    from types import SimpleNamespace
+
     import numpy as np
     import pandas as pd
-
-    from postreport.analyses.drift import DriftAnalysis, DriftSettings
-    from types import SimpleNamespace
     from omegaconf import OmegaConf
 
+    from postreport.analyses.drift import DriftAnalysis, DriftSettings
     from postreport.config import BootstrapConfig
 
     rng = np.random.default_rng(0)

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn.metrics as skm
-
 from conftest import cli, run_report
+
 from postreport import bootstrap
 from postreport.config import BootstrapConfig
 

@@ -14,11 +14,11 @@ import pandas as pd
 
 from .. import metrics
 from ..bootstrap import interval_level
+from ..data import histograms
 from ..errors import UserError, at_least, strictly_between
 from ..figures import Lines, Marker, Series
-from ..report.model import Estimate, Figure, Note, Table
 from ..predictions import confidence, logged_labels
-from ..data import histograms
+from ..report.model import Estimate, Figure, Note, Table
 from ..stats import drift as st
 from ..stats.drift import benjamini_hochberg
 from ..stats.estimated import calibration_gap, expected_accuracy
@@ -185,7 +185,7 @@ class OverTimeAnalysis(Analysis):
                         value, variance, reference, z)
             else:
                 entry["small"] = s["n"] < settings.min_rows
-                if not entry["small"]:
+                if not entry["small"] and level:
                     entry["metrics_ci"][main] = metric_interval(s, task, z)
                 if scored and s["n"]:
                     value, ci, _ = expected_accuracy(s["conf"], s["conf2"], s["n"], z)

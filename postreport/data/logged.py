@@ -14,8 +14,8 @@ from . import aggregated
 from .dataset import Dataset, Logged, Unlabeled
 from .decide import (are_probabilities, check_score_count, check_score_types, decide_task, infinite_values,
                      logged_positive_label, not_probabilities, sorted_labels, without_prediction)
-from .labels import check_predicted_labels, score_columns_by_class
 from .engines import choose_engine
+from .labels import check_predicted_labels, score_columns_by_class
 from .sources import resolve
 from .tables import check_columns, clean, keyed, merge_near_duplicates, read_source, test_keys
 

@@ -14,14 +14,13 @@ class DuckDB:
     name = "DuckDB"
 
     def __init__(self, source, settings):  # a postreport.data.sources.Source
-        import duckdb
-
-        import tempfile
-
-        threads = settings.threads or os.cpu_count() or 1
         import shutil
+        import tempfile
         import weakref
 
+        import duckdb
+
+        threads = settings.threads or os.cpu_count() or 1
         self.spill = tempfile.mkdtemp(prefix="postreport-duckdb-")  # not DuckDB's default: .tmp in the user's folder
         weakref.finalize(self, shutil.rmtree, self.spill, True)  # also when a run stops before close()
         self.con = duckdb.connect(config={"memory_limit": settings.memory_limit, "threads": int(threads),
