@@ -30,7 +30,7 @@ def features(shift_day: int) -> str:
     normal = "(random() + random() + random() + random() - 2.0) * 1.732"  # mean 0, sd 1 (a sum of uniforms)
     cols = [f"round({normal}{' + CASE WHEN d = ' + str(shift_day) + ' THEN 0.3 ELSE 0 END' if k == 0 else ''}, 3) "
             f"AS f{k}" for k in range(8)]
-    cols += [f"(['north', 'south', 'east', 'west', 'centre'])[1 + CAST(floor(random() * 5) AS INTEGER)] AS region",
+    cols += ["(['north', 'south', 'east', 'west', 'centre'])[1 + CAST(floor(random() * 5) AS INTEGER)] AS region",
              "(['basic', 'pro', 'team'])[1 + CAST(floor(random() * 3) AS INTEGER)] AS plan"]
     return ", ".join(cols)
 
