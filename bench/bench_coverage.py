@@ -206,6 +206,50 @@ def coverage_fairness(reps, n, rng, groups):
     return {f"parity difference, {groups} equal groups (n={n} each)": hits}
 
 
+def coverage_monitoring(reps, rng):
+    """over_time: a period's difference from the reference (Wald for accuracy, Welch for MAE, t5 errors), its
+    Wilson / t interval, and CBPE's estimate against the accuracy the rows show; drift: the signed shifts."""
+    from postreport.analyses.over_time import metric_interval, worse_test
+    from postreport.stats import drift as st
+    from postreport.stats.estimated import expected_accuracy
+
+    z = z_for(LEVEL)
+    mean_t5 = float(np.mean(np.abs(rng.standard_t(5, 2_000_000))))
+    hits = dict.fromkeys(["over_time accuracy difference, Wald (n=300 vs 900)",
+                          "over_time MAE difference, Welch, t5 errors (n=200 vs 600)",
+                          "over_time period MAE, Student t, t5 errors (n=200)",
+                          "over_time CBPE estimate of accuracy, calibrated scores (n=150)",
+                          "drift mean shift / sd, no drift (n=500 vs 800)",
+                          "drift mean shift / sd, 0.2 sd (n=500 vs 800)",
+                          "drift largest share change, 4 categories, changed mix (n=600 vs 900)"], 0)
+    keys = list(hits)
+    base = [0.4, 0.3, 0.2, 0.1]
+    for _ in range(reps):
+        a, b = rng.random(300) > 0.8, rng.random(900) > 0.85  # errors: accuracy 0.80 vs 0.85
+        _, ci, _ = worse_test({"n": 300, "right": 300 - a.sum()}, {"n": 900, "right": 900 - b.sum()}, False, z)
+        hits[keys[0]] += ci[0] <= -0.05 <= ci[1]
+        e1, e0 = np.abs(rng.standard_t(5, 200)) * 1.2, np.abs(rng.standard_t(5, 600))
+        s1, s0 = ({"n": len(e), "ae": e.sum(), "se": (e * e).sum()} for e in (e1, e0))
+        _, ci, _ = worse_test(s1, s0, True, z)
+        hits[keys[1]] += ci[0] <= 0.2 * mean_t5 <= ci[1]
+        ci = metric_interval(s1, "regression", z)
+        hits[keys[2]] += ci[0] <= 1.2 * mean_t5 <= ci[1]
+        p = rng.beta(5, 2, 150)
+        _, ci, _ = expected_accuracy(p.sum(), (p * p).sum(), 150, z)
+        hits[keys[3]] += ci[0] <= np.mean(rng.random(150) < p) <= ci[1]
+        for key, delta in ((keys[4], 0.0), (keys[5], 0.2)):
+            x, y = rng.normal(10, 2, 500), rng.normal(10 + 2 * delta, 2.5, 800)
+            _, ci = st.mean_shift((500, x.mean(), x.var(ddof=1)), (800, y.mean(), y.var(ddof=1)), z)
+            hits[key] += ci[0] <= delta <= ci[1]
+        mix = [0.3, 0.3, 0.3, 0.1]
+        r = np.bincount(rng.choice(4, 600, p=base), minlength=4)
+        c = np.bincount(rng.choice(4, 900, p=mix), minlength=4)
+        which, _, ci = st.largest_share_change(list("abcd"), r, c, lambda k: z_for(1 - (1 - LEVEL) / k))
+        k = "abcd".index(which)
+        hits[keys[6]] += ci[0] <= mix[k] - base[k] <= ci[1]
+    return hits
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=400)
@@ -227,6 +271,7 @@ def main() -> None:
     found |= coverage_conformal(reps, 300, rng)
     for groups in (2, 5, 10):
         found |= coverage_fairness(reps, 300, rng, groups)
+    found |= coverage_monitoring(reps, rng)
     z = z_for(0.95)
     print(f"| interval | coverage at nominal {LEVEL:.0%} | Monte Carlo 95% interval ({reps} samples) |")
     print("|---|---:|---|")
