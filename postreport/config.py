@@ -82,8 +82,11 @@ class ModelConfig:
     regressor: Optional[str] = None  # estimator class for regression, when it differs
     preprocessing: str = "none"  # none | native | trees | linear
     params: Dict[str, Any] = field(default_factory=dict)
-    path: Optional[str] = None  # model=file: .skops, LightGBM .txt, .joblib/.pkl (trust only)
+    path: Optional[str] = None  # model=file: .skops, LightGBM .txt, ONNX .onnx, .joblib/.pkl (trust only)
     trust: bool = False
+    features: Optional[List[str]] = None  # ONNX: the data's columns in the order of the model's input (null: file order)
+    outputs: Dict[str, str] = field(default_factory=dict)  # ONNX: {labels, probabilities, values: output name}
+    classes: Optional[List[Any]] = None  # ONNX: the classes in the order of the probability columns (null: read)
     search_space: Dict[str, Any] = field(default_factory=dict)  # for tuning: name -> {type, low, high, log, choices}
 
 

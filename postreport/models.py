@@ -15,7 +15,7 @@ from .errors import UserError
 from .predictions import model_classes
 
 PREPROCESSING = ("none", "native", "trees", "linear")
-SAFE_SUFFIXES = (".skops", ".txt")
+SAFE_SUFFIXES = (".skops", ".txt", ".onnx")
 PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
 # Types skops (0.16) lists as untrusted that only describe data; loading them runs no code.
 SKOPS_SAFE_TYPES = {"numpy.dtype"}
@@ -156,8 +156,14 @@ def load_candidate(cfg, data) -> Candidate:
             "Load it only if you trust its source: add model.trust=true. Safer: save the model with skops (.skops) "
             "or LightGBM's save_model (.txt)."
         )
+    notes: list = []
     try:
-        if suffix == ".skops":
+        if suffix == ".onnx":
+            from . import onnx_model
+            from .threads import available_cores
+
+            estimator, notes = onnx_model.load(path, cfg, data, available_cores())
+        elif suffix == ".skops":
             estimator = _load_skops(path, cfg.trust)
         elif suffix == ".txt":
             estimator = BoosterModel.from_file(path, data)
@@ -172,7 +178,7 @@ def load_candidate(cfg, data) -> Candidate:
     if not hasattr(estimator, "predict"):
         raise UserError(f"model.path={cfg.path!r} holds a {type(estimator).__name__}, which has no predict()")
     _check_kind(estimator, data, cfg.path)
-    notes = _align_features(estimator, data, cfg.path)
+    notes += _align_features(estimator, data, cfg.path)
     cls = type(estimator)
     params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
     return Candidate(
