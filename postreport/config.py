@@ -44,7 +44,7 @@ class SparkConfig:
 @dataclass
 class DataConfig:
     name: str = MISSING
-    source: str = "file"  # sklearn | file | predictions
+    source: str = "file"  # sklearn | file | predictions | images
     path: Optional[str] = None  # training data (or all data, split here)
     test_path: Optional[str] = None  # held-out data; when given, no split is made
     target: Optional[str] = None
@@ -55,6 +55,12 @@ class DataConfig:
     task: Optional[str] = None  # binary | multiclass | regression; inferred when null
     positive_label: Optional[Any] = None
     image_shape: Optional[List[int]] = None
+    # data=images (source: images): a folder of class sub-folders; see postreport/data/images.py
+    image_size: Optional[List[int]] = None  # [H, W]: resize every image (null: they must share one size)
+    channels: Optional[int] = None  # 1 | 3 (null: the first image's)
+    scale: float = 1 / 255  # pixels x this
+    normalize: Dict[str, List[float]] = field(default_factory=dict)  # {mean: [...], std: [...]} per channel
+    layout: str = "NCHW"  # NCHW | NHWC: an ONNX model's 4-D input
     prediction: Optional[str] = "y_pred"  # data=predictions: the predicted label (or value) column
     scores: List[str] = field(default_factory=list)  # data=predictions: score columns (see conf/data/predictions.yaml)
     score_labels: Optional[List[Any]] = None  # data=predictions: the class of each score column, in order

@@ -560,28 +560,6 @@ def batched_partial_dependence(model, X: pd.DataFrame, feature, grid_resolution:
 
 # ------------------------------------------------------------------------------------------------ images
 
-def occlusion(predict, images: np.ndarray, shape: tuple, patch: int, baseline: np.ndarray,
-              target: np.ndarray) -> np.ndarray:
-    """Occlusion saliency: how much the probability of each image's `target` class drops when a patch x patch
-    square is replaced by the baseline. images: (n, H*W); returns (n, H, W), one value per pixel (patch average)."""
-    H, W = shape
-    n = len(images)
-    tops = [(r, c) for r in range(0, H, patch) for c in range(0, W, patch)]
-    occluded = np.repeat(images[:, None, :], len(tops), axis=1).reshape(n, len(tops), H, W).copy()
-    base_img = baseline.reshape(H, W)
-    for p, (r, c) in enumerate(tops):
-        occluded[:, p, r:r + patch, c:c + patch] = base_img[r:r + patch, c:c + patch]
-    full = predict(images)[np.arange(n), target]
-    probs = predict(occluded.reshape(n * len(tops), H * W)).reshape(n, len(tops), -1)
-    drop = full[:, None] - probs[np.arange(n)[:, None], np.arange(len(tops))[None, :], target[:, None]]
-    out = np.zeros((n, H, W))
-    counts = np.zeros((H, W))
-    for p, (r, c) in enumerate(tops):
-        out[:, r:r + patch, c:c + patch] += drop[:, p][:, None, None]
-        counts[r:r + patch, c:c + patch] += 1
-    return out / counts
-
-
 def input_gradient(an: Anatomy, images: np.ndarray, target: np.ndarray) -> Optional[np.ndarray]:
     """The exact gradient of the target class's probability with respect to the input pixels, for sklearn's MLP
     and linear classifiers (behind an optional StandardScaler); None for other models."""

@@ -106,6 +106,7 @@ class ImageGrid:
     columns: int = 6
     symmetric: bool = True  # overlay colour scale centred on 0
     normalize: bool = True  # each overlay scaled to its own largest magnitude (shapes compare, sizes do not)
+    grey: str = "gray_r"  # the images' colour map: gray_r (ink on paper, e.g. digits) or gray (photographs)
 
 
 @dataclass

@@ -164,7 +164,7 @@ def load(path: Path, cfg, data, threads: int) -> tuple:
         raise UserError(f"model.path={str(path)!r} has {len(inputs)} inputs ({[i.name for i in inputs]}); postreport "
                         "feeds one: a 2-D table of features or a 4-D batch of images (export the model with one input)")
     shape = inputs[0].shape
-    image_shape = getattr(data, "image_shape", None)
+    image_shape = None if data.image_shape is None else (*data.image_shape, getattr(data, "channels", 1))
     features = list(cfg.features) if cfg.features else list(data.X_test.columns)
     unknown = [c for c in features if c not in data.X_test.columns]
     if unknown:

@@ -85,7 +85,10 @@ def test_occlusion_is_zero_outside_the_region_a_model_reads():
 
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 16, size=(5, 64))
-    maps = explain.occlusion(predict, images, shape, 1, np.zeros(64), np.ones(5, dtype=int))
+    from postreport import image_saliency
+
+    maps = image_saliency.occlusion(predict, image_saliency.Images(shape, 1, np.zeros(64)), images,
+                                    np.ones(5, dtype=int), 1, 1)
     assert np.all(maps[:, ~region] == 0)
     assert np.all(np.abs(maps[:, region]) > 0)
 

@@ -9,10 +9,11 @@ from typing import ClassVar, Optional
 import numpy as np
 
 from ..errors import at_least
-from ..explain import AttributionSettings, anatomy, explained, input_gradient, occlusion
+from .. import image_saliency as im
+from ..explain import AttributionSettings, anatomy, explained, input_gradient
 from ..figures import Heatmap, ImageGrid, Panels, Waterfall
 from ..predictions import model_classes
-from ..report.model import Figure, Note
+from ..report.model import Estimate, Figure, Note, Table
 from .base import Analysis
 
 
@@ -21,7 +22,11 @@ class SaliencySettings(AttributionSettings):
     """Tabular saliency shows rows of the attributions the importance section computes; with the same attribution
     settings (the defaults) both sections share one computation."""
 
-    patch: int = 0  # occlusion square side in pixels; 0: about an eighth of the image side
+    window: int = 0  # images: occlusion window side in pixels; 0: about an eighth of the image side
+    stride: int = 0  # images: occlusion window step; 0: the window (no overlap)
+    masks: int = 0  # images: RISE masks; 0: planned from the image's and the model's size (at most MAX_MASKS)
+    cells: int = 7  # images: RISE's grid of cells per side
+    checks: bool = True  # images: the randomisation sanity check and deletion / insertion curves
     examples: int = 2  # per kind: most confident right, least confident, most confident wrong
     per_class: int = 15  # test images per class averaged into the class map
     rows: int = 12  # tabular: rows in the instance heat map
@@ -30,24 +35,36 @@ class SaliencySettings(AttributionSettings):
 
     def __post_init__(self):
         super().__post_init__()
-        for key, minimum in (("patch", 0), ("examples", 1), ("per_class", 1), ("rows", 1), ("features", 1)):
+        for key, minimum in (("window", 0), ("stride", 0), ("masks", 0), ("cells", 2), ("examples", 1),
+                             ("per_class", 1), ("rows", 1), ("features", 1)):
             at_least(f"analyses.saliency.{key}", getattr(self, key), minimum)
+
+
+MAX_MASKS = 1000  # RISE masks at most (its maps settle by a few hundred on small images)
+RISE_OPS = 3e9  # multiply-adds the RISE maps of the examples may take: masks = this / (model ops x examples)
 
 
 @dataclass
 class ImageSaliency:
     shape: tuple
-    examples: list  # [{row, title, image, occlusion, gradient or None}]
+    examples: list  # [{row, title, image, occlusion, rise, gradient or None}]
     class_maps: list  # [(label, mean image, mean occlusion map)]
     method: str
     gradient_method: Optional[str]
-    patch: int
+    window: int
+    stride: int
+    masks: int
+    cells: int
+    checks: Optional[dict] = None  # {occlusion|rise: {randomisation: [...], deletion, insertion, verdict}}
+    grey: str = "gray_r"
+    notes: list = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {"kind": "image", "shape": list(self.shape), "patch": self.patch, "method": self.method,
-                "gradient": self.gradient_method,
+        return {"kind": "image", "shape": list(self.shape), "window": self.window, "stride": self.stride,
+                "masks": self.masks, "cells": self.cells, "method": self.method, "gradient": self.gradient_method,
                 "examples": [{"row": e["row"], "title": e["title"]} for e in self.examples],
-                "class_maps": {str(label): occ.round(5).tolist() for label, _, occ in self.class_maps}}
+                "class_maps": {str(label): occ.round(5).tolist() for label, _, occ in self.class_maps},
+                "checks": self.checks, "notes": list(self.notes)}
 
 
 @dataclass
@@ -84,6 +101,30 @@ def pick_examples(y_idx, pred_idx, confidence, k: int) -> list:
     return chosen
 
 
+def plan_masks(ops: int, examples: int) -> int:
+    """RISE's masks from the model's multiply-adds per image and the examples explained (never from the clock)."""
+    return int(np.clip(RISE_OPS / (max(ops, 1) * max(examples, 1)), 100, MAX_MASKS))
+
+
+def display(row: np.ndarray, shape: tuple, channels: int) -> np.ndarray:
+    """An image row as a 2-D picture: itself (grayscale) or its luminance (RGB)."""
+    if channels == 1:
+        return row.reshape(shape)
+    rgb = row.reshape(*shape, channels)
+    return rgb @ np.array([0.299, 0.587, 0.114])
+
+
+def check_verdict(entry: dict) -> str:
+    """A method explains the model when its maps change with randomised weights (no interval above the SIMILAR
+    correlation) and deletion or insertion beats random order (its interval); each failure is named."""
+    failed = []
+    if entry.get("randomisation") and any(r["barely_changed"] for r in entry["randomisation"]):
+        failed.append("its maps barely change when the model's weights are randomised")
+    if not (entry["deletion"]["faithful"] or entry["insertion"]["faithful"]):
+        failed.append("removing or revealing its most salient pixels first is not clearly better than random order")
+    return "passes" if not failed else "fails: " + "; ".join(failed)
+
+
 class SaliencyAnalysis(Analysis):
     name = "saliency"
     title = "Saliency"
@@ -108,31 +149,29 @@ class SaliencyAnalysis(Analysis):
     def _images(self, ctx, settings) -> ImageSaliency:
         data, enc, model = ctx.data, ctx.encoded, ctx.model.estimator
         shape = tuple(data.image_shape)
+        channels = getattr(data, "channels", 1)
         X = data.X_test.to_numpy(dtype=float)
-        columns = list(data.X_test.columns)
-        classes = model_classes(model)
-        to_model = [classes.index(label) for label in data.labels]  # data label index -> model proba column
-
-        def predict(images):
-            import pandas as pd
-
-            return np.asarray(model.predict_proba(pd.DataFrame(images, columns=columns)))[:, to_model]
-
-        patch = settings.patch or max(1, shape[0] // 8)
-        baseline = (data.X_train if data.X_train is not None else data.X_test).to_numpy(dtype=float).mean(axis=0)
-        proba = enc.proba
-        confidence = proba.max(axis=1)
+        images = im.Images(shape, channels, (data.X_train if data.X_train is not None else data.X_test)
+                           .to_numpy(dtype=float).mean(axis=0))
+        predict = self._predictor(model, data)
+        window = settings.window or max(1, shape[0] // 8)
+        stride = settings.stride or window
+        confidence = enc.proba.max(axis=1)
         chosen = pick_examples(enc.y_idx, enc.pred_idx, confidence, settings.examples)
         rows = np.array([r for r, _ in chosen])
         target = enc.pred_idx[rows]
-        occ = occlusion(predict, X[rows], shape, patch, baseline, target)
+        masks = settings.masks or plan_masks(im.model_ops(model, shape[0] * shape[1]), len(rows))
+        explain = {"occlusion": lambda p: im.occlusion(p, images, X[rows], target, window, stride),
+                   "rise": lambda p: im.rise(p, images, X[rows], target, masks, settings.cells, ctx.seed)}
+        maps = {name: f(predict) for name, f in explain.items()}
         an = anatomy(model)
-        grad = input_gradient(an, X[rows], np.array([to_model[t] for t in target]))
+        grad = input_gradient(an, X[rows], np.array([predict.to_model[t] for t in target])) if channels == 1 else None
         examples = []
         for i, (row, kind) in enumerate(chosen):
             title = (f"{kind.split(',')[0]} ({confidence[row]:.0%})\n"
                      f"true {data.labels[enc.y_idx[row]]} → {data.labels[enc.pred_idx[row]]}")
-            examples.append({"row": row, "title": title, "image": X[row].reshape(shape), "occlusion": occ[i],
+            examples.append({"row": row, "title": title, "image": display(X[row], shape, channels),
+                             "occlusion": maps["occlusion"][i], "rise": maps["rise"][i],
                              "gradient": None if grad is None else (grad[i] * X[row]).reshape(shape)})
         class_maps = []
         rng = np.random.default_rng(ctx.seed)
@@ -141,12 +180,56 @@ class SaliencyAnalysis(Analysis):
             if len(members) == 0:
                 continue
             members = rng.choice(members, min(settings.per_class, len(members)), replace=False)
-            maps = occlusion(predict, X[members], shape, patch, baseline, np.full(len(members), k))
-            class_maps.append((label, X[members].mean(axis=0).reshape(shape), maps.mean(axis=0)))
+            occ = im.occlusion(predict, images, X[members], np.full(len(members), k), window, stride)
+            class_maps.append((label, np.mean([display(x, shape, channels) for x in X[members]], axis=0),
+                               occ.mean(axis=0)))
         gradient_method = None if grad is None else f"exact input gradient × input ({type(an.final).__name__})"
-        return ImageSaliency(shape, examples, class_maps,
-                             f"occlusion: the drop in the predicted class's probability when a {patch}×{patch} "
-                             "patch is replaced by the mean training image", gradient_method, patch)
+        result = ImageSaliency(shape, examples, class_maps,
+                               f"occlusion: the drop in the predicted class's probability when a {window}×{window} "
+                               f"window (step {stride}) is replaced by the mean training image; RISE: {masks} random "
+                               f"masks on a {settings.cells}×{settings.cells} grid", gradient_method, window, stride,
+                               masks, settings.cells, grey="gray" if channels == 3 else "gray_r")
+        if settings.checks:
+            result.checks = self._checks(ctx, model, explain, maps, predict, images, X[rows], target, result)
+        return result
+
+    @staticmethod
+    def _predictor(model, data):
+        """The model's probabilities for flat pixel rows, columns in the data's label order."""
+        import pandas as pd
+
+        columns = list(data.X_test.columns)
+
+        def for_model(m):
+            classes = model_classes(m)
+            to_model = [classes.index(label) for label in data.labels]
+
+            def predict(images):
+                return np.asarray(m.predict_proba(pd.DataFrame(images, columns=columns)))[:, to_model]
+
+            predict.to_model = to_model
+            return predict
+
+        predict = for_model(model)
+        predict.for_model = for_model
+        return predict
+
+    @staticmethod
+    def _checks(ctx, model, explain, maps, predict, images, rows, target, result) -> dict:
+        """The randomisation sanity check and the deletion / insertion curves of each method (image_saliency)."""
+        level = ctx.cfg.bootstrap.level
+        copies = im.randomised_copies(model, ctx.seed + 7)
+        if copies is None:
+            result.notes.append("No randomisation check: this model's weights cannot be re-drawn here (an ONNX "
+                                "model with the onnx package, or a scikit-learn MLP or linear model).")
+        out = {}
+        for k, (name, f) in enumerate(explain.items()):
+            entry = {"randomisation": None if copies is None else im.randomisation_check(
+                lambda m: f(predict.for_model(m)), copies, maps[name], level, ctx.seed + 10 * k)}
+            entry.update(im.deletion_insertion(predict, images, rows, target, maps[name], level, ctx.seed + 10 * k))
+            entry["verdict"] = check_verdict(entry)
+            out[name] = entry
+        return out
 
     # ---------------------------------------------------------------- tabular
     def _tabular(self, ctx, settings) -> TabularSaliency:
@@ -219,22 +302,48 @@ class SaliencyAnalysis(Analysis):
 
     @staticmethod
     def _image_items(r: ImageSaliency) -> list:
-        items = [Figure(ImageGrid([e["image"] for e in r.examples], [e["title"] for e in r.examples],
-                                  [e["occlusion"] for e in r.examples], columns=6),
-                        caption=f"Occlusion saliency ({r.method}): red marks pixels whose hiding lowers the "
-                                "predicted class's probability, blue raises it. Examples: the most confident right, "
-                                "the least confident, and the most confident wrong predictions (confidence in "
-                                "brackets). Each map is scaled to its own largest value.")]
+        images, titles = [e["image"] for e in r.examples], [e["title"] for e in r.examples]
+        columns = min(6, len(images))
+        why = ("Examples: the most confident right, the least confident, and the most confident wrong predictions "
+               "(confidence in brackets). Each map is scaled to its own largest value.")
+        items = [Figure(ImageGrid(images, titles, [e["occlusion"] for e in r.examples], columns=columns,
+                                  grey=r.grey),
+                        caption=f"Occlusion saliency: the drop in the predicted class's probability when a "
+                                f"{r.window}×{r.window} window (step {r.stride}) covering the pixel is replaced by the "
+                                "mean training image; red marks pixels whose hiding lowers it, blue raises it. " + why),
+                 Figure(ImageGrid(images, titles, [e["rise"] for e in r.examples], columns=columns, grey=r.grey),
+                        caption=f"RISE saliency: the predicted class's probability over {r.masks} random masks "
+                                f"({r.cells}×{r.cells} cells, half kept, blended with the mean image), weighted by how "
+                                "much each mask keeps the pixel, minus its mean: red, the pixel raises it.")]
         if r.gradient_method:
-            items.append(Figure(ImageGrid([e["image"] for e in r.examples], [e["title"] for e in r.examples],
-                                          [e["gradient"] for e in r.examples], columns=6),
+            items.append(Figure(ImageGrid(images, titles, [e["gradient"] for e in r.examples], columns=columns,
+                                          grey=r.grey),
                                 caption=f"Gradient saliency ({r.gradient_method}) of the predicted class's "
                                         "probability, for the same images."))
-        else:
-            items.append(Note("No exact gradient for this model: saliency is by occlusion only."))
         items.append(Figure(ImageGrid([m for _, m, _ in r.class_maps], [f"class {label}" for label, _, _ in
                                                                         r.class_maps],
-                                      [o for _, _, o in r.class_maps], columns=min(10, len(r.class_maps))),
+                                      [o for _, _, o in r.class_maps], columns=min(10, len(r.class_maps)),
+                                      grey=r.grey),
                             caption="Mean occlusion map per class, over test images of the class (target: the true "
                                     "class), drawn over the class's mean image."))
-        return items
+        if r.checks:
+            rows = []
+            for method, c in r.checks.items():
+                randomised = {x["randomised"]: x for x in c["randomisation"] or []}
+                rows.append([method,
+                             *[Estimate(randomised[k]["rank_correlation"], randomised[k]["ci"]) if k in randomised
+                               else "n/a" for k in ("top layer", "all layers")],
+                             Estimate(c["deletion"]["difference"], c["deletion"]["ci"]),
+                             Estimate(c["insertion"]["difference"], c["insertion"]["ci"]), c["verdict"]])
+            items.append(Table(["Method", "Rank correlation, top layer randomised",
+                                "Rank correlation, all layers randomised", "Deletion area − random",
+                                "Insertion area − random", "Verdict"], rows,
+                               caption="Can these maps be trusted? Randomisation (Adebayo et al., 2018): the maps of "
+                                       "copies of the model with re-drawn weights against the real maps, mean |Spearman "
+                                       f"correlation| over the {len(r.examples)} examples with a bootstrap interval; "
+                                       f"an interval above {im.SIMILAR:g} means the maps barely change, so they do not "
+                                       "explain the model. Deletion / insertion (Petsiuk et al., 2018): the area under "
+                                       "the predicted class's probability as the most salient pixels are removed "
+                                       "(lower is better) or revealed from the mean image (higher is better), minus "
+                                       "the same in random order, with its interval."))
+        return items + [Note(n) for n in r.notes]

@@ -47,7 +47,10 @@ class Dataset:
     y_test: pd.Series
     labels: list = field(default_factory=list)  # class labels in sorted order (classification)
     positive_label: Any = None  # binary only
-    image_shape: Optional[tuple] = None
+    image_shape: Optional[tuple] = None  # (H, W) of image data; each row holds H*W*channels pixels, channels last
+    channels: int = 1
+    layout: str = "NCHW"  # data=images: how an ONNX model's 4-D input takes them
+    image_files: Optional[list] = None  # data=images: each test row's file
     source: str = ""
     notes: list = field(default_factory=list)
     files: dict = field(default_factory=dict)  # path -> sha256

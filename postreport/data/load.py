@@ -29,6 +29,10 @@ def load_dataset(cfg, seed: int) -> Dataset:
         test_frame = None
     elif cfg.source == "predictions":
         return load_predictions(cfg)
+    elif cfg.source == "images":
+        from .images import load_images
+
+        return load_images(cfg, seed)
     elif cfg.source == "file":
         if not cfg.path and not cfg.test_path:
             raise UserError("data=file needs data.path (data to split) or data.test_path (a held-out test set)")
@@ -43,7 +47,7 @@ def load_dataset(cfg, seed: int) -> Dataset:
         test_frame = read_table(cfg.test_path, "data.test_path", **read) if cfg.test_path else None
         source = ", ".join(files)
     else:
-        raise UserError(f"data.source={cfg.source!r} is not known; valid: sklearn, file, predictions")
+        raise UserError(f"data.source={cfg.source!r} is not known; valid: sklearn, file, predictions, images")
 
     if not target:
         columns = list((frame if frame is not None else test_frame).columns)

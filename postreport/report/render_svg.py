@@ -266,7 +266,7 @@ def _image_grid(fig, ax, spec: ImageGrid) -> None:
     for i in range(n):
         r, c = divmod(i, cols)
         sub = ax.inset_axes([c / cols + 0.01, 1 - (r + 1) / rows + 0.06 / rows, 1 / cols - 0.02, 1 / rows - 0.12 / rows])
-        sub.imshow(spec.images[i], cmap="gray_r", interpolation="nearest", alpha=0.55)
+        sub.imshow(spec.images[i], cmap=spec.grey, interpolation="nearest", alpha=0.55)
         if spec.overlays is not None:
             limit = shared or reach([spec.overlays[i]])
             sub.imshow(spec.overlays[i], cmap="RdBu_r" if spec.symmetric else "magma", alpha=0.75,
