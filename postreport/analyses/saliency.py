@@ -115,11 +115,13 @@ def display(row: np.ndarray, shape: tuple, channels: int) -> np.ndarray:
 
 
 def check_verdict(entry: dict) -> str:
-    """A method explains the model when its maps change with randomised weights (no interval above the SIMILAR
-    correlation) and deletion or insertion beats random order (its interval); each failure is named."""
+    """A method explains the model when its maps change once every weight is randomised (the last stage of the
+    cascade: its interval not above the SIMILAR correlation) and deletion or insertion beats random order (its
+    interval); each failure is named. The top-layer stage is shown, not judged: re-drawing a readout layer alone can
+    rescale a map without reordering it."""
     failed = []
-    if entry.get("randomisation") and any(r["barely_changed"] for r in entry["randomisation"]):
-        failed.append("its maps barely change when the model's weights are randomised")
+    if entry.get("randomisation") and entry["randomisation"][-1]["barely_changed"]:
+        failed.append("its maps barely change when every weight of the model is randomised")
     if not (entry["deletion"]["faithful"] or entry["insertion"]["faithful"]):
         failed.append("removing or revealing its most salient pixels first is not clearly better than random order")
     return "passes" if not failed else "fails: " + "; ".join(failed)
@@ -341,8 +343,9 @@ class SaliencyAnalysis(Analysis):
                                caption="Can these maps be trusted? Randomisation (Adebayo et al., 2018): the maps of "
                                        "copies of the model with re-drawn weights against the real maps, mean |Spearman "
                                        f"correlation| over the {len(r.examples)} examples with a bootstrap interval; "
-                                       f"an interval above {im.SIMILAR:g} means the maps barely change, so they do not "
-                                       "explain the model. Deletion / insertion (Petsiuk et al., 2018): the area under "
+                                       f"an interval above {im.SIMILAR:g} with every layer randomised means the maps barely "
+                                       "change, so they do not explain the model (the top-layer stage is shown, not "
+                                       "judged: re-drawing a readout alone may rescale a map without reordering it). Deletion / insertion (Petsiuk et al., 2018): the area under "
                                        "the predicted class's probability as the most salient pixels are removed "
                                        "(lower is better) or revealed from the mean image (higher is better), minus "
                                        "the same in random order, with its interval."))

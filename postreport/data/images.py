@@ -34,7 +34,8 @@ def load_images(cfg, seed: int) -> Dataset:
         raise UserError(f"data.channels={cfg.channels!r} is not valid; valid: 1 (grayscale), 3 (RGB) or null (the "
                         "first image's)")
     notes: list = []
-    size = _size(cfg.image_size)
+    resize = _size(cfg.image_size)
+    size = resize  # every image's (H, W): data.image_size, else the first image's
     channels = cfg.channels
     parts = {}
     for key in ("data.path", "data.test_path"):
@@ -43,7 +44,7 @@ def load_images(cfg, seed: int) -> Dataset:
             files, labels = _listing(folder, key)
             if channels is None:
                 channels = 3 if _mode(files[0]) not in ("L", "LA", "I", "I;16", "1", "P") else 1
-            pixels, size = _read(files, size, channels, key)
+            pixels, size = _read(files, resize, size, channels, key)
             parts[key] = (files, labels, pixels)
     h, w = size
     X_all = [p for _, _, p in parts.values()]
@@ -129,8 +130,9 @@ def _mode(path: Path) -> str:
         raise UserError(f"{path} is not an image Pillow can read; valid: PNG or JPEG files") from None
 
 
-def _read(files: list, size: Optional[tuple], channels: int, key: str) -> tuple:
-    """(pixels (n, H*W*C) float32, (H, W)): each image converted to grayscale or RGB, resized when `size` is set."""
+def _read(files: list, resize: Optional[tuple], size: Optional[tuple], channels: int, key: str) -> tuple:
+    """(pixels (n, H*W*C) float32, (H, W)): each image converted to grayscale or RGB, resized when `resize` is set;
+    every image must be `size` (None: the first image's)."""
     from PIL import Image, UnidentifiedImageError
 
     mode = "L" if channels == 1 else "RGB"
@@ -139,15 +141,15 @@ def _read(files: list, size: Optional[tuple], channels: int, key: str) -> tuple:
         try:
             with Image.open(path) as image:
                 image = image.convert(mode)
-                if size is not None and image.size != (size[1], size[0]):
-                    image = image.resize((size[1], size[0]), Image.BILINEAR)
+                if resize is not None and image.size != (resize[1], resize[0]):
+                    image = image.resize((resize[1], resize[0]), Image.BILINEAR)
                 pixels = np.asarray(image, dtype=np.float32)
         except (UnidentifiedImageError, OSError):
             raise UserError(f"{path} is not an image Pillow can read; valid: PNG or JPEG files") from None
         if size is None:
             size = pixels.shape[:2]
         if pixels.shape[:2] != tuple(size):
-            raise UserError(f"{path} is {pixels.shape[1]}×{pixels.shape[0]} pixels, other images of {key} are "
+            raise UserError(f"{path} is {pixels.shape[1]}×{pixels.shape[0]} pixels, other images are "
                             f"{size[1]}×{size[0]}; set data.image_size=[H, W] to resize them all")
         if out is None:
             out = np.empty((len(files), pixels.size), dtype=np.float32)
