@@ -45,6 +45,13 @@ class Images:
         return out.reshape(len(rows), -1)
 
 
+def display(row: np.ndarray, shape: tuple, channels: int) -> np.ndarray:
+    """An image row as a 2-D picture: itself (grayscale) or its luminance (RGB)."""
+    if channels == 1:
+        return row.reshape(shape)
+    return row.reshape(*shape, channels) @ np.array([0.299, 0.587, 0.114])
+
+
 def occlusion(predict: Callable, images: Images, rows: np.ndarray, target: np.ndarray, window: int,
               stride: int) -> np.ndarray:
     """(n, H, W) occlusion maps: the drop of the target class's probability when a window covers the pixel."""

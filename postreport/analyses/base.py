@@ -5,6 +5,9 @@ from typing import Any, ClassVar, Optional
 
 from ..config import NoSettings
 
+IMAGES = ("Image data: pixels are not columns to slice by, compare one by one or rank; the saliency section "
+          "shows which regions of the images drive the predictions.")
+
 
 class Analysis:
     """Subclass this (or provide the same attributes) and register it under `postreport.analyses`."""

@@ -23,7 +23,7 @@ from ..sampling import sample_rows
 from ..stats import drift as st
 from ..stats.proportions import z_for
 from ..stats.ranking import rank_auc
-from .base import Analysis
+from .base import IMAGES, Analysis
 
 
 @dataclass
@@ -133,6 +133,8 @@ class DriftAnalysis(Analysis):
         resolve(settings.reference, "analyses.drift.reference")  # a file, folder or glob of data files
 
     def skip_reason(self, ctx, settings) -> Optional[str]:
+        if ctx.data.image_shape:
+            return IMAGES
         if settings.reference is None and (ctx.data.X_train is None or ctx.data.n_train == 0):
             return ("There is no reference: drift compares the training rows with the test rows, and there are none; "
                     "set analyses.drift.reference=PATH (rows the model was trained on, or an earlier period).")

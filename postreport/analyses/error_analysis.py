@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
-from ..report.model import Note, Table
+from ..figures import ImageGrid
+from ..report.model import Figure, Note, Table
 from .base import Analysis
 
 
@@ -26,6 +28,8 @@ class ErrorResult:
     omitted_features: int = 0
     notes: list = field(default_factory=list)
     aggregated: str = ""  # the engine that found the rows (aggregated input: no row positions)
+    thumbnails: list = field(default_factory=list)  # image data: (2-D picture, title) per listed row
+    grey: str = "gray_r"
 
     def to_json(self) -> dict:
         return {"n_errors": self.n_errors, "n": self.n,
@@ -43,8 +47,9 @@ class ErrorAnalysis(Analysis):
         if ctx.data.warehouse is not None:
             return self._from_warehouse(ctx, settings)
         data, pred = ctx.data, ctx.predictions
-        features = list(data.X_test.columns[: settings.max_features])
-        omitted = max(0, data.X_test.shape[1] - settings.max_features)
+        images = data.image_shape is not None  # pixels are shown as pictures, not as columns
+        features = [] if images else list(data.X_test.columns[: settings.max_features])
+        omitted = 0 if images else max(0, data.X_test.shape[1] - settings.max_features)
         if data.task == "regression":
             residual = pred.y_pred - pred.y_true
             order = np.argsort(-np.abs(residual), kind="mergesort")[: settings.top]
@@ -70,7 +75,21 @@ class ErrorAnalysis(Analysis):
             order, n_errors = top, len(wrong)
         for row, i in zip(rows, order):
             row += [_plain(data.X_test.iloc[int(i)][f]) for f in features]
-        return ErrorResult(columns + features, rows, n_errors, len(pred.y_true), data.task, omitted)
+        result = ErrorResult(columns + features, rows, n_errors, len(pred.y_true), data.task, omitted)
+        if images:
+            from ..image_saliency import display
+
+            channels = getattr(data, "channels", 1)
+            result.grey = "gray" if channels == 3 else "gray_r"
+            for row, i in zip(rows, order):
+                title = f"#{int(i)}: {row[1]} → {row[2]}" + (f" ({row[3]:.0%})" if len(row) > 3 else "")
+                result.thumbnails.append((display(data.X_test.iloc[int(i)].to_numpy(float), data.image_shape,
+                                                  channels), title))
+            if data.image_files:
+                result.columns.append("File")
+                for row, i in zip(rows, order):
+                    row.append(Path(data.image_files[int(i)]).name)
+        return result
 
     @staticmethod
     def _from_warehouse(ctx, settings: ErrorSettings) -> ErrorResult:
@@ -117,7 +136,13 @@ class ErrorAnalysis(Analysis):
         caption += "." if r.aggregated else "; Row is the position in the test set."
         if r.omitted_features:
             caption += f" {r.omitted_features} more feature columns are not shown (analyses.errors.max_features)."
-        return [Table(r.columns, r.rows, caption=caption)] + [Note(n) for n in r.notes]
+        items = [Table(r.columns, r.rows, caption=caption)]
+        if r.thumbnails:
+            items.append(Figure(ImageGrid([t for t, _ in r.thumbnails], [title for _, title in r.thumbnails],
+                                          columns=min(5, len(r.thumbnails)), grey=r.grey),
+                                caption="The same wrong predictions as images (#row: true → predicted, the model's "
+                                        "confidence)."))
+        return items + [Note(n) for n in r.notes]
 
 
 def _plain(value):

@@ -16,7 +16,7 @@ from ..figures import Bars, Beeswarm, Lines, Panels, Series
 from ..plan import FLOOR_ROWS
 from ..report.model import Estimate, Figure, Note, Table
 from ..sampling import sample_rows
-from .base import Analysis
+from .base import IMAGES, Analysis
 
 
 @dataclass
@@ -101,6 +101,8 @@ class FeatureImportanceAnalysis(Analysis):
     Settings = ImportanceSettings
 
     def skip_reason(self, ctx, settings) -> Optional[str]:
+        if ctx.data.image_shape:
+            return IMAGES
         if ctx.model.estimator is None:
             return "There is no model (logged predictions): importance needs a model to query."
         if ctx.data.X_test.shape[1] == 0:

@@ -106,14 +106,6 @@ def plan_masks(ops: int, examples: int) -> int:
     return int(np.clip(RISE_OPS / (max(ops, 1) * max(examples, 1)), 100, MAX_MASKS))
 
 
-def display(row: np.ndarray, shape: tuple, channels: int) -> np.ndarray:
-    """An image row as a 2-D picture: itself (grayscale) or its luminance (RGB)."""
-    if channels == 1:
-        return row.reshape(shape)
-    rgb = row.reshape(*shape, channels)
-    return rgb @ np.array([0.299, 0.587, 0.114])
-
-
 def check_verdict(entry: dict) -> str:
     """A method explains the model when its maps change once every weight is randomised (the last stage of the
     cascade: its interval not above the SIMILAR correlation) and deletion or insertion beats random order (its
@@ -172,7 +164,7 @@ class SaliencyAnalysis(Analysis):
         for i, (row, kind) in enumerate(chosen):
             title = (f"{kind.split(',')[0]} ({confidence[row]:.0%})\n"
                      f"true {data.labels[enc.y_idx[row]]} → {data.labels[enc.pred_idx[row]]}")
-            examples.append({"row": row, "title": title, "image": display(X[row], shape, channels),
+            examples.append({"row": row, "title": title, "image": im.display(X[row], shape, channels),
                              "occlusion": maps["occlusion"][i], "rise": maps["rise"][i],
                              "gradient": None if grad is None else (grad[i] * X[row]).reshape(shape)})
         class_maps = []
@@ -183,7 +175,7 @@ class SaliencyAnalysis(Analysis):
                 continue
             members = rng.choice(members, min(settings.per_class, len(members)), replace=False)
             occ = im.occlusion(predict, images, X[members], np.full(len(members), k), window, stride)
-            class_maps.append((label, np.mean([display(x, shape, channels) for x in X[members]], axis=0),
+            class_maps.append((label, np.mean([im.display(x, shape, channels) for x in X[members]], axis=0),
                                occ.mean(axis=0)))
         gradient_method = None if grad is None else f"exact input gradient × input ({type(an.final).__name__})"
         result = ImageSaliency(shape, examples, class_maps,

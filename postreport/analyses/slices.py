@@ -15,7 +15,7 @@ from ..errors import at_least, strictly_between
 from ..report.model import Estimate, Note, Table
 from ..segments import discover, loss_per_row
 from ..stats.groups import AUTO_COLUMNS, MISSING, OTHER, frequent, slice_groups
-from .base import Analysis
+from .base import IMAGES, Analysis
 
 @dataclass
 class SliceSettings:
@@ -125,6 +125,8 @@ class SlicesAnalysis(Analysis):
             settings.by = data.file_columns(settings.by, "analyses.slices.by")
 
     def skip_reason(self, ctx, settings) -> Optional[str]:
+        if ctx.data.image_shape:
+            return IMAGES
         if not ctx.data.columns:
             return "The test data has no columns besides the labels and predictions to slice by."
         return None
