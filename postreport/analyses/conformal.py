@@ -155,7 +155,7 @@ class ConformalAnalysis(Analysis):
 
     @staticmethod
     def _slices(ctx, covered: np.ndarray, level: float, z: float) -> list:
-        if ctx.data.X_test.shape[1] == 0:
+        if ctx.data.X_test.shape[1] == 0 or ctx.data.image_shape:  # no columns, or pixels (not slices)
             return []
         settings = ctx.settings_of("slices")  # sliced as the slices section slices
         out = []
