@@ -76,12 +76,13 @@ class TabularSaliency:
     method: str
     output: str
     notes: list = field(default_factory=list)
+    checks: Optional[dict] = None  # {deletion: {...}}: the attributions' faithfulness (image_saliency.feature_deletion)
 
     def to_json(self) -> dict:
         return {"kind": "tabular", "method": self.method, "output": self.output, "features": self.features,
                 "rows": [r for r, _ in self.rows], "matrix": self.matrix.tolist(),
                 "waterfalls": [{**w, "contributions": [[f, float(v)] for f, v in w["contributions"]]}
-                               for w in self.waterfalls]}
+                               for w in self.waterfalls], "checks": self.checks}
 
 
 def pick_examples(y_idx, pred_idx, confidence, k: int) -> list:
@@ -253,7 +254,34 @@ class SaliencyAnalysis(Analysis):
             waterfalls.append({"title": label, "base": base,
                                "contributions": [(columns[j], v[j]) for j in shown],
                                "other": float(v[order[8:]].sum()), "total": float(v.sum()) + base})
-        return TabularSaliency(picks, [columns[j] for j in top], matrix, waterfalls, attr.method, output)
+        result = TabularSaliency(picks, [columns[j] for j in top], matrix, waterfalls, attr.method, output)
+        if settings.checks and data.task != "regression" and ctx.encoded.proba is not None:
+            result.checks = {"deletion": self._deletion(ctx, model, attr, values, attributed)}
+        return result
+
+    @staticmethod
+    def _deletion(ctx, model, attr, values, rows) -> dict:
+        """The deletion check on the explained rows: features in the order of their attribution towards the
+        predicted class (binary contributions are towards the positive class: negated where it is not predicted)."""
+        import pandas as pd
+
+        data, enc = ctx.data, ctx.encoded
+        source = data.X_train if data.X_train is not None else data.X_test
+        fill = pd.DataFrame([{c: (source[c].mode().iloc[0] if isinstance(source[c].dtype, pd.CategoricalDtype)
+                                  else source[c].mean()) for c in source.columns}]).astype(source.dtypes.to_dict())
+        target = enc.pred_idx[rows]
+        towards = values.copy()
+        if data.task == "binary" and values.ndim == 2:
+            towards = np.where((target == enc.positive_idx)[:, None], values, -values)
+        order = np.argsort(-towards, axis=1, kind="mergesort")
+        classes = model_classes(model)
+        to_model = [classes.index(label) for label in data.labels]
+
+        def predict(frame):
+            return np.asarray(model.predict_proba(frame))[:, to_model]
+
+        return im.feature_deletion(predict, data.X_test.iloc[rows].reset_index(drop=True), fill, order, target,
+                                   ctx.cfg.bootstrap.level, ctx.seed)
 
     @staticmethod
     def _rows(ctx, explained: np.ndarray, count: int) -> list:
@@ -287,6 +315,16 @@ class SaliencyAnalysis(Analysis):
                               "right and wrong: the most confident; unsure: closest to the decision): red pushes the "
                               "output up, blue down.")
         items = [heat]
+        d = (r.checks or {}).get("deletion")
+        if d:
+            verdict = ("faster than in random order: the attributions name what the model uses" if d["faithful"] else
+                       "not clearly faster than in random order: the attributions may not name what the model uses")
+            ci = f" [{d['ci'][0]:+.3f}, {d['ci'][1]:+.3f}]" if d["ci"] else ""
+            items.append(Note(f"Deletion check (Petsiuk et al., 2018, for features): replacing each of {d['rows']} "
+                              f"rows' top {d['features']} features by typical values (mean, or most frequent "
+                              "category), most supporting first, lowers the predicted class's probability "
+                              f"{verdict} (area {d['area']:.3f} against {d['random_area']:.3f}; difference "
+                              f"{d['difference']:+.3f}{ci}).", "info" if d["faithful"] else "warning"))
         if r.waterfalls:
             items.append(Figure(Panels([Waterfall(w["title"], w["contributions"], w["other"], w["base"], w["total"])
                                         for w in r.waterfalls], height=3.0),
