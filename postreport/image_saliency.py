@@ -24,6 +24,8 @@ import numpy as np
 
 SIMILAR = 0.5  # randomisation check: a mean rank correlation whose interval lies above this is "barely changed"
 STEPS = 16  # deletion / insertion: points on each curve
+MAX_MASKS = 1000  # RISE masks at most (its maps settle by a few hundred on small images)
+RISE_OPS = 3e9  # multiply-adds the RISE maps of the examples may take: masks = this / (model ops x examples)
 RANDOM_ORDERS = 3  # random pixel orders per image for the reference curves
 
 
@@ -43,6 +45,11 @@ class Images:
         base = self.baseline.reshape(1, *self.shape, self.channels)
         out = self.grid(rows) * keep[..., None] + base * (1 - keep[..., None])
         return out.reshape(len(rows), -1)
+
+
+def plan_masks(ops: int, examples: int) -> int:
+    """RISE's masks from the model's multiply-adds per image and the examples explained (never from the clock)."""
+    return int(np.clip(RISE_OPS / (max(ops, 1) * max(examples, 1)), 100, MAX_MASKS))
 
 
 def display(row: np.ndarray, shape: tuple, channels: int) -> np.ndarray:
@@ -279,29 +286,21 @@ def _is_bias(proto, name: str) -> bool:
                for node in proto.graph.node)
 
 
-def model_ops(model, image_size: int) -> int:
-    """Multiply-adds of one forward pass, from the weights' shapes: a Conv weight's size times the output pixels
-    (taken as the input's, an upper bound for strided layers), a dense layer's weight size; the plan sizes the
-    number of masks from it."""
-    from .onnx_model import OnnxModel
-
-    if isinstance(model, OnnxModel):
-        try:
-            import onnx
-            from onnx import numpy_helper
-        except ImportError:
-            return 10 * image_size
-        proto = onnx.load(model.path)
-        conv = {x for n in proto.graph.node if n.op_type in ("Conv", "ConvTranspose") for x in n.input[1:2]}
-        total = 0
-        for init in proto.graph.initializer:
-            size = int(np.prod(numpy_helper.to_array(init).shape))
-            total += size * (image_size if init.name in conv else 1)
-        return max(total, 1)
-    final = getattr(model, "steps", [[None, model]])[-1][1]
-    if hasattr(final, "coefs_"):
-        return int(sum(w.size for w in final.coefs_))
-    return int(np.size(getattr(final, "coef_", np.zeros(image_size))))
+def file_ops(path, image_size: int) -> int:
+    """Multiply-adds of one forward pass of an ONNX file, from its weights' shapes: a Conv weight's size times the
+    output pixels (taken as the input's, an upper bound for strided layers), a dense layer's weight size; the plan
+    sizes RISE's masks from it (1,000 per pixel when the onnx package is missing to read it)."""
+    try:
+        import onnx
+    except ImportError:
+        return 1000 * image_size
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception:  # an unreadable file is the model loader's error to report
+        return 1000 * image_size
+    conv = {x for n in proto.graph.node if n.op_type in ("Conv", "ConvTranspose") for x in n.input[1:2]}
+    total = sum(int(np.prod(init.dims)) * (image_size if init.name in conv else 1) for init in proto.graph.initializer)
+    return max(int(total), 1)
 
 
 def feature_deletion(predict: Callable, X, fill, orders: np.ndarray, target: np.ndarray, level: float, seed: int,

@@ -95,6 +95,8 @@ class Shape:
     n_classes: int  # 0 for regression
     trainable: bool  # a model config fitted here on training rows (not a model file, not logged predictions)
     smallest_class: int = 0  # training rows of the rarest class (classification)
+    image_pixels: int = 0  # image data: H x W (0: a table)
+    model_ops: int = 0  # image data: multiply-adds of one forward pass (an ONNX file's weights; else a dense net's)
 
     @staticmethod
     def of(data, cfg) -> "Shape":
@@ -102,8 +104,15 @@ class Shape:
         smallest = 0
         if data.X_train is not None and data.task != "regression" and data.n_train:
             smallest = int(data.y_train.value_counts().min())
+        pixels = 0 if not data.image_shape else int(data.image_shape[0] * data.image_shape[1])
+        ops = 0
+        if pixels:
+            from .image_saliency import file_ops
+
+            ops = file_ops(cfg.model.path, pixels) if str(cfg.model.path or "").endswith(".onnx") else \
+                len(data.features) * DENSE_HIDDEN
         return Shape(data.task, int(data.n_train or 0), int(data.n_test), len(data.features),
-                     0 if data.task == "regression" else len(data.labels), trainable, smallest)
+                     0 if data.task == "regression" else len(data.labels), trainable, smallest, pixels, ops)
 
 
 @dataclass
@@ -135,6 +144,7 @@ class Plan:
     stacking_rows: Optional[int] = None  # training rows stacking's out-of-fold fits use
     oof_rows: Optional[int] = None  # rows of the configured model's out-of-fold fits (None: none)
     cost: Optional[ModelCost] = None  # the configured model's
+    saliency_masks: Optional[int] = None  # image data: RISE's masks (analyses.saliency.masks, or planned)
 
     def rows_for(self, settings) -> dict:
         """Rows for permutation importance, attributions and partial dependence (settings: the section's
@@ -245,14 +255,16 @@ def make_plan(cfg, shape: Shape, analyses: dict, config_dirs: tuple = ()) -> Pla
         if plan.stacking and plan.stacking_rows == plan.oof_rows and cfg.model.name in cfg.ensemble.members:
             oof.why = (oof.why + "; " if oof.why else "") + "stacking reuses these fits of the configured model"
         add(oof)
-    _importance(plan, cfg, shape, analyses)
-    _drift(plan, shape, analyses)
+    if not shape.image_pixels:  # pixels are not columns: those sections skip image data (analyses.base.IMAGES)
+        _importance(plan, cfg, shape, analyses)
+        _drift(plan, shape, analyses)
+    _saliency(plan, shape, analyses)
     rankings = 1 + (K if K > 2 else 0)
     boot = cfg.bootstrap.resamples * min(shape.n_test, cfg.bootstrap.max_exact_rows) * rankings
     add(Step("intervals", f"bootstrap intervals ({cfg.bootstrap.resamples:,} resamples) of each model's metrics",
              BOOTSTRAP_SECONDS_PER_ROW * boot * (candidates if "leaderboard" in analyses else 1),
              rows=shape.n_test, repeats=cfg.bootstrap.resamples))
-    if "slices" in analyses:
+    if "slices" in analyses and not shape.image_pixels:
         searched = min(F, 30) * (min(F, 30) + 1) // 2 * 4  # one- and two-column segments (~4 values each)
         add(Step("slices", "metrics per slice and the weak-segment search",
                  SEGMENT_SECONDS_PER_ROW * shape.n_test * searched, rows=shape.n_test))
@@ -314,8 +326,8 @@ def _ensembles(plan: Plan, cfg, shape: Shape, analyses: dict, fit, config_dirs: 
     """Members fitted here, and stacking when its out-of-fold fits are planned within ensemble.stacking.max_seconds.
     Returns how many candidates they add."""
     ecfg = cfg.ensemble
-    if not (ecfg.enabled and "leaderboard" in analyses and shape.trainable):
-        return 0
+    if not (ecfg.enabled and "leaderboard" in analyses and shape.n_train and (shape.trainable or cfg.model.path)):
+        return 0  # members are fitted on the training rows, beside a configured or a loaded model
     rows = min(shape.n_train, ecfg.max_rows or shape.n_train)
     members, seconds, costs = [], 0.0, []
     for name in ecfg.members:
@@ -404,6 +416,39 @@ def _drift(plan: Plan, shape: Shape, analyses: dict) -> None:
                + domain.fit_seconds(rows // 2, shape.n_features, 2))
     plan.steps.append(Step("drift", "per-column tests and the domain classifier (fitted on half the rows)", seconds,
                            rows=rows))
+
+
+DENSE_HIDDEN = 128  # a model fitted here on pixels: ops taken as a dense layer of this width
+SALIENCY_SECONDS_PER_OP = 5e-10  # measured: bench_images.py, 7e9 multiply-adds of a small CNN in 3.1 s
+SALIENCY_SECONDS_PER_EVAL = 2e-5  # per image the model is asked about (blending, batching)
+
+
+def _saliency(plan: Plan, shape: Shape, analyses: dict) -> None:
+    """Image data: RISE's masks from the model's size and the examples (never from the clock), and the work of the
+    maps and their checks: occlusion windows and masks per example, the class maps, the randomised copies and the
+    deletion / insertion curves."""
+    settings = analyses.get("saliency")
+    if settings is None or not shape.image_pixels:
+        return
+    from .image_saliency import RANDOM_ORDERS, STEPS, plan_masks
+
+    examples = min(shape.n_test, 3 * settings.examples)
+    masks = settings.masks or plan_masks(shape.model_ops, examples)
+    side = int(shape.image_pixels ** 0.5)
+    window = settings.window or max(1, side // 8)
+    windows = (-(-side // (settings.stride or window))) ** 2
+    per_example = windows + masks
+    evals = (examples * per_example * (1 + (2 if settings.checks else 0))
+             + max(shape.n_classes, 1) * settings.per_class * windows
+             + (examples * 2 * 2 * (STEPS + 1) * (1 + RANDOM_ORDERS) if settings.checks else 0))
+    seconds = evals * (shape.model_ops * SALIENCY_SECONDS_PER_OP + SALIENCY_SECONDS_PER_EVAL)
+    plan.saliency_masks = masks
+    plan.steps.append(Step("saliency", f"occlusion ({windows} windows) and RISE ({masks} masks) maps of {examples} "
+                                       "examples, class maps" + (", randomisation and deletion checks"
+                                                                 if settings.checks else ""), seconds,
+                           rows=examples, repeats=masks,
+                           why="" if settings.masks else f"masks from the model's {shape.model_ops:,} multiply-adds "
+                                                         "per image"))
 
 
 def _importance(plan: Plan, cfg, shape: Shape, analyses: dict) -> None:

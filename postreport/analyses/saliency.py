@@ -24,7 +24,7 @@ class SaliencySettings(AttributionSettings):
 
     window: int = 0  # images: occlusion window side in pixels; 0: about an eighth of the image side
     stride: int = 0  # images: occlusion window step; 0: the window (no overlap)
-    masks: int = 0  # images: RISE masks; 0: planned from the image's and the model's size (at most MAX_MASKS)
+    masks: int = 0  # images: RISE masks; 0: planned from the image's and the model's size (at most 1,000)
     cells: int = 7  # images: RISE's grid of cells per side
     checks: bool = True  # images: the randomisation sanity check and deletion / insertion curves
     examples: int = 2  # per kind: most confident right, least confident, most confident wrong
@@ -39,9 +39,6 @@ class SaliencySettings(AttributionSettings):
                              ("per_class", 1), ("rows", 1), ("features", 1)):
             at_least(f"analyses.saliency.{key}", getattr(self, key), minimum)
 
-
-MAX_MASKS = 1000  # RISE masks at most (its maps settle by a few hundred on small images)
-RISE_OPS = 3e9  # multiply-adds the RISE maps of the examples may take: masks = this / (model ops x examples)
 
 
 @dataclass
@@ -102,11 +99,6 @@ def pick_examples(y_idx, pred_idx, confidence, k: int) -> list:
     return chosen
 
 
-def plan_masks(ops: int, examples: int) -> int:
-    """RISE's masks from the model's multiply-adds per image and the examples explained (never from the clock)."""
-    return int(np.clip(RISE_OPS / (max(ops, 1) * max(examples, 1)), 100, MAX_MASKS))
-
-
 def check_verdict(entry: dict) -> str:
     """A method explains the model when its maps change once every weight is randomised (the last stage of the
     cascade: its interval not above the SIMILAR correlation) and deletion or insertion beats random order (its
@@ -155,7 +147,8 @@ class SaliencyAnalysis(Analysis):
         chosen = pick_examples(enc.y_idx, enc.pred_idx, confidence, settings.examples)
         rows = np.array([r for r, _ in chosen])
         target = enc.pred_idx[rows]
-        masks = settings.masks or plan_masks(im.model_ops(model, shape[0] * shape[1]), len(rows))
+        masks = settings.masks or (ctx.plan.saliency_masks if ctx.plan is not None and ctx.plan.saliency_masks else
+                                   im.plan_masks(shape[0] * shape[1] * channels * 128, len(rows)))
         explain = {"occlusion": lambda p: im.occlusion(p, images, X[rows], target, window, stride),
                    "rise": lambda p: im.rise(p, images, X[rows], target, masks, settings.cells, ctx.seed)}
         maps = {name: f(predict) for name, f in explain.items()}
