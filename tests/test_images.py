@@ -196,3 +196,34 @@ def test_bad_image_folders_are_exit_2_naming_the_file(tmp_path):
         load_images(cfg(root, layout="NWHC"), 0)
     with pytest.raises(UserError, match="no such folder"):
         load_images(cfg(tmp_path / "nope"), 0)
+
+
+@pytest.mark.slow
+def test_an_onnx_image_model_from_the_command_line(onnx_cnn, tmp_path):
+    """data=images + model=file model.path=cnn.onnx end to end: the metrics are the model's own predictions' (equal
+    to scikit-learn's on them), saliency runs both methods with their checks, says the sizes it used, and flags the
+    method whose maps do not explain this model."""
+    from conftest import run_report
+    from PIL import Image
+    from sklearn import metrics as skm
+
+    model, rows, labels, boxes = onnx_cnn
+    for i, (row, label) in enumerate(zip(rows, labels)):
+        (tmp_path / "test" / label).mkdir(parents=True, exist_ok=True)
+        Image.fromarray((row.reshape(SIZE, SIZE, 3) * 255).round().astype(np.uint8)).save(
+            tmp_path / "test" / label / f"{i:03d}.png")
+    path = cnn(tmp_path / "cnn.onnx")
+    result, _ = run_report(tmp_path, ["data=images", f"data.test_path={tmp_path / 'test'}", "model=file",
+                                      f"model.path={path}", "report.analyses=[metrics,confusion_matrix,saliency]"])
+    assert [s["status"] for s in result.metrics["sections"]] == ["ok", "ok", "ok"]
+    saliency = result.metrics["results"]["saliency"]
+    assert set(saliency["checks"]) == {"occlusion", "rise"} and saliency["masks"] >= 100
+    assert saliency["checks"]["rise"]["verdict"] == "passes"
+    # the default 2x2 occlusion window never hides the whole 5x5 object, and the max-pooled detector still sees the
+    # rest of it: the maps are noise, and the deletion / insertion check says so
+    assert saliency["window"] == 2 and "not clearly better than random order" in saliency["checks"]["occlusion"][
+        "verdict"]
+    read = np.array([Image.open(f).convert("RGB") for f in sorted((tmp_path / "test").rglob("*.png"))],
+                    dtype=np.float32).reshape(len(rows), -1) / 255
+    truth = [Path(f).parent.name for f in sorted((tmp_path / "test").rglob("*.png"))]
+    assert result.metrics["metrics"]["accuracy"] == pytest.approx(skm.accuracy_score(truth, model.predict(read)))
