@@ -8,8 +8,8 @@ from typing import ClassVar, Optional
 
 import numpy as np
 
-from ..errors import at_least
 from .. import image_saliency as im
+from ..errors import at_least
 from ..explain import AttributionSettings, anatomy, explained, input_gradient
 from ..figures import Heatmap, ImageGrid, Panels, Waterfall
 from ..predictions import model_classes
