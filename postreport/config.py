@@ -90,7 +90,7 @@ class ModelConfig:
     params: Dict[str, Any] = field(default_factory=dict)
     path: Optional[str] = None  # model=file: .skops, LightGBM .txt, ONNX .onnx, .joblib/.pkl (trust only)
     trust: bool = False
-    features: Optional[List[str]] = None  # ONNX: the data's columns in the order of the model's input (null: file order)
+    features: Optional[List[str]] = None  # ONNX: the data's columns in the model input's order (null: file order)
     outputs: Dict[str, str] = field(default_factory=dict)  # ONNX: {labels, probabilities, values: output name}
     classes: Optional[List[Any]] = None  # ONNX: the classes in the order of the probability columns (null: read)
     search_space: Dict[str, Any] = field(default_factory=dict)  # for tuning: name -> {type, low, high, log, choices}

@@ -112,6 +112,16 @@ def check_verdict(entry: dict) -> str:
     return "passes" if not failed else "fails: " + "; ".join(failed)
 
 
+CHECKS_CAPTION = (
+    "Can these maps be trusted? Randomisation (Adebayo et al., 2018): the maps of copies of the model with re-drawn "
+    "weights against the real maps, mean |Spearman correlation| over the {examples} examples with a bootstrap "
+    "interval; an interval above {similar:g} with every layer randomised means the maps barely change, so they do "
+    "not explain the model (the top-layer stage is shown, not judged: re-drawing a readout alone may rescale a map "
+    "without reordering it). Deletion / insertion (Petsiuk et al., 2018): the area under the predicted class's "
+    "probability as the most salient pixels are removed (lower is better) or revealed from the mean image (higher "
+    "is better), minus the same in random order, with its interval.")
+
+
 class SaliencyAnalysis(Analysis):
     name = "saliency"
     title = "Saliency"
@@ -334,12 +344,13 @@ class SaliencyAnalysis(Analysis):
         items = [Figure(ImageGrid(images, titles, [e["occlusion"] for e in r.examples], columns=columns,
                                   grey=r.grey),
                         caption=f"Occlusion saliency: the drop in the predicted class's probability when a "
-                                f"{r.window}×{r.window} window (step {r.stride}) covering the pixel is replaced by the "
-                                "mean training image; red marks pixels whose hiding lowers it, blue raises it. " + why),
+                                f"{r.window}×{r.window} window (step {r.stride}) covering the pixel is replaced by "
+                                "the mean training image; red marks pixels whose hiding lowers it, blue raises it. "
+                                + why),
                  Figure(ImageGrid(images, titles, [e["rise"] for e in r.examples], columns=columns, grey=r.grey),
                         caption=f"RISE saliency: the predicted class's probability over {r.masks} random masks "
-                                f"({r.cells}×{r.cells} cells, half kept, blended with the mean image), weighted by how "
-                                "much each mask keeps the pixel, minus its mean: red, the pixel raises it.")]
+                                f"({r.cells}×{r.cells} cells, half kept, blended with the mean image), weighted by "
+                                "how much each mask keeps the pixel, minus its mean: red, the pixel raises it.")]
         if r.gradient_method:
             items.append(Figure(ImageGrid(images, titles, [e["gradient"] for e in r.examples], columns=columns,
                                           grey=r.grey),
@@ -362,14 +373,6 @@ class SaliencyAnalysis(Analysis):
                              Estimate(c["insertion"]["difference"], c["insertion"]["ci"]), c["verdict"]])
             items.append(Table(["Method", "Rank correlation, top layer randomised",
                                 "Rank correlation, all layers randomised", "Deletion area − random",
-                                "Insertion area − random", "Verdict"], rows,
-                               caption="Can these maps be trusted? Randomisation (Adebayo et al., 2018): the maps of "
-                                       "copies of the model with re-drawn weights against the real maps, mean |Spearman "
-                                       f"correlation| over the {len(r.examples)} examples with a bootstrap interval; "
-                                       f"an interval above {im.SIMILAR:g} with every layer randomised means the maps barely "
-                                       "change, so they do not explain the model (the top-layer stage is shown, not "
-                                       "judged: re-drawing a readout alone may rescale a map without reordering it). Deletion / insertion (Petsiuk et al., 2018): the area under "
-                                       "the predicted class's probability as the most salient pixels are removed "
-                                       "(lower is better) or revealed from the mean image (higher is better), minus "
-                                       "the same in random order, with its interval."))
+                                "Insertion area − random", "Verdict"], rows, caption=CHECKS_CAPTION.format(
+                                    examples=len(r.examples), similar=im.SIMILAR)))
         return items + [Note(n) for n in r.notes]

@@ -3,8 +3,9 @@ as a period): what the drift tests need from rows too many to hold.
 
 Numeric columns: the reference's quantile edges (from a seeded sample of its rows), and per group the rows at or
 below each inner edge with the sums of their values (so each bin's count and mean), the non-missing rows and the sums
-of x and of the squares about the sample's mean (the mean and variance). Categorical columns (text, booleans): the reference sample's levels, each
-counted, the rest pooled as one "other" level. Missing values are counted apart (their share before and after).
+of x and of the squares about the sample's mean (the mean and variance). Categorical columns (text, booleans): the
+reference sample's levels, each counted, the rest pooled as one "other" level. Missing values are counted apart
+(their share before and after).
 """
 from __future__ import annotations
 
