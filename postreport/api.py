@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .cli import _config_dir_error
-from .config import register_schemas, resource_dir
+from .config import register_schemas
 from .errors import UserError
+from .resources import resource_dir
 from .runner import run
 
 

@@ -11,21 +11,31 @@ import os
 import sys
 from pathlib import Path
 
-import hydra
-
-from .config import register_schemas, resource_dir
 from .errors import UserError
+from .resources import resource_dir
 from .run_folder import unwritable
 
-# runner and sweep (and with them pandas, scikit-learn) are imported where a run starts, so that `--help` and the
-# checks before Hydra answer in about a second
+# Hydra, the config schemas (every analysis's settings) and with them pandas and scikit-learn are imported when a run
+# starts; `postreport --help` alone is answered from the config folders (fast_help)
 
-register_schemas()
 _jobs: list = []  # exit status of each job this process ran (one, or several in a multirun)
+_app = None  # the Hydra application, made on first use (hydra_app)
 
 
-@hydra.main(version_base="1.3", config_path=str(resource_dir("conf")), config_name="config")
-def _app(cfg) -> int:
+def hydra_app():
+    """The Hydra application around `_job`: the schemas registered, the built-in config folder as its configs."""
+    global _app
+    if _app is None:
+        import hydra
+
+        from .config import register_schemas
+
+        register_schemas()
+        _app = hydra.main(version_base="1.3", config_path=str(resource_dir("conf")), config_name="config")(_job)
+    return _app
+
+
+def _job(cfg) -> int:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -78,7 +88,43 @@ def _config_dir_error(argv: list) -> str | None:
     return None
 
 
+HELP_HEADER = "postreport: a trusted model report (report.html, report.pdf, metrics.json) from Hydra YAML."
+
+
+def fast_help(argv: list) -> str | None:
+    """The text of `postreport --help` given alone: the config groups and their options read from the config
+    folder, the options users rely on, and where to see the whole config. (Hydra's own help composes the config
+    once per group, about a second; `--help` with overrides, `--hydra-help` and `--cfg job` still go to Hydra.)"""
+    if argv not in (["--help"], ["-h"]):
+        return None
+    conf = resource_dir("conf")
+    groups = sorted(p for p in conf.iterdir() if p.is_dir() and p.name != "hydra" and not p.name.startswith("."))
+    lines = [HELP_HEADER, "", "Usage: postreport [group=option ...] [key=value ...]   (-m: one run per value)", "",
+             "== Configuration groups ==", "Compose your configuration from those groups (group=option)", ""]
+    lines += [f"{g.name}: {', '.join(sorted(f.stem for f in g.glob('*.yaml')))}" for g in groups]
+    lines += ["", "== Options users rely on ==",
+              "data.target, data.drop, data.test_path, data.positive_label, data.prediction, data.scores, "
+              "data.engine, model.path, model.trust, model.params.*, report.title, report.formats, "
+              "report.analyses, analyses.<name>.<key>, gates.<metric>, compare.baseline, budget.profile, "
+              "dry_run, seed",
+              "", "postreport --cfg job [overrides]   prints the whole composed config (every analysis's settings)",
+              "postreport dry_run=true            prints the plan (steps, rows, estimated seconds) and exits",
+              "postreport --hydra-help            Hydra's own options", "",
+              "Examples (postreport-examples writes the files they read into ./examples):",
+              "  postreport data=wine model=random_forest",
+              "  postreport data=file data.path=train.csv data.target=species data.drop=[id]",
+              "  postreport model=file model.path=model.skops data=file data.test_path=test.csv data.target=y",
+              "  postreport data=images data.path=images/ model=mlp",
+              "  postreport -m model=lightgbm,random_forest,logistic",
+              "Files go to outputs/DATE/TIME/ (hydra.run.dir=... to choose). See README.md."]
+    return "\n".join(lines)
+
+
 def main() -> None:
+    text = fast_help(sys.argv[1:])
+    if text is not None:
+        print(text)
+        sys.exit(0)
     from . import sweep
 
     broken = _config_dir_error(sys.argv[1:]) or unwritable(sys.argv[1:])
@@ -88,7 +134,7 @@ def main() -> None:
     _jobs.clear()
     sweep.last_exit_code = None
     try:
-        _app()
+        hydra_app()()
     except SystemExit as exc:
         if exc.code not in (0, None) and not _jobs:
             sys.exit(2)  # Hydra could not compose the config; it has printed which key is wrong
@@ -102,14 +148,13 @@ def console() -> None:
     """The console script: main(), then end the process without the interpreter's teardown of every library object
     (about a second after a report). By then every file is written and closed; the log and the streams are flushed
     here. A multirun ends normally: its launcher may have clean-up of its own."""
-    from . import sweep
-
     try:
         main()
     except BrokenPipeError:  # `postreport --help | head`: the reader has gone; nothing is lost
         os._exit(0)
     except SystemExit as exc:
-        if sweep.last_exit_code is not None or not isinstance(exc.code, (int, type(None))):
+        sweep = sys.modules.get("postreport.sweep")  # imported by every run (not by the help)
+        if (sweep is not None and sweep.last_exit_code is not None) or not isinstance(exc.code, (int, type(None))):
             raise
         logging.shutdown()
         try:

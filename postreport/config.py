@@ -8,7 +8,6 @@ Model `params` are an open dictionary (each estimator takes its own).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, make_dataclass
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
@@ -16,17 +15,6 @@ from omegaconf import MISSING
 
 from . import registry
 from .registry import NoSettings
-
-_HERE = Path(__file__).resolve().parent
-
-
-def resource_dir(name: str) -> Path:
-    """conf/ or templates/: inside the package when installed from a wheel, beside it in a checkout."""
-    for candidate in (_HERE / name, _HERE.parent / name):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError(f"postreport's {name}/ folder is missing from the installation")
-
 
 TASKS = ("binary", "multiclass", "regression")
 FORMATS = ("html", "pdf", "json", "junit", "markdown", "model_card")  # gates.xml, summary.md, MODEL_CARD.md

@@ -18,8 +18,8 @@ from typing import Optional
 from urllib.parse import quote
 
 from .atomic import write_atomic
-from .config import resource_dir
 from .report.render_html import environment, plotly_js, script_json
+from .resources import resource_dir
 from .version import __version__
 
 log = logging.getLogger("postreport")

@@ -9,10 +9,11 @@ from typing import Optional
 
 import numpy as np
 
-from .config import ModelConfig, resource_dir
+from .config import ModelConfig
 from .errors import UserError
 from .models import Candidate, _wrap, make_estimator
 from .out_of_fold import fold_predictions, training_sample
+from .resources import resource_dir
 from .sampling import sample_rows
 
 CLASSIFICATION_METHODS = ("soft_voting", "hard_voting", "stacking", "bagging", "boosting", "gradient_boosting")

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 
-from postreport.config import register_schemas, resource_dir
+from postreport.config import register_schemas
+from postreport.resources import resource_dir
 from postreport.runner import run
 
 register_schemas()

@@ -1,13 +1,12 @@
 """The console command as a user runs it: exit codes, one clear message, nothing half-written."""
 import json
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
-
-from sklearn.datasets import load_iris
-
 from conftest import HERE, cli, installed_plugin
+from sklearn.datasets import load_iris
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +151,21 @@ def test_config_dir_adds_a_users_own_configs(tmp_path):
     assert [s["name"] for s in doc["sections"]] == ["metrics"]
     assert "Churn review" in (tmp_path / "out" / "report.html").read_text()
     assert not (tmp_path / "out" / "report.pdf").exists()
+
+
+def test_help_alone_lists_every_group_and_option_without_loading_hydra_or_pandas():
+    """`postreport --help` is read from the config folders: every group with the options its YAML files give, and
+    nothing heavy imported (Hydra's own help composes the config once per group: about a second)."""
+    import subprocess
+
+    from postreport.resources import resource_dir
+
+    code = ("import sys; from postreport import cli; sys.argv = ['postreport', '--help']\n"
+            "try:\n    cli.main()\nexcept SystemExit as e:\n    code = e.code\n"
+            "print('HEAVY', sorted(m for m in ('hydra', 'pandas', 'sklearn', 'omegaconf') if m in sys.modules), code)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+    assert out.strip().endswith("HEAVY [] 0")
+    conf = resource_dir("conf")
+    for group in (p for p in conf.iterdir() if p.is_dir() and p.name != "hydra"):
+        options = ", ".join(sorted(f.stem for f in group.glob("*.yaml")))
+        assert f"{group.name}: {options}" in out

@@ -2,13 +2,13 @@
 import dataclasses
 
 import pytest
-from omegaconf import OmegaConf
+from conftest import make_cfg
 from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, ValidationError
 
-from conftest import make_cfg
-from postreport.config import resource_dir
 from postreport.errors import UserError
+from postreport.resources import resource_dir
 from postreport.runner import validate
 
 CONF = resource_dir("conf")

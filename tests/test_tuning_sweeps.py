@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import cli, make_cfg, run_report
 from hydra import compose, initialize_config_dir
 from pypdf import PdfReader
 
-from conftest import cli, make_cfg, run_report
-from postreport.config import resource_dir
 from postreport.data import load_dataset
 from postreport.errors import UserError
+from postreport.resources import resource_dir
 from postreport.tuning import tune
 
 POOR = ["model.params.num_leaves=2", "model.params.learning_rate=0.005", "model.params.n_estimators=10"]

@@ -7,8 +7,8 @@ from typing import Optional
 
 from markupsafe import Markup
 
-from ..config import resource_dir
 from ..errors import UserError
+from ..resources import resource_dir
 from ..version import __version__
 from .figure_pool import data_uri
 from .format import fmt_date, fmt_number, script_safe

@@ -6,8 +6,8 @@ import base64
 import re
 from pathlib import Path
 
-from ..config import resource_dir
 from ..errors import UserError
+from ..resources import resource_dir
 from .render_html import environment, template_error
 
 THEME_KEYS = ("accent", "ink", "muted", "line", "warn", "bad", "ok", "header")
