@@ -146,7 +146,7 @@ def render(rows: list, skipped: list, title: str) -> str:
     return env.get_template("dashboard.html.j2").render(
         title=title, rows=rows, skipped=skipped, metric_names=metric_names, version=__version__,
         data=script_json({"rows": rows, "metrics": metric_names, "all_metrics": sorted(present)}),
-        plotly_js=plotly_js(), created=datetime.now(timezone.utc).strftime("%d %B %Y, %H:%M UTC"))
+        plotly_js=plotly_js("full"), created=datetime.now(timezone.utc).strftime("%d %B %Y, %H:%M UTC"))
 
 
 def build(folders: list, out: Optional[Path] = None, title: str = "postreport runs") -> tuple:

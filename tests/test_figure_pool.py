@@ -13,7 +13,7 @@ OVERRIDES = ["data=wine", "report.analyses=[per_class,confusion_matrix,curves,ca
 
 
 def figures_in(out) -> list:
-    return re.findall(r'src="(data:image/svg\+xml;base64,[^"]+)"', (out / "report.html").read_text())
+    return re.findall(r'src="(data:image/svg\+xml;charset=utf-8,[^"]+)"', (out / "report.html").read_text())
 
 
 @pytest.fixture

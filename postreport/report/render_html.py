@@ -63,13 +63,18 @@ def script_json(value) -> Markup:
     return Markup(script_safe(json.dumps(value, separators=(",", ":"), allow_nan=False, default=str)))
 
 
-@lru_cache(maxsize=1)
-def plotly_js() -> Markup:
-    """plotly.js as plotly.py ships it, inlined once per page (no CDN: the page works offline). Read from the
-    package's data without importing plotly (a few tenths of a second)."""
+@lru_cache(maxsize=2)
+def plotly_js(bundle: str = "cartesian") -> Markup:
+    """plotly.js inlined once per page (no CDN: the page works offline). The report's: the cartesian bundle shipped
+    in templates/ (the trace types it draws: bar, heatmap, scatter; 1.5 MB, third-party links removed,
+    bench/make_plotly_bundle.py); "full": plotly.py's bundle (4.8 MB), for the dashboard's parallel coordinates,
+    read from the package's data without importing plotly."""
     import importlib.util
     from pathlib import Path
 
+    if bundle == "cartesian":
+        text = (resource_dir("templates") / "plotly-cartesian.min.js").read_text(encoding="utf-8")
+        return Markup(text.replace("</script", "<\\/script"))
     found = importlib.util.find_spec("plotly")
     path = Path(found.submodule_search_locations[0]) / "package_data" / "plotly.min.js" if found else None
     if path is not None and path.is_file():

@@ -258,9 +258,12 @@ def _histogram(panel: Panel, spec: Histogram) -> None:
 def _waterfall(panel: Panel, spec: Waterfall) -> None:
     names = [_h(f) for f, _ in spec.contributions] + ["other features"]
     values = [float(v) for _, v in spec.contributions] + [float(spec.other)]
-    panel.add({"type": "waterfall", "orientation": "h", "y": names[::-1], "x": values[::-1], "base": float(spec.base),
-               "measure": ["relative"] * len(values), "showlegend": False,
-               "increasing": {"marker": {"color": PALETTE[3]}}, "decreasing": {"marker": {"color": PALETTE[0]}},
+    # drawn as floating bars (each from the running total before it), so the report's plotly.js needs no waterfall
+    # trace module: the same picture as plotly's waterfall with relative measures, bottom bar first
+    names, values = names[::-1], values[::-1]
+    starts = float(spec.base) + np.concatenate([[0.0], np.cumsum(values)[:-1]])
+    panel.add({"type": "bar", "orientation": "h", "y": names, "x": values, "base": starts.tolist(),
+               "marker": {"color": [PALETTE[3] if v >= 0 else PALETTE[0] for v in values]}, "showlegend": False,
                "hovertemplate": "%{y}: %{x:+.4g}<extra></extra>"})
     panel.line(x=float(spec.base))
     _titles(panel, f"base {spec.base:.3g} → prediction {spec.total:.3g}", "")

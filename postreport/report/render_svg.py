@@ -58,8 +58,11 @@ def draw_svg(spec) -> str:
         for ax, panel in zip(axes, panels):
             DRAWERS[type(panel)](fig, ax, panel)
         buf = io.StringIO()
-        fig.savefig(buf, format="svg", metadata={"Date": None}, dpi=RASTER_DPI)
-    return buf.getvalue()
+        # no metadata block (its RDF names third-party URLs) and no XML prolog or DOCTYPE (a DTD URL): the <svg> alone
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
+                    dpi=RASTER_DPI)
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
 
 
 def _height(spec) -> float:
