@@ -136,3 +136,32 @@ def test_hand_till_auc_equals_sklearns_ovo_macro(K, n):
     proba[np.arange(n), y] += rng.random(n) * 0.3  # some signal
     proba /= proba.sum(axis=1, keepdims=True)
     assert hand_till_auc(y, proba) == pytest.approx(skm.roc_auc_score(y, proba, multi_class="ovo", average="macro"))
+
+
+def test_numpy_curves_and_confusion_equal_scikit_learns():
+    """The report's own ROC / PR curves, areas and confusion matrix (no scikit-learn import on the logged-predictions
+    path) against scikit-learn's, with tied scores, sample weights and labels outside the list."""
+    import sklearn.metrics as skm
+
+    from postreport.stats import curves
+
+    rng = np.random.default_rng(8)
+    for n, weighted in ((50, False), (3000, False), (3000, True)):
+        y = rng.integers(0, 2, n)
+        score = np.round(np.clip(rng.normal(0.4 + 0.2 * y, 0.25), 0, 1), 2)  # many ties
+        w = rng.integers(1, 5, n).astype(float) if weighted else None
+        for ours, theirs in zip(curves.roc_curve(y, score, w), skm.roc_curve(y, score, sample_weight=w)):
+            np.testing.assert_allclose(ours, theirs)
+        for ours, theirs in zip(curves.precision_recall_curve(y, score, w),
+                                skm.precision_recall_curve(y, score, sample_weight=w)):
+            np.testing.assert_allclose(ours, theirs)
+        fpr, tpr, _ = curves.roc_curve(y, score, w)
+        assert curves.auc(fpr, tpr) == pytest.approx(skm.roc_auc_score(y, score, sample_weight=w), rel=1e-12)
+        assert curves.average_precision(y, score, w) == pytest.approx(
+            skm.average_precision_score(y, score, sample_weight=w), rel=1e-12)
+    labels = ["a", "b", "c"]
+    t, p = rng.choice(labels, 200), rng.choice(labels + ["d"], 200)
+    w = rng.random(200)
+    np.testing.assert_array_equal(curves.confusion_matrix(t, p, labels), skm.confusion_matrix(t, p, labels=labels))
+    np.testing.assert_allclose(curves.confusion_matrix(t, p, labels, w),
+                               skm.confusion_matrix(t, p, labels=labels, sample_weight=w))

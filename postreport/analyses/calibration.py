@@ -14,7 +14,7 @@ from ..out_of_fold import out_of_fold_scores
 from ..paired import BETTER, row_mean_interval, verdict
 from ..report.model import Estimate, Figure, Note, Table
 from ..stats.calibration import bin_edges, ece_samples, expected_ece_if_calibrated, logistic_recalibration, reliability
-from ..stats.proportions import wilson
+from ..stats.proportions import wilson, z_for
 from .base import Analysis, no_scores
 
 STRATEGIES = ("uniform", "quantile")
@@ -191,9 +191,7 @@ class CalibrationAnalysis(Analysis):
                                    mean_score=float(np.average(score, weights=w)),
                                    observed_rate=float(np.average(outcome, weights=w)), strategy=settings.strategy,
                                    brier=brier, bins=settings.bins)
-        from scipy.special import ndtri
-
-        z = float(ndtri(1 - (1 - boot.level) / 2))
+        z = z_for(boot.level)
         c = curves[main]
         result.wilson = [wilson(f * k, k, z) for f, k in zip(c.fraction_positive, c.count)]
         fit = logistic_recalibration(score, outcome, w)

@@ -16,7 +16,7 @@ from ..errors import at_least, strictly_between
 from ..out_of_fold import FOLDS, out_of_fold_outputs
 from ..report.model import Estimate, Note, Paragraph, Table
 from ..stats.groups import slice_groups
-from ..stats.proportions import wilson
+from ..stats.proportions import wilson, z_for
 from .base import Analysis, no_scores
 
 
@@ -136,9 +136,7 @@ class ConformalAnalysis(Analysis):
             sets = test_out >= 1 - quantiles[:, None]
             size_per_row = sets.sum(axis=1).astype(float)
             empty = float(np.mean(size_per_row == 0))
-        from scipy.special import ndtri
-
-        z = float(ndtri(1 - (1 - ctx.cfg.bootstrap.level) / 2))
+        z = z_for(ctx.cfg.bootstrap.level)
         coverage = float(covered.mean())
         result = ConformalResult(task, settings.level, method, cal_rows, q, coverage,
                                  wilson(covered.sum(), len(covered), z), float(size_per_row.mean()), empty, [], [],

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..figures import Heatmap, Panels
 from ..report.model import Figure, KeyValues, Note, Paragraph, Table
+from ..stats.curves import confusion_matrix
 from .base import Analysis
 
 
@@ -66,11 +67,9 @@ class ConfusionResult:
 
 def confusion(y_true, y_pred, labels: list, positive=None, top: int = 5, weight=None) -> ConfusionResult:
     """weight: rows per entry (aggregated input); the counts stay whole numbers."""
-    from sklearn.metrics import confusion_matrix
-
     extra = sorted(set(np.unique(y_pred).tolist()) - set(labels), key=str)
     labels = list(labels) + extra
-    matrix = confusion_matrix(y_true, y_pred, labels=labels, sample_weight=weight)
+    matrix = confusion_matrix(y_true, y_pred, labels, weight)
     if weight is not None:
         matrix = np.rint(matrix).astype(np.int64)
     pairs = []

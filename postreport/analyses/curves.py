@@ -9,6 +9,7 @@ import numpy as np
 from ..figures import Lines, Marker, Panels, Series
 from ..report.model import Figure, Table
 from ..sampling import cap_points
+from ..stats.curves import auc, average_precision, precision_recall_curve, roc_curve
 from .base import Analysis, no_scores
 
 GRID = np.linspace(0, 1, 201)
@@ -56,10 +57,8 @@ def _finite(thresholds) -> list:
 
 def binary_curves(y, score, pred, cap: int, weight=None) -> CurvesResult:
     """weight: rows per entry (aggregated input: each entry a cell of rows whose scores share a bin)."""
-    from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
-
-    fpr, tpr, roc_t = roc_curve(y, score, sample_weight=weight)
-    precision, recall, pr_t = precision_recall_curve(y, score, sample_weight=weight)
+    fpr, tpr, roc_t = roc_curve(y, score, weight)
+    precision, recall, pr_t = precision_recall_curve(y, score, weight)
     full_auc = float(auc(fpr, tpr))
     fpr, tpr, roc_t = cap_points(cap, fpr, tpr, roc_t)
     recall, precision, pr_t = cap_points(cap, recall[::-1], precision[::-1], np.r_[np.inf, pr_t[::-1]])
@@ -71,15 +70,13 @@ def binary_curves(y, score, pred, cap: int, weight=None) -> CurvesResult:
              "recall": tp / P if P else None, "precision": tp / (tp + fp) if tp + fp else None}
     return CurvesResult(
         roc={"positive": Curve(fpr, tpr, full_auc, _finite(roc_t))},
-        pr={"positive": Curve(recall, precision, float(average_precision_score(y, score, sample_weight=weight)),
+        pr={"positive": Curve(recall, precision, average_precision(y, score, weight),
                               _finite(pr_t))},
         prevalence={"positive": P / (P + N)}, operating_point=point, max_points=cap,
     )
 
 
 def multiclass_curves(y_idx, proba, labels, cap: int) -> CurvesResult:
-    from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
-
     K = proba.shape[1]
     onehot = (y_idx[:, None] == np.arange(K)[None, :]).astype(int)
     roc, pr, prevalence = {}, {}, {}
@@ -92,17 +89,17 @@ def multiclass_curves(y_idx, proba, labels, cap: int) -> CurvesResult:
         precision, recall, _ = precision_recall_curve(onehot[:, k], proba[:, k])
         tprs.append(np.interp(GRID, fpr, tpr))
         precisions.append(np.interp(GRID, recall[::-1], precision[::-1]))
-        roc[name] = Curve(*cap_points(cap, fpr, tpr), float(roc_auc_score(onehot[:, k], proba[:, k])))
+        roc[name] = Curve(*cap_points(cap, fpr, tpr), auc(fpr, tpr))
         pr[name] = Curve(*cap_points(cap, recall[::-1], precision[::-1]),
-                         float(average_precision_score(onehot[:, k], proba[:, k])))
+                         average_precision(onehot[:, k], proba[:, k]))
         prevalence[name] = float(onehot[:, k].mean())
     fpr, tpr, _ = roc_curve(onehot.ravel(), proba.ravel())
     precision, recall, _ = precision_recall_curve(onehot.ravel(), proba.ravel())
     present = onehot.sum(axis=0) > 0
-    roc["micro average"] = Curve(*cap_points(cap, fpr, tpr), float(roc_auc_score(onehot.ravel(), proba.ravel())))
+    roc["micro average"] = Curve(*cap_points(cap, fpr, tpr), auc(fpr, tpr))
     roc["macro average"] = Curve(GRID, np.mean(tprs, axis=0), float(np.mean([c.area for c in roc.values()][:-1])))
     pr["micro average"] = Curve(*cap_points(cap, recall[::-1], precision[::-1]),
-                                float(average_precision_score(onehot.ravel(), proba.ravel())))
+                                average_precision(onehot.ravel(), proba.ravel()))
     pr["macro average"] = Curve(GRID, np.mean(precisions, axis=0),
                                 float(np.mean([c.area for c in pr.values()][:-1])))
     prevalence["micro average"] = prevalence["macro average"] = float(1 / max(int(present.sum()), 1))
