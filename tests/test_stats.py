@@ -165,3 +165,6 @@ def test_numpy_curves_and_confusion_equal_scikit_learns():
     np.testing.assert_array_equal(curves.confusion_matrix(t, p, labels), skm.confusion_matrix(t, p, labels=labels))
     np.testing.assert_allclose(curves.confusion_matrix(t, p, labels, w),
                                skm.confusion_matrix(t, p, labels=labels, sample_weight=w))
+    t, p = rng.integers(0, 4, 500), rng.integers(0, 5, 500)  # numbers: the vectorised look-up, 4 outside [0, 1, 3]
+    np.testing.assert_array_equal(curves.confusion_matrix(t, p, [3, 0, 1]),
+                                  skm.confusion_matrix(t, p, labels=[3, 0, 1]))

@@ -55,10 +55,12 @@ def _finite(thresholds) -> list:
     return [float(t) if np.isfinite(t) else None for t in thresholds]
 
 
-def binary_curves(y, score, pred, cap: int, weight=None) -> CurvesResult:
-    """weight: rows per entry (aggregated input: each entry a cell of rows whose scores share a bin)."""
-    fpr, tpr, roc_t = roc_curve(y, score, weight)
-    precision, recall, pr_t = precision_recall_curve(y, score, weight)
+def binary_curves(y, score, pred, cap: int, weight=None, ascending=None) -> CurvesResult:
+    """weight: rows per entry (aggregated input: each entry a cell of rows whose scores share a bin); ascending: the
+    rows in ascending score order (sorted once per run: Encoded.score_order)."""
+    fpr, tpr, roc_t = roc_curve(y, score, weight, ascending)
+    pr_curve = precision_recall_curve(y, score, weight, ascending)
+    precision, recall, pr_t = pr_curve
     full_auc = float(auc(fpr, tpr))
     fpr, tpr, roc_t = cap_points(cap, fpr, tpr, roc_t)
     recall, precision, pr_t = cap_points(cap, recall[::-1], precision[::-1], np.r_[np.inf, pr_t[::-1]])
@@ -70,7 +72,7 @@ def binary_curves(y, score, pred, cap: int, weight=None) -> CurvesResult:
              "recall": tp / P if P else None, "precision": tp / (tp + fp) if tp + fp else None}
     return CurvesResult(
         roc={"positive": Curve(fpr, tpr, full_auc, _finite(roc_t))},
-        pr={"positive": Curve(recall, precision, average_precision(y, score, weight),
+        pr={"positive": Curve(recall, precision, average_precision(y, score, curve=pr_curve),
                               _finite(pr_t))},
         prevalence={"positive": P / (P + N)}, operating_point=point, max_points=cap,
     )
@@ -125,7 +127,8 @@ class CurvesAnalysis(Analysis):
     def compute(self, ctx, settings: CurveSettings) -> CurvesResult:
         enc = ctx.encoded
         if ctx.data.task == "binary":
-            return binary_curves(enc.y_bin, enc.score, enc.pred_bin, settings.max_points, enc.weight)
+            return binary_curves(enc.y_bin, enc.score, enc.pred_bin, settings.max_points, enc.weight,
+                                 enc.score_order)
         return multiclass_curves(enc.y_idx, enc.proba, ctx.data.labels, settings.max_points)
 
     def items(self, r: CurvesResult) -> list:

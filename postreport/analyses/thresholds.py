@@ -327,9 +327,13 @@ class ThresholdsAnalysis(Analysis):
                     for name, t in picks(y_sel, s_sel, cost, counts, ascending).items():
                         chosen[name].append(t)
                 continue
-            idx = rng.integers(0, len(y_sel), len(y_sel))
-            if 0 < y_sel[idx].sum() < len(idx):
-                for name, t in picks(y_sel[idx], s_sel[idx], cost).items():
+            # rows drawn with replacement, as counts per row on one sort of the scores (the same draws, the same
+            # choices as sorting each resample: a threshold at a score no drawn row has ties with the drawn one above)
+            counts = np.bincount(rng.integers(0, len(y_sel), len(y_sel)), minlength=len(y_sel)).astype(float)
+            if ascending is None:
+                ascending = np.argsort(s_sel, kind="mergesort")
+            if 0 < np.dot(counts, y_sel) < len(y_sel):
+                for name, t in picks(y_sel, s_sel, cost, counts, ascending).items():
                     chosen[name].append(t)
         per_row = {}  # each chosen threshold's cost per test row
         for name in CHOSEN:

@@ -8,12 +8,12 @@ from typing import Optional
 import numpy as np
 
 
-def _points(y: np.ndarray, score: np.ndarray, weight: Optional[np.ndarray]) -> tuple:
+def _points(y: np.ndarray, score: np.ndarray, weight: Optional[np.ndarray], ascending=None) -> tuple:
     """(false positives, true positives, thresholds) at each distinct score, highest first (sklearn's
-    _binary_clf_curve)."""
+    _binary_clf_curve). ascending: the rows in ascending (stable) score order, when already sorted."""
     y = np.asarray(y) == 1
     score = np.asarray(score, dtype=float)
-    order = np.argsort(score, kind="mergesort")[::-1]
+    order = (np.argsort(score, kind="mergesort") if ascending is None else ascending)[::-1]
     score, y = score[order], y[order]
     w = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=float)[order]
     distinct = np.flatnonzero(np.diff(score))
@@ -23,10 +23,10 @@ def _points(y: np.ndarray, score: np.ndarray, weight: Optional[np.ndarray]) -> t
     return fps, tps, score[ends]
 
 
-def roc_curve(y, score, weight=None) -> tuple:
+def roc_curve(y, score, weight=None, ascending=None) -> tuple:
     """(fpr, tpr, thresholds) as scikit-learn's roc_curve (drop_intermediate=True): collinear points dropped, the
     curve starting at (0, 0) with threshold inf."""
-    fps, tps, thresholds = _points(y, score, weight)
+    fps, tps, thresholds = _points(y, score, weight, ascending)
     if len(fps) > 2:
         keep = np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
         fps, tps, thresholds = fps[keep], tps[keep], thresholds[keep]
@@ -36,10 +36,10 @@ def roc_curve(y, score, weight=None) -> tuple:
     return fpr, tpr, thresholds
 
 
-def precision_recall_curve(y, score, weight=None) -> tuple:
+def precision_recall_curve(y, score, weight=None, ascending=None) -> tuple:
     """(precision, recall, thresholds) as scikit-learn's precision_recall_curve: recall decreasing, ending at
     (precision 1, recall 0)."""
-    fps, tps, thresholds = _points(y, score, weight)
+    fps, tps, thresholds = _points(y, score, weight, ascending)
     predicted = tps + fps
     precision = np.divide(tps, predicted, out=np.zeros_like(tps, dtype=float), where=predicted != 0)
     recall = tps / tps[-1] if tps[-1] > 0 else np.ones_like(tps, dtype=float)
@@ -53,21 +53,32 @@ def auc(x, y) -> float:
     return -area if len(x) > 1 and x[-1] < x[0] else area
 
 
-def average_precision(y, score, weight=None) -> float:
+def average_precision(y, score, weight=None, ascending=None, curve=None) -> float:
     """Average precision as scikit-learn's average_precision_score: the sum of precision times each step of
-    recall."""
-    precision, recall, _ = precision_recall_curve(y, score, weight)
+    recall (curve: precision_recall_curve's result when already computed)."""
+    precision, recall, _ = curve if curve is not None else precision_recall_curve(y, score, weight, ascending)
     return float(-np.sum(np.diff(recall) * precision[:-1]))
 
 
 def confusion_matrix(y_true, y_pred, labels: list, weight=None) -> np.ndarray:
     """Counts (or weights) of (true, predicted) label pairs, rows true and columns predicted in `labels`' order
     (pairs with a label outside `labels` are left out, as scikit-learn does)."""
-    index = {label: i for i, label in enumerate(labels)}
     L = len(labels)
-    t = np.fromiter((index.get(v, -1) for v in np.asarray(y_true).tolist()), dtype=np.int64, count=len(y_true))
-    p = np.fromiter((index.get(v, -1) for v in np.asarray(y_pred).tolist()), dtype=np.int64, count=len(y_pred))
+    t, p = _positions(y_true, labels), _positions(y_pred, labels)
     keep = (t >= 0) & (p >= 0)
     w = None if weight is None else np.asarray(weight, dtype=float)[keep]
     counts = np.bincount(t[keep] * L + p[keep], weights=w, minlength=L * L).reshape(L, L)
     return counts if weight is not None else counts.astype(np.int64)
+
+
+def _positions(values, labels: list) -> np.ndarray:
+    """Each value's index in `labels` (-1 when absent): vectorised for numbers, a dictionary look-up otherwise."""
+    values = np.asarray(values)
+    keys = np.asarray(labels)
+    if values.dtype.kind in "biuf" and keys.dtype.kind in "biuf" and len(keys):
+        order = np.argsort(keys, kind="stable")
+        at = np.clip(np.searchsorted(keys, values, sorter=order), 0, len(keys) - 1)
+        found = order[at]
+        return np.where(keys[found] == values, found, -1)
+    index = {label: i for i, label in enumerate(labels)}
+    return np.fromiter((index.get(v, -1) for v in values.tolist()), dtype=np.int64, count=len(values))
