@@ -42,7 +42,7 @@ def messy_csv(draw) -> str:
     return "\n".join(rows) + "\n"
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @pytest.mark.slow
 @given(text=messy_csv())
