@@ -166,7 +166,8 @@ class SaliencyAnalysis(Analysis):
         grad = input_gradient(an, X[rows], np.array([predict.to_model[t] for t in target])) if channels == 1 else None
         examples = []
         for i, (row, kind) in enumerate(chosen):
-            title = (f"{kind.split(',')[0]} ({confidence[row]:.0%})\n"
+            short = {"least confident": "unsure"}.get(kind.split(",")[0], kind.split(",")[0])
+            title = (f"{short} ({confidence[row]:.0%})\n"
                      f"true {data.labels[enc.y_idx[row]]} → {data.labels[enc.pred_idx[row]]}")
             examples.append({"row": row, "title": title, "image": im.display(X[row], shape, channels),
                              "occlusion": maps["occlusion"][i], "rise": maps["rise"][i],
@@ -339,7 +340,7 @@ class SaliencyAnalysis(Analysis):
     def _image_items(r: ImageSaliency) -> list:
         images, titles = [e["image"] for e in r.examples], [e["title"] for e in r.examples]
         columns = min(6, len(images))
-        why = ("Examples: the most confident right, the least confident, and the most confident wrong predictions "
+        why = ("Examples: the most confident right, the least confident (unsure), and the most confident wrong predictions "
                "(confidence in brackets). Each map is scaled to its own largest value.")
         items = [Figure(ImageGrid(images, titles, [e["occlusion"] for e in r.examples], columns=columns,
                                   grey=r.grey),
