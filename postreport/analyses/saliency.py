@@ -340,8 +340,8 @@ class SaliencyAnalysis(Analysis):
     def _image_items(r: ImageSaliency) -> list:
         images, titles = [e["image"] for e in r.examples], [e["title"] for e in r.examples]
         columns = min(6, len(images))
-        why = ("Examples: the most confident right, the least confident (unsure), and the most confident wrong predictions "
-               "(confidence in brackets). Each map is scaled to its own largest value.")
+        why = ("Examples: the most confident right, the least confident (unsure), and the most confident wrong "
+               "predictions (confidence in brackets). Each map is scaled to its own largest value.")
         items = [Figure(ImageGrid(images, titles, [e["occlusion"] for e in r.examples], columns=columns,
                                   grey=r.grey),
                         caption=f"Occlusion saliency: the drop in the predicted class's probability when a "
