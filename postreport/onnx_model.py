@@ -180,7 +180,9 @@ def load(path: Path, cfg, data, threads: int) -> tuple:
             raise UserError(f"model.path={str(path)!r} takes {width} columns, the data gives {len(features)}"
                             + ("" if cfg.features else " (set model.features to the columns in the model's order)"))
         expected = None
-        text = [c for c in features if not np.issubdtype(data.X_test[c].dtype, np.number)]
+        import pandas as pd
+
+        text = [c for c in features if not pd.api.types.is_numeric_dtype(data.X_test[c])]
         if text:
             raise UserError(f"column {text[0]!r} is not numeric; an ONNX model with one numeric input takes numbers "
                             "only (encode the column as the model was trained, or drop it with data.drop)")

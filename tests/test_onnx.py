@@ -103,6 +103,9 @@ def test_what_cannot_be_read_is_a_clear_error(cancer, tmp_path, monkeypatch):
     path = convert(LogisticRegression(max_iter=5000).fit(X, y), X, tmp_path / "lr.onnx")
     with pytest.raises(UserError, match="takes 30 columns, the data gives 29"):
         onnx_model.load(path, model_cfg(), dataset(Xt.iloc[:, :29], yt, "binary"), 1)
+    with pytest.raises(UserError, match="column 'mean radius' is not numeric"):  # text columns: a categorical
+        onnx_model.load(path, model_cfg(), dataset(Xt.assign(**{"mean radius": Xt["mean radius"].astype(str)
+                                                                 .astype("category")}), yt, "binary"), 1)
     with pytest.raises(UserError, match="model.features names columns the data lacks"):
         onnx_model.load(path, model_cfg(features=["nope"]), dataset(Xt, yt, "binary"), 1)
     with pytest.raises(UserError, match="model.outputs.labels='nope' is not an output"):
