@@ -12,6 +12,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .errors import UserError
+from .loaded_model import LoadedModel
 from .predictions import model_classes
 
 PREPROCESSING = ("none", "native", "trees", "linear")
@@ -249,8 +250,10 @@ def _lightgbm_name(column: str) -> str:
     return re.sub(r"\s", "_", str(column))
 
 
-class BoosterModel:
+class BoosterModel(LoadedModel):
     """A LightGBM Booster from a text model file, with the scikit-learn prediction interface."""
+
+    refit_message = "a LightGBM model loaded from a text file cannot be refitted here"
 
     def __init__(self, booster, classes: list, task: str):
         self.booster = booster
@@ -278,23 +281,6 @@ class BoosterModel:
 
     def get_params(self, deep=False):
         return {k: v for k, v in self.booster.params.items() if isinstance(v, (int, float, str, bool))}
-
-    def fit(self, X, y=None):
-        """Never called: a model loaded from a file is evaluated, not refitted. (Its presence lets scikit-learn's
-        inspection tools, such as permutation importance, accept the model.)"""
-        raise NotImplementedError("a LightGBM model loaded from a text file cannot be refitted here")
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return True
-
-    def __sklearn_tags__(self):
-        """What scikit-learn's inspection tools ask of an estimator: a classifier or a regressor, fitted."""
-        from sklearn.utils import ClassifierTags, RegressorTags, Tags, TargetTags
-
-        classifier = self.task != "regression"
-        return Tags(estimator_type="classifier" if classifier else "regressor", target_tags=TargetTags(required=True),
-                    classifier_tags=ClassifierTags() if classifier else None,
-                    regressor_tags=None if classifier else RegressorTags())
 
     def predict_proba(self, X):
         raw = self.booster.predict(X)

@@ -20,6 +20,7 @@ from typing import Optional
 import numpy as np
 
 from .errors import UserError
+from .loaded_model import LoadedModel
 
 BATCH = 4096  # rows per onnxruntime call (memory stays flat for large test sets)
 ROLES = ("labels", "probabilities", "values")
@@ -43,8 +44,10 @@ def session_for(path: Path, threads: int):
         raise UserError(f"model.path={str(path)!r}: onnxruntime cannot load it: {str(exc).splitlines()[0]}") from None
 
 
-class OnnxModel:
+class OnnxModel(LoadedModel):
     """An ONNX model with the scikit-learn prediction interface (see the module's doc)."""
+
+    refit_message = "an ONNX model is evaluated, not refitted"
 
     def __init__(self, session, task: str, roles: dict, classes: Optional[list], features: list,
                  image_shape: Optional[tuple] = None, layout: str = "NCHW", path: str = ""):
@@ -57,23 +60,8 @@ class OnnxModel:
         self.n_features_in_ = len(features)
         self.image_shape, self.layout = image_shape, layout
 
-    # scikit-learn's inspection tools (permutation importance) accept a fitted estimator of a known kind
     def get_params(self, deep=False) -> dict:
         return {}
-
-    def fit(self, X, y=None):
-        raise NotImplementedError("an ONNX model is evaluated, not refitted")
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return True
-
-    def __sklearn_tags__(self):
-        from sklearn.utils import ClassifierTags, RegressorTags, Tags, TargetTags
-
-        classifier = self.task != "regression"
-        return Tags(estimator_type="classifier" if classifier else "regressor", target_tags=TargetTags(required=True),
-                    classifier_tags=ClassifierTags() if classifier else None,
-                    regressor_tags=None if classifier else RegressorTags())
 
     def _feed(self, X) -> np.ndarray:
         values = np.asarray(X, dtype=self.dtype)
