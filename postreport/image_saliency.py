@@ -266,15 +266,9 @@ def _onnx_copies(model, seed: int) -> Optional[list]:
                 w = numpy_helper.to_array(init)
                 init.CopyFrom(numpy_helper.from_array(rng.normal(0, float(w.std()) or 1.0, w.shape).astype(w.dtype),
                                                       init.name))
-        path = model.path + f".randomised-{len(out)}.onnx"
-        try:
-            onnx.save(twin, path)
-            session = session_for(path, model.session.get_session_options().intra_op_num_threads)
-        finally:
-            import os
-
-            if os.path.exists(path):
-                os.unlink(path)
+        # from memory: nothing is written beside the user's model file
+        session = session_for(model.path, model.session.get_session_options().intra_op_num_threads,
+                              twin.SerializeToString())
         copy_model = OnnxModel(session, model.task, model.roles, list(model.classes_), list(model.feature_names_in_),
                                model.image_shape, model.layout, model.path)
         out.append((name, copy_model))

@@ -26,9 +26,9 @@ BATCH = 4096  # rows per onnxruntime call (memory stays flat for large test sets
 ROLES = ("labels", "probabilities", "values")
 
 
-def session_for(path: Path, threads: int):
+def session_for(path: Path, threads: int, graph: Optional[bytes] = None):
     """An onnxruntime inference session on the CPU with `threads` intra-op threads (exit 2 when onnxruntime is not
-    installed, naming the extra)."""
+    installed, naming the extra); `graph`: the serialised model to run instead of the file (a randomised copy)."""
     try:
         import onnxruntime as ort
     except ImportError:
@@ -39,7 +39,8 @@ def session_for(path: Path, threads: int):
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     try:
-        return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(path) if graph is None else graph, sess_options=options,
+                                    providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own types for a file that is not a valid model
         raise UserError(f"model.path={str(path)!r}: onnxruntime cannot load it: {str(exc).splitlines()[0]}") from None
 
