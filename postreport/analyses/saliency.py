@@ -112,6 +112,25 @@ def check_verdict(entry: dict) -> str:
     return "passes" if not failed else "fails: " + "; ".join(failed)
 
 
+def columns_of(model, data) -> list:
+    """The model's probability column of each of the data's labels."""
+    classes = model_classes(model)
+    return [classes.index(label) for label in data.labels]
+
+
+def label_probabilities(model, data):
+    """rows (a frame, or flat arrays of the test columns) -> the model's probabilities in the data's label order."""
+    import pandas as pd
+
+    order, columns = columns_of(model, data), list(data.X_test.columns)
+
+    def predict(rows):
+        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows, columns=columns)
+        return np.asarray(model.predict_proba(frame))[:, order]
+
+    return predict
+
+
 CHECKS_CAPTION = (
     "Can these maps be trusted? Randomisation (Adebayo et al., 2018): the maps of copies of the model with re-drawn "
     "weights against the real maps, mean |Spearman correlation| over the {examples} examples with a bootstrap "
@@ -150,7 +169,7 @@ class SaliencyAnalysis(Analysis):
         X = data.X_test.to_numpy(dtype=float)
         images = im.Images(shape, channels, (data.X_train if data.X_train is not None else data.X_test)
                            .to_numpy(dtype=float).mean(axis=0))
-        predict = self._predictor(model, data)
+        predict = label_probabilities(model, data)
         window = settings.window or max(1, shape[0] // 8)
         stride = settings.stride or window
         confidence = enc.proba.max(axis=1)
@@ -163,7 +182,8 @@ class SaliencyAnalysis(Analysis):
                    "rise": lambda p: im.rise(p, images, X[rows], target, masks, settings.cells, ctx.seed)}
         maps = {name: f(predict) for name, f in explain.items()}
         an = anatomy(model)
-        grad = input_gradient(an, X[rows], np.array([predict.to_model[t] for t in target])) if channels == 1 else None
+        grad = input_gradient(an, X[rows], np.array([columns_of(model, data)[t] for t in target])) \
+            if channels == 1 else None
         examples = []
         for i, (row, kind) in enumerate(chosen):
             short = {"least confident": "unsure"}.get(kind.split(",")[0], kind.split(",")[0])
@@ -193,27 +213,6 @@ class SaliencyAnalysis(Analysis):
         return result
 
     @staticmethod
-    def _predictor(model, data):
-        """The model's probabilities for flat pixel rows, columns in the data's label order."""
-        import pandas as pd
-
-        columns = list(data.X_test.columns)
-
-        def for_model(m):
-            classes = model_classes(m)
-            to_model = [classes.index(label) for label in data.labels]
-
-            def predict(images):
-                return np.asarray(m.predict_proba(pd.DataFrame(images, columns=columns)))[:, to_model]
-
-            predict.to_model = to_model
-            return predict
-
-        predict = for_model(model)
-        predict.for_model = for_model
-        return predict
-
-    @staticmethod
     def _checks(ctx, model, explain, maps, predict, images, rows, target, result) -> dict:
         """The randomisation sanity check and the deletion / insertion curves of each method (image_saliency)."""
         level = ctx.cfg.bootstrap.level
@@ -224,7 +223,7 @@ class SaliencyAnalysis(Analysis):
         out = {}
         for k, (name, f) in enumerate(explain.items()):
             entry = {"randomisation": None if copies is None else im.randomisation_check(
-                lambda m: f(predict.for_model(m)), copies, maps[name], level, ctx.seed + 10 * k)}
+                lambda m: f(label_probabilities(m, ctx.data)), copies, maps[name], level, ctx.seed + 10 * k)}
             entry.update(im.deletion_insertion(predict, images, rows, target, maps[name], level, ctx.seed + 10 * k))
             entry["verdict"] = check_verdict(entry)
             out[name] = entry
@@ -278,13 +277,7 @@ class SaliencyAnalysis(Analysis):
         if data.task == "binary" and values.ndim == 2:
             towards = np.where((target == enc.positive_idx)[:, None], values, -values)
         order = np.argsort(-towards, axis=1, kind="mergesort")
-        classes = model_classes(model)
-        to_model = [classes.index(label) for label in data.labels]
-
-        def predict(frame):
-            return np.asarray(model.predict_proba(frame))[:, to_model]
-
-        return im.feature_deletion(predict, data.X_test.iloc[rows].reset_index(drop=True), fill, order, target,
+        return im.feature_deletion(label_probabilities(model, data), data.X_test.iloc[rows].reset_index(drop=True), fill, order, target,
                                    ctx.cfg.bootstrap.level, ctx.seed)
 
     @staticmethod
