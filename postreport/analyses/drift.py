@@ -361,7 +361,7 @@ def _label_drift(ctx) -> Optional[dict]:
     return {"test": "chi-squared on the labels", "statistic": statistic, "p_value": p}
 
 
-SAMPLE_ROWS = 20_000  # the reference rows whose deciles bin the numeric columns on aggregated input
+SAMPLE_ROWS = 20_000  # aggregated input: the reference rows (or periods' rows) whose deciles bin numeric columns
 
 
 def engine_drift(ctx, settings: DriftSettings) -> DriftResult:

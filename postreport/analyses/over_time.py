@@ -24,7 +24,7 @@ from ..stats.drift import benjamini_hochberg
 from ..stats.estimated import calibration_gap, expected_accuracy
 from ..stats.proportions import wilson, z_for
 from .base import Analysis
-from .drift import DriftSettings, column_drift
+from .drift import SAMPLE_ROWS, DriftSettings, column_drift
 
 PERIODS = ("day", "week", "month")
 
@@ -211,7 +211,8 @@ class OverTimeAnalysis(Analysis):
         if scored:
             labelled = pooled(list(periods.values()))
             if labelled["n"] >= 2:
-                gap, gap_ci = calibration_gap_of(labelled, z)
+                gap, gap_ci = calibration_gap(labelled["right"], labelled["right_conf"], labelled["conf"],
+                                              labelled["conf2"], labelled["n"], z)
                 result.calibration = {"gap": gap, "gap_ci": gap_ci, "rows": labelled["n"]}
         return result
 
@@ -357,8 +358,6 @@ def engine_drift_shares(ctx, settings: OverTimeSettings, reference: list, judged
     return out
 
 
-SAMPLE_ROWS = 20_000  # the reference periods' rows whose deciles bin the numeric columns
-
 
 def memory_cells(ctx, settings: OverTimeSettings) -> tuple:
     """(cells, notes): the rows in memory grouped by (period, true label's index (-1: no label yet), predicted
@@ -472,10 +471,6 @@ def metric_interval(s: dict, task: str, z: float) -> list:
     sd = math.sqrt(max(s["se"] - n * mean * mean, 0.0) / (n - 1))
     half = float(t.ppf(norm.cdf(z), n - 1)) * sd / math.sqrt(n)
     return [max(0.0, mean - half), mean + half]
-
-
-def calibration_gap_of(s: dict, z: float) -> tuple:
-    return calibration_gap(s["right"], s["right_conf"], s["conf"], s["conf2"], s["n"], z)
 
 
 def worse_test(period: dict, reference: dict, lower_better: bool, z: float) -> tuple:
