@@ -40,7 +40,7 @@ def encode(data, pred) -> Encoded:
     """Labels as indices; probabilities reordered to the data's labels (None when the model's classes differ)."""
     extra = sorted(set(np.unique(pred.y_pred).tolist()) - set(data.labels), key=str)
     labels = list(data.labels) + extra
-    y_idx, pred_idx = _indices(pred.y_true, labels), _indices(pred.y_pred, labels)
+    y_idx, pred_idx = positions(pred.y_true, labels), positions(pred.y_pred, labels)  # labels hold every one
     proba = None
     if pred.proba is not None and set(pred.classes) >= set(data.labels):
         proba = pred.proba[:, [pred.classes.index(label) for label in data.labels]]
@@ -48,12 +48,14 @@ def encode(data, pred) -> Encoded:
     return Encoded(labels, y_idx, pred_idx, proba, positive, pred.weight)
 
 
-def _indices(values: np.ndarray, labels: list) -> np.ndarray:
-    """label -> its index in `labels`: vectorised for numbers, a dictionary look-up for anything else."""
+def positions(values, labels: list) -> np.ndarray:
+    """Each value's index in `labels` (-1 when absent): vectorised for numbers, a dictionary look-up otherwise."""
     values = np.asarray(values)
-    if values.dtype.kind in "biuf":
-        keys = np.asarray(labels)
+    keys = np.asarray(labels)
+    if values.dtype.kind in "biuf" and keys.dtype.kind in "biuf" and len(keys):
         order = np.argsort(keys, kind="stable")
-        return order[np.searchsorted(keys, values, sorter=order)]
+        at = np.clip(np.searchsorted(keys, values, sorter=order), 0, len(keys) - 1)
+        found = order[at]
+        return np.where(keys[found] == values, found, -1)
     index = {label: i for i, label in enumerate(labels)}
-    return np.fromiter((index[v] for v in values), dtype=int, count=len(values))
+    return np.fromiter((index.get(v, -1) for v in values.tolist()), dtype=np.int64, count=len(values))

@@ -15,6 +15,7 @@ import pandas as pd
 from .. import metrics
 from ..bootstrap import interval_level
 from ..data import histograms
+from ..encoding import positions
 from ..errors import UserError, at_least, strictly_between
 from ..figures import Lines, Marker, Series
 from ..predictions import confidence, logged_labels
@@ -378,10 +379,9 @@ def memory_cells(ctx, settings: OverTimeSettings) -> tuple:
     waiting = data.unlabeled
     if waiting is not None and pred.probabilities:
         proba, y_pred = logged_labels(data, waiting.scores, waiting.y_pred, np.asarray(pred.y_true).dtype)
-        index = {label: i for i, label in enumerate(enc.labels)}
         wconf = confidence(list(data.labels), proba, y_pred)
         frames.append(pd.DataFrame({"period": period_keys(waiting.X, data.dates, settings), "y": -1,
-                                    "pred": [index.get(v, -2) for v in y_pred.tolist()], "n": 1, "conf": wconf,
+                                    "pred": known(positions(y_pred, enc.labels)), "n": 1, "conf": wconf,
                                     "conf2": wconf * wconf}))
     frame = pd.concat(frames, ignore_index=True)
     return frame.groupby(["period", "y", "pred"], sort=True).sum(min_count=1).reset_index(), notes
@@ -403,13 +403,18 @@ def engine_cells(ctx, settings: OverTimeSettings) -> tuple:
             f"SELECT period, y, pred, COUNT(*) AS n, SUM(c) AS conf, SUM(c * c) AS conf2 FROM (SELECT {period} AS "
             f"period, {wh.y} AS y, {wh.pred} AS pred, CAST({conf} AS DOUBLE) AS c FROM src WHERE {present}) AS t "
             "GROUP BY period, y, pred"))
-        index = {label: i for i, label in enumerate(ctx.encoded.labels)}
-        cells["y"] = [-1 if pd.isna(v) else index.get(v, -2) for v in cells["y"].tolist()]
-        cells["pred"] = [index.get(v, -2) for v in cells["pred"].tolist()]
+        labels = ctx.encoded.labels
+        cells["y"] = np.where(cells["y"].isna().to_numpy(), -1, known(positions(cells["y"].to_numpy(), labels)))
+        cells["pred"] = known(positions(cells["pred"].to_numpy(), labels))
     undated = int(cells.loc[cells["period"].isna(), "n"].sum())
     order = ["period", "y", "pred"] if "y" in cells else ["period"]
     cells = cells[cells["period"].notna()].sort_values(order, ignore_index=True)
     return cells, _undated(undated, settings)
+
+
+def known(indices: np.ndarray) -> np.ndarray:
+    """Label indices with -2 for a label outside the list (-1 marks a row without a label yet)."""
+    return np.where(indices < 0, -2, indices)
 
 
 def _undated(rows: int, settings: OverTimeSettings) -> list:

@@ -7,6 +7,8 @@ from typing import Optional
 
 import numpy as np
 
+from ..encoding import positions
+
 
 def _points(y: np.ndarray, score: np.ndarray, weight: Optional[np.ndarray], ascending=None) -> tuple:
     """(false positives, true positives, thresholds) at each distinct score, highest first (sklearn's
@@ -64,21 +66,9 @@ def confusion_matrix(y_true, y_pred, labels: list, weight=None) -> np.ndarray:
     """Counts (or weights) of (true, predicted) label pairs, rows true and columns predicted in `labels`' order
     (pairs with a label outside `labels` are left out, as scikit-learn does)."""
     L = len(labels)
-    t, p = _positions(y_true, labels), _positions(y_pred, labels)
+    t, p = positions(y_true, labels), positions(y_pred, labels)
     keep = (t >= 0) & (p >= 0)
     w = None if weight is None else np.asarray(weight, dtype=float)[keep]
     counts = np.bincount(t[keep] * L + p[keep], weights=w, minlength=L * L).reshape(L, L)
     return counts if weight is not None else counts.astype(np.int64)
 
-
-def _positions(values, labels: list) -> np.ndarray:
-    """Each value's index in `labels` (-1 when absent): vectorised for numbers, a dictionary look-up otherwise."""
-    values = np.asarray(values)
-    keys = np.asarray(labels)
-    if values.dtype.kind in "biuf" and keys.dtype.kind in "biuf" and len(keys):
-        order = np.argsort(keys, kind="stable")
-        at = np.clip(np.searchsorted(keys, values, sorter=order), 0, len(keys) - 1)
-        found = order[at]
-        return np.where(keys[found] == values, found, -1)
-    index = {label: i for i, label in enumerate(labels)}
-    return np.fromiter((index.get(v, -1) for v in values.tolist()), dtype=np.int64, count=len(values))
