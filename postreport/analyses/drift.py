@@ -299,10 +299,15 @@ def reference_rows(ctx, settings: DriftSettings) -> tuple:
     ref, cur = table[shared].copy(), current[shared].copy()
     for c in shared:
         if not (pd.api.types.is_numeric_dtype(ref[c]) and pd.api.types.is_numeric_dtype(cur[c])):
-            levels = sorted(set(ref[c].dropna().astype(str)) | set(cur[c].dropna().astype(str)))
-            ref[c] = pd.Categorical(ref[c].astype("string"), categories=levels)
-            cur[c] = pd.Categorical(cur[c].astype("string"), categories=levels)
+            _as_categories(ref, cur, c)
     return ref.reset_index(drop=True), cur.reset_index(drop=True), notes
+
+
+def _as_categories(ref: pd.DataFrame, cur: pd.DataFrame, column) -> None:
+    """A column of both frames as text categories with the levels either holds (in place)."""
+    levels = sorted(set(ref[column].dropna().astype(str)) | set(cur[column].dropna().astype(str)))
+    ref[column] = pd.Categorical(ref[column].astype("string"), categories=levels)
+    cur[column] = pd.Categorical(cur[column].astype("string"), categories=levels)
 
 
 def _domain_classifier(ref_frame, cur_frame, ctx, settings: DriftSettings, result: DriftResult) -> Optional[dict]:
@@ -422,9 +427,7 @@ def _shared_levels(ref: pd.DataFrame, cur: pd.DataFrame, kinds: dict) -> tuple:
         if kind in histograms.NUMERIC:
             ref[c], cur[c] = pd.to_numeric(ref[c], errors="coerce"), pd.to_numeric(cur[c], errors="coerce")
         else:
-            levels = sorted(set(ref[c].dropna().astype(str)) | set(cur[c].dropna().astype(str)))
-            ref[c] = pd.Categorical(ref[c].astype("string"), categories=levels)
-            cur[c] = pd.Categorical(cur[c].astype("string"), categories=levels)
+            _as_categories(ref, cur, c)
     return ref.reset_index(drop=True), cur.reset_index(drop=True)
 
 
