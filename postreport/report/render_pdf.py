@@ -2,6 +2,10 @@
 report's own inline resources (data: URLs). Files (metrics.json, the composed config) are attached."""
 from __future__ import annotations
 
+import gc
+
+from . import svg_text_runs
+
 
 def warm_up():
     """Start importing WeasyPrint and parsing its default stylesheet in a background thread (about half a second),
@@ -11,6 +15,7 @@ def warm_up():
     def work():
         from weasyprint import HTML, URLFetcher
 
+        svg_text_runs.install()
         HTML(string="<p>warm</p>", url_fetcher=URLFetcher(allowed_protocols={"data"})).render()
 
     thread = threading.Thread(target=work, name="weasyprint-warm-up", daemon=True)
@@ -22,9 +27,16 @@ def render_pdf(html: str, report, attachments: list) -> bytes:
     """attachments: [(file name, text, description)]"""
     from weasyprint import HTML, Attachment, URLFetcher
 
+    svg_text_runs.install()
     fetcher = URLFetcher(allowed_protocols={"data"})
     files = [Attachment(string=text, name=name, description=description, url_fetcher=fetcher)
              for name, text, description in attachments]
-    document = HTML(string=html, base_url=None, url_fetcher=fetcher).render()
-    document.metadata.keywords = report.keywords
-    return document.write_pdf(attachments=files, uncompressed_pdf=False)
+    # WeasyPrint allocates a few hundred thousand objects; each collection they trigger would also scan everything
+    # the run holds (data, models, results). Frozen, those are left out (0.2 s of the default report's 2.4 s).
+    gc.freeze()
+    try:
+        document = HTML(string=html, base_url=None, url_fetcher=fetcher).render()
+        document.metadata.keywords = report.keywords
+        return document.write_pdf(attachments=files, uncompressed_pdf=False)
+    finally:
+        gc.unfreeze()

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 
 from ..figures import WIDTH, Bars, Beeswarm, Heatmap, Histogram, ImageGrid, Lines, Panels, Scatter, Waterfall
+from .svg_compact import compact
 
 # Okabe-Ito: distinguishable with the common forms of colour blindness.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -62,7 +63,7 @@ def draw_svg(spec) -> str:
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
                     dpi=RASTER_DPI)
     text = buf.getvalue()
-    return text[text.index("<svg"):]
+    return compact(text[text.index("<svg"):])
 
 
 def _height(spec) -> float:
