@@ -167,3 +167,6 @@ def test_pdf_fetches_nothing_outside_the_report(tmp_path):
     assert pdf.startswith(b"%PDF")
     assert requests == [], f"the PDF renderer fetched {requests}"
     assert not PdfReader(BytesIO(pdf)).pages[0].images, "a file: image was embedded"
+    import gc
+
+    assert gc.get_freeze_count() == 0  # the objects frozen while WeasyPrint runs are collectable again

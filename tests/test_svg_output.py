@@ -69,8 +69,9 @@ def test_compact_leaves_what_it_cannot_follow_alone():
     assert compact("<svg><g>\n</svg>") == "<svg><g>\n</svg>"  # a group left open
     unbalanced = '<svg xmlns="http://www.w3.org/2000/svg">\n<path d="M 0 0"/>\n</g>\n</svg>'
     assert compact(unbalanced) == unbalanced
-    kept = '<svg>\n<g clip-path="url(#p1)">\n<path d="M 0 0"/>\n</g>\n<g id="a">\n<text x="1">&lt;g&gt;</text>\n</g>\n</svg>'
-    assert compact(kept) == '<svg>\n<g clip-path="url(#p1)">\n<path d="M 0 0"/>\n</g>\n<text x="1">&lt;g&gt;</text>\n</svg>'
+    clipped = '<g clip-path="url(#p1)">\n<path d="M 0 0"/>\n</g>'
+    named = '<g id="a">\n<text x="1">&lt;g&gt;</text>\n</g>'
+    assert compact(f"<svg>\n{clipped}\n{named}\n</svg>") == f'<svg>\n{clipped}\n<text x="1">&lt;g&gt;</text>\n</svg>'
 
 
 # ---- the PDF: the same pixels --------------------------------------------------------------------------------------

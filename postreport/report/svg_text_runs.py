@@ -90,8 +90,9 @@ def draw_run(image, node, font_size) -> None:
     y = image.cursor_position[1] if y is None else y
     image.cursor_position = x + width, y
     x_position, y_position = x + image.cursor_d_position[0], y + image.cursor_d_position[1]
+    top = y_position - baseline
     node.text_bounding_box = extend_bounding_box(
-        node.text_bounding_box, ((x_position, y_position - baseline), (x_position + width, y_position - baseline + height)))
+        node.text_bounding_box, ((x_position, top), (x_position + width, top + height)))
 
     image.stream.push_state()
     fill, stroke = image.set_graphical_state(node, font_size)
