@@ -207,7 +207,7 @@ def coverage_fairness(reps, n, rng, groups):
 
 
 def coverage_monitoring(reps, rng):
-    """over_time: a period's difference from the reference (Wald for accuracy, Welch for MAE, t5 errors), its
+    """over_time: a period's difference from the reference (Newcombe for accuracy, Welch for MAE, t5 errors), its
     Wilson / t interval, and CBPE's estimate against the accuracy the rows show; drift: the signed shifts."""
     from postreport.analyses.over_time import metric_interval, worse_test
     from postreport.stats import drift as st
@@ -215,7 +215,7 @@ def coverage_monitoring(reps, rng):
 
     z = z_for(LEVEL)
     mean_t5 = float(np.mean(np.abs(rng.standard_t(5, 2_000_000))))
-    hits = dict.fromkeys(["over_time accuracy difference, Wald (n=300 vs 900)",
+    hits = dict.fromkeys(["over_time accuracy difference, Newcombe (n=300 vs 900)",
                           "over_time MAE difference, Welch, t5 errors (n=200 vs 600)",
                           "over_time period MAE, Student t, t5 errors (n=200)",
                           "over_time CBPE estimate of accuracy, calibrated scores (n=150)",

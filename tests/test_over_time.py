@@ -5,6 +5,9 @@ import pandas as pd
 import pytest
 
 from postreport.analyses.over_time import OverTimeSettings, period_keys, worse_test
+from postreport.predictions import confidence
+from postreport.stats.estimated import calibration_gap, expected_accuracy
+from postreport.stats.proportions import newcombe, z_for
 
 
 def errors(values):  # a period's sums as over_time keeps them: rows right (0/1 errors) or |e| and e²
@@ -12,8 +15,6 @@ def errors(values):  # a period's sums as over_time keeps them: rows right (0/1 
     if set(np.unique(v)) <= {0.0, 1.0}:
         return {"n": len(v), "right": float(len(v) - v.sum())}
     return {"n": len(v), "ae": float(v.sum()), "se": float((v * v).sum())}
-from postreport.predictions import confidence
-from postreport.stats.estimated import calibration_gap, expected_accuracy
 
 
 def test_the_worse_period_test_equals_statsmodels_and_scipy():
@@ -48,19 +49,29 @@ def test_period_keys_from_dates_as_text_like_partition_folders():
 
 
 def test_the_difference_intervals_cover_at_their_level():
-    """Wald (accuracy) and Welch (absolute error) intervals of a period's difference from the reference, by
+    """Newcombe (accuracy) and Welch (absolute error) intervals of a period's difference from the reference, by
     simulation: each holds the true difference in about 95 % of samples."""
     rng = np.random.default_rng(1)
-    hits = {"wald": 0, "welch": 0}
+    hits = {"newcombe": 0, "welch": 0}
     reps = 1000
     truth = 0.2 * np.mean(np.abs(rng.standard_t(5, 2_000_000)))  # E|t5| x (1.2 - 1)
     for _ in range(reps):
         d, ci, _ = worse_test(errors(rng.random(300) > 0.8), errors(rng.random(900) > 0.85), False, 1.96)
-        hits["wald"] += ci[0] <= 0.80 - 0.85 <= ci[1]
+        hits["newcombe"] += ci[0] <= 0.80 - 0.85 <= ci[1]
         d, ci, _ = worse_test(errors(np.abs(rng.standard_t(5, 200)) * 1.2), errors(np.abs(rng.standard_t(5, 600))),
                               True, 1.96)
         hits["welch"] += ci[0] <= truth <= ci[1]
     assert all(0.93 <= h / reps <= 0.97 for h in hits.values()), hits
+
+
+def test_newcombe_interval_equals_statsmodels():
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    for k1, n1, k0, n0 in [(240, 300, 765, 900), (0, 40, 3, 50), (40, 40, 12, 30), (7, 9, 1, 2)]:
+        expected = confint_proportions_2indep(k1, n1, k0, n0, method="newcomb", compare="diff", alpha=0.05)
+        assert newcombe(k1, n1, k0, n0, z_for(0.95)) == pytest.approx(list(expected), abs=1e-12)
+    d, ci, _ = worse_test(errors(np.arange(300) < 60), errors(np.arange(900) < 135), False, z_for(0.95))
+    assert d == pytest.approx(0.80 - 0.85) and ci == newcombe(240, 300, 765, 900, z_for(0.95))
 
 
 def test_cbpe_interval_holds_the_accuracy_the_rows_show_on_calibrated_scores():

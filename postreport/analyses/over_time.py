@@ -23,7 +23,7 @@ from ..report.model import Estimate, Figure, Note, Table
 from ..stats import drift as st
 from ..stats.drift import benjamini_hochberg
 from ..stats.estimated import calibration_gap, expected_accuracy
-from ..stats.proportions import wilson, z_for
+from ..stats.proportions import newcombe, wilson, z_for
 from .base import Analysis
 from .drift import SAMPLE_ROWS, DriftSettings, column_drift
 
@@ -254,9 +254,9 @@ class OverTimeAnalysis(Analysis):
                    "Drifted", "q", "Flag"],
                   rows, caption=f"Reference: the first {r.reference} period(s). Against the reference: the period's "
                                 f"{metrics.label(main)} minus the reference's, with its two-sample interval "
-                                "(Wald for accuracy, Welch for the mean absolute error; the worst period's is the gate "
-                                "worst_period_difference, chosen as the worst, not adjusted). A later period is "
-                                "clearly worse when a one-sided two-sample test of the per-row "
+                                "(Newcombe's for accuracy, Welch's for the mean absolute error; the worst period's is "
+                                "the gate worst_period_difference, chosen as the worst, not adjusted). A later period "
+                                "is clearly worse when a one-sided two-sample test of the per-row "
                                 + ("error (z test of two proportions)" if main == "accuracy" else
                                    "absolute error (Welch's t test)")
                                 + f" gives q ≤ {r.q:g}, Benjamini-Hochberg over the judged periods (flag: worse). "
@@ -480,7 +480,7 @@ def metric_interval(s: dict, task: str, z: float) -> list:
 
 def worse_test(period: dict, reference: dict, lower_better: bool, z: float) -> tuple:
     """(the period's metric minus the reference's, its interval, one-sided p-value that the period is worse), from
-    the sums: accuracy (n, right) by a pooled z test of two proportions with an unpooled (Wald) interval; the mean
+    the sums: accuracy (n, right) by a pooled z test of two proportions with Newcombe's score interval; the mean
     absolute error (n, ae, se) by Welch's t test and interval."""
     from scipy.stats import norm, t, ttest_ind_from_stats
 
@@ -490,9 +490,8 @@ def worse_test(period: dict, reference: dict, lower_better: bool, z: float) -> t
         pooled_rate = (n1 * p1 + n0 * p0) / (n1 + n0)
         se = math.sqrt(pooled_rate * (1 - pooled_rate) * (1 / n1 + 1 / n0))
         p = 1.0 if se == 0 else float(norm.sf((p1 - p0) / se))
-        half = z * math.sqrt(p1 * (1 - p1) / n1 + p0 * (1 - p0) / n0)
         difference = float(p0 - p1)  # accuracy difference: the period's minus the reference's
-        return difference, [difference - half, difference + half], p
+        return difference, newcombe(period["right"], n1, reference["right"], n0, z), p
     m1, m0 = period["ae"] / n1, reference["ae"] / n0
     v1 = max(period["se"] - n1 * m1 * m1, 0.0) / (n1 - 1)
     v0 = max(reference["se"] - n0 * m0 * m0, 0.0) / (n0 - 1)
