@@ -166,3 +166,24 @@ def test_text_with_per_character_positions_is_left_to_weasyprint(monkeypatch, tm
         stock = pixels(svg, tmp_path, "stock")
     assert np.array_equal(patched, stock)
     assert (patched < 128).sum() > 50  # the text was drawn
+
+
+@needs_poppler
+def test_a_label_the_run_cannot_lay_out_is_drawn_the_stock_way(monkeypatch, tmp_path):
+    from postreport.report import svg_text_runs
+
+    assert installed()
+    svg = render_svg.draw_svg(SPECS[0])
+    with monkeypatch.context() as m:
+        stock_text(m)
+        stock = pixels(svg, tmp_path, "stock")
+
+    calls = []
+
+    def fail(*args):
+        calls.append(args)
+        raise ValueError("a WeasyPrint this was not written for")
+
+    monkeypatch.setattr(svg_text_runs, "lay_out", fail)
+    assert np.array_equal(pixels(svg, tmp_path, "fallback"), stock)
+    assert len(calls) >= 5  # every label tried the run first

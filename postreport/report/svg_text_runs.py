@@ -34,7 +34,11 @@ def install() -> bool:
     def text(image, node, font_size):
         if not _simple(node):
             return stock(image, node, font_size)
-        return draw_run(image, node, font_size)
+        try:
+            run = lay_out(image, node, font_size)
+        except Exception:  # whatever this text needs that a run does not give: WeasyPrint's own way
+            return stock(image, node, font_size)
+        draw_run(image, node, run)
 
     # the name `text` in weasyprint.svg is also what draw_node compares tags with, for text-anchor
     for tag in ("a", "text", "textPath", "tspan"):
@@ -52,15 +56,12 @@ def _simple(node) -> bool:
     return all(len(node.get(axis, "").replace(",", " ").split()) <= 1 for axis in ("x", "y"))
 
 
-def draw_run(image, node, font_size) -> None:
-    """WeasyPrint's svg.text.text for a node that _simple accepts, with the string laid out and drawn once."""
+def lay_out(image, node, font_size) -> tuple:
+    """The run's style, Pango layout, width, height, baseline and anchor point: nothing drawn, nothing changed."""
     from math import inf
 
     from weasyprint.css.properties import INITIAL_VALUES
-    from weasyprint.draw.text import draw_emojis, draw_first_line
-    from weasyprint.matrix import Matrix
-    from weasyprint.svg.bounding_box import extend_bounding_box
-    from weasyprint.svg.text import Style, TextBox
+    from weasyprint.svg.text import Style
     from weasyprint.svg.utils import size
     from weasyprint.text.line_break import split_first_line
 
@@ -77,11 +78,21 @@ def draw_run(image, node, font_size) -> None:
         style["font_weight"] = 400
     style["font_size"] = font_size
     layout, _, _, width, height, baseline = split_first_line(node.text, style, image.context, inf, 0)
-
-    # as the stock function for its first character: an x or y given resets the relative shift (which only an
-    # earlier dx or dy can have set)
     x = size(node.get("x"), font_size, image.inner_width) if "x" in node.attrib else None
     y = size(node.get("y"), font_size, image.inner_height) if "y" in node.attrib else None
+    return style, layout, width, height, baseline, x, y
+
+
+def draw_run(image, node, run: tuple) -> None:
+    """WeasyPrint's svg.text.text for a node that _simple accepts, with the string drawn once."""
+    from weasyprint.draw.text import draw_emojis, draw_first_line
+    from weasyprint.matrix import Matrix
+    from weasyprint.svg.bounding_box import extend_bounding_box
+    from weasyprint.svg.text import TextBox
+
+    style, layout, width, height, baseline, x, y = run
+    # as the stock function for its first character: an x or y given resets the relative shift (which only an
+    # earlier dx or dy can have set)
     if x:
         image.cursor_d_position[0] = 0
     if y:
@@ -95,7 +106,7 @@ def draw_run(image, node, font_size) -> None:
         node.text_bounding_box, ((x_position, top), (x_position + width, top + height)))
 
     image.stream.push_state()
-    fill, stroke = image.set_graphical_state(node, font_size)
+    fill, stroke = image.set_graphical_state(node, style["font_size"])
     image.stream.begin_text()
     layout.reactivate(style)
     image.fill_stroke(fill, stroke, text=True)
