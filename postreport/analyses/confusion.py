@@ -8,7 +8,7 @@ from typing import Optional
 import numpy as np
 
 from ..figures import Heatmap, Panels
-from ..report.model import Figure, KeyValues, Note, Paragraph, Table
+from ..report.model import PRINT_ROWS, Figure, KeyValues, Note, Paragraph, Table, print_selection
 from ..stats.curves import confusion_matrix
 from .base import Analysis
 
@@ -100,20 +100,28 @@ class ConfusionMatrixAnalysis(Analysis):
 
     def items(self, r: ConfusionResult) -> list:
         n = int(r.matrix.sum())
-        many = len(r.labels) > 6  # then the panels go one below the other, zeros blank, shares in percent
-        counts = [["" if many and v == 0 else str(int(v)) for v in row] for row in r.matrix]
+        # more classes than a page can label: the figure shows those in the most errors (as the true or the
+        # predicted class), the shares still of each whole row
+        errors = r.matrix.sum(axis=0) + r.matrix.sum(axis=1) - 2 * np.diag(r.matrix)
+        drawn = print_selection(np.argsort(-errors, kind="stable"), len(r.labels)) or list(range(len(r.labels)))
+        matrix, normalized = r.matrix[np.ix_(drawn, drawn)], r.normalized[np.ix_(drawn, drawn)]
+        labels = [r.labels[k] for k in drawn]
+        many = len(labels) > 6  # then the panels go one below the other, zeros blank, shares in percent
+        counts = [["" if many and v == 0 else str(int(v)) for v in row] for row in matrix]
         shares = [["" if np.isnan(v) or (many and v == 0) else f"{v * 100:.0f}" if many else f"{v:.0%}" for v in row]
-                  for row in r.normalized]
-        common = dict(x_labels=r.labels, y_labels=r.labels, xlabel="Predicted", ylabel="True")
+                  for row in normalized]
+        common = dict(x_labels=labels, y_labels=labels, xlabel="Predicted", ylabel="True")
+        part = (f" Drawn for the {len(labels)} of the {len(r.labels)} classes in the most errors (as the true or the "
+                "predicted class); shares are of the whole row." if len(labels) < len(r.labels) else "")
         figure = Figure(
             Panels([
-                Heatmap(r.matrix, title="Counts", annotations=counts, **common),
-                Heatmap(r.normalized, title="Share of each true class" + (" (%)" if many else ""),
+                Heatmap(matrix, title="Counts", annotations=counts, **common),
+                Heatmap(normalized, title="Share of each true class" + (" (%)" if many else ""),
                         annotations=shares, vmin=0, vmax=1, **common),
-            ], height=min(4.2, 1.2 + 0.26 * len(r.labels)) if many else 2.9, columns=1 if many else 0,
+            ], height=min(4.2, 1.2 + 0.26 * len(labels)) if many else 2.9, columns=1 if many else 0,
                width=5.0 if many else 6.4),
             caption=f"Confusion matrix on {n} test rows. Rows are true classes, columns predicted classes; "
-                    "the second panel divides each row by its total, so its diagonal is the per-class recall.",
+                    "the second panel divides each row by its total, so its diagonal is the per-class recall." + part,
         )
         items = [figure]
         if r.positive_label is not None:
@@ -131,9 +139,12 @@ class ConfusionMatrixAnalysis(Analysis):
             recall = r.matrix[i, i] / support if support else None
             precision = r.matrix[i, i] / predicted if predicted else None
             rows.append([label, support, support / n if n else None, predicted, recall, precision])
+        lowest = sorted(range(len(rows)), key=lambda k: (rows[k][4] is None, rows[k][4]))
         items.append(Table(["Class", "Support (true)", "Share of test", "Predicted", "Recall", "Precision"], rows,
                            caption="Per-class support and the share of each class found (recall) and right "
-                                   "when predicted (precision).", percent_columns=[2]))
+                                   "when predicted (precision).", percent_columns=[2],
+                           print_rows=print_selection(lowest, len(rows)),
+                           print_why=f"the {PRINT_ROWS} classes with the lowest recall"))
         if r.top_confusions:
             items.append(Table(
                 ["True class", "Predicted as", "Rows", "Share of the true class"],

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..figures import Bars
 from ..metrics import FEW_ERRORS, MIN_CLASS_ROWS, RARE, candidate_metrics, rare_proportion
-from ..report.model import Estimate, Figure, Table
+from ..report.model import PRINT_ROWS, Estimate, Figure, Table, print_selection
 from ..stats.proportions import wilson, z_for
 from .base import Analysis
 
@@ -175,6 +175,9 @@ class PerClassAnalysis(Analysis):
     def items(self, r: PerClassResult) -> list:
         worst = r.worst if r.clearly_weakest and not r.binary else None
         level = f" [{r.ci_level:.0%} CI]" if r.ci_level else ""
+        # many classes: the PDF's table and the figure show the weakest (lowest F1; classes without one last)
+        weakest = sorted(range(len(r.rows)), key=lambda k: (r.rows[k].values["f1"] is None, r.rows[k].values["f1"]))
+        printed = print_selection(weakest, len(r.rows))
         table = Table(
             ["Class", "Support", f"Precision{level}", f"Recall{level}", f"F1{level}"],
             [[row.label, row.support] + [Estimate(row.values[m], row.ci[m], row.flags.get(m, "")) for m in METRICS]
@@ -186,12 +189,16 @@ class PerClassAnalysis(Analysis):
                f"of a class with fewer than {FEW_ERRORS} errors or {MIN_CLASS_ROWS} rows (a resample cannot draw the "
                "errors that are not there)." if any(row.flags for row in r.rows) else ""),
             highlight_rows=[r.rows.index(worst)] if worst else [],
+            print_rows=printed, print_why=f"the {PRINT_ROWS} classes with the lowest F1",
         )
-        scored = [row for row in r.rows if row.values["f1"] is not None]
+        shown = [r.rows[k] for k in weakest if k in printed] if printed else r.rows  # weakest first
+        scored = [row for row in shown if row.values["f1"] is not None]
         figure = Figure(Bars([str(row.label) for row in scored], [row.values["f1"] for row in scored],
-                             title="F1 per class", xlabel="F1",
-                             errors=[row.ci["f1"] for row in scored] if r.ci_level else None, xlim=(0, 1)),
-                        caption="F1 per class" + (f"; whiskers: the {r.ci_level:.0%} bootstrap interval."
-                                                  if r.ci_level else "."))
+                             title=f"F1 of the {len(scored)} weakest classes" if printed else "F1 per class",
+                             xlabel="F1", errors=[row.ci["f1"] for row in scored] if r.ci_level else None,
+                             xlim=(0, 1)),
+                        caption=(f"F1 of the {len(scored)} classes with the lowest F1, of {len(r.rows)}" if printed
+                                 else "F1 per class")
+                        + (f"; whiskers: the {r.ci_level:.0%} bootstrap interval." if r.ci_level else "."))
         items = [table, figure]
         return items

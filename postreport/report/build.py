@@ -12,7 +12,8 @@ from .. import metrics
 from ..figures import Bars
 from ..plan import measured
 from .format import fmt_number
-from .model import Code, Estimate, Figure, KeyValues, Note, Paragraph, Report, Section, Table, param_text
+from .model import (PRINT_ROWS, Code, Estimate, Figure, KeyValues, Note, Paragraph, Report, Section, Table, param_text,
+                    print_selection)
 
 PACKAGES = ("postreport", "numpy", "pandas", "scikit-learn", "lightgbm", "matplotlib", "hydra-core", "omegaconf",
             "jinja2", "weasyprint", "skops", "pyarrow", "optuna", "hydra-joblib-launcher")
@@ -152,15 +153,27 @@ def class_balance(data) -> list:
             row += [n, (n / c.sum()) if c is not None and c.sum() else None]
         rows.append(row)
     test = counts["test"]
+    # many classes: the PDF's table and the figure show the largest and the smallest
+    size = sorted(range(len(data.labels)), key=lambda k: -int(test.get(data.labels[k], 0)))
+    half = PRINT_ROWS // 2
+    printed = print_selection(size[:half] + size[::-1][:PRINT_ROWS - half], len(rows))
+    labels = [data.labels[k] for k in size if k in printed] if printed else data.labels  # largest first
     return [
         Table(["Class", "Train rows", "Train share", "Test rows", "Test share"], rows, caption="Class balance",
-              percent_columns=[2, 4]),
-        Figure(Bars([str(label) for label in data.labels], [int(test.get(label, 0)) for label in data.labels],
-                    title="Test rows per class", xlabel="rows",
-                    value_labels=[f"{int(test.get(label, 0)):,} ({test.get(label, 0) / test.sum():.0%})"
-                                  for label in data.labels]),
-               caption="Class balance of the test set."),
+              percent_columns=[2, 4], print_rows=printed,
+              print_why=f"the {half} largest and the {PRINT_ROWS - half} smallest classes in the test set"),
+        Figure(Bars([str(label) for label in labels], [int(test.get(label, 0)) for label in labels],
+                    title="Test rows per class" + (f" (the {half} largest and {PRINT_ROWS - half} smallest)"
+                                                   if printed else ""), xlabel="rows",
+                    value_labels=[f"{int(test.get(label, 0)):,} ({_share(test.get(label, 0) / test.sum())})"
+                                  for label in labels]),
+               caption="Class balance of the test set" + (f", {len(labels)} of its {len(data.labels)} classes."
+                                                          if printed else ".")),
     ]
+
+
+def _share(share: float) -> str:
+    return f"{share:.0%}" if share >= 0.1 else f"{share:.1%}"
 
 
 def provenance_section(ctx, provenance: dict) -> Section:

@@ -40,6 +40,15 @@ class KeyValues:
     caption: str = ""
 
 
+PRINT_ROWS = 30  # a table of one row per class prints at most this many (chosen by its section); the HTML has all
+
+
+def print_selection(order, n: int) -> Optional[list]:
+    """The rows a PDF table of n rows prints: the first PRINT_ROWS of `order` (row indices, most telling first), in
+    the table's own order; None (every row) when there are no more than PRINT_ROWS."""
+    return None if n <= PRINT_ROWS else sorted(int(k) for k in list(order)[:PRINT_ROWS])
+
+
 @dataclass
 class Table:
     columns: list
@@ -47,6 +56,8 @@ class Table:
     caption: str = ""
     highlight_rows: list = field(default_factory=list)  # indices of rows to emphasise
     percent_columns: list = field(default_factory=list)  # indices of columns holding shares (0..1)
+    print_rows: Optional[list] = None  # indices of the rows the PDF prints (None: every row); the HTML shows all
+    print_why: str = ""  # which rows those are, e.g. "the 30 classes with the lowest F1"
 
 
 @dataclass

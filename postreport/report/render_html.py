@@ -46,6 +46,15 @@ def render_item(env, item, figures: dict, zoom: bool = False, plots: Optional[di
             return Markup("")
         return Markup(env.get_template(f"items/explorer_{item.kind}.html.j2").render(item=item, data=script_json(
             item.data)))
+    if isinstance(item, Table):  # the screen shows every row; the PDF those the section chose, when it chose
+        keep = item.print_rows if not zoom and item.print_rows is not None else range(len(item.rows))
+        extra["shown"] = [(i, item.rows[i]) for i in keep]
+        caption = item.caption
+        if len(keep) < len(item.rows):
+            caption = (f"{caption.rstrip('.')}. " if caption else "") + (
+                f"This PDF prints {len(keep)} of the {len(item.rows)} rows: {item.print_why}; the HTML report lists "
+                "them all.")
+        extra["caption"] = caption
     if isinstance(item, Figure):
         if id(item) not in figures:  # drawn once, for the HTML and the PDF alike
             figures[id(item)] = data_uri(item.spec)

@@ -86,8 +86,9 @@ def _heatmap(fig, ax, spec: Heatmap) -> None:
         vmin, vmax = spec.center - (reach or 1.0), spec.center + (reach or 1.0)
     image = ax.imshow(values, cmap=spec.cmap, vmin=vmin, vmax=vmax, aspect="auto")
     tilt = len(spec.x_labels) > 4 and max(len(str(x)) for x in spec.x_labels) > 3
+    upright = len(spec.x_labels) > 20  # too many to tilt without overlapping
     ax.set_xticks(range(len(spec.x_labels)), [_clip_text(x) for x in spec.x_labels],
-                  rotation=45 if tilt else 0, ha="right" if tilt else "center")
+                  rotation=90 if upright else 45 if tilt else 0, ha="right" if tilt and not upright else "center")
     ax.set_yticks(range(len(spec.y_labels)), [_clip_text(y) for y in spec.y_labels])
     ax.set_xlabel(spec.xlabel)
     ax.set_ylabel(spec.ylabel)

@@ -1,0 +1,127 @@
+"""Reports on many classes (500 is a real case): the PDF prints the telling rows of a one-row-per-class table (the
+weakest, the largest and smallest) and says so, the HTML keeps every row, and the figures show the same classes
+(a page cannot label 500 bars or a 500 x 500 matrix). Checked against selections computed here independently."""
+from html.parser import HTMLParser
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import sklearn.metrics as skm
+
+from postreport.analyses.confusion import ConfusionMatrixAnalysis, confusion
+from postreport.analyses.per_class import PerClassAnalysis, PerClassResult, per_class
+from postreport.figures import Bars, Panels
+from postreport.report.build import class_balance
+from postreport.report.model import PRINT_ROWS, Figure, Report, Section, Table
+from postreport.report.render_html import render_html
+
+K = 120  # classes
+
+
+def predictions(seed=0, n=6000):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, K, n)
+    skill = rng.uniform(0.3, 0.95, K)  # each class found with its own recall
+    pred = np.where(rng.random(n) < skill[y], y, rng.integers(0, K, n))
+    return y, pred
+
+
+class Rows(HTMLParser):
+    """Each table's caption and its body's rows (first cell) in an HTML page."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self.where, self.cell = [], None, False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append({"caption": "", "rows": []})
+        elif tag == "caption":
+            self.where = "caption"
+        elif tag == "tbody":
+            self.where = "body"
+        elif tag == "tr" and self.where == "body":
+            self.tables[-1]["rows"].append(None)
+        elif tag == "td" and self.where == "body" and self.tables[-1]["rows"][-1] is None:
+            self.cell = True
+
+    def handle_endtag(self, tag):
+        if tag in ("caption", "tbody"):
+            self.where = None
+        self.cell = False
+
+    def handle_data(self, data):
+        if self.where == "caption":
+            self.tables[-1]["caption"] += data
+        elif self.cell:
+            self.tables[-1]["rows"][-1] = data
+
+
+def pages(items) -> tuple:
+    report = Report(title="t", author="", created="2026-12-05T00:00:00+00:00", subtitle="", keywords=[],
+                    headline=[], sections=[Section("s", "S", items=items)], appendix=[])
+    screen, printed = Rows(), Rows()
+    screen.feed(render_html(report, for_print=False))
+    printed.feed(render_html(report, for_print=True))
+    return screen.tables, printed.tables
+
+
+def test_per_class_prints_the_weakest_and_draws_them():
+    y, pred = predictions()
+    labels = [f"class {k}" for k in range(K)]
+    result = PerClassResult(per_class(y, pred, labels), None)
+    table, figure = PerClassAnalysis().items(result)
+    f1 = skm.f1_score(y, pred, labels=range(K), average=None, zero_division=0)
+    weakest = np.argsort(f1, kind="stable")[:PRINT_ROWS]
+    assert table.print_rows == sorted(weakest.tolist())
+    assert figure.spec.labels == [labels[k] for k in weakest]  # weakest first
+    assert figure.spec.values == [f1[k] for k in weakest]
+    screen, printed = pages([table])
+    assert screen[0]["rows"] == labels
+    assert printed[0]["rows"] == [labels[k] for k in sorted(weakest)]
+    assert f"prints {PRINT_ROWS} of the {K} rows: the {PRINT_ROWS} classes with the lowest F1" in printed[0]["caption"]
+    assert "prints" not in screen[0]["caption"]
+
+
+def test_confusion_draws_the_classes_in_most_errors_and_prints_the_lowest_recall():
+    y, pred = predictions(1)
+    labels = [f"c{k}" for k in range(K)]
+    result = confusion(np.array(labels)[y], np.array(labels)[pred], labels)
+    items = ConfusionMatrixAnalysis().items(result)
+    figure = next(i for i in items if isinstance(i, Figure))
+    matrix = skm.confusion_matrix(y, pred, labels=range(K))
+    errors = matrix.sum(axis=0) + matrix.sum(axis=1) - 2 * np.diag(matrix)
+    drawn = sorted(np.argsort(-errors, kind="stable")[:PRINT_ROWS].tolist())
+    assert isinstance(figure.spec, Panels)
+    counts, shares = figure.spec.panels
+    assert counts.x_labels == [labels[k] for k in drawn]
+    assert np.array_equal(counts.values, matrix[np.ix_(drawn, drawn)])
+    rows = matrix.sum(axis=1)
+    assert np.allclose(shares.values, matrix[np.ix_(drawn, drawn)] / rows[drawn][:, None])  # shares of whole rows
+    assert f"the {PRINT_ROWS} of the {K} classes in the most errors" in figure.caption
+    table = next(i for i in items if isinstance(i, Table) and i.columns[0] == "Class")
+    recall = np.diag(matrix) / rows
+    assert table.print_rows == sorted(np.argsort(recall, kind="stable")[:PRINT_ROWS].tolist())
+
+
+def test_class_balance_prints_the_largest_and_smallest():
+    rng = np.random.default_rng(2)
+    labels = [f"k{j}" for j in range(K)]
+    y = pd.Series(np.array(labels)[rng.choice(K, 8000, p=rng.dirichlet(np.ones(K)))])
+    table, figure = class_balance(SimpleNamespace(y_train=None, y_test=y, weights=None, labels=labels))
+    counts = y.value_counts().reindex(labels, fill_value=0).to_numpy()
+    order = np.argsort(-counts, kind="stable")
+    half = PRINT_ROWS // 2
+    expected = set(order[:half].tolist()) | set(order[::-1][:PRINT_ROWS - half].tolist())
+    assert table.print_rows == sorted(expected)
+    assert figure.spec.values == sorted((int(counts[k]) for k in expected), reverse=True)
+
+
+def test_few_classes_print_every_row_and_draw_every_class():
+    y, pred = np.array([0, 1, 2, 2, 1, 0]), np.array([0, 2, 2, 2, 1, 1])
+    table, figure = PerClassAnalysis().items(PerClassResult(per_class(y, pred, ["a", "b", "c"]), None))
+    assert table.print_rows is None and figure.spec.labels == ["a", "b", "c"]
+    result = confusion(np.array(list("abccba")), np.array(list("acccbb")), ["a", "b", "c"])
+    items = ConfusionMatrixAnalysis().items(result)
+    assert next(i for i in items if isinstance(i, Figure)).spec.panels[0].x_labels == ["a", "b", "c"]
+    assert isinstance(figure.spec, Bars)
