@@ -16,9 +16,19 @@ from typing import Optional
 import numpy as np
 
 from .config import BootstrapConfig as BootstrapSettings
+from .stats.proportions import z_for
+from .stats.ranking import macro_auc_interval
 
 CHUNK_ELEMENTS = 4_000_000  # resamples x cells held in memory at once
 EPS = np.finfo(float).eps
+# resamples x rows x classes: past this, ranking each class's scores in every resample (about 15 s on the reference
+# machine; 500 classes on 20,000 rows: 220 s) gives way to DeLong's interval of the macro ROC AUC
+MAX_RANKING_WORK = 1e9
+
+
+def ranks_every_class(resamples: int, rows: int, classes: int) -> bool:
+    """Whether a multiclass bootstrap ranks every class in each resample (planned from the shape, never timed)."""
+    return resamples * rows * classes <= MAX_RANKING_WORK
 
 
 def intervals_on(settings) -> bool:
@@ -53,6 +63,7 @@ class Intervals:
     grouped: bool = False
     notes: list = field(default_factory=list)
     fixed: dict = field(default_factory=dict)  # name -> [low, high] computed otherwise than by percentiles
+    methods: dict = field(default_factory=dict)  # name -> how a fixed interval was computed, when not resampled
 
     def interval(self, name: str, index: Optional[int] = None):
         if index is None and name in self.fixed:
@@ -272,11 +283,13 @@ def multiclass(y_idx: np.ndarray, pred_idx: np.ndarray, n_labels: int, proba: Op
     cell_starts = _group_starts(cell_id[by_cell])
     cell_keys = cell_id[by_cell][cell_starts]
     rankings, pairs = [], []
+    ranked = proba is not None and ranks_every_class(settings.resamples, n, proba.shape[1])
     if proba is not None:
         clipped = np.clip(proba[np.arange(n), np.minimum(y_idx, proba.shape[1] - 1)], EPS, 1 - EPS)
         loss = -np.log(clipped)
         onehot = np.eye(proba.shape[1])[y_idx]
         brier = np.sum((onehot - proba) ** 2, axis=1)
+    if ranked:
         for k in range(proba.shape[1]):
             order = np.argsort(proba[:, k], kind="mergesort")
             rankings.append((order, (y_idx[order] == k).astype(float), _group_starts(proba[order, k])))
@@ -323,24 +336,34 @@ def multiclass(y_idx: np.ndarray, pred_idx: np.ndarray, n_labels: int, proba: Op
         add("class_precision", precision)
         add("class_recall", recall)
         add("class_f1", f1)
-        if proba is not None:
+        if ranked:
             aucs, aps = zip(*(_ranking(W[:, order], positive, starts) for order, positive, starts in rankings))
             add("roc_auc", np.mean(aucs, axis=0))
             if pairs:
                 add("roc_auc_ovo", np.mean([_ranking(W[:, rows], positive, starts)[0]
                                             for rows, positive, starts in pairs], axis=0))
             add("average_precision", np.mean(aps, axis=0))
+        if proba is not None:
             add("log_loss", W @ loss / total)
             add("brier", W @ brier / total)
         elif loss is not None:
             add("log_loss", W @ loss / total)
             add("brier", W @ sq / total)
-    notes = []
-    if proba is not None and not pairs:
+    notes, fixed, methods = [], {}, {}
+    if ranked and not pairs:
         notes.append(f"The one-vs-one ROC AUC has no interval with more than {MAX_OVO_CLASSES} classes (each resample "
                      "would rank every pair of classes).")
+    elif proba is not None and not ranked:
+        _, interval = macro_auc_interval(y_idx, proba, z_for(settings.level))
+        if interval is not None:
+            fixed["roc_auc"], methods["roc_auc"] = interval, "delong"
+        notes.append(f"With {proba.shape[1]:,} classes on {n:,} test rows, ranking every class in each of the "
+                     f"{settings.resamples:,} resamples ({settings.resamples:,} x {n:,} x {proba.shape[1]:,} steps, "
+                     f"over {MAX_RANKING_WORK:,.0f}) would take minutes: the ROC AUC's interval is DeLong's (from "
+                     "each row's placement among every class's scores, without resampling; its coverage is in "
+                     "bench/coverage_results.md), and average precision and the one-vs-one ROC AUC have none.")
     return Intervals({k: np.concatenate(v) for k, v in parts.items()}, settings.level, settings.resamples,
-                     notes=notes)
+                     notes=notes, fixed=fixed, methods=methods)
 
 
 MAX_OVO_CLASSES = 12  # one-vs-one AUC intervals rank every ordered pair of classes per resample: K(K-1) rankings

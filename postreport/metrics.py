@@ -15,8 +15,9 @@ import numpy as np
 
 from . import bootstrap
 from .data.labels import listed
+from .stats import curves
 from .stats.proportions import wilson, z_for
-from .stats.ranking import hand_till_auc
+from .stats.ranking import hand_till_auc, ovr_macro_auc
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class MetricsResult:
     ci_resamples: int = 0
     intervals: Optional[bootstrap.Intervals] = None  # every resample, for per-class and paired intervals
     small_classes: dict = field(default_factory=dict)  # label -> test rows, for classes under MIN_CLASS_ROWS
-    ci_method: dict = field(default_factory=dict)  # name -> "wilson" where not the bootstrap's
+    ci_method: dict = field(default_factory=dict)  # name -> "wilson" or "delong" where not the bootstrap's
     unreliable: list = field(default_factory=list)  # names whose bootstrap interval a small class makes unreliable
 
     def to_json(self) -> dict:
@@ -158,12 +159,13 @@ class MetricsResult:
             counts = ", ".join(f"{k!r}: {v}" for k, v in self.small_classes.items())
             self.notes.append(f"Classes with fewer than {MIN_CLASS_ROWS} test rows ({counts}): "
                               + _small_class_words(self))
-        elif self.ci_method or self.unreliable:
-            wilsons = [label(k) for k in self.ci_method]
-            verb = "has a Wilson score interval" if len(wilsons) == 1 else "have Wilson score intervals"
-            said = (f"{', '.join(wilsons)} {verb}: fewer than {RARE} rows on one side of the proportion "
+        elif wilsons(self.ci_method) or self.unreliable:
+            named = wilsons(self.ci_method)
+            verb = "has a Wilson score interval" if len(named) == 1 else "have Wilson score intervals"
+            said = (f"{', '.join(named)} {verb}: fewer than {RARE} rows on one side of the proportion "
                     f"({errors:,} misclassified rows), where the bootstrap's percentile interval is too narrow (at "
-                    "44 of 45 it held the true value 59 % of the time at a nominal 95 %: bench/bench_coverage.py)." if wilsons else "")
+                    "44 of 45 it held the true value 59 % of the time at a nominal 95 %: bench/bench_coverage.py)."
+                    if named else "")
             if self.unreliable:
                 said += (f" With fewer than {FEW_ERRORS} misclassified rows the bootstrap intervals of "
                          f"{', '.join(label(k) for k in self.unreliable)} are unreliable (a resample cannot draw the "
@@ -176,6 +178,7 @@ class MetricsResult:
             self.intervals, self.ci_level, self.ci_resamples = intervals, intervals.level, intervals.resamples
             self.ci = {name: intervals.interval(name) if value is not None else None
                        for name, value in self.values.items()}
+            self.ci_method.update({k: v for k, v in intervals.methods.items() if self.ci.get(k) is not None})
             self.notes += intervals.notes
         return self
 
@@ -287,11 +290,18 @@ def multiclass_metrics(y_true, y_pred, proba, classes, labels, probabilities: bo
             notes.append(f"ROC AUC (one-vs-rest and one-vs-one) and average precision are undefined: classes "
                          f"{missing} do not occur in the test set.")
         else:
-            attempt("roc_auc", lambda: skm.roc_auc_score(y_true, proba, multi_class="ovr", average="macro",
-                                                         labels=classes))
             index = {c: k for k, c in enumerate(classes)}
-            attempt("roc_auc_ovo", lambda: hand_till_auc(np.array([index[v] for v in y_true]), proba))
-            attempt("average_precision", lambda: skm.average_precision_score(onehot, proba, average="macro"))
+            y_idx = np.array([index.get(v, -1) for v in y_true])
+            if (y_idx < 0).any():
+                values["roc_auc"] = values["roc_auc_ovo"] = None
+                notes.append(f"ROC AUC (one-vs-rest and one-vs-one) is undefined: test labels "
+                             f"{sorted(present - set(classes), key=str)} are not among the model's classes.")
+            else:
+                attempt("roc_auc", lambda: ovr_macro_auc(y_idx, proba))
+                attempt("roc_auc_ovo", lambda: hand_till_auc(y_idx, proba))
+            # per class with the numpy curves (scikit-learn's average_precision_score took 22 s on 500 classes)
+            attempt("average_precision", lambda: np.mean([curves.average_precision(onehot[:, k], proba[:, k])
+                                                           for k in range(len(classes))]))
         unknown = present - set(classes)
         if not probabilities:
             values["log_loss"] = values["brier"] = None
@@ -320,13 +330,21 @@ def rare_proportion(k: float, m: float) -> bool:
     return m > 0 and min(k, m - k) < RARE
 
 
+METHOD_FLAGS = {"wilson": "Wilson", "delong": "DeLong"}
+
+
 def interval_flag(ci_method: dict, unreliable, name: str) -> str:
-    """How an interval is to be read where it is not the plain bootstrap's: "Wilson" or "unreliable"."""
-    return "Wilson" if ci_method.get(name) == "wilson" else "unreliable" if name in unreliable else ""
+    """How an interval is to be read where it is not the plain bootstrap's: "Wilson", "DeLong" or "unreliable"."""
+    return METHOD_FLAGS.get(ci_method.get(name), "unreliable" if name in unreliable else "")
+
+
+def wilsons(ci_method: dict) -> list:
+    """The labels of the metrics with a Wilson score interval."""
+    return [label(k) for k, method in ci_method.items() if method == "wilson"]
 
 
 def _small_class_words(result: "MetricsResult") -> str:
-    wilson = [label(k) for k in result.ci_method]
+    wilson = wilsons(result.ci_method)
     unreliable = [label(k) for k in result.unreliable]
     text = ""
     if wilson:

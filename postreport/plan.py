@@ -15,6 +15,7 @@ from typing import Optional
 
 from omegaconf import OmegaConf
 
+from .bootstrap import ranks_every_class
 from .costs import ModelCost, model_cost
 from .ensembles import member_config
 from .errors import UserError
@@ -259,8 +260,9 @@ def make_plan(cfg, shape: Shape, analyses: dict, config_dirs: tuple = ()) -> Pla
         _importance(plan, cfg, shape, analyses)
         _drift(plan, shape, analyses)
     _saliency(plan, shape, analyses)
-    rankings = 1 + (K if K > 2 else 0)
-    boot = cfg.bootstrap.resamples * min(shape.n_test, cfg.bootstrap.max_exact_rows) * rankings
+    rows = min(shape.n_test, cfg.bootstrap.max_exact_rows) if K <= 2 else shape.n_test  # multiclass: every row
+    ranked = K > 2 and ranks_every_class(cfg.bootstrap.resamples, shape.n_test, K)  # else DeLong's, not resampled
+    boot = cfg.bootstrap.resamples * rows * (1 + (K if ranked else 0))
     add(Step("intervals", f"bootstrap intervals ({cfg.bootstrap.resamples:,} resamples) of each model's metrics",
              BOOTSTRAP_SECONDS_PER_ROW * boot * (candidates if "leaderboard" in analyses else 1),
              rows=shape.n_test, repeats=cfg.bootstrap.resamples))

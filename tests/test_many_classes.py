@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+import pytest
 import sklearn.metrics as skm
 
 from postreport.analyses.confusion import ConfusionMatrixAnalysis, confusion
@@ -125,3 +126,84 @@ def test_few_classes_print_every_row_and_draw_every_class():
     items = ConfusionMatrixAnalysis().items(result)
     assert next(i for i in items if isinstance(i, Figure)).spec.panels[0].x_labels == ["a", "b", "c"]
     assert isinstance(figure.spec, Bars)
+
+
+# ---- the macro ROC AUC's interval without resampling (DeLong), when ranking every class per resample is too much --
+
+def scored(rng, n, k, signal=1.0):
+    y = rng.integers(0, k, n)
+    logit = rng.normal(size=(n, k))
+    logit[np.arange(n), y] += signal
+    proba = np.exp(logit)
+    return y, proba / proba.sum(axis=1, keepdims=True)
+
+
+def test_delong_macro_auc_is_scikit_learns_with_the_jackknifes_spread():
+    from postreport.stats.ranking import macro_auc_interval
+
+    rng = np.random.default_rng(3)
+    y, proba = scored(rng, 300, 4)
+    proba = proba.round(2)  # ties
+    macro, (lo, hi) = macro_auc_interval(y, proba, 1.96)
+    assert macro == pytest.approx(np.mean([skm.roc_auc_score(y == k, proba[:, k]) for k in range(4)]), abs=1e-12)
+    leave_one_out = [np.mean([skm.roc_auc_score(np.delete(y, i) == k, np.delete(proba[:, k], i)) for k in range(4)])
+                     for i in range(len(y))]
+    jackknife = np.sqrt((len(y) - 1) * np.var(leave_one_out))
+    assert (np.log(hi / (1 - hi)) - np.log(lo / (1 - lo))) / (2 * 1.96) * macro * (1 - macro) == \
+        pytest.approx(jackknife, rel=0.05)
+
+
+def test_delong_macro_auc_interval_covers_at_its_level():
+    from postreport.stats.ranking import macro_auc_interval
+
+    rng = np.random.default_rng(4)
+    truth = macro_auc_interval(*scored(rng, 400_000, 6), 1.96)[0]  # the population's value, near enough
+    reps = 400
+    hits = sum(lo <= truth <= hi for _, (lo, hi) in (macro_auc_interval(*scored(rng, 600, 6), 1.96)
+                                                      for _ in range(reps)))
+    assert 0.92 <= hits / reps <= 0.98
+
+
+def test_past_the_ranking_budget_the_bootstrap_gives_way_to_delong(monkeypatch):
+    from postreport import bootstrap
+    from postreport.config import BootstrapConfig
+    from postreport.metrics import multiclass_metrics
+    from postreport.stats.ranking import macro_auc_interval
+
+    rng = np.random.default_rng(5)
+    y, proba = scored(rng, 500, 5)
+    settings = BootstrapConfig(resamples=200)
+    ranked = bootstrap.multiclass(y, proba.argmax(axis=1), 5, proba, settings, 0)
+    assert "roc_auc" in ranked.samples and not ranked.fixed
+    monkeypatch.setattr(bootstrap, "MAX_RANKING_WORK", 200 * 500 * 5 - 1)
+    assert not bootstrap.ranks_every_class(200, 500, 5)
+    delong = bootstrap.multiclass(y, proba.argmax(axis=1), 5, proba, settings, 0)
+    assert delong.fixed["roc_auc"] == macro_auc_interval(y, proba, 1.959963984540054)[1]
+    assert "average_precision" not in delong.samples and "DeLong" in delong.notes[0]
+    assert np.array_equal(delong.samples["accuracy"], ranked.samples["accuracy"])  # the same resamples otherwise
+    labels = list("abcde")
+    result = multiclass_metrics(np.array(labels)[y], np.array(labels)[proba.argmax(axis=1)], proba, labels,
+                                labels).with_intervals(delong)
+    assert result.ci["roc_auc"] == delong.fixed["roc_auc"] and result.flag("roc_auc") == "DeLong"
+    assert result.ci["average_precision"] is None and result.flag("accuracy") == ""
+
+
+def test_a_long_list_of_score_columns_is_named_in_part():
+    from postreport.data.labels import SHOWN_PAIRS, score_columns_by_class
+
+    labels = [f"c{k}" for k in range(40)]
+    by_class, said = score_columns_by_class([f"p_{c}" for c in labels], None, labels, "multiclass", None)
+    assert by_class == [f"p_{c}" for c in labels]
+    assert said.count(" is ") == SHOWN_PAIRS and "and 30 more, each column naming its class" in said
+
+
+def test_the_pdfs_tables_break_long_runs_and_the_screen_keeps_them():
+    from postreport.report.model import KeyValues
+
+    label = "x" * 2000
+    screen, printed = pages([Table(["Class", "F1"], [[label, 0.5]], caption="c " + "y" * 50),
+                             KeyValues([("Command line", "postreport " + "z" * 900)])])
+    assert screen[0]["rows"] == [label]
+    cell = printed[0]["rows"][0]
+    assert cell.replace("\u200b", "") == label and max(map(len, cell.split("\u200b"))) <= 20
+    assert max(len(run) for run in printed[0]["caption"].replace("\u200b", " ").split()) <= 20

@@ -395,13 +395,15 @@ def test_predictions_of_500_classes_are_one_frame_without_warnings():
     assert table.shape == (50, 503) and np.allclose(table["score_class 7"], proba[:, 7])
 
 
-def test_a_400_character_label_keeps_the_numbers_on_the_pdf_page(tmp_path):
+def test_a_2000_character_label_keeps_the_numbers_on_the_pdf_page(tmp_path):
+    """... and the PDF is made in seconds: a cell that may break anywhere made WeasyPrint lay its text out once per
+    character (2,000 characters: 5 s, 10,000: over 3 minutes); the PDF's table text carries break opportunities."""
     import pypdf
 
     import postreport
 
     rng = np.random.default_rng(0)
-    long = "A" * 60 + " long label " + "B" * 330
+    long = "A" * 60 + " long label " + "B" * 1930
     labels = ["cat", long, "dog"]
     y = rng.choice(labels, 150)
     result = postreport.from_predictions(y, y_pred=y, output_dir=tmp_path / "long", overrides=[

@@ -127,7 +127,7 @@ def test_slice_groups_cover_every_test_row_once_per_column():
 
 @pytest.mark.parametrize("K,n", [(3, 60), (7, 300)])
 def test_hand_till_auc_equals_sklearns_ovo_macro(K, n):
-    from postreport.stats.ranking import hand_till_auc
+    from postreport.stats.ranking import hand_till_auc, ovr_macro_auc
 
     rng = np.random.default_rng(K)
     y = np.r_[np.arange(K), rng.integers(0, K, n - K)]
@@ -136,6 +136,9 @@ def test_hand_till_auc_equals_sklearns_ovo_macro(K, n):
     proba[np.arange(n), y] += rng.random(n) * 0.3  # some signal
     proba /= proba.sum(axis=1, keepdims=True)
     assert hand_till_auc(y, proba) == pytest.approx(skm.roc_auc_score(y, proba, multi_class="ovo", average="macro"))
+    assert ovr_macro_auc(y, proba) == pytest.approx(skm.roc_auc_score(y, proba, multi_class="ovr", average="macro"))
+    with pytest.raises(ValueError, match="probabilities"):
+        ovr_macro_auc(y, proba * 2)
 
 
 def test_numpy_curves_and_confusion_equal_scikit_learns():

@@ -12,7 +12,7 @@ from ..errors import UserError
 from ..figures import Lines, Series
 from ..out_of_fold import out_of_fold_scores
 from ..paired import BETTER, row_mean_interval, verdict
-from ..report.model import Estimate, Figure, Note, Table
+from ..report.model import Estimate, Figure, Note, Table, print_selection, undefined_last
 from ..stats.calibration import bin_edges, ece_samples, expected_ece_if_calibrated, logistic_recalibration, reliability
 from ..stats.proportions import wilson, z_for
 from .base import Analysis, no_scores
@@ -227,7 +227,11 @@ class CalibrationAnalysis(Analysis):
         level = f" [{r.ci_level:.0%} CI]" if r.ci_level else ""
         rows = [[name, Estimate(c.ece, r.ece_ci if name == r.main else None), sum(c.count)]
                 for name, c in r.curves.items()]
+        # many classes: the PDF prints the top label's curve and the classes calibrated worst
+        worst = sorted(range(1, len(rows)), key=lambda k: undefined_last(rows[k][1].value, descending=True))
         table = Table(["Curve", f"Expected calibration error{level}", "Rows"], rows,
+                      print_rows=print_selection([0] + worst, len(rows)),
+                      print_why=f"the {r.main} curve and the classes with the largest calibration error",
                       caption="Expected calibration error: the row-weighted mean gap between predicted probability "
                               f"and observed frequency over the bins (0 is perfect). Brier score {r.brier:.4f} "
                               "(mean squared error of the probabilities; its interval is in the metrics table).")

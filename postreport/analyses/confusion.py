@@ -8,7 +8,7 @@ from typing import Optional
 import numpy as np
 
 from ..figures import Heatmap, Panels
-from ..report.model import PRINT_ROWS, Figure, KeyValues, Note, Paragraph, Table, print_selection
+from ..report.model import PRINT_ROWS, Figure, KeyValues, Note, Paragraph, Table, print_selection, undefined_last
 from ..stats.curves import confusion_matrix
 from .base import Analysis
 
@@ -139,7 +139,7 @@ class ConfusionMatrixAnalysis(Analysis):
             recall = r.matrix[i, i] / support if support else None
             precision = r.matrix[i, i] / predicted if predicted else None
             rows.append([label, support, support / n if n else None, predicted, recall, precision])
-        lowest = sorted(range(len(rows)), key=lambda k: (rows[k][4] is None, rows[k][4]))
+        lowest = sorted(range(len(rows)), key=lambda k: undefined_last(rows[k][4]))
         items.append(Table(["Class", "Support (true)", "Share of test", "Predicted", "Recall", "Precision"], rows,
                            caption="Per-class support and the share of each class found (recall) and right "
                                    "when predicted (precision).", percent_columns=[2],

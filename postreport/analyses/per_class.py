@@ -8,7 +8,7 @@ import numpy as np
 
 from ..figures import Bars
 from ..metrics import FEW_ERRORS, MIN_CLASS_ROWS, RARE, candidate_metrics, rare_proportion
-from ..report.model import PRINT_ROWS, Estimate, Figure, Table, print_selection
+from ..report.model import PRINT_ROWS, Estimate, Figure, Table, print_selection, undefined_last
 from ..stats.proportions import wilson, z_for
 from .base import Analysis
 
@@ -176,7 +176,7 @@ class PerClassAnalysis(Analysis):
         worst = r.worst if r.clearly_weakest and not r.binary else None
         level = f" [{r.ci_level:.0%} CI]" if r.ci_level else ""
         # many classes: the PDF's table and the figure show the weakest (lowest F1; classes without one last)
-        weakest = sorted(range(len(r.rows)), key=lambda k: (r.rows[k].values["f1"] is None, r.rows[k].values["f1"]))
+        weakest = sorted(range(len(r.rows)), key=lambda k: undefined_last(r.rows[k].values["f1"]))
         printed = print_selection(weakest, len(r.rows))
         table = Table(
             ["Class", "Support", f"Precision{level}", f"Recall{level}", f"F1{level}"],

@@ -93,8 +93,14 @@ def score_columns_by_class(scores: Sequence[str], score_labels: Optional[Sequenc
     by_class = [None] * len(labels)
     for column, k in zip(scores, order):
         by_class[k] = column
-    pairs = ", ".join(f"{c!r} is {labels[k]!r}" for c, k in zip(scores, order))
-    return by_class, f"Score columns ({how}): {pairs}."
+    pairs = [f"{c!r} is {labels[k]!r}" for c, k in zip(scores, order)]
+    if len(pairs) > SHOWN_PAIRS:  # 500 classes: three pages of pairs
+        pairs = pairs[:SHOWN_PAIRS] + [f"and {len(pairs) - SHOWN_PAIRS:,} more, " + (
+            "each column naming its class" if how == "matched by name" else "in data.score_labels' order")]
+    return by_class, f"Score columns ({how}): {', '.join(pairs)}."
+
+
+SHOWN_PAIRS = 10
 
 
 def near_duplicate_labels(values: Sequence, column: str, strip: bool) -> tuple:

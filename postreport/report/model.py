@@ -49,6 +49,12 @@ def print_selection(order, n: int) -> Optional[list]:
     return None if n <= PRINT_ROWS else sorted(int(k) for k in list(order)[:PRINT_ROWS])
 
 
+def undefined_last(value, descending: bool = False) -> tuple:
+    """A sort key for choosing rows: numbers ascending (or descending), then None and nan."""
+    undefined = value is None or value != value
+    return undefined, 0.0 if undefined else (-value if descending else value)
+
+
 @dataclass
 class Table:
     columns: list

@@ -2,6 +2,7 @@
 The PDF is made from the same HTML with the print stylesheet added."""
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Optional
 
@@ -38,9 +39,39 @@ def environment(template_dirs: tuple):
     return env
 
 
+LONG_RUN = re.compile(r"[^\s\u200b]{%d,}" % 40)  # a run without a break opportunity, as a stranger's label can be
+BREAK_EVERY = 20
+
+
+def breakable(value):
+    """Text with an invisible break opportunity (U+200B) every BREAK_EVERY characters of each run of 40 or more
+    without one; anything else as it is. For the PDF's tables: WeasyPrint sizes a table cell that may break anywhere
+    by laying its text out once per character (a 2,000-character label took 5 s, 10,000 over 3 minutes); with these
+    breaks the cell's narrowest width is 20 characters and the same label takes a second."""
+    if not isinstance(value, str) or isinstance(value, Markup):
+        return value
+    return LONG_RUN.sub(lambda m: "\u200b".join(m.group(0)[i:i + BREAK_EVERY]
+                                                 for i in range(0, len(m.group(0)), BREAK_EVERY)), value)
+
+
+def printable(item):
+    """A table or key-value list with its text made breakable for the PDF (a copy; the screen keeps the text)."""
+    from dataclasses import replace
+
+    if isinstance(item, Table):
+        return replace(item, columns=[breakable(c) for c in item.columns], caption=breakable(item.caption),
+                       rows=[[breakable(v) for v in row] for row in item.rows])
+    if isinstance(item, KeyValues):
+        return replace(item, caption=breakable(item.caption),
+                       rows=[(breakable(k), breakable(v)) for k, v in item.rows])
+    return item
+
+
 def render_item(env, item, figures: dict, zoom: bool = False, plots: Optional[dict] = None) -> Markup:
     """zoom: the screen page (figures enlarge on click); plots: its interactive figures and widgets, when wanted."""
     extra = {}
+    if not zoom:
+        item = printable(item)
     if isinstance(item, Explorer):  # interactive only: not in the PDF nor on a static page
         if not zoom or plots is None:
             return Markup("")

@@ -27,19 +27,67 @@ def rank_auc(positive: np.ndarray, score: np.ndarray) -> float:
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def ovr_macro_auc(y_idx: np.ndarray, proba: np.ndarray) -> float:
+    """scikit-learn's roc_auc_score(y, proba, multi_class="ovr", average="macro"), its probability check included:
+    the mean over classes of each column's AUC against the rest (its column-wise copies took 21 s on 500 classes
+    and 20,000 rows; this 1 s). y_idx: each row's class as a column of proba; every column's class must occur."""
+    if not np.allclose(1, proba.sum(axis=1)):
+        raise ValueError("Target scores need to be probabilities for multiclass roc_auc, i.e. they should sum up to "
+                         "1.0 over classes")
+    return float(np.mean([rank_auc(y_idx == k, proba[:, k]) for k in range(proba.shape[1])]))
+
+
 def hand_till_auc(y_idx: np.ndarray, proba: np.ndarray) -> float:
     """Hand & Till's multiclass AUC, as scikit-learn's roc_auc_score(multi_class="ovo", average="macro"): the mean
     over pairs of classes of (A(i|j) + A(j|i)) / 2, where A(i|j) is the AUC of class i's score separating the rows of
-    class i from those of class j. Each pair is ranked on its own rows only, so K classes of n rows cost about K x n
-    in all (scikit-learn's took 281 s for 500 classes and 577 rows; this about 4 s). y_idx: each row's class as a
-    column of proba; every column's class must occur."""
-    classes = np.arange(proba.shape[1])
-    rows = [np.flatnonzero(y_idx == c) for c in classes]
-    total, pairs = 0.0, 0
-    for a in classes:
-        for b in classes[a + 1:]:
-            both = np.r_[rows[a], rows[b]]
-            is_a = np.arange(len(both)) < len(rows[a])
-            total += (rank_auc(is_a, proba[both, a]) + rank_auc(~is_a, proba[both, b])) / 2
-            pairs += 1
-    return total / pairs
+    class i from those of class j. For each class i one sort of its rows' scores gives, for every row, how many of
+    them score above it (ties one half); summed by the row's class that is A(i|j) for every j at once: K sorts and
+    K x n look-ups in all (scikit-learn's took 281 s for 500 classes and 577 rows; a loop over the 124,750 pairs
+    11 s on 20,000 rows; this 1 s). y_idx: each row's class as a column of proba; every column's class must occur."""
+    k_classes = proba.shape[1]
+    counts = np.bincount(y_idx, minlength=k_classes).astype(float)
+    above = np.empty((k_classes, k_classes))  # above[i, j] = A(i|j)
+    for i in range(k_classes):
+        scores = proba[:, i]
+        own = np.sort(scores[y_idx == i])
+        low, high = np.searchsorted(own, scores, "left"), np.searchsorted(own, scores, "right")
+        wins = (len(own) - high) + 0.5 * (high - low)  # class-i rows scored above each row, ties one half
+        above[i] = np.bincount(y_idx, weights=wins, minlength=k_classes) / (counts * len(own))
+    upper = np.triu_indices(k_classes, 1)
+    return float(np.mean((above[upper] + above.T[upper]) / 2))
+
+
+def macro_auc_interval(y_idx: np.ndarray, proba: np.ndarray, z: float) -> tuple:
+    """(macro one-vs-rest ROC AUC, its interval) from DeLong's placement values, without resampling: O(K n log n)
+    where the bootstrap ranks every class in every resample (K n B). Each row's influence on the macro AUC is the
+    mean over classes of its influence on each class's AUC (a positive of class k: its share of k's negatives scored
+    below it, ties one half; a negative: its share of k's positives scored above it; each centred on AUC_k and
+    divided by the class's or the rest's share of the rows), so the classes' covariances (they share the rows) are
+    in the variance. The interval is built on the logit scale, so it stays inside (0, 1). (None, None) when a class
+    has no test row (the macro AUC is then undefined)."""
+    n, k_classes = proba.shape
+    influence = np.zeros(n)
+    aucs = []
+    for k in range(k_classes):
+        positive = y_idx == k
+        n_pos = int(positive.sum())
+        if n_pos in (0, n):
+            return None, None
+        score = proba[:, k]
+        pos_sorted, neg_sorted = np.sort(score[positive]), np.sort(score[~positive])
+        below = np.searchsorted(neg_sorted, score[positive], "left")
+        tied = np.searchsorted(neg_sorted, score[positive], "right") - below
+        v10 = (below + 0.5 * tied) / (n - n_pos)
+        below = np.searchsorted(pos_sorted, score[~positive], "left")
+        tied = np.searchsorted(pos_sorted, score[~positive], "right") - below
+        v01 = (n_pos - below - tied + 0.5 * tied) / n_pos
+        auc = float(v10.mean())
+        influence[positive] += (v10 - auc) * n / n_pos
+        influence[~positive] += (v01 - auc) * n / (n - n_pos)
+        aucs.append(auc)
+    macro = float(np.mean(aucs))
+    se = float(np.sqrt(np.sum((influence / k_classes) ** 2) / (n * (n - 1))))
+    if se == 0 or macro in (0.0, 1.0):
+        return macro, [macro, macro]
+    centre, half = np.log(macro / (1 - macro)), z * se / (macro * (1 - macro))
+    return macro, [float(1 / (1 + np.exp(-(centre - half)))), float(1 / (1 + np.exp(-(centre + half))))]
