@@ -39,7 +39,7 @@ def environment(template_dirs: tuple):
     return env
 
 
-LONG_RUN = re.compile(r"[^\s\u200b]{%d,}" % 40)  # a run without a break opportunity, as a stranger's label can be
+LONG_RUN = re.compile(r"[^\s\u200b]{40,}")  # a run without a break opportunity, as a stranger's label can be
 BREAK_EVERY = 20
 
 
