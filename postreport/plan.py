@@ -35,11 +35,12 @@ OOF_USERS = ("calibration", "thresholds", "conformal")
 START_SECONDS = 1.5  # Python, imports, config
 LOAD_SECONDS_PER_CELL = 2e-7
 RENDER_SECONDS = 3.0  # figures, HTML and the PDF of a report with every section
-RENDER_SECONDS_PER_CLASS = 0.066  # and per class: tables with a row per class (30 classes: +2.3 s; 500: +122 s,
-RENDER_SECONDS_PER_CLASS_SQUARED = 3.6e-4  # long tables lay out in WeasyPrint in more than linear time)
+RENDER_SECONDS_PER_CLASS = 0.005  # and per class: the HTML's rows and thin per-class curves (the PDF prints at most
+# report.model.PRINT_ROWS rows of a per-class table and draws as many classes: 40 classes +0.4 s, 500 +1.2 s)
 SECTION_SECONDS = 0.05  # each section's own fixed cost
 BOOTSTRAP_SECONDS_PER_ROW = 1.5e-8  # per resample, test row and ranking (one per class for probabilities)
 SEGMENT_SECONDS_PER_ROW = 4e-7  # weak-segment search: per test row and segment searched
+RANKING_SECONDS_PER_CELL = 1.1e-6  # multiclass: one-vs-rest curves and areas, per class and test row (500 x 20k: 11 s)
 
 
 def explicit(overrides, key: str) -> bool:
@@ -270,10 +271,13 @@ def make_plan(cfg, shape: Shape, analyses: dict, config_dirs: tuple = ()) -> Pla
         searched = min(F, 30) * (min(F, 30) + 1) // 2 * 4  # one- and two-column segments (~4 values each)
         add(Step("slices", "metrics per slice and the weak-segment search",
                  SEGMENT_SECONDS_PER_ROW * shape.n_test * searched, rows=shape.n_test))
+    if K > 2 and ("metrics" in analyses or "curves" in analyses):
+        add(Step("class rankings", f"one-vs-rest curves and areas of each of the {K:,} classes",
+                 RANKING_SECONDS_PER_CELL * K * shape.n_test, rows=shape.n_test))
     add(Step("sections", f"the other work of {len(analyses)} sections", SECTION_SECONDS * len(analyses)))
     formats = [f for f in cfg.report.formats if f in ("html", "pdf")]
     if formats:
-        per_class = RENDER_SECONDS_PER_CLASS * K + RENDER_SECONDS_PER_CLASS_SQUARED * K * K if K > 2 else 0.0
+        per_class = RENDER_SECONDS_PER_CLASS * K if K > 2 else 0.0
         add(Step("render", f"figures, {' and '.join(f.upper() for f in formats)}",
                  (RENDER_SECONDS + per_class) * len(formats) / 2))
     return plan
