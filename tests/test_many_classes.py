@@ -142,7 +142,7 @@ def test_delong_macro_auc_is_scikit_learns_with_the_jackknifes_spread():
     from postreport.stats.ranking import macro_auc_interval
 
     rng = np.random.default_rng(3)
-    y, proba = scored(rng, 300, 4)
+    y, proba = scored(rng, 160, 4)
     proba = proba.round(2)  # ties
     macro, (lo, hi) = macro_auc_interval(y, proba, 1.96)
     assert macro == pytest.approx(np.mean([skm.roc_auc_score(y == k, proba[:, k]) for k in range(4)]), abs=1e-12)
