@@ -207,3 +207,25 @@ def test_the_pdfs_tables_break_long_runs_and_the_screen_keeps_them():
     cell = printed[0]["rows"][0]
     assert cell.replace("\u200b", "") == label and max(map(len, cell.split("\u200b"))) <= 20
     assert max(len(run) for run in printed[0]["caption"].replace("\u200b", " ").split()) <= 20
+
+
+def test_a_table_that_moves_to_the_next_page_takes_its_caption_along():
+    """A 30-row table that does not fit below the text goes to the next page with its caption (WeasyPrint left the
+    caption behind until the caption was made unbreakable)."""
+    import io
+
+    from pypdf import PdfReader
+
+    from postreport.report.model import Paragraph
+    from postreport.report.render_pdf import render_pdf
+
+    caption = ("CAPTIONSTART Areas under the curves; a random ranking scores 0.5 ROC AUC and the prevalence as average "
+               "precision. A caption of three lines, as the per-class tables' captions are.")
+    table = Table(["Class", "ROC AUC", "Average precision", "Prevalence"],
+                  [[f"class {k}", 0.5, 0.25, 0.01] for k in range(PRINT_ROWS)], caption=caption)
+    report = Report(title="t", author="", created="2026-12-05T00:00:00+00:00", subtitle="", keywords=[], headline=[],
+                    sections=[Section("s", "S", items=[Paragraph("text") for _ in range(15)] + [table])], appendix=[])
+    pages = [page.extract_text() for page in
+             PdfReader(io.BytesIO(render_pdf(render_html(report, for_print=True), report, []))).pages]
+    assert [k for k, text in enumerate(pages) if "CAPTIONSTART" in text] == \
+        [k for k, text in enumerate(pages) if "class 0" in text] == [len(pages) - 1]
