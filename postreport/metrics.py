@@ -15,6 +15,7 @@ import numpy as np
 
 from . import bootstrap
 from .data.labels import listed
+from .encoding import positions
 from .stats import curves
 from .stats.proportions import wilson, z_for
 from .stats.ranking import hand_till_auc, ovr_macro_auc
@@ -290,8 +291,7 @@ def multiclass_metrics(y_true, y_pred, proba, classes, labels, probabilities: bo
             notes.append(f"ROC AUC (one-vs-rest and one-vs-one) and average precision are undefined: classes "
                          f"{missing} do not occur in the test set.")
         else:
-            index = {c: k for k, c in enumerate(classes)}
-            y_idx = np.array([index.get(v, -1) for v in y_true])
+            y_idx = positions(y_true, classes)
             if (y_idx < 0).any():
                 values["roc_auc"] = values["roc_auc_ovo"] = None
                 notes.append(f"ROC AUC (one-vs-rest and one-vs-one) is undefined: test labels "
