@@ -9,7 +9,7 @@ import numpy as np
 from ..figures import Lines, Marker, Panels, Series
 from ..report.model import Figure, Table, print_selection, undefined_last
 from ..sampling import cap_points
-from ..stats.curves import auc, average_precision, precision_recall_curve, roc_curve
+from ..stats.curves import auc, average_precision, roc_and_pr
 from .base import Analysis, no_scores
 
 GRID = np.linspace(0, 1, 201)
@@ -63,8 +63,7 @@ def _finite(thresholds) -> list:
 def binary_curves(y, score, pred, cap: int, weight=None, ascending=None) -> CurvesResult:
     """weight: rows per entry (aggregated input: each entry a cell of rows whose scores share a bin); ascending: the
     rows in ascending score order (sorted once per run: Encoded.score_order)."""
-    fpr, tpr, roc_t = roc_curve(y, score, weight, ascending)
-    pr_curve = precision_recall_curve(y, score, weight, ascending)
+    (fpr, tpr, roc_t), pr_curve = roc_and_pr(y, score, weight, ascending)
     precision, recall, pr_t = pr_curve
     full_auc = float(auc(fpr, tpr))
     fpr, tpr, roc_t = cap_points(cap, fpr, tpr, roc_t)
@@ -98,8 +97,8 @@ def multiclass_curves(y_idx, proba, labels, cap: int) -> CurvesResult:
         if positive.sum() == 0:
             continue  # a class absent from the test set has no curve
         order = np.argsort(columns[k], kind="mergesort")
-        fpr, tpr, _ = roc_curve(positive, columns[k], ascending=order)
-        curve = precision, recall, _ = precision_recall_curve(positive, columns[k], ascending=order)
+        (fpr, tpr, _), curve = roc_and_pr(positive, columns[k], ascending=order)
+        precision, recall, _ = curve
         tprs.append(np.interp(GRID, fpr, tpr))
         precisions.append(np.interp(GRID, recall[::-1], precision[::-1]))
         roc[name] = Curve(*cap_points(class_cap, fpr, tpr), auc(fpr, tpr))
@@ -108,8 +107,8 @@ def multiclass_curves(y_idx, proba, labels, cap: int) -> CurvesResult:
         prevalence[name] = float(positive.mean())
     flat_y, flat_score = onehot.ravel(), proba.ravel()
     order = np.argsort(flat_score, kind="mergesort")
-    fpr, tpr, _ = roc_curve(flat_y, flat_score, ascending=order)
-    curve = precision, recall, _ = precision_recall_curve(flat_y, flat_score, ascending=order)
+    (fpr, tpr, _), curve = roc_and_pr(flat_y, flat_score, ascending=order)
+    precision, recall, _ = curve
     present = onehot.sum(axis=0) > 0
     roc["micro average"] = Curve(*cap_points(cap, fpr, tpr), auc(fpr, tpr))
     roc["macro average"] = Curve(GRID, np.mean(tprs, axis=0), float(np.mean([c.area for c in roc.values()][:-1])))

@@ -28,7 +28,22 @@ def _points(y: np.ndarray, score: np.ndarray, weight: Optional[np.ndarray], asce
 def roc_curve(y, score, weight=None, ascending=None) -> tuple:
     """(fpr, tpr, thresholds) as scikit-learn's roc_curve (drop_intermediate=True): collinear points dropped, the
     curve starting at (0, 0) with threshold inf."""
-    fps, tps, thresholds = _points(y, score, weight, ascending)
+    return _roc(*_points(y, score, weight, ascending))
+
+
+def precision_recall_curve(y, score, weight=None, ascending=None) -> tuple:
+    """(precision, recall, thresholds) as scikit-learn's precision_recall_curve: recall decreasing, ending at
+    (precision 1, recall 0)."""
+    return _pr(*_points(y, score, weight, ascending))
+
+
+def roc_and_pr(y, score, weight=None, ascending=None) -> tuple:
+    """(roc_curve's result, precision_recall_curve's result) from one pass over the sorted scores."""
+    points = _points(y, score, weight, ascending)
+    return _roc(*points), _pr(*points)
+
+
+def _roc(fps, tps, thresholds) -> tuple:
     if len(fps) > 2:
         keep = np.r_[True, np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), True]
         fps, tps, thresholds = fps[keep], tps[keep], thresholds[keep]
@@ -38,10 +53,7 @@ def roc_curve(y, score, weight=None, ascending=None) -> tuple:
     return fpr, tpr, thresholds
 
 
-def precision_recall_curve(y, score, weight=None, ascending=None) -> tuple:
-    """(precision, recall, thresholds) as scikit-learn's precision_recall_curve: recall decreasing, ending at
-    (precision 1, recall 0)."""
-    fps, tps, thresholds = _points(y, score, weight, ascending)
+def _pr(fps, tps, thresholds) -> tuple:
     predicted = tps + fps
     precision = np.divide(tps, predicted, out=np.zeros_like(tps, dtype=float), where=predicted != 0)
     recall = tps / tps[-1] if tps[-1] > 0 else np.ones_like(tps, dtype=float)
