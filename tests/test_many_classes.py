@@ -209,23 +209,45 @@ def test_the_pdfs_tables_break_long_runs_and_the_screen_keeps_them():
     assert max(len(run) for run in printed[0]["caption"].replace("\u200b", " ").split()) <= 20
 
 
-def test_a_table_that_moves_to_the_next_page_takes_its_caption_along():
-    """A 30-row table that does not fit below the text goes to the next page with its caption (WeasyPrint left the
-    caption behind until the caption was made unbreakable)."""
+def pdf_pages(items: list) -> list:
     import io
 
     from pypdf import PdfReader
 
-    from postreport.report.model import Paragraph
     from postreport.report.render_pdf import render_pdf
 
-    caption = ("CAPTIONSTART Areas under the curves; a random ranking scores 0.5 ROC AUC and the prevalence as average "
-               "precision. A caption of three lines, as the per-class tables' captions are.")
-    table = Table(["Class", "ROC AUC", "Average precision", "Prevalence"],
-                  [[f"class {k}", 0.5, 0.25, 0.01] for k in range(PRINT_ROWS)], caption=caption)
     report = Report(title="t", author="", created="2026-12-05T00:00:00+00:00", subtitle="", keywords=[], headline=[],
-                    sections=[Section("s", "S", items=[Paragraph("text") for _ in range(15)] + [table])], appendix=[])
-    pages = [page.extract_text() for page in
-             PdfReader(io.BytesIO(render_pdf(render_html(report, for_print=True), report, []))).pages]
+                    sections=[Section("s", "S", items=items)], appendix=[])
+    pdf = render_pdf(render_html(report, for_print=True), report, [])
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+
+
+CAPTION = ("CAPTIONSTART Areas under the curves; a random ranking scores 0.5 ROC AUC and the prevalence as average "
+           "precision. A caption of three lines, as the per-class tables' captions are.")
+
+
+def table_of(rows: int) -> Table:
+    return Table(["Class", "ROC AUC", "Average precision", "Prevalence"],
+                 [[f"class {k}", 0.5, 0.25, 0.01] for k in range(rows)], caption=CAPTION)
+
+
+def test_a_table_that_moves_to_the_next_page_takes_its_caption_along():
+    """A table of up to 25 rows is kept whole: when it does not fit below the text it goes to the next page with its
+    caption (WeasyPrint left the caption behind until the caption was made unbreakable)."""
+    from postreport.report.model import Paragraph
+
+    pages = pdf_pages([Paragraph("text") for _ in range(22)] + [table_of(25)])
     assert [k for k, text in enumerate(pages) if "CAPTIONSTART" in text] == \
-        [k for k, text in enumerate(pages) if "class 0" in text] == [len(pages) - 1]
+        [k for k, text in enumerate(pages) if "class 0" in text] == \
+        [k for k, text in enumerate(pages) if "class 24" in text] == [len(pages) - 1]
+
+
+def test_a_longer_table_continues_on_the_next_page_with_its_header():
+    """A table of more than 25 rows starts where it is (caption and first rows with the text above it, so that a
+    heading is never left alone) and continues on the next page under its header repeated."""
+    from postreport.report.model import Paragraph
+
+    pages = pdf_pages([Paragraph("text") for _ in range(15)] + [table_of(PRINT_ROWS)])
+    start = [k for k, text in enumerate(pages) if "CAPTIONSTART" in text]
+    assert start == [k for k, text in enumerate(pages) if "class 0" in text] == [len(pages) - 2]
+    assert "class 29" in pages[-1] and "Average precision" in pages[-1] and "text" in pages[start[0]]
