@@ -49,6 +49,7 @@ class DataConfig:
     scale: float = 1 / 255  # pixels x this
     normalize: Dict[str, List[float]] = field(default_factory=dict)  # {mean: [...], std: [...]} per channel
     layout: str = "NCHW"  # NCHW | NHWC: an ONNX model's 4-D input
+    max_pixels: int = 89_478_485  # an image with more pixels is refused (Pillow's decompression-bomb limit)
     prediction: Optional[str] = "y_pred"  # data=predictions: the predicted label (or value) column
     scores: List[str] = field(default_factory=list)  # data=predictions: score columns (see conf/data/predictions.yaml)
     score_labels: Optional[List[Any]] = None  # data=predictions: the class of each score column, in order
@@ -81,6 +82,8 @@ class ModelConfig:
     features: Optional[List[str]] = None  # ONNX: the data's columns in the model input's order (null: file order)
     outputs: Dict[str, str] = field(default_factory=dict)  # ONNX: {labels, probabilities, values: output name}
     classes: Optional[List[Any]] = None  # ONNX: the classes in the order of the probability columns (null: read)
+    scores: Optional[str] = None  # ONNX: probabilities | logits (sigmoid/softmax applied) | null: probabilities
+    # where they are (each in [0, 1], rows summing to 1), else scores that only rank rows (said in the report)
     search_space: Dict[str, Any] = field(default_factory=dict)  # for tuning: name -> {type, low, high, log, choices}
 
 

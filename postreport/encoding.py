@@ -17,6 +17,13 @@ class Encoded:
     proba: Optional[np.ndarray]  # (n, len(data labels)), columns in the data's label order; None if unknown
     positive_idx: Optional[int] = None  # binary
     weight: Optional[np.ndarray] = None  # aggregated input: rows per entry (None: one row each)
+    unseen: tuple = ()  # the labels only the model predicted (at the end of `labels`)
+
+    @property
+    def known(self) -> int:
+        """How many of `labels` are the data's: the macro averages and their intervals run over these, and a
+        prediction of an unseen label counts as wrong (it lowers its row's class's recall, no class's precision)."""
+        return len(self.labels) - len(self.unseen)
 
     @property
     def y_bin(self) -> np.ndarray:
@@ -45,7 +52,7 @@ def encode(data, pred) -> Encoded:
     if pred.proba is not None and set(pred.classes) >= set(data.labels):
         proba = pred.proba[:, [pred.classes.index(label) for label in data.labels]]
     positive = labels.index(data.positive_label) if data.task == "binary" else None
-    return Encoded(labels, y_idx, pred_idx, proba, positive, pred.weight)
+    return Encoded(labels, y_idx, pred_idx, proba, positive, pred.weight, tuple(extra))
 
 
 def positions(values, labels: list) -> np.ndarray:

@@ -262,6 +262,10 @@ def multiclass_metrics(y_true, y_pred, proba, classes, labels, probabilities: bo
                                                 zero_division=0.0, sample_weight=weight))
     predicted = set(np.unique(y_pred).tolist())
     never = [label for label in labels if label not in predicted]
+    unseen = sorted(predicted - set(labels), key=str)
+    if unseen:
+        notes.append(f"The model predicted labels that are not among the data's ({listed(unseen)}): those rows count "
+                     "as wrong; the macro averages (and their intervals) run over the data's labels only.")
     absent = [label for label in labels if label not in present]
     if never:
         notes.append(f"Precision is undefined for classes never predicted ({listed(never)}); the macro averages count "
@@ -443,7 +447,7 @@ def intervals(task, pred, enc, settings, seed, rows=None, scores: bool = True,
         return bootstrap.binary(enc.y_bin[pick], enc.pred_bin[pick], score, settings, seed,
                                 enc.score_order if rows is None else None, paired, stratified, weight, loss, sq)
     proba = None if enc.proba is None or not scores else enc.proba[pick]
-    return bootstrap.multiclass(enc.y_idx[pick], enc.pred_idx[pick], len(enc.labels), proba, settings, seed,
+    return bootstrap.multiclass(enc.y_idx[pick], enc.pred_idx[pick], enc.known, proba, settings, seed,
                                 stratified, weight, loss if scores and pred.probabilities else None, sq)
 
 

@@ -24,6 +24,8 @@ from .loaded_model import LoadedModel
 
 BATCH = 4096  # rows per onnxruntime call (memory stays flat for large test sets)
 ROLES = ("labels", "probabilities", "values")
+AGREEMENT = 0.99  # the label output must equal the top probability's class on this share of rows (float ties)
+SCORES = ("probabilities", "logits")  # model.scores: what the probability output holds (null: read off the values)
 
 
 def session_for(path: Path, threads: int, graph: Optional[bytes] = None):
@@ -51,8 +53,9 @@ class OnnxModel(LoadedModel):
     refit_message = "an ONNX model is evaluated, not refitted"
 
     def __init__(self, session, task: str, roles: dict, classes: Optional[list], features: list,
-                 image_shape: Optional[tuple] = None, layout: str = "NCHW", path: str = ""):
-        self.session, self.task, self.roles, self.path = session, task, roles, path
+                 image_shape: Optional[tuple] = None, layout: str = "NCHW", path: str = "",
+                 scores: Optional[str] = None):
+        self.session, self.task, self.roles, self.path, self.scores = session, task, roles, path, scores
         self.input = session.get_inputs()[0]
         self.dtype = np.float64 if self.input.type == "tensor(double)" else np.float32
         self.classes_ = None if classes is None else np.asarray(classes, dtype=object if any(
@@ -60,6 +63,7 @@ class OnnxModel(LoadedModel):
         self.feature_names_in_ = np.asarray(features, dtype=object)
         self.n_features_in_ = len(features)
         self.image_shape, self.layout = image_shape, layout
+        self.classes_from = "model.classes"  # where the classes were read (for messages)
 
     def get_params(self, deep=False) -> dict:
         return {}
@@ -87,19 +91,57 @@ class OnnxModel(LoadedModel):
     def predict_proba(self, X) -> np.ndarray:
         if self.roles.get("probabilities") is None:
             raise AttributeError("this ONNX model gives no probabilities")
-        p = self.run(X)[self.roles["probabilities"]].astype(float)
-        return np.column_stack([1 - p.ravel(), p.ravel()]) if p.ndim == 1 or p.shape[1] == 1 else p
+        return self._columns(self.run(X)[self.roles["probabilities"]])
+
+    def _as_classes(self, raw: np.ndarray) -> np.ndarray:
+        """The label output's values as the classes (the data's labels) they name: 3 is the folder '3', b"cat" is
+        'cat'. A value that names none of the classes is an error naming both sets (every row would count as
+        wrong)."""
+        values, inverse = np.unique(np.asarray([_plain(v) for v in raw], dtype=object).astype(str)
+                                    if raw.dtype.kind in "OSU" else raw, return_inverse=True)
+        by_text = {str(c): c for c in self.classes_}
+        named = [by_text.get(str(_plain(v))) for v in values]
+        unknown = [_plain(v) for v, c in zip(values, named) if c is None]
+        if unknown:
+            raise UserError(f"{self.path!r}: its label output gives {sorted(unknown, key=str)[:10]}, which are not "
+                            f"among the classes {list(self.classes_)[:20]} ({self.classes_from}); they must name the "
+                            "same labels: set model.classes to the labels the model outputs, in the probability "
+                            "columns' order")
+        return np.array(named, dtype=self.classes_.dtype)[inverse.ravel()]
+
+    def _columns(self, raw: np.ndarray) -> np.ndarray:
+        """The probability output as one column per class: logits (model.scores=logits) through the sigmoid or
+        softmax; a single column (the positive class's) with its complement. A single column of values outside
+        [0, 1] read as probabilities is an error (its labels would come from a 0.5 threshold on them)."""
+        p = raw.astype(float)
+        single = p.ndim == 1 or p.shape[1] == 1
+        if self.scores == "logits":
+            from scipy.special import expit, softmax
+
+            p = expit(p) if single else softmax(p, axis=1)
+        elif single and self.roles.get("labels") is None and len(p) and not ((p >= 0) & (p <= 1)).all():
+            raise UserError(f"{self.path!r}: its output {self.roles['probabilities']!r} holds values from "
+                            f"{p.min():.4g} to {p.max():.4g}, not probabilities in [0, 1]; if they are logits, set "
+                            "model.scores=logits (the sigmoid gives the probabilities), or name a label output with "
+                            "model.outputs.labels")
+        return np.column_stack([1 - p.ravel(), p.ravel()]) if single else p
 
     def predict(self, X) -> np.ndarray:
         out = self.run(X)
         if self.task == "regression":
             return out[self.roles["values"]].astype(float).ravel()
         if self.roles.get("labels") is not None:
-            labels = out[self.roles["labels"]].ravel()
-            return np.array([_plain(v) for v in labels], dtype=self.classes_.dtype)
-        p = out[self.roles["probabilities"]].astype(float)
-        p = np.column_stack([1 - p.ravel(), p.ravel()]) if p.ndim == 1 or p.shape[1] == 1 else p
-        return self.classes_[np.argmax(p, axis=1)]
+            labels = self._as_classes(out[self.roles["labels"]].ravel())
+            if self.roles.get("probabilities") is not None and len(labels):
+                top = self.classes_[np.argmax(self._columns(out[self.roles["probabilities"]]), axis=1)]
+                agree = float(np.mean(top == labels))
+                if agree < AGREEMENT:
+                    raise UserError(f"{self.path!r}: its label output and the class of its top probability agree on "
+                                    f"{agree:.1%} of the test rows (classes in column order: "
+                                    f"{list(self.classes_)[:20]}); the classes do not name the probability columns "
+                                    "in their order: set model.classes to the labels in the columns' order")
+            return labels
+        return self.classes_[np.argmax(self._columns(out[self.roles["probabilities"]]), axis=1)]
 
 
 def zipmap_array(rows: list, classes) -> np.ndarray:
@@ -186,8 +228,11 @@ def load(path: Path, cfg, data, threads: int) -> tuple:
         if extra:
             notes.append(f"Columns the model does not use were left out: {extra}.")
     roles = output_roles(session, data.task, dict(cfg.outputs or {}), str(path))
+    scores = getattr(cfg, "scores", None)
+    if scores is not None and scores not in SCORES:
+        raise UserError(f"model.scores={scores!r} is not valid; valid: {', '.join(SCORES)} (or null: read them)")
     model = OnnxModel(session, data.task, roles, None, features, image_shape if expected else None,
-                      getattr(data, "layout", "NCHW"), str(path))
+                      getattr(data, "layout", "NCHW"), str(path), scores)
     if data.task != "regression":
         model.classes_ = np.asarray(_classes(model, session, cfg, data, path, notes), dtype=object)
         if all(isinstance(c, (int, np.integer)) for c in model.classes_):
@@ -232,6 +277,7 @@ def _classes(model, session, cfg, data, path, notes) -> list:
                         "output, no ZipMap and no 'classes' metadata; set model.classes to the labels in the "
                         f"columns' order (the data's labels: {data.labels[:20]})")
     classes = [_as_label(c, data.labels) for c in classes]
+    model.classes_from = source
     notes.append(f"Classes {classes[:20]} from {source}.")
     return classes
 

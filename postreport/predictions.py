@@ -51,7 +51,31 @@ def predict(candidate, data) -> Predictions:
     if data.task == "regression":
         y_pred = y_pred.astype(float)
         y_true = y_true.astype(float)
-    return Predictions(y_true=y_true, y_pred=y_pred, proba=proba, classes=classes, seconds=seconds)
+    probabilities = proba is None or probabilities_checked(candidate, proba)
+    return Predictions(y_true=y_true, y_pred=y_pred, proba=proba, classes=classes, seconds=seconds,
+                       probabilities=probabilities)
+
+
+def probabilities_checked(candidate, proba: np.ndarray) -> bool:
+    """Whether a model's predict_proba holds probabilities (each in [0, 1], rows summing to 1 within 1e-3, the
+    tolerance logged scores get): if not, they are scores that only rank rows, and the probability-reading metrics
+    (log loss, Brier score, calibration, conformal sets) are not computed, with a note on the candidate; an error
+    where the model's config says they are probabilities (model.scores=probabilities)."""
+    from .data.decide import are_probabilities
+    from .errors import UserError
+
+    if are_probabilities(proba):
+        return True
+    low, high = float(np.min(proba)), float(np.max(proba))
+    sums = proba.sum(axis=1)
+    what = (f"values from {low:.4g} to {high:.4g}, row sums from {sums.min():.4g} to {sums.max():.4g}")
+    if getattr(candidate.estimator, "scores", None) == "probabilities":
+        raise UserError(f"model.scores=probabilities, but the model's probability output holds {what}; set "
+                        "model.scores=logits if they are logits, or null to report them as scores that rank rows")
+    candidate.notes.append(f"The model's scores are not probabilities ({what}): they rank rows, but log loss, "
+                           "Brier score, calibration and conformal sets are not computed. If they are logits, "
+                           "set model.scores=logits (the sigmoid or softmax then gives probabilities).")
+    return False
 
 
 def from_log(data) -> Predictions:

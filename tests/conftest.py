@@ -126,3 +126,14 @@ def default_report(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("default")
     result, out = run_report(tmp, ["report.author=QA team"], formats=("html", "pdf", "json"), full=True)
     return result, out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_interval_holds_its_estimate(tmp_path_factory):
+    """The invariant over every report the suite makes: after the session, each metrics.json (and sweep.json) under
+    the session's temporary folder has every point estimate inside its own interval (interval_invariant)."""
+    yield
+    from interval_invariant import outside_in_files
+
+    found = outside_in_files(tmp_path_factory.getbasetemp())
+    assert not found, "point estimates outside their own intervals:\n" + "\n".join(found[:20])

@@ -29,9 +29,10 @@ def object_images(n: int, seed: int) -> tuple:
     return images.reshape(n, -1), labels, boxes
 
 
-def cnn(path: Path) -> Path:
+def cnn(path: Path, label_output: bool = False) -> Path:
     """A convolutional classifier as an ONNX graph: a 3x3 convolution with one filter per colour (red, blue), ReLU
-    past a threshold, global max pooling, a dense layer and softmax (NCHW input)."""
+    past a threshold, global max pooling, a dense layer and softmax (NCHW input). label_output: also the argmax's
+    column as an int64 label (0: red, 1: blue), and no classes in the metadata."""
     import onnx
     from onnx import TensorProto, helper
 
@@ -45,15 +46,20 @@ def cnn(path: Path) -> Path:
              helper.make_node("Flatten", ["g"], ["f"]),
              helper.make_node("Gemm", ["f", "d", "e"], ["logits"]),
              helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)]
+    outputs = [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, 2])]
+    if label_output:
+        nodes.append(helper.make_node("ArgMax", ["probabilities"], ["label"], axis=1, keepdims=0))
+        outputs.append(helper.make_tensor_value_info("label", TensorProto.INT64, [None]))
     inits = [helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.ravel()),
              helper.make_tensor("b", TensorProto.FLOAT, [2], bias),
              helper.make_tensor("d", TensorProto.FLOAT, [2, 2], dense.ravel()),
              helper.make_tensor("e", TensorProto.FLOAT, [2], np.zeros(2, np.float32))]
     graph = helper.make_graph(nodes, "cnn", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
                                                                           [None, 3, SIZE, SIZE])],
-                              [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, 2])], inits)
+                              outputs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.metadata_props.add(key="classes", value="red,blue")
+    if not label_output:
+        model.metadata_props.add(key="classes", value="red,blue")
     onnx.save(model, path)
     return path
 
@@ -72,6 +78,30 @@ def onnx_cnn(tmp_path_factory):
     path = cnn(tmp_path_factory.mktemp("cnn") / "cnn.onnx")
     model, notes = onnx_model.load(path, SimpleNamespace(features=None, outputs={}, classes=None), data, 1)
     return model, rows, np.where(labels == 0, "red", "blue"), boxes
+
+
+def test_integer_labels_name_the_class_folders_and_classes_that_disagree_are_an_error(onnx_cnn, tmp_path):
+    """Class folders '0' and '1' with a model whose label output is the integers 0 and 1: the predictions are the
+    folders' labels (every row was counted wrong); model.classes naming other labels than the label output, or the
+    columns in the wrong order, is an error naming both."""
+    from postreport import onnx_model
+    from postreport.errors import UserError
+
+    _, rows, labels, _ = onnx_cnn
+    columns = [f"p{i}" for i in range(rows.shape[1])]
+    X = pd.DataFrame(rows, columns=columns)
+    data = SimpleNamespace(X_test=X, X_train=None, task="binary", labels=["0", "1"], features=columns,
+                           image_shape=(SIZE, SIZE), channels=3, layout="NCHW")
+    path = cnn(tmp_path / "labelled.onnx", label_output=True)
+    model, notes = onnx_model.load(path, SimpleNamespace(features=None, outputs={}, classes=None), data, 1)
+    expected = np.where(labels == "red", "0", "1")
+    assert list(model.classes_) == ["0", "1"] and list(model.predict(X)) == list(expected)
+    renamed, _ = onnx_model.load(path, SimpleNamespace(features=None, outputs={}, classes=["cat", "dog"]), data, 1)
+    with pytest.raises(UserError, match=r"label output gives \[0, 1\], which are not among the classes"):
+        renamed.predict(X)
+    swapped, _ = onnx_model.load(path, SimpleNamespace(features=None, outputs={}, classes=["1", "0"]), data, 1)
+    with pytest.raises(UserError, match="agree on 0.0% of the test rows"):
+        swapped.predict(X)
 
 
 def predictor(model):
@@ -155,7 +185,7 @@ def test_the_image_folder_reader_reads_png_and_jpeg(tmp_path, mode):
     root = write_folder(tmp_path / "imgs", mode)
     cfg = SimpleNamespace(path=str(root), test_path=None, image_size=None, channels=None, scale=1 / 255,
                           normalize={}, layout="NCHW", task=None, test_size=0.5, stratify=True, seed=None,
-                          positive_label=None, name="imgs")
+                          positive_label=None, name="imgs", max_pixels=89_478_485)
     data = load_images(cfg, seed=0)
     channels = 3 if mode == "RGB" else 1
     assert data.image_shape == (12, 10) and data.channels == channels and data.task == "binary"
@@ -177,7 +207,8 @@ def test_bad_image_folders_are_exit_2_naming_the_file(tmp_path):
     def cfg(path, **kw):
         return SimpleNamespace(**{**dict(path=str(path), test_path=None, image_size=None, channels=None,
                                           scale=1 / 255, normalize={}, layout="NCHW", task=None, test_size=0.5,
-                                          stratify=True, seed=None, positive_label=None, name="x"), **kw})
+                                          stratify=True, seed=None, positive_label=None, name="x",
+                                          max_pixels=89_478_485), **kw})
 
     root = write_folder(tmp_path / "a", "L")
     (root / "cat" / "notes.png").write_text("not an image")
@@ -196,6 +227,56 @@ def test_bad_image_folders_are_exit_2_naming_the_file(tmp_path):
         load_images(cfg(root, layout="NWHC"), 0)
     with pytest.raises(UserError, match="no such folder"):
         load_images(cfg(tmp_path / "nope"), 0)
+    from PIL import Image
+
+    root = write_folder(tmp_path / "d", "L")
+    Image.new("1", (30000, 30000)).save(root / "cat" / "bomb.png")  # about 100 KB on disk, 900 M pixels
+    with pytest.raises(UserError, match=r"bomb.png: Image size \(900000000 pixels\).* data.max_pixels=89,478,485"):
+        load_images(cfg(root), 0)
+    with pytest.raises(UserError, match=r"bomb.png is 30,000×30,000 pixels, more than data.max_pixels=500,000,000"):
+        load_images(cfg(root, max_pixels=500_000_000), 0)
+    from PIL import Image as PillowImage
+    assert PillowImage.MAX_IMAGE_PIXELS == 89_478_485  # Pillow's own limit restored
+
+
+def test_sixteen_bit_and_exif_rotated_images_are_read_as_a_viewer_shows_them(tmp_path):
+    """A 16-bit PNG keeps its levels (divided by 257 to the 8-bit scale; Pillow's convert("L") clipped every value
+    above 255 to 255), and a JPEG whose EXIF orientation says 'turned 90°' is read upright; notes say both."""
+    from PIL import Image
+
+    from postreport.data.images import load_images
+
+    rng = np.random.default_rng(0)
+    deep = {}
+    for name in ("a", "b"):
+        (tmp_path / "deep" / name).mkdir(parents=True)
+        for i in range(4):
+            values = rng.integers(0, 65536, (6, 5)).astype(np.uint16)
+            Image.fromarray(values).save(tmp_path / "deep" / name / f"{i}.png")
+            deep[f"{name}/{i}.png"] = values
+    cfg = SimpleNamespace(path=str(tmp_path / "deep"), test_path=None, image_size=None, channels=None, scale=1 / 255,
+                          normalize={}, layout="NCHW", task=None, test_size=0.5, stratify=True, seed=None,
+                          positive_label=None, name="deep", max_pixels=89_478_485)
+    data = load_images(cfg, seed=0)
+    for row, file in zip(data.X_test.to_numpy(), data.image_files):
+        expected = deep["/".join(Path(file).parts[-2:])].reshape(-1) / 257 / 255
+        np.testing.assert_allclose(row, expected, rtol=1e-5)
+    assert any("16-bit grayscale" in n and "divided by 257" in n for n in data.notes)
+    upright = np.zeros((8, 4, 3), np.uint8)
+    upright[:2] = 255  # a white band at the top of a tall image
+    for name in ("a", "b"):
+        (tmp_path / "turned" / name).mkdir(parents=True)
+        for i in range(2):
+            stored = Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90)  # stored lying on its side
+            exif = Image.Exif()
+            exif[0x0112] = 6  # "rotate 90° clockwise to view": undoes the stored counter-clockwise turn
+            stored.save(tmp_path / "turned" / name / f"{i}.jpg", exif=exif, quality=100)
+    cfg.path, cfg.name = str(tmp_path / "turned"), "turned"
+    data = load_images(cfg, seed=0)
+    assert data.image_shape == (8, 4)
+    image = data.X_test.to_numpy()[0].reshape(8, 4, 3)
+    assert image[:2].mean() > 0.9 and image[3:].mean() < 0.1
+    assert any("EXIF orientation" in n for n in data.notes)
 
 
 @pytest.mark.slow

@@ -201,3 +201,65 @@ def test_proportions_near_all_or_none_get_wilson_intervals(wrong, wilson, unreli
         assert result.to_json()["ci_method"]["recall"] == "wilson"
     assert ("f1" in result.unreliable) == unreliable and "accuracy" not in result.unreliable
     assert not result.small_classes
+
+
+def test_a_predicted_label_the_data_lacks_averages_over_the_datas_labels_in_point_and_interval():
+    """8 % of predictions are 'zzz', a label no test row has: the macro precision, recall and F1 and their bootstrap
+    intervals both average over the data's labels (scikit-learn's with labels=the data's), those rows count as wrong
+    (accuracy), a note says so, and each point lies inside its interval (it lay 0.2 above it)."""
+    from types import SimpleNamespace
+
+    from postreport.bootstrap import BootstrapSettings
+    from postreport.encoding import encode
+    from postreport.metrics import intervals, point_metrics
+
+    rng = np.random.default_rng(0)
+    labels = ["a", "b", "c"]
+    y = rng.choice(labels, 1000)
+    pred = np.where(rng.random(1000) < 0.1, rng.choice(labels, 1000), y).astype(object)
+    pred[rng.random(1000) < 0.08] = "zzz"
+    data = SimpleNamespace(task="multiclass", labels=labels, positive_label=None)
+    preds = SimpleNamespace(y_true=y, y_pred=pred, proba=None, classes=labels, probabilities=True, weight=None,
+                            loss=None, sq=None, cells=None)
+    enc = encode(data, preds)
+    result = point_metrics(data, preds, enc).with_intervals(
+        intervals("multiclass", preds, enc, BootstrapSettings(resamples=300), 0))
+    for name in ("precision", "recall", "f1"):
+        expected = getattr(skm, f"{name}_score")(y, pred, labels=labels, average="macro", zero_division=0.0)
+        assert result.values[name] == pytest.approx(expected)
+        low, high = result.ci[name]
+        assert low <= result.values[name] <= high, name
+    assert result.values["accuracy"] == pytest.approx(np.mean(y == pred))
+    assert any("'zzz'" in n and "count as wrong" in n for n in result.notes)
+
+
+def test_a_binary_prediction_of_a_third_label_is_refused_naming_it():
+    """Binary metrics count a prediction as the positive class or not: a third label on a negative row would count
+    as right (accuracy 0.90 printed for 0.86), so it is an error naming the label; multiclass gets the note."""
+    from postreport.data.labels import check_predicted_labels
+    from postreport.errors import UserError
+
+    with pytest.raises(UserError, match=r"include \['zzz'\], neither of the two true labels"):
+        check_predicted_labels(["a", "b"], ["a", "b", "zzz"], "y_true", "y_pred", "binary")
+    assert "'zzz'" in check_predicted_labels(["a", "b", "c"], ["a", "zzz"], "y_true", "y_pred", "multiclass")
+
+
+def test_rounded_probabilities_are_renormalised_and_any_scores_get_the_one_vs_rest_auc():
+    """Probabilities rounded to 4 decimals (rows sum to 1 +- 1e-4) are divided by their sums, with a note; the
+    one-vs-rest AUC ranks scores that are not probabilities (logits) as scikit-learn's per-column AUC does."""
+    from postreport.data.decide import are_probabilities, renormalised
+    from postreport.stats.ranking import ovr_macro_auc
+
+    rng = np.random.default_rng(1)
+    p = rng.dirichlet([1, 1, 1], 500)
+    rounded = np.round(p, 4)
+    assert are_probabilities(rounded) and not np.allclose(rounded.sum(axis=1), 1)
+    notes = []
+    fixed = renormalised(rounded, notes)
+    np.testing.assert_allclose(fixed.sum(axis=1), 1, atol=1e-12)
+    assert "divided by its sum" in notes[0]
+    assert renormalised(fixed, notes) is fixed and len(notes) == 1
+    y = np.array([rng.choice(3, p=row) for row in p])
+    logits = np.log(p) + 3.0 * rng.random((500, 1))
+    expected = np.mean([skm.roc_auc_score(y == k, logits[:, k]) for k in range(3)])
+    assert ovr_macro_auc(y, logits) == pytest.approx(expected)

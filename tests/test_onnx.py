@@ -145,3 +145,67 @@ def test_an_onnx_model_from_the_command_line_reports_sklearns_numbers(cancer, tm
     Xt.assign(target=np.where(yt == 1, "yes", "no")).to_csv(tmp_path / "other.csv", index=False)
     with pytest.raises(UserError, match="unknown to the model"):
         run_report(tmp_path / "bad", args[:3] + [f"data.test_path={tmp_path / 'other.csv'}"] + args[4:])
+
+
+def logit_graph(path, weights, bias, classes):
+    """MatMul + Add with no softmax: an output of logits, the classes in the metadata."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    k = weights.shape[1]
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["X", "W"], ["xw"]), helper.make_node("Add", ["xw", "B"], ["logits"])],
+        "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, weights.shape[0]])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [None, k])],
+        [helper.make_tensor("W", TensorProto.FLOAT, list(weights.shape), weights.ravel()),
+         helper.make_tensor("B", TensorProto.FLOAT, [k], bias)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.helper.set_model_props(model, {"classes": ",".join(classes)})
+    onnx.save(model, path)
+    return path
+
+
+def test_logits_are_not_read_as_probabilities(tmp_path):
+    """An output of logits (no softmax): the scores only rank rows (no log loss, Brier, calibration), with a note;
+    model.scores=logits gives scipy's softmax; model.scores=probabilities is an error naming the range; a single
+    logit column without a label output is an error (its labels would come from 0.5 on logits)."""
+    from scipy.special import expit, softmax
+
+    from postreport.metrics import point_metrics
+    from postreport.encoding import encode
+    from postreport.predictions import predict
+
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=(3, 3)).astype(np.float32) * 3
+    bias = np.array([0.5, -0.2, 0.1], dtype=np.float32)
+    path = logit_graph(tmp_path / "logits.onnx", weights, bias, ["a", "b", "c"])
+    X = pd.DataFrame(rng.normal(size=(300, 3)), columns=["x0", "x1", "x2"])
+    logits = X.to_numpy(np.float32) @ weights + bias
+    y = pd.Series(np.array(["a", "b", "c"])[np.argmax(logits + rng.normal(size=logits.shape) * 2, axis=1)])
+    data = SimpleNamespace(**vars(dataset(X, y, "multiclass")), y_test=y, logged=None, positive_label=None)
+    model, _ = onnx_model.load(path, model_cfg(), data, 1)
+    candidate = SimpleNamespace(estimator=model, notes=[])
+    pred = predict(candidate, data)
+    assert not pred.probabilities and "not probabilities" in candidate.notes[0]
+    result = point_metrics(data, pred, encode(data, pred))
+    values = result.values
+    assert values["log_loss"] is None and values["brier"] is None and values["roc_auc"] is not None, result.notes
+    model, _ = onnx_model.load(path, SimpleNamespace(**vars(model_cfg()), scores="logits"), data, 1)
+    candidate = SimpleNamespace(estimator=model, notes=[])
+    pred = predict(candidate, data)
+    assert pred.probabilities and not candidate.notes
+    np.testing.assert_allclose(pred.proba, softmax(logits.astype(float), axis=1), atol=1e-6)
+    model, _ = onnx_model.load(path, SimpleNamespace(**vars(model_cfg()), scores="probabilities"), data, 1)
+    with pytest.raises(UserError, match="model.scores=probabilities, but .* values from"):
+        predict(SimpleNamespace(estimator=model, notes=[]), data)
+    with pytest.raises(UserError, match="model.scores='odds' is not valid"):
+        onnx_model.load(path, SimpleNamespace(**vars(model_cfg()), scores="odds"), data, 1)
+    one = logit_graph(tmp_path / "one.onnx", weights[:, :1], bias[:1], ["no", "yes"])
+    yb = pd.Series(np.where(logits[:, 0] > 0, "yes", "no"))
+    binary = SimpleNamespace(**vars(dataset(X, yb, "binary")), y_test=yb, logged=None, positive_label="yes")
+    model, _ = onnx_model.load(one, model_cfg(), binary, 1)
+    with pytest.raises(UserError, match="not probabilities in \\[0, 1\\]; if they are logits, set model.scores"):
+        model.predict(X)
+    model, _ = onnx_model.load(one, SimpleNamespace(**vars(model_cfg()), scores="logits"), binary, 1)
+    assert list(model.predict(X)) == list(yb)  # the sigmoid's 0.5 is the logit's 0
+    np.testing.assert_allclose(model.predict_proba(X)[:, 1], expit(logits[:, 0].astype(float)), atol=1e-6)

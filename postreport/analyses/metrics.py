@@ -14,7 +14,12 @@ class MetricsAnalysis(Analysis):
     lead = "How well the model predicts the held-out test set."
 
     def compute(self, ctx, settings) -> MetricsResult:
-        return metrics.candidate_metrics(ctx, ctx.model)
+        result = metrics.candidate_metrics(ctx, ctx.model)
+        headline = metrics.TASKS[result.task].headline
+        if all(result.values.get(name) is None for name in headline):  # a section of nothing is not "ok"
+            raise ValueError(f"every headline metric ({', '.join(map(metrics.label, headline))}) is undefined: "
+                             + (" ".join(result.notes) or "the predictions cannot be compared with the labels"))
+        return result
 
     def items(self, result: MetricsResult) -> list:
         rows = []

@@ -11,6 +11,7 @@ import pandas as pd
 from .. import bootstrap, metrics
 from ..bootstrap import interval_level, intervals_on
 from ..data.warehouse import RegressionCells
+from ..encoding import positions
 from ..errors import at_least, strictly_between
 from ..report.model import Estimate, Note, Table
 from ..segments import discover, loss_per_row
@@ -280,11 +281,10 @@ def _slice_rows(ctx, settings: SliceSettings, column: str, counts: pd.DataFrame,
             result = metrics.binary_metrics(y_bin, pred_bin, None, data.positive_label, weight=w)
             draw = lambda: bootstrap.binary(y_bin, pred_bin, None, boot, seed, stratified=False, weight=w)  # noqa: E731
         else:
-            labels = list(ctx.encoded.labels)
-            index = {label: k for k, label in enumerate(labels)}
-            y_idx, pred_idx = (np.array([index.get(v, 0) for v in a]) for a in (y, pred))
-            result = metrics.multiclass_metrics(y, pred, None, labels, data.labels, weight=w)
-            draw = lambda: bootstrap.multiclass(y_idx, pred_idx, len(labels), None, boot, seed, False, w)  # noqa: E731
+            enc = ctx.encoded
+            y_idx, pred_idx = positions(y, enc.labels), positions(pred, enc.labels)
+            result = metrics.multiclass_metrics(y, pred, None, enc.labels, data.labels, weight=w)
+            draw = lambda: bootstrap.multiclass(y_idx, pred_idx, enc.known, None, boot, seed, False, w)  # noqa: E731
         n = int(round(w.sum()))
         ci = None
         if n >= settings.min_size and intervals_on(boot):

@@ -46,7 +46,8 @@ def load(cfg, source, engine: str, named: dict) -> Dataset:
     if y.dtype.kind == "f" and all(isinstance(label, int) for label in labels):
         y = y.astype(np.int64)
     if pred_column:
-        unseen = check_predicted_labels(labels, sorted_labels(cells["pred"].dropna()), cfg.target, pred_column)
+        unseen = check_predicted_labels(labels, sorted_labels(cells["pred"].dropna()), cfg.target,
+                                        pred_column, task)
         if unseen:
             notes.append(unseen)
     weight = cells["n"].to_numpy(dtype=float)

@@ -126,6 +126,19 @@ def are_probabilities(scores: np.ndarray, tolerance: float = 1e-3) -> bool:
     return inside and (scores.shape[1] == 1 or bool(np.all(np.abs(scores.sum(axis=1) - 1) <= tolerance)))
 
 
+def renormalised(scores: np.ndarray, notes: list, what: str = "the scores") -> np.ndarray:
+    """Rows of probabilities that sum to 1 only within are_probabilities' tolerance (rounded on export: 4 decimals
+    give sums 1 +- 1e-4) divided by their sums, with a note, so that every metric reading them sees probabilities."""
+    if scores.shape[1] < 2:
+        return scores
+    sums = scores.sum(axis=1)
+    off = float(np.max(np.abs(sums - 1))) if len(sums) else 0.0
+    if off <= 1e-9:
+        return scores
+    notes.append(f"Rows of {what} sum to 1 within {off:.2g} (rounded on export?): each row was divided by its sum.")
+    return scores / sums[:, None]
+
+
 def infinite_values(column: str, count: int, target: bool = False) -> UserError:
     """The error for infinite values in the target, or in a score or prediction column."""
     if target:

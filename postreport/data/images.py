@@ -10,6 +10,8 @@ with no image is an error naming it.
 """
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -21,6 +23,7 @@ from .dataset import Dataset
 from .decide import decide_task, positive_label, sorted_labels
 
 SUFFIXES = (".png", ".jpg", ".jpeg")
+GREY_MODES = ("L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "1", "P", "F")
 LAYOUTS = ("NCHW", "NHWC")
 
 
@@ -42,9 +45,10 @@ def load_images(cfg, seed: int) -> Dataset:
         folder = cfg.path if key == "data.path" else cfg.test_path
         if folder:
             files, labels = _listing(folder, key)
-            if channels is None:
-                channels = 3 if _mode(files[0]) not in ("L", "LA", "I", "I;16", "1", "P") else 1
-            pixels, size = _read(files, resize, size, channels, key)
+            with pillow_limit(cfg.max_pixels):
+                if channels is None:
+                    channels = 3 if _mode(files[0], cfg.max_pixels) not in GREY_MODES else 1
+                pixels, size = _read(files, resize, size, channels, key, cfg.max_pixels, notes)
             parts[key] = (files, labels, pixels)
     h, w = size
     X_all = [p for _, _, p in parts.values()]
@@ -120,30 +124,85 @@ def _listing(folder: str, key: str) -> tuple:
     return files, labels
 
 
-def _mode(path: Path) -> str:
+def _mode(path: Path, max_pixels: int) -> str:
+    with _opened(path, max_pixels) as image:
+        return image.mode
+
+
+@contextmanager
+def _opened(path: Path, max_pixels: int):
+    """The image opened by Pillow, its size checked against data.max_pixels before any pixel is decoded (a
+    decompression bomb: 30,000 × 30,000 pixels in 109 KB); an error naming the file for what Pillow cannot read.
+    Pillow's own limit is data.max_pixels while the folder is read (pillow_limit)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
-            return image.mode
+        image = Image.open(path)
+    except Image.DecompressionBombError as exc:  # past twice the limit: Pillow refuses from the header
+        raise UserError(f"{path}: {str(exc).rstrip('.')}: more than data.max_pixels={max_pixels:,} (if the image "
+                        "is real, set data.max_pixels higher)") from None
     except (UnidentifiedImageError, OSError):
         raise UserError(f"{path} is not an image Pillow can read; valid: PNG or JPEG files") from None
+    with image:
+        if image.width * image.height > max_pixels:
+            raise UserError(f"{path} is {image.width:,}×{image.height:,} pixels, more than data.max_pixels="
+                            f"{max_pixels:,} (a decompression bomb; if the image is real, set data.max_pixels "
+                            "higher)")
+        yield image
 
 
-def _read(files: list, resize: Optional[tuple], size: Optional[tuple], channels: int, key: str) -> tuple:
-    """(pixels (n, H*W*C) float32, (H, W)): each image converted to grayscale or RGB, resized when `resize` is set;
-    every image must be `size` (None: the first image's)."""
-    from PIL import Image, UnidentifiedImageError
+@contextmanager
+def pillow_limit(max_pixels: int):
+    """Pillow's decompression-bomb limit set to data.max_pixels (its warning silenced: the size is checked here)
+    while a folder is read, then restored."""
+    import warnings
+
+    from PIL import Image
+
+    with _LIMIT, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        before, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, max_pixels
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = before
+
+
+_LIMIT = threading.Lock()
+
+
+SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N")  # 16-bit grayscale: 0..65535, read without clipping
+
+
+def _read(files: list, resize: Optional[tuple], size: Optional[tuple], channels: int, key: str,
+          max_pixels: int, notes: list) -> tuple:
+    """(pixels (n, H*W*C) float32 on the 0-255 scale, (H, W)): each image turned by its EXIF orientation,
+    converted to grayscale or RGB (16-bit grayscale divided by 257 to that scale, not clipped at 255 as Pillow's
+    convert does), resized when `resize` is set; every image must be `size` (None: the first image's). More than
+    `max_pixels` pixels is an error naming the file (a decompression bomb expands a small file to gigabytes)."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     mode = "L" if channels == 1 else "RGB"
     out = None
+    deep, turned = 0, 0
     for i, path in enumerate(files):
         try:
-            with Image.open(path) as image:
-                image = image.convert(mode)
-                if resize is not None and image.size != (resize[1], resize[0]):
-                    image = image.resize((resize[1], resize[0]), Image.BILINEAR)
-                pixels = np.asarray(image, dtype=np.float32)
+            with _opened(path, max_pixels) as image:
+                if image.getexif().get(ORIENTATION, 1) != 1:
+                    image, turned = ImageOps.exif_transpose(image), turned + 1
+                if image.mode in SIXTEEN_BIT or image.mode == "I" and _sixteen_bit(image):
+                    deep += 1
+                    image = Image.fromarray(np.asarray(image, dtype=np.float32) / np.float32(257))  # mode "F"
+                    if resize is not None and image.size != (resize[1], resize[0]):
+                        image = image.resize((resize[1], resize[0]), Image.BILINEAR)
+                    pixels = np.asarray(image, dtype=np.float32)
+                    if channels == 3:
+                        pixels = np.repeat(pixels[:, :, None], 3, axis=2)
+                else:
+                    image = image.convert(mode)
+                    if resize is not None and image.size != (resize[1], resize[0]):
+                        image = image.resize((resize[1], resize[0]), Image.BILINEAR)
+                    pixels = np.asarray(image, dtype=np.float32)
         except (UnidentifiedImageError, OSError):
             raise UserError(f"{path} is not an image Pillow can read; valid: PNG or JPEG files") from None
         if size is None:
@@ -154,7 +213,23 @@ def _read(files: list, resize: Optional[tuple], size: Optional[tuple], channels:
         if out is None:
             out = np.empty((len(files), pixels.size), dtype=np.float32)
         out[i] = pixels.reshape(-1)
+    if deep:
+        notes.append(f"{deep:,} images of {key} are 16-bit grayscale: their values (0 to 65,535) were divided by 257 "
+                     "to the 0-255 scale of 8-bit images before data.scale, keeping every level.")
+    if turned:
+        notes.append(f"{turned:,} images of {key} carry an EXIF orientation: they were turned upright as a viewer "
+                     "shows them before reading their pixels.")
     return out, tuple(size)
+
+
+ORIENTATION = 0x0112  # the EXIF tag of an image's orientation
+
+
+def _sixteen_bit(image) -> bool:
+    """A 32-bit integer image ("I") whose values fit 16 bits and exceed 8: a 16-bit PNG as some Pillow versions
+    open it."""
+    low, high = image.getextrema()
+    return low >= 0 and 255 < high <= 65535
 
 
 def _normalised(parts: list, cfg, channels: int) -> list:

@@ -129,9 +129,11 @@ def near_duplicate_labels(values: Sequence, column: str, strip: bool) -> tuple:
                      f"{merged}.")
 
 
-def check_predicted_labels(true_labels: list, predicted: list, target: str, prediction: str) -> str:
+def check_predicted_labels(true_labels: list, predicted: list, target: str, prediction: str, task: str) -> str:
     """Predicted labels must be labels of the same kind as the true ones: none in common (yes/no against 1/0) is an
-    error naming both sets; a few predicted labels that never occur among the true ones get a note (returned)."""
+    error naming both sets; a few predicted labels that never occur among the true ones get a note (returned), but
+    for a binary task, whose metrics count each prediction as the positive class or not (a third label on a negative
+    row would count as right), they are an error."""
     true_set = {_key(v) for v in true_labels}
     unseen = [v for v in predicted if _key(v) not in true_set]
     if not unseen:
@@ -140,6 +142,10 @@ def check_predicted_labels(true_labels: list, predicted: list, target: str, pred
         raise UserError(f"the predicted labels in {prediction!r} ({_show(predicted)}) share no value with the true "
                         f"labels in {target!r} ({_show(true_labels)}): they must be the same kind of label; map one "
                         "onto the other before the report")
+    if task == "binary":
+        raise UserError(f"the predicted labels in {prediction!r} include {_show(unseen)}, neither of the two true "
+                        f"labels in {target!r} ({_show(true_labels)}); binary metrics need each prediction to be one "
+                        "of them (such a row would count as a right negative): map them onto one before the report")
     return (f"Predicted labels in {prediction!r} that never occur in {target!r}: {_show(unseen)}; they count as "
             "wrong predictions.")
 

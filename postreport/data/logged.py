@@ -13,7 +13,7 @@ from ..errors import UserError
 from . import aggregated
 from .dataset import Dataset, Logged, Unlabeled
 from .decide import (are_probabilities, check_score_count, check_score_types, decide_task, infinite_values,
-                     logged_positive_label, not_probabilities, sorted_labels, without_prediction)
+                     logged_positive_label, not_probabilities, renormalised, sorted_labels, without_prediction)
 from .engines import choose_engine
 from .labels import check_predicted_labels, score_columns_by_class
 from .sources import resolve
@@ -61,7 +61,8 @@ def load_predictions(cfg) -> Dataset:
     if task == "regression" and y_pred is not None:
         _score_column(table[pred_column], pred_column)  # numeric and finite
     elif y_pred is not None:
-        unseen = check_predicted_labels(labels, sorted_labels(table[pred_column].dropna()), cfg.target, pred_column)
+        unseen = check_predicted_labels(labels, sorted_labels(table[pred_column].dropna()), cfg.target,
+                                        pred_column, task)
         if unseen:
             notes.append(unseen)
     positive = logged_positive_label(cfg, labels) if task == "binary" else None
@@ -72,7 +73,9 @@ def load_predictions(cfg) -> Dataset:
         notes.append(which)
         scores = table[score_columns].to_numpy(dtype=float)
         probabilities = are_probabilities(scores)
-        if not probabilities:
+        if probabilities:
+            scores = renormalised(scores, notes)
+        else:
             not_probabilities(cfg, task, pred_column, float(scores.min()), float(scores.max()), notes)
     keys = test_keys(table, cfg.id)
     used = [cfg.target] + ([pred_column] if pred_column else []) + list(cfg.scores)
