@@ -53,28 +53,36 @@ def generate(overrides: Sequence[str] = (), output_dir: Optional[str | Path] = N
 def from_predictions(y_true, y_pred=None, scores=None, labels: Optional[Sequence] = None, frame=None,
                      output_dir: Optional[str | Path] = None, overrides: Sequence[str] = ()):
     """A report of predictions already made (no model): `y_true`, and `y_pred` and/or `scores` (binary: the
-    positive class's score, one value per row; multiclass: one column per class in the order of `labels`);
-    `frame`: other columns per row (a DataFrame) for slices, error analysis and fairness. The arrays are written
-    to a temporary Parquet file and read as `data=predictions`."""
+    positive class's score, one value per row, or scikit-learn's predict_proba of two columns with `labels`;
+    multiclass: one column per class in the order of `labels`); `frame`: other columns per row (a pandas, polars or
+    pyarrow frame, or any with `to_pandas` or `__dataframe__`) for slices, error analysis and fairness; it may not
+    name a column `y_true`, `y_pred`, `score` or `score_<label>`. The arrays are written to a temporary Parquet file
+    and read as `data=predictions`."""
     import tempfile
 
     import numpy as np
     import pandas as pd
 
-    table = pd.DataFrame(index=range(len(y_true))) if frame is None else pd.DataFrame(frame).reset_index(drop=True)
-    if len(table) != len(y_true):
-        raise UserError(f"frame has {len(table)} rows and y_true {len(y_true)}; give one row per prediction")
-    reserved = [c for c in ("y_true", "y_pred") if c in table.columns]
+    n = len(y_true)
+    table = pd.DataFrame(index=range(n)) if frame is None else as_pandas(frame).reset_index(drop=True)
+    if len(table) != n:
+        raise UserError(f"frame has {len(table)} rows and y_true {n}; give one row per prediction")
+    reserved = [c for c in ("y_true", "y_pred", "score") if c in table.columns]
+    reserved += [c for c in table.columns if str(c).startswith("score_") and scores is not None]
     if reserved:
-        raise UserError(f"frame has columns named {reserved}; rename them (these names hold the labels)")
-    table["y_true"] = np.asarray(y_true)
+        raise UserError(f"frame has columns named {reserved}; rename them (from_predictions uses y_true, y_pred, "
+                        "score and score_<label> for the labels and scores)")
+    table["y_true"] = _column(y_true, n, "y_true")
     settings = []
     if y_pred is not None:
-        table["y_pred"] = np.asarray(y_pred)
+        table["y_pred"] = _column(y_pred, n, "y_pred")
     if scores is not None:
-        values = np.asarray(scores, dtype=float)
-        if values.ndim == 1:
-            table["score"] = values
+        values = np.asarray(_column(scores, n, "scores"), dtype=float)
+        if values.ndim == 2 and values.shape[1] == 2 and labels is not None and len(labels) == 2:
+            # scikit-learn's binary predict_proba: one column per class; the positive class's column is kept
+            values = values[:, list(labels).index(_positive(labels, overrides))]
+        if values.ndim == 1 or values.shape[1] == 1:
+            table["score"] = values.ravel()
             names = ["score"]
         else:
             if labels is None or len(labels) != values.shape[1]:
@@ -94,6 +102,43 @@ def from_predictions(y_true, y_pred=None, scores=None, labels: Optional[Sequence
         path = Path(folder) / "predictions.parquet"
         table.to_parquet(path)
         return generate(["data=predictions", f"data.path={path}", *settings, *overrides], output_dir=output_dir)
+
+
+def as_pandas(frame):
+    """A DataFrame of pandas, polars, pyarrow or anything with `to_pandas` or the dataframe interchange protocol
+    (`__dataframe__`), its column names kept."""
+    import pandas as pd
+
+    if isinstance(frame, pd.DataFrame):
+        return frame
+    if hasattr(frame, "to_pandas"):
+        return frame.to_pandas()
+    if hasattr(frame, "__dataframe__"):
+        from pyarrow.interchange import from_dataframe
+
+        return from_dataframe(frame).to_pandas()
+    return pd.DataFrame(frame)
+
+
+def _column(values, n: int, name: str):
+    """An array of one value per row (a Series, list, array or another library's column), checked for its length."""
+    import numpy as np
+
+    array = np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values)
+    if len(array) != n:
+        raise UserError(f"{name} has {len(array)} rows and y_true {n}; give one per prediction")
+    return array
+
+
+def _positive(labels, overrides) -> object:
+    """The positive class of two labels: data.positive_label among the overrides, else the data's default (1 or
+    True, else the last in sorted order)."""
+    import pandas as pd
+
+    from .data.decide import positive_label, sorted_labels
+
+    given = [o.split("=", 1)[1] for o in overrides if o.startswith("data.positive_label=")]
+    return positive_label(given[0] if given else None, sorted_labels(pd.Series(list(labels))))
 
 
 def _listed(values) -> str:

@@ -210,6 +210,9 @@ class PostreportConfig:
     ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
     compare: CompareConfig = field(default_factory=CompareConfig)
     gates: Dict[str, Any] = field(default_factory=dict)  # name -> {min, max, on}: postreport/gates.py checks them
+    # a gate that could not be evaluated (its section cut, skipped or failed): fail (exit 3) | warn | null: fail
+    # when report.formats makes a CI output (junit, markdown), else warn
+    gates_unevaluated: Optional[str] = None
     card: CardConfig = field(default_factory=CardConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)

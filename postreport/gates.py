@@ -99,6 +99,36 @@ def parse(gates_cfg, has_baseline: bool, has_sensitive: bool = False) -> list:
     return out
 
 
+UNEVALUATED = ("fail", "warn")
+CI_FORMATS = ("junit", "markdown")
+
+
+def unevaluated_policy(policy, formats) -> str:
+    """gates_unevaluated: whether a gate that could not be evaluated fails the run: fail | warn, or null: fail when
+    the run writes a CI output (gates.xml, summary.md), warn otherwise."""
+    if policy is None:
+        return "fail" if any(f in CI_FORMATS for f in formats) else "warn"
+    if policy not in UNEVALUATED:
+        raise UserError(f"gates_unevaluated={policy!r} is not valid; valid: {', '.join(UNEVALUATED)} (or null: fail "
+                        f"when report.formats has {' or '.join(CI_FORMATS)}, else warn)")
+    return policy
+
+
+def blocking(results: list, policy: str) -> list:
+    """The gates that make the exit status 3: the failed ones, and the not evaluable ones when the policy fails
+    them."""
+    return [r for r in results if r.status == FAIL or r.status == NOT_EVALUABLE and policy == "fail"]
+
+
+def heading(results: list) -> str:
+    """The gates' verdict in words: FAILED, not evaluated (none failed, some could not be evaluated) or passed."""
+    failed = sum(r.status == FAIL for r in results)
+    unknown = sum(r.status == NOT_EVALUABLE for r in results)
+    word = "FAILED" if failed else "not evaluated" if unknown else "passed"
+    return (f"{word} ({len(results) - failed - unknown} of {len(results)} passed"
+            + (f", {failed} failed" if failed else "") + (f", {unknown} not evaluated" if unknown else "") + ")")
+
+
 def check_task(gates: list, task: str) -> None:
     """After the data is read: every gated metric belongs to the task."""
     allowed = metrics.TASKS[task].all
@@ -182,9 +212,7 @@ def markdown(title: str, subject: str, headline: list, level: Optional[float], r
                          + ("n/a" if not ci else f"[{number(ci[0])}, {number(ci[1])}]") + " |")
         lines.append("")
     if results:
-        failed = sum(r.status == FAIL for r in results)
-        lines += [f"## Gates: {'FAILED' if failed else 'passed'} ({len(results) - failed} of {len(results)} "
-                  "not failing)", "", "| Gate | Condition | Value | Status |", "|---|---|---|---|"]
+        lines += [f"## Gates: {heading(results)}", "", "| Gate | Condition | Value | Status |", "|---|---|---|---|"]
         icon = {PASS: "✅ pass", FAIL: "❌ fail", NOT_EVALUABLE: "⚠️ not evaluable"}
         for r in results:
             lines.append(f"| {md_text(r.name)} | {md_text(r.condition)} | {number(r.value)} | {icon[r.status]} |")

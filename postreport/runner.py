@@ -28,7 +28,7 @@ from .context import Outcome, RunContext, Timer
 from .data import load_dataset
 from .deadline import Cut, Deadline
 from .errors import UserError, at_least, strictly_between
-from .gates import check_task, evaluate, markdown, parse
+from .gates import blocking, check_task, evaluate, markdown, parse, unevaluated_policy
 from .metrics import candidate_metrics
 from .models import build_candidate
 from .out_of_fold import out_of_fold_outputs
@@ -74,7 +74,10 @@ class RunResult:
                     "or written")
         failed = [o.name for o in self.outcomes if o.status == "failed"]
         cut = [o.name for o in self.outcomes if o.status == "cut"]
-        gates = [g.get("name") for g in self.metrics.get("gates") or [] if g.get("status") == "fail"]
+        gates = [g.get("name") + ("" if g.get("status") == "fail" else " (not evaluated)")
+                 for g in self.metrics.get("gates") or []
+                 if g.get("status") == "fail" or g.get("status") == "not evaluable"
+                 and self.metrics.get("gates_unevaluated") == "fail"]
         outcome = {0: "report written", EXIT_SECTION_FAILED: "report written; sections failed: " + ", ".join(failed),
                    EXIT_GATE_FAILED: "report written; gates failed: " + ", ".join(map(str, gates))}.get(
             self.exit_code, f"exit {self.exit_code}")
@@ -115,6 +118,7 @@ class Checked:
     template_dirs: tuple
     logo: Optional[str]
     theme: dict
+    unevaluated: str = "warn"  # gates_unevaluated: fail | warn (postreport.gates.unevaluated_policy)
 
 
 def run_timestamp() -> datetime:
@@ -189,7 +193,7 @@ def _run(cfg, checked, output_dir, overrides, started, timer, pool) -> RunResult
     failed = [o.name for o in outcomes if o.status == "failed"]
     if failed:
         log.warning("sections failed: %s (see the report)", ", ".join(failed))
-    failed_gates = [g for g in gate_results if g.status == "fail"]
+    failed_gates = blocking(gate_results, checked.unevaluated)
     for g in gate_results:
         (log.warning if g.status != "pass" else log.info)("gate %s: %s", g.status, g.message)
     exit_code = EXIT_GATE_FAILED if failed_gates else EXIT_SECTION_FAILED if failed else 0
@@ -405,6 +409,8 @@ def render(cfg, ctx, checked: Checked, outcomes: list, figures: dict, timer: Tim
            gates: list = (), plots: Optional[dict] = None):
     """Every format's bytes, from the same settled outcomes; nothing is written here."""
     document = metrics_document(ctx, outcomes, gates)
+    if gates:
+        document["gates_unevaluated"] = checked.unevaluated  # whether a gate not evaluated failed the run
     payloads: dict = {}
     if ctx.data.weights is None:  # aggregated input has cells, not rows: there is no row to write
         payloads["predictions"] = predictions_parquet(ctx.data, ctx.predictions)
@@ -612,4 +618,5 @@ def validate(cfg: DictConfig) -> Checked:
     for name in names:
         cls = registry.get(name)
         chosen[name] = (cls, registry.settings_for(name, cls, cfg.analyses.get(name)))
-    return Checked(chosen, gates, templates, logo, theme)
+    return Checked(chosen, gates, templates, logo, theme, unevaluated_policy(cfg.gates_unevaluated,
+                                                                             cfg.report.formats))

@@ -111,3 +111,35 @@ def test_a_notebook_runs_the_api_and_shows_the_report_inline(tmp_path, monkeypat
     assert shown.startswith("<iframe srcdoc=")
     accuracy = json.loads((out / "metrics.json").read_text())["metrics"]["accuracy"]
     assert float(nb.cells[2].outputs[0]["data"]["text/plain"]) == round(accuracy, 6)
+
+
+def test_from_predictions_takes_other_frames_by_name_and_predict_proba_and_refuses_what_is_ambiguous(tmp_path):
+    """A pyarrow table (to_pandas) or any frame of the interchange protocol keeps its column names (polars' lost
+    them: slices named '0', '1'); scikit-learn's binary predict_proba (n, 2) with labels=[0, 1] is taken by the
+    positive class's column; a frame column named `score` (which would be replaced by the scores silently) and
+    arrays of the wrong length are errors naming them."""
+    import pyarrow as pa
+
+    from postreport.api import as_pandas
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 300)
+    p1 = np.clip(0.5 * y + rng.uniform(0, 0.6, 300), 0, 1)
+    table = pa.table({"region": rng.choice(["north", "south"], 300), "age": rng.integers(20, 60, 300)})
+
+    class Interchange:  # only the dataframe interchange protocol, as polars and others offer it
+        def __dataframe__(self, *args, **kwargs):
+            return table.__dataframe__(*args, **kwargs)
+
+    assert list(as_pandas(Interchange()).columns) == ["region", "age"]
+    result = postreport.from_predictions(y, scores=np.column_stack([1 - p1, p1]), labels=[0, 1], frame=table,
+                                         output_dir=tmp_path / "out",
+                                         overrides=["report.analyses=[metrics,slices]", "report.formats=[json]"])
+    assert result.metrics["metrics"]["roc_auc"] == pytest.approx(skm.roc_auc_score(y, p1))
+    assert {r["column"] for r in result.metrics["results"]["slices"]["slices"]} >= {"region"}
+    with pytest.raises(UserError, match=r"columns named \['score'\]"):
+        postreport.from_predictions(y, scores=p1, frame=pd.DataFrame({"score": p1}), output_dir=tmp_path / "b1")
+    with pytest.raises(UserError, match="scores has 299 rows and y_true 300"):
+        postreport.from_predictions(y, scores=p1[:-1], output_dir=tmp_path / "b2")
+    with pytest.raises(UserError, match="y_pred has 301 rows and y_true 300"):
+        postreport.from_predictions(y, y_pred=np.append(y, 1), output_dir=tmp_path / "b3")

@@ -194,3 +194,29 @@ def test_the_shift_intervals_cover_with_and_without_drift():
             truth = mix[levels.index(which)] - [0.4, 0.3, 0.2, 0.1][levels.index(which)]
             hits += ci[0] <= truth <= ci[1]
         assert hits / reps >= 0.93, (mix, hits / reps)
+
+
+def test_a_reference_column_read_as_text_is_compared_as_numbers_on_the_values_that_parse():
+    """One value '13.5x' makes a reference CSV column text: it was tested as ~500 one-row categories (JS 1.0,
+    'drifted: false') and the column's shift (x1.3) was lost. Now it is compared as numbers, the bad value missing,
+    with a note naming it, and the shift is found (scipy's KS test on the parsed values); a text column that is not
+    mostly numbers beside a numeric one is an error naming the column."""
+    from scipy.stats import ks_2samp
+
+    from postreport.analyses.drift import DriftSettings, as_numbers, column_drift
+    from postreport.errors import UserError
+
+    rng = np.random.default_rng(0)
+    ref_values = rng.normal(10, 2, 500).round(3)
+    ref = pd.DataFrame({"x": [str(v) for v in ref_values[:-1]] + ["13.5x"]})
+    cur = pd.DataFrame({"x": rng.normal(10, 2, 500) * 1.3})
+    notes = []
+    as_numbers(ref, cur, "x", "ref.csv", notes)
+    assert ref["x"].dtype.kind == "f" and ref["x"].isna().sum() == 1
+    assert "'x' is numeric in the data but text in the reference: 1 of its 500" in notes[0] and "13.5x" in notes[0]
+    column = column_drift("x", ref["x"], cur["x"], DriftSettings())
+    assert column["kind"] == "numeric" and column["p_value"] < 1e-6  # the x1.3 shift is found
+    assert column["p_value"] == pytest.approx(ks_2samp(ref_values[:-1], cur["x"]).pvalue, rel=1e-6)
+    words = pd.DataFrame({"x": ["red", "blue"] * 250})
+    with pytest.raises(UserError, match="column 'x' is numeric in the data but text in the reference"):
+        as_numbers(words, cur.copy(), "x", "ref.csv", [])

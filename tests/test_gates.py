@@ -73,4 +73,21 @@ def test_summary_markdown_escapes_cells():
     results = gates.evaluate(parse({"accuracy": {"min": 0.5}}), {"accuracy": 0.9}, {}, {})
     text = gates.markdown("a|b <script>", "m", [("Accuracy", 0.9, [0.8, 0.95])], 0.95, results, None).decode()
     assert "# a\\|b &lt;script>" in text and "| Accuracy | 0.9 | [0.8, 0.95] |" in text
-    assert "## Gates: passed (1 of 1 not failing)" in text
+    assert "## Gates: passed (1 of 1 passed)" in text
+
+
+def test_a_gate_that_could_not_be_evaluated_is_not_a_pass():
+    """A gate on a section the budget cut read "Gates: passed (2 of 2 not failing)" with exit 0: it says "not
+    evaluated" and fails the run (exit 3) under gates_unevaluated=fail, by default when a CI output is written."""
+    from postreport.errors import UserError
+
+    results = gates.evaluate(parse({"accuracy": {"min": 0.5}, "drift_share": {"max": 0.3}}), {"accuracy": 0.9}, {},
+                             {"drift_share": "the drift section cut: budget.max_seconds"})
+    text = gates.markdown("t", "m", [], None, results, None).decode()
+    assert "## Gates: not evaluated (1 of 2 passed, 1 not evaluated)" in text
+    assert gates.unevaluated_policy(None, ["html", "junit"]) == "fail"
+    assert gates.unevaluated_policy(None, ["html", "json"]) == "warn"
+    assert [r.name for r in gates.blocking(results, "fail")] == ["drift_share"]
+    assert gates.blocking(results, "warn") == []
+    with pytest.raises(UserError, match="gates_unevaluated='maybe' is not valid; valid: fail, warn"):
+        gates.unevaluated_policy("maybe", [])

@@ -97,7 +97,11 @@ def test_predicted_labels_of_another_kind_are_refused_before_any_work(tmp_path):
     with pytest.raises(UserError, match=r"share no value with the true labels.*\['no', 'yes'\]"):
         load(tmp_path, frame)
     frame["y_pred"] = ["yes", "no"] * 49 + ["maybe", "no"]
-    data = load(tmp_path, frame)  # a label only the model predicted is fine, with a note
+    with pytest.raises(UserError, match=r"include \['maybe'\], neither of the two true labels"):
+        load(tmp_path, frame)  # binary: 'maybe' on a 'no' row would count as a right negative
+    frame["y_true"] = ["yes", "no", "unsure", "no"] * 25
+    frame["y_pred"] = ["yes", "no", "unsure", "no"] * 24 + ["maybe", "no", "unsure", "no"]
+    data = load(tmp_path, frame)  # multiclass: a label only the model predicted counts as wrong, with a note
     assert any("'maybe'" in n and "never occur" in n for n in data.notes)
 
 

@@ -298,9 +298,36 @@ def reference_rows(ctx, settings: DriftSettings) -> tuple:
         notes.append(f"Columns not in the reference, not compared: {', '.join(map(str, missing[:20]))}.")
     ref, cur = table[shared].copy(), current[shared].copy()
     for c in shared:
-        if not (pd.api.types.is_numeric_dtype(ref[c]) and pd.api.types.is_numeric_dtype(cur[c])):
+        numbers = [pd.api.types.is_numeric_dtype(side[c]) for side in (ref, cur)]
+        if numbers[0] != numbers[1]:
+            as_numbers(ref, cur, c, settings.reference, notes)
+        elif not numbers[0]:
             _as_categories(ref, cur, c)
     return ref.reset_index(drop=True), cur.reset_index(drop=True), notes
+
+
+MOSTLY_NUMBERS = 0.9  # a text column whose values read as numbers this often, beside a numeric one, is numeric
+
+
+def as_numbers(ref: pd.DataFrame, cur: pd.DataFrame, column, reference, notes: list) -> None:
+    """A column numeric on one side and text on the other (one value '13.5x' makes a CSV column text): compared as
+    numbers on the values that read as numbers, the others as missing, with a note naming them; an error when most
+    of the text side's values are not numbers (then the two columns do not hold the same thing). In place."""
+    text_side, name = (ref, "reference") if not pd.api.types.is_numeric_dtype(ref[column]) else (cur, "data")
+    values = text_side[column]
+    parsed = pd.to_numeric(values.astype("string").str.strip(), errors="coerce")
+    bad = values.notna() & parsed.isna()
+    given = int(values.notna().sum())
+    examples = sorted(set(values[bad].astype(str)))[:5]
+    if given and (given - int(bad.sum())) / given < MOSTLY_NUMBERS:
+        raise UserError(f"column {column!r} is numeric in the {'data' if name == 'reference' else 'reference'} but "
+                        f"text in the {name} (analyses.drift.reference={reference!r}), and {int(bad.sum()):,} of its "
+                        f"{given:,} values there are not numbers (such as {examples}); the columns must hold the same "
+                        "kind of value: correct the file, or leave the column out with data.drop")
+    text_side[column] = parsed.astype(float)
+    notes.append(f"Column {column!r} is numeric in the {'data' if name == 'reference' else 'reference'} but text in "
+                 f"the {name}: {int(bad.sum()):,} of its {given:,} values there are not numbers ({', '.join(examples)})"
+                 "; it is compared as numbers, those values as missing.")
 
 
 def _as_categories(ref: pd.DataFrame, cur: pd.DataFrame, column) -> None:

@@ -9,6 +9,7 @@ from typing import Optional
 from markupsafe import Markup
 
 from ..errors import UserError
+from ..gates import heading as gates_heading
 from ..resources import resource_dir
 from ..version import __version__
 from .figure_pool import data_uri
@@ -34,6 +35,7 @@ def environment(template_dirs: tuple):
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = fmt_number
     env.filters["date"] = fmt_date
+    env.filters["gates_heading"] = gates_heading
     env.tests["estimate"] = lambda v: isinstance(v, Estimate)
     env.tests["link"] = lambda v: isinstance(v, Link)
     return env
