@@ -157,3 +157,19 @@ def test_a_planted_bad_day_is_the_only_one_flagged(tmp_path):
         assert a["metrics"]["accuracy"] == pytest.approx(b["metrics"]["accuracy"], rel=1e-12)
         assert a["metrics_ci"]["accuracy"] == pytest.approx(b["metrics_ci"]["accuracy"], rel=1e-9)
     assert other[3]["drift_share"] == 1.0 and engine.exit_code == 3
+
+
+def test_a_partial_first_period_is_extended_to_min_rows_as_the_reference():
+    """A first period of 17 rows (below min_rows=30) judged nothing: the reference takes the next periods until it
+    holds min_rows labelled rows, with a note; it always leaves a period to judge."""
+    from types import SimpleNamespace
+
+    from postreport.analyses.over_time import reference_count
+
+    periods = {"2026-03-01": {"n": 17}, "2026-03-02": {"n": 10}, "2026-03-03": {"n": 400}, "2026-03-04": {"n": 400}}
+    settings = SimpleNamespace(reference=1, min_rows=30)
+    notes = []
+    assert reference_count(sorted(periods), periods, settings, notes) == 3
+    assert "the reference is the first 3 (2026-03-01 to 2026-03-03)" in notes[0]
+    assert reference_count(sorted(periods), periods, SimpleNamespace(reference=1, min_rows=10), []) == 1
+    assert reference_count(["a", "b"], {"a": {"n": 1}, "b": {"n": 1}}, settings, []) == 1  # one left to judge

@@ -414,3 +414,30 @@ def test_multiclass_counts_and_losses_from_aggregates(tmp_path):
     sections = {s["name"]: s for s in duck.metrics["sections"]}
     for name in ("curves", "calibration"):
         assert sections[name]["status"] == "skipped" and "aggregated by DuckDB" in sections[name]["error"], name
+
+
+def test_times_with_a_zone_give_the_same_utc_days_from_text_parquet_and_duckdb(tmp_path):
+    """The same instants around a DST change, written as text with offsets (a CSV), as a tz-aware Parquet column
+    and read by DuckDB (whose session zone would otherwise be the machine's): one rule for all, UTC days, said in
+    the note. They differed: 11 periods flagged on one path against 0 on the other."""
+    from types import SimpleNamespace
+
+    from postreport.analyses.over_time import period_keys
+    from postreport.data.engines.duckdb import DuckDB
+    from postreport.data.sources import resolve
+    from postreport.data.tables import tidy
+
+    stamps = pd.date_range("2026-03-28 20:00", periods=12, freq="3h", tz="Europe/Berlin")  # DST on 29 March
+    expected = list(stamps.tz_convert("UTC").strftime("%Y-%m-%d"))
+    assert expected != list(stamps.strftime("%Y-%m-%d"))  # local days differ: the test can tell the rules apart
+    settings = SimpleNamespace(by="when", period="day")
+    for frame in (pd.DataFrame({"when": [s.isoformat() for s in stamps]}), pd.DataFrame({"when": stamps})):
+        notes = []
+        table = tidy(frame.copy(), "data.path", [], notes)
+        assert list(period_keys(table, table.attrs["dates"], settings)) == expected
+        assert "taken in UTC" in notes[0]
+    pd.DataFrame({"when": stamps, "y_true": 1}).to_parquet(tmp_path / "zoned.parquet")
+    engine = DuckDB(resolve(str(tmp_path / "zoned.parquet")),
+                    SimpleNamespace(memory_limit="1GB", threads=1))
+    days = engine.con.execute(f"SELECT {engine.period(engine.ident('when'), 'day')} FROM src").fetchall()
+    assert [d[0] for d in days] == expected

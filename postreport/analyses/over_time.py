@@ -161,21 +161,26 @@ class OverTimeAnalysis(Analysis):
         order = sorted(periods)
         result = OverTimeResult(settings.by, settings.period, main, [], settings.reference, settings.q, level,
                                 notes=notes)
-        if len(order) <= settings.reference:
-            result.notes.append(f"Only {len(order)} period(s): none to judge after the first {settings.reference}.")
-        reference = pooled([periods[p] for p in order[: settings.reference]])
+        first = reference_count(order, periods, settings, result.notes)
+        result.reference = first
+        if len(order) <= first:
+            result.notes.append(f"Only {len(order)} period(s): none to judge after the first {first}.")
+        reference = pooled([periods[p] for p in order[:first]])
+        if reference["n"] < settings.min_rows:
+            result.notes.append(f"The reference holds {reference['n']:,} labelled rows, fewer than "
+                                f"analyses.over_time.min_rows={settings.min_rows}: no period is judged against it.")
         lower_better = metrics.lower_is_better(main)
         scored = task != "regression" and cells["conf"].notna().any()
         for k, name in enumerate(order):
             s = periods[name]
             entry = {"period": str(name), "n": s["n"], "n_unlabeled": s.get("waiting", 0),
                      "metrics": {m: s.get(m) for m in metrics.TASKS[task].sliced}, "metrics_ci": {main: None},
-                     "reference": k < settings.reference, "small": False, "difference": None, "difference_ci": None,
+                     "reference": k < first, "small": False, "difference": None, "difference_ci": None,
                      "p_value": None, "q_value": None, "flagged": False, "drift_share": None, "estimated": False,
                      "estimate": None}
             entry["estimated"] = bool(scored and s["n"] < settings.min_rows and s["waiting"] > 0
                                       and not entry["reference"])
-            judge = not entry["reference"] and reference["n"] >= 2
+            judge = not entry["reference"] and reference["n"] >= settings.min_rows
             if entry["estimated"]:
                 value, ci, variance = expected_accuracy(s["waiting_conf"], s["waiting_conf2"], s["waiting"], z)
                 entry["estimate"] = {"accuracy": value, "ci": ci, "rows": s["waiting"]}
@@ -198,7 +203,7 @@ class OverTimeAnalysis(Analysis):
         judged = [p for p in result.periods if p["p_value"] is not None]
         if judged:
             shares = (engine_drift_shares if wh is not None else memory_drift_shares)(
-                ctx, settings, order[: settings.reference], [p["period"] for p in judged],
+                ctx, settings, order[:first], [p["period"] for p in judged],
                 {p["period"]: p["estimated"] for p in judged})
             for p in judged:
                 p["drift_share"] = shares.get(p["period"])
@@ -274,6 +279,20 @@ class OverTimeAnalysis(Analysis):
         if words:
             items.append(Note(words, "warning" if words.startswith("The scores are not") else "info"))
         return items + [Note(n) for n in r.notes]
+
+
+def reference_count(order: list, periods: dict, settings: OverTimeSettings, notes: list) -> int:
+    """How many of the first periods make the reference: analyses.over_time.reference, extended by the next ones
+    until their labelled rows reach min_rows (a partial first period of 17 rows could judge nothing), keeping one
+    period to judge; a note says so."""
+    count = settings.reference
+    while count < len(order) - 1 and pooled([periods[p] for p in order[:count]])["n"] < settings.min_rows:
+        count += 1
+    if count > settings.reference:
+        notes.append(f"The first {settings.reference} period(s) hold fewer than analyses.over_time.min_rows="
+                     f"{settings.min_rows} labelled rows: the reference is the first {count} ({order[0]} to "
+                     f"{order[count - 1]}).")
+    return count
 
 
 def period_keys(frame: pd.DataFrame, dates: dict, settings: OverTimeSettings) -> pd.Series:

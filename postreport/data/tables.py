@@ -193,13 +193,20 @@ def _looks_like_dates(values: pd.Series) -> bool:
 
 
 def _date_parts(values: pd.Series, col: str, key: str, notes: list) -> dict:
+    """A date column's parts (year, month, day, day of week, hour). Times with a zone (an offset in text, a
+    tz-aware Parquet column) are taken in UTC, the one rule of every engine (DuckDB and Spark sessions run in UTC),
+    so the same instants give the same days wherever they were written; times without a zone as written."""
+    zoned = getattr(values.dt, "tz", None) is not None
+    if zoned:
+        values = values.dt.tz_convert("UTC")
     stamps = values.dt
     parts = {f"{col}.year": stamps.year, f"{col}.month": stamps.month, f"{col}.day": stamps.day,
              f"{col}.day_of_week": stamps.day_of_week}
     if (stamps.hour.fillna(0) != 0).any() or (stamps.minute.fillna(0) != 0).any():
         parts[f"{col}.hour"] = stamps.hour
     notes.append(f"Column {col!r} of {key} holds dates; the model sees their parts ({', '.join(parts)}), not the "
-                 "dates themselves.")
+                 "dates themselves" + ("; its times carry a zone and are taken in UTC (days, hours and periods are "
+                                       "UTC's)." if zoned else "."))
     return {name: part.astype(float) for name, part in parts.items()}
 
 

@@ -25,6 +25,10 @@ class DuckDB:
         weakref.finalize(self, shutil.rmtree, self.spill, True)  # also when a run stops before close()
         self.con = duckdb.connect(config={"memory_limit": settings.memory_limit, "threads": int(threads),
                                           "preserve_insertion_order": False, "temp_directory": self.spill})
+        try:  # times with a zone become UTC days, as in pandas (with ICU the session zone is the machine's)
+            self.con.execute("SET TimeZone = 'UTC'")
+        except duckdb.Error:  # ICU not loaded: DuckDB then computes zoned times in UTC already
+            pass
         self.register("src", source)
 
     def register(self, name: str, source) -> None:

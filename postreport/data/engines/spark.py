@@ -24,7 +24,8 @@ class Spark:
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # this machine only: no interface guessing
         builder = SparkSession.builder.master(settings.spark.master).appName("postreport")
         quiet = {"spark.ui.showConsoleProgress": "false", "spark.sql.execution.arrow.pyspark.enabled": "true",
-                 "spark.ui.enabled": "false", "spark.sql.sources.partitionColumnTypeInference.enabled": "false"}
+                 "spark.ui.enabled": "false", "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
+                 "spark.sql.session.timeZone": "UTC"}  # times with a zone become UTC days, as in pandas and DuckDB
         for key, value in {**quiet, **(settings.spark.conf or {})}.items():
             builder = builder.config(key, str(value))
         try:
