@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Optional, Sequence
@@ -17,6 +18,9 @@ from .config import register_schemas
 from .errors import UserError
 from .resources import resource_dir
 from .runner import run
+
+
+_COMPOSING = threading.Lock()
 
 
 def generate(overrides: Sequence[str] = (), output_dir: Optional[str | Path] = None,
@@ -38,13 +42,15 @@ def generate(overrides: Sequence[str] = (), output_dir: Optional[str | Path] = N
         if broken:
             raise UserError(broken)
         extra = [f"hydra.searchpath=[file://{folder}]"]
-    if GlobalHydra.instance().is_initialized():
-        GlobalHydra.instance().clear()
-    try:
-        with initialize_config_dir(version_base="1.3", config_dir=str(resource_dir("conf")), job_name="postreport"):
-            cfg = compose("config", overrides=[*overrides, *extra])
-    except Exception as exc:  # Hydra's composition errors name the key or option
-        raise UserError(str(exc).splitlines()[0]) from None
+    with _COMPOSING:  # Hydra's composition is one global per process: one thread composes at a time
+        if GlobalHydra.instance().is_initialized():
+            GlobalHydra.instance().clear()
+        try:
+            with initialize_config_dir(version_base="1.3", config_dir=str(resource_dir("conf")),
+                                       job_name="postreport"):
+                cfg = compose("config", overrides=[*overrides, *extra])
+        except Exception as exc:  # Hydra's composition errors name the key or option
+            raise UserError(str(exc).splitlines()[0]) from None
     out = Path(output_dir) if output_dir is not None else Path("outputs") / datetime.now().strftime(
         "%Y-%m-%d/%H-%M-%S")
     return run(cfg, out, overrides=list(overrides))

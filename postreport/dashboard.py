@@ -24,7 +24,7 @@ from .version import __version__
 
 log = logging.getLogger("postreport")
 CACHE = ".postreport-dashboard-cache.json"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 SKIP_DIRS = {".hydra", ".submitit", ".git", "__pycache__", "node_modules", ".ci-venv", "venv", ".venv"}
 HEADLINE = {"binary": ["roc_auc", "f1", "accuracy"], "multiclass": ["accuracy", "f1_macro", "roc_auc"],
             "regression": ["rmse", "mae", "r2"]}
@@ -59,14 +59,44 @@ def _stamp(run: Path) -> list:
     return stamp
 
 
+class RunFileError(ValueError):
+    """What is wrong with a run's file, in words (the dashboard's reason for skipping the run)."""
+
+
+SHAPES = {"metrics": dict, "results": dict, "model": dict, "sections": list, "gates": list}  # a run's keys' types
+
+
+def read_metrics_json(path: Path) -> dict:
+    """A run's metrics.json, checked: valid JSON without NaN or Infinity (postreport never writes them: the page's
+    data could not be JSON), an object with `metrics`, each key of the type postreport writes."""
+    def refuse(constant):
+        raise RunFileError(f"metrics.json holds {constant}, which postreport never writes (a number must be finite "
+                           "or null); was the file edited or written by another tool?")
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"), parse_constant=refuse)
+    except UnicodeDecodeError:
+        raise RunFileError("metrics.json is not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise RunFileError(f"metrics.json is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") \
+            from None
+    if not isinstance(doc, dict) or "metrics" not in doc:
+        raise RunFileError("metrics.json has no 'metrics' object (not a postreport run?)")
+    for key, kind in SHAPES.items():
+        if doc.get(key) is not None and not isinstance(doc[key], kind):
+            raise RunFileError(f"metrics.json's {key!r} is a {type(doc[key]).__name__}, not "
+                               f"{'an object' if kind is dict else 'a list'} as postreport writes it")
+        if kind is list and any(not isinstance(v, dict) for v in doc.get(key) or []):
+            raise RunFileError(f"metrics.json's {key!r} holds entries that are not objects")
+    return doc
+
+
 def read_run(run: Path) -> dict:
     """One run's row (raises on a file that cannot be read)."""
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    doc = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
-    if not isinstance(doc, dict) or "metrics" not in doc:
-        raise ValueError("metrics.json has no 'metrics' (not a postreport run?)")
+    doc = read_metrics_json(run / "metrics.json")
     overrides, data_name, model_name = [], None, (doc.get("model") or {}).get("name")
     if (run / ".hydra" / "overrides.yaml").is_file():
         overrides = [str(o) for o in (yaml.load((run / ".hydra" / "overrides.yaml").read_text(), Loader=loader) or [])]
@@ -115,8 +145,11 @@ def collect(folders: list, out: Path) -> tuple:
             read += 1
             try:
                 entry = {"stamp": stamp, "row": read_run(run), "error": None}
-            except Exception as exc:  # one unreadable run is a skipped row with its reason
-                entry = {"stamp": stamp, "row": None, "error": f"{type(exc).__name__}: {exc}"}
+            except RunFileError as exc:  # one unreadable run is a skipped row with its reason
+                entry = {"stamp": stamp, "row": None, "error": str(exc)}
+            except Exception as exc:  # e.g. a broken .hydra/overrides.yaml: named with the error
+                entry = {"stamp": stamp, "row": None, "error": f"a file of the run cannot be read: "
+                                                               f"{type(exc).__name__}: {exc}"}
         fresh[key] = entry
         link = os.path.relpath(run, out.parent)
         if entry["row"] is None:

@@ -143,3 +143,27 @@ def test_from_predictions_takes_other_frames_by_name_and_predict_proba_and_refus
         postreport.from_predictions(y, scores=p1[:-1], output_dir=tmp_path / "b2")
     with pytest.raises(UserError, match="y_pred has 301 rows and y_true 300"):
         postreport.from_predictions(y, y_pred=np.append(y, 1), output_dir=tmp_path / "b3")
+
+
+@pytest.mark.slow
+def test_generate_from_two_threads_at_once(tmp_path):
+    """Hydra's composition is a process global ("GlobalHydra is already initialized" for the second thread):
+    generate composes under a lock, so two threads each get their report, the same numbers as one alone."""
+    import threading
+
+    results, errors = {}, []
+
+    def one(k):
+        try:
+            results[k] = postreport.generate(["data=iris", "tuning=none", "ensemble=none", "report.formats=[json]",
+                                              "bootstrap.resamples=50"], output_dir=tmp_path / str(k))
+        except Exception as exc:  # noqa: BLE001 - the test reports what a thread raised
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=one, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and [results[k].exit_code for k in (0, 1)] == [0, 0]
+    assert results[0].metrics["metrics"] == results[1].metrics["metrics"]

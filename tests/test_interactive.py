@@ -169,9 +169,13 @@ def test_dashboard_over_runs_and_a_sweep_with_a_cache(tmp_path, binary_report):
     (sweep / "multirun.yaml").write_text("hydra: {}\n")
     (tmp_path / "outputs" / "broken").mkdir()
     (tmp_path / "outputs" / "broken" / "metrics.json").write_text("{ not json")
+    for name, text in (("nan", '{"metrics": {"accuracy": NaN}}'), ("inf", '{"metrics": {"f1": -Infinity}}'),
+                       ("shape", '{"metrics": {}, "gates": ["a"]}')):
+        (tmp_path / "outputs" / name).mkdir()
+        (tmp_path / "outputs" / name / "metrics.json").write_text(text)
     proc = dashboard(tmp_path / "outputs", tmp_path / "multirun", "--out", tmp_path / "dash.html")
     assert proc.returncode == 0, proc.stderr
-    assert "4 runs, 5 read now" in proc.stdout and "1 skipped" in proc.stdout
+    assert "4 runs, 8 read now" in proc.stdout and "4 skipped" in proc.stdout
     page = (tmp_path / "dash.html").read_text()
     data = next(json.loads(t) for a, t in parse(tmp_path / "dash.html").scripts if a.get("id") == "dashboard-data")
     rows = {r["run"]: r for r in data["rows"]}
@@ -181,7 +185,10 @@ def test_dashboard_over_runs_and_a_sweep_with_a_cache(tmp_path, binary_report):
     assert rows["multirun/s/2"]["sweep"] == "multirun/s" and rows["multirun/s/2"]["metrics"]["roc_auc"] == pytest.approx(0.92)
     doc = json.loads((real / "metrics.json").read_text())
     assert rows["outputs/real run #1"]["metrics"]["roc_auc"] == doc["metrics"]["roc_auc"]
-    assert "JSONDecodeError" in page  # the broken run is a skipped row with its reason
+    # each broken run is a skipped row with its reason in words (one NaN took the whole page down)
+    assert "metrics.json is not valid JSON (line 1, column 3" in page
+    assert "metrics.json holds NaN, which postreport never writes" in page
+    assert "metrics.json holds -Infinity" in page and "&#39;gates&#39; holds entries that are not objects" in page
     again = dashboard(tmp_path / "outputs", tmp_path / "multirun", "--out", tmp_path / "dash.html")
     assert "0 read now" in again.stdout
     fake_run(sweep / "3", {"roc_auc": 0.95}, ["model.params.num_leaves=63"], status="ok")
