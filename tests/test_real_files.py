@@ -425,3 +425,44 @@ def test_a_2000_character_label_keeps_the_numbers_on_the_pdf_page(tmp_path):
 
         page.extract_text(visitor_text=visit)
     assert found and all(found)  # the long class's support is printed, inside the page
+
+
+@pytest.mark.parametrize("suffix", [".csv.gz", ".csv.bz2", ".csv.xz", ".tsv.gz", ".jsonl", ".feather"])
+def test_compressed_csv_json_lines_and_feather_read_as_the_plain_csv(tmp_path, suffix):
+    """Files users expect to read ('unsupported file type .gz' before): the same frame as the plain CSV, in a data
+    file and as logged predictions (a folder of them, too); Parquet struct and list columns are left out with a
+    note naming them (each row became one text category)."""
+    from postreport.data.sources import resolve
+    from postreport.data.tables import read_table
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=50).round(6), "b": rng.choice(["x", "y"], 50),
+                          "y_true": rng.integers(0, 2, 50)})
+    frame.to_csv(tmp_path / "plain.csv", index=False)
+    (tmp_path / "logged").mkdir()
+    path = tmp_path / "logged" / f"data{suffix}"
+    if suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    elif suffix == ".feather":
+        frame.to_feather(path)
+    else:
+        frame.to_csv(path, index=False, sep="\t" if suffix.startswith(".tsv") else ",")
+    expected = read_table(str(tmp_path / "plain.csv"), "data.path", {})
+    got = read_table(str(path), "data.path", {})
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    source = resolve(str(tmp_path / "logged"), "data.path")  # a folder of them
+    assert source.files == [path] and set(source.columns) >= {"a", "b", "y_true"}
+
+
+def test_nested_parquet_columns_are_left_out_with_a_note(tmp_path):
+    from postreport.data.tables import read_table
+
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "tags": [["p"], ["q", "r"], []],
+                          "where": [{"x": 1}, {"x": 2}, {"x": 3}], "y_true": [0, 1, 0]})
+    frame.to_parquet(tmp_path / "nested.parquet")
+    notes = []
+    table = read_table(str(tmp_path / "nested.parquet"), "data.path", {}, notes=notes)
+    assert list(table.columns) == ["a", "y_true"]
+    assert "structs, lists or maps were left out" in notes[0] and "tags, where" in notes[0]
+    with pytest.raises(UserError, match=r"unsupported file type '.txt.gz'; valid: .parquet.*\.csv\.gz"):
+        read_table(str(tmp_path / "x.txt.gz"), "data.path", {})

@@ -51,7 +51,7 @@ def sniff(path: Path, kind: str, encoding: Optional[str] = None, sep: Optional[s
           decimal: Optional[str] = None) -> Dialect:
     """The file's dialect: the settings given, the rest detected from its first MiB."""
     detected = []
-    with open(path, "rb") as fh:
+    with open_bytes(path) as fh:
         raw = fh.read(SAMPLE_BYTES)
     if encoding:
         try:
@@ -126,5 +126,32 @@ def _decimal(lines: list, sep: str) -> str:
 
 def header(path: Path, dialect: Dialect) -> list:
     """The header row as written (pandas renames repeated names to 'a.1', which would hide them)."""
-    with open(path, newline="", encoding=dialect.encoding, errors="replace") as fh:
+    with open_bytes(path) as raw, io.TextIOWrapper(raw, encoding=dialect.encoding, errors="replace",
+                                                   newline="") as fh:
         return next(csv.reader(fh, delimiter=dialect.sep), [])
+
+
+def open_bytes(path: Path):
+    """The file's bytes, decompressed as its name says (.gz, .bz2, .xz, .zst: Zstandard needs the zstandard
+    package, as pandas does)."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".gz":
+        import gzip
+
+        return gzip.open(path, "rb")
+    if suffix == ".bz2":
+        import bz2
+
+        return bz2.open(path, "rb")
+    if suffix == ".xz":
+        import lzma
+
+        return lzma.open(path, "rb")
+    if suffix == ".zst":
+        try:
+            import zstandard
+        except ImportError:
+            raise UserError(f"{path} is compressed with Zstandard, which needs the zstandard package: pip install "
+                            "zstandard (or compress it with gzip)") from None
+        return zstandard.open(path, "rb")
+    return open(path, "rb")

@@ -16,7 +16,7 @@ from .decide import (are_probabilities, check_score_count, check_score_types, de
                      logged_positive_label, not_probabilities, renormalised, sorted_labels, without_prediction)
 from .engines import choose_engine
 from .labels import check_predicted_labels, score_columns_by_class
-from .sources import resolve
+from .sources import IN_MEMORY, resolve
 from .tables import check_columns, clean, keyed, merge_near_duplicates, read_source, test_keys
 
 
@@ -32,7 +32,11 @@ def load_predictions(cfg) -> Dataset:
     source = resolve(cfg.path, csv_settings=(cfg.encoding, cfg.sep, cfg.decimal))
     named = _named_columns(cfg, list(source.columns))
     check_score_types(source, cfg.scores)
-    engine = choose_engine(cfg.engine, source.rows, cfg.engine_rows)
+    engine = "pandas" if source.kind in IN_MEMORY and cfg.engine == "auto" else \
+        choose_engine(cfg.engine, source.rows, cfg.engine_rows)
+    if engine != "pandas" and source.kind in IN_MEMORY:
+        raise UserError(f"data.engine={cfg.engine}: {source.kind} files are read by pandas only; set "
+                        "data.engine=pandas (or auto), or convert them to Parquet")
     if engine != "pandas":
         return aggregated.load(cfg, source, engine, named)
     files: dict = {}

@@ -14,7 +14,21 @@ from typing import Optional
 from .dialect import Dialect, header, sniff
 from ..errors import UserError
 
-KINDS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv"}
+KINDS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl",
+         ".ndjson": "jsonl", ".feather": "feather", ".arrow": "feather"}
+COMPRESSED = (".gz", ".bz2", ".xz", ".zst")  # CSV and TSV files compressed as a whole (read as they stream)
+TYPED = ("parquet", "feather")  # kinds whose files carry their columns' types
+IN_MEMORY = ("jsonl", "feather")  # kinds read by pandas only (data.engine=pandas)
+VALID_TYPES = ", ".join([*KINDS, *(f".csv{c}" for c in COMPRESSED)])
+
+
+def file_kind(path) -> Optional[str]:
+    """A file's kind from its name: parquet, csv, tsv (also compressed: .csv.gz, .csv.bz2, .csv.xz, .csv.zst),
+    jsonl or feather; None for any other."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if len(suffixes) >= 2 and suffixes[-1] in COMPRESSED:
+        return {".csv": "csv", ".tsv": "tsv"}.get(suffixes[-2])
+    return KINDS.get(suffixes[-1]) if suffixes else None
 CSV_BYTES_PER_ROW = 24  # auto's estimate of a CSV file's rows (no metadata to read): about 24 bytes a row
 
 
@@ -66,7 +80,7 @@ def resolve(path: str, key: str = "data.path", csv_settings: tuple = (None, None
     if p.is_file():
         files = [p]
     elif p.is_dir():
-        files = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in KINDS
+        files = sorted(f for f in p.rglob("*") if f.is_file() and file_kind(f)
                        and not any(part.startswith((".", "_")) for part in f.relative_to(p).parts))
         if not files:
             raise UserError(f"{key}={path!r}: the folder holds no {' / '.join(sorted(set(KINDS)))} file "
@@ -76,20 +90,21 @@ def resolve(path: str, key: str = "data.path", csv_settings: tuple = (None, None
         files = []
         for m in matched:  # a glob of partition folders (preds/date=2026-*/) takes the files below each
             files += [m] if m.is_file() else sorted(f for f in m.rglob("*") if f.is_file()
-                                                    and f.suffix.lower() in KINDS
+                                                    and file_kind(f)
                                                     and not f.name.startswith((".", "_")))
         if not files:
             raise UserError(f"{key}={path!r}: the glob matches no file (relative paths are taken from {Path.cwd()})")
     else:
         raise UserError(f"{key}={path!r}: no such file or folder (relative paths are taken from {Path.cwd()})")
-    kinds = {KINDS.get(f.suffix.lower()) for f in files}
+    kinds = {file_kind(f) for f in files}
     if None in kinds:
-        bad = next(f for f in files if f.suffix.lower() not in KINDS)
-        raise UserError(f"{key}={path!r}: {bad} has an unsupported file type {bad.suffix!r}; valid: {', '.join(KINDS)}")
+        bad = next(f for f in files if file_kind(f) is None)
+        raise UserError(f"{key}={path!r}: {bad} has an unsupported file type {''.join(bad.suffixes[-2:])!r}; "
+                        f"valid: {VALID_TYPES}")
     if len(kinds) > 1:
         raise UserError(f"{key}={path!r} mixes file types ({', '.join(sorted(kinds))}); give files of one type")
     source = Source(path=path, files=files, kind=kinds.pop(), columns={})
-    if source.kind != "parquet":
+    if source.kind in ("csv", "tsv"):
         source.dialect = sniff(files[0], source.kind, *csv_settings)
     _schema(source, key)
     return source
@@ -115,7 +130,7 @@ def _schema(source: Source, key: str) -> None:
             if name not in columns:
                 raise UserError(f"{key}={source.path!r}: {f} has no column {name!r}, which {first} has; every file "
                                 "must have the same columns")
-            if columns[name] != kind and source.kind == "parquet":
+            if columns[name] != kind and source.kind in TYPED:
                 raise UserError(f"{key}={source.path!r}: column {name!r} is {columns[name]} in {f} but {kind} in "
                                 f"{first}; every file must give a column the same type")
         extra = [c for c in columns if c not in reference]
@@ -127,7 +142,7 @@ def _schema(source: Source, key: str) -> None:
         raise UserError(f"{key}={source.path!r}: partition folder key {clash[0]!r} is also a column of the files")
     source.columns = {**reference, **{c: "string" for c in partitions}}
     source.partitions = partitions
-    source.rows, source.rows_exact = rows, source.kind == "parquet"
+    source.rows, source.rows_exact = rows, source.kind != "csv" and source.kind != "tsv"
 
 
 def _file_columns(path: Path, kind: str, key: str, dialect: Optional[Dialect] = None) -> tuple:
@@ -140,6 +155,17 @@ def _file_columns(path: Path, kind: str, key: str, dialect: Optional[Dialect] = 
             meta = pq.read_metadata(path)
             schema = meta.schema.to_arrow_schema()
             return {name: _type_name(schema.field(name).type) for name in schema.names}, meta.num_rows
+        if kind == "feather":
+            import pyarrow.feather as feather
+
+            table = feather.read_table(path, memory_map=True)  # mapped: the columns are not read
+            return {name: _type_name(table.schema.field(name).type) for name in table.schema.names}, table.num_rows
+        if kind == "jsonl":  # the first line's names; the types are pandas' when the rows are read
+            import json
+
+            with open(path, "rb") as fh:
+                first = json.loads(fh.readline() or b"{}")
+                return {str(name): "text" for name in first}, 1 + sum(1 for _ in fh)
         # CSV: the names from the header; the types are the engine's own sniffing (Warehouse.column_types)
         return {name: "text" for name in header(path, dialect)}, path.stat().st_size // CSV_BYTES_PER_ROW
     except Exception as exc:  # pyarrow raises several types for a file that is not Parquet

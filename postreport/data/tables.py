@@ -13,9 +13,9 @@ import pandas as pd
 from ..errors import UserError
 from . import dialect as csv_dialect
 from .labels import near_duplicate_labels
+from .sources import COMPRESSED, VALID_TYPES, file_kind
 
 
-READERS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 
 
 def read_table(path: str, key: str, files: dict, na_values=(), notes: Optional[list] = None,
@@ -26,18 +26,20 @@ def read_table(path: str, key: str, files: dict, na_values=(), notes: Optional[l
     `dialect`: already decided for the files of a source (its owner says so once); `text`: columns read as text
     whatever they look like (row keys: "007" and "7" are two keys); `drop`: data.drop, by the file's names."""
     p = Path(path).expanduser()
-    kind = READERS.get(p.suffix.lower())
+    kind = file_kind(p)
     notes = notes if notes is not None else []
     if kind is None:
-        raise UserError(f"{key}={path!r}: unsupported file type {p.suffix!r}; valid: {', '.join(READERS)}")
+        raise UserError(f"{key}={path!r}: unsupported file type {''.join(p.suffixes[-2:])!r}; valid: {VALID_TYPES}")
     if not p.is_file():
         raise UserError(f"{key}={path!r}: file not found (relative paths are taken from {Path.cwd()})")
     header: list = []
-    if kind == "parquet":
+    if kind in ("parquet", "feather", "jsonl"):
         try:
-            table = pd.read_parquet(p)
+            table = {"parquet": pd.read_parquet, "feather": pd.read_feather,
+                     "jsonl": lambda f: pd.read_json(f, lines=True, dtype=False)}[kind](p)
         except Exception as exc:  # pandas/pyarrow raise many types for a malformed file
-            raise UserError(f"{key}={path!r}: cannot read it as parquet: {exc}") from None
+            raise UserError(f"{key}={path!r}: cannot read it as {kind}: {str(exc).splitlines()[0]}") from None
+        table = without_nested(table, key, notes)
     else:
         given = dialect
         dialect = csv_dialect.sniff(p, kind, *csv_settings) if given is None else given
@@ -71,6 +73,22 @@ def read_table(path: str, key: str, files: dict, na_values=(), notes: Optional[l
     return tidy(table.drop(columns=list(drop)), key, list(na_values), notes, keep)
 
 
+def without_nested(table: pd.DataFrame, key: str, notes: list) -> pd.DataFrame:
+    """A struct, list or map column (Parquet, JSON objects) would become one text category per row, fed to the model
+    and the drift tests: left out, with a note naming them."""
+    nested = [c for c in table.columns if table[c].dtype == object and _nested(table[c])]
+    if not nested:
+        return table
+    notes.append(f"Columns of {key} that hold structs, lists or maps were left out (no model or test reads them as "
+                 f"values): {', '.join(map(str, nested[:20]))}.")
+    return table.drop(columns=nested)
+
+
+def _nested(values: pd.Series) -> bool:
+    first = values.dropna()
+    return len(first) > 0 and isinstance(first.iloc[0], (dict, list, tuple, np.ndarray))
+
+
 STREAM_BYTES = 64 << 20  # CSV files larger than this are parsed block by block (the text is never held whole)
 
 
@@ -84,6 +102,8 @@ def read_csv(path: Path, dialect, text: tuple = ()) -> pd.DataFrame:
     pandas_reader = dict(sep=dialect.sep, decimal=dialect.decimal, encoding=dialect.encoding, dtype=dtype)
     encoding = "utf8" if dialect.encoding == "utf-8-sig" else dialect.encoding  # pyarrow skips a UTF-8 BOM itself
     try:
+        if path.suffix.lower() in COMPRESSED:  # pandas decompresses as the name says
+            return pd.read_csv(path, **pandas_reader)
         if path.stat().st_size <= STREAM_BYTES:
             if dialect.decimal != ".":
                 return pd.read_csv(path, **pandas_reader)
