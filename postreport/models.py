@@ -233,7 +233,8 @@ def _align_features(estimator, data, path) -> list:
                             f"{data.features}")
         return []
     expected = [str(c) for c in expected]
-    lenient = isinstance(estimator, BoosterModel)  # LightGBM stores names with whitespace replaced by "_"
+    # LightGBM (a text model file, or its scikit-learn estimators) stores names with whitespace replaced by "_"
+    lenient = isinstance(estimator, BoosterModel) or type(estimator).__module__.startswith("lightgbm")
     by_name = {(_lightgbm_name(c) if lenient else c): c for c in data.X_test.columns}
     missing = [c for c in expected if c not in by_name]
     if missing:
@@ -243,7 +244,11 @@ def _align_features(estimator, data, path) -> list:
     data.X_test = data.X_test[columns]
     if data.X_train is not None:
         data.X_train = data.X_train[columns]
-    return [f"Columns the model does not use were left out: {extra}."] if extra else []
+    notes = [f"Columns the model does not use were left out: {extra}."] if extra else []
+    if lenient and any(by_name[c] != c for c in expected):
+        notes.append("The model's column names are LightGBM's (spaces written as '_'); the data's columns were "
+                     "matched to them that way.")
+    return notes
 
 
 def _lightgbm_name(column: str) -> str:

@@ -119,3 +119,26 @@ def test_a_model_that_does_not_converge_says_so_in_the_report(tmp_path):
     result, out = run_report(tmp_path, ["data=wine", "model=mlp", "model.params.max_iter=3",
                                         "report.analyses=[metrics]"], formats=("html", "json"))
     assert "did not converge" in (out / "report.html").read_text()
+
+
+def test_a_lightgbm_estimator_fitted_on_names_with_spaces_loads_from_skops(tmp_path):
+    """LightGBM stores breast cancer's 'mean radius' as 'mean_radius': its scikit-learn estimator saved with skops
+    was refused (exit 2, 'needs columns the data lacks') though the columns are the same; now they are matched as
+    LightGBM rewrites them, with a note, and it predicts as the original on the data's own columns."""
+    from types import SimpleNamespace
+
+    import lightgbm
+    import skops.io as sio
+    from sklearn.datasets import load_breast_cancer
+
+    from postreport.models import load_candidate
+
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    model = lightgbm.LGBMClassifier(n_estimators=10, verbose=-1).fit(X[:400], y[:400])
+    sio.dump(model, tmp_path / "lgb.skops")
+    data = SimpleNamespace(task="binary", labels=[0, 1], X_test=X[400:].reset_index(drop=True), X_train=None,
+                           features=list(X.columns), target="target")
+    candidate = load_candidate(SimpleNamespace(path=str(tmp_path / "lgb.skops"), trust=True), data)
+    assert any("spaces written as '_'" in n for n in candidate.notes)
+    assert list(data.X_test.columns) == list(X.columns)
+    np.testing.assert_allclose(candidate.estimator.predict_proba(data.X_test), model.predict_proba(X[400:]))
