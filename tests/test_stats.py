@@ -137,8 +137,8 @@ def test_hand_till_auc_equals_sklearns_ovo_macro(K, n):
     proba /= proba.sum(axis=1, keepdims=True)
     assert hand_till_auc(y, proba) == pytest.approx(skm.roc_auc_score(y, proba, multi_class="ovo", average="macro"))
     assert ovr_macro_auc(y, proba) == pytest.approx(skm.roc_auc_score(y, proba, multi_class="ovr", average="macro"))
-    with pytest.raises(ValueError, match="probabilities"):
-        ovr_macro_auc(y, proba * 2)
+    # it only ranks: scores that are not probabilities get it (whether they are is decided where they are read)
+    assert ovr_macro_auc(y, proba * 2) == pytest.approx(ovr_macro_auc(y, proba))
 
 
 def test_numpy_curves_and_confusion_equal_scikit_learns():
