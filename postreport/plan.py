@@ -198,8 +198,10 @@ class Plan:
         return {"profile": self.profile, "threads": self.threads, "estimated_seconds": round(self.seconds, 1),
                 "shape": asdict(self.shape), "steps": [s.to_json() for s in self.steps]}
 
-    def lines(self, speed: float = 1.0) -> list:
-        """The plan as text (dry_run): one line per step; `speed`: this machine's time per reference second."""
+    def lines(self) -> list:
+        """The plan as text (dry_run): one line per step, in seconds on the reference machine. No estimate for this
+        machine: a probe of its speed (a timed sort) ran 5-7x slower here than on the reference while LightGBM and
+        rendering ran 1-2x, and it moved with the machine's load, so it misled more than it told."""
         s = self.shape
         head = (f"plan ({self.profile} profile): {s.task}, {s.n_train:,} training and {s.n_test:,} test rows, "
                 f"{s.n_features} features" + (f", {s.n_classes} classes" if s.n_classes else "")
@@ -207,11 +209,11 @@ class Plan:
         out = [head, f"{'step':<24} {'rows':>9} {'folds':>5} {'trials':>6} {'repeats':>7} {'est. s':>8}  what"]
         for st in self.steps:
             cells = [f"{v:,}" if v is not None else "" for v in (st.rows, st.folds, st.trials, st.repeats)]
-            est = f"{st.seconds * speed:.1f}" if st.runs else "-"
+            est = f"{st.seconds:.1f}" if st.runs else "-"
             what = st.what + (f" ({st.why})" if st.why else "")
             out.append(f"{st.name:<24} {cells[0]:>9} {cells[1]:>5} {cells[2]:>6} {cells[3]:>7} {est:>8}  {what}")
-        out.append(f"estimated total: {self.seconds * speed:.0f} s on this machine"
-                   + (f" ({self.seconds:.0f} s on the reference machine)" if abs(speed - 1) > 0.05 else ""))
+        out.append(f"estimated total: {self.seconds:.0f} s on the reference machine (2 cores, quiet; a slower or "
+                   "busier machine takes longer)")
         return out
 
 
@@ -472,27 +474,6 @@ def _importance(plan: Plan, cfg, shape: Shape, analyses: dict) -> None:
                            rows["seconds"], rows=rows["permutation"], repeats=rows["repeats"],
                            why=("sized to analyses.feature_importance.max_seconds: " + ", ".join(sized))
                            if sized else ""))
-
-
-SPEED_PROBE_SECONDS = 0.0119  # the probe below on the quiet reference machine (the fastest of 5)
-
-
-def machine_speed() -> float:
-    """This machine's seconds per reference second, for the dry run's estimates only (never for a decision): a
-    fixed sort and histogram, timed five times after a warm-up, the fastest against the reference machine's."""
-    import time
-
-    import numpy as np
-
-    values = np.random.default_rng(0).random(1_000_000)
-    np.sort(values)
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        np.sort(values)
-        np.histogram(values, bins=255)
-        times.append(time.perf_counter() - start)
-    return float(min(times)) / SPEED_PROBE_SECONDS
 
 
 MEASURED_AS = {  # plan step -> the run's timer steps that measure it

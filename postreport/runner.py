@@ -32,7 +32,7 @@ from .gates import blocking, check_task, evaluate, markdown, parse, unevaluated_
 from .metrics import candidate_metrics
 from .models import build_candidate
 from .out_of_fold import out_of_fold_outputs
-from .plan import Plan, Shape, apply_profile, machine_speed, make_plan
+from .plan import Plan, Shape, apply_profile, make_plan
 from .predictions import predict
 from .report import render_card, style
 from .report.build import build_report
@@ -328,7 +328,7 @@ def dry_run(cfg, checked: Checked, output_dir: Path) -> RunResult:
     data = load_dataset(cfg.data, cfg.seed)
     check_task(checked.gates, data.task)
     plan = plan_run(cfg, checked, data)
-    print("\n".join(plan.lines(machine_speed())), flush=True)
+    print("\n".join(plan.lines()), flush=True)
     return RunResult(exit_code=0, output_dir=output_dir, files={}, metrics={"plan": plan.to_json()}, dry_run=True)
 
 

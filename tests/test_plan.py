@@ -32,6 +32,9 @@ def test_the_same_config_and_shape_give_the_same_plan_without_a_clock(monkeypatc
     monkeypatch.setattr(time, "time", no_clock)
     monkeypatch.setattr(time, "monotonic", no_clock)
     assert planned()[0].to_json() == first
+    lines = planned()[0].lines()  # the dry run's text: reference seconds only, no clock-read guess at this machine
+    assert lines[-1].startswith(f"estimated total: {first['estimated_seconds']:.0f} s on the reference machine")
+    assert not any("on this machine" in line for line in lines)
 
 
 def test_tuning_trials_follow_the_planned_budget():
