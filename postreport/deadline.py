@@ -58,10 +58,15 @@ class Deadline:
                 "run (a wall-clock safety net, off by default; the plan sizes every step from the data's shape)")
 
     @contextmanager
-    def cuttable(self):
-        """A step that may be cut: Cut when the deadline has passed before it or passes during it."""
+    def cuttable(self, planned: float = 0.0):
+        """A step that may be cut: Cut when the deadline has passed before it or passes during it, or before it
+        starts when its planned seconds would pass it (its work would be spent and thrown away)."""
         if self.passed:
             raise Cut(self.reason())
+        elapsed = time.perf_counter() - self.start
+        if self.seconds is not None and planned > 0 and elapsed + planned > self.seconds:
+            raise Cut(f"not started: its planned {planned:.1f} s would pass budget.max_seconds={self.seconds:g} s "
+                      f"({elapsed:.1f} s into the run; a wall-clock safety net, off by default)")
         self._cuttable = True
         try:
             yield

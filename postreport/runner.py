@@ -287,7 +287,7 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer, deadline: Optional[
     add_tuned(ctx, timer, deadline)
     if plan.oof_rows:  # once, before stacking and the sections that share them
         try:
-            with timer.step("out-of-fold"), deadline.cuttable():
+            with timer.step("out-of-fold"), deadline.cuttable(planned_seconds(plan, "out-of-fold")):
                 out_of_fold_outputs(ctx)
         except Cut as cut:
             log.warning("out-of-fold predictions cut: %s", cut)
@@ -358,6 +358,9 @@ def run_analysis(name: str, cls, settings, ctx: RunContext, timer: Timer,
             if reason:
                 outcome.status, outcome.error = "skipped", reason
                 step.outcome = f"skipped ({reason})"
+            elif analysis.shows_prepared:  # its work is done (cutting it would throw it away): shown
+                outcome.result = analysis.compute(ctx, settings)
+                outcome.items = list(analysis.items(outcome.result))
             else:
                 with (deadline or Deadline(None)).cuttable():
                     outcome.result = analysis.compute(ctx, settings)
@@ -515,6 +518,12 @@ class _Shortened(logging.Filter):
         return True
 
 
+def planned_seconds(plan, step: str) -> float:
+    """The plan's seconds for one of its steps (0 when it has none)."""
+    found = plan.step(step) if plan is not None else None
+    return found.seconds if found is not None and found.runs else 0.0
+
+
 def add_tuned(ctx: RunContext, timer: Timer, deadline: Deadline) -> None:
     """Tune the configured model when asked and possible; the tuned model joins the candidates."""
     cfg, data = ctx.cfg, ctx.data
@@ -528,7 +537,7 @@ def add_tuned(ctx: RunContext, timer: Timer, deadline: Deadline) -> None:
         ctx.tuning_skipped = f"The search did not start: {ctx.plan.why('tuning')}. Raise tuning.timeout (or null)."
     else:
         try:
-            with timer.step("tuning"), deadline.cuttable():
+            with timer.step("tuning"), deadline.cuttable(planned_seconds(ctx.plan, "tuning")):
                 ctx.tuning = tune(cfg.tuning, cfg.model, data, ctx.seed, ctx.n_jobs, ctx.model,
                                   trials=ctx.plan.tuning_trials, planned=ctx.plan.why("tuning"))
         except Cut as cut:
@@ -548,7 +557,7 @@ def add_ensembles(ctx: RunContext, timer: Timer, deadline: Deadline) -> None:
 
     with timer.step("ensembles"):
         try:
-            with deadline.cuttable():
+            with deadline.cuttable(planned_seconds(ctx.plan, "ensemble members")):
                 ensembles.build(cfg.ensemble, ctx, _user_config_dirs())
         except Cut as cut:
             ctx.notes.append(f"The ensembles were cut: {cut}. The leaderboard shows the models fitted before.")

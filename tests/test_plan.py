@@ -216,3 +216,22 @@ def test_sections_past_the_safety_net_are_cut_and_shown_so(tmp_path, monkeypatch
         result.closing_line()
     html = (out / "report.html").read_text()
     assert "Cut: budget.max_seconds=2 s passed" in html and 'class="badge cut"' in html
+
+
+def test_a_step_whose_planned_seconds_would_pass_the_budget_is_cut_before_it_starts():
+    """budget.max_seconds=5 let the tuning search run, then cut the section that shows it: the time spent, the
+    result thrown away. A step planned past the budget is not started; the sections that show prepared work are
+    never cut once it is done."""
+    from postreport import registry
+    from postreport.deadline import Cut, Deadline
+
+    started = []
+    with Deadline(5.0) as deadline:
+        with pytest.raises(Cut, match=r"not started: its planned 9.0 s would pass budget.max_seconds=5 s"):
+            with deadline.cuttable(planned=9.0):
+                started.append("search")
+        with deadline.cuttable(planned=1.0):
+            started.append("small step")
+    assert started == ["small step"]
+    shown = {name for name, cls in registry.load_all().items() if cls.shows_prepared}
+    assert shown == {"tuning", "leaderboard"}

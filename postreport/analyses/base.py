@@ -17,6 +17,9 @@ class Analysis:
     lead: ClassVar[str] = ""
     Settings: ClassVar[type] = NoSettings  # a dataclass; the config's `analyses.<name>` is validated against it
     aggregated: ClassVar[bool] = False  # computes from aggregated input too (cells of rows, `data.weights`)
+    # shows work the run did before the sections (the tuning search, the ensembles' fits): not cut by
+    # budget.max_seconds once that work is done, which would throw it away
+    shows_prepared: ClassVar[bool] = False
 
     def check(self, data, settings) -> None:
         """Raise UserError when the settings cannot fit the data. Runs before any model is fitted."""

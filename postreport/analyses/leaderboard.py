@@ -100,6 +100,7 @@ class LeaderboardResult:
 
 class LeaderboardAnalysis(Analysis):
     name = "leaderboard"
+    shows_prepared = True
     title = "Leaderboard and ensembles"
     lead = "Every model of this run on the same test rows, and whether the differences are real."
 
