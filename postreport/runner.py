@@ -358,7 +358,7 @@ def run_analysis(name: str, cls, settings, ctx: RunContext, timer: Timer,
             if reason:
                 outcome.status, outcome.error = "skipped", reason
                 step.outcome = f"skipped ({reason})"
-            elif analysis.shows_prepared:  # its work is done (cutting it would throw it away): shown
+            elif getattr(analysis, "shows_prepared", False):  # its work is done (cutting it would throw it away): shown
                 outcome.result = analysis.compute(ctx, settings)
                 outcome.items = list(analysis.items(outcome.result))
             else:
