@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import UserError
 from .resources import resource_dir
-from .run_folder import unwritable
+from .run_folder import promote_record, unwritable
 
 # Hydra, the config schemas (every analysis's settings) and with them pandas and scikit-learn are imported when a run
 # starts; `postreport --help` alone is answered from the config folders (fast_help)
@@ -47,11 +47,14 @@ def _job(cfg) -> int:
     if multirun and "joblib" in str(hydra_cfg.launcher.get("_target_", "")) and cfg.n_jobs == -1:
         cfg.n_jobs = 1  # jobs already run in parallel processes: each model uses one thread (never nest)
     error = None
+    folder, written = hydra_cfg.runtime.output_dir, False
     try:
-        result = run(cfg, hydra_cfg.runtime.output_dir, overrides=list(hydra_cfg.overrides.task))
-        code = result.exit_code
+        result = run(cfg, folder, overrides=list(hydra_cfg.overrides.task))
+        code, written = result.exit_code, bool(result.files)
+        promote_record(Path(folder), hydra_cfg.output_subdir, written)
         print(result.closing_line(), flush=True)
     except UserError as exc:
+        promote_record(Path(folder), hydra_cfg.output_subdir, False)
         if os.environ.get("HYDRA_FULL_ERROR") == "1":
             raise
         print(f"postreport: error: {exc}", file=sys.stderr)

@@ -25,7 +25,7 @@ from .version import __version__
 log = logging.getLogger("postreport")
 CACHE = ".postreport-dashboard-cache.json"
 CACHE_VERSION = 2
-SKIP_DIRS = {".hydra", ".submitit", ".git", "__pycache__", "node_modules", ".ci-venv", "venv", ".venv"}
+SKIP_DIRS = {".hydra", ".hydra.next", ".submitit", ".git", "__pycache__", "node_modules", ".ci-venv", "venv", ".venv"}
 HEADLINE = {"binary": ["roc_auc", "f1", "accuracy"], "multiclass": ["accuracy", "f1_macro", "roc_auc"],
             "regression": ["rmse", "mae", "r2"]}
 

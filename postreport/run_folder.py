@@ -80,3 +80,27 @@ def unwritable(argv: list) -> Optional[str]:
     what = "is not a folder" if existing.exists() and not existing.is_dir() else "cannot be written (read-only)"
     return (f"the output folder {wanted} cannot be made: {existing} {what}; choose a writable folder with "
             f"{key}...")
+
+
+STAGED_RECORD = ".hydra.next"  # hydra.output_subdir (conf/config.yaml): where Hydra writes its record of a run
+RECORD = ".hydra"
+
+
+def promote_record(folder: Path, staged: Optional[str], report_written: bool) -> None:
+    """Hydra's record of this run (written into `staged` before the run) becomes the folder's .hydra/ once the
+    report files are written, each file replaced whole, so .hydra/ never describes a run whose report is not there;
+    a run stopped on bad input promotes it only into a folder without an earlier report (README: .hydra/ is written
+    then too). A user's own hydra.output_subdir is left as Hydra wrote it."""
+    folder = Path(folder)
+    if staged != STAGED_RECORD or not (folder / staged).is_dir():
+        return
+    if not report_written and (folder / "metrics.json").is_file():
+        return  # the earlier report stays, and with it the record that describes it
+    target = folder / RECORD
+    try:
+        target.mkdir(exist_ok=True)
+        for path in (folder / staged).iterdir():
+            os.replace(path, target / path.name)
+        (folder / staged).rmdir()
+    except OSError as exc:
+        log.warning("Hydra's record of the run stays in %s: %s", folder / staged, exc)

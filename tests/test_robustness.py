@@ -363,3 +363,29 @@ def test_a_large_csv_is_read_block_by_block_into_the_same_frame(tmp_path, monkey
     streamed = read()
     pd.testing.assert_frame_equal(whole, streamed)
     assert whole["v"].isna().sum() == (frame["v"] == "?").sum()
+
+
+@pytest.mark.slow
+def test_the_folders_hydra_record_describes_the_report_beside_it(tmp_path):
+    """Hydra writes its record of a run before the run; a killed run (or one stopped on bad input) used to leave
+    .hydra/ describing itself beside the earlier report. The record is written to .hydra.next/ and becomes .hydra/
+    only with the report files (or in a folder without a report)."""
+    from postreport.run_folder import promote_record
+
+    first = cli(["data=iris", "report.analyses=[metrics]", "report.formats=[json]", "seed=1"], cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    out = tmp_path / "out"
+    assert "seed=1" in (out / ".hydra" / "overrides.yaml").read_text() and not (out / ".hydra.next").exists()
+    bad = cli(["data=iris", "report.analyses=[metrics]", "report.formats=[json]", "seed=2", "data.task=nope"],
+              cwd=tmp_path)
+    assert bad.returncode == 2
+    assert "seed=1" in (out / ".hydra" / "overrides.yaml").read_text()  # the record of the report that is there
+    (out / ".hydra.next").mkdir(exist_ok=True)  # as a run killed before its report leaves it
+    (out / ".hydra.next" / "overrides.yaml").write_text("- seed=3\n")
+    promote_record(out, ".hydra.next", report_written=False)
+    assert "seed=1" in (out / ".hydra" / "overrides.yaml").read_text()
+    promote_record(out, ".hydra.next", report_written=True)
+    assert "seed=3" in (out / ".hydra" / "overrides.yaml").read_text() and not (out / ".hydra.next").exists()
+    (tmp_path / "new").mkdir()
+    fresh = cli(["data=iris", "data.task=nope"], cwd=tmp_path / "new")  # no report there: Hydra's record, as always
+    assert fresh.returncode == 2 and (tmp_path / "new" / "out" / ".hydra" / "overrides.yaml").is_file()
