@@ -262,7 +262,7 @@ def make_plan(cfg, shape: Shape, analyses: dict, config_dirs: tuple = ()) -> Pla
     if not shape.image_pixels:  # pixels are not columns: those sections skip image data (analyses.base.IMAGES)
         _importance(plan, cfg, shape, analyses)
         _drift(plan, shape, analyses)
-    _saliency(plan, shape, analyses)
+    _saliency(plan, cfg, shape, analyses)
     rows = min(shape.n_test, cfg.bootstrap.max_exact_rows) if K <= 2 else shape.n_test  # multiclass: every row
     ranked = K > 2 and ranks_every_class(cfg.bootstrap.resamples, shape.n_test, K)  # else DeLong's, not resampled
     boot = cfg.bootstrap.resamples * rows * (1 + (K if ranked else 0))
@@ -422,6 +422,10 @@ def _drift(plan: Plan, shape: Shape, analyses: dict) -> None:
     domain = ModelCost("gbdt", trees=100, leaves=15)
     seconds = (DRIFT_SECONDS_PER_CELL * (shape.n_train + shape.n_test) * max(shape.n_features, 1)
                + domain.fit_seconds(rows // 2, shape.n_features, 2))
+    if settings.reference is None and shape.trainable and plan.cost is not None:
+        # prediction drift: the model's predictions on a sample of the training rows
+        seconds += plan.cost.predict_seconds(min(shape.n_train, settings.domain_rows), shape.n_features,
+                                             shape.n_classes)
     plan.steps.append(Step("drift", "per-column tests and the domain classifier (fitted on half the rows)", seconds,
                            rows=rows))
 
@@ -431,12 +435,16 @@ SALIENCY_SECONDS_PER_OP = 5e-10  # measured: bench_images.py, 7e9 multiply-adds 
 SALIENCY_SECONDS_PER_EVAL = 2e-5  # per image the model is asked about (blending, batching)
 
 
-def _saliency(plan: Plan, shape: Shape, analyses: dict) -> None:
+def _saliency(plan: Plan, cfg, shape: Shape, analyses: dict) -> None:
     """Image data: RISE's masks from the model's size and the examples (never from the clock), and the work of the
     maps and their checks: occlusion windows and masks per example, the class maps, the randomised copies and the
     deletion / insertion curves."""
     settings = analyses.get("saliency")
-    if settings is None or not shape.image_pixels:
+    if settings is None:
+        return
+    if not shape.image_pixels:
+        if shape.trainable or cfg.model.path:  # logged predictions: no model to explain (the section skips)
+            _tabular_saliency(plan, shape, analyses, settings)
         return
     from .image_saliency import RANDOM_ORDERS, STEPS, plan_masks
 
@@ -457,6 +465,28 @@ def _saliency(plan: Plan, shape: Shape, analyses: dict) -> None:
                            rows=examples, repeats=masks,
                            why="" if settings.masks else f"masks from the model's {shape.model_ops:,} multiply-adds "
                                                          "per image"))
+
+
+TABULAR_DELETION_STEPS = 10  # image_saliency.feature_deletion's default: the top features replaced one at a time
+
+
+def _tabular_saliency(plan: Plan, shape: Shape, analyses: dict, settings) -> None:
+    """Tabular saliency: the attributions (shared with feature importance when it runs with the same settings, so
+    planned there) and the deletion check's predictions: (steps + 1) frames of DELETION_ROWS rows, in the
+    attributions' order and RANDOM_ORDERS random ones."""
+    from .analyses.saliency import DELETION_ROWS
+    from .image_saliency import RANDOM_ORDERS
+
+    F, K, cost = max(shape.n_features, 1), shape.n_classes, plan.cost
+    rows = plan.rows_for(settings)
+    seconds = 0.0 if "feature_importance" in analyses else cost.attribution_seconds(
+        rows["attributions"], F, K, settings.permutations, settings.background)
+    checked = settings.checks and shape.task != "regression"
+    deleted = min(rows["attributions"], DELETION_ROWS)
+    if checked:
+        seconds += cost.predict_seconds((min(TABULAR_DELETION_STEPS, F) + 1) * deleted * (1 + RANDOM_ORDERS), F, K)
+    plan.steps.append(Step("saliency", "attribution heat map and waterfalls" + (
+        f", the deletion check on {deleted:,} rows" if checked else ""), seconds, rows=rows["attributions"]))
 
 
 def _importance(plan: Plan, cfg, shape: Shape, analyses: dict) -> None:
@@ -481,6 +511,7 @@ MEASURED_AS = {  # plan step -> the run's timer steps that measure it
     "out-of-fold": ("out-of-fold",), "ensemble members": ("ensembles",), "predict": ("predict",),
     "feature importance": ("analysis: feature_importance",),
     "intervals": ("analysis: metrics", "analysis: leaderboard"), "slices": ("analysis: slices",),
+    "saliency": ("analysis: saliency",), "drift": ("analysis: drift",),
     "render": ("draw figures", "render html", "render pdf"),
 }
 

@@ -235,3 +235,20 @@ def test_a_step_whose_planned_seconds_would_pass_the_budget_is_cut_before_it_sta
     assert started == ["small step"]
     shown = {name for name, cls in registry.load_all().items() if getattr(cls, "shows_prepared", False)}
     assert shown == {"tuning", "leaderboard"}
+
+
+def test_tabular_saliency_and_prediction_drift_are_planned():
+    """Tabular saliency took 20-35 s unplanned at 30 and 200 classes (its deletion check predicted 11 x 4 frames of
+    every explained row): it runs on DELETION_ROWS of them and is a step of the plan, as is the drift section's
+    prediction of the training rows; both are measured against their own timer steps."""
+    from postreport.analyses.saliency import DELETION_ROWS
+    from postreport.image_saliency import RANDOM_ORDERS
+    from postreport.plan import MEASURED_AS
+
+    plan, _ = planned(n_train=4800, n_test=1200, features=20, classes=30)
+    step = plan.step("saliency")
+    assert step is not None and step.runs and f"deletion check on {DELETION_ROWS}" in step.what
+    frames = (10 + 1) * DELETION_ROWS * (1 + RANDOM_ORDERS)
+    assert step.seconds == pytest.approx(plan.cost.predict_seconds(frames, 20, 30))  # importance plans the rest
+    assert plan.step("drift").seconds > plan.cost.predict_seconds(4800, 20, 30)
+    assert MEASURED_AS["saliency"] == ("analysis: saliency",) and MEASURED_AS["drift"] == ("analysis: drift",)

@@ -10,7 +10,6 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from ..bootstrap import binary as bootstrap_binary
 from ..bootstrap import intervals_on
 from ..data import histograms
 from ..data.sources import resolve
@@ -22,7 +21,7 @@ from ..report.model import Estimate, Figure, Note, Table
 from ..sampling import sample_rows
 from ..stats import drift as st
 from ..stats.proportions import z_for
-from ..stats.ranking import rank_auc
+from ..stats.ranking import macro_auc_interval, rank_auc
 from .base import IMAGES, Analysis
 
 
@@ -360,9 +359,8 @@ def _domain_classifier(ref_frame, cur_frame, ctx, settings: DriftSettings, resul
     score = model.predict_proba(X_held)[:, 1]
     ci = None
     boot = ctx.cfg.bootstrap
-    if intervals_on(boot):
-        ci = bootstrap_binary(y_held, (score >= 0.5).astype(int), score, boot, ctx.bootstrap_seed,
-                              stratified=False).interval("roc_auc")
+    if intervals_on(boot):  # DeLong's, as every ROC AUC's in the report (bootstrap.binary), without resampling
+        ci = macro_auc_interval(y_held, np.column_stack([1 - score, score]), z_for(boot.level))[1]
     gain = model.booster_.feature_importance(importance_type="gain")
     top = [str(X.columns[i]) for i in np.argsort(-gain)[:5] if gain[i] > 0]
     return {"auc": rank_auc(y_held == 1, score), "auc_ci": ci, "top_columns": top, "rows": [len(ref), len(cur)]}
