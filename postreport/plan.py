@@ -147,6 +147,7 @@ class Plan:
     oof_rows: Optional[int] = None  # rows of the configured model's out-of-fold fits (None: none)
     cost: Optional[ModelCost] = None  # the configured model's
     saliency_masks: Optional[int] = None  # image data: RISE's masks (analyses.saliency.masks, or planned)
+    deletion_rows: Optional[int] = None  # tabular saliency: the rows of its deletion check (planned)
 
     def rows_for(self, settings) -> dict:
         """Rows for permutation importance, attributions and partial dependence (settings: the section's
@@ -424,8 +425,10 @@ def _drift(plan: Plan, shape: Shape, analyses: dict) -> None:
                + domain.fit_seconds(rows // 2, shape.n_features, 2))
     if settings.reference is None and shape.trainable and plan.cost is not None:
         # prediction drift: the model's predictions on a sample of the training rows
-        seconds += plan.cost.predict_seconds(min(shape.n_train, settings.domain_rows), shape.n_features,
-                                             shape.n_classes)
+        from .analyses.drift import PREDICTION_ROWS
+
+        seconds += plan.cost.predict_seconds(min(shape.n_train, settings.domain_rows, PREDICTION_ROWS),
+                                             shape.n_features, shape.n_classes)
     plan.steps.append(Step("drift", "per-column tests and the domain classifier (fitted on half the rows)", seconds,
                            rows=rows))
 
@@ -467,6 +470,7 @@ def _saliency(plan: Plan, cfg, shape: Shape, analyses: dict) -> None:
                                                          "per image"))
 
 
+MIN_DELETION_ROWS = 30  # the deletion check's fewest rows (its interval is over the rows)
 TABULAR_DELETION_STEPS = 10  # image_saliency.feature_deletion's default: the top features replaced one at a time
 
 
@@ -482,11 +486,20 @@ def _tabular_saliency(plan: Plan, shape: Shape, analyses: dict, settings) -> Non
     seconds = 0.0 if "feature_importance" in analyses else cost.attribution_seconds(
         rows["attributions"], F, K, settings.permutations, settings.background)
     checked = settings.checks and shape.task != "regression"
-    deleted = min(rows["attributions"], DELETION_ROWS)
+    why = ""
     if checked:
-        seconds += cost.predict_seconds((min(TABULAR_DELETION_STEPS, F) + 1) * deleted * (1 + RANDOM_ORDERS), F, K)
+        frames = (min(TABULAR_DELETION_STEPS, F) + 1) * (1 + RANDOM_ORDERS)  # predictions per row
+        wanted = min(rows["attributions"], DELETION_ROWS)
+        third = None if settings.max_seconds is None else settings.max_seconds / 3
+        plan.deletion_rows = affordable(lambda r: cost.predict_seconds(frames * r, F, K), wanted, third,
+                                        min(MIN_DELETION_ROWS, wanted))
+        seconds += cost.predict_seconds(frames * plan.deletion_rows, F, K)
+        if plan.deletion_rows < wanted:
+            why = (f"the deletion check on {plan.deletion_rows:,} of {wanted:,} rows, sized to a third of "
+                   f"analyses.saliency.max_seconds={settings.max_seconds:g}")
     plan.steps.append(Step("saliency", "attribution heat map and waterfalls" + (
-        f", the deletion check on {deleted:,} rows" if checked else ""), seconds, rows=rows["attributions"]))
+        f", the deletion check on {plan.deletion_rows:,} rows" if checked else ""), seconds,
+        rows=rows["attributions"], why=why))
 
 
 def _importance(plan: Plan, cfg, shape: Shape, analyses: dict) -> None:

@@ -34,18 +34,35 @@ def model_classes(model, default=()) -> list:
     return [c.item() if hasattr(c, "item") else c for c in getattr(model, "classes_", default)]
 
 
+TOP_CLASS_PREDICTORS = {  # predict(X) is classes_[argmax(predict_proba(X))] in their own code, ties included
+    ("lightgbm.sklearn", "LGBMClassifier"), ("sklearn.ensemble._forest", "RandomForestClassifier"),
+    ("sklearn.ensemble._forest", "ExtraTreesClassifier"), ("sklearn.tree._classes", "DecisionTreeClassifier"),
+    ("sklearn.ensemble._hist_gradient_boosting.gradient_boosting", "HistGradientBoostingClassifier"),
+}
+
+
+def predicts_top_class(model) -> bool:
+    """Whether the model's labels are its classes at the argmax of its probabilities (so one pass gives both: a
+    200-class LightGBM took 6 s a pass on 1,250 rows); a Pipeline by its final step."""
+    final = model.steps[-1][1] if hasattr(model, "steps") else model
+    return (type(final).__module__, type(final).__name__) in TOP_CLASS_PREDICTORS and hasattr(model, "classes_")
+
+
 def predict(candidate, data) -> Predictions:
     if data.logged is not None:
         return from_log(data)
     model = candidate.estimator
     start = time.perf_counter()
-    y_pred = np.asarray(model.predict(data.X_test))
     proba = None
     classes: list = []
     if data.task != "regression":
         classes = model_classes(model, data.labels)
         if hasattr(model, "predict_proba"):
             proba = np.asarray(model.predict_proba(data.X_test), dtype=float)
+    if proba is not None and predicts_top_class(model):  # predict once: its labels are the top probability's
+        y_pred = np.asarray(model.classes_)[np.argmax(proba, axis=1)]
+    else:
+        y_pred = np.asarray(model.predict(data.X_test))
     seconds = time.perf_counter() - start
     y_true = data.y_test.to_numpy()
     if data.task == "regression":

@@ -366,12 +366,15 @@ def _domain_classifier(ref_frame, cur_frame, ctx, settings: DriftSettings, resul
     return {"auc": rank_auc(y_held == 1, score), "auc_ci": ci, "top_columns": top, "rows": [len(ref), len(cur)]}
 
 
+PREDICTION_ROWS = 1000  # training rows the model predicts for the prediction drift test (200 classes: 5 s a 1,000)
+
+
 def _prediction_drift(ctx, settings: DriftSettings) -> Optional[dict]:
     """The model's predictions on (a sample of) the training rows against those on the test rows."""
     model, data = ctx.model.estimator, ctx.data
     if model is None:
         return None
-    rows = sample_rows(data.n_train, settings.domain_rows, ctx.seed + 13)
+    rows = sample_rows(data.n_train, min(settings.domain_rows, PREDICTION_ROWS), ctx.seed + 13)
     X = data.X_train.iloc[rows]
     if data.task == "regression":
         statistic, p = st.ks(model.predict(X).astype(float), ctx.predictions.y_pred.astype(float))

@@ -132,7 +132,8 @@ def label_probabilities(model, data):
     return predict
 
 
-DELETION_ROWS = 200  # tabular deletion check: explained rows it replaces features in ((steps + 1) x 4 predictions each)
+DELETION_ROWS = 200  # tabular deletion check: at most these explained rows ((steps + 1) x 4 predictions each), fewer
+# where the plan finds them past a third of max_seconds (hundreds of classes)
 CHECKS_CAPTION = (
     "Can these maps be trusted? Randomisation (Adebayo et al., 2018): the maps of copies of the model with re-drawn "
     "weights against the real maps, mean |Spearman correlation| over the {examples} examples with a bootstrap "
@@ -274,7 +275,8 @@ class SaliencyAnalysis(Analysis):
         source = data.X_train if data.X_train is not None else data.X_test
         fill = pd.DataFrame([{c: (source[c].mode().iloc[0] if isinstance(source[c].dtype, pd.CategoricalDtype)
                                   else source[c].mean()) for c in source.columns}]).astype(source.dtypes.to_dict())
-        picked = sample_rows(len(rows), DELETION_ROWS, ctx.seed + 5)  # a seeded sample of the explained rows
+        planned = ctx.plan.deletion_rows if ctx.plan is not None and ctx.plan.deletion_rows else DELETION_ROWS
+        picked = sample_rows(len(rows), planned, ctx.seed + 5)  # a seeded sample of the explained rows
         rows, values = rows[picked], values[picked]
         target = enc.pred_idx[rows]
         towards = values.copy()
