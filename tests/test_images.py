@@ -309,3 +309,26 @@ def test_an_onnx_image_model_from_the_command_line(onnx_cnn, tmp_path):
                     dtype=np.float32).reshape(len(rows), -1) / 255
     truth = [Path(f).parent.name for f in sorted((tmp_path / "test").rglob("*.png"))]
     assert result.metrics["metrics"]["accuracy"] == pytest.approx(skm.accuracy_score(truth, model.predict(read)))
+
+
+def test_a_colour_palette_image_sets_three_channels_and_a_grey_one_one(tmp_path):
+    """Palette PNGs ("P") were always read as grayscale: a red/blue palette lost its colours."""
+    from PIL import Image
+
+    from postreport.data.images import load_images
+
+    for name, colours in (("colour", [(255, 0, 0), (0, 0, 255)]), ("grey", [(30, 30, 30), (200, 200, 200)])):
+        for label in ("a", "b"):
+            (tmp_path / name / label).mkdir(parents=True)
+            for i in range(3):
+                image = Image.new("P", (4, 4))
+                image.putpalette([v for c in colours for v in c])
+                image.putpixel((i, i), 1)
+                image.save(tmp_path / name / label / f"{i}.png")
+    cfg = SimpleNamespace(path=str(tmp_path / "colour"), test_path=None, image_size=None, channels=None,
+                          scale=1 / 255, normalize={}, layout="NCHW", task=None, test_size=0.5, stratify=True,
+                          seed=None, positive_label=None, name="p", max_pixels=89_478_485)
+    data = load_images(cfg, seed=0)
+    assert data.channels == 3 and data.X_test.to_numpy().reshape(-1, 4, 4, 3)[0, :, :, 0].max() == 1.0
+    cfg.path = str(tmp_path / "grey")
+    assert load_images(cfg, seed=0).channels == 1

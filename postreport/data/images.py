@@ -23,7 +23,7 @@ from .dataset import Dataset
 from .decide import decide_task, positive_label, sorted_labels
 
 SUFFIXES = (".png", ".jpg", ".jpeg")
-GREY_MODES = ("L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "1", "P", "F")
+GREY_MODES = ("L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "1", "F")
 LAYOUTS = ("NCHW", "NHWC")
 
 
@@ -125,7 +125,12 @@ def _listing(folder: str, key: str) -> tuple:
 
 
 def _mode(path: Path, max_pixels: int) -> str:
+    """The image's mode; a palette image ("P") as "L" when its colours are greys, else "RGB" (a colour palette
+    read as grayscale would lose its colours)."""
     with _opened(path, max_pixels) as image:
+        if image.mode in ("P", "PA"):
+            rgb = np.asarray(image.convert("RGB"))
+            return "L" if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all() else "RGB"
         return image.mode
 
 
