@@ -179,6 +179,13 @@ class MetricsResult:
             self.intervals, self.ci_level, self.ci_resamples = intervals, intervals.level, intervals.resamples
             self.ci = {name: intervals.interval(name) if value is not None else None
                        for name, value in self.values.items()}
+            off = [name for name, ci in self.ci.items() if ci is not None and not ci[0] <= self.values[name] <= ci[1]]
+            for name in off:  # a resampled statistic biased at this size: its percentiles miss its own estimate
+                self.ci[name] = None
+            if off:
+                self.notes.append(f"No interval for {', '.join(label(n) for n in off)}: its resamples lie wholly on "
+                                  "one side of the estimate (a statistic biased at this sample size, such as average "
+                                  "precision over classes of a few rows), so their percentiles would not hold it.")
             self.ci_method.update({k: v for k, v in intervals.methods.items() if self.ci.get(k) is not None})
             self.notes += intervals.notes
         return self
