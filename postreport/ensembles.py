@@ -4,6 +4,7 @@ out-of-fold predictions); bagging and boosting fit new copies of a named base by
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
@@ -71,6 +72,51 @@ def check(ecfg, extra_dirs: tuple = ()) -> None:
         raise UserError(f"ensemble.weights has {len(ecfg.weights)} values for {len(ecfg.members)} members")
     if len(ecfg.members) < 2 and any(m in ("soft_voting", "hard_voting", "voting", "stacking") for m in ecfg.methods):
         raise UserError("ensemble.members needs at least 2 models for voting or stacking")
+
+
+class KnownOutputs:
+    """A fitted member whose test predictions were already made: for those rows (the same frame object) it returns
+    them, for any other rows it predicts; so an ensemble's test predictions predict each member once."""
+
+    def __init__(self, estimator, X, predictions):
+        self.estimator, self.X, self.known = estimator, X, predictions
+
+    def predict_proba(self, X):
+        if X is self.X and self.known.proba is not None:
+            return self.known.proba
+        return self.estimator.predict_proba(X)
+
+    def predict(self, X):
+        return self.known.y_pred if X is self.X else self.estimator.predict(X)
+
+    def __getattr__(self, name):  # classes_ and the rest: the member's own
+        return getattr(self.estimator, name)
+
+
+@contextmanager
+def members_predicted(candidate, candidates: list, X):
+    """While the runner predicts a voting or stacking ensemble on X: its members that are candidates with
+    predictions on X read those (KnownOutputs) instead of predicting again; restored after."""
+    ensemble = candidate.estimator
+    members = getattr(ensemble, "members", None) if isinstance(ensemble, (PrefitVoting, PrefitStacking)) else None
+    if not members:
+        yield
+        return
+    predicted = {id(c.estimator): c.predictions for c in candidates if c.predictions is not None}
+    ensemble.members = [KnownOutputs(m, X, predicted[id(m)]) if id(m) in predicted else m for m in members]
+    try:
+        yield
+    finally:
+        ensemble.members = members
+
+
+def members_seconds(candidate, candidates: list) -> float:
+    """The seconds of the member predictions a voting or stacking ensemble read instead of making (its own predict
+    time counts them, as its fit time counts the members' fits)."""
+    if not isinstance(candidate.estimator, (PrefitVoting, PrefitStacking)):
+        return 0.0
+    members = {id(m) for m in candidate.estimator.members}
+    return sum(c.predictions.seconds for c in candidates if id(c.estimator) in members and c.predictions is not None)
 
 
 class PrefitVoting:

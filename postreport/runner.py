@@ -295,8 +295,10 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer, deadline: Optional[
     pending = [c for c in ctx.candidates if c.predictions is None]
     if pending:
         with timer.step(f"predict ({len(pending)} more candidates)"):
-            for c in pending:
-                c.predictions = predict(c, data)
+            for c in pending:  # members first (ctx.candidates' order), so that an ensemble reads their predictions
+                with ensembles.members_predicted(c, ctx.candidates, data.X_test):
+                    c.predictions = predict(c, data)
+                c.predictions.seconds += ensembles.members_seconds(c, ctx.candidates)
     if cfg.report.subject == "tuned":
         if ctx.tuning is None:
             raise UserError(f"report.subject=tuned, but there is no tuned model: {ctx.tuning_skipped}")

@@ -179,3 +179,44 @@ def test_members_fitted_here_learn_from_a_sample_beyond_ensemble_max_rows(tmp_pa
     assert "seeded sample of 120 of the 426 training rows (ensemble.max_rows)" in html
     names = [c["name"] for c in result.metrics["results"]["leaderboard"]["candidates"]]
     assert "logistic" in names and any(n.startswith("stacking") for n in names)
+
+
+def test_ensembles_read_their_members_test_predictions_instead_of_predicting_again():
+    from sklearn.datasets import load_wine
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.tree import DecisionTreeClassifier
+
+    from postreport.ensembles import members_predicted, members_seconds
+    from postreport.models import Candidate
+    from postreport.predictions import Predictions
+
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    calls = []
+
+    class Counted(DecisionTreeClassifier):
+        def predict_proba(self, X):
+            calls.append(len(X))
+            return super().predict_proba(X)
+
+    members = [Counted(max_depth=2, random_state=0).fit(X, y), LogisticRegression(max_iter=5000).fit(X, y)]
+    final = LogisticRegression(max_iter=5000)
+    stack = PrefitStacking(members, final, "multiclass", None, None)
+    final.fit(PrefitStacking.member_outputs(members, X, "multiclass"), y)
+    vote = PrefitVoting(members, [2, 1], soft=True, task="multiclass")
+    expected = {"vote": (vote.predict_proba(X), vote.predict(X)), "stack": (stack.predict_proba(X), stack.predict(X))}
+    first = Candidate("tree", members[0], "here", "tree", predictions=Predictions(
+        y.to_numpy(), members[0].predict(X), members[0].predict_proba(X), [0, 1, 2], 0.25))
+    second = Candidate("logistic", members[1], "here", "logistic", predictions=Predictions(
+        y.to_numpy(), members[1].predict(X), members[1].predict_proba(X), [0, 1, 2], 0.5))
+    for name, model in (("vote", vote), ("stack", stack)):
+        ensemble = Candidate(name, model, "here", name)
+        calls.clear()
+        with members_predicted(ensemble, [first, second, ensemble], X):
+            np.testing.assert_allclose(model.predict_proba(X), expected[name][0], rtol=0, atol=0)
+            np.testing.assert_array_equal(model.predict(X), expected[name][1])
+            assert calls == []  # the tree's known predictions were read
+            model.predict_proba(X.iloc[:5])  # other rows: predicted
+            assert calls == [5]
+        assert model.members[0] is members[0] and model.members[1] is members[1]  # restored
+        assert members_seconds(ensemble, [first, second, ensemble]) == pytest.approx(0.75)
+    assert members_seconds(first, [first, second]) == 0.0
