@@ -16,10 +16,12 @@ from typing import Optional
 TREE_MS = 0.1  # fixed cost of a tree
 TREE_MS_PER_CELL = 3.1e-6  # per row x feature (the histograms)
 TREE_MS_PER_SPLIT = 8.5e-6  # per feature x leaf x bin (the split search)
+WIDE_SPLIT_SLOWDOWN = (0.6, 300)  # the split search per feature slows by up to 60 % as the histograms outgrow the
+# caches: x (1 + 0.6 F / (F + 300)); measured 1.2x at 200 columns, 1.4x at 500, 1.6x at 2,000
 BINS = 220  # bins a feature's histogram fills in practice (of 255), about a third of the rows below that
 MIN_CHILD = 10  # rows per leaf that limit a small fit's leaves
 RARE_CLASS_ROWS_PER_LEAF = 5  # multiclass: a class's tree grows about one leaf per this many rows of the class
-TREE_PREDICT_US = 0.02  # microseconds per tree and row (binary, regression)
+TREE_PREDICT_US = 0.04  # microseconds per tree and row (binary, regression; 15 leaves, one thread: 0.045)
 TREE_PREDICT_US_MULTI = 0.06  # per tree and row when each class has its own trees
 # random forests: milliseconds per tree
 FOREST_MS = 0.5
@@ -30,6 +32,8 @@ MLP_S_PER_OP = 0.9e-9  # seconds per row x weight x iteration
 GENERIC_S_PER_CELL = 1e-6  # a model of unknown kind: seconds per row x feature
 GENERIC_PREDICT_US = 10.0  # and microseconds per row to predict
 PREDICT_US = 1.0  # fixed per row and call
+PREDICT_US_PER_CELL = 0.0015  # per row x feature: the input's copy and conversion (2,000 columns: 3 us a row)
+GBDT_PREDICT_US_PER_CELL = 0.006  # and LightGBM's parsing of each row's features (2,000 columns: 12 us a row)
 TREESHAP_FACTOR = 12.0  # LightGBM pred_contrib costs this many predictions per row (depth squared, measured)
 
 
@@ -53,8 +57,10 @@ class ModelCost:
             leaves = min(self.leaves, max(rows // (2 * MIN_CHILD), 2))
             if classes > 2:  # a class's tree stops early when the class has few rows (its hessians are small)
                 leaves = min(leaves, max(rows // (classes * RARE_CLASS_ROWS_PER_LEAF), 2))
+            slowdown, half = WIDE_SPLIT_SLOWDOWN
             per_tree = (TREE_MS + TREE_MS_PER_CELL * rows * features
-                        + TREE_MS_PER_SPLIT * features * leaves * min(BINS, rows / 3))
+                        + TREE_MS_PER_SPLIT * features * leaves * min(BINS, rows / 3)
+                        * (1 + slowdown * features / (features + half)))
             seconds = self.trees * self.per_class(classes) * per_tree / 1000
         elif self.kind == "forest":
             per_tree = FOREST_MS + FOREST_MS_PER_SORT * rows * math.log2(rows + 1) * math.sqrt(features)
@@ -72,14 +78,14 @@ class ModelCost:
         """Seconds to predict `rows` rows once (scores included)."""
         if self.kind == "gbdt":
             unit = TREE_PREDICT_US_MULTI if classes > 2 else TREE_PREDICT_US
-            per_row = PREDICT_US + unit * self.trees * self.per_class(classes)
+            per_row = PREDICT_US + unit * self.trees * self.per_class(classes) + GBDT_PREDICT_US_PER_CELL * features
         elif self.kind == "forest":
             per_row = PREDICT_US + FOREST_PREDICT_US * self.trees
         elif self.kind in ("linear", "mlp"):
             per_row = PREDICT_US + 0.01 * max(features, 1) * max(classes, 1) ** 0.5
         else:
             per_row = GENERIC_PREDICT_US
-        return max(int(rows), 0) * per_row / 1e6
+        return max(int(rows), 0) * (per_row + PREDICT_US_PER_CELL * max(features, 1)) / 1e6
 
     def attribution_seconds(self, rows: int, features: int, classes: int, permutations: int, background: int) -> float:
         """Seconds to explain `rows` rows: exact TreeSHAP for LightGBM, else the sampling estimate (each row:

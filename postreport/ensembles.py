@@ -310,7 +310,8 @@ def _stacking(method, ecfg, ctx, members, member_cfgs, config_dirs):
     final = _final_estimator(ecfg.stacking.final_estimator, data.task, seed)
     columns, fill = None, None
     if ecfg.stacking.passthrough:
-        columns = [c for c in data.features if c not in data.categorical]
+        categorical = set(data.categorical)
+        columns = [c for c in data.features if c not in categorical]
         fill = data.X_train[columns].median().to_dict()
     stack = PrefitStacking([m.estimator for m in members], final, data.task, columns, fill)
     final.fit(stack.features(oof, data.X_train.iloc[rows]), data.y_train.iloc[rows])

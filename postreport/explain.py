@@ -401,14 +401,17 @@ def permutation(model, data, rows, settings, seed: int) -> dict:
     drops = np.empty((F, settings.repeats))
     per_call = max(1, PERMUTED_CELLS // max(n * F, 1))
     jobs = [(j, r) for r in range(settings.repeats) for j in range(F)]
+    tiled = np.tile(np.arange(n), per_call)
     for start in range(0, len(jobs), per_call):
         chunk = jobs[start:start + per_call]
-        copies = []
-        for j, r in chunk:
-            copy = X.copy()
-            copy.iloc[:, j] = X.iloc[rng.permutation(n), j].to_numpy()
-            copies.append(copy)
-        scores = score(pd.concat([y] * len(chunk), ignore_index=True), pd.concat(copies, ignore_index=True), n)
+        rows_of = tiled[:len(chunk) * n]
+        copies = X.iloc[rows_of].reset_index(drop=True)  # the rows once per job, each block of columns taken once
+        shuffled = {}  # column -> the rows its copies read: the copy of each of its jobs shuffled
+        for i, (j, r) in enumerate(chunk):
+            shuffled.setdefault(j, rows_of.copy())[i * n:(i + 1) * n] = rng.permutation(n)
+        for j, positions in shuffled.items():
+            copies.isetitem(j, X.iloc[:, j].iloc[positions].array)  # its dtype kept (categories, integers)
+        scores = score(pd.concat([y] * len(chunk), ignore_index=True), copies, n)
         for (j, r), value in zip(chunk, scores):
             drops[j, r] = base - value
     return {"mean": drops.mean(axis=1), "std": drops.std(axis=1), "scoring": scoring, "repeats": settings.repeats}

@@ -308,15 +308,16 @@ def feature_deletion(predict: Callable, X, fill, orders: np.ndarray, target: np.
     n, F = X.shape
     k = min(steps, F)
     rng = np.random.default_rng(seed)
-    filled = pd.concat([fill] * n, ignore_index=True)
+    total = (k + 1) * n  # the rows once per step: 0, 1, ..., k features replaced
+    stacked = X.iloc[np.tile(np.arange(n), k + 1)].reset_index(drop=True)
+    filled = fill.iloc[np.zeros(total, dtype=int)].reset_index(drop=True).copy()  # a deep copy: one block per dtype
 
     def area(order: np.ndarray) -> np.ndarray:
-        frames = []
-        for s in range(k + 1):
-            removed = np.zeros((n, F), dtype=bool)
-            removed[np.arange(n)[:, None], order[:, :s]] = True
-            frames.append(X.where(~pd.DataFrame(removed, columns=X.columns), filled))
-        p = predict(pd.concat(frames, ignore_index=True))[np.arange((k + 1) * n), np.tile(target, k + 1)]
+        removed = np.zeros((k + 1, n, F), dtype=bool)
+        for s in range(1, k + 1):
+            removed[s, np.arange(n)[:, None], order[:, :s]] = True
+        frame = stacked.where(~pd.DataFrame(removed.reshape(total, F), columns=X.columns), filled)
+        p = predict(frame)[np.arange(total), np.tile(target, k + 1)]
         y = p.reshape(k + 1, n).T
         return ((y[:, 1:] + y[:, :-1]) / 2).mean(axis=1)
 

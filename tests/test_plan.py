@@ -61,7 +61,7 @@ def test_out_of_fold_rows_are_capped_sized_to_their_budget_or_not_run():
     assert small.oof_rows == 426 and small.stacking_rows == 426  # stacking shares the sections' fits
     large, _ = planned(n_train=300000, n_test=100000, features=20)
     assert large.oof_rows <= OOF_MAX_ROWS
-    budget = large.step("out-of-fold").seconds * 0.7
+    budget = large.step("out-of-fold").seconds * 0.85  # half the rows cost more than 0.7: the split search is per tree
     tight, _ = planned([f"budget.out_of_fold_seconds={budget}"], n_train=300000, n_test=100000, features=20)
     assert large.oof_rows / 2 <= tight.oof_rows < large.oof_rows
     assert f"budget.out_of_fold_seconds={budget:g}" in tight.why("out-of-fold")

@@ -84,7 +84,7 @@ class Dataset:
 
     @property
     def categorical(self) -> list:
-        return [c for c in self.X_test.columns if isinstance(self.X_test[c].dtype, pd.CategoricalDtype)]
+        return [c for c, dtype in self.X_test.dtypes.items() if isinstance(dtype, pd.CategoricalDtype)]
 
     @property
     def n_train(self) -> int:

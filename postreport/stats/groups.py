@@ -37,9 +37,15 @@ def frequent(sizes: pd.Series, max_levels: int) -> list:
 def auto_columns(data) -> list:
     """The columns to slice when none are named: categorical columns with few levels first, then the first numeric
     ones (at most AUTO_COLUMNS)."""
-    cats = [c for c in data.categorical if 2 <= data.X_test[c].nunique() <= 12]
-    nums = [c for c in data.features if c not in data.categorical and data.X_test[c].nunique() > 4]
-    return (cats + nums)[:AUTO_COLUMNS]
+    categorical = data.categorical
+    chosen = [c for c in categorical if 2 <= data.X_test[c].nunique() <= 12][:AUTO_COLUMNS]
+    categorical = set(categorical)
+    for c in data.features:
+        if len(chosen) == AUTO_COLUMNS:
+            break
+        if c not in categorical and data.X_test[c].nunique() > 4:
+            chosen.append(c)
+    return chosen
 
 
 def slice_groups(data, by: Optional[list], bins: int, max_levels: int, rows: Optional[np.ndarray] = None):
