@@ -132,6 +132,8 @@ def test_permutation_importance_ranks_the_planted_feature_first(tmp_path, budget
     html = (out / "report.html").read_text()
     assert ("Permutation importance used 50 of the 300 sampled test rows" in html) == cut
     assert ("Permutation importance used 1 of analyses.feature_importance.repeats=5" in html) == cut
+    assert ("one shuffle on 50 of 300 test rows (one repeat: no spread to show)" in html) == cut
+    assert ("over 5 repeats on 300 of 300 test rows (whiskers" in html) == (not cut)
     perm = dict(zip(payload["columns"], payload["permutation"]["mean"]))
     assert max(perm, key=perm.get) == "signal"
     assert all(perm["signal"] > 5 * abs(v) for k, v in perm.items() if k != "signal")

@@ -169,9 +169,12 @@ class FeatureImportanceAnalysis(Analysis):
         items.append(Figure(Panels(panels, height=min(6.0, 1.0 + 0.3 * shown)),
                             caption=f"Left: {r.attributions.method}, mean absolute contribution to "
                                     f"{r.attributions.output} over {len(r.attributions.rows)} test rows. Right: "
-                                    f"drop in {r.permutation['scoring']} when the column is shuffled, over "
-                                    f"{r.permutation['repeats']} repeats on {r.sample_size} of {r.n_test} test rows "
-                                    "(whiskers: ± one standard deviation)."))
+                                    f"drop in {r.permutation['scoring']} when the column is shuffled, "
+                                    + (f"over {r.permutation['repeats']} repeats on {r.sample_size:,} of "
+                                       f"{r.n_test:,} test rows (whiskers: ± one standard deviation)."
+                                       if r.permutation["repeats"] > 1 else
+                                       f"one shuffle on {r.sample_size:,} of {r.n_test:,} test rows (one repeat: "
+                                       "no spread to show).")))
         values = r.attributions.values
         signed = values if values.ndim == 2 else None
         if signed is not None:
