@@ -22,7 +22,7 @@ BINS = 220  # bins a feature's histogram fills in practice (of 255), about a thi
 MIN_CHILD = 10  # rows per leaf that limit a small fit's leaves
 RARE_CLASS_ROWS_PER_LEAF = 5  # multiclass: a class's tree grows about one leaf per this many rows of the class
 TREE_PREDICT_US = 0.04  # microseconds per tree and row (binary, regression; 15 leaves, one thread: 0.045)
-TREE_PREDICT_US_MULTI = 0.06  # per tree and row when each class has its own trees
+TREE_PREDICT_US_MULTI = 0.08  # per tree and row when each class has its own trees (30 classes, one thread)
 # random forests: milliseconds per tree
 FOREST_MS = 0.5
 FOREST_MS_PER_SORT = 5e-5  # per row x log2(rows) x sqrt(features)

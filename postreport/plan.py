@@ -402,7 +402,7 @@ def _out_of_fold(plan: Plan, cfg, shape: Shape, analyses: dict, fit) -> Optional
     why = "" if rows == wanted else (f"{rows:,} of {wanted:,} rows: {OOF_FOLDS} fits on all of them are planned at "
                                      f"{per_fold(wanted):.0f} s, over budget.out_of_fold_seconds={budget:g}")
     if rows < least:
-        why = (f"not run: even {least:,} of {wanted:,} rows would be planned at {per_fold(least):.0f} s, over "
+        why = (f"not run: even {least:,} of {wanted:,} rows would be planned at {per_fold(least):.1f} s, over "
                f"budget.out_of_fold_seconds={budget:g}; the sections use their test-half methods")
         return Step("out-of-fold", f"out-of-fold predictions for {', '.join(users)}", 0.0, rows=0,
                     folds=OOF_FOLDS, runs=False, why=why)
