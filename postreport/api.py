@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .cli import _config_dir_error
+from .cli import config_dir_error
 from .config import register_schemas
 from .errors import UserError
 from .resources import resource_dir
@@ -38,7 +38,7 @@ def generate(overrides: Sequence[str] = (), output_dir: Optional[str | Path] = N
         folder = Path(config_dir).expanduser().resolve()
         if not folder.is_dir():
             raise UserError(f"config_dir={str(config_dir)!r} is not a folder")
-        broken = _config_dir_error(["--config-dir", str(folder)])
+        broken = config_dir_error(["--config-dir", str(folder)])
         if broken:
             raise UserError(broken)
         extra = [f"hydra.searchpath=[file://{folder}]"]

@@ -176,7 +176,7 @@ def binary_point(y: np.ndarray, pred: np.ndarray, score: Optional[np.ndarray], o
         order = np.argsort(score, kind="mergesort") if order is None else order
         auc, ap = _ranking(w[order][None, :], y[order], _group_starts(score[order]))
         if loss is None:
-            loss, sq = _losses(y, score)
+            loss, sq = binary_losses(y, score)
         values.update(roc_auc=float(auc[0]), average_precision=float(ap[0]),
                       log_loss=float(np.dot(w, loss) / w.sum()), brier=float(np.dot(w, sq) / w.sum()))
     return values
@@ -190,7 +190,7 @@ def weighted_edges(score: np.ndarray, weight: np.ndarray, bins: int) -> np.ndarr
     return np.unique(score[order][np.minimum(at, len(score) - 1)])
 
 
-def _losses(y: np.ndarray, score: np.ndarray) -> tuple:
+def binary_losses(y: np.ndarray, score: np.ndarray) -> tuple:
     """Each row's log loss and squared error."""
     clipped = np.clip(score, EPS, 1 - EPS)
     return -(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)), (y - score) ** 2
@@ -217,7 +217,7 @@ def binary(y: np.ndarray, pred: np.ndarray, score: Optional[np.ndarray], setting
         cy, cpred = uniq // 2, uniq % 2
     elif grouped:
         if loss is None:
-            loss, sq = _losses(y, score)
+            loss, sq = binary_losses(y, score)
         edges = (np.unique(np.quantile(score, np.linspace(0, 1, settings.max_bins + 1))) if weight is None
                  else weighted_edges(score, w, settings.max_bins))
         bins = np.clip(np.searchsorted(edges, score, side="right") - 1, 0, max(len(edges) - 2, 0))
@@ -232,7 +232,7 @@ def binary(y: np.ndarray, pred: np.ndarray, score: Optional[np.ndarray], setting
         cells = Cells(stratum=y if stratified else np.zeros(n, dtype=int), count=np.ones(n, dtype=int), exact=True)
         cy, cpred = y, pred
         if score is not None:
-            loss, sq = _losses(y, score)
+            loss, sq = binary_losses(y, score)
             by_score = np.argsort(score, kind="mergesort") if order is None else order
             cy, cpred, loss, sq = y[by_score], pred[by_score], loss[by_score], sq[by_score]
             starts = _group_starts(score[by_score])

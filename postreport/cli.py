@@ -72,7 +72,7 @@ def _job(cfg) -> int:
     return code
 
 
-def _config_dir_error(argv: list) -> str | None:
+def config_dir_error(argv: list) -> str | None:
     """A YAML file in a --config-dir that does not parse, as one line naming the file and line (Hydra would print
     its whole stack)."""
     import yaml
@@ -130,7 +130,7 @@ def main() -> None:
         sys.exit(0)
     from . import sweep
 
-    broken = _config_dir_error(sys.argv[1:]) or unwritable(sys.argv[1:])
+    broken = config_dir_error(sys.argv[1:]) or unwritable(sys.argv[1:])
     if broken:
         print(f"postreport: error: {broken}", file=sys.stderr)
         sys.exit(2)

@@ -12,7 +12,7 @@ import numpy as np
 
 from .config import ModelConfig
 from .errors import UserError
-from .models import Candidate, _wrap, make_estimator
+from .models import Candidate, make_estimator, with_preprocessing
 from .out_of_fold import fold_predictions, training_sample
 from .resources import resource_dir
 from .sampling import sample_rows
@@ -348,7 +348,7 @@ def _gradient_boosting(method, ecfg, ctx, members, member_cfgs, config_dirs):
     from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
 
     cls = GradientBoostingRegressor if ctx.data.task == "regression" else GradientBoostingClassifier
-    model = _wrap(cls(random_state=ctx.seed), "trees").fit(*training_rows(ecfg, ctx))
+    model = with_preprocessing(cls(random_state=ctx.seed), "trees").fit(*training_rows(ecfg, ctx))
     return _ensemble("gradient boosting (sklearn)", model, "fitted here", f"{cls.__module__}.{cls.__name__}")
 
 

@@ -213,7 +213,7 @@ def binary_metrics(y_bin, pred_bin, score, positive, order=None, probabilities: 
                      "score are not computed.")
     elif one_class:
         if loss is None:
-            loss, sq = bootstrap._losses(y_bin, score)
+            loss, sq = bootstrap.binary_losses(y_bin, score)
         raw["log_loss"], raw["brier"] = float(np.dot(w, loss) / w.sum()), float(np.dot(w, sq) / w.sum())
         notes.append("ROC AUC and average precision are undefined: the test set holds one class only.")
     values = {}

@@ -90,7 +90,7 @@ def make_estimator(cfg, task: str, seed: int, overrides: Optional[dict] = None):
         raise UserError(f"model.params do not fit {target}: {exc}") from None
     if cfg.preprocessing not in PREPROCESSING:
         raise UserError(f"model.preprocessing={cfg.preprocessing!r} is not valid; valid: {', '.join(PREPROCESSING)}")
-    return _wrap(estimator, cfg.preprocessing), target, params
+    return with_preprocessing(estimator, cfg.preprocessing), target, params
 
 
 def _import(path: str, key: str):
@@ -112,7 +112,9 @@ def _with_defaults(cls, params: dict, seed: int) -> dict:
     return params
 
 
-def _wrap(estimator, preprocessing: str):
+def with_preprocessing(estimator, preprocessing: str):
+    """The estimator behind what model.preprocessing names: none/native keep it as it is (LightGBM behind column
+    names it accepts); trees and the others impute and encode first."""
     if preprocessing in ("none", "native"):
         if type(estimator).__module__.startswith("lightgbm"):
             from sklearn.pipeline import Pipeline

@@ -138,3 +138,45 @@ def test_no_import_circle_in_the_package():
     assert "postreport.data.warehouse" in edges and "postreport.data.engines" in edges["postreport.data.warehouse"]
     assert module.cycles(edges) == []
     assert module.cycles({"a": {"b"}, "b": {"a"}}) == [["a", "b"]]  # the check can fail
+
+
+def underscore_imports(package: Path) -> list:
+    """(file, line, name) for every use of another module's underscore name in the package: `from .m import _x`,
+    and `m._x` where m is a module of the package imported by name."""
+    import ast
+
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        parts = list(path.with_suffix("").relative_to(package.parent).parts)
+        is_package = parts[-1] == "__init__"
+        module = parts[:-1] if is_package else parts
+        tree = ast.parse(path.read_text())
+        modules = {}  # local name -> the package module or name it stands for
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                base = module if is_package else module[:-1]
+                target = (node.module or "") if node.level == 0 else ".".join(
+                    base[:len(base) - node.level + 1] + ([node.module] if node.module else []))
+                if target.split(".")[0] != package.name:
+                    continue
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        found.append((path.name, node.lineno, f"{target}.{alias.name}"))
+                    modules[alias.asname or alias.name] = f"{target}.{alias.name}"
+            elif isinstance(node, ast.Import):
+                modules.update({a.asname or a.name: a.name for a in node.names if a.name.startswith(package.name)})
+        found += [(path.name, node.lineno, f"{modules[node.value.id]}.{node.attr}") for node in ast.walk(tree)
+                  if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules
+                  and node.attr.startswith("_") and not node.attr.startswith("__")]
+    return found
+
+
+def test_no_module_uses_another_modules_underscore_names(tmp_path):
+    assert underscore_imports(Path(__file__).resolve().parents[1] / "postreport") == []
+    fake = tmp_path / "pkg"  # the check can fail: both forms are found
+    (fake / "sub").mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "a.py").write_text("def _hidden():\n    pass\n")
+    (fake / "sub" / "__init__.py").write_text("")
+    (fake / "sub" / "b.py").write_text("from ..a import _hidden\nfrom .. import a\na._hidden()\nimport os\nos._exit\n")
+    assert sorted(n for _, _, n in underscore_imports(fake)) == ["pkg.a._hidden", "pkg.a._hidden"]

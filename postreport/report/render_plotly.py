@@ -14,7 +14,7 @@ import numpy as np
 
 from ..figures import Bars, Beeswarm, Heatmap, Histogram, ImageGrid, Lines, Panels, Scatter, Waterfall
 from .format import script_safe
-from .render_svg import PALETTE, _height
+from .render_svg import PALETTE, figure_height
 
 PX = 96  # pixels per inch of the specs' heights
 SPACING = 0.12  # between panels, as a share of the figure
@@ -73,7 +73,7 @@ def figure_dict(spec) -> dict:
     panels = spec.panels if isinstance(spec, Panels) else [spec]
     columns = (spec.columns if isinstance(spec, Panels) else 0) or len(panels)
     rows = -(-len(panels) // columns)
-    height = (spec.height if isinstance(spec, Panels) else _height(spec)) * rows
+    height = (spec.height if isinstance(spec, Panels) else figure_height(spec)) * rows
     figure = {"data": [], "layout": {
         "height": int(max(height, 2.2) * PX), "autosize": True, "plot_bgcolor": "#fff", "paper_bgcolor": "#fff",
         "margin": {"l": 60, "r": 20, "t": 40, "b": 50}, "font": {"family": "DejaVu Sans, sans-serif", "size": 12},

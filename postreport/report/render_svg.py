@@ -44,7 +44,7 @@ def draw_svg(spec) -> str:
 
     panels = spec.panels if isinstance(spec, Panels) else [spec]
     width = spec.width if isinstance(spec, Panels) else WIDTH
-    height = spec.height if isinstance(spec, Panels) else _height(spec)
+    height = spec.height if isinstance(spec, Panels) else figure_height(spec)
     columns = (spec.columns if isinstance(spec, Panels) else 0) or len(panels)
     rows = -(-len(panels) // columns)
     with matplotlib.rc_context({**STYLE, "axes.prop_cycle": cycler(color=PALETTE)}), warnings.catch_warnings():
@@ -66,7 +66,9 @@ def draw_svg(spec) -> str:
     return compact(text[text.index("<svg"):])
 
 
-def _height(spec) -> float:
+def figure_height(spec) -> float:
+    """A figure's height in inches from what it shows (bars, heat-map rows, beeswarm rows): one rule for SVG and
+    Plotly."""
     if isinstance(spec, Bars):
         return min(8.0, 0.9 + 0.28 * len(spec.labels))
     if isinstance(spec, Heatmap):
