@@ -16,6 +16,7 @@ from typing import Optional
 import numpy as np
 
 from .config import BootstrapConfig as BootstrapSettings
+from .stats.intervals import MIN_FINITE, percentile_bounds, percentile_interval
 from .stats.proportions import z_for
 from .stats.ranking import macro_auc_interval
 
@@ -73,12 +74,7 @@ class Intervals:
             return None
         if index is not None:
             values = values[:, index]
-        values = values[np.isfinite(values)]
-        if values.size < max(10, 0.5 * self.resamples):  # undefined in too many resamples to say
-            return None
-        tail = (1 - self.level) / 2 * 100
-        lo, hi = np.percentile(values, [tail, 100 - tail])
-        return [float(lo), float(hi)]
+        return percentile_interval(values, self.level, self.resamples)
 
 
 def resample_counts(cells: Cells, resamples: int, seed: int):
@@ -411,14 +407,13 @@ class Studentized:
 
     def intervals(self, level: float) -> dict:
         out = {}
-        tail = (1 - level) / 2 * 100
         for k, (mean, square) in self.point.items():
             t = np.concatenate(self.t[k])
             t = t[np.isfinite(t)]
             se = np.sqrt(max(square - mean ** 2, 0) / max(self.n - 1, 1))
-            if t.size < 10 or se == 0:
+            if t.size < MIN_FINITE or se == 0:
                 continue
-            t_lo, t_hi = np.percentile(t, [tail, 100 - tail])
+            t_lo, t_hi = percentile_bounds(t, level)
             lo, hi = max(mean - t_hi * se, 0.0), max(mean - t_lo * se, 0.0)
             name = {"ae": "mae", "se": "rmse", "rel": "mape"}[k]
             out[name] = [float(np.sqrt(lo)), float(np.sqrt(hi))] if k == "se" else [float(lo), float(hi)]

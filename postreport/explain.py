@@ -17,6 +17,7 @@ from .errors import UserError, at_least
 from .models import BoosterModel
 from .predictions import model_classes
 from .sampling import sample_rows
+from .stats.intervals import percentile_bounds
 from .stats.ranking import rank_auc
 
 LINEAR_CLASSES = ("LogisticRegression", "LinearRegression", "Ridge", "Lasso", "ElasticNet", "SGDClassifier",
@@ -296,7 +297,6 @@ def stability(values: np.ndarray, columns: list, boot, seed: int, shown: int = 1
     draws = min(boot.resamples, STABILITY_RESAMPLES)
     imp = np.concatenate([W @ magnitude / n for W in resample_counts(cells, draws, seed)])  # (B, F)
     ranks = np.argsort(np.argsort(-imp, axis=1, kind="mergesort"), axis=1) + 1
-    tail = (1 - boot.level) / 2 * 100
 
     def same_top(k):
         top = set(order[:k].tolist())
@@ -304,9 +304,9 @@ def stability(values: np.ndarray, columns: list, boot, seed: int, shown: int = 1
 
     features = []
     for j in order[:shown]:
-        low, high = np.percentile(imp[:, j], [tail, 100 - tail])
-        rlow, rhigh = np.percentile(ranks[:, j], [tail, 100 - tail])
-        features.append({"feature": columns[j], "importance": float(full[j]), "importance_ci": [float(low), float(high)],
+        low, high = percentile_bounds(imp[:, j], boot.level)
+        rlow, rhigh = percentile_bounds(ranks[:, j], boot.level)
+        features.append({"feature": columns[j], "importance": float(full[j]), "importance_ci": [low, high],
                          "rank": int(rank_of[j]), "rank_ci": [int(np.floor(rlow)), int(np.ceil(rhigh))],
                          "top3_share": float(np.mean(ranks[:, j] <= 3)), "top5_share": float(np.mean(ranks[:, j] <= 5))})
     stable = [f["feature"] for f in features[:3] if f["top3_share"] >= STABLE_SHARE]

@@ -22,6 +22,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from .stats.intervals import percentile_bounds
+
 SIMILAR = 0.5  # randomisation check: a mean rank correlation whose interval lies above this is "barely changed"
 STEPS = 16  # deletion / insertion: points on each curve
 MAX_MASKS = 1000  # RISE masks at most (its maps settle by a few hundred on small images)
@@ -143,8 +145,7 @@ def mean_interval(values: np.ndarray, level: float, seed: int, resamples: int = 
         return float(v.mean()) if len(v) else float("nan"), None
     rng = np.random.default_rng(seed)
     means = v[rng.integers(0, len(v), (resamples, len(v)))].mean(axis=1)
-    a = (1 - level) / 2
-    return float(v.mean()), [float(np.quantile(means, a)), float(np.quantile(means, 1 - a))]
+    return float(v.mean()), list(percentile_bounds(means, level))
 
 
 def randomisation_check(explain: Callable, models: list, real: np.ndarray, level: float, seed: int) -> list:

@@ -9,6 +9,7 @@ import numpy as np
 
 from .bootstrap import Cells, intervals_on, resample_counts
 from .sampling import sample_rows
+from .stats.intervals import percentile_interval
 from .stats.ranking import midranks
 
 BETTER, WORSE, UNCLEAR = "better", "worse", "no clear difference"
@@ -72,14 +73,11 @@ def difference_interval(current: np.ndarray, baseline: np.ndarray, level: float,
     """The interval of (current - baseline) from per-resample values drawn on the same rows (paired) or on each
     model's own rows (unpaired). With `scale` < 1 the resamples were drawn on m of the n rows: the m-out-of-n
     bootstrap's spread around its own centre, scaled by sqrt(m/n), is placed around the all-rows `point`."""
-    d = np.asarray(current, dtype=float) - np.asarray(baseline, dtype=float)
-    d = d[np.isfinite(d)]
-    if d.size < max(10, 0.5 * len(current)):
-        return None
-    tail = (1 - level) / 2 * 100
-    lo, hi = np.percentile(d, [tail, 100 - tail])
-    if scale == 1.0 or point is None or centre is None:
-        return [float(lo), float(hi)]
+    ci = percentile_interval(np.asarray(current, dtype=float) - np.asarray(baseline, dtype=float), level,
+                             len(current))
+    if ci is None or scale == 1.0 or point is None or centre is None:
+        return ci
+    lo, hi = ci
     return [float(point + (lo - centre) * scale), float(point + (hi - centre) * scale)]
 
 

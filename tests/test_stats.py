@@ -193,3 +193,19 @@ def test_numpy_curves_and_confusion_equal_scikit_learns():
     t, p = rng.integers(0, 4, 500), rng.integers(0, 5, 500)  # numbers: the vectorised look-up, 4 outside [0, 1, 3]
     np.testing.assert_array_equal(curves.confusion_matrix(t, p, [3, 0, 1]),
                                   skm.confusion_matrix(t, p, labels=[3, 0, 1]))
+
+
+def test_percentile_interval_by_hand_and_its_too_few_resamples_rule():
+    from postreport.stats.intervals import enough_finite, percentile_bounds, percentile_interval
+
+    assert percentile_bounds(np.arange(101), 0.90) == pytest.approx((5.0, 95.0))  # 101 values: the 5th and 95th
+    values = np.random.default_rng(0).normal(size=999)
+    assert percentile_bounds(values, 0.95) == pytest.approx((np.quantile(values, 0.025), np.quantile(values, 0.975)),
+                                                            rel=1e-12)
+    with_nan = np.r_[np.arange(101.0), np.nan, np.inf]
+    assert percentile_interval(with_nan, 0.90) == pytest.approx([5.0, 95.0])  # undefined resamples left out
+    assert percentile_interval(np.r_[np.arange(9.0), np.nan], 0.9) is None  # 9 finite: fewer than 10
+    assert percentile_interval(np.r_[np.arange(14.0), [np.nan] * 16], 0.9) is None  # 14 of 30: under half
+    assert percentile_interval(np.r_[np.arange(15.0), [np.nan] * 15], 0.9) is not None  # 15 of 30
+    assert percentile_interval(np.arange(20.0), 0.9, resamples=50) is None  # 20 of 50 draws defined
+    assert enough_finite(10, 20) and not enough_finite(10, 21) and not enough_finite(9, 9)

@@ -19,6 +19,7 @@ from ..report.model import Estimate, Figure, Note, Paragraph, Table
 from ..sampling import sample_rows
 from ..stats.extremes import mean_bounds, proportion_bounds, range_bounds, ratio_bounds, sidak_z
 from ..stats.groups import slice_labels
+from ..stats.intervals import percentile_interval
 from .base import Analysis
 
 MISSING = "(missing)"
@@ -293,14 +294,9 @@ def group_metrics(task: str, ctx, labels: np.ndarray, min_size: int, boot, seed:
         for W in resample_counts(cells, boot.resamples, seed):
             for k, arr in per_resample(W).items():
                 samples.setdefault(k, []).append(arr)
-    tail = (1 - boot.level) / 2 * 100
 
     def interval(arr):
-        arr = arr[np.isfinite(arr)]
-        if arr.size < max(10, 0.5 * boot.resamples):
-            return None
-        lo, hi = np.percentile(arr, [tail, 100 - tail])
-        return [float(lo), float(hi)]
+        return percentile_interval(arr, boot.level, boot.resamples)
 
     stacked = {k: np.concatenate(v) for k, v in samples.items()}
     groups = []

@@ -15,6 +15,7 @@ from ..metrics import candidate_metrics, label, lower_is_better
 from ..paired import holm, mcnemar
 from ..report.model import Estimate, Figure, Note, Paragraph, Table
 from ..sampling import sample_rows
+from ..stats.intervals import percentile_bounds
 from .base import Analysis
 
 ROLES = {"model": "configured", "tuned": "tuned", "member": "member", "ensemble": "ensemble"}
@@ -152,9 +153,8 @@ class LeaderboardAnalysis(Analysis):
                 d = samples - reference
                 d = d[np.isfinite(d)]
                 if d.size:
-                    tail = (1 - ctx.cfg.bootstrap.level) / 2 * 100
                     delta = float(np.mean(d))
-                    delta_ci = [float(v) for v in np.percentile(d, [tail, 100 - tail])]
+                    delta_ci = list(percentile_bounds(d, ctx.cfg.bootstrap.level))
                     p = float(min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0))))
             test = None
             if ctx.data.task != "regression":
@@ -201,8 +201,7 @@ class LeaderboardAnalysis(Analysis):
                 continue
             d = samples - reference
             d = d[np.isfinite(d)]
-            tail = (1 - ctx.cfg.bootstrap.level) / 2 * 100
-            lo, hi = np.percentile(d, [tail, 100 - tail])
+            lo, hi = percentile_bounds(d, ctx.cfg.bootstrap.level)
             if lo > 0 or hi < 0:
                 better = (lo > 0) != lower_is_better(metric)
                 verdict = "beats its best member" if better else "does worse than its best member"

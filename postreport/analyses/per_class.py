@@ -9,6 +9,7 @@ import numpy as np
 from ..figures import Bars
 from ..metrics import FEW_ERRORS, MIN_CLASS_ROWS, RARE, candidate_metrics, rare_proportion
 from ..report.model import PRINT_ROWS, Estimate, Figure, Table, print_selection, undefined_last
+from ..stats.intervals import percentile_interval
 from ..stats.proportions import wilson, z_for
 from .base import Analysis
 
@@ -117,10 +118,7 @@ def weakest_gap(result: PerClassResult, f1_samples: Optional[np.ndarray], level:
         return result
     own = f1_samples[:, columns[result.rows.index(w)]]
     rest = np.nanmin(f1_samples[:, [columns[result.rows.index(r)] for r in others]], axis=1)
-    gaps = (rest - own)[np.isfinite(rest - own)]
-    if gaps.size >= max(10, 0.5 * len(own)):
-        tail = (1 - level) / 2 * 100
-        result.gap_ci = [float(v) for v in np.percentile(gaps, [tail, 100 - tail])]
+    result.gap_ci = percentile_interval(rest - own, level, len(own))
     return result
 
 

@@ -14,6 +14,7 @@ from ..out_of_fold import FOLDS, out_of_fold_scores
 from ..paired import mean_interval
 from ..report.model import Explorer, Figure, Note, Table
 from ..sampling import cap_points, sample_rows
+from ..stats.intervals import MIN_FINITE, percentile_bounds
 from .base import Analysis
 
 
@@ -107,11 +108,11 @@ class ThresholdResult:
         }
 
 
-def bracketing_interval(choices: np.ndarray, chosen: float, tail: float) -> Optional[list]:
+def bracketing_interval(choices: np.ndarray, chosen: float, level: float) -> Optional[list]:
     """The percentile interval of a choice redone on resamples, or None when it does not contain the choice made
     on all the rows: an argmin over thresholds is not a smooth statistic, and an interval that excludes its own
     estimate says nothing the reader can use."""
-    low, high = (float(v) for v in np.percentile(choices, [tail, 100 - tail]))
+    low, high = percentile_bounds(choices, level)
     return [low, high] if low <= chosen <= high else None
 
 
@@ -310,7 +311,6 @@ class ThresholdsAnalysis(Analysis):
             y_sel, s_sel = y_sel[keep], s_sel[keep]
         rng = np.random.default_rng(seed)
         draws = min(boot.resamples, THRESHOLD_RESAMPLES)
-        tail = (1 - boot.level) / 2 * 100
         chosen: dict = {name: [] for name in CHOSEN}
         ascending = None
         if w_sel is not None:
@@ -338,10 +338,10 @@ class ThresholdsAnalysis(Analysis):
         per_row = {}  # each chosen threshold's cost per test row
         for name in CHOSEN:
             t = result.choice(name).threshold
-            if len(chosen[name]) >= 10:
-                ci = bracketing_interval(np.asarray(chosen[name]), t, tail)
+            if len(chosen[name]) >= MIN_FINITE:
+                ci = bracketing_interval(np.asarray(chosen[name]), t, boot.level)
                 if ci is None:
-                    low, high = np.percentile(chosen[name], [tail, 100 - tail])
+                    low, high = percentile_bounds(chosen[name], boot.level)
                     result.selection_note += (
                         f" No interval for the {name} threshold: the choices redone on resamples ({low:.3f} to "
                         f"{high:.3f}) do not bracket the {t:.3f} chosen on all the rows (a choice that jumps between "

@@ -1,2 +1,3 @@
-"""Statistics that several sections share, tested on arrays: proportions' intervals, calibration's bins and
-recalibration, groups of rows by a column's values, ranks and the rank form of ROC AUC."""
+"""Statistics that several sections share, tested on arrays: percentile intervals of resamples, proportions'
+intervals, calibration's bins and recalibration, groups of rows by a column's values, ranks and the rank form of
+ROC AUC."""
