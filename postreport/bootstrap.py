@@ -16,6 +16,7 @@ from typing import Optional
 import numpy as np
 
 from .config import BootstrapConfig as BootstrapSettings
+from .stats.counts import f1_from_counts
 from .stats.intervals import MIN_FINITE, percentile_bounds, percentile_interval
 from .stats.proportions import z_for
 from .stats.ranking import macro_auc_interval
@@ -152,7 +153,7 @@ def _counting(tp, fp, fn, tn):
             "balanced_accuracy": (recall + specificity) / 2,
             "precision": precision,
             "recall": recall,
-            "f1": 2 * tp / (2 * tp + fp + fn),
+            "f1": f1_from_counts(tp, tp + fp, tp + fn),
             "mcc": np.where(denominator > 0, (tp * tn - fp * fn) / np.where(denominator > 0, denominator, 1), 0.0),
         }
 
@@ -320,7 +321,7 @@ def multiclass(y_idx: np.ndarray, pred_idx: np.ndarray, n_labels: int, proba: Op
         with np.errstate(invalid="ignore", divide="ignore"):
             precision = tp / predicted
             recall = tp / support
-            f1 = 2 * tp / (support + predicted)
+            f1 = f1_from_counts(tp, predicted, support)
             add("accuracy", tp.sum(axis=1) / total)
             add("balanced_accuracy", np.nanmean(np.where(support > 0, recall, np.nan), axis=1))
             # macro averages as scikit-learn's: a class's undefined value counts as 0
@@ -328,7 +329,7 @@ def multiclass(y_idx: np.ndarray, pred_idx: np.ndarray, n_labels: int, proba: Op
             add("recall", np.nan_to_num(recall).mean(axis=1))
             add("f1", np.nan_to_num(f1).mean(axis=1))
             add("f1_weighted", np.nansum(f1 * support, axis=1) / total)
-            add("f1_micro", 2 * tp.sum(axis=1) / (total + predicted.sum(axis=1)))
+            add("f1_micro", f1_from_counts(tp.sum(axis=1), predicted.sum(axis=1), total))
             c = tp.sum(axis=1)
             cov_tp = c * total - np.einsum("bk,bk->b", support, pred_all[:, :n_labels])
             cov_pp = total ** 2 - np.einsum("bk,bk->b", pred_all, pred_all)

@@ -209,3 +209,19 @@ def test_percentile_interval_by_hand_and_its_too_few_resamples_rule():
     assert percentile_interval(np.r_[np.arange(15.0), [np.nan] * 15], 0.9) is not None  # 15 of 30
     assert percentile_interval(np.arange(20.0), 0.9, resamples=50) is None  # 20 of 50 draws defined
     assert enough_finite(10, 20) and not enough_finite(10, 21) and not enough_finite(9, 9)
+
+
+def test_f1_from_counts_equals_scikit_learns_per_class_and_micro():
+    from sklearn.metrics import f1_score
+
+    from postreport.stats.counts import f1_from_counts
+
+    rng = np.random.default_rng(4)
+    y, pred = rng.integers(0, 4, 300), rng.integers(0, 4, 300)
+    tp = np.array([np.sum((y == k) & (pred == k)) for k in range(4)])
+    predicted, actual = np.bincount(pred, minlength=4), np.bincount(y, minlength=4)
+    np.testing.assert_allclose(f1_from_counts(tp, predicted, actual), f1_score(y, pred, average=None))
+    assert f1_from_counts(tp.sum(), predicted.sum(), actual.sum()) == pytest.approx(f1_score(y, pred, average="micro"))
+    assert f1_from_counts(3, 4, 6) == pytest.approx(2 / (4 / 3 + 6 / 3))  # precision 3/4, recall 3/6: harmonic mean
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(f1_from_counts(np.array(0), np.array(0), np.array(0)))  # undefined: the caller decides

@@ -19,6 +19,7 @@ from ..paired import UNCLEAR, delong, difference_interval, mcnemar, mean_interva
 from ..report.model import Estimate, Figure, Note, Paragraph, Table
 from ..sampling import sample_rows
 from ..stats.calibration import bin_edges, reliability
+from ..stats.counts import f1_from_counts
 from ..stats.groups import slice_groups
 from .base import Analysis
 
@@ -353,7 +354,7 @@ def _from_confusion(conf: np.ndarray, metric: str, positive: Optional[int], n_tr
         return tp.sum(axis=1) / conf.sum(axis=(1, 2))
     support, predicted = conf.sum(axis=2), conf.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        f1 = 2 * tp / (support + predicted)
+        f1 = f1_from_counts(tp, predicted, support)
     if positive is not None:
         return f1[:, positive]
     return np.nanmean(f1[:, :n_true], axis=1)

@@ -22,6 +22,7 @@ from ..predictions import confidence, logged_labels
 from ..report.model import Estimate, Figure, Note, Table
 from ..stats import drift as st
 from ..stats.drift import benjamini_hochberg
+from ..stats.counts import f1_from_counts
 from ..stats.estimated import calibration_gap, expected_accuracy
 from ..stats.proportions import newcombe, wilson, z_for
 from .base import Analysis
@@ -461,20 +462,20 @@ def summarise(cells: pd.DataFrame, task: str, enc, data) -> dict:
              "waiting": int(waiting["n"].sum()), "waiting_conf": float(np.nansum(waiting["conf"].to_numpy(float))),
              "waiting_conf2": float(np.nansum(waiting["conf2"].to_numpy(float)))}
         s["accuracy"] = s["right"] / s["n"] if s["n"] else None
-        s["f1"] = f1_from_counts(y, p, n, data, enc) if s["n"] else None
+        s["f1"] = period_f1(y, p, n, data, enc) if s["n"] else None
         out[name] = s
     return out
 
 
-def f1_from_counts(y: np.ndarray, pred: np.ndarray, n: np.ndarray, data, enc) -> float:
+def period_f1(y: np.ndarray, pred: np.ndarray, n: np.ndarray, data, enc) -> float:
     """F1 as the report defines it, from (true, predicted, rows) counts: the positive class's (binary) or the macro
     average over the data's labels (a class never predicted or absent counts 0), as scikit-learn's."""
     classes = [enc.positive_idx] if data.task == "binary" else range(len(data.labels))
     scores = []
     for k in classes:
         tp = n[(y == k) & (pred == k)].sum()
-        denominator = 2 * tp + n[(y != k) & (pred == k)].sum() + n[(y == k) & (pred != k)].sum()
-        scores.append(2 * tp / denominator if denominator else 0.0)
+        predicted, actual = n[pred == k].sum(), n[y == k].sum()
+        scores.append(f1_from_counts(tp, predicted, actual) if predicted + actual else 0.0)
     return float(np.mean(scores))
 
 

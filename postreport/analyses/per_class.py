@@ -9,6 +9,7 @@ import numpy as np
 from ..figures import Bars
 from ..metrics import FEW_ERRORS, MIN_CLASS_ROWS, RARE, candidate_metrics, rare_proportion
 from ..report.model import PRINT_ROWS, Estimate, Figure, Table, print_selection, undefined_last
+from ..stats.counts import f1_from_counts
 from ..stats.intervals import percentile_interval
 from ..stats.proportions import wilson, z_for
 from .base import Analysis
@@ -97,7 +98,7 @@ def per_class(y_idx, pred_idx, labels: list, weight=None) -> list:
         support = int(round(np.dot(w, y_idx == k)))
         predicted = int(round(np.dot(w, pred_idx == k)))
         values = {"precision": tp / predicted if predicted else None, "recall": tp / support if support else None,
-                  "f1": 2 * tp / (support + predicted) if support + predicted else None}
+                  "f1": f1_from_counts(tp, predicted, support) if support + predicted else None}
         rows.append(ClassRow(label, support, values, {m: None for m in METRICS}, counts=(tp, predicted)))
     return rows
 

@@ -14,6 +14,7 @@ from ..out_of_fold import FOLDS, out_of_fold_scores
 from ..paired import mean_interval
 from ..report.model import Explorer, Figure, Note, Table
 from ..sampling import cap_points, sample_rows
+from ..stats.counts import f1_from_counts
 from ..stats.intervals import MIN_FINITE, percentile_bounds
 from .base import Analysis
 
@@ -138,7 +139,7 @@ def analyse(y: np.ndarray, score: np.ndarray, cost: Cost, default: float, max_po
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(tp + fp > 0, tp / (tp + fp), np.nan)
         recall = tp / P
-        f1 = 2 * tp / (tp + fp + P)
+        f1 = f1_from_counts(tp, tp + fp, P)
         rate = (tp + fp) / n
         expected = (fp * cost.fp + (P - tp) * cost.fn) / n
         fpr = fp / N
@@ -176,7 +177,7 @@ def picks(y: np.ndarray, score: np.ndarray, cost: Cost, w=None, ascending=None) 
     t, tp, fp = threshold_table(y, score, ascending, w)
     P = _totals(y, w)[1]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return {"best F1": float(t[int(np.nanargmax(2 * tp / (tp + fp + P)))]),
+        return {"best F1": float(t[int(np.nanargmax(f1_from_counts(tp, tp + fp, P)))]),
                 "lowest expected cost": float(t[int(np.argmin(fp * cost.fp + (P - tp) * cost.fn))])}
 
 
@@ -188,7 +189,7 @@ def _at(y: np.ndarray, score: np.ndarray, t: float, cost: Cost, w=None) -> dict:
     tp, fp = float(np.dot(ws, flagged & (y == 1))), float(np.dot(ws, flagged & (y == 0)))
     n, P = _totals(y, w)
     return {"precision": tp / (tp + fp) if tp + fp else None, "recall": tp / P if P else None,
-            "f1": 2 * tp / (tp + fp + P) if tp + fp + P else None, "positive_rate": (tp + fp) / n,
+            "f1": f1_from_counts(tp, tp + fp, P) if tp + fp + P else None, "positive_rate": (tp + fp) / n,
             "cost": (fp * cost.fp + (P - tp) * cost.fn) / n}
 
 
