@@ -16,8 +16,10 @@ from typing import Optional
 TREE_MS = 0.1  # fixed cost of a tree
 TREE_MS_PER_CELL = 3.1e-6  # per row x feature (the histograms)
 TREE_MS_PER_SPLIT = 8.5e-6  # per feature x leaf x bin (the split search)
-WIDE_SPLIT_SLOWDOWN = (0.6, 300)  # the split search per feature slows by up to 60 % as the histograms outgrow the
-# caches: x (1 + 0.6 F / (F + 300)); measured 1.2x at 200 columns, 1.4x at 500, 1.6x at 2,000
+# the split search per feature slows as the histograms outgrow the caches: x (1 + SLOWDOWN F / (F + HALF)), measured
+# 1.2x at 200 columns, 1.4x at 500, 1.6x at 2,000
+WIDE_SPLIT_SLOWDOWN = 0.6  # at most 60 % slower
+WIDE_SPLIT_HALF_COLUMNS = 300  # half of it at this many columns
 BINS = 220  # bins a feature's histogram fills in practice (of 255), about a third of the rows below that
 MIN_CHILD = 10  # rows per leaf that limit a small fit's leaves
 RARE_CLASS_ROWS_PER_LEAF = 5  # multiclass: a class's tree grows about one leaf per this many rows of the class
@@ -57,10 +59,9 @@ class ModelCost:
             leaves = min(self.leaves, max(rows // (2 * MIN_CHILD), 2))
             if classes > 2:  # a class's tree stops early when the class has few rows (its hessians are small)
                 leaves = min(leaves, max(rows // (classes * RARE_CLASS_ROWS_PER_LEAF), 2))
-            slowdown, half = WIDE_SPLIT_SLOWDOWN
             per_tree = (TREE_MS + TREE_MS_PER_CELL * rows * features
                         + TREE_MS_PER_SPLIT * features * leaves * min(BINS, rows / 3)
-                        * (1 + slowdown * features / (features + half)))
+                        * (1 + WIDE_SPLIT_SLOWDOWN * features / (features + WIDE_SPLIT_HALF_COLUMNS)))
             seconds = self.trees * self.per_class(classes) * per_tree / 1000
         elif self.kind == "forest":
             per_tree = FOREST_MS + FOREST_MS_PER_SORT * rows * math.log2(rows + 1) * math.sqrt(features)

@@ -2,6 +2,8 @@
 frequent values (the rest as one "(other)" group), missing values as a group of their own; the test rows' slices."""
 from __future__ import annotations
 
+import itertools
+
 from typing import Optional
 
 import numpy as np
@@ -37,15 +39,11 @@ def frequent(sizes: pd.Series, max_levels: int) -> list:
 def auto_columns(data) -> list:
     """The columns to slice when none are named: categorical columns with few levels first, then the first numeric
     ones (at most AUTO_COLUMNS)."""
-    categorical = data.categorical
+    categorical = data.categorical  # read once: it scans the columns' dtypes
     chosen = [c for c in categorical if 2 <= data.X_test[c].nunique() <= 12][:AUTO_COLUMNS]
-    categorical = set(categorical)
-    for c in data.features:
-        if len(chosen) == AUTO_COLUMNS:
-            break
-        if c not in categorical and data.X_test[c].nunique() > 4:
-            chosen.append(c)
-    return chosen
+    other = set(categorical)
+    numeric = (c for c in data.features if c not in other and data.X_test[c].nunique() > 4)  # counted only as needed
+    return chosen + list(itertools.islice(numeric, AUTO_COLUMNS - len(chosen)))
 
 
 def slice_groups(data, by: Optional[list], bins: int, max_levels: int, rows: Optional[np.ndarray] = None):
