@@ -16,12 +16,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from postreport import bootstrap  # noqa: E402
+from postreport.stats import bootstrap  # noqa: E402
 from postreport.analyses.conformal import conformal_quantile  # noqa: E402
 from postreport.analyses.fairness import group_metrics  # noqa: E402
 from postreport.config import BootstrapConfig  # noqa: E402
-from postreport.metrics import binary_metrics  # noqa: E402
-from postreport.paired import difference_interval  # noqa: E402
+from postreport.stats.metrics import binary_metrics  # noqa: E402
+from postreport.stats.paired import difference_interval  # noqa: E402
 from postreport.stats.calibration import logistic_recalibration  # noqa: E402
 from postreport.stats.proportions import wilson, z_for  # noqa: E402
 

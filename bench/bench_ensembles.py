@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 
 def shared_fit(members_cfg, data, seed):
-    from postreport.ensembles import PrefitStacking, PrefitVoting, out_of_fold
-    from postreport.models import make_estimator
+    from postreport.models.ensembles import PrefitStacking, PrefitVoting, out_of_fold
+    from postreport.models.build import make_estimator
     from sklearn.linear_model import LogisticRegression
 
     fitted = []
@@ -36,7 +36,7 @@ def shared_fit(members_cfg, data, seed):
 
 
 def sklearn_fit(members_cfg, data, seed):
-    from postreport.models import make_estimator
+    from postreport.models.build import make_estimator
     from sklearn.ensemble import StackingClassifier, VotingClassifier
     from sklearn.linear_model import LogisticRegression
 
@@ -53,8 +53,8 @@ def main() -> None:
     args = parser.parse_args()
     from conftest import make_cfg
     from postreport.data import load_dataset
-    from postreport.ensembles import member_config
-    from postreport.runner import run
+    from postreport.models.ensembles import member_config
+    from postreport.run.runner import run
 
     cfg = make_cfg(["report.formats=[json]"])
     out = Path(tempfile.mkdtemp(prefix="postreport-bench-ens-"))

@@ -97,7 +97,7 @@ def main() -> None:
         doc = json.loads((tmp / "interactive0" / "metrics.json").read_text())
         runs = tmp / "runs"
         fake_runs(runs, doc, args.runs)
-        command = [sys.executable, "-c", "from postreport.dashboard import main; main()", str(runs)]
+        command = [sys.executable, "-c", "from postreport.integrations.dashboard import main; main()", str(runs)]
         first = timed(command)
         fake_runs(runs, doc, 10, start=args.runs)
         again = timed(command)

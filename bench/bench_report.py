@@ -19,7 +19,7 @@ def main() -> None:
     args = parser.parse_args()
     import postreport.report.render_pdf as render
     from conftest import make_cfg
-    from postreport.runner import run
+    from postreport.run.runner import run
 
     captured = {}
     original = render.render_pdf

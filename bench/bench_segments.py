@@ -17,7 +17,7 @@ import pandas as pd
 
 
 def discovery(n: int = 100_000, columns: int = 20) -> dict:
-    from postreport.segments import discover
+    from postreport.stats.segments import discover
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({f"x{i}": rng.normal(size=n) if i % 2 else rng.choice(list("abcdef"), n)

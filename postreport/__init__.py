@@ -4,21 +4,21 @@
     result = postreport.generate(["data=wine"], output_dir="reports/wine")   # see postreport/api.py
 """
 
-from .version import __version__
+from postreport.version import __version__
 __all__ = ["generate", "from_predictions", "RunResult", "UserError", "__version__"]
 
 
 def __getattr__(name):  # imported on first use: `import postreport` stays instant
     if name in ("generate", "from_predictions"):
-        from . import api
+        from postreport import api
 
         return getattr(api, name)
     if name == "RunResult":
-        from .runner import RunResult
+        from postreport.run.runner import RunResult
 
         return RunResult
     if name == "UserError":
-        from .errors import UserError
+        from postreport.errors import UserError
 
         return UserError
     raise AttributeError(f"module 'postreport' has no attribute {name!r}")

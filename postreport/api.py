@@ -13,11 +13,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Optional, Sequence
 
-from .cli import config_dir_error
-from .config import register_schemas
-from .errors import UserError
-from .resources import resource_dir
-from .runner import run
+from postreport.cli import config_dir_error
+from postreport.config import register_schemas
+from postreport.errors import UserError
+from postreport.resources import resource_dir
+from postreport.run.runner import run
 
 
 _COMPOSING = threading.Lock()
@@ -141,7 +141,7 @@ def _positive(labels, overrides) -> object:
     True, else the last in sorted order)."""
     import pandas as pd
 
-    from .data.decide import positive_label, sorted_labels
+    from postreport.data.decide import positive_label, sorted_labels
 
     given = [o.split("=", 1)[1] for o in overrides if o.startswith("data.positive_label=")]
     return positive_label(given[0] if given else None, sorted_labels(pd.Series(list(labels))))

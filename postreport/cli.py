@@ -1,4 +1,4 @@
-"""The `postreport` command: a thin Hydra app around `postreport.runner.run`.
+"""The `postreport` command: a thin Hydra app around `postreport.run.runner.run`.
 
 Exit status: 0 all sections ok or skipped; 1 report written but a section failed; 2 invalid config or
 input (one message on stderr naming the culprit, no traceback unless HYDRA_FULL_ERROR=1).
@@ -11,9 +11,9 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import UserError
-from .resources import resource_dir
-from .run_folder import promote_record, unwritable
+from postreport.errors import UserError
+from postreport.resources import resource_dir
+from postreport.run.folder import promote_record, unwritable
 
 # Hydra, the config schemas (every analysis's settings) and with them pandas and scikit-learn are imported when a run
 # starts; `postreport --help` alone is answered from the config folders (fast_help)
@@ -28,7 +28,7 @@ def hydra_app():
     if _app is None:
         import hydra
 
-        from .config import register_schemas
+        from postreport.config import register_schemas
 
         register_schemas()
         _app = hydra.main(version_base="1.3", config_path=str(resource_dir("conf")), config_name="config")(_job)
@@ -39,7 +39,7 @@ def _job(cfg) -> int:
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
-    from .runner import run
+    from postreport.run.runner import run
 
     _jobs.append(None)  # composition succeeded: from here on, failures are the job's own
     hydra_cfg = HydraConfig.get()
@@ -65,7 +65,7 @@ def _job(cfg) -> int:
         logging.getLogger("postreport").exception("job failed")  # other jobs and the sweep report go on
         code, error = 1, f"{type(exc).__name__}: {exc}"
     if multirun:
-        from .sweep import write_job_status
+        from postreport.integrations.sweep import write_job_status
 
         write_job_status(hydra_cfg.runtime.output_dir, code, error)
     _jobs[-1] = code
@@ -128,7 +128,7 @@ def main() -> None:
     if text is not None:
         print(text)
         sys.exit(0)
-    from . import sweep
+    from postreport.integrations import sweep
 
     broken = config_dir_error(sys.argv[1:]) or unwritable(sys.argv[1:])
     if broken:
@@ -156,7 +156,7 @@ def console() -> None:
     except BrokenPipeError:  # `postreport --help | head`: the reader has gone; nothing is lost
         os._exit(0)
     except SystemExit as exc:
-        sweep = sys.modules.get("postreport.sweep")  # imported by every run (not by the help)
+        sweep = sys.modules.get("postreport.integrations.sweep")  # imported by every run (not by the help)
         if (sweep is not None and sweep.last_exit_code is not None) or not isinstance(exc.code, (int, type(None))):
             raise
         logging.shutdown()

@@ -13,8 +13,8 @@ from typing import Any, Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
 
-from . import registry
-from .registry import NoSettings
+from postreport import registry
+from postreport.registry import NoSettings
 
 TASKS = ("binary", "multiclass", "regression")
 FORMATS = ("html", "pdf", "json", "junit", "markdown", "model_card")  # gates.xml, summary.md, MODEL_CARD.md
@@ -109,7 +109,7 @@ class BootstrapConfig:
     resamples: int = 1000  # 0 turns intervals off
     level: float = 0.95
     seed: Optional[int] = None  # defaults to the top-level seed
-    max_exact_rows: int = 20000  # above this, binary test sets are grouped into cells (postreport.bootstrap)
+    max_exact_rows: int = 20000  # above this, binary test sets are grouped into cells (postreport.stats.bootstrap)
     max_bins: int = 2048  # score bins when grouped
 
 
@@ -192,7 +192,7 @@ class TrackingConfig:
 
 @dataclass
 class BudgetConfig:
-    """How deep a run goes, planned from the data's shape before any work (postreport.plan), never from a clock."""
+    """How deep a run goes, planned from the data's shape before any work (postreport.planning.plan), never from a clock."""
 
     profile: str = "default"  # quick | default | thorough: scales the plan; settings given explicitly win
     max_seconds: Optional[float] = None  # wall-clock safety net: steps still running past it are cut (null: none)

@@ -13,7 +13,7 @@ from importlib.metadata import entry_points
 
 from omegaconf import OmegaConf
 
-from .errors import UserError
+from postreport.errors import UserError
 
 GROUP = "postreport.analyses"
 log = logging.getLogger("postreport")

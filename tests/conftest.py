@@ -8,7 +8,7 @@ from hydra import compose, initialize_config_dir
 
 from postreport.config import register_schemas
 from postreport.resources import resource_dir
-from postreport.runner import run
+from postreport.run.runner import run
 
 register_schemas()
 CLI = [sys.executable, "-c", "from postreport.cli import main; main()"]

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import sklearn.metrics as skm
 
-from postreport import bootstrap as bs
-from postreport.bootstrap import BootstrapSettings, Cells, resample_counts
+from postreport.stats import bootstrap as bs
+from postreport.stats.bootstrap import BootstrapSettings, Cells, resample_counts
 
 
 def binary_data(n, seed=0):

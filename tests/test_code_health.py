@@ -96,7 +96,7 @@ def test_attributions_follow_the_importance_settings_whatever_the_section_order(
 def test_the_reports_look_is_checked_before_any_work(tmp_path):
     """A bad theme colour or logo stops the run before the data is read (the missing data file is not named)."""
     from postreport.errors import UserError
-    from postreport.runner import run
+    from postreport.run.runner import run
 
     from conftest import make_cfg
     import pytest

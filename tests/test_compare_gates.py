@@ -11,8 +11,8 @@ import sklearn.metrics as skm
 from scipy.stats import binom, norm
 
 from conftest import cli, run_report
-from postreport.bootstrap import Cells, resample_counts
-from postreport.paired import delong, mcnemar
+from postreport.stats.bootstrap import Cells, resample_counts
+from postreport.stats.paired import delong, mcnemar
 
 
 @pytest.fixture(scope="module")

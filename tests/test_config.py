@@ -9,7 +9,7 @@ from omegaconf.errors import ConfigKeyError, ValidationError
 
 from postreport.errors import UserError
 from postreport.resources import resource_dir
-from postreport.runner import validate
+from postreport.run.runner import validate
 
 CONF = resource_dir("conf")
 GROUPS = {g: sorted(p.stem for p in (CONF / g).glob("*.yaml")) for g in ("data", "model", "report")}

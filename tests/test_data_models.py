@@ -6,8 +6,8 @@ import pytest
 from conftest import make_cfg, run_report
 from postreport.data import load_dataset
 from postreport.errors import UserError
-from postreport.models import build_candidate
-from postreport.predictions import predict
+from postreport.models.build import build_candidate
+from postreport.run.predictions import predict
 
 
 def write(tmp_path, frame, name="d.csv"):
@@ -131,7 +131,7 @@ def test_a_lightgbm_estimator_fitted_on_names_with_spaces_loads_from_skops(tmp_p
     import skops.io as sio
     from sklearn.datasets import load_breast_cancer
 
-    from postreport.models import load_candidate
+    from postreport.models.build import load_candidate
 
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     model = lightgbm.LGBMClassifier(n_estimators=10, verbose=-1).fit(X[:400], y[:400])
@@ -155,7 +155,7 @@ def test_labels_from_the_probabilities_pass_equal_the_models_own_predict():
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
 
-    from postreport.predictions import predict, predicts_top_class
+    from postreport.run.predictions import predict, predicts_top_class
 
     X, y = make_classification(400, 8, n_informative=5, n_classes=4, random_state=1)
     X = pd.DataFrame(X, columns=[f"x{i}" for i in range(8)])

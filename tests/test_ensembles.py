@@ -5,8 +5,8 @@ import pytest
 from scipy.stats import binom
 
 from conftest import cli, make_cfg, run_report
-from postreport.paired import holm, mcnemar
-from postreport.ensembles import PrefitHardVoting, PrefitStacking, PrefitVoting
+from postreport.stats.paired import holm, mcnemar
+from postreport.models.ensembles import PrefitHardVoting, PrefitStacking, PrefitVoting
 
 
 def test_mcnemar_matches_a_hand_worked_table():
@@ -186,9 +186,9 @@ def test_ensembles_read_their_members_test_predictions_instead_of_predicting_aga
     from sklearn.linear_model import LogisticRegression
     from sklearn.tree import DecisionTreeClassifier
 
-    from postreport.ensembles import members_predicted, members_seconds
-    from postreport.models import Candidate
-    from postreport.predictions import Predictions
+    from postreport.models.ensembles import members_predicted, members_seconds
+    from postreport.models.build import Candidate
+    from postreport.run.predictions import Predictions
 
     X, y = load_wine(return_X_y=True, as_frame=True)
     calls = []

@@ -253,7 +253,7 @@ def test_thresholds_are_chosen_on_out_of_fold_scores_and_judged_on_the_test_rows
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     from postreport.data import load_dataset
-    from postreport.models import make_estimator
+    from postreport.models.build import make_estimator
     from conftest import make_cfg
 
     overrides = ["report.analyses=[thresholds]", "analyses.thresholds.cost.fn=5"]

@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 from conftest import run_report
 
-from postreport import explain
-from postreport.explain import anatomy
-from postreport.plan import FLOOR_ROWS
+from postreport.explain import attributions as explain
+from postreport.explain.attributions import anatomy
+from postreport.planning.plan import FLOOR_ROWS
 
 
 def test_treeshap_plus_expected_value_is_lightgbm_raw_score():
@@ -85,7 +85,7 @@ def test_occlusion_is_zero_outside_the_region_a_model_reads():
 
     rng = np.random.default_rng(0)
     images = rng.uniform(0, 16, size=(5, 64))
-    from postreport import image_saliency
+    from postreport.explain import image_saliency
 
     maps = image_saliency.occlusion(predict, image_saliency.Images(shape, 1, np.zeros(64)), images,
                                     np.ones(5, dtype=int), 1, 1)
@@ -255,7 +255,7 @@ def test_batched_partial_dependence_equals_sklearns():
     from sklearn.inspection import partial_dependence
     from sklearn.pipeline import Pipeline
 
-    from postreport.safe_names import SafeNames
+    from postreport.models.safe_names import SafeNames
 
     X, y = load_breast_cancer(return_X_y=True, as_frame=True)
     X = X.assign(few=np.arange(len(X)) % 5 * 1.5)  # fewer values than the grid: the values themselves
@@ -278,7 +278,7 @@ def test_feature_deletion_tells_true_attributions_from_noise():
     support faster than random order; attributions unrelated to the model do not."""
     from sklearn.linear_model import LogisticRegression
 
-    from postreport.image_saliency import feature_deletion
+    from postreport.explain.image_saliency import feature_deletion
 
     rng = np.random.default_rng(2)
     X = pd.DataFrame(rng.normal(size=(400, 12)), columns=[f"x{i}" for i in range(12)])

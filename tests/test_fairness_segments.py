@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from conftest import cli, run_report
-from postreport.segments import discover
+from postreport.stats.segments import discover
 
 
 @pytest.fixture(scope="module")

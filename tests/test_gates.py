@@ -1,10 +1,10 @@
-"""Gates on arrays of values (postreport.gates): parsing refuses what cannot be judged, evaluation judges the point
+"""Gates on arrays of values (postreport.run.gates): parsing refuses what cannot be judged, evaluation judges the point
 or the stated bound of the interval at the boundaries, and gates.xml parses as JUnit with one case per gate."""
 import pytest
 from junitparser import JUnitXml
 from omegaconf import OmegaConf
 
-from postreport import gates
+from postreport.run import gates
 from postreport.errors import UserError
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from postreport import image_saliency as im
+from postreport.explain import image_saliency as im
 from postreport.errors import UserError
 
 SIZE, OBJECT = 16, 5
@@ -68,7 +68,7 @@ def cnn(path: Path, label_output: bool = False) -> Path:
 def onnx_cnn(tmp_path_factory):
     pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install 'postreport[onnx]')")
     pytest.importorskip("onnx", reason="onnx is not installed (pip install 'postreport[onnx]')")
-    from postreport import onnx_model
+    from postreport.models import onnx_model
 
     rows, labels, boxes = object_images(40, 1)
     columns = [f"p{i}" for i in range(rows.shape[1])]
@@ -84,7 +84,7 @@ def test_integer_labels_name_the_class_folders_and_classes_that_disagree_are_an_
     """Class folders '0' and '1' with a model whose label output is the integers 0 and 1: the predictions are the
     folders' labels (every row was counted wrong); model.classes naming other labels than the label output, or the
     columns in the wrong order, is an error naming both."""
-    from postreport import onnx_model
+    from postreport.models import onnx_model
     from postreport.errors import UserError
 
     _, rows, labels, _ = onnx_cnn

@@ -154,7 +154,7 @@ def fake_run(folder: Path, metrics: dict, overrides=(), task="binary", model="li
 
 
 def dashboard(*args):
-    return subprocess.run([sys.executable, "-c", "from postreport.dashboard import main; main()", *map(str, args)],
+    return subprocess.run([sys.executable, "-c", "from postreport.integrations.dashboard import main; main()", *map(str, args)],
                           capture_output=True, text=True, timeout=300)
 
 
@@ -343,7 +343,7 @@ def test_the_dashboard_in_a_browser(browser, tmp_path):
 
 def test_the_leaderboard_figure_toggles_each_candidate():
     """Bars(toggle=True) is one legend entry per bar (a click hides or shows that candidate), whiskers kept."""
-    from postreport.figures import Bars
+    from postreport.report.figures import Bars
     from postreport.report.render_plotly import figure_dict
 
     spec = Bars(["lightgbm", "logistic", "stacking (a+b)"], [0.91, 0.88, 0.93], "ROC AUC by model", "ROC AUC",

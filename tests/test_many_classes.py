@@ -11,7 +11,7 @@ import sklearn.metrics as skm
 
 from postreport.analyses.confusion import ConfusionMatrixAnalysis, confusion
 from postreport.analyses.per_class import PerClassAnalysis, PerClassResult, per_class
-from postreport.figures import Bars, Panels
+from postreport.report.figures import Bars, Panels
 from postreport.report.build import class_balance
 from postreport.report.model import PRINT_ROWS, Figure, Report, Section, Table
 from postreport.report.render_html import render_html
@@ -165,9 +165,9 @@ def test_delong_macro_auc_interval_covers_at_its_level():
 
 
 def test_past_the_ranking_budget_the_bootstrap_gives_way_to_delong(monkeypatch):
-    from postreport import bootstrap
+    from postreport.stats import bootstrap
     from postreport.config import BootstrapConfig
-    from postreport.metrics import multiclass_metrics
+    from postreport.stats.metrics import multiclass_metrics
     from postreport.stats.ranking import macro_auc_interval
 
     rng = np.random.default_rng(5)

@@ -9,7 +9,7 @@ from sklearn.preprocessing import label_binarize
 
 from conftest import make_cfg, run_report
 from postreport.analyses.confusion import confusion
-from postreport.metrics import binary_metrics, regression_metrics
+from postreport.stats.metrics import binary_metrics, regression_metrics
 
 
 def independent_split(loader, names=True, stratify=True, seed=0):
@@ -160,7 +160,7 @@ def test_multiclass_confusions_rank_the_largest_off_diagonal_cells():
 
 
 def honest(y, pred, counts):
-    from postreport import bootstrap
+    from postreport.stats import bootstrap
     from postreport.config import BootstrapConfig
 
     result = binary_metrics(y, pred, None, 1).with_intervals(
@@ -209,9 +209,9 @@ def test_a_predicted_label_the_data_lacks_averages_over_the_datas_labels_in_poin
     (accuracy), a note says so, and each point lies inside its interval (it lay 0.2 above it)."""
     from types import SimpleNamespace
 
-    from postreport.bootstrap import BootstrapSettings
-    from postreport.encoding import encode
-    from postreport.metrics import intervals, point_metrics
+    from postreport.stats.bootstrap import BootstrapSettings
+    from postreport.stats.encoding import encode
+    from postreport.stats.metrics import intervals, point_metrics
 
     rng = np.random.default_rng(0)
     labels = ["a", "b", "c"]
@@ -268,8 +268,8 @@ def test_rounded_probabilities_are_renormalised_and_any_scores_get_the_one_vs_re
 def test_an_interval_that_misses_its_own_estimate_is_dropped_with_a_note():
     """Macro average precision over 200 classes of ~6 rows: its resamples all lay above the estimate (0.128 outside
     [0.134, 0.167], found by the suite's invariant); no interval is printed then, with the reason."""
-    from postreport import bootstrap
-    from postreport.metrics import MetricsResult
+    from postreport.stats import bootstrap
+    from postreport.stats.metrics import MetricsResult
 
     samples = {"average_precision": np.linspace(0.134, 0.167, 200), "accuracy": np.linspace(0.1, 0.2, 200)}
     result = MetricsResult("multiclass", {"average_precision": 0.128, "accuracy": 0.15}, "macro").with_intervals(

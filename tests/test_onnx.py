@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install 'postreport[onnx]')")
 skl2onnx = pytest.importorskip("skl2onnx", reason="skl2onnx is not installed (the tests convert models with it)")
 
-from postreport import onnx_model  # noqa: E402
+from postreport.models import onnx_model  # noqa: E402
 from postreport.errors import UserError  # noqa: E402
 
 
@@ -171,9 +171,9 @@ def test_logits_are_not_read_as_probabilities(tmp_path):
     logit column without a label output is an error (its labels would come from 0.5 on logits)."""
     from scipy.special import expit, softmax
 
-    from postreport.metrics import point_metrics
-    from postreport.encoding import encode
-    from postreport.predictions import predict
+    from postreport.stats.metrics import point_metrics
+    from postreport.stats.encoding import encode
+    from postreport.run.predictions import predict
 
     rng = np.random.default_rng(0)
     weights = rng.normal(size=(3, 3)).astype(np.float32) * 3

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from postreport.analyses.over_time import OverTimeSettings, period_keys, worse_test
-from postreport.predictions import confidence
+from postreport.run.predictions import confidence
 from postreport.stats.estimated import calibration_gap, expected_accuracy
 from postreport.stats.proportions import newcombe, z_for
 

@@ -1,9 +1,9 @@
-"""Paired statistics on arrays (postreport.paired): the comparison's verdict in words follows its interval, on each
+"""Paired statistics on arrays (postreport.stats.paired): the comparison's verdict in words follows its interval, on each
 side of the rule; Holm's adjustment against statsmodels; the m-out-of-n scaling places the interval on the point."""
 import numpy as np
 import pytest
 
-from postreport.paired import BETTER, UNCLEAR, WORSE, difference_interval, holm, verdict
+from postreport.stats.paired import BETTER, UNCLEAR, WORSE, difference_interval, holm, verdict
 
 
 @pytest.mark.parametrize("ci,higher,expected", [
@@ -38,7 +38,7 @@ def test_difference_interval_is_the_percentiles_and_scales_around_the_point():
 def test_mean_of_class_dependent_costs_covers(which):
     """A cost per row that depends on the class (5 per missed positive, 1 per false alarm): its mean's interval must
     draw rows from all the rows. Resamples within each class held the class mix fixed and covered 91 % here."""
-    from postreport import paired
+    from postreport.stats import paired
     from postreport.config import BootstrapConfig
 
     rng = np.random.default_rng(3)

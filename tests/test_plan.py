@@ -1,4 +1,4 @@
-"""The plan (postreport.plan) as pure functions of the config and the data's shape: the same inputs give the same
+"""The plan (postreport.planning.plan) as pure functions of the config and the data's shape: the same inputs give the same
 plan with no clock read, budgets size steps (trials, stacking, out-of-fold rows, importance rows), classes count in
 the cost, the profile scales and explicit settings win, and threads follow the affinity mask."""
 import time
@@ -6,10 +6,11 @@ import time
 import pytest
 from conftest import make_cfg
 
-from postreport import costs, explain, threads
+from postreport.planning import costs, threads
+from postreport.explain import attributions as explain
 from postreport.errors import UserError
-from postreport.plan import FLOOR_ROWS, OOF_MAX_ROWS, Shape, apply_profile, explicit, make_plan
-from postreport.runner import validate
+from postreport.planning.plan import FLOOR_ROWS, OOF_MAX_ROWS, Shape, apply_profile, explicit, make_plan
+from postreport.run.runner import validate
 
 
 def planned(overrides=(), n_train=426, n_test=143, features=30, classes=2, smallest=None, task=None):
@@ -142,7 +143,7 @@ def test_worker_processes_do_not_outlive_the_run():
     import joblib
     from joblib.externals.loky import reusable_executor
 
-    from postreport.runner import release_workers
+    from postreport.run.runner import release_workers
 
     assert joblib.Parallel(n_jobs=2, backend="loky")(joblib.delayed(abs)(-i) for i in range(4)) == [0, 1, 2, 3]
     processes = list(reusable_executor._executor._processes.values())
@@ -154,7 +155,7 @@ def test_worker_processes_do_not_outlive_the_run():
 
 
 def test_the_safety_net_cuts_a_step_that_passes_it_and_never_the_rest():
-    from postreport.deadline import Cut, Deadline
+    from postreport.planning.deadline import Cut, Deadline
 
     with Deadline(0.2) as deadline:
         with pytest.raises(Cut, match=r"budget.max_seconds=0.2 s passed"):
@@ -223,7 +224,7 @@ def test_a_step_whose_planned_seconds_would_pass_the_budget_is_cut_before_it_sta
     result thrown away. A step planned past the budget is not started; the sections that show prepared work are
     never cut once it is done."""
     from postreport import registry
-    from postreport.deadline import Cut, Deadline
+    from postreport.planning.deadline import Cut, Deadline
 
     started = []
     with Deadline(5.0) as deadline:
@@ -242,8 +243,8 @@ def test_tabular_saliency_and_prediction_drift_are_planned():
     every explained row): it runs on DELETION_ROWS of them and is a step of the plan, as is the drift section's
     prediction of the training rows; both are measured against their own timer steps."""
     from postreport.analyses.saliency import DELETION_ROWS
-    from postreport.image_saliency import RANDOM_ORDERS
-    from postreport.plan import MEASURED_AS
+    from postreport.explain.image_saliency import RANDOM_ORDERS
+    from postreport.planning.plan import MEASURED_AS
 
     plan, _ = planned(n_train=4800, n_test=1200, features=20, classes=30)
     step = plan.step("saliency")

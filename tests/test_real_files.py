@@ -117,8 +117,8 @@ def test_labels_that_differ_by_spaces_or_case_stop_the_run_or_are_merged(tmp_pat
 # ------------------------------------------------------------------------------- A4, A5: macro averages, small classes
 
 def test_macro_averages_count_never_predicted_classes_as_zero_as_sklearn():
-    from postreport import bootstrap
-    from postreport.metrics import multiclass_metrics
+    from postreport.stats import bootstrap
+    from postreport.stats.metrics import multiclass_metrics
 
     rng = np.random.default_rng(1)
     y = rng.integers(0, 5, 400)
@@ -286,7 +286,7 @@ def test_a_stale_predictions_file_is_removed_and_never_compared(prod_run, tmp_pa
 @pytest.mark.slow
 def test_the_baseline_cannot_be_the_runs_own_folder(prod_run, tmp_path):
     _, out = prod_run
-    from postreport.runner import check_outputs
+    from postreport.run.runner import check_outputs
 
     before = (out / "predictions.parquet").read_bytes()
     with pytest.raises(UserError, match="own output folder"):
@@ -295,13 +295,13 @@ def test_the_baseline_cannot_be_the_runs_own_folder(prod_run, tmp_path):
 
 
 def test_a_second_run_into_a_busy_folder_is_refused_and_killed_runs_leave_nothing(tmp_path):
-    from postreport.run_folder import LOCK, claim
+    from postreport.run.folder import LOCK, claim
 
     folder = tmp_path / "run"
     folder.mkdir()
     (folder / ".report.html.abc.tmp").write_text("half")
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; sys.path.insert(0, %r); from postreport.run_folder import claim; "
+        "import sys, time; sys.path.insert(0, %r); from postreport.run.folder import claim; "
         "c = claim(__import__('pathlib').Path(%r), ['report.html']); print('held', flush=True); time.sleep(60)")
         % (str(Path(__file__).parents[1]), str(folder))], stdout=subprocess.PIPE, text=True)
     try:
@@ -317,7 +317,7 @@ def test_a_second_run_into_a_busy_folder_is_refused_and_killed_runs_leave_nothin
 
 
 def test_an_unwritable_output_folder_is_one_line(tmp_path):
-    from postreport.run_folder import unwritable
+    from postreport.run.folder import unwritable
 
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -384,7 +384,7 @@ def test_predictions_of_500_classes_are_one_frame_without_warnings():
     import warnings
     from types import SimpleNamespace
 
-    from postreport.baseline import predictions_table
+    from postreport.run.baseline import predictions_table
 
     labels = [f"class {k}" for k in range(500)]
     rng = np.random.default_rng(0)

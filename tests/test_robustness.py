@@ -273,7 +273,7 @@ def test_the_files_of_a_run_are_swapped_in_as_a_set(tmp_path):
     import os
     import signal
 
-    from postreport.atomic import signals_held, write_all
+    from postreport.run.atomic import signals_held, write_all
 
     (tmp_path / "a").write_text("old a")
     (tmp_path / "b").write_text("old b")
@@ -296,7 +296,7 @@ def test_a_sweep_report_lists_only_this_sweeps_jobs_with_relative_links(tmp_path
     import os
     import time
 
-    from postreport.sweep import collect
+    from postreport.integrations.sweep import collect
 
     for name, age in (("0", 3600), ("1", 3600), ("javascript:alert(1);0", 0)):
         job = tmp_path / name
@@ -321,7 +321,7 @@ def test_a_logo_that_is_not_an_image_exits_2(tmp_path):
 def test_library_log_lines_are_shortened():
     import logging
 
-    from postreport.runner import quiet_libraries
+    from postreport.run.runner import quiet_libraries
 
     quiet_libraries()
     seen = []
@@ -370,7 +370,7 @@ def test_the_folders_hydra_record_describes_the_report_beside_it(tmp_path):
     """Hydra writes its record of a run before the run; a killed run (or one stopped on bad input) used to leave
     .hydra/ describing itself beside the earlier report. The record is written to .hydra.next/ and becomes .hydra/
     only with the report files (or in a folder without a report)."""
-    from postreport.run_folder import promote_record
+    from postreport.run.folder import promote_record
 
     first = cli(["data=iris", "report.analyses=[metrics]", "report.formats=[json]", "seed=1"], cwd=tmp_path)
     assert first.returncode == 0, first.stderr

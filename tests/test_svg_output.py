@@ -11,7 +11,7 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 
-from postreport.figures import Bars, Heatmap, Lines, Marker, Panels, Series
+from postreport.report.figures import Bars, Heatmap, Lines, Marker, Panels, Series
 from postreport.report import render_svg
 from postreport.report.svg_compact import compact
 

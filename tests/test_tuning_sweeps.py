@@ -15,7 +15,7 @@ from pypdf import PdfReader
 from postreport.data import load_dataset
 from postreport.errors import UserError
 from postreport.resources import resource_dir
-from postreport.tuning import tune
+from postreport.models.tuning import tune
 
 POOR = ["model.params.num_leaves=2", "model.params.learning_rate=0.005", "model.params.n_estimators=10"]
 
@@ -151,7 +151,7 @@ def test_cluster_launcher_configs_compose(launcher, target):
 
 
 def test_unknown_search_space_type_is_a_user_error():
-    from postreport.tuning import parse_space
+    from postreport.models.tuning import parse_space
 
     with pytest.raises(UserError, match="choices"):
         parse_space({"kind": {"type": "categorical"}}, "m")
@@ -171,7 +171,7 @@ def test_a_large_training_set_is_searched_on_a_sample_and_the_budget_is_said(tas
 def test_the_planned_trials_bound_the_search_and_say_why(task):
     """The plan gives fewer trials than tuning.n_trials: the search runs exactly those (no clock), says why, and with
     one trial the tuned model is the configured model itself (no second fit)."""
-    from postreport.models import build_candidate
+    from postreport.models.build import build_candidate
 
     cfg = make_cfg(["data=file", f"data.path={task}", "data.target=y", "tuning.n_trials=6"])
     data = load_dataset(cfg.data, 0)

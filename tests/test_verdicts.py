@@ -4,7 +4,7 @@ lowest slice's interval against the overall value."""
 import numpy as np
 import pytest
 
-from postreport import bootstrap
+from postreport.stats import bootstrap
 from postreport.analyses.per_class import PerClassResult, per_class, weakest_gap
 from postreport.analyses.slices import SliceRow, SlicesResult
 from postreport.config import BootstrapConfig

@@ -10,7 +10,7 @@ import pytest
 import sklearn.metrics as skm
 from conftest import cli, run_report
 
-from postreport import bootstrap
+from postreport.stats import bootstrap
 from postreport.config import BootstrapConfig
 
 ROWS = 250_000  # bench/bench_warehouse.py runs 10^6 to 10^8

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Optional
 
-from ..config import NoSettings
+from postreport.config import NoSettings
 
 IMAGES = ("Image data: pixels are not columns to slice by, compare one by one or rank; the saliency section "
           "shows which regions of the images drive the predictions.")

@@ -7,15 +7,16 @@ from typing import Optional
 
 import numpy as np
 
-from ..bootstrap import Intervals, intervals_on
-from ..errors import UserError
-from ..figures import Lines, Series
-from ..out_of_fold import out_of_fold_scores
-from ..paired import BETTER, row_mean_interval, verdict
-from ..report.model import Estimate, Figure, Note, Table, print_selection, undefined_last
-from ..stats.calibration import bin_edges, ece_samples, expected_ece_if_calibrated, logistic_recalibration, reliability
-from ..stats.proportions import wilson, z_for
-from .base import Analysis, no_scores
+from postreport.stats.bootstrap import Intervals, intervals_on
+from postreport.errors import UserError
+from postreport.report.figures import Lines, Series
+from postreport.models.out_of_fold import out_of_fold_scores
+from postreport.stats.paired import BETTER, row_mean_interval, verdict
+from postreport.report.model import Estimate, Figure, Note, Table, print_selection, undefined_last
+from postreport.stats.calibration import (bin_edges, ece_samples, expected_ece_if_calibrated, logistic_recalibration,
+    reliability)
+from postreport.stats.proportions import wilson, z_for
+from postreport.analyses.base import Analysis, no_scores
 
 STRATEGIES = ("uniform", "quantile")
 SMALL_ECE = 0.05  # "well calibrated" needs the ECE's interval (or the ECE) at or below this, and no other evidence

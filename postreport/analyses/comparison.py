@@ -9,19 +9,19 @@ from typing import Optional
 
 import numpy as np
 
-from .. import metrics
-from ..baseline import describe_rows
-from ..bootstrap import Cells, interval_level, intervals_on, resample_counts
-from ..encoding import encode
-from ..errors import at_least
-from ..figures import Bars
-from ..paired import UNCLEAR, delong, difference_interval, mcnemar, mean_interval, verdict
-from ..report.model import Estimate, Figure, Note, Paragraph, Table
-from ..sampling import sample_rows
-from ..stats.calibration import bin_edges, reliability
-from ..stats.counts import f1_from_counts
-from ..stats.groups import slice_groups
-from .base import Analysis
+from postreport.stats import metrics
+from postreport.run.baseline import describe_rows
+from postreport.stats.bootstrap import Cells, interval_level, intervals_on, resample_counts
+from postreport.stats.encoding import encode
+from postreport.errors import at_least
+from postreport.report.figures import Bars
+from postreport.stats.paired import UNCLEAR, delong, difference_interval, mcnemar, mean_interval, verdict
+from postreport.report.model import Estimate, Figure, Note, Paragraph, Table
+from postreport.stats.sampling import sample_rows
+from postreport.stats.calibration import bin_edges, reliability
+from postreport.stats.counts import f1_from_counts
+from postreport.stats.groups import slice_groups
+from postreport.analyses.base import Analysis
 
 
 @dataclass

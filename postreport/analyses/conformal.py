@@ -12,12 +12,12 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import at_least, strictly_between
-from ..out_of_fold import FOLDS, out_of_fold_outputs
-from ..report.model import Estimate, Note, Paragraph, Table
-from ..stats.groups import slice_groups
-from ..stats.proportions import wilson, z_for
-from .base import Analysis, no_scores
+from postreport.errors import at_least, strictly_between
+from postreport.models.out_of_fold import FOLDS, out_of_fold_outputs
+from postreport.report.model import Estimate, Note, Paragraph, Table
+from postreport.stats.groups import slice_groups
+from postreport.stats.proportions import wilson, z_for
+from postreport.analyses.base import Analysis, no_scores
 
 
 @dataclass

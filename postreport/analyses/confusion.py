@@ -7,10 +7,11 @@ from typing import Optional
 
 import numpy as np
 
-from ..figures import Heatmap, Panels
-from ..report.model import PRINT_ROWS, Figure, KeyValues, Note, Paragraph, Table, print_selection, undefined_last
-from ..stats.curves import confusion_matrix
-from .base import Analysis
+from postreport.report.figures import Heatmap, Panels
+from postreport.report.model import (PRINT_ROWS, Figure, KeyValues, Note, Paragraph, Table, print_selection,
+    undefined_last)
+from postreport.stats.curves import confusion_matrix
+from postreport.analyses.base import Analysis
 
 
 @dataclass

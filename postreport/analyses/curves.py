@@ -6,11 +6,11 @@ from typing import Optional
 
 import numpy as np
 
-from ..figures import Lines, Marker, Panels, Series
-from ..report.model import Figure, Table, print_selection, undefined_last
-from ..sampling import cap_points
-from ..stats.curves import auc, average_precision, roc_and_pr
-from .base import Analysis, no_scores
+from postreport.report.figures import Lines, Marker, Panels, Series
+from postreport.report.model import Figure, Table, print_selection, undefined_last
+from postreport.stats.sampling import cap_points
+from postreport.stats.curves import auc, average_precision, roc_and_pr
+from postreport.analyses.base import Analysis, no_scores
 
 GRID = np.linspace(0, 1, 201)
 MANY_CLASSES = 6

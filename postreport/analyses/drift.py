@@ -10,19 +10,19 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from ..bootstrap import intervals_on
-from ..data import histograms
-from ..data.sources import resolve
-from ..data.tables import read_source
-from ..errors import UserError, at_least, strictly_between
-from ..explain import anatomy, native_importance
-from ..figures import Lines, Panels, Series
-from ..report.model import Estimate, Figure, Note, Table
-from ..sampling import sample_rows
-from ..stats import drift as st
-from ..stats.proportions import z_for
-from ..stats.ranking import macro_auc_interval, rank_auc
-from .base import IMAGES, Analysis
+from postreport.stats.bootstrap import intervals_on
+from postreport.data import histograms
+from postreport.data.sources import resolve
+from postreport.data.tables import read_source
+from postreport.errors import UserError, at_least, strictly_between
+from postreport.explain.attributions import anatomy, native_importance
+from postreport.report.figures import Lines, Panels, Series
+from postreport.report.model import Estimate, Figure, Note, Table
+from postreport.stats.sampling import sample_rows
+from postreport.stats import drift as st
+from postreport.stats.proportions import z_for
+from postreport.stats.ranking import macro_auc_interval, rank_auc
+from postreport.analyses.base import IMAGES, Analysis
 
 
 @dataclass
@@ -503,7 +503,7 @@ def run_folder_drift(ctx, settings: DriftSettings) -> DriftResult:
     chi-squared) and label drift."""
     import pyarrow.parquet as pq
 
-    from ..baseline import score_column
+    from postreport.run.baseline import score_column
 
     table = pq.read_table(Path(settings.reference).expanduser() / "predictions.parquet").to_pandas()
     data, pred = ctx.data, ctx.predictions

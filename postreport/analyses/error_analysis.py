@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..figures import ImageGrid
-from ..report.model import Figure, Note, Table
-from .base import Analysis
+from postreport.report.figures import ImageGrid
+from postreport.report.model import Figure, Note, Table
+from postreport.analyses.base import Analysis
 
 
 @dataclass
@@ -77,7 +77,7 @@ class ErrorAnalysis(Analysis):
             row += [_plain(data.X_test.iloc[int(i)][f]) for f in features]
         result = ErrorResult(columns + features, rows, n_errors, len(pred.y_true), data.task, omitted)
         if images:
-            from ..image_saliency import display
+            from postreport.explain.image_saliency import display
 
             channels = getattr(data, "channels", 1)
             result.grey = "gray" if channels == 3 else "gray_r"

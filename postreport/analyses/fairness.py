@@ -11,16 +11,16 @@ from typing import List, Optional
 import numpy as np
 import pandas as pd
 
-from ..bootstrap import Cells, interval_level, intervals_on, resample_counts
-from ..errors import at_least
-from ..figures import Bars, Panels
-from ..gates import FAIRNESS_NAMES
-from ..report.model import Estimate, Figure, Note, Paragraph, Table
-from ..sampling import sample_rows
-from ..stats.extremes import mean_bounds, proportion_bounds, range_bounds, ratio_bounds, sidak_z
-from ..stats.groups import slice_labels
-from ..stats.intervals import percentile_interval
-from .base import Analysis
+from postreport.stats.bootstrap import Cells, interval_level, intervals_on, resample_counts
+from postreport.errors import at_least
+from postreport.report.figures import Bars, Panels
+from postreport.run.gates import FAIRNESS_NAMES
+from postreport.report.model import Estimate, Figure, Note, Paragraph, Table
+from postreport.stats.sampling import sample_rows
+from postreport.stats.extremes import mean_bounds, proportion_bounds, range_bounds, ratio_bounds, sidak_z
+from postreport.stats.groups import slice_labels
+from postreport.stats.intervals import percentile_interval
+from postreport.analyses.base import Analysis
 
 MISSING = "(missing)"
 BINARY_METRICS = ("selection_rate", "tpr", "fpr", "precision", "accuracy", "base_rate", "calibration_gap")

@@ -8,15 +8,15 @@ from typing import Optional
 
 import numpy as np
 
-from ..bootstrap import intervals_on
-from ..errors import at_least
-from ..explain import (MIN_ROWS, STABLE_SHARE, AttributionSettings, agreement, anatomy, explained, native_importance,
-                       partial_dependence_curves, permutation, scaled_values, stability)
-from ..figures import Bars, Beeswarm, Lines, Panels, Series
-from ..plan import FLOOR_ROWS
-from ..report.model import Estimate, Figure, Note, Table
-from ..sampling import sample_rows
-from .base import IMAGES, Analysis
+from postreport.stats.bootstrap import intervals_on
+from postreport.errors import at_least
+from postreport.explain.attributions import (MIN_ROWS, STABLE_SHARE, AttributionSettings, agreement, anatomy,
+    explained, native_importance, partial_dependence_curves, permutation, scaled_values, stability)
+from postreport.report.figures import Bars, Beeswarm, Lines, Panels, Series
+from postreport.planning.plan import FLOOR_ROWS
+from postreport.report.model import Estimate, Figure, Note, Table
+from postreport.stats.sampling import sample_rows
+from postreport.analyses.base import IMAGES, Analysis
 
 
 @dataclass

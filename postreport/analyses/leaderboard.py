@@ -8,15 +8,15 @@ from typing import Optional
 
 import numpy as np
 
-from .. import metrics
-from ..bootstrap import interval_level
-from ..figures import Bars, Heatmap
-from ..metrics import candidate_metrics, label, lower_is_better
-from ..paired import holm, mcnemar
-from ..report.model import Estimate, Figure, Note, Paragraph, Table
-from ..sampling import sample_rows
-from ..stats.intervals import percentile_bounds
-from .base import Analysis
+from postreport.stats import metrics
+from postreport.stats.bootstrap import interval_level
+from postreport.report.figures import Bars, Heatmap
+from postreport.stats.metrics import candidate_metrics, label, lower_is_better
+from postreport.stats.paired import holm, mcnemar
+from postreport.report.model import Estimate, Figure, Note, Paragraph, Table
+from postreport.stats.sampling import sample_rows
+from postreport.stats.intervals import percentile_bounds
+from postreport.analyses.base import Analysis
 
 ROLES = {"model": "configured", "tuned": "tuned", "member": "member", "ensemble": "ensemble"}
 

@@ -1,10 +1,10 @@
-"""The metrics section: every metric of the task (postreport.metrics) with its bootstrap interval."""
+"""The metrics section: every metric of the task (postreport.stats.metrics) with its bootstrap interval."""
 from __future__ import annotations
 
-from .. import metrics
-from ..metrics import MetricsResult
-from ..report.model import Estimate, Note, Table
-from .base import Analysis
+from postreport.stats import metrics
+from postreport.stats.metrics import MetricsResult
+from postreport.report.model import Estimate, Note, Table
+from postreport.analyses.base import Analysis
 
 
 class MetricsAnalysis(Analysis):

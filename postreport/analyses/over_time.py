@@ -12,21 +12,21 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from .. import metrics
-from ..bootstrap import interval_level
-from ..data import histograms
-from ..encoding import positions
-from ..errors import UserError, at_least, strictly_between
-from ..figures import Lines, Marker, Series
-from ..predictions import confidence, logged_labels
-from ..report.model import Estimate, Figure, Note, Table
-from ..stats import drift as st
-from ..stats.drift import benjamini_hochberg
-from ..stats.counts import f1_from_counts
-from ..stats.estimated import calibration_gap, expected_accuracy
-from ..stats.proportions import newcombe, wilson, z_for
-from .base import Analysis
-from .drift import SAMPLE_ROWS, DriftSettings, column_drift
+from postreport.stats import metrics
+from postreport.stats.bootstrap import interval_level
+from postreport.data import histograms
+from postreport.stats.encoding import positions
+from postreport.errors import UserError, at_least, strictly_between
+from postreport.report.figures import Lines, Marker, Series
+from postreport.run.predictions import confidence, logged_labels
+from postreport.report.model import Estimate, Figure, Note, Table
+from postreport.stats import drift as st
+from postreport.stats.drift import benjamini_hochberg
+from postreport.stats.counts import f1_from_counts
+from postreport.stats.estimated import calibration_gap, expected_accuracy
+from postreport.stats.proportions import newcombe, wilson, z_for
+from postreport.analyses.base import Analysis
+from postreport.analyses.drift import SAMPLE_ROWS, DriftSettings, column_drift
 
 PERIODS = ("day", "week", "month")
 

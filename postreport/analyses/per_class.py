@@ -6,13 +6,13 @@ from typing import Optional
 
 import numpy as np
 
-from ..figures import Bars
-from ..metrics import FEW_ERRORS, MIN_CLASS_ROWS, RARE, candidate_metrics, rare_proportion
-from ..report.model import PRINT_ROWS, Estimate, Figure, Table, print_selection, undefined_last
-from ..stats.counts import f1_from_counts
-from ..stats.intervals import percentile_interval
-from ..stats.proportions import wilson, z_for
-from .base import Analysis
+from postreport.report.figures import Bars
+from postreport.stats.metrics import FEW_ERRORS, MIN_CLASS_ROWS, RARE, candidate_metrics, rare_proportion
+from postreport.report.model import PRINT_ROWS, Estimate, Figure, Table, print_selection, undefined_last
+from postreport.stats.counts import f1_from_counts
+from postreport.stats.intervals import percentile_interval
+from postreport.stats.proportions import wilson, z_for
+from postreport.analyses.base import Analysis
 
 METRICS = ("precision", "recall", "f1")
 

@@ -8,9 +8,9 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from ..figures import Bars, Histogram, Panels, Scatter
-from ..report.model import Figure, Table
-from .base import Analysis
+from postreport.report.figures import Bars, Histogram, Panels, Scatter
+from postreport.report.model import Figure, Table
+from postreport.analyses.base import Analysis
 
 
 AGGREGATED_SAMPLE = 100_000  # rows drawn for the pictures of aggregated input

@@ -8,14 +8,14 @@ from typing import ClassVar, Optional
 
 import numpy as np
 
-from .. import image_saliency as im
-from ..errors import at_least
-from ..sampling import sample_rows
-from ..explain import AttributionSettings, anatomy, explained, input_gradient
-from ..figures import Heatmap, ImageGrid, Panels, Waterfall
-from ..predictions import model_classes
-from ..report.model import Estimate, Figure, Note, Table
-from .base import Analysis
+from postreport.explain import image_saliency as im
+from postreport.errors import at_least
+from postreport.stats.sampling import sample_rows
+from postreport.explain.attributions import AttributionSettings, anatomy, explained, input_gradient
+from postreport.report.figures import Heatmap, ImageGrid, Panels, Waterfall
+from postreport.run.predictions import model_classes
+from postreport.report.model import Estimate, Figure, Note, Table
+from postreport.analyses.base import Analysis
 
 
 @dataclass

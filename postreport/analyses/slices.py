@@ -8,15 +8,15 @@ from typing import List, Optional
 import numpy as np
 import pandas as pd
 
-from .. import bootstrap, metrics
-from ..bootstrap import interval_level, intervals_on
-from ..data.warehouse import RegressionCells
-from ..encoding import positions
-from ..errors import at_least, strictly_between
-from ..report.model import Estimate, Note, Table
-from ..segments import discover, loss_per_row
-from ..stats.groups import AUTO_COLUMNS, MISSING, OTHER, frequent, slice_groups
-from .base import IMAGES, Analysis
+from postreport.stats import bootstrap, metrics
+from postreport.stats.bootstrap import interval_level, intervals_on
+from postreport.data.warehouse import RegressionCells
+from postreport.stats.encoding import positions
+from postreport.errors import at_least, strictly_between
+from postreport.report.model import Estimate, Note, Table
+from postreport.stats.segments import discover, loss_per_row
+from postreport.stats.groups import AUTO_COLUMNS, MISSING, OTHER, frequent, slice_groups
+from postreport.analyses.base import IMAGES, Analysis
 
 @dataclass
 class SliceSettings:
@@ -53,7 +53,7 @@ class SlicesResult:
     auto: bool
     ci_level: Optional[float] = None
     notes: list = field(default_factory=list)
-    segments: Optional[list] = None  # postreport.segments.Segment: flagged ones and the strongest others
+    segments: Optional[list] = None  # postreport.stats.segments.Segment: flagged ones and the strongest others
     searched: int = 0
     loss: str = ""
     q: float = 0.1

@@ -7,16 +7,16 @@ from typing import Optional
 
 import numpy as np
 
-from ..bootstrap import intervals_on, weighted_edges
-from ..errors import UserError
-from ..figures import Lines, Panels, Series
-from ..out_of_fold import FOLDS, out_of_fold_scores
-from ..paired import mean_interval
-from ..report.model import Explorer, Figure, Note, Table
-from ..sampling import cap_points, sample_rows
-from ..stats.counts import f1_from_counts
-from ..stats.intervals import MIN_FINITE, percentile_bounds
-from .base import Analysis
+from postreport.stats.bootstrap import intervals_on, weighted_edges
+from postreport.errors import UserError
+from postreport.report.figures import Lines, Panels, Series
+from postreport.models.out_of_fold import FOLDS, out_of_fold_scores
+from postreport.stats.paired import mean_interval
+from postreport.report.model import Explorer, Figure, Note, Table
+from postreport.stats.sampling import cap_points, sample_rows
+from postreport.stats.counts import f1_from_counts
+from postreport.stats.intervals import MIN_FINITE, percentile_bounds
+from postreport.analyses.base import Analysis
 
 
 @dataclass

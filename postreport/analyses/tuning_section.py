@@ -7,10 +7,10 @@ from typing import Optional
 
 import numpy as np
 
-from .. import metrics
-from ..figures import Bars, Lines, Panels, Scatter, Series
-from ..report.model import Estimate, Figure, KeyValues, Note, Table, param_text
-from .base import Analysis
+from postreport.stats import metrics
+from postreport.report.figures import Bars, Lines, Panels, Scatter, Series
+from postreport.report.model import Estimate, Figure, KeyValues, Note, Table, param_text
+from postreport.analyses.base import Analysis
 
 SLICE_PLOT_TRIALS = 15
 

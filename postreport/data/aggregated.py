@@ -8,13 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import UserError, at_least
-from .dataset import Dataset, Logged
-from .decide import (check_score_count, decide_task, infinite_values, logged_positive_label, not_probabilities,
-                     sorted_labels, without_prediction)
-from .labels import check_predicted_labels, near_duplicate_labels, score_columns_by_class
-from .warehouse import (MAX_LABELS, auc_error_bound, classification_cells, classification_profile, is_regression,
-                        open_warehouse, regression_cells, regression_profile)
+from postreport.errors import UserError, at_least
+from postreport.data.dataset import Dataset, Logged
+from postreport.data.decide import (check_score_count, decide_task, infinite_values, logged_positive_label,
+    not_probabilities, sorted_labels, without_prediction)
+from postreport.data.labels import check_predicted_labels, near_duplicate_labels, score_columns_by_class
+from postreport.data.warehouse import (MAX_LABELS, auc_error_bound, classification_cells, classification_profile,
+    is_regression, open_warehouse, regression_cells, regression_profile)
 
 
 def load(cfg, source, engine: str, named: dict) -> Dataset:

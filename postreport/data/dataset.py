@@ -8,7 +8,7 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
-from ..errors import UserError
+from postreport.errors import UserError
 
 
 @dataclass

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..config import TASKS
-from ..errors import UserError
-from .labels import listed, named_class
+from postreport.config import TASKS
+from postreport.errors import UserError
+from postreport.data.labels import listed, named_class
 
 
 MAX_CLASSES_FOR_INTEGER_TARGET = 20

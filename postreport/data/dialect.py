@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from ..errors import UserError
+from postreport.errors import UserError
 
 SAMPLE_BYTES = 1 << 20
 SEPARATORS = (",", ";", "\t", "|")  # in order of preference on a tie

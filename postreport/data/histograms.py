@@ -15,7 +15,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from ..stats import drift as st
+from postreport.stats import drift as st
 
 NUMERIC = ("integer", "number")
 CATEGORICAL = ("text", "string", "boolean")

@@ -18,9 +18,9 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from ..errors import UserError
-from .dataset import Dataset
-from .decide import decide_task, positive_label, sorted_labels
+from postreport.errors import UserError
+from postreport.data.dataset import Dataset
+from postreport.data.decide import decide_task, positive_label, sorted_labels
 
 SUFFIXES = (".png", ".jpg", ".jpeg")
 GREY_MODES = ("L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "1", "F")

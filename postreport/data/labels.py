@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from ..errors import UserError
+from postreport.errors import UserError
 
 
 def _plain(value):

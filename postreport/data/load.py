@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import UserError
-from .builtin import load_builtin
-from .dataset import Dataset
-from .decide import decide_task, positive_label, sorted_labels
-from .logged import load_predictions
-from .tables import (STREAM_BYTES, check_columns, clean, keyed, merge_near_duplicates, read_table,
-                     release_arrow_memory, test_keys)
+from postreport.errors import UserError
+from postreport.data.builtin import load_builtin
+from postreport.data.dataset import Dataset
+from postreport.data.decide import decide_task, positive_label, sorted_labels
+from postreport.data.logged import load_predictions
+from postreport.data.tables import (STREAM_BYTES, check_columns, clean, keyed, merge_near_duplicates, read_table,
+    release_arrow_memory, test_keys)
 
 log = logging.getLogger("postreport")
 
@@ -30,7 +30,7 @@ def load_dataset(cfg, seed: int) -> Dataset:
     elif cfg.source == "predictions":
         return load_predictions(cfg)
     elif cfg.source == "images":
-        from .images import load_images
+        from postreport.data.images import load_images
 
         return load_images(cfg, seed)
     elif cfg.source == "file":

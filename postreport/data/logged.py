@@ -8,16 +8,16 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from ..config import MISSING_PREDICTIONS
-from ..errors import UserError
-from . import aggregated
-from .dataset import Dataset, Logged, Unlabeled
-from .decide import (are_probabilities, check_score_count, check_score_types, decide_task, infinite_values,
-                     logged_positive_label, not_probabilities, renormalised, sorted_labels, without_prediction)
-from .engines import choose_engine
-from .labels import check_predicted_labels, score_columns_by_class
-from .sources import IN_MEMORY, resolve
-from .tables import check_columns, clean, keyed, merge_near_duplicates, read_source, test_keys
+from postreport.config import MISSING_PREDICTIONS
+from postreport.errors import UserError
+from postreport.data import aggregated
+from postreport.data.dataset import Dataset, Logged, Unlabeled
+from postreport.data.decide import (are_probabilities, check_score_count, check_score_types, decide_task,
+    infinite_values, logged_positive_label, not_probabilities, renormalised, sorted_labels, without_prediction)
+from postreport.data.engines import choose_engine
+from postreport.data.labels import check_predicted_labels, score_columns_by_class
+from postreport.data.sources import IN_MEMORY, resolve
+from postreport.data.tables import check_columns, clean, keyed, merge_near_duplicates, read_source, test_keys
 
 
 def load_predictions(cfg) -> Dataset:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from typing import Optional
 
-from .dialect import Dialect, header, sniff
-from ..errors import UserError
+from postreport.data.dialect import Dialect, header, sniff
+from postreport.errors import UserError
 
 KINDS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl",
          ".ndjson": "jsonl", ".feather": "feather", ".arrow": "feather"}

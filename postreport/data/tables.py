@@ -10,10 +10,10 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from ..errors import UserError
-from . import dialect as csv_dialect
-from .labels import near_duplicate_labels
-from .sources import COMPRESSED, VALID_TYPES, file_kind
+from postreport.errors import UserError
+from postreport.data import dialect as csv_dialect
+from postreport.data.labels import near_duplicate_labels
+from postreport.data.sources import COMPRESSED, VALID_TYPES, file_kind
 
 
 

@@ -29,10 +29,10 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from ..errors import UserError
-from .decide import infer_task
-from .engines import ENGINES
-from .sources import Source
+from postreport.errors import UserError
+from postreport.data.decide import infer_task
+from postreport.data.engines import ENGINES
+from postreport.data.sources import Source
 
 log = logging.getLogger("postreport")
 EPS = float(np.finfo(float).eps)

@@ -8,12 +8,12 @@ from importlib.metadata import PackageNotFoundError, version
 import pandas as pd
 from omegaconf import OmegaConf
 
-from .. import metrics
-from ..figures import Bars
-from ..plan import measured
-from .format import fmt_number
-from .model import (PRINT_ROWS, Code, Estimate, Figure, KeyValues, Note, Paragraph, Report, Section, Table, param_text,
-                    print_selection)
+from postreport.stats import metrics
+from postreport.report.figures import Bars
+from postreport.planning.plan import measured
+from postreport.report.format import fmt_number
+from postreport.report.model import (PRINT_ROWS, Code, Estimate, Figure, KeyValues, Note, Paragraph, Report, Section,
+    Table, param_text, print_selection)
 
 PACKAGES = ("postreport", "numpy", "pandas", "scikit-learn", "lightgbm", "matplotlib", "hydra-core", "omegaconf",
             "jinja2", "weasyprint", "skops", "pyarrow", "optuna", "hydra-joblib-launcher")

@@ -10,9 +10,9 @@ import os
 from concurrent.futures import CancelledError
 from concurrent.futures.process import BrokenProcessPool
 
-from .model import Figure
-from .render_plotly import figure_json
-from .render_svg import draw_svg
+from postreport.report.model import Figure
+from postreport.report.render_plotly import figure_json
+from postreport.report.render_svg import draw_svg
 
 log = logging.getLogger("postreport")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from .model import Estimate
+from postreport.report.model import Estimate
 
 
 def fmt_number(value, percent: bool = False) -> str:

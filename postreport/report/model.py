@@ -68,7 +68,7 @@ class Table:
 
 @dataclass
 class Figure:
-    spec: Any  # a figure spec (postreport.figures), drawn by the renderer
+    spec: Any  # a figure spec (postreport.report.figures), drawn by the renderer
     caption: str = ""
 
 
@@ -111,7 +111,7 @@ class Report:
     appendix: list  # appendix sections
     logo: Optional[str] = None  # data URI
     theme: dict = field(default_factory=dict)  # CSS colour variables
-    gates: list = field(default_factory=list)  # postreport.gates.GateResult, shown at the top
+    gates: list = field(default_factory=list)  # postreport.run.gates.GateResult, shown at the top
 
 
 def param_text(value, limit: int = 80):

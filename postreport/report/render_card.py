@@ -3,8 +3,8 @@ extra `model_card`): YAML metadata with a model-index of every metric, then sect
 Intended and out-of-scope use come from the `card:` keys the user writes; empty ones are marked to be written."""
 from __future__ import annotations
 
-from .. import metrics
-from ..gates import md_text
+from postreport.stats import metrics
+from postreport.run.gates import md_text
 
 TASK_TYPES = {"binary": "tabular-classification", "multiclass": "tabular-classification",
               "regression": "tabular-regression"}

@@ -8,13 +8,13 @@ from typing import Optional
 
 from markupsafe import Markup
 
-from ..errors import UserError
-from ..gates import heading as gates_heading
-from ..resources import resource_dir
-from ..version import __version__
-from .figure_pool import data_uri
-from .format import fmt_date, fmt_number, script_safe
-from .model import Code, Estimate, Explorer, Figure, KeyValues, Link, Note, Paragraph, Table
+from postreport.errors import UserError
+from postreport.run.gates import heading as gates_heading
+from postreport.resources import resource_dir
+from postreport.version import __version__
+from postreport.report.figure_pool import data_uri
+from postreport.report.format import fmt_date, fmt_number, script_safe
+from postreport.report.model import Code, Estimate, Explorer, Figure, KeyValues, Link, Note, Paragraph, Table
 
 ITEM_TEMPLATES = {
     Paragraph: "items/paragraph.html.j2",

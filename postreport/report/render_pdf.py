@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from . import svg_text_runs
+from postreport.report import svg_text_runs
 
 
 def warm_up():

@@ -1,4 +1,4 @@
-"""The interactive renderer: the same figure specs the SVG renderer draws (postreport.figures), as Plotly figures
+"""The interactive renderer: the same figure specs the SVG renderer draws (postreport.report.figures), as Plotly figures
 for report.html (hover with exact values, zoom, pan, legend toggles). No second computation: only the specs.
 
 The figures are written as plotly.js's JSON directly (traces and layout as in plotly.js's schema): building them
@@ -12,9 +12,9 @@ import json
 
 import numpy as np
 
-from ..figures import Bars, Beeswarm, Heatmap, Histogram, ImageGrid, Lines, Panels, Scatter, Waterfall
-from .format import script_safe
-from .render_svg import PALETTE, figure_height
+from postreport.report.figures import Bars, Beeswarm, Heatmap, Histogram, ImageGrid, Lines, Panels, Scatter, Waterfall
+from postreport.report.format import script_safe
+from postreport.report.render_svg import PALETTE, figure_height
 
 PX = 96  # pixels per inch of the specs' heights
 SPACING = 0.12  # between panels, as a share of the figure

@@ -1,4 +1,4 @@
-"""The SVG renderer: every figure spec (postreport.figures) drawn in one style with matplotlib's Figure API
+"""The SVG renderer: every figure spec (postreport.report.figures) drawn in one style with matplotlib's Figure API
 (no pyplot global state). The HTML embeds the SVG; the PDF is made from the same HTML."""
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import warnings
 
 import numpy as np
 
-from ..figures import WIDTH, Bars, Beeswarm, Heatmap, Histogram, ImageGrid, Lines, Panels, Scatter, Waterfall
-from .svg_compact import compact
+from postreport.report.figures import (WIDTH, Bars, Beeswarm, Heatmap, Histogram, ImageGrid, Lines, Panels, Scatter,
+    Waterfall)
+from postreport.report.svg_compact import compact
 
 # Okabe-Ito: distinguishable with the common forms of colour blindness.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]

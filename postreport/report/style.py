@@ -6,9 +6,9 @@ import base64
 import re
 from pathlib import Path
 
-from ..errors import UserError
-from ..resources import resource_dir
-from .render_html import environment, template_error
+from postreport.errors import UserError
+from postreport.resources import resource_dir
+from postreport.report.render_html import environment, template_error
 
 THEME_KEYS = ("accent", "ink", "muted", "line", "warn", "bad", "ok", "header")
 COLOUR = re.compile(r"^(#[0-9a-fA-F]{3,8}|[a-zA-Z]{3,20}|rgba?\([0-9., %]+\))$")

@@ -7,7 +7,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..bootstrap import weighted_edges
+from postreport.stats.bootstrap import weighted_edges
 
 
 @dataclass

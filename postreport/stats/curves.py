@@ -7,7 +7,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..encoding import positions
+from postreport.stats.encoding import positions
 
 
 def _points(y: np.ndarray, score: np.ndarray, weight: Optional[np.ndarray], ascending=None) -> tuple:

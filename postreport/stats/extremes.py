@@ -9,7 +9,7 @@ from typing import Optional
 
 import numpy as np
 
-from .proportions import wilson, z_for
+from postreport.stats.proportions import wilson, z_for
 
 
 def sidak_z(level: float, m: int) -> float:

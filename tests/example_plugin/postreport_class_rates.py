@@ -11,7 +11,7 @@ The contract of an analysis (every attribute below is read by postreport; only `
 - compute(ctx, settings): a result with to_json() (its payload under results.<name> in metrics.json), and
   optionally headline() (one sentence for the executive summary, or None). An exception here fails the section.
 - items(result): report items (postreport.report.model: Paragraph, Note, KeyValues, Table, Figure with a spec
-  from postreport.figures). An exception here fails the section too.
+  from postreport.report.figures). An exception here fails the section too.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from typing import Optional
 import numpy as np
 
 from postreport.errors import UserError
-from postreport.figures import Bars
+from postreport.report.figures import Bars
 from postreport.report.model import Figure, Note, Table
 
 

@@ -3,10 +3,10 @@ literals, a query returning a frame, a seeded sample, the columns' types, close.
 implementing it and one line in ENGINES; `data.engine` accepts exactly the names ENGINES has (plus auto, pandas)."""
 from __future__ import annotations
 
-from ...errors import UserError
-from .base import Engine
-from .duckdb import DuckDB
-from .spark import Spark
+from postreport.errors import UserError
+from postreport.data.engines.base import Engine
+from postreport.data.engines.duckdb import DuckDB
+from postreport.data.engines.spark import Spark
 
 ENGINES: dict[str, type[Engine]] = {"duckdb": DuckDB, "spark": Spark}
 

@@ -5,7 +5,7 @@ import os
 
 import pandas as pd
 
-from .base import literal, sql_type
+from postreport.data.engines.base import literal, sql_type
 
 
 class DuckDB:

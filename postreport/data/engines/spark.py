@@ -5,8 +5,8 @@ import os
 
 import pandas as pd
 
-from ...errors import UserError
-from .base import literal, sql_type
+from postreport.errors import UserError
+from postreport.data.engines.base import literal, sql_type
 
 
 class Spark:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Optional
 from xml.sax.saxutils import escape, quoteattr
 
-from . import metrics
-from .errors import UserError
+from postreport.stats import metrics
+from postreport.errors import UserError
 
 SIDES = ("point", "lower", "upper")
 # the fairness section's summaries (per task), gated on their worst value over the sensitive columns
@@ -181,7 +181,7 @@ def junit(results: list, suite: str) -> bytes:
              f'  <testsuite name={quoteattr(suite)} tests="{len(results)}" failures="{failures}" errors="0" '
              f'skipped="{skipped}">']
     for r in results:
-        case = f'    <testcase classname="postreport.gates" name={quoteattr(f"{r.name}: {r.condition}")}'
+        case = f'    <testcase classname="postreport.run.gates" name={quoteattr(f"{r.name}: {r.condition}")}'
         if r.status == PASS:
             lines.append(case + "/>")
         elif r.status == FAIL:

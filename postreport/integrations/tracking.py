@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 from typing import Optional
 
-from .atomic import write_atomic
-from .errors import UserError
+from postreport.run.atomic import write_atomic
+from postreport.errors import UserError
 
 log = logging.getLogger("postreport")
 KINDS = ("none", "mlflow")

@@ -11,9 +11,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .errors import UserError
-from .loaded_model import LoadedModel
-from .predictions import model_classes
+from postreport.errors import UserError
+from postreport.models.loaded import LoadedModel
+from postreport.run.predictions import model_classes
 
 PREPROCESSING = ("none", "native", "trees", "linear")
 SAFE_SUFFIXES = (".skops", ".txt", ".onnx")
@@ -35,7 +35,7 @@ class Candidate:
     fit_seconds: Optional[float] = None
     notes: list = field(default_factory=list)
     role: str = "model"  # model (as configured) | tuned | member | ensemble
-    predictions: Any = None  # postreport.predictions.Predictions on the test set, computed once (runner)
+    predictions: Any = None  # postreport.run.predictions.Predictions on the test set, computed once (runner)
 
 
 def build_candidate(cfg, data, seed: int) -> Candidate:
@@ -119,7 +119,7 @@ def with_preprocessing(estimator, preprocessing: str):
         if type(estimator).__module__.startswith("lightgbm"):
             from sklearn.pipeline import Pipeline
 
-            from .safe_names import SafeNames  # a scikit-learn class: imported with scikit-learn, at the first fit
+            from postreport.models.safe_names import SafeNames  # a scikit-learn class: imported with scikit-learn, at the first fit
 
             return Pipeline([("names", SafeNames()), ("model", estimator)])
         return estimator
@@ -162,8 +162,8 @@ def load_candidate(cfg, data) -> Candidate:
     notes: list = []
     try:
         if suffix == ".onnx":
-            from . import onnx_model
-            from .threads import available_cores
+            from postreport.models import onnx_model
+            from postreport.planning.threads import available_cores
 
             estimator, notes = onnx_model.load(path, cfg, data, available_cores())
         elif suffix == ".skops":

@@ -19,8 +19,8 @@ from typing import Optional
 
 import numpy as np
 
-from .errors import UserError
-from .loaded_model import LoadedModel
+from postreport.errors import UserError
+from postreport.models.loaded import LoadedModel
 
 BATCH = 4096  # rows per onnxruntime call (memory stays flat for large test sets)
 ROLES = ("labels", "probabilities", "values")

@@ -12,9 +12,9 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from .data import are_probabilities
-from .errors import UserError
-from .predictions import Predictions
+from postreport.data import are_probabilities
+from postreport.errors import UserError
+from postreport.run.predictions import Predictions
 
 FILENAME = "predictions.parquet"
 META_KEY = b"postreport"

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from .errors import UserError
+from postreport.errors import UserError
 
 log = logging.getLogger("postreport")
 LOCK = ".postreport.lock"

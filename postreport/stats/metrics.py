@@ -13,12 +13,12 @@ from typing import Optional
 
 import numpy as np
 
-from . import bootstrap
-from .data.labels import listed
-from .encoding import positions
-from .stats import curves
-from .stats.proportions import wilson, z_for
-from .stats.ranking import hand_till_auc, ovr_macro_auc
+from postreport.stats import bootstrap
+from postreport.data.labels import listed
+from postreport.stats.encoding import positions
+from postreport.stats import curves
+from postreport.stats.proportions import wilson, z_for
+from postreport.stats.ranking import hand_till_auc, ovr_macro_auc
 
 
 @dataclass(frozen=True)

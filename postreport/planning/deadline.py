@@ -1,6 +1,6 @@
 """budget.max_seconds: the one wall-clock limit, a safety net that is off by default.
 
-The plan (postreport.plan) decides what a run does from the data's shape; this only stops a run that takes far
+The plan (postreport.planning.plan) decides what a run does from the data's shape; this only stops a run that takes far
 longer than planned (a model slower than its cost formula, a machine far slower than the reference). Steps that can
 be left out (tuning, ensembles, the out-of-fold fits, every section) run inside `cuttable()`: when the deadline
 passes during one, it is stopped (Cut) and shown as cut with the reason; steps after it are cut without starting.

@@ -18,35 +18,36 @@ from typing import Optional
 
 from omegaconf import DictConfig, OmegaConf
 
-from . import ensembles
-from . import gates as gates_module
-from . import metrics, registry
-from .atomic import write_all
-from .baseline import load, predictions_parquet
-from .config import FORMATS
-from .context import Outcome, RunContext, Timer
-from .data import load_dataset
-from .deadline import Cut, Deadline
-from .errors import UserError, at_least, strictly_between
-from .gates import blocking, check_task, evaluate, markdown, parse, unevaluated_policy
-from .metrics import candidate_metrics
-from .models import build_candidate
-from .out_of_fold import out_of_fold_outputs
-from .plan import Plan, Shape, apply_profile, make_plan
-from .predictions import predict
-from .report import render_card, style
-from .report.build import build_report
-from .report.figure_pool import FigurePool
-from .report.format import fmt_number
-from .report.model import Estimate
-from .report.render_html import render_html
-from .report.render_json import dumps, metrics_document
-from .report.render_pdf import render_pdf, warm_up
-from .run_folder import claim
-from .threads import quiet_spinning
-from .tracking import check as check_tracking
-from .tracking import log_run
-from .tuning import check, tune
+from postreport.models import ensembles
+from postreport.run import gates as gates_module
+from postreport.stats import metrics
+from postreport import registry
+from postreport.run.atomic import write_all
+from postreport.run.baseline import load, predictions_parquet
+from postreport.config import FORMATS
+from postreport.run.context import Outcome, RunContext, Timer
+from postreport.data import load_dataset
+from postreport.planning.deadline import Cut, Deadline
+from postreport.errors import UserError, at_least, strictly_between
+from postreport.run.gates import blocking, check_task, evaluate, markdown, parse, unevaluated_policy
+from postreport.stats.metrics import candidate_metrics
+from postreport.models.build import build_candidate
+from postreport.models.out_of_fold import out_of_fold_outputs
+from postreport.planning.plan import Plan, Shape, apply_profile, make_plan
+from postreport.run.predictions import predict
+from postreport.report import render_card, style
+from postreport.report.build import build_report
+from postreport.report.figure_pool import FigurePool
+from postreport.report.format import fmt_number
+from postreport.report.model import Estimate
+from postreport.report.render_html import render_html
+from postreport.report.render_json import dumps, metrics_document
+from postreport.report.render_pdf import render_pdf, warm_up
+from postreport.run.folder import claim
+from postreport.planning.threads import quiet_spinning
+from postreport.integrations.tracking import check as check_tracking
+from postreport.integrations.tracking import log_run
+from postreport.models.tuning import check, tune
 
 log = logging.getLogger("postreport")
 QUIET_LOGGERS = {"weasyprint": logging.ERROR, "fontTools": logging.WARNING, "matplotlib": logging.WARNING}
@@ -114,11 +115,11 @@ class Checked:
     """What validation gives: the analyses with their settings, and the report's look, checked before any work."""
 
     analyses: dict  # name -> (analysis class, settings)
-    gates: list  # postreport.gates.Gate
+    gates: list  # postreport.run.gates.Gate
     template_dirs: tuple
     logo: Optional[str]
     theme: dict
-    unevaluated: str = "warn"  # gates_unevaluated: fail | warn (postreport.gates.unevaluated_policy)
+    unevaluated: str = "warn"  # gates_unevaluated: fail | warn (postreport.run.gates.unevaluated_policy)
 
 
 def run_timestamp() -> datetime:
@@ -307,7 +308,7 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer, deadline: Optional[
 
 
 def plan_run(cfg, checked: Checked, data) -> Plan:
-    """Check the analyses' settings against the data, then plan the run from its shape (postreport.plan). Model fits
+    """Check the analyses' settings against the data, then plan the run from its shape (postreport.planning.plan). Model fits
     get the plan's threads (cfg.n_jobs: every model config reads it)."""
     for cls, settings in checked.analyses.values():
         check = getattr(cls, "check", None)
@@ -482,7 +483,7 @@ def check_outputs(output_dir: Path, baseline: Optional[str] = None) -> None:
 
 
 def write(output_dir: Path, payloads: dict) -> dict:
-    """Written last, as one set (postreport.atomic): a failure or a signal before or during this leaves the folder's
+    """Written last, as one set (postreport.run.atomic): a failure or a signal before or during this leaves the folder's
     earlier set whole. Files of the other formats left by an earlier run in the same folder are removed, so that
     no stale report sits beside the new metrics.json."""
     files = {fmt: output_dir / FILENAMES[fmt] for fmt in (*FORMATS, "predictions") if fmt in payloads}

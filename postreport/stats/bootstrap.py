@@ -15,11 +15,11 @@ from typing import Optional
 
 import numpy as np
 
-from .config import BootstrapConfig as BootstrapSettings
-from .stats.counts import f1_from_counts
-from .stats.intervals import MIN_FINITE, percentile_bounds, percentile_interval
-from .stats.proportions import z_for
-from .stats.ranking import macro_auc_interval
+from postreport.config import BootstrapConfig as BootstrapSettings
+from postreport.stats.counts import f1_from_counts
+from postreport.stats.intervals import MIN_FINITE, percentile_bounds, percentile_interval
+from postreport.stats.proportions import z_for
+from postreport.stats.ranking import macro_auc_interval
 
 CHUNK_ELEMENTS = 4_000_000  # resamples x cells held in memory at once
 EPS = np.finfo(float).eps

@@ -12,13 +12,13 @@ from typing import ClassVar, Optional
 import numpy as np
 import pandas as pd
 
-from .bootstrap import Cells, resample_counts
-from .errors import UserError, at_least
-from .models import BoosterModel
-from .predictions import model_classes
-from .sampling import sample_rows
-from .stats.intervals import percentile_bounds
-from .stats.ranking import rank_auc
+from postreport.stats.bootstrap import Cells, resample_counts
+from postreport.errors import UserError, at_least
+from postreport.models.build import BoosterModel
+from postreport.run.predictions import model_classes
+from postreport.stats.sampling import sample_rows
+from postreport.stats.intervals import percentile_bounds
+from postreport.stats.ranking import rank_auc
 
 LINEAR_CLASSES = ("LogisticRegression", "LinearRegression", "Ridge", "Lasso", "ElasticNet", "SGDClassifier",
                   "SGDRegressor", "LinearSVC", "RidgeClassifier")

@@ -1,6 +1,6 @@
 """What a model costs, in seconds on the reference machine, from its config and the data's shape alone.
 
-The plan (postreport.plan) sizes every expensive step with these numbers and never with a clock, so that the same
+The plan (postreport.planning.plan) sizes every expensive step with these numbers and never with a clock, so that the same
 config and data give the same report on a busy machine or a quiet one. The reference machine is the 2-core machine
 where bench/baseline_evaluation.py takes about 3.7 s; the constants were measured there with one thread
 (bench/bench_plan.py --fits prints each formula against a measured fit). They are meant to be right within a factor

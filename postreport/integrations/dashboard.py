@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import quote
 
-from .atomic import write_atomic
-from .report.render_html import environment, plotly_js, script_json
-from .resources import resource_dir
-from .version import __version__
+from postreport.run.atomic import write_atomic
+from postreport.report.render_html import environment, plotly_js, script_json
+from postreport.resources import resource_dir
+from postreport.version import __version__
 
 log = logging.getLogger("postreport")
 CACHE = ".postreport-dashboard-cache.json"

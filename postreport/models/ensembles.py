@@ -10,12 +10,12 @@ from typing import Optional
 
 import numpy as np
 
-from .config import ModelConfig
-from .errors import UserError
-from .models import Candidate, make_estimator, with_preprocessing
-from .out_of_fold import fold_predictions, training_sample
-from .resources import resource_dir
-from .sampling import sample_rows
+from postreport.config import ModelConfig
+from postreport.errors import UserError
+from postreport.models.build import Candidate, make_estimator, with_preprocessing
+from postreport.models.out_of_fold import fold_predictions, training_sample
+from postreport.resources import resource_dir
+from postreport.stats.sampling import sample_rows
 
 CLASSIFICATION_METHODS = ("soft_voting", "hard_voting", "stacking", "bagging", "boosting", "gradient_boosting")
 REGRESSION_METHODS = ("voting", "stacking", "bagging", "boosting", "gradient_boosting")
@@ -285,11 +285,11 @@ def _voting(method, ecfg, ctx, members, member_cfgs, config_dirs):
     vote = (PrefitHardVoting(fitted, ecfg.weights, ctx.data.task) if method == "hard_voting"
             else PrefitVoting(fitted, ecfg.weights, True, ctx.data.task))
     return _ensemble(f"{method} ({_joined(members)})", vote, "combines the fitted members",
-                     "postreport.ensembles.PrefitVoting")
+                     "postreport.models.ensembles.PrefitVoting")
 
 
 def _stacking_affordable(ctx) -> bool:
-    """Whether the plan builds stacking (postreport.plan: its out-of-fold fits planned within
+    """Whether the plan builds stacking (postreport.planning.plan: its out-of-fold fits planned within
     ensemble.stacking.max_seconds from the data's shape, never timed); a note says why not."""
     if ctx.plan.stacking:
         return True
@@ -317,7 +317,7 @@ def _stacking(method, ecfg, ctx, members, member_cfgs, config_dirs):
     final.fit(stack.features(oof, data.X_train.iloc[rows]), data.y_train.iloc[rows])
     return _ensemble(f"stacking ({_joined(members)})", stack,
                      f"meta-model ({ecfg.stacking.final_estimator}) on {ecfg.stacking.cv}-fold out-of-fold predictions",
-                     "postreport.ensembles.PrefitStacking")
+                     "postreport.models.ensembles.PrefitStacking")
 
 
 def _resampling(method, ecfg, ctx, members, member_cfgs, config_dirs):

@@ -78,8 +78,8 @@ def probabilities_checked(candidate, proba: np.ndarray) -> bool:
     tolerance logged scores get): if not, they are scores that only rank rows, and the probability-reading metrics
     (log loss, Brier score, calibration, conformal sets) are not computed, with a note on the candidate; an error
     where the model's config says they are probabilities (model.scores=probabilities)."""
-    from .data.decide import are_probabilities
-    from .errors import UserError
+    from postreport.data.decide import are_probabilities
+    from postreport.errors import UserError
 
     if are_probabilities(proba):
         return True

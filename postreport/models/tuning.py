@@ -12,9 +12,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .errors import UserError
-from .models import Candidate, make_estimator
-from .threads import cores_for
+from postreport.errors import UserError
+from postreport.models.build import Candidate, make_estimator
+from postreport.planning.threads import cores_for
 
 SAMPLERS = ("tpe", "random", "grid")
 TYPES = ("int", "float", "categorical")
@@ -146,7 +146,7 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int, configured_model=None, trials
          planned: str = "") -> TuningOutcome:
     """The search, then the best parameters refitted on all training rows. `configured_model`: the configured model
     as fitted (a Candidate): when the configured parameters win it is the tuned model as it is (no refit).
-    trials: as many as the plan gives (postreport.plan: tuning.timeout is planned seconds, never timed), else
+    trials: as many as the plan gives (postreport.planning.plan: tuning.timeout is planned seconds, never timed), else
     tuning.n_trials; planned: the plan's reason for fewer."""
     import optuna
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score

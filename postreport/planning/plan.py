@@ -1,7 +1,7 @@
 """The run's plan: every expensive choice, decided before any model is fitted, from the config and the data's shape.
 
 Rows sampled per step, trials, folds, whether stacking is built, which out-of-fold fits run: all come from rows x
-columns x classes and the model's settings through fixed cost formulas (postreport.costs), never from a clock, so
+columns x classes and the model's settings through fixed cost formulas (postreport.planning.costs), never from a clock, so
 the same config and data give the same plan, sections and numbers on a busy machine or a quiet one. The budgets a
 step is sized to (tuning.timeout, ensemble.stacking.max_seconds, budget.out_of_fold_seconds,
 analyses.feature_importance.max_seconds) are *planned* seconds on the reference machine. `budget.profile` scales
@@ -15,13 +15,13 @@ from typing import Optional
 
 from omegaconf import OmegaConf
 
-from .bootstrap import ranks_every_class
-from .costs import ModelCost, model_cost
-from .ensembles import member_config
-from .errors import UserError
-from .explain import MIN_ROWS
-from .out_of_fold import FOLDS as OOF_FOLDS
-from .threads import fit_threads
+from postreport.stats.bootstrap import ranks_every_class
+from postreport.planning.costs import ModelCost, model_cost
+from postreport.models.ensembles import member_config
+from postreport.errors import UserError
+from postreport.explain.attributions import MIN_ROWS
+from postreport.models.out_of_fold import FOLDS as OOF_FOLDS
+from postreport.planning.threads import fit_threads
 
 PROFILES = ("quick", "default", "thorough")
 QUICK_ANALYSES = ("metrics", "per_class", "confusion_matrix", "curves", "calibration", "thresholds", "residuals",
@@ -109,7 +109,7 @@ class Shape:
         pixels = 0 if not data.image_shape else int(data.image_shape[0] * data.image_shape[1])
         ops = 0
         if pixels:
-            from .image_saliency import file_ops
+            from postreport.explain.image_saliency import file_ops
 
             ops = file_ops(cfg.model.path, pixels) if str(cfg.model.path or "").endswith(".onnx") else \
                 len(data.features) * DENSE_HIDDEN
@@ -427,7 +427,7 @@ def _drift(plan: Plan, shape: Shape, analyses: dict) -> None:
                + domain.fit_seconds(rows // 2, shape.n_features, 2))
     if settings.reference is None and shape.trainable and plan.cost is not None:
         # prediction drift: the model's predictions on a sample of the training rows
-        from .analyses.drift import PREDICTION_ROWS
+        from postreport.analyses.drift import PREDICTION_ROWS
 
         seconds += plan.cost.predict_seconds(min(shape.n_train, settings.domain_rows, PREDICTION_ROWS),
                                              shape.n_features, shape.n_classes)
@@ -451,7 +451,7 @@ def _saliency(plan: Plan, cfg, shape: Shape, analyses: dict) -> None:
         if shape.trainable or cfg.model.path:  # logged predictions: no model to explain (the section skips)
             _tabular_saliency(plan, shape, analyses, settings)
         return
-    from .image_saliency import RANDOM_ORDERS, STEPS, plan_masks
+    from postreport.explain.image_saliency import RANDOM_ORDERS, STEPS, plan_masks
 
     examples = min(shape.n_test, 3 * settings.examples)
     masks = settings.masks or plan_masks(shape.model_ops, examples)
@@ -480,8 +480,8 @@ def _tabular_saliency(plan: Plan, shape: Shape, analyses: dict, settings) -> Non
     """Tabular saliency: the attributions (shared with feature importance when it runs with the same settings, so
     planned there) and the deletion check's predictions: (steps + 1) frames of DELETION_ROWS rows, in the
     attributions' order and RANDOM_ORDERS random ones."""
-    from .analyses.saliency import DELETION_ROWS
-    from .image_saliency import RANDOM_ORDERS
+    from postreport.analyses.saliency import DELETION_ROWS
+    from postreport.explain.image_saliency import RANDOM_ORDERS
 
     F, K, cost = max(shape.n_features, 1), shape.n_classes, plan.cost
     rows = plan.rows_for(settings)

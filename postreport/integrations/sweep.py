@@ -12,15 +12,15 @@ from urllib.parse import quote
 
 from hydra.experimental.callback import Callback
 
-from .atomic import write_all, write_atomic
-from .figures import Bars, Lines, Panels, Series
-from .metrics import TASKS, label, lower_is_better
-from .report.model import Estimate, Figure, Link, Note, Report, Section, Table
-from .report.render_html import render_html
-from .report.render_json import jsonable
-from .report.render_pdf import render_pdf
-from .runner import quiet_libraries
-from .tracking import end_sweep, start_sweep
+from postreport.run.atomic import write_all, write_atomic
+from postreport.report.figures import Bars, Lines, Panels, Series
+from postreport.stats.metrics import TASKS, label, lower_is_better
+from postreport.report.model import Estimate, Figure, Link, Note, Report, Section, Table
+from postreport.report.render_html import render_html
+from postreport.report.render_json import jsonable
+from postreport.report.render_pdf import render_pdf
+from postreport.run.runner import quiet_libraries
+from postreport.integrations.tracking import end_sweep, start_sweep
 
 log = logging.getLogger("postreport")
 JOB_FILE = "job.json"

@@ -7,10 +7,10 @@ from typing import Optional
 
 import numpy as np
 
-from .bootstrap import Cells, intervals_on, resample_counts
-from .sampling import sample_rows
-from .stats.intervals import percentile_interval
-from .stats.ranking import midranks
+from postreport.stats.bootstrap import Cells, intervals_on, resample_counts
+from postreport.stats.sampling import sample_rows
+from postreport.stats.intervals import percentile_interval
+from postreport.stats.ranking import midranks
 
 BETTER, WORSE, UNCLEAR = "better", "worse", "no clear difference"
 

@@ -10,10 +10,10 @@ from typing import Optional
 
 import numpy as np
 
-from .models import make_estimator
-from .tuning import fold_workers, threads_for
+from postreport.models.build import make_estimator
+from postreport.models.tuning import fold_workers, threads_for
 
-FOLDS = 5  # postreport.plan plans the rows (at most plan.OOF_MAX_ROWS) and whether they run at all
+FOLDS = 5  # postreport.planning.plan plans the rows (at most plan.OOF_MAX_ROWS) and whether they run at all
 
 
 def fold_predictions(ctx, mcfg, folds: int, rows: Optional[np.ndarray] = None) -> np.ndarray:
@@ -47,7 +47,7 @@ def out_of_fold_outputs(ctx) -> Optional[tuple]:
         return None
     if data.task != "regression" and int(data.y_train.value_counts().min()) < FOLDS:
         return None
-    if ctx.plan.oof_rows is None:  # not planned (postreport.plan: budget.out_of_fold_seconds)
+    if ctx.plan.oof_rows is None:  # not planned (postreport.planning.plan: budget.out_of_fold_seconds)
         return None
     rows = training_sample(data, ctx.plan.oof_rows, ctx.seed)
     y = np.asarray(data.y_train if rows is None else data.y_train.iloc[rows])

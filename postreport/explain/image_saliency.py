@@ -22,7 +22,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .stats.intervals import percentile_bounds
+from postreport.stats.intervals import percentile_bounds
 
 SIMILAR = 0.5  # randomisation check: a mean rank correlation whose interval lies above this is "barely changed"
 STEPS = 16  # deletion / insertion: points on each curve
@@ -206,7 +206,7 @@ def deletion_insertion(predict: Callable, images: Images, rows: np.ndarray, targ
 def randomised_copies(model, seed: int) -> Optional[list]:
     """[(name, copy)] with weights re-drawn (normal, each layer's own sd), top layer first then every layer; None
     when the model's weights cannot be re-drawn here (neither ONNX nor a scikit-learn MLP / linear model)."""
-    from .onnx_model import OnnxModel
+    from postreport.models.onnx_model import OnnxModel
 
     if isinstance(model, OnnxModel):
         return _onnx_copies(model, seed)
@@ -250,7 +250,7 @@ def _onnx_copies(model, seed: int) -> Optional[list]:
         from onnx import numpy_helper
     except ImportError:
         return None
-    from .onnx_model import OnnxModel, session_for
+    from postreport.models.onnx_model import OnnxModel, session_for
 
     proto = onnx.load(model.path)
     layers = weight_layers(proto)

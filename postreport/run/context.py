@@ -10,8 +10,8 @@ from typing import Any, Callable, Hashable, Optional
 
 from omegaconf import DictConfig
 
-from . import registry
-from .encoding import encode
+from postreport import registry
+from postreport.stats.encoding import encode
 
 log = logging.getLogger("postreport")
 
@@ -23,16 +23,16 @@ class RunContext:
 
     cfg: DictConfig
     data: Any  # postreport.data.Dataset
-    model: Any  # postreport.models.Candidate: the model the report is about (as configured, or tuned)
+    model: Any  # postreport.models.build.Candidate: the model the report is about (as configured, or tuned)
     seed: int
     n_jobs: int
     candidates: list = field(default_factory=list)  # every model of the run: as configured, tuned, ensembles, ...
-    tuning: Any = None  # postreport.tuning.TuningOutcome when tuning ran
+    tuning: Any = None  # postreport.models.tuning.TuningOutcome when tuning ran
     tuning_skipped: Optional[str] = None  # why it did not
     notes: list = field(default_factory=list)  # about the run as a whole, shown in the summary
     ensemble_error: Optional[str] = None
-    baseline: Any = None  # postreport.baseline.Baseline when compare.baseline is set
-    plan: Any = None  # postreport.plan.Plan: every expensive choice, made from the data's shape before any fit
+    baseline: Any = None  # postreport.run.baseline.Baseline when compare.baseline is set
+    plan: Any = None  # postreport.planning.plan.Plan: every expensive choice, made from the data's shape before any fit
     cache: dict = field(default_factory=dict)
 
     @property
@@ -42,7 +42,7 @@ class RunContext:
 
     @property
     def predictions(self):
-        """The report's model's test predictions (postreport.predictions.Predictions)."""
+        """The report's model's test predictions (postreport.run.predictions.Predictions)."""
         return self.model.predictions
 
     @property
