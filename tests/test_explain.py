@@ -4,8 +4,9 @@ import pandas as pd
 import pytest
 from conftest import run_report
 
-from postreport.explain import attributions as explain
-from postreport.explain.attributions import anatomy
+from postreport.explain import anatomy as anatomy_module, attributions, gradients, permutation
+from postreport.explain.partial_dependence import batched_partial_dependence
+from postreport.explain.anatomy import anatomy
 from postreport.planning.plan import FLOOR_ROWS
 
 
@@ -16,7 +17,7 @@ def test_treeshap_plus_expected_value_is_lightgbm_raw_score():
     for loader, task in ((load_breast_cancer, "binary"), (load_iris, "multiclass")):
         X, y = loader(return_X_y=True, as_frame=True)
         model = lightgbm.LGBMClassifier(n_estimators=30, verbose=-1).fit(X, y)
-        values, base = explain.tree_shap(anatomy(model), X, task)
+        values, base = attributions.tree_shap(anatomy(model), X, task)
         raw = model.predict(X, raw_score=True)
         contrib = np.asarray(model.predict(X, pred_contrib=True))
         if task == "binary":
@@ -41,11 +42,11 @@ def test_linear_contributions_are_exact_and_one_hot_columns_are_summed_back():
                             verbose_feature_names_out=False)
     model = Pipeline([("preprocess", pre), ("model", LogisticRegression())]).fit(X, y)
     an = anatomy(model)
-    values, base = explain.linear_contributions(an, X, X, "binary")
+    values, base = attributions.linear_contributions(an, X, X, "binary")
     np.testing.assert_allclose(values.sum(axis=1) + base, model.decision_function(X), atol=1e-9)
     sources = an.transformed_sources(list(X.columns))
     assert sources == ["size", "colour", "colour", "colour"]
-    per_column = explain.aggregate(values, sources, list(X.columns), axis=1)
+    per_column = anatomy_module.aggregate(values, sources, list(X.columns), axis=1)
     assert per_column.shape == (200, 2)
     np.testing.assert_allclose(per_column.sum(axis=1), values.sum(axis=1))
 
@@ -59,7 +60,7 @@ def test_sampling_shapley_recovers_known_shapley_values():
     def linear(frame):
         return (frame.to_numpy() @ w)[:, None]
 
-    values, base = explain.sampling_shapley(linear, X, baseline, permutations=5, seed=0)
+    values, base = attributions.sampling_shapley(linear, X, baseline, permutations=5, seed=0)
     np.testing.assert_allclose(values, (X.to_numpy() - baseline.to_numpy()) * w, atol=1e-12)
     np.testing.assert_allclose(values.sum(axis=1) + base, linear(X)[:, 0], atol=1e-12)  # efficiency
 
@@ -67,7 +68,7 @@ def test_sampling_shapley_recovers_known_shapley_values():
         return (frame["a"] * frame["b"]).to_numpy()[:, None]
 
     zero = pd.DataFrame([[0.0] * 4], columns=list("abcd"))
-    values, _ = explain.sampling_shapley(product, X, zero, permutations=400, seed=0)
+    values, _ = attributions.sampling_shapley(product, X, zero, permutations=400, seed=0)
     half = (X["a"] * X["b"]).to_numpy() / 2
     np.testing.assert_allclose(values[:, 0], half, atol=0.15 * np.abs(half).max())
     np.testing.assert_allclose(values[:, 0] + values[:, 1], 2 * half, atol=1e-12)
@@ -101,7 +102,7 @@ def test_mlp_gradient_matches_finite_differences():
     y = (X[:, 0] + X[:, 1] ** 2 > 1).astype(int) + (X[:, 2] > 1)
     mlp = MLPClassifier(hidden_layer_sizes=(8, 5), max_iter=300, random_state=0).fit(X, y)
     target = mlp.predict(X[:4])
-    grad = explain._mlp_gradient(mlp, X[:4], target)
+    grad = gradients._mlp_gradient(mlp, X[:4], target)
     eps = 1e-6
     for j in range(6):
         step = np.zeros(6)
@@ -184,7 +185,7 @@ def test_batched_permutation_importance_equals_shuffling_one_column_at_a_time():
     model.coef_[0, 2] = 0.0
     data = SimpleNamespace(task="binary", X_test=X, y_test=y, positive_label="yes")
     settings = SimpleNamespace(scoring=None, repeats=3)
-    result = explain.permutation(model, data, np.arange(300), settings, seed=11)
+    result = permutation.permutation(model, data, np.arange(300), settings, seed=11)
     truth = (y == "yes").astype(int)
     base = skm.roc_auc_score(truth, model.predict_proba(X)[:, 1])
     shuffles = np.random.default_rng(11)
@@ -225,7 +226,7 @@ def test_batched_permutation_keeps_every_columns_dtype_and_shuffles_only_its_own
             return (frame["f"].to_numpy() > 0).astype(int)
 
     data = SimpleNamespace(task="binary", X_test=X, y_test=pd.Series((X["f"] > 0).astype(int)), positive_label=1)
-    result = explain.permutation(Probe(), data, np.arange(n), SimpleNamespace(scoring="accuracy", repeats=2), seed=0)
+    result = permutation.permutation(Probe(), data, np.arange(n), SimpleNamespace(scoring="accuracy", repeats=2), seed=0)
     assert sum(seen) == 1 + 4 * 2  # the rows as they are, then every column twice
     assert result["mean"][0] > 0.2 and np.all(result["mean"][1:] == 0)
 
@@ -239,8 +240,8 @@ def test_importance_stability_is_high_for_one_dominant_feature_and_lower_for_exc
     exchangeable = rng.normal(0, 1, (n, 5))  # five alike
     boot = BootstrapConfig(resamples=300)
     names = list("abcde")
-    strong = explain.stability(dominant, names, boot, 0)
-    alike = explain.stability(exchangeable, names, boot, 0)
+    strong = attributions.stability(dominant, names, boot, 0)
+    alike = attributions.stability(exchangeable, names, boot, 0)
     assert strong["features"][0]["feature"] == "a" and strong["features"][0]["rank_ci"] == [1, 1]
     assert strong["features"][0]["top3_share"] == 1.0 and "a" in strong["stable_top"]
     assert alike["top3_same"] < 0.5 < strong["top5_same"]
@@ -264,13 +265,13 @@ def test_batched_partial_dependence_equals_sklearns():
     regression = lightgbm.LGBMRegressor(n_estimators=30, verbose=-1).fit(Xr, yr)
     for model, data, feature, task in ((binary.fit(X, y), X, "mean radius", "binary"),
                                        (binary, X, "few", "binary"), (regression, Xr, "bmi", "regression")):
-        ours = explain.batched_partial_dependence(model, data.iloc[:150], feature, 20, task)
+        ours = batched_partial_dependence(model, data.iloc[:150], feature, 20, task)
         theirs = partial_dependence(model, data.iloc[:150], [feature], kind="both", grid_resolution=20)
         np.testing.assert_allclose(ours["grid_values"][0], theirs["grid_values"][0], rtol=1e-12)
         np.testing.assert_allclose(ours["average"], theirs["average"], rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(ours["individual"], theirs["individual"], rtol=1e-12, atol=1e-15)
     with_missing = X.iloc[:150].assign(**{"mean radius": np.r_[np.nan, X["mean radius"].iloc[1:150]]})
-    assert explain.batched_partial_dependence(binary, with_missing, "mean radius", 20, "binary") is None
+    assert batched_partial_dependence(binary, with_missing, "mean radius", 20, "binary") is None
 
 
 def test_feature_deletion_tells_true_attributions_from_noise():

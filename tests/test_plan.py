@@ -7,7 +7,7 @@ import pytest
 from conftest import make_cfg
 
 from postreport.planning import costs, threads
-from postreport.explain import attributions as explain
+from postreport.explain.attributions import MIN_ROWS
 from postreport.errors import UserError
 from postreport.planning.plan import FLOOR_ROWS, OOF_MAX_ROWS, Shape, apply_profile, explicit, make_plan
 from postreport.run.runner import validate
@@ -90,10 +90,10 @@ def test_importance_rows_are_sized_to_the_planned_budget():
     settings = validate(cfg).analyses["feature_importance"][1]
     rows = plan.rows_for(settings)  # not even MIN_ROWS fit: one repeat, the floor
     assert rows["repeats"] == 1 and rows["permutation"] == rows["attributions"] == FLOOR_ROWS
-    cost = plan.cost.predict_seconds(explain.MIN_ROWS, 30, 2) * (30 * 5 + 1)  # MIN_ROWS fit, 2,000 would not
+    cost = plan.cost.predict_seconds(MIN_ROWS, 30, 2) * (30 * 5 + 1)  # MIN_ROWS fit, 2,000 would not
     plan, cfg = planned([f"analyses.feature_importance.max_seconds={cost * 3 * 1.01}"], n_test=5000)
     rows = plan.rows_for(validate(cfg).analyses["feature_importance"][1])
-    assert rows["repeats"] == 5 and explain.MIN_ROWS <= rows["permutation"] < 2000
+    assert rows["repeats"] == 5 and MIN_ROWS <= rows["permutation"] < 2000
     plan, cfg = planned(["analyses.feature_importance.max_seconds=null"], n_test=5000)
     settings = validate(cfg).analyses["feature_importance"][1]
     assert plan.rows_for(settings)["permutation"] == settings.sample_size
@@ -103,7 +103,7 @@ def test_hundreds_of_classes_cut_permutation_repeats_then_rows_to_the_floor():
     plan, cfg = planned(n_train=1500, n_test=480, features=20, classes=500)
     settings = validate(cfg).analyses["feature_importance"][1]
     rows = plan.rows_for(settings)
-    assert rows["repeats"] == 1 and FLOOR_ROWS <= rows["permutation"] < explain.MIN_ROWS
+    assert rows["repeats"] == 1 and FLOOR_ROWS <= rows["permutation"] < MIN_ROWS
     assert rows["attributions"] >= FLOOR_ROWS and "1 of 5 permutation repeats" in plan.why("feature importance")
     assert plan.tuning_trials == 0 and not plan.stacking and plan.oof_rows is None
 

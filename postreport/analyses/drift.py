@@ -15,7 +15,8 @@ from postreport.data import histograms
 from postreport.data.sources import resolve
 from postreport.data.tables import read_source
 from postreport.errors import UserError, at_least, strictly_between
-from postreport.explain.attributions import anatomy, native_importance
+from postreport.explain.anatomy import anatomy
+from postreport.explain.attributions import native_importance
 from postreport.report.figures import Lines, Panels, Series
 from postreport.report.model import Estimate, Figure, Note, Table
 from postreport.stats.sampling import sample_rows

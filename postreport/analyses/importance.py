@@ -10,8 +10,11 @@ import numpy as np
 
 from postreport.stats.bootstrap import intervals_on
 from postreport.errors import at_least
-from postreport.explain.attributions import (MIN_ROWS, STABLE_SHARE, AttributionSettings, agreement, anatomy,
-    explained, native_importance, partial_dependence_curves, permutation, scaled_values, stability)
+from postreport.explain.attributions import (MIN_ROWS, STABLE_SHARE, AttributionSettings, explained, native_importance,
+    stability)
+from postreport.explain.permutation import agreement, permutation
+from postreport.explain.anatomy import anatomy, scaled_values
+from postreport.explain.partial_dependence import partial_dependence_curves
 from postreport.report.figures import Bars, Beeswarm, Lines, Panels, Series
 from postreport.planning.plan import FLOOR_ROWS
 from postreport.report.model import Estimate, Figure, Note, Table

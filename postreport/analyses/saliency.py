@@ -11,7 +11,9 @@ import numpy as np
 from postreport.explain import image_saliency as im
 from postreport.errors import at_least
 from postreport.stats.sampling import sample_rows
-from postreport.explain.attributions import AttributionSettings, anatomy, explained, input_gradient
+from postreport.explain.attributions import AttributionSettings, explained
+from postreport.explain.anatomy import anatomy
+from postreport.explain.gradients import input_gradient
 from postreport.report.figures import Heatmap, ImageGrid, Panels, Waterfall
 from postreport.run.predictions import model_classes
 from postreport.report.model import Estimate, Figure, Note, Table
