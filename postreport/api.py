@@ -15,6 +15,7 @@ from typing import Optional, Sequence
 
 from postreport.cli import config_dir_error
 from postreport.config import register_schemas
+from postreport.data.run_files import PREDICTIONS
 from postreport.errors import UserError
 from postreport.resources import resource_dir
 from postreport.run.runner import run
@@ -105,7 +106,7 @@ def from_predictions(y_true, y_pred=None, scores=None, labels: Optional[Sequence
     if y_pred is None:
         settings.append("data.prediction=null")
     with tempfile.TemporaryDirectory(prefix="postreport-predictions-") as folder:
-        path = Path(folder) / "predictions.parquet"
+        path = Path(folder) / PREDICTIONS
         table.to_parquet(path)
         return generate(["data=predictions", f"data.path={path}", *settings, *overrides], output_dir=output_dir)
 

@@ -281,6 +281,9 @@ def test_a_stale_predictions_file_is_removed_and_never_compared(prod_run, tmp_pa
     with pytest.raises(UserError, match="does not belong to the run"):
         run_report(tmp_path / "cmp", ["data=wine", "model=logistic", f"compare.baseline={mixed}",
                                       "report.analyses=[metrics]"])
+    with pytest.raises(UserError, match="analyses.drift.reference.*does not belong to the run"):  # nor drifted from
+        run_report(tmp_path / "drift", ["data=wine", "model=logistic", f"analyses.drift.reference={mixed}",
+                                        "report.analyses=[drift]"])
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ import pandas as pd
 from postreport.stats.bootstrap import intervals_on
 from postreport.data import histograms
 from postreport.data.sources import resolve
+from postreport.data.run_files import METRICS, PREDICTIONS, is_run_folder, read_predictions
 from postreport.data.tables import read_source
 from postreport.errors import UserError, at_least, strictly_between
 from postreport.explain.anatomy import anatomy
@@ -126,7 +127,7 @@ class DriftAnalysis(Analysis):
         if settings.reference is None or is_run_folder(settings.reference):
             return
         folder = Path(settings.reference).expanduser()
-        if (folder / "metrics.json").is_file():
+        if (folder / METRICS).is_file():
             raise UserError(f"analyses.drift.reference={settings.reference!r} is a run folder without "
                             "predictions.parquet (a run on aggregated input writes none); give a run folder that has "
                             "one, or a file, folder or glob of reference rows")
@@ -492,21 +493,14 @@ def _flag(result: DriftResult, settings: DriftSettings) -> None:
         column.pop("_shape", None)
 
 
-def is_run_folder(path) -> bool:
-    """A postreport run's folder: its predictions.parquet beside its metrics.json."""
-    p = Path(str(path)).expanduser()
-    return p.is_dir() and (p / "predictions.parquet").is_file() and (p / "metrics.json").is_file()
-
-
 def run_folder_drift(ctx, settings: DriftSettings) -> DriftResult:
     """Against an earlier run's folder, which holds its predictions, not its features: prediction drift (the
     positive class's scores by Kolmogorov-Smirnov when both runs have them, else the predicted labels by
     chi-squared) and label drift."""
-    import pyarrow.parquet as pq
-
     from postreport.run.baseline import score_column
 
-    table = pq.read_table(Path(settings.reference).expanduser() / "predictions.parquet").to_pandas()
+    table, _, _ = read_predictions(Path(settings.reference).expanduser() / PREDICTIONS,
+                                   f"analyses.drift.reference={settings.reference!r}")
     data, pred = ctx.data, ctx.predictions
     result = DriftResult([], settings.q, len(table), data.n_test, reference=settings.reference,
                          current=_current_words(data),

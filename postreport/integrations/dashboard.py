@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import quote
 
+from postreport.data.run_files import HYDRA_CONFIG, HYDRA_OVERRIDES, JOB, METRICS, REPORT_HTML
 from postreport.run.atomic import write_atomic
 from postreport.report.render_html import environment, plotly_js, script_json
 from postreport.resources import resource_dir
@@ -43,14 +44,14 @@ def find_runs(folders: list) -> list:
             raise DashboardError(f"{folder}: not a folder")
         for current, dirs, files in os.walk(root):
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith(".ci"))
-            if "metrics.json" in files:
+            if METRICS in files:
                 runs.append(Path(current))
     return sorted(set(runs))
 
 
 def _stamp(run: Path) -> list:
     stamp = []
-    for name in ("metrics.json", "job.json", ".hydra/overrides.yaml"):
+    for name in (METRICS, JOB, HYDRA_OVERRIDES):
         try:
             st = (run / name).stat()
             stamp += [st.st_mtime_ns, st.st_size]
@@ -96,15 +97,15 @@ def read_run(run: Path) -> dict:
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    doc = read_metrics_json(run / "metrics.json")
+    doc = read_metrics_json(run / METRICS)
     overrides, data_name, model_name = [], None, (doc.get("model") or {}).get("name")
-    if (run / ".hydra" / "overrides.yaml").is_file():
-        overrides = [str(o) for o in (yaml.load((run / ".hydra" / "overrides.yaml").read_text(), Loader=loader) or [])]
-    if (run / ".hydra" / "config.yaml").is_file():
-        config = yaml.load((run / ".hydra" / "config.yaml").read_text(), Loader=loader) or {}
+    if (run / HYDRA_OVERRIDES).is_file():
+        overrides = [str(o) for o in (yaml.load((run / HYDRA_OVERRIDES).read_text(), Loader=loader) or [])]
+    if (run / HYDRA_CONFIG).is_file():
+        config = yaml.load((run / HYDRA_CONFIG).read_text(), Loader=loader) or {}
         data_name = (config.get("data") or {}).get("name")
         model_name = model_name or (config.get("model") or {}).get("name")
-    job = json.loads((run / "job.json").read_text()) if (run / "job.json").is_file() else None
+    job = json.loads((run / JOB).read_text()) if (run / JOB).is_file() else None
     payload = (doc.get("results") or {}).get("metrics") or {}
     metrics = {k: v for k, v in (doc.get("metrics") or {}).items() if isinstance(v, (int, float)) or v is None}
     sections = doc.get("sections") or []
@@ -114,7 +115,7 @@ def read_run(run: Path) -> dict:
                                            "section failed" if failed else "ok")
     comparison = (doc.get("results") or {}).get("comparison")
     return {
-        "time": datetime.fromtimestamp((run / "metrics.json").stat().st_mtime, timezone.utc).isoformat(
+        "time": datetime.fromtimestamp((run / METRICS).stat().st_mtime, timezone.utc).isoformat(
             timespec="seconds"),
         "task": doc.get("task"), "data": data_name, "model": model_name, "overrides": overrides,
         "params": dict(o.lstrip("+~").split("=", 1) for o in overrides if "=" in o),
@@ -159,7 +160,7 @@ def collect(folders: list, out: Path) -> tuple:
             else None
         row = {**entry["row"], "run": link, "id": len(rows),
                "sweep": os.path.relpath(sweep, out.parent) if sweep else None,
-               "report": quote(Path(link, "report.html").as_posix()) if (run / "report.html").is_file() else None}
+               "report": quote(Path(link, REPORT_HTML).as_posix()) if (run / REPORT_HTML).is_file() else None}
         rows.append(row)
     try:
         write_atomic(cache_path, json.dumps({"version": CACHE_VERSION, "runs": fresh}, separators=(",", ":")))

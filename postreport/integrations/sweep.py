@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from hydra.experimental.callback import Callback
 
+from postreport.data.run_files import HYDRA_OVERRIDES, JOB, METRICS, REPORT_HTML, read_json
 from postreport.run.atomic import write_all, write_atomic
 from postreport.report.figures import Bars, Lines, Panels, Series
 from postreport.stats.metrics import TASKS, label, lower_is_better
@@ -23,14 +24,13 @@ from postreport.run.runner import quiet_libraries
 from postreport.integrations.tracking import end_sweep, start_sweep
 
 log = logging.getLogger("postreport")
-JOB_FILE = "job.json"
 last_exit_code: Optional[int] = None  # set when a sweep report was made: 0 every job ok, else 1 (read by cli.main)
 
 
 def write_job_status(output_dir: str, code: int, error: Optional[str]) -> None:
     """Each multirun job records how it ended, for the sweep report (a failed job still gets a row)."""
     status = "ok" if code == 0 else "error" if error else "gate failed" if code == 3 else "section failed"
-    write_atomic(Path(output_dir) / JOB_FILE, json.dumps({"status": status, "exit_code": code, "error": error}))
+    write_atomic(Path(output_dir) / JOB, json.dumps({"status": status, "exit_code": code, "error": error}))
 
 
 class SweepReport(Callback):
@@ -73,16 +73,16 @@ def collect(sweep_dir: Path, since: float = 0.0) -> dict:
     folders: they are not this sweep's jobs)."""
     jobs = []
     ours = [d for d in sweep_dir.iterdir()
-            if (d / ".hydra" / "overrides.yaml").is_file() and (d / ".hydra" / "overrides.yaml").stat().st_mtime
+            if (d / HYDRA_OVERRIDES).is_file() and (d / HYDRA_OVERRIDES).stat().st_mtime
             >= since - 1]
     for job_dir in sorted(ours, key=lambda d: int(d.name) if d.name.isdigit() else d.name):
-        overrides = _read_overrides(job_dir / ".hydra" / "overrides.yaml")
-        status = _read_json(job_dir / JOB_FILE) or {"status": "error", "exit_code": 1,
+        overrides = _read_overrides(job_dir / HYDRA_OVERRIDES)
+        status = read_json(job_dir / JOB) or {"status": "error", "exit_code": 1,
                                                      "error": "the job left no status (it was interrupted?)"}
-        metrics = _read_json(job_dir / "metrics.json")
+        metrics = read_json(job_dir / METRICS)
         row = {"job": job_dir.name, "overrides": overrides, "status": status["status"],
                "exit_code": status["exit_code"], "error": status.get("error"), "task": None, "metrics": {}, "ci": {},
-               "report": f"{quote(job_dir.name)}/report.html" if (job_dir / "report.html").exists() else None}
+               "report": f"{quote(job_dir.name)}/{REPORT_HTML}" if (job_dir / REPORT_HTML).exists() else None}
         if metrics:
             row["task"] = metrics["task"]
             row["metrics"] = metrics["metrics"]
@@ -124,13 +124,6 @@ def _read_overrides(path: Path) -> list:
     from omegaconf import OmegaConf
 
     return [str(x) for x in OmegaConf.load(path)] if path.exists() else []
-
-
-def _read_json(path: Path) -> Optional[dict]:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def override_value(job: dict, key: str) -> Optional[str]:

@@ -2,22 +2,19 @@
 a predictions file), matched with this run's test rows by key."""
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import pandas as pd
 
 from postreport.data import are_probabilities
+from postreport.data.run_files import META_KEY, PREDICTIONS, read_predictions
 from postreport.errors import UserError
 from postreport.run.predictions import Predictions
 
-FILENAME = "predictions.parquet"
-META_KEY = b"postreport"
 
 
 def score_column(label) -> str:
@@ -83,18 +80,17 @@ def load(compare_cfg, data) -> Baseline:
     path = Path(given).expanduser()
     name = path.stem
     if path.is_dir():
-        folder, path = path, path / FILENAME
+        folder, path = path, path / PREDICTIONS
         if not path.is_file():
-            raise UserError(f"compare.baseline={given!r} is a folder without {FILENAME}: give a run folder made by "
+            raise UserError(f"compare.baseline={given!r} is a folder without {PREDICTIONS}: give a run folder made by "
                             "postreport (every run writes it) or a predictions file")
         name = folder.name
     elif not path.is_file():
         raise UserError(f"compare.baseline={given!r} does not exist; give a run folder or a predictions file "
                         "(.parquet or .csv)")
-    run = _run_beside(path, given)
+    table, meta, run = _read(path, given)
     if run is not None:
         name = (run.get("model") or {}).get("name") or name
-    table, meta = _read(path, given)
     key = compare_cfg.key or meta.get("key") or data.key_name
     for column in (key, "y_true", "y_pred"):
         if column not in table.columns:
@@ -136,42 +132,13 @@ def load(compare_cfg, data) -> Baseline:
                     only_current=data.n_test - matched, only_baseline=len(theirs) - matched, key=key)
 
 
-def _run_beside(path: Path, given: str) -> Optional[dict]:
-    """The metrics.json of the run whose predictions.parquet this is, checked to be that run's: a run states the
-    SHA-256 of the predictions file it wrote (predictions_sha256), so a file an earlier run left beside a later
-    run's metrics.json is refused, never compared. None when no run's metrics.json sits beside it."""
-    document = path.parent / "metrics.json"
-    if path.name != FILENAME or not document.is_file():
-        return None
-    try:
-        run = json.loads(document.read_text(encoding="utf-8"))
-    except (ValueError, OSError, UnicodeDecodeError):
-        return None
-    if not isinstance(run, dict):
-        return None
-    stated = run.get("predictions_sha256")
-    if stated is None and run.get("aggregation") is None:
-        return run  # written before runs stated their predictions file
-    actual = hashlib.sha256(path.read_bytes()).hexdigest()
-    if stated != actual:
-        why = ("that run aggregated its predictions and wrote no predictions file" if stated is None else
-               "the file's SHA-256 is not the one that metrics.json states")
-        raise UserError(f"compare.baseline={given!r}: {path} does not belong to the run whose metrics.json sits "
-                        f"beside it ({why}); it is an earlier run's file. Compare with the folder of the run that "
-                        "wrote it, or with a predictions file of its own")
-    return run
-
-
 def _read(path: Path, given: str) -> tuple:
+    """The baseline's table, its metadata and the run it belongs to (None: a file of its own)."""
+    if path.suffix.lower() == ".parquet":
+        return read_predictions(path, f"compare.baseline={given!r}")
     try:
-        if path.suffix.lower() == ".parquet":
-            import pyarrow.parquet as pq
-
-            arrow = pq.read_table(path)
-            meta = json.loads((arrow.schema.metadata or {}).get(META_KEY, b"{}"))
-            return arrow.to_pandas(), meta
         if path.suffix.lower() in (".csv", ".tsv", ".txt"):
-            return pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ","), {}
+            return pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ","), {}, None
     except Exception as exc:  # the reader's own error types
         raise UserError(f"compare.baseline {given!r} cannot be read: {type(exc).__name__}: {exc}") from None
     raise UserError(f"compare.baseline {given!r} is not a run folder, .parquet or .csv file")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from postreport.errors import UserError
+from postreport.data.run_files import METRICS
 
 log = logging.getLogger("postreport")
 LOCK = ".postreport.lock"
@@ -94,7 +95,7 @@ def promote_record(folder: Path, staged: Optional[str], report_written: bool) ->
     folder = Path(folder)
     if staged != STAGED_RECORD or not (folder / staged).is_dir():
         return
-    if not report_written and (folder / "metrics.json").is_file():
+    if not report_written and (folder / METRICS).is_file():
         return  # the earlier report stays, and with it the record that describes it
     target = folder / RECORD
     try:

@@ -27,6 +27,7 @@ from postreport.run.baseline import load, predictions_parquet
 from postreport.config import FORMATS
 from postreport.run.context import Outcome, RunContext, Timer
 from postreport.data import load_dataset
+from postreport.data.run_files import METRICS, OUTPUTS
 from postreport.planning.deadline import Cut, Deadline
 from postreport.errors import UserError, at_least, strictly_between
 from postreport.run.gates import blocking, check_task, evaluate, markdown, parse, unevaluated_policy
@@ -51,8 +52,6 @@ from postreport.models.tuning import check, tune
 
 log = logging.getLogger("postreport")
 QUIET_LOGGERS = {"weasyprint": logging.ERROR, "fontTools": logging.WARNING, "matplotlib": logging.WARNING}
-FILENAMES = {"html": "report.html", "pdf": "report.pdf", "json": "metrics.json", "junit": "gates.xml",
-             "markdown": "summary.md", "model_card": "MODEL_CARD.md", "predictions": "predictions.parquet"}
 EXIT_SECTION_FAILED, EXIT_GATE_FAILED = 1, 3  # 3 wins: a failed gate is the verdict CI acts on
 VISUAL = ("html", "pdf")
 
@@ -140,7 +139,7 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
         return dry_run(cfg, checked, Path(output_dir))
     check_outputs(Path(output_dir), cfg.compare.baseline)
 
-    folder = claim(Path(output_dir), FILENAMES.values())
+    folder = claim(Path(output_dir), OUTPUTS.values())
     try:
         pool = FigurePool(enabled=any(f in cfg.report.formats for f in VISUAL),  # forked before any thread starts
                           interactive=cfg.report.interactive and "html" in cfg.report.formats)
@@ -445,7 +444,7 @@ def render(cfg, ctx, checked: Checked, outcomes: list, figures: dict, timer: Tim
         with timer.step("render pdf"):
             html = render_html(report, for_print=True, figures=figures, template_dirs=checked.template_dirs)
             payloads["pdf"] = render_pdf(html, report, [
-                ("metrics.json", dumps(document), "Metrics of this report (JSON)"),
+                (METRICS, dumps(document), "Metrics of this report (JSON)"),
                 ("config.yaml", OmegaConf.to_yaml(cfg), "The composed Hydra configuration")])
     if not cfg.report.timings:
         timer.clear()
@@ -472,11 +471,11 @@ def check_outputs(output_dir: Path, baseline: Optional[str] = None) -> None:
     if baseline:
         given = Path(baseline).expanduser().resolve()
         own = Path(output_dir).expanduser().resolve()
-        if given == own or given == own / FILENAMES["predictions"]:
+        if given == own or given == own / OUTPUTS["predictions"]:
             raise UserError(f"compare.baseline={baseline!r} is this run's own output folder: the run would replace "
                             "the baseline it compares with. Write this run elsewhere (hydra.run.dir=...) or compare "
                             "with another run's folder")
-    for name in FILENAMES.values():
+    for name in OUTPUTS.values():
         if (output_dir / name).is_dir():
             raise UserError(f"{output_dir / name} is a folder, where this run writes its {name}: move it away or "
                             "choose another folder with hydra.run.dir=...")
@@ -486,13 +485,13 @@ def write(output_dir: Path, payloads: dict) -> dict:
     """Written last, as one set (postreport.run.atomic): a failure or a signal before or during this leaves the folder's
     earlier set whole. Files of the other formats left by an earlier run in the same folder are removed, so that
     no stale report sits beside the new metrics.json."""
-    files = {fmt: output_dir / FILENAMES[fmt] for fmt in (*FORMATS, "predictions") if fmt in payloads}
+    files = {fmt: output_dir / OUTPUTS[fmt] for fmt in (*FORMATS, "predictions") if fmt in payloads}
     try:
         write_all({files[fmt]: payloads[fmt] for fmt in files})
     except OSError as exc:
         raise UserError(f"cannot write the report into {output_dir}: {exc.strerror or exc}") from None
     for fmt in (*FORMATS, "predictions"):
-        stale = output_dir / FILENAMES[fmt]
+        stale = output_dir / OUTPUTS[fmt]
         if fmt not in files and stale.is_file():
             stale.unlink()
             log.info("removed %s: an earlier run's file, not made by this one", stale)
