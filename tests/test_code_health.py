@@ -180,3 +180,12 @@ def test_no_module_uses_another_modules_underscore_names(tmp_path):
     (fake / "sub" / "__init__.py").write_text("")
     (fake / "sub" / "b.py").write_text("from ..a import _hidden\nfrom .. import a\na._hidden()\nimport os\nos._exit\n")
     assert sorted(n for _, _, n in underscore_imports(fake)) == ["pkg.a._hidden", "pkg.a._hidden"]
+
+
+def test_the_top_of_the_package_holds_only_what_a_user_imports_or_runs():
+    """Issue 38's layout: the folders are the stages of the flow; at most eight modules sit at the top."""
+    package = Path(__file__).resolve().parents[1] / "postreport"
+    top = sorted(p.name for p in package.glob("*.py"))
+    assert len(top) <= 8, top
+    stages = {p.name for p in package.iterdir() if (p / "__init__.py").is_file()}
+    assert {"run", "planning", "models", "stats", "explain", "data", "analyses", "report", "integrations"} <= stages

@@ -22,7 +22,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from postreport.stats.intervals import percentile_bounds
+from postreport.config import BootstrapConfig
+from postreport.stats.paired import row_mean_interval
 
 SIMILAR = 0.5  # randomisation check: a mean rank correlation whose interval lies above this is "barely changed"
 STEPS = 16  # deletion / insertion: points on each curve
@@ -138,14 +139,16 @@ def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(ra, rb)[0, 1])
 
 
-def mean_interval(values: np.ndarray, level: float, seed: int, resamples: int = 2000) -> tuple:
-    """(mean, [low, high]): a percentile bootstrap interval of the mean over the images."""
+CHECK_RESAMPLES = 2000  # the checks' intervals: resamples of the images (or rows) they average over
+
+
+def mean_and_interval(values: np.ndarray, level: float, seed: int) -> tuple:
+    """(mean, [low, high]): the mean over the images (or rows) and its bootstrap interval (stats.paired's, every row
+    resampled)."""
     v = np.asarray(values, float)
     if len(v) < 2:
         return float(v.mean()) if len(v) else float("nan"), None
-    rng = np.random.default_rng(seed)
-    means = v[rng.integers(0, len(v), (resamples, len(v)))].mean(axis=1)
-    return float(v.mean()), list(percentile_bounds(means, level))
+    return float(v.mean()), row_mean_interval(v, BootstrapConfig(CHECK_RESAMPLES, level, max_exact_rows=len(v)), seed)
 
 
 def randomisation_check(explain: Callable, models: list, real: np.ndarray, level: float, seed: int) -> list:
@@ -155,7 +158,7 @@ def randomisation_check(explain: Callable, models: list, real: np.ndarray, level
     for k, (name, model) in enumerate(models):
         maps = explain(model)
         rho = np.array([spearman(a, b) for a, b in zip(real, maps)])
-        mean, ci = mean_interval(np.abs(rho), level, seed + k)
+        mean, ci = mean_and_interval(np.abs(rho), level, seed + k)
         out.append({"randomised": name, "rank_correlation": mean, "ci": ci,
                     "barely_changed": bool(ci is not None and ci[0] > SIMILAR)})
     return out
@@ -194,7 +197,7 @@ def deletion_insertion(predict: Callable, images: Images, rows: np.ndarray, targ
     out = {}
     for name, ours, theirs, better in (("deletion", deletion, random_del, "lower"),
                                        ("insertion", insertion, random_ins, "higher")):
-        diff, ci = mean_interval(ours - theirs, level, seed + (name == "insertion"))
+        diff, ci = mean_and_interval(ours - theirs, level, seed + (name == "insertion"))
         clearly = ci is not None and (ci[1] < 0 if better == "lower" else ci[0] > 0)
         out[name] = {"area": float(ours.mean()), "random_area": float(theirs.mean()), "difference": diff, "ci": ci,
                      "better": better, "faithful": bool(clearly)}
@@ -324,6 +327,6 @@ def feature_deletion(predict: Callable, X, fill, orders: np.ndarray, target: np.
 
     ours = area(orders)
     random = np.mean([area(np.argsort(rng.random((n, F)), axis=1)) for _ in range(RANDOM_ORDERS)], axis=0)
-    diff, ci = mean_interval(ours - random, level, seed)
+    diff, ci = mean_and_interval(ours - random, level, seed)
     return {"area": float(ours.mean()), "random_area": float(random.mean()), "difference": diff, "ci": ci,
             "features": k, "rows": n, "better": "lower", "faithful": bool(ci is not None and ci[1] < 0)}
