@@ -42,7 +42,8 @@ def main() -> None:
         return
     for key in sorted(set(before) | set(after)):
         if before.get(key) != after.get(key):
-            print(f"differs: {key}")
+            print(f"differs: {key}\n  before: {json.dumps(before.get(key))[:2000]}\n  after:  "
+                  f"{json.dumps(after.get(key))[:2000]}")
     sys.exit(1)
 
 

@@ -5,6 +5,7 @@ from junitparser import JUnitXml
 from omegaconf import OmegaConf
 
 from postreport.run import gates
+from postreport.report import render_gates
 from postreport.errors import UserError
 
 
@@ -62,7 +63,7 @@ def test_gates_must_belong_to_the_task():
 def test_junit_has_a_case_per_gate_with_failures_and_skips(tmp_path):
     checks = parse({"accuracy": {"min": 0.99}, "f1": {"min": 0.1}, "recall": {"min": 0.1, "on": "lower"}})
     results = gates.evaluate(checks, {"accuracy": 0.9, "f1": 0.8, "recall": 0.7}, {}, {})
-    (tmp_path / "gates.xml").write_bytes(gates.junit(results, "a <suite> & co"))
+    (tmp_path / "gates.xml").write_bytes(render_gates.junit(results, "a <suite> & co"))
     suite = next(iter(JUnitXml.fromfile(str(tmp_path / "gates.xml"))))
     assert suite.name == "a <suite> & co" and suite.tests == 3 and suite.failures == 1 and suite.skipped == 1
     outcomes = {case.name.split(":")[0]: [type(r).__name__ for r in case.result] for case in suite}
@@ -71,7 +72,7 @@ def test_junit_has_a_case_per_gate_with_failures_and_skips(tmp_path):
 
 def test_summary_markdown_escapes_cells():
     results = gates.evaluate(parse({"accuracy": {"min": 0.5}}), {"accuracy": 0.9}, {}, {})
-    text = gates.markdown("a|b <script>", "m", [("Accuracy", 0.9, [0.8, 0.95])], 0.95, results, None).decode()
+    text = render_gates.markdown("a|b <script>", "m", [("Accuracy", 0.9, [0.8, 0.95])], 0.95, results, None).decode()
     assert "# a\\|b &lt;script>" in text and "| Accuracy | 0.9 | [0.8, 0.95] |" in text
     assert "## Gates: passed (1 of 1 passed)" in text
 
@@ -83,7 +84,7 @@ def test_a_gate_that_could_not_be_evaluated_is_not_a_pass():
 
     results = gates.evaluate(parse({"accuracy": {"min": 0.5}, "drift_share": {"max": 0.3}}), {"accuracy": 0.9}, {},
                              {"drift_share": "the drift section cut: budget.max_seconds"})
-    text = gates.markdown("t", "m", [], None, results, None).decode()
+    text = render_gates.markdown("t", "m", [], None, results, None).decode()
     assert "## Gates: not evaluated (1 of 2 passed, 1 not evaluated)" in text
     assert gates.unevaluated_policy(None, ["html", "junit"]) == "fail"
     assert gates.unevaluated_policy(None, ["html", "json"]) == "warn"

@@ -9,7 +9,8 @@ from conftest import make_cfg
 from postreport.planning import costs, threads
 from postreport.explain.attributions import MIN_ROWS
 from postreport.errors import UserError
-from postreport.planning.plan import FLOOR_ROWS, OOF_MAX_ROWS, Shape, apply_profile, explicit, make_plan
+from postreport.analyses.base import regression
+from postreport.planning.plan import FLOOR_ROWS, OOF_MAX_ROWS, Shape, Step, apply_profile, explicit, make_plan
 from postreport.run.runner import validate
 
 
@@ -19,8 +20,7 @@ def planned(overrides=(), n_train=426, n_test=143, features=30, classes=2, small
     task = task or ("binary" if classes == 2 else "regression" if classes == 0 else "multiclass")
     smallest = n_train // max(classes, 1) if smallest is None else smallest
     shape = Shape(task, n_train, n_test, features, classes, True, smallest)
-    analyses = {name: settings for name, (_, settings) in validate(cfg).analyses.items()}
-    return make_plan(cfg, shape, analyses), cfg
+    return make_plan(cfg, shape, validate(cfg).analyses), cfg
 
 
 def test_the_same_config_and_shape_give_the_same_plan_without_a_clock(monkeypatch):
@@ -244,7 +244,6 @@ def test_tabular_saliency_and_prediction_drift_are_planned():
     prediction of the training rows; both are measured against their own timer steps."""
     from postreport.analyses.saliency import DELETION_ROWS
     from postreport.explain.image_saliency import RANDOM_ORDERS
-    from postreport.planning.plan import MEASURED_AS
 
     plan, _ = planned(n_train=4800, n_test=1200, features=20, classes=30)
     step = plan.step("saliency")
@@ -252,4 +251,79 @@ def test_tabular_saliency_and_prediction_drift_are_planned():
     frames = (10 + 1) * DELETION_ROWS * (1 + RANDOM_ORDERS)
     assert step.seconds == pytest.approx(plan.cost.predict_seconds(frames, 20, 30))  # importance plans the rest
     assert plan.step("drift").seconds > plan.cost.predict_seconds(1000, 20, 30)  # drift.PREDICTION_ROWS
-    assert MEASURED_AS["saliency"] == ("analysis: saliency",) and MEASURED_AS["drift"] == ("analysis: drift",)
+    assert step.measured_by == ("analysis: saliency",) and plan.step("drift").measured_by == ("analysis: drift",)
+
+
+# ------------------------------------------------------- a section that plans itself, registered from this module
+
+class CostlySection:
+    """A section written outside the package: it plans its own step and needs nothing the run lacks."""
+
+    name, title, lead = "test_costly", "Planned test section", ""
+    needs = ()
+
+    def plan(self, plan, settings):
+        return [Step("test costly", "sleeps a known time", 0.2, rows=plan.shape.n_test)]
+
+    def compute(self, ctx, settings):
+        import time as clock
+
+        clock.sleep(0.2)
+
+        class Result:
+            def to_json(self):
+                return {"slept": 0.2}
+        return Result()
+
+    def items(self, result):
+        from postreport.report.model import Paragraph
+
+        return [Paragraph("Slept as planned.")]
+
+
+class NeedySection(CostlySection):
+    """Needs a regression task: on classes it is skipped with its own words, and not planned."""
+
+    name, title = "test_needy", "Needy test section"
+    needs = (regression("The needy test section is for regression; this is classification."),)
+
+
+@pytest.fixture
+def registered(tmp_path, monkeypatch):
+    """Both sections under the entry-point group, as an installed package declares them (nothing else is edited)."""
+    info = tmp_path / "plugin" / "test_sections-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: test-sections\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[postreport.analyses]\ntest_costly = test_plan:CostlySection\n"
+                                           "test_needy = test_plan:NeedySection\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "plugin"))
+
+
+@pytest.mark.slow
+def test_a_section_from_outside_the_package_is_planned_measured_and_skipped_with_its_reason(registered, tmp_path):
+    from html.parser import HTMLParser
+
+    from conftest import run_report
+
+    result, out = run_report(tmp_path, ["data=wine", "report.analyses=[metrics,test_costly,test_needy]"],
+                             formats=("html", "json"))
+    steps = {s["name"]: s for s in result.metrics["plan"]["steps"]}
+    assert steps["test costly"]["seconds"] == 0.2 and steps["test costly"]["rows"] == result.metrics["n_test"]
+    assert 0.2 <= steps["test costly"]["measured_seconds"] < 1.0  # its own timer step, "analysis: test_costly"
+    assert "test needy" not in steps and "intervals" in steps
+    assert "of 3 sections" in steps["sections"]["what"]
+    status = {s["name"]: s for s in result.metrics["sections"]}
+    assert status["test_costly"]["status"] == "ok" and result.metrics["results"]["test_costly"] == {"slept": 0.2}
+    assert status["test_needy"]["status"] == "skipped"
+    reason = "The needy test section is for regression; this is classification."
+    assert status["test_needy"]["error"] == reason
+
+    class Text(HTMLParser):
+        words = ""
+
+        def handle_data(self, data):
+            self.words += data
+
+    page = Text()
+    page.feed((out / "report.html").read_text())
+    assert "Planned test section" in page.words and "Slept as planned." in page.words and reason in page.words

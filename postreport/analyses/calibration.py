@@ -16,7 +16,7 @@ from postreport.report.model import Estimate, Figure, Note, Table, print_selecti
 from postreport.stats.calibration import (bin_edges, ece_samples, expected_ece_if_calibrated, logistic_recalibration,
     reliability)
 from postreport.stats.proportions import wilson, z_for
-from postreport.analyses.base import Analysis, no_scores
+from postreport.analyses.base import Analysis, Need, classes, probabilities
 
 STRATEGIES = ("uniform", "quantile")
 SMALL_ECE = 0.05  # "well calibrated" needs the ECE's interval (or the ECE) at or below this, and no other evidence
@@ -162,15 +162,13 @@ class CalibrationAnalysis(Analysis):
     lead = "Whether a predicted probability of 70% comes true about 70% of the time."
     Settings = CalibrationSettings
 
-    def skip_reason(self, ctx, settings) -> Optional[str]:
-        if ctx.data.task == "regression":
-            return "Calibration of probabilities needs classes; this is a regression task."
-        if ctx.encoded.proba is None:
-            return no_scores(ctx, "The model gives no probabilities (or not for every class), so there is nothing to "
-                                  "calibrate.")
-        if not ctx.predictions.probabilities:
-            return "The scores are not probabilities (see the summary), so calibration does not apply."
-        return None
+    needs = (classes("Calibration of probabilities needs"),
+             probabilities("The model gives no probabilities (or not for every class), so there is nothing to "
+                           "calibrate."),
+             Need(lambda ctx: ctx.predictions.probabilities,
+                  "The scores are not probabilities (see the summary), so calibration does not apply."))
+    uses = frozenset({"out_of_fold"})
+    quick = True
 
     def compute(self, ctx, settings: CalibrationSettings) -> CalibrationResult:
         enc, boot = ctx.encoded, ctx.cfg.bootstrap

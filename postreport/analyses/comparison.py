@@ -91,6 +91,7 @@ def _signed(value) -> str:
 
 class ComparisonAnalysis(Analysis):
     name = "comparison"
+    implied_by = "compare.baseline"  # a baseline is compared first, whether or not report.analyses names it
     title = "Comparison with the baseline"
 
     def offers_gate(self, name: str) -> bool:

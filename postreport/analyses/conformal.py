@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 
@@ -17,7 +16,7 @@ from postreport.models.out_of_fold import FOLDS, out_of_fold_outputs
 from postreport.report.model import Estimate, Note, Paragraph, Table
 from postreport.stats.groups import slice_groups
 from postreport.stats.proportions import wilson, z_for
-from postreport.analyses.base import Analysis, no_scores
+from postreport.analyses.base import Analysis, Need, no_scores
 
 
 @dataclass
@@ -94,10 +93,10 @@ class ConformalAnalysis(Analysis):
     lead = "Intervals and prediction sets that contain the truth at a chosen rate, checked on the test rows."
     Settings = ConformalSettings
 
-    def skip_reason(self, ctx, settings) -> Optional[str]:
-        if ctx.data.task != "regression" and (ctx.encoded.proba is None or not ctx.predictions.probabilities):
-            return no_scores(ctx, "Prediction sets need class probabilities; this model gives none.")
-        return None
+    needs = (Need(lambda ctx: ctx.data.task == "regression" or (ctx.encoded.proba is not None
+                                                                 and ctx.predictions.probabilities),
+                  lambda ctx: no_scores(ctx, "Prediction sets need class probabilities; this model gives none.")),)
+    uses = frozenset({"out_of_fold"})
 
     def compute(self, ctx, settings: ConformalSettings) -> ConformalResult:
         data, task, pred = ctx.data, ctx.data.task, ctx.predictions

@@ -11,7 +11,7 @@ from postreport.report.figures import Heatmap, Panels
 from postreport.report.model import (PRINT_ROWS, Figure, KeyValues, Note, Paragraph, Table, print_selection,
     undefined_last)
 from postreport.stats.curves import confusion_matrix
-from postreport.analyses.base import Analysis
+from postreport.analyses.base import Analysis, classes
 
 
 @dataclass
@@ -89,10 +89,8 @@ class ConfusionMatrixAnalysis(Analysis):
     lead = "Which classes the model mistakes for which, in counts and as shares of each true class."
     Settings = ConfusionSettings
 
-    def skip_reason(self, ctx, settings) -> Optional[str]:
-        if ctx.data.task == "regression":
-            return "A confusion matrix needs classes; this is a regression task."
-        return None
+    needs = (classes("A confusion matrix needs"),)
+    quick = True
 
     def compute(self, ctx, settings: ConfusionSettings) -> ConfusionResult:
         positive = ctx.data.positive_label if ctx.data.task == "binary" else None

@@ -10,7 +10,8 @@ from postreport.report.figures import Lines, Marker, Panels, Series
 from postreport.report.model import Figure, Table, print_selection, undefined_last
 from postreport.stats.sampling import cap_points
 from postreport.stats.curves import auc, average_precision, roc_and_pr
-from postreport.analyses.base import Analysis, no_scores
+from postreport.analyses.base import Analysis, classes, probabilities, two_classes
+from postreport.planning.plan import Step
 
 GRID = np.linspace(0, 1, 201)
 MANY_CLASSES = 6
@@ -128,14 +129,17 @@ class CurvesAnalysis(Analysis):
     lead = "How well the scores rank positives above negatives, at every possible threshold."
     Settings = CurveSettings
 
-    def skip_reason(self, ctx, settings) -> Optional[str]:
-        if ctx.data.task == "regression":
-            return "ROC and precision-recall curves need classes; this is a regression task."
-        if ctx.encoded.proba is None:
-            return no_scores(ctx, "The model gives no probabilities (or not for every class), so there are no curves.")
-        if len(np.unique(ctx.encoded.y_idx)) < 2:
-            return "The test set holds one class only; the curves are undefined."
-        return None
+    needs = (classes("ROC and precision-recall curves need"),
+             probabilities("The model gives no probabilities (or not for every class), so there are no curves."),
+             two_classes("The test set holds one class only; the curves are undefined."))
+    quick = True
+
+    def plan(self, plan, settings) -> list:
+        K = plan.shape.n_classes
+        if K <= 2 or not plan.once("class rankings"):
+            return []
+        return [Step("class rankings", f"one-vs-rest curves and areas of each of the {K:,} classes",
+                     plan.ranking_seconds(), rows=plan.shape.n_test)]
 
     def compute(self, ctx, settings: CurveSettings) -> CurvesResult:
         enc = ctx.encoded

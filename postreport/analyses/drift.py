@@ -24,7 +24,12 @@ from postreport.stats.sampling import sample_rows
 from postreport.stats import drift as st
 from postreport.stats.proportions import z_for
 from postreport.stats.ranking import macro_auc_interval, rank_auc
-from postreport.analyses.base import IMAGES, Analysis
+from postreport.analyses.base import TABULAR, Analysis
+from postreport.planning.costs import ModelCost
+from postreport.planning.plan import Step
+
+DRIFT_SECONDS_PER_CELL = 2e-7  # the per-column tests, per row x column of both samples
+DRIFT_SECONDS_PER_COLUMN = 2e-3  # and per column (scipy's KS and Wasserstein calls: 2,000 columns, 4 s)
 
 
 @dataclass
@@ -133,15 +138,31 @@ class DriftAnalysis(Analysis):
                             "one, or a file, folder or glob of reference rows")
         resolve(settings.reference, "analyses.drift.reference")  # a file, folder or glob of data files
 
+    needs = (TABULAR,)
+
     def skip_reason(self, ctx, settings) -> Optional[str]:
-        if ctx.data.image_shape:
-            return IMAGES
         if settings.reference is None and (ctx.data.X_train is None or ctx.data.n_train == 0):
             return ("There is no reference: drift compares the training rows with the test rows, and there are none; "
                     "set analyses.drift.reference=PATH (rows the model was trained on, or an earlier period).")
         if not ctx.data.columns and not is_run_folder(settings.reference):
             return "The data has no feature columns."
         return None
+
+    def plan(self, plan, settings) -> list:
+        """The per-column tests on every row, and the domain classifier's folds on at most domain_rows per side."""
+        shape = plan.shape
+        if shape.n_train == 0:
+            return []
+        rows = min(shape.n_train, settings.domain_rows) + min(shape.n_test, settings.domain_rows)
+        domain = ModelCost("gbdt", trees=100, leaves=15)
+        seconds = ((DRIFT_SECONDS_PER_CELL * (shape.n_train + shape.n_test) + DRIFT_SECONDS_PER_COLUMN)
+                   * max(shape.n_features, 1) + domain.fit_seconds(rows // 2, shape.n_features, 2))
+        if settings.reference is None and shape.trainable and plan.cost is not None:
+            # prediction drift: the model's predictions on a sample of the training rows
+            seconds += plan.cost.predict_seconds(min(shape.n_train, settings.domain_rows, PREDICTION_ROWS),
+                                                 shape.n_features, shape.n_classes)
+        return [Step("drift", "per-column tests and the domain classifier (fitted on half the rows)", seconds,
+                     rows=rows)]
 
     def compute(self, ctx, settings: DriftSettings) -> DriftResult:
         if settings.reference is not None and is_run_folder(settings.reference):

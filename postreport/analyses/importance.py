@@ -10,16 +10,16 @@ import numpy as np
 
 from postreport.stats.bootstrap import intervals_on
 from postreport.errors import at_least
-from postreport.explain.attributions import (MIN_ROWS, STABLE_SHARE, AttributionSettings, explained, native_importance,
-    stability)
+from postreport.explain.attributions import (MIN_ROWS, STABLE_SHARE, AttributionSettings, attribution_key, explained,
+                                             native_importance, stability)
 from postreport.explain.permutation import agreement, permutation
 from postreport.explain.anatomy import anatomy, scaled_values
 from postreport.explain.partial_dependence import partial_dependence_curves
 from postreport.report.figures import Bars, Beeswarm, Lines, Panels, Series
-from postreport.planning.plan import FLOOR_ROWS
+from postreport.planning.plan import FLOOR_ROWS, THOROUGH, Step
 from postreport.report.model import Estimate, Figure, Note, Table
 from postreport.stats.sampling import sample_rows
-from postreport.analyses.base import IMAGES, Analysis
+from postreport.analyses.base import TABULAR, Analysis, Need, model
 
 
 @dataclass
@@ -103,14 +103,22 @@ class FeatureImportanceAnalysis(Analysis):
     lead = "Which inputs the predictions depend on, measured three ways, and how the prediction moves with them."
     Settings = ImportanceSettings
 
-    def skip_reason(self, ctx, settings) -> Optional[str]:
-        if ctx.data.image_shape:
-            return IMAGES
-        if ctx.model.estimator is None:
-            return "There is no model (logged predictions): importance needs a model to query."
-        if ctx.data.X_test.shape[1] == 0:
-            return "The data has no feature columns."
-        return None
+    thorough = {"repeats": 2, "max_seconds": THOROUGH}  # as every planned budget
+    needs = (TABULAR, model("importance"),
+             Need(lambda ctx: ctx.data.X_test.shape[1] > 0, "The data has no feature columns."))
+
+    def plan(self, plan, settings) -> list:
+        """Permutation importance, attributions and partial dependence on the rows Plan.rows_for sizes."""
+        rows = plan.rows_for(settings)
+        seconds = rows["seconds"] - (0.0 if plan.once(attribution_key(settings)) else rows["attribution_seconds"])
+        sampled = min(plan.shape.n_test, settings.sample_size)
+        sized = [f"{name} on {n:,} of {sampled:,}" for name, n in (
+            ("permutation", rows["permutation"]), ("attributions", rows["attributions"])) if n < sampled]
+        if rows["repeats"] < settings.repeats:
+            sized.append(f"{rows['repeats']} of {settings.repeats} permutation repeats")
+        return [Step("feature importance", "permutation importance, attributions and partial dependence",
+                     seconds, rows=rows["permutation"], repeats=rows["repeats"],
+                     why=("sized to analyses.feature_importance.max_seconds: " + ", ".join(sized)) if sized else "")]
 
     def compute(self, ctx, settings: ImportanceSettings) -> ImportanceResult:
         data, model = ctx.data, ctx.model.estimator

@@ -17,6 +17,7 @@ from postreport.report.model import Estimate, Figure, Note, Paragraph, Table
 from postreport.stats.sampling import sample_rows
 from postreport.stats.intervals import percentile_bounds
 from postreport.analyses.base import Analysis
+from postreport.planning.plan import Step
 
 ROLES = {"model": "configured", "tuned": "tuned", "member": "member", "ensemble": "ensemble"}
 
@@ -102,6 +103,7 @@ class LeaderboardResult:
 class LeaderboardAnalysis(Analysis):
     name = "leaderboard"
     shows_prepared = True
+    uses = frozenset({"ensembles"})
     title = "Leaderboard and ensembles"
     lead = "Every model of this run on the same test rows, and whether the differences are real."
 
@@ -110,6 +112,14 @@ class LeaderboardAnalysis(Analysis):
             return ("Only one model in this run; ensembles (ensemble=...) or tuning add candidates, and need "
                     "training data.")
         return None
+
+    def plan(self, plan, settings) -> list:
+        if plan.candidates < 2:
+            return []  # the section skips
+        others = plan.candidates - 1 + (1 if plan.once("intervals") else 0)  # the configured model's: metrics'
+        return [Step("leaderboard", f"bootstrap intervals ({plan.cfg.bootstrap.resamples:,} resamples) of "
+                     f"{others} candidate(s)' metrics", plan.interval_seconds(others), rows=plan.shape.n_test,
+                     repeats=plan.cfg.bootstrap.resamples)]
 
     def compute(self, ctx, settings) -> LeaderboardResult:
         if ctx.ensemble_error:

@@ -5,13 +5,18 @@ from postreport.stats import metrics
 from postreport.stats.metrics import MetricsResult
 from postreport.report.model import Estimate, Note, Table
 from postreport.analyses.base import Analysis
+from postreport.planning.plan import Step
 
 
 class MetricsAnalysis(Analysis):
     name = "metrics"
+    quick = True
     aggregated = True
     title = "Evaluation metrics"
     lead = "How well the model predicts the held-out test set."
+
+    def plan(self, plan, settings) -> list:
+        return intervals_step(plan)
 
     def compute(self, ctx, settings) -> MetricsResult:
         result = metrics.candidate_metrics(ctx, ctx.model)
@@ -42,3 +47,18 @@ class MetricsAnalysis(Analysis):
                        caption=caption + ".")]
         items += [Note(n, "warning") for n in result.notes]
         return items
+
+
+def intervals_step(plan) -> list:
+    """The bootstrap intervals of the configured model's metrics, which the sections that show them share (the
+    metrics, per-class and leaderboard sections: computed once, by the first), with the multiclass one-vs-rest
+    curves and areas when this section is the first to need them."""
+    if not plan.once("intervals"):
+        return []
+    K, resamples = plan.shape.n_classes, plan.cfg.bootstrap.resamples
+    what = f"bootstrap intervals ({resamples:,} resamples) of each model's metrics"
+    seconds = plan.interval_seconds()
+    if K > 2 and plan.once("class rankings"):
+        what += f", and one-vs-rest curves and areas of each of the {K:,} classes"
+        seconds += plan.ranking_seconds()
+    return [Step("intervals", what, seconds, rows=plan.shape.n_test, repeats=resamples)]

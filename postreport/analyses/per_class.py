@@ -12,7 +12,8 @@ from postreport.report.model import PRINT_ROWS, Estimate, Figure, Table, print_s
 from postreport.stats.counts import f1_from_counts
 from postreport.stats.intervals import percentile_interval
 from postreport.stats.proportions import wilson, z_for
-from postreport.analyses.base import Analysis
+from postreport.analyses.base import Analysis, classes
+from postreport.analyses.metrics import intervals_step
 
 METRICS = ("precision", "recall", "f1")
 
@@ -148,10 +149,11 @@ class PerClassAnalysis(Analysis):
     title = "Per-class performance"
     lead = "How well each class is found (recall) and how often a prediction of it is right (precision)."
 
-    def skip_reason(self, ctx, settings) -> Optional[str]:
-        if ctx.data.task == "regression":
-            return "Per-class metrics need classes; this is a regression task."
-        return None
+    needs = (classes("Per-class metrics need"),)
+    quick = True
+
+    def plan(self, plan, settings) -> list:
+        return intervals_step(plan)
 
     def compute(self, ctx, settings) -> PerClassResult:
         enc = ctx.encoded

@@ -3,14 +3,13 @@ distribution, and the error by decile of the target."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import pandas as pd
 
 from postreport.report.figures import Bars, Histogram, Panels, Scatter
 from postreport.report.model import Figure, Table
-from postreport.analyses.base import Analysis
+from postreport.analyses.base import Analysis, regression
 
 
 AGGREGATED_SAMPLE = 100_000  # rows drawn for the pictures of aggregated input
@@ -44,10 +43,8 @@ class ResidualsAnalysis(Analysis):
     lead = "Where the predictions miss, by how much, and whether the misses have a pattern."
     Settings = ResidualSettings
 
-    def skip_reason(self, ctx, settings) -> Optional[str]:
-        if ctx.data.task != "regression":
-            return "Residual diagnostics are for regression; this is classification."
-        return None
+    needs = (regression("Residual diagnostics are for regression; this is classification."),)
+    quick = True
 
     aggregated = True
 

@@ -17,7 +17,14 @@ from postreport.explain.gradients import input_gradient
 from postreport.report.figures import Heatmap, ImageGrid, Panels, Waterfall
 from postreport.run.predictions import model_classes
 from postreport.report.model import Estimate, Figure, Note, Table
-from postreport.analyses.base import Analysis
+from postreport.analyses.base import Analysis, model
+from postreport.explain.attributions import attribution_key
+from postreport.planning.plan import Step, affordable
+
+SALIENCY_SECONDS_PER_OP = 5e-10  # measured: bench_images.py, 7e9 multiply-adds of a small CNN in 3.1 s
+SALIENCY_SECONDS_PER_EVAL = 2e-5  # per image the model is asked about (blending, batching)
+MIN_DELETION_ROWS = 30  # the deletion check's fewest rows (its interval is over the rows)
+TABULAR_DELETION_STEPS = 10  # image_saliency.feature_deletion's default: the top features replaced one at a time
 
 
 @dataclass
@@ -152,9 +159,12 @@ class SaliencyAnalysis(Analysis):
     lead = "Which parts of the input drive single predictions."
     Settings = SaliencySettings
 
+    needs = (model("saliency"),)
+
+    def plan(self, plan, settings) -> list:
+        return image_plan(plan, settings) if plan.shape.image_pixels else tabular_plan(plan, settings)
+
     def skip_reason(self, ctx, settings) -> Optional[str]:
-        if ctx.model.estimator is None:
-            return "There is no model (logged predictions): saliency needs a model to query."
         if ctx.data.image_shape and ctx.data.task == "regression":
             return "Image saliency here explains class probabilities; this is a regression task."
         if ctx.data.image_shape and ctx.encoded.proba is None:
@@ -181,8 +191,8 @@ class SaliencyAnalysis(Analysis):
         chosen = pick_examples(enc.y_idx, enc.pred_idx, confidence, settings.examples)
         rows = np.array([r for r, _ in chosen])
         target = enc.pred_idx[rows]
-        masks = settings.masks or (ctx.plan.saliency_masks if ctx.plan is not None and ctx.plan.saliency_masks else
-                                   im.plan_masks(shape[0] * shape[1] * channels * 128, len(rows)))
+        planned = ctx.plan.sizes.get("saliency.masks") if ctx.plan is not None else None
+        masks = settings.masks or planned or im.plan_masks(shape[0] * shape[1] * channels * 128, len(rows))
         explain = {"occlusion": lambda p: im.occlusion(p, images, X[rows], target, window, stride),
                    "rise": lambda p: im.rise(p, images, X[rows], target, masks, settings.cells, ctx.seed)}
         maps = {name: f(predict) for name, f in explain.items()}
@@ -277,7 +287,7 @@ class SaliencyAnalysis(Analysis):
         source = data.X_train if data.X_train is not None else data.X_test
         fill = pd.DataFrame([{c: (source[c].mode().iloc[0] if isinstance(source[c].dtype, pd.CategoricalDtype)
                                   else source[c].mean()) for c in source.columns}]).astype(source.dtypes.to_dict())
-        planned = ctx.plan.deletion_rows if ctx.plan is not None and ctx.plan.deletion_rows else DELETION_ROWS
+        planned = (ctx.plan.sizes.get("saliency.deletion_rows") if ctx.plan is not None else None) or DELETION_ROWS
         picked = sample_rows(len(rows), planned, ctx.seed + 5)  # a seeded sample of the explained rows
         rows, values = rows[picked], values[picked]
         target = enc.pred_idx[rows]
@@ -381,3 +391,51 @@ class SaliencyAnalysis(Analysis):
                                 "Insertion area − random", "Verdict"], rows, caption=CHECKS_CAPTION.format(
                                     examples=len(r.examples), similar=im.SIMILAR)))
         return items + [Note(n) for n in r.notes]
+
+
+def image_plan(plan, settings) -> list:
+    """Image data: RISE's masks from the model's size and the examples (never from the clock), and the work of the
+    maps and their checks: occlusion windows and masks per example, the class maps, the randomised copies and the
+    deletion / insertion curves."""
+    shape = plan.shape
+    examples = min(shape.n_test, 3 * settings.examples)
+    masks = settings.masks or im.plan_masks(shape.model_ops, examples)
+    side = int(shape.image_pixels ** 0.5)
+    window = settings.window or max(1, side // 8)
+    windows = (-(-side // (settings.stride or window))) ** 2
+    per_example = windows + masks
+    evals = (examples * per_example * (1 + (2 if settings.checks else 0))
+             + max(shape.n_classes, 1) * settings.per_class * windows
+             + (examples * 2 * 2 * (im.STEPS + 1) * (1 + im.RANDOM_ORDERS) if settings.checks else 0))
+    seconds = evals * (shape.model_ops * SALIENCY_SECONDS_PER_OP + SALIENCY_SECONDS_PER_EVAL)
+    plan.sizes["saliency.masks"] = masks
+    return [Step("saliency", f"occlusion ({windows} windows) and RISE ({masks} masks) maps of {examples} examples, "
+                 "class maps" + (", randomisation and deletion checks" if settings.checks else ""), seconds,
+                 rows=examples, repeats=masks,
+                 why="" if settings.masks else f"masks from the model's {shape.model_ops:,} multiply-adds per image")]
+
+
+def tabular_plan(plan, settings) -> list:
+    """Tabular saliency: the attributions (shared with feature importance when it runs with the same settings, so
+    planned there) and the deletion check's predictions: (steps + 1) frames of DELETION_ROWS rows, in the
+    attributions' order and RANDOM_ORDERS random ones."""
+    shape, cost = plan.shape, plan.cost
+    F, K = max(shape.n_features, 1), shape.n_classes
+    rows = plan.rows_for(settings)
+    seconds = rows["attribution_seconds"] if plan.once(attribution_key(settings)) else 0.0
+    checked = settings.checks and shape.task != "regression"
+    why = ""
+    if checked:
+        frames = (min(TABULAR_DELETION_STEPS, F) + 1) * (1 + im.RANDOM_ORDERS)  # predictions per row
+        wanted = min(rows["attributions"], DELETION_ROWS)
+        third = None if settings.max_seconds is None else settings.max_seconds / 3
+        deletion = affordable(lambda r: cost.predict_seconds(frames * r, F, K), wanted, third,
+                              min(MIN_DELETION_ROWS, wanted))
+        plan.sizes["saliency.deletion_rows"] = deletion
+        seconds += cost.predict_seconds(frames * deletion, F, K)
+        if deletion < wanted:
+            why = (f"the deletion check on {deletion:,} of {wanted:,} rows, sized to a third of "
+                   f"analyses.saliency.max_seconds={settings.max_seconds:g}")
+    return [Step("saliency", "attribution heat map and waterfalls" + (
+        f", the deletion check on {plan.sizes['saliency.deletion_rows']:,} rows" if checked else ""), seconds,
+        rows=rows["attributions"], why=why)]

@@ -15,7 +15,10 @@ from postreport.errors import at_least, strictly_between
 from postreport.report.model import Estimate, Note, Table
 from postreport.stats.segments import discover, loss_per_row
 from postreport.stats.groups import AUTO_COLUMNS, MISSING, OTHER, frequent, slice_groups
-from postreport.analyses.base import IMAGES, Analysis
+from postreport.analyses.base import TABULAR, Analysis, Need
+from postreport.planning.plan import Step
+
+SEGMENT_SECONDS_PER_ROW = 4e-7  # weak-segment search: per test row and segment searched
 
 @dataclass
 class SliceSettings:
@@ -124,12 +127,15 @@ class SlicesAnalysis(Analysis):
         if settings.by:  # as the file names them: a date column is sliced by its parts
             settings.by = data.file_columns(settings.by, "analyses.slices.by")
 
-    def skip_reason(self, ctx, settings) -> Optional[str]:
-        if ctx.data.image_shape:
-            return IMAGES
-        if not ctx.data.columns:
-            return "The test data has no columns besides the labels and predictions to slice by."
-        return None
+    needs = (TABULAR, Need(lambda ctx: bool(ctx.data.columns),
+                           "The test data has no columns besides the labels and predictions to slice by."))
+    quick = True
+
+    def plan(self, plan, settings) -> list:
+        F = min(plan.shape.n_features, 30)
+        searched = F * (F + 1) // 2 * 4  # one- and two-column segments (~4 values each)
+        return [Step("slices", "metrics per slice and the weak-segment search",
+                     SEGMENT_SECONDS_PER_ROW * plan.shape.n_test * searched, rows=plan.shape.n_test)]
 
     def compute(self, ctx, settings: SliceSettings) -> SlicesResult:
         if ctx.data.warehouse is not None:

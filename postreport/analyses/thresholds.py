@@ -16,7 +16,7 @@ from postreport.report.model import Explorer, Figure, Note, Table
 from postreport.stats.sampling import cap_points, sample_rows
 from postreport.stats.counts import f1_from_counts
 from postreport.stats.intervals import MIN_FINITE, percentile_bounds
-from postreport.analyses.base import Analysis
+from postreport.analyses.base import Analysis, Need, binary, two_classes
 
 
 @dataclass
@@ -241,14 +241,12 @@ class ThresholdsAnalysis(Analysis):
     lead = "What changes when the model flags rows at a lower or higher score, and which threshold to use."
     Settings = ThresholdSettings
 
-    def skip_reason(self, ctx, settings) -> Optional[str]:
-        if ctx.data.task != "binary":
-            return f"Threshold analysis is for binary classification; this is {ctx.data.task}."
-        if ctx.encoded.proba is None:
-            return "The model gives no probabilities, so there is no threshold to move."
-        if len(np.unique(ctx.encoded.y_bin)) < 2:
-            return "The test set holds one class only."
-        return None
+    needs = (binary("Threshold analysis is for binary classification; this is {task}."),
+             Need(lambda ctx: ctx.encoded.proba is not None,
+                  "The model gives no probabilities, so there is no threshold to move."),
+             two_classes("The test set holds one class only."))
+    uses = frozenset({"out_of_fold"})
+    quick = True
 
     def compute(self, ctx, settings: ThresholdSettings) -> ThresholdResult:
         enc, pred = ctx.encoded, ctx.predictions

@@ -50,6 +50,7 @@ class TuningResult:
 class TuningAnalysis(Analysis):
     name = "tuning"
     shows_prepared = True
+    uses = frozenset({"tuning"})
     title = "Hyperparameter tuning"
     lead = "A search for better parameters by cross-validation on the training data, and what it buys on the test set."
     Settings = TuningSettings

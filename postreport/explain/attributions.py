@@ -40,10 +40,15 @@ class AttributionSettings:
 MIN_ROWS = 200  # fewest rows a costly pass is cut to
 
 
+def attribution_key(settings: AttributionSettings) -> tuple:
+    """What makes two sections' attributions the same computation (and the same planned work)."""
+    return ("attributions",) + tuple(getattr(settings, f.name) for f in fields(AttributionSettings))
+
+
 def explained(ctx, candidate, settings: AttributionSettings) -> "Attributions":
     """A candidate's attributions on a seeded sample of test rows, computed once per candidate and settings: every
     section that asks with the same settings gets the same object, whatever the section order."""
-    key = ("attributions", candidate.name) + tuple(getattr(settings, f.name) for f in fields(AttributionSettings))
+    key = attribution_key(settings) + (candidate.name,)
     data = ctx.data
     rows = sample_rows(data.n_test, settings.sample_size, ctx.seed)
     keep = ctx.plan.rows_for(settings)["attributions"]  # planned from the shape, never timed

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from omegaconf import OmegaConf
+
+from postreport import registry
+from postreport.analyses.base import planned_to_run
 
 from postreport.stats.bootstrap import ranks_every_class
 from postreport.planning.costs import ModelCost, model_cost
@@ -24,23 +27,20 @@ from postreport.models.out_of_fold import FOLDS as OOF_FOLDS
 from postreport.planning.threads import fit_threads
 
 PROFILES = ("quick", "default", "thorough")
-QUICK_ANALYSES = ("metrics", "per_class", "confusion_matrix", "curves", "calibration", "thresholds", "residuals",
-                  "slices")
 THOROUGH = 4  # thorough: trials and every planned budget x4, permutation repeats x2, 2,000 bootstrap resamples
 OOF_MAX_ROWS = 20000  # at most this many training rows (a seeded sample) for them
 MIN_OOF_ROWS = 200  # fewer rows than this: the sections fall back to their test-half methods
 FLOOR_ROWS = 50  # importance passes go below explain.MIN_ROWS only when MIN_ROWS do not fit, and never below this
-OOF_USERS = ("calibration", "thresholds", "conformal")
 # the rest of a run, in reference seconds (measured on the default report and bench/bench_plan.py's cases)
 START_SECONDS = 1.5  # Python, imports, config
 LOAD_SECONDS_PER_CELL = 2e-7
 RENDER_SECONDS = 3.0  # figures, HTML and the PDF of a report with every section
 RENDER_SECONDS_PER_CLASS = 0.005  # and per class: the HTML's rows and thin per-class curves (the PDF prints at most
 # report.model.PRINT_ROWS rows of a per-class table and draws as many classes: 40 classes +0.4 s, 500 +1.2 s)
-SECTION_SECONDS = 0.05  # each section's own fixed cost
+SECTION_SECONDS = 0.05  # each section's own fixed cost (a section that plans no step of its own)
 BOOTSTRAP_SECONDS_PER_ROW = 1.5e-8  # per resample, test row and ranking (one per class for probabilities)
-SEGMENT_SECONDS_PER_ROW = 4e-7  # weak-segment search: per test row and segment searched
 RANKING_SECONDS_PER_CELL = 1.1e-6  # multiclass: one-vs-rest curves and areas, per class and test row (500 x 20k: 11 s)
+DENSE_HIDDEN = 128  # a model fitted here on pixels: ops taken as a dense layer of this width
 
 
 def explicit(overrides, key: str) -> bool:
@@ -68,7 +68,7 @@ def apply_profile(cfg, overrides=()) -> str:
             OmegaConf.update(cfg, key, value, merge=False)
 
     if profile == "quick":
-        put("report.analyses", [a for a in cfg.report.analyses if a in QUICK_ANALYSES])
+        put("report.analyses", [a for a in cfg.report.analyses if _quick(a)])
         put("tuning.enabled", False)
         put("ensemble.enabled", False)
     elif profile == "thorough":
@@ -77,13 +77,27 @@ def apply_profile(cfg, overrides=()) -> str:
             value = OmegaConf.select(cfg, key)
             if value is not None:
                 put(key, value * THOROUGH)
-        importance = (cfg.get("analyses") or {}).get("feature_importance")
-        if importance is not None:
-            put("analyses.feature_importance.repeats", importance.repeats * 2)
-            if importance.max_seconds is not None:
-                put("analyses.feature_importance.max_seconds", importance.max_seconds * THOROUGH)
+        for name, node in (cfg.get("analyses") or {}).items():  # each section's own (its `thorough`)
+            for key, factor in getattr(_analysis(name), "thorough", {}).items():
+                if node is not None and node.get(key) is not None:
+                    put(f"analyses.{name}.{key}", node.get(key) * factor)
         put("bootstrap.resamples", max(cfg.bootstrap.resamples, 2000))
     return profile
+
+
+def _analysis(name: str):
+    """The registered analysis class, or None for a name validation will refuse (it names it there)."""
+    try:
+        return registry.get(name)
+    except UserError:
+        return None
+
+
+def _quick(name: str) -> bool:
+    """Whether the analysis is in budget.profile=quick's report (its `quick`); an unknown name stays, for validation
+    to name it."""
+    cls = _analysis(name)
+    return cls is None or bool(getattr(cls, "quick", False))
 
 
 @dataclass(frozen=True)
@@ -130,9 +144,12 @@ class Step:
     repeats: Optional[int] = None
     runs: bool = True
     why: str = ""  # why it does not run, or how it was sized
+    measured_seconds: Optional[float] = None  # what it took (the run's timer steps in measured_by), once it ran
+    measured_by: tuple = ()  # the run's timer steps that measure it (an analysis's step: "analysis: <name>")
 
     def to_json(self) -> dict:
-        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(self).items()
+                if k != "measured_by"}
 
 
 @dataclass
@@ -146,8 +163,32 @@ class Plan:
     stacking_rows: Optional[int] = None  # training rows stacking's out-of-fold fits use
     oof_rows: Optional[int] = None  # rows of the configured model's out-of-fold fits (None: none)
     cost: Optional[ModelCost] = None  # the configured model's
-    saliency_masks: Optional[int] = None  # image data: RISE's masks (analyses.saliency.masks, or planned)
-    deletion_rows: Optional[int] = None  # tabular saliency: the rows of its deletion check (planned)
+    cfg: Any = None  # the run's config, read by the sections' plans (never written)
+    queried: bool = False  # there is a model to query (fitted here, or from a file; not logged predictions)
+    candidates: int = 1  # the models whose test predictions the run makes (the configured, tuned, ensembles)
+    sizes: dict = field(default_factory=dict)  # what a section's plan decided ("saliency.masks"), for its compute
+    claimed: set = field(default_factory=set)  # work two sections share, planned by the first (once)
+
+    def once(self, key: str) -> bool:
+        """True for the first section that asks: work shared by sections (cached in the run) is planned once."""
+        first = key not in self.claimed
+        self.claimed.add(key)
+        return first
+
+    def interval_seconds(self, candidates: int = 1) -> float:
+        """The bootstrap intervals of `candidates` models' metrics (stats.bootstrap: exact rows up to
+        bootstrap.max_exact_rows for binary; multiclass resamples every row, with a ranking per class when
+        ranks_every_class)."""
+        b, s = self.cfg.bootstrap, self.shape
+        K = s.n_classes
+        rows = min(s.n_test, b.max_exact_rows) if K <= 2 else s.n_test
+        ranked = K > 2 and ranks_every_class(b.resamples, s.n_test, K)  # else DeLong's, not resampled
+        return BOOTSTRAP_SECONDS_PER_ROW * b.resamples * rows * (1 + (K if ranked else 0)) * candidates
+
+    def ranking_seconds(self) -> float:
+        """Multiclass: one-vs-rest curves and areas of every class (computed once, by the first section that
+        needs them)."""
+        return RANKING_SECONDS_PER_CELL * self.shape.n_classes * self.shape.n_test if self.shape.n_classes > 2 else 0
 
     def rows_for(self, settings) -> dict:
         """Rows for permutation importance, attributions and partial dependence (settings: the section's
@@ -182,7 +223,7 @@ class Plan:
         seconds = (passes * cost.predict_seconds(permutation, F, K) + attribution(attributions)
                    + grid * cost.predict_seconds(pdp, F, K))
         return {"permutation": permutation, "repeats": repeats, "attributions": attributions, "pdp": pdp,
-                "seconds": seconds}
+                "seconds": seconds, "attribution_seconds": attribution(attributions)}
 
     def step(self, name: str) -> Optional[Step]:
         return next((s for s in self.steps if s.name == name), None)
@@ -230,15 +271,21 @@ def affordable(cost_of, wanted: int, budget: Optional[float], least: int) -> int
 
 
 def make_plan(cfg, shape: Shape, analyses: dict, config_dirs: tuple = ()) -> Plan:
-    """The plan for this config and shape. analyses: the sections the report runs, in order, with their settings;
-    config_dirs: folders of the user's model configs (ensemble members)."""
+    """The plan for this config and shape. analyses: the sections the report runs, in order, as name -> (analysis
+    class, settings); each section plans its own steps (its `plan`); config_dirs: folders of the user's model
+    configs (ensemble members)."""
     mcfg = cfg.model
     target = mcfg.regressor if shape.task == "regression" else mcfg._target_
     params = dict(mcfg.params or {}) if not mcfg.path else {}
     cost = model_cost(target if not mcfg.path else None, params)
     F, K = shape.n_features, shape.n_classes
     threads = fit_threads(shape.n_train, F, cfg.n_jobs) if shape.trainable else 1
-    plan = Plan(cfg.budget.profile, shape, threads, cost=cost)
+    plan = Plan(cfg.budget.profile, shape, threads, cost=cost, cfg=cfg,
+                queried=shape.trainable or bool(cfg.model.path))
+    sections = {name: (cls(), settings) for name, (cls, settings) in analyses.items()}
+    planned = {name: pair for name, pair in sections.items() if planned_to_run(pair[0], plan)}
+    users = {use: [name for name, (a, _) in planned.items() if use in getattr(a, "uses", ())]
+             for use in ("tuning", "ensembles", "out_of_fold")}
     add = plan.steps.append
 
     def fit(rows: int, model: ModelCost = cost) -> float:
@@ -246,51 +293,41 @@ def make_plan(cfg, shape: Shape, analyses: dict, config_dirs: tuple = ()) -> Pla
 
     add(Step("start", "start, read the config and the data", START_SECONDS
              + LOAD_SECONDS_PER_CELL * (shape.n_train + shape.n_test) * max(F, 1),
-             rows=shape.n_train + shape.n_test))
+             rows=shape.n_train + shape.n_test, measured_by=("load data",)))
     if shape.trainable:
-        add(Step("fit model", f"fit {mcfg.name} on every training row", fit(shape.n_train), rows=shape.n_train))
+        add(Step("fit model", f"fit {mcfg.name} on every training row", fit(shape.n_train), rows=shape.n_train,
+                 measured_by=("fit or load model",)))
     candidates = 1
-    candidates += _tuning(plan, cfg, shape, analyses, fit)
-    oof = _out_of_fold(plan, cfg, shape, analyses, fit)
-    candidates += _ensembles(plan, cfg, shape, analyses, fit, config_dirs)
-    if shape.trainable or cfg.model.path:  # logged predictions are read, not made
+    candidates += _tuning(plan, cfg, shape, bool(users["tuning"]), fit)
+    oof = _out_of_fold(plan, cfg, shape, users["out_of_fold"], fit)
+    candidates += _ensembles(plan, cfg, shape, bool(users["ensembles"]), fit, config_dirs)
+    plan.candidates = candidates
+    if plan.queried:  # logged predictions are read, not made
         add(Step("predict", f"predict the test rows ({candidates} model(s))",
-                 candidates * cost.predict_seconds(shape.n_test, F, K), rows=shape.n_test))
+                 candidates * cost.predict_seconds(shape.n_test, F, K), rows=shape.n_test, measured_by=("predict",)))
     if oof is not None:
         if plan.stacking and plan.stacking_rows == plan.oof_rows and cfg.model.name in cfg.ensemble.members:
             oof.why = (oof.why + "; " if oof.why else "") + "stacking reuses these fits of the configured model"
         add(oof)
-    if not shape.image_pixels:  # pixels are not columns: those sections skip image data (analyses.base.IMAGES)
-        _importance(plan, cfg, shape, analyses)
-        _drift(plan, shape, analyses)
-    _saliency(plan, cfg, shape, analyses)
-    rows = min(shape.n_test, cfg.bootstrap.max_exact_rows) if K <= 2 else shape.n_test  # multiclass: every row
-    ranked = K > 2 and ranks_every_class(cfg.bootstrap.resamples, shape.n_test, K)  # else DeLong's, not resampled
-    boot = cfg.bootstrap.resamples * rows * (1 + (K if ranked else 0))
-    add(Step("intervals", f"bootstrap intervals ({cfg.bootstrap.resamples:,} resamples) of each model's metrics",
-             BOOTSTRAP_SECONDS_PER_ROW * boot * (candidates if "leaderboard" in analyses else 1),
-             rows=shape.n_test, repeats=cfg.bootstrap.resamples))
-    if "slices" in analyses and not shape.image_pixels:
-        searched = min(F, 30) * (min(F, 30) + 1) // 2 * 4  # one- and two-column segments (~4 values each)
-        add(Step("slices", "metrics per slice and the weak-segment search",
-                 SEGMENT_SECONDS_PER_ROW * shape.n_test * searched, rows=shape.n_test))
-    if K > 2 and ("metrics" in analyses or "curves" in analyses):
-        add(Step("class rankings", f"one-vs-rest curves and areas of each of the {K:,} classes",
-                 RANKING_SECONDS_PER_CELL * K * shape.n_test, rows=shape.n_test))
+    for name, (analysis, settings) in planned.items():
+        for step in getattr(analysis, "plan", lambda plan, settings: [])(plan, settings) or ():
+            step.measured_by = step.measured_by or (f"analysis: {name}",)
+            add(step)
     add(Step("sections", f"the other work of {len(analyses)} sections", SECTION_SECONDS * len(analyses)))
     formats = [f for f in cfg.report.formats if f in ("html", "pdf")]
     if formats:
         per_class = RENDER_SECONDS_PER_CLASS * K if K > 2 else 0.0
         add(Step("render", f"figures, {' and '.join(f.upper() for f in formats)}",
-                 (RENDER_SECONDS + per_class) * len(formats) / 2))
+                 (RENDER_SECONDS + per_class) * len(formats) / 2,
+                 measured_by=("draw figures", "render html", "render pdf")))
     return plan
 
 
-def _tuning(plan: Plan, cfg, shape: Shape, analyses: dict, fit) -> int:
+def _tuning(plan: Plan, cfg, shape: Shape, used: bool, fit) -> int:
     """Trials: tuning.n_trials, fewer when their planned cross-validations and the refit pass tuning.timeout (the
     configured parameters are scored first and are trial 0); none when one does not fit."""
     tcfg = cfg.tuning
-    asked = "tuning" in analyses or cfg.report.subject == "tuned"
+    asked = used or cfg.report.subject == "tuned"
     if not (asked and tcfg.enabled and shape.trainable):
         return 0
     rows = min(shape.n_train, tcfg.max_rows or shape.n_train)
@@ -311,7 +348,7 @@ def _tuning(plan: Plan, cfg, shape: Shape, analyses: dict, fit) -> int:
                    f"and tuning.timeout={tcfg.timeout:g} s holds {trials} with the refit")
     seconds = configured + max(trials - 1, 0) * typical + refit if trials else 0.0
     plan.steps.append(Step("tuning", f"{tcfg.sampler} search, cross-validated on {rows:,} rows", seconds,
-                           rows=rows, folds=tcfg.cv, trials=trials, runs=trials > 0, why=why))
+                           rows=rows, folds=tcfg.cv, trials=trials, runs=trials > 0, why=why, measured_by=("tuning",)))
     plan.tuning_trials = trials
     return int(trials > 0)
 
@@ -331,11 +368,11 @@ def _middle_of_space(cost: ModelCost, space) -> ModelCost:
     return ModelCost(cost.kind, trees=middle("n_estimators", cost.trees), leaves=middle("num_leaves", cost.leaves))
 
 
-def _ensembles(plan: Plan, cfg, shape: Shape, analyses: dict, fit, config_dirs: tuple) -> int:
+def _ensembles(plan: Plan, cfg, shape: Shape, used: bool, fit, config_dirs: tuple) -> int:
     """Members fitted here, and stacking when its out-of-fold fits are planned within ensemble.stacking.max_seconds.
     Returns how many candidates they add."""
     ecfg = cfg.ensemble
-    if not (ecfg.enabled and "leaderboard" in analyses and shape.n_train and (shape.trainable or cfg.model.path)):
+    if not (ecfg.enabled and used and shape.n_train and plan.queried):
         return 0  # members are fitted on the training rows, beside a configured or a loaded model
     rows = min(shape.n_train, ecfg.max_rows or shape.n_train)
     members, seconds, costs = [], 0.0, []
@@ -349,7 +386,8 @@ def _ensembles(plan: Plan, cfg, shape: Shape, analyses: dict, fit, config_dirs: 
         members.append(name)
         if name != cfg.model.name:
             seconds += fit(rows, member)
-    plan.steps.append(Step("ensemble members", f"fit {', '.join(members)}", seconds, rows=rows))
+    plan.steps.append(Step("ensemble members", f"fit {', '.join(members)}", seconds, rows=rows,
+                           measured_by=("ensembles",)))  # stacking's fits are inside this timer step
     added = len([m for m in members if m != cfg.model.name])
     methods = list(ecfg.methods)
     if "stacking" in methods and len(members) >= 2:
@@ -381,13 +419,12 @@ def stacking_rows(cfg, n_train: int, oof_rows: Optional[int]) -> int:
     return min(n_train, st.max_rows or n_train)
 
 
-def _out_of_fold(plan: Plan, cfg, shape: Shape, analyses: dict, fit) -> Optional[Step]:
+def _out_of_fold(plan: Plan, cfg, shape: Shape, users: list, fit) -> Optional[Step]:
     """The configured model's out-of-fold predictions, shared by calibration, thresholds and conformal (and by
     stacking when it uses the same folds and rows): on at most OOF_MAX_ROWS training rows, down to half of them when
     their fits pass budget.out_of_fold_seconds; not run when even half does not fit (a model whose cost is per tree
     and class more than per row would lose most rows for little time), below MIN_OOF_ROWS, or when a class would
     have fewer rows than folds. The sections then use their test-half methods."""
-    users = [a for a in OOF_USERS if a in analyses and not (a == "thresholds" and shape.task != "binary")]
     if not users or not shape.trainable or shape.n_train < 10 * OOF_FOLDS:
         return None
     if shape.task != "regression" and shape.smallest_class < OOF_FOLDS:
@@ -408,136 +445,21 @@ def _out_of_fold(plan: Plan, cfg, shape: Shape, analyses: dict, fit) -> Optional
                     folds=OOF_FOLDS, runs=False, why=why)
     plan.oof_rows = rows
     return Step("out-of-fold", f"{OOF_FOLDS}-fold out-of-fold predictions for {', '.join(users)}", per_fold(rows),
-                rows=rows, folds=OOF_FOLDS, why=why)
+                rows=rows, folds=OOF_FOLDS, why=why, measured_by=("out-of-fold",))
 
 
-DRIFT_SECONDS_PER_CELL = 2e-7  # the per-column tests, per row x column of both samples
-DRIFT_SECONDS_PER_COLUMN = 2e-3  # and per column (scipy's KS and Wasserstein calls: 2,000 columns, 4 s)
-
-
-def _drift(plan: Plan, shape: Shape, analyses: dict) -> None:
-    """The per-column tests on every row, and the domain classifier's folds on at most domain_rows per side."""
-    settings = analyses.get("drift")
-    if settings is None or shape.n_train == 0:
-        return
-    rows = min(shape.n_train, settings.domain_rows) + min(shape.n_test, settings.domain_rows)
-    domain = ModelCost("gbdt", trees=100, leaves=15)
-    seconds = ((DRIFT_SECONDS_PER_CELL * (shape.n_train + shape.n_test) + DRIFT_SECONDS_PER_COLUMN)
-               * max(shape.n_features, 1)
-               + domain.fit_seconds(rows // 2, shape.n_features, 2))
-    if settings.reference is None and shape.trainable and plan.cost is not None:
-        # prediction drift: the model's predictions on a sample of the training rows
-        from postreport.analyses.drift import PREDICTION_ROWS
-
-        seconds += plan.cost.predict_seconds(min(shape.n_train, settings.domain_rows, PREDICTION_ROWS),
-                                             shape.n_features, shape.n_classes)
-    plan.steps.append(Step("drift", "per-column tests and the domain classifier (fitted on half the rows)", seconds,
-                           rows=rows))
-
-
-DENSE_HIDDEN = 128  # a model fitted here on pixels: ops taken as a dense layer of this width
-SALIENCY_SECONDS_PER_OP = 5e-10  # measured: bench_images.py, 7e9 multiply-adds of a small CNN in 3.1 s
-SALIENCY_SECONDS_PER_EVAL = 2e-5  # per image the model is asked about (blending, batching)
-
-
-def _saliency(plan: Plan, cfg, shape: Shape, analyses: dict) -> None:
-    """Image data: RISE's masks from the model's size and the examples (never from the clock), and the work of the
-    maps and their checks: occlusion windows and masks per example, the class maps, the randomised copies and the
-    deletion / insertion curves."""
-    settings = analyses.get("saliency")
-    if settings is None:
-        return
-    if not shape.image_pixels:
-        if shape.trainable or cfg.model.path:  # logged predictions: no model to explain (the section skips)
-            _tabular_saliency(plan, shape, analyses, settings)
-        return
-    from postreport.explain.image_saliency import RANDOM_ORDERS, STEPS, plan_masks
-
-    examples = min(shape.n_test, 3 * settings.examples)
-    masks = settings.masks or plan_masks(shape.model_ops, examples)
-    side = int(shape.image_pixels ** 0.5)
-    window = settings.window or max(1, side // 8)
-    windows = (-(-side // (settings.stride or window))) ** 2
-    per_example = windows + masks
-    evals = (examples * per_example * (1 + (2 if settings.checks else 0))
-             + max(shape.n_classes, 1) * settings.per_class * windows
-             + (examples * 2 * 2 * (STEPS + 1) * (1 + RANDOM_ORDERS) if settings.checks else 0))
-    seconds = evals * (shape.model_ops * SALIENCY_SECONDS_PER_OP + SALIENCY_SECONDS_PER_EVAL)
-    plan.saliency_masks = masks
-    plan.steps.append(Step("saliency", f"occlusion ({windows} windows) and RISE ({masks} masks) maps of {examples} "
-                                       "examples, class maps" + (", randomisation and deletion checks"
-                                                                 if settings.checks else ""), seconds,
-                           rows=examples, repeats=masks,
-                           why="" if settings.masks else f"masks from the model's {shape.model_ops:,} multiply-adds "
-                                                         "per image"))
-
-
-MIN_DELETION_ROWS = 30  # the deletion check's fewest rows (its interval is over the rows)
-TABULAR_DELETION_STEPS = 10  # image_saliency.feature_deletion's default: the top features replaced one at a time
-
-
-def _tabular_saliency(plan: Plan, shape: Shape, analyses: dict, settings) -> None:
-    """Tabular saliency: the attributions (shared with feature importance when it runs with the same settings, so
-    planned there) and the deletion check's predictions: (steps + 1) frames of DELETION_ROWS rows, in the
-    attributions' order and RANDOM_ORDERS random ones."""
-    from postreport.analyses.saliency import DELETION_ROWS
-    from postreport.explain.image_saliency import RANDOM_ORDERS
-
-    F, K, cost = max(shape.n_features, 1), shape.n_classes, plan.cost
-    rows = plan.rows_for(settings)
-    seconds = 0.0 if "feature_importance" in analyses else cost.attribution_seconds(
-        rows["attributions"], F, K, settings.permutations, settings.background)
-    checked = settings.checks and shape.task != "regression"
-    why = ""
-    if checked:
-        frames = (min(TABULAR_DELETION_STEPS, F) + 1) * (1 + RANDOM_ORDERS)  # predictions per row
-        wanted = min(rows["attributions"], DELETION_ROWS)
-        third = None if settings.max_seconds is None else settings.max_seconds / 3
-        plan.deletion_rows = affordable(lambda r: cost.predict_seconds(frames * r, F, K), wanted, third,
-                                        min(MIN_DELETION_ROWS, wanted))
-        seconds += cost.predict_seconds(frames * plan.deletion_rows, F, K)
-        if plan.deletion_rows < wanted:
-            why = (f"the deletion check on {plan.deletion_rows:,} of {wanted:,} rows, sized to a third of "
-                   f"analyses.saliency.max_seconds={settings.max_seconds:g}")
-    plan.steps.append(Step("saliency", "attribution heat map and waterfalls" + (
-        f", the deletion check on {plan.deletion_rows:,} rows" if checked else ""), seconds,
-        rows=rows["attributions"], why=why))
-
-
-def _importance(plan: Plan, cfg, shape: Shape, analyses: dict) -> None:
-    """Permutation importance, attributions and partial dependence on the rows Plan.rows_for sizes."""
-    settings = analyses.get("feature_importance")
-    if settings is None or not (shape.trainable or cfg.model.path):
-        return
-    rows = plan.rows_for(settings)
-    sampled = min(shape.n_test, settings.sample_size)
-    sized = [f"{name} on {n:,} of {sampled:,}" for name, n in (
-        ("permutation", rows["permutation"]), ("attributions", rows["attributions"])) if n < sampled]
-    if rows["repeats"] < settings.repeats:
-        sized.append(f"{rows['repeats']} of {settings.repeats} permutation repeats")
-    plan.steps.append(Step("feature importance", "permutation importance, attributions and partial dependence",
-                           rows["seconds"], rows=rows["permutation"], repeats=rows["repeats"],
-                           why=("sized to analyses.feature_importance.max_seconds: " + ", ".join(sized))
-                           if sized else ""))
-
-
-MEASURED_AS = {  # plan step -> the run's timer steps that measure it
-    "start": ("load data",), "fit model": ("fit or load model",), "tuning": ("tuning",),
-    "out-of-fold": ("out-of-fold",), "ensemble members": ("ensembles",), "predict": ("predict",),
-    "feature importance": ("analysis: feature_importance",),
-    "intervals": ("analysis: metrics", "analysis: leaderboard"), "slices": ("analysis: slices",),
-    "saliency": ("analysis: saliency",), "drift": ("analysis: drift",),
-    "render": ("draw figures", "render html", "render pdf"),
-}
-
-
-def measured(plan: Plan, timings: dict) -> dict:
-    """Measured seconds per plan step from the run's timer (step name -> seconds); stacking is inside "ensemble
-    members", "sections" is every other section."""
-    counted = {n for names in MEASURED_AS.values() for n in names}
-    out = {step: sum(timings.get(n, 0.0) for n in names) for step, names in MEASURED_AS.items()}
-    out["predict"] += sum(v for k, v in timings.items() if k.startswith("predict ("))
-    out["sections"] = sum(v for k, v in timings.items() if k.startswith("analysis: ") and k not in counted)
-    return {s.name: out.get(s.name) for s in plan.steps}
-
-
+def measured(plan: Plan, timings: dict) -> None:
+    """Each step's measured_seconds from the run's timer (step name -> seconds): the sum of its measured_by steps
+    (a timer step two plan steps share goes to the first); "predict" also counts the later candidates' predictions,
+    "sections" every section with no step of its own."""
+    counted = set()
+    for step in plan.steps:
+        mine = [n for n in step.measured_by if n not in counted]
+        counted.update(step.measured_by)
+        if step.name == "predict":
+            mine += [k for k in timings if k.startswith("predict (")]
+        found = [timings[n] for n in mine if n in timings]
+        step.measured_seconds = sum(found) if found else None  # None: it did not run
+    others = plan.step("sections")
+    if others is not None:
+        others.measured_seconds = sum(v for k, v in timings.items() if k.startswith("analysis: ") and k not in counted)

@@ -8,9 +8,9 @@ from importlib.metadata import PackageNotFoundError, version
 import pandas as pd
 from omegaconf import OmegaConf
 
+from postreport.analyses.base import finding
 from postreport.stats import metrics
 from postreport.report.figures import Bars
-from postreport.planning.plan import measured
 from postreport.report.format import fmt_number
 from postreport.report.model import (PRINT_ROWS, Code, Estimate, Figure, KeyValues, Note, Paragraph, Report, Section,
     Table, param_text, print_selection)
@@ -75,8 +75,7 @@ def executive_summary(ctx, outcomes) -> Section:
         ci = f" (in brackets: {level:.0%} bootstrap confidence intervals)" if level else ""
         items.append(Paragraph(f"On {data.n_test:,} held-out rows, {model.name} scores " + ", ".join(parts) + ci + "."))
     for o in outcomes:
-        finding = getattr(o.result, "headline", None) if o.result is not None else None
-        text = finding() if callable(finding) else None
+        text = finding(o.result) if o.result is not None else None
         if text:
             items.append(Paragraph(text))
     failed = [o.name for o in outcomes if o.status == "failed"]
@@ -199,16 +198,15 @@ def provenance_section(ctx, provenance: dict) -> Section:
     rows.append(("Package versions", " · ".join(versions)))
     plan_items = []
     if getattr(ctx, "plan", None) is not None:
-        spent = measured(ctx.plan, provenance["timings"]) if provenance["timings"] else {}
         plan_items.append(Table(
             ["Planned step", "Rows", "Folds", "Trials", "Repeats", "Planned s", "Measured s", "Why"],
             [[s.name, *("" if v is None else f"{v:,}" for v in (s.rows, s.folds, s.trials, s.repeats)),
               f"{s.seconds:.1f}" if s.runs else "not run",
-              "" if spent.get(s.name) is None else f"{spent[s.name]:.1f}", s.why] for s in ctx.plan.steps],
+              "" if s.measured_seconds is None else f"{s.measured_seconds:.1f}", s.why] for s in ctx.plan.steps],
             caption=f"The plan ({ctx.plan.profile} profile), decided from the data's shape and the config before any "
-                    f"model was fitted, never from a clock: planned seconds are on the reference machine "
-                    f"(postreport/costs.py), {ctx.plan.seconds:.0f} s in all; model fits use {ctx.plan.threads} "
-                    "thread(s). Measured: this run until rendering (stacking is inside the ensemble members' time; the "
+                    "model was fitted, never from a clock: planned seconds are on the reference machine (postreport/"
+                    f"planning/costs.py and each section's plan), {ctx.plan.seconds:.0f} s in all; model fits use "
+                    f"{ctx.plan.threads} thread(s). Measured: this run until rendering (stacking is inside the ensemble members' time; the "
                     "PDF is rendered after this table)."))
     return Section(
         id="provenance", title="Provenance", lead="How this report was made, so that it can be made again.",

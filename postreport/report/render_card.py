@@ -3,8 +3,9 @@ extra `model_card`): YAML metadata with a model-index of every metric, then sect
 Intended and out-of-scope use come from the `card:` keys the user writes; empty ones are marked to be written."""
 from __future__ import annotations
 
+from postreport.analyses.base import finding
 from postreport.stats import metrics
-from postreport.run.gates import md_text
+from postreport.report.render_gates import md_text
 
 TASK_TYPES = {"binary": "tabular-classification", "multiclass": "tabular-classification",
               "regression": "tabular-regression"}
@@ -65,7 +66,7 @@ def model_card(cfg, ctx, outcomes: list, gates: list) -> bytes:
     findings = []
     for name in ("slices", "fairness", "calibration", "thresholds", "conformal", "comparison"):
         r = done.get(name)
-        text = r.headline() if r is not None and hasattr(r, "headline") else None
+        text = finding(r) if r is not None else None
         if text:
             findings.append(f"- {md_text(text)}")
     lines += ["## Slices, fairness and limitations", ""] + (findings or ["- No section reported a finding."]) + [""]

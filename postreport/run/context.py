@@ -6,6 +6,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Callable, Hashable, Optional
 
 from omegaconf import DictConfig
@@ -75,6 +76,21 @@ class RunContext:
         return self.cache[key]
 
 
+class Status(str, Enum):
+    """A section's status; its value is the word metrics.json and the report show."""
+
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # its needs are not met (the reason is its error)
+    CUT = "cut"  # past budget.max_seconds
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
 @dataclass
 class Outcome:
     """One analysis's run: its result and report items, or why it was skipped or failed."""
@@ -83,12 +99,12 @@ class Outcome:
     analysis: Any
     result: Any = None
     items: list = field(default_factory=list)
-    status: str = "ok"  # ok | failed | skipped | cut (budget.max_seconds)
+    status: Status = Status.OK
     error: Optional[str] = None
     seconds: Optional[float] = 0.0
 
     def fail(self, exc: Exception) -> None:
-        self.status, self.error, self.items = "failed", f"{type(exc).__name__}: {exc}", []
+        self.status, self.error, self.items = Status.FAILED, f"{type(exc).__name__}: {exc}", []
 
 
 HEARTBEAT = 10.0  # seconds between "still running" lines of a long step

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Optional
 
 from postreport.errors import UserError
-from postreport.data.run_files import METRICS
 
 log = logging.getLogger("postreport")
 LOCK = ".postreport.lock"
@@ -92,6 +91,8 @@ def promote_record(folder: Path, staged: Optional[str], report_written: bool) ->
     report files are written, each file replaced whole, so .hydra/ never describes a run whose report is not there;
     a run stopped on bad input promotes it only into a folder without an earlier report (README: .hydra/ is written
     then too). A user's own hydra.output_subdir is left as Hydra wrote it."""
+    from postreport.data.run_files import METRICS  # here: the command's --help imports this module, not the data
+
     folder = Path(folder)
     if staged != STAGED_RECORD or not (folder / staged).is_dir():
         return

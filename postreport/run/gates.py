@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Optional
-from xml.sax.saxutils import escape, quoteattr
+
+from omegaconf import OmegaConf
 
 from postreport.stats import metrics
 from postreport.errors import UserError
@@ -56,6 +57,11 @@ class GateResult:
     def to_json(self) -> dict:
         return {"name": self.name, "condition": self.condition, "on": self.on, "value": self.value,
                 "status": self.status, "message": self.message}
+
+
+def parse_config(cfg) -> list:
+    """The config's gates, checked against what the run will have: a baseline, the fairness section's groups."""
+    return parse(cfg.gates, bool(cfg.compare.baseline), bool(OmegaConf.select(cfg, "analyses.fairness.sensitive")))
 
 
 def parse(gates_cfg, has_baseline: bool, has_sensitive: bool = False) -> list:
@@ -170,62 +176,3 @@ def evaluate(gates: list, values: dict, intervals: dict, why_missing: dict) -> l
             results.append(GateResult(gate.name, gate.condition(), gate.on, value, FAIL,
                                       f"{gate.name}: {shown} is {broken}"))
     return results
-
-
-def junit(results: list, suite: str) -> bytes:
-    """gates.xml: one testcase per gate; a failure element with the numbers; not evaluable gates are skipped."""
-    failures = sum(r.status == FAIL for r in results)
-    skipped = sum(r.status == NOT_EVALUABLE for r in results)
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             f'<testsuites name="postreport gates" tests="{len(results)}" failures="{failures}" skipped="{skipped}">',
-             f'  <testsuite name={quoteattr(suite)} tests="{len(results)}" failures="{failures}" errors="0" '
-             f'skipped="{skipped}">']
-    for r in results:
-        case = f'    <testcase classname="postreport.run.gates" name={quoteattr(f"{r.name}: {r.condition}")}'
-        if r.status == PASS:
-            lines.append(case + "/>")
-        elif r.status == FAIL:
-            lines += [case + ">", f'      <failure message={quoteattr(r.message)} type="GateFailed">'
-                      f"{escape(r.message)}</failure>", "    </testcase>"]
-        else:
-            lines += [case + ">", f"      <skipped message={quoteattr(r.message)}/>", "    </testcase>"]
-    lines += ["  </testsuite>", "</testsuites>", ""]
-    return "\n".join(lines).encode("utf-8")
-
-
-def md_text(text) -> str:
-    """A table cell: pipes and line breaks escaped, HTML-like text left inert."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
-
-
-def markdown(title: str, subject: str, headline: list, level: Optional[float], results: list,
-             comparison: Optional[dict]) -> bytes:
-    """summary.md: headline metrics with intervals, the gates, and the comparison's verdicts."""
-    def number(v):
-        return "n/a" if v is None else f"{v:.4g}"
-
-    lines = [f"# {md_text(title)}", "", f"Model: {md_text(subject)}", ""]
-    if headline:
-        lines += ["| Metric | Value | " + (f"{level:.0%} interval |" if level else "Interval |"), "|---|---|---|"]
-        for name, value, ci in headline:
-            lines.append(f"| {md_text(name)} | {number(value)} | "
-                         + ("n/a" if not ci else f"[{number(ci[0])}, {number(ci[1])}]") + " |")
-        lines.append("")
-    if results:
-        lines += [f"## Gates: {heading(results)}", "", "| Gate | Condition | Value | Status |", "|---|---|---|---|"]
-        icon = {PASS: "✅ pass", FAIL: "❌ fail", NOT_EVALUABLE: "⚠️ not evaluable"}
-        for r in results:
-            lines.append(f"| {md_text(r.name)} | {md_text(r.condition)} | {number(r.value)} | {icon[r.status]} |")
-        lines.append("")
-    if comparison:
-        lines += [f"## Compared with the baseline ({md_text(comparison['baseline'])})", "",
-                  md_text(comparison["rows_text"]), "",
-                  "| Metric | Baseline | Current | Difference | Interval | Verdict |",
-                  "|---|---|---|---|---|---|"]
-        for row in comparison["metrics"]:
-            ci = row["diff_ci"]
-            lines.append(f"| {md_text(row['label'])} | {number(row['baseline'])} | {number(row['current'])} | "
-                         f"{number(row['diff'])} | " + ("n/a" if not ci else f"[{number(ci[0])}, {number(ci[1])}]")
-                         + f" | {row['verdict']} |")
-        lines.append("")
-    return "\n".join(lines).encode("utf-8")

@@ -19,24 +19,23 @@ from typing import Optional
 from omegaconf import DictConfig, OmegaConf
 
 from postreport.models import ensembles
-from postreport.run import gates as gates_module
 from postreport.stats import metrics
 from postreport import registry
 from postreport.run.atomic import write_all
 from postreport.run.baseline import load, predictions_parquet
 from postreport.config import FORMATS
-from postreport.run.context import Outcome, RunContext, Timer
+from postreport.run.context import Outcome, RunContext, Status, Timer
 from postreport.data import load_dataset
 from postreport.data.run_files import METRICS, OUTPUTS
 from postreport.planning.deadline import Cut, Deadline
 from postreport.errors import UserError, at_least, strictly_between
-from postreport.run.gates import blocking, check_task, evaluate, markdown, parse, unevaluated_policy
+from postreport.run.gates import blocking, check_task, evaluate, parse_config, unevaluated_policy
 from postreport.stats.metrics import candidate_metrics
 from postreport.models.build import build_candidate
 from postreport.models.out_of_fold import out_of_fold_outputs
-from postreport.planning.plan import Plan, Shape, apply_profile, make_plan
+from postreport.planning.plan import Plan, Shape, apply_profile, make_plan, measured
 from postreport.run.predictions import predict
-from postreport.report import render_card, style
+from postreport.report import render_card, render_gates, style
 from postreport.report.build import build_report
 from postreport.report.figure_pool import FigurePool
 from postreport.report.format import fmt_number
@@ -45,6 +44,7 @@ from postreport.report.render_html import render_html
 from postreport.report.render_json import dumps, metrics_document
 from postreport.report.render_pdf import render_pdf, warm_up
 from postreport.run.folder import claim
+from postreport.analyses.base import gate_values, unmet
 from postreport.planning.threads import quiet_spinning
 from postreport.integrations.tracking import check as check_tracking
 from postreport.integrations.tracking import log_run
@@ -72,8 +72,8 @@ class RunResult:
             return (f"postreport: dry run (exit 0): the plan above, estimated "
                     f"{self.metrics['plan']['estimated_seconds']:.0f} s on the reference machine; nothing fitted "
                     "or written")
-        failed = [o.name for o in self.outcomes if o.status == "failed"]
-        cut = [o.name for o in self.outcomes if o.status == "cut"]
+        failed = [o.name for o in self.outcomes if o.status == Status.FAILED]
+        cut = [o.name for o in self.outcomes if o.status == Status.CUT]
         gates = [g.get("name") + ("" if g.get("status") == "fail" else " (not evaluated)")
                  for g in self.metrics.get("gates") or []
                  if g.get("status") == "fail" or g.get("status") == "not evaluable"
@@ -119,6 +119,10 @@ class Checked:
     logo: Optional[str]
     theme: dict
     unevaluated: str = "warn"  # gates_unevaluated: fail | warn (postreport.run.gates.unevaluated_policy)
+
+    def uses(self, work: str) -> bool:
+        """Whether a section of the report shows this work of the preparation (an analysis's `uses`)."""
+        return any(work in getattr(cls, "uses", ()) for cls, _ in self.analyses.values())
 
 
 def run_timestamp() -> datetime:
@@ -172,7 +176,7 @@ def _run(cfg, checked, output_dir, overrides, started, timer, pool) -> RunResult
         try:
             for name, (cls, settings) in checked.analyses.items():
                 outcomes.append(run_analysis(name, cls, settings, ctx, timer, deadline))
-                if outcomes[-1].status == "ok":
+                if outcomes[-1].status == Status.OK:
                     pool.submit(outcomes[-1].items)  # drawn while the next sections compute
         finally:
             if ctx.data.warehouse is not None:  # every section's pass over the data is done
@@ -190,7 +194,9 @@ def _run(cfg, checked, output_dir, overrides, started, timer, pool) -> RunResult
     payloads, document = render(cfg, ctx, checked, outcomes, figures, timer, warm, plots=plots,
                                 provenance={"started": started, "overrides": overrides or []}, gates=gate_results)
     files = write(Path(output_dir), payloads)
-    failed = [o.name for o in outcomes if o.status == "failed"]
+    if cfg.report.timings:
+        over_estimate(ctx.plan, timer.seconds)
+    failed = [o.name for o in outcomes if o.status == Status.FAILED]
     if failed:
         log.warning("sections failed: %s (see the report)", ", ".join(failed))
     failed_gates = blocking(gate_results, checked.unevaluated)
@@ -201,6 +207,21 @@ def _run(cfg, checked, output_dir, overrides, started, timer, pool) -> RunResult
         exit_code = track(cfg, Path(output_dir), document, files, exit_code, overrides or [])
     return RunResult(exit_code=exit_code, output_dir=Path(output_dir), files=files, metrics=document,
                      outcomes=outcomes, timings=timer.seconds)
+
+
+SLOWER = 1.5  # the closing lines name a step that took more than this times its estimate
+SLOWER_BY = 1.0  # and at least this many seconds more (a 0.05 s section taking 0.1 s is not news)
+
+
+def over_estimate(plan: Plan, timings: dict) -> None:
+    """The console's closing lines: every step that took more than SLOWER times its planned seconds (this machine
+    may be slower than the reference one, or the cost model wrong for this data: bench/bench_plan.py)."""
+    measured(plan, timings)  # now with the rendering
+    for step in plan.steps:
+        took = step.measured_seconds
+        if step.runs and took is not None and took > SLOWER * step.seconds and took - step.seconds >= SLOWER_BY:
+            log.info("plan: %s took %.1f s, %.1fx its estimate of %.1f s on the reference machine", step.name, took,
+                     took / max(step.seconds, 1e-9), step.seconds)
 
 
 def track(cfg, output_dir: Path, document: dict, files: dict, exit_code: int, overrides: list) -> int:
@@ -233,8 +254,8 @@ def evaluate_gates(gates: list, ctx: RunContext, outcomes: list) -> list:
         for g in gates:
             why[g.name] = f"the metrics could not be computed: {exc}"
     for o in outcomes:  # the other sections' values (comparison differences, fairness summaries, plugins' own)
-        if o.status == "ok" and hasattr(o.result, "gate_values"):
-            for name, (value, ci) in o.result.gate_values().items():
+        if o.status == Status.OK:
+            for name, (value, ci) in gate_values(o.result).items():
                 values[name] = value
                 if ci is not None:
                     intervals[name] = ci
@@ -284,14 +305,14 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer, deadline: Optional[
     with timer.step("predict"):
         model.predictions = predict(model, data)
     deadline = deadline or Deadline(None)
-    add_tuned(ctx, timer, deadline)
+    add_tuned(ctx, checked, timer, deadline)
     if plan.oof_rows:  # once, before stacking and the sections that share them
         try:
             with timer.step("out-of-fold"), deadline.cuttable(planned_seconds(plan, "out-of-fold")):
                 out_of_fold_outputs(ctx)
         except Cut as cut:
             log.warning("out-of-fold predictions cut: %s", cut)
-    add_ensembles(ctx, timer, deadline)
+    add_ensembles(ctx, checked, timer, deadline)
     pending = [c for c in ctx.candidates if c.predictions is None]
     if pending:
         with timer.step(f"predict ({len(pending)} more candidates)"):
@@ -313,9 +334,8 @@ def plan_run(cfg, checked: Checked, data) -> Plan:
         check = getattr(cls, "check", None)
         if check is not None:
             check(cls(), data, settings)
-    check_folds(cfg, data)
-    plan = make_plan(cfg, Shape.of(data, cfg), {name: settings for name, (_, settings) in checked.analyses.items()},
-                     _user_config_dirs())
+    check_folds(cfg, checked, data)
+    plan = make_plan(cfg, Shape.of(data, cfg), checked.analyses, _user_config_dirs())
     cfg.n_jobs = plan.threads
     log.info("plan: %.0f s estimated on the reference machine, model fits with %d thread(s)", plan.seconds,
              plan.threads)
@@ -334,14 +354,14 @@ def dry_run(cfg, checked: Checked, output_dir: Path) -> RunResult:
     return RunResult(exit_code=0, output_dir=output_dir, files={}, metrics={"plan": plan.to_json()}, dry_run=True)
 
 
-def check_folds(cfg, data) -> None:
+def check_folds(cfg, checked: Checked, data) -> None:
     """Cross-validation (tuning, stacking) needs as many training rows of every class as it has folds."""
     if data.X_train is None or data.task == "regression":
         return
     smallest = int(data.y_train.value_counts().min())
-    uses = {"tuning.cv": cfg.tuning.cv if cfg.tuning.enabled and "tuning" in cfg.report.analyses else 0,
+    uses = {"tuning.cv": cfg.tuning.cv if cfg.tuning.enabled and checked.uses("tuning") else 0,
             "ensemble.stacking.cv": cfg.ensemble.stacking.cv if cfg.ensemble.enabled and "stacking" in
-            cfg.ensemble.methods and "leaderboard" in cfg.report.analyses else 0}
+            cfg.ensemble.methods and checked.uses("ensembles") else 0}
     for key, folds in uses.items():
         if folds > smallest:
             raise UserError(f"{key}={folds} folds need {folds} training rows of every class; the rarest class has "
@@ -356,9 +376,9 @@ def run_analysis(name: str, cls, settings, ctx: RunContext, timer: Timer,
     outcome = Outcome(name=name, analysis=analysis)
     with timer.step(f"analysis: {name}") as step:
         try:
-            reason = skip_reason(analysis, ctx, settings) or aggregated_skip(analysis, ctx.data)
+            reason = unmet(analysis, ctx) or skip_reason(analysis, ctx, settings) or aggregated_skip(analysis, ctx.data)
             if reason:
-                outcome.status, outcome.error = "skipped", reason
+                outcome.status, outcome.error = Status.SKIPPED, reason
                 step.outcome = f"skipped ({reason})"
             elif getattr(analysis, "shows_prepared", False):  # its work is done (cutting it would throw it away): shown
                 outcome.result = analysis.compute(ctx, settings)
@@ -368,7 +388,7 @@ def run_analysis(name: str, cls, settings, ctx: RunContext, timer: Timer,
                     outcome.result = analysis.compute(ctx, settings)
                     outcome.items = list(analysis.items(outcome.result))
         except Cut as cut:
-            outcome.status, outcome.error, outcome.result, outcome.items = "cut", str(cut), None, []
+            outcome.status, outcome.error, outcome.result, outcome.items = Status.CUT, str(cut), None, []
             step.outcome = f"cut ({cut})"
         except UserError:
             raise  # the config does not fit the data: exit 2, nothing written
@@ -385,9 +405,12 @@ def skip_reason(analysis, ctx, settings) -> Optional[str]:
     without them)."""
     import inspect
 
-    if len(inspect.signature(analysis.skip_reason).parameters) >= 2:
-        return analysis.skip_reason(ctx, settings)
-    return analysis.skip_reason(ctx)
+    own = getattr(analysis, "skip_reason", None)  # optional: needs say most of it
+    if own is None:
+        return None
+    if len(inspect.signature(own).parameters) >= 2:
+        return own(ctx, settings)
+    return own(ctx)
 
 
 def aggregated_skip(analysis, data) -> Optional[str]:
@@ -413,6 +436,8 @@ def drop_model_timings(ctx: RunContext) -> None:
 def render(cfg, ctx, checked: Checked, outcomes: list, figures: dict, timer: Timer, warm, provenance: dict,
            gates: list = (), plots: Optional[dict] = None):
     """Every format's bytes, from the same settled outcomes; nothing is written here."""
+    if cfg.report.timings:
+        measured(ctx.plan, timer.seconds)  # until rendering: the steps' measured_seconds in metrics.json
     document = metrics_document(ctx, outcomes, gates)
     if gates:
         document["gates_unevaluated"] = checked.unevaluated  # whether a gate not evaluated failed the run
@@ -424,9 +449,9 @@ def render(cfg, ctx, checked: Checked, outcomes: list, figures: dict, timer: Tim
     if "json" in cfg.report.formats:
         payloads["json"] = dumps(document)
     if "junit" in cfg.report.formats:
-        payloads["junit"] = gates_module.junit(gates, f"{cfg.report.title}: {ctx.model.name} on {ctx.data.name}")
+        payloads["junit"] = render_gates.junit(gates, f"{cfg.report.title}: {ctx.model.name} on {ctx.data.name}")
     if "markdown" in cfg.report.formats:
-        payloads["markdown"] = markdown_summary(cfg, ctx, outcomes, gates)
+        payloads["markdown"] = render_gates.summary(cfg, ctx, outcomes, gates)
     if "model_card" in cfg.report.formats:
         payloads["model_card"] = render_card.model_card(cfg, ctx, outcomes, gates)
     if not any(f in cfg.report.formats for f in VISUAL):
@@ -449,20 +474,6 @@ def render(cfg, ctx, checked: Checked, outcomes: list, figures: dict, timer: Tim
     if not cfg.report.timings:
         timer.clear()
     return payloads, document
-
-
-def markdown_summary(cfg, ctx, outcomes: list, gates: list) -> bytes:
-    done = {o.name: o for o in outcomes if o.status == "ok"}
-    result = done["metrics"].result if "metrics" in done else None
-    headline = [] if result is None else [(metrics.label(k), result.values.get(k), result.ci.get(k))
-                                          for k in metrics.TASKS[ctx.data.task].headline]
-    comparison = None
-    if "comparison" in done:
-        c = done["comparison"].result
-        comparison = {"baseline": c.baseline, "rows_text": c.rows_text, "metrics": c.metrics}
-    level = None if result is None else result.ci_level
-    return markdown(cfg.report.title, f"{ctx.model.name} on {ctx.data.name} ({ctx.data.n_test:,} test rows)",
-                    headline, level, gates, comparison)
 
 
 def check_outputs(output_dir: Path, baseline: Optional[str] = None) -> None:
@@ -526,10 +537,10 @@ def planned_seconds(plan, step: str) -> float:
     return found.seconds if found is not None and found.runs else 0.0
 
 
-def add_tuned(ctx: RunContext, timer: Timer, deadline: Deadline) -> None:
+def add_tuned(ctx: RunContext, checked: Checked, timer: Timer, deadline: Deadline) -> None:
     """Tune the configured model when asked and possible; the tuned model joins the candidates."""
     cfg, data = ctx.cfg, ctx.data
-    if "tuning" not in cfg.report.analyses and cfg.report.subject != "tuned":
+    if not checked.uses("tuning") and cfg.report.subject != "tuned":
         ctx.tuning_skipped = "No section uses a tuned model."  # nothing asks for it: no search is run
     elif not cfg.tuning.enabled:
         ctx.tuning_skipped = "Tuning is off (tuning=none)."
@@ -548,10 +559,10 @@ def add_tuned(ctx: RunContext, timer: Timer, deadline: Deadline) -> None:
         ctx.candidates.append(ctx.tuning.candidate)
 
 
-def add_ensembles(ctx: RunContext, timer: Timer, deadline: Deadline) -> None:
-    """Fit the ensembles the config declares when the leaderboard will show them (and there is training data)."""
+def add_ensembles(ctx: RunContext, checked: Checked, timer: Timer, deadline: Deadline) -> None:
+    """Fit the ensembles the config declares when a section will show them (and there is training data)."""
     cfg = ctx.cfg
-    if not cfg.ensemble.enabled or "leaderboard" not in cfg.report.analyses:
+    if not cfg.ensemble.enabled or not checked.uses("ensembles"):
         return
     if ctx.data.X_train is None or ctx.model.estimator is None:
         ctx.notes.append("Ensembles need training data; none were built.")
@@ -613,15 +624,15 @@ def validate(cfg: DictConfig) -> Checked:
 
     check_tracking(cfg.tracking)
 
-    fairness = cfg.analyses.get("fairness") if cfg.analyses is not None else None
-    gates = parse(cfg.gates, bool(cfg.compare.baseline), bool(fairness is not None and fairness.get("sensitive")))
+    gates = parse_config(cfg)
     names = list(cfg.report.analyses)
-    if cfg.compare.baseline:
-        if not Path(cfg.compare.baseline).expanduser().exists():
-            raise UserError(f"compare.baseline={cfg.compare.baseline!r} does not exist; give a previous run's folder "
-                            "or a predictions file (.parquet or .csv)")
-        if "comparison" not in names:
-            names.insert(0, "comparison")  # a baseline is compared first, whether or not the list names it
+    if cfg.compare.baseline and not Path(cfg.compare.baseline).expanduser().exists():
+        raise UserError(f"compare.baseline={cfg.compare.baseline!r} does not exist; give a previous run's folder "
+                        "or a predictions file (.parquet or .csv)")
+    for name, cls in registry.load_all().items():  # a section a setting asks for comes first, listed or not
+        implied = getattr(cls, "implied_by", None)
+        if implied and OmegaConf.select(cfg, implied) and name not in names:
+            names.insert(0, name)
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise UserError(f"report.analyses lists {duplicates} more than once")
