@@ -10,13 +10,12 @@ from postreport.planning import costs, threads
 from postreport.explain.attributions import MIN_ROWS
 from postreport.errors import UserError
 from postreport.analyses.base import regression
-from postreport.planning.plan import FLOOR_ROWS, OOF_MAX_ROWS, Shape, Step, apply_profile, explicit, make_plan
+from postreport.planning.plan import FLOOR_ROWS, OOF_MAX_ROWS, Shape, Step, explicit, make_plan, profiled
 from postreport.run.runner import validate
 
 
 def planned(overrides=(), n_train=426, n_test=143, features=30, classes=2, smallest=None, task=None):
-    cfg = make_cfg(overrides)
-    apply_profile(cfg, overrides)
+    cfg = profiled(make_cfg(overrides), overrides)
     task = task or ("binary" if classes == 2 else "regression" if classes == 0 else "multiclass")
     smallest = n_train // max(classes, 1) if smallest is None else smallest
     shape = Shape(task, n_train, n_test, features, classes, True, smallest)
@@ -327,3 +326,23 @@ def test_a_section_from_outside_the_package_is_planned_measured_and_skipped_with
     page = Text()
     page.feed((out / "report.html").read_text())
     assert "Planned test section" in page.words and "Slept as planned." in page.words and reason in page.words
+
+
+@pytest.mark.slow
+def test_the_profile_and_the_plan_leave_the_callers_config_as_it_was(tmp_path):
+    """The config is not run state: the profile's scaling and the plan's threads are in the run's own copy."""
+    from omegaconf import OmegaConf
+
+    from conftest import end_to_end
+    from postreport.run.runner import run
+
+    given = ["data=wine", "model=logistic", "budget.profile=thorough", "report.analyses=[metrics]",
+             "report.formats=[json]", "bootstrap.resamples=50"]
+    cfg = make_cfg(given)
+    before = OmegaConf.to_yaml(cfg)
+    scaled = profiled(cfg, given)
+    assert scaled.tuning.n_trials == 4 * cfg.tuning.n_trials and OmegaConf.to_yaml(cfg) == before
+    end_to_end()
+    result = run(cfg, tmp_path / "out", overrides=given)
+    assert result.exit_code == 0 and result.metrics["plan"]["threads"] >= 1
+    assert OmegaConf.to_yaml(cfg) == before  # n_jobs still -1, the trials unscaled

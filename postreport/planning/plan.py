@@ -5,10 +5,11 @@ columns x classes and the model's settings through fixed cost formulas (postrepo
 the same config and data give the same plan, sections and numbers on a busy machine or a quiet one. The budgets a
 step is sized to (tuning.timeout, ensemble.stacking.max_seconds, budget.out_of_fold_seconds,
 analyses.feature_importance.max_seconds) are *planned* seconds on the reference machine. `budget.profile` scales
-them (apply_profile); `budget.max_seconds` is the one wall-clock limit, a safety net that cuts (runner).
+them (profiled); `budget.max_seconds` is the one wall-clock limit, a safety net that cuts (runner).
 """
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
@@ -52,8 +53,10 @@ def explicit(overrides, key: str) -> bool:
     return False
 
 
-def apply_profile(cfg, overrides=()) -> str:
-    """Scale the config by budget.profile, in place, before anything reads it. Settings the overrides name win."""
+def profiled(cfg, overrides=()):
+    """The run's settings: a copy of the config scaled by budget.profile, before anything reads it (the given
+    config is not changed). Settings the overrides name win."""
+    cfg = copy.deepcopy(cfg)
     profile = cfg.budget.profile
     if profile not in PROFILES:
         raise UserError(f"budget.profile={profile!r} is not valid; valid: {', '.join(PROFILES)}")
@@ -82,7 +85,14 @@ def apply_profile(cfg, overrides=()) -> str:
                 if node is not None and node.get(key) is not None:
                     put(f"analyses.{name}.{key}", node.get(key) * factor)
         put("bootstrap.resamples", max(cfg.bootstrap.resamples, 2000))
-    return profile
+    return cfg
+
+
+def with_threads(cfg, threads: int):
+    """The run's settings once planned: model fits get the plan's threads (every model config reads ${n_jobs})."""
+    cfg = copy.deepcopy(cfg)
+    cfg.n_jobs = threads
+    return cfg
 
 
 def _analysis(name: str):
@@ -319,7 +329,7 @@ def make_plan(cfg, shape: Shape, analyses: dict, config_dirs: tuple = ()) -> Pla
         per_class = RENDER_SECONDS_PER_CLASS * K if K > 2 else 0.0
         add(Step("render", f"figures, {' and '.join(f.upper() for f in formats)}",
                  (RENDER_SECONDS + per_class) * len(formats) / 2,
-                 measured_by=("draw figures", "render html", "render pdf")))
+                 measured_by=("draw figures", *(f"render {f}" for f in formats))))
     return plan
 
 
@@ -450,16 +460,17 @@ def _out_of_fold(plan: Plan, cfg, shape: Shape, users: list, fit) -> Optional[St
 
 def measured(plan: Plan, timings: dict) -> None:
     """Each step's measured_seconds from the run's timer (step name -> seconds): the sum of its measured_by steps
-    (a timer step two plan steps share goes to the first); "predict" also counts the later candidates' predictions,
-    "sections" every section with no step of its own."""
+    once each has run (a timer step two plan steps share goes to the first; the render step is measured after the
+    HTML and PDF, so metrics.json, written before, has none); "predict" also counts the later candidates'
+    predictions, "sections" every section with no step of its own."""
     counted = set()
     for step in plan.steps:
         mine = [n for n in step.measured_by if n not in counted]
         counted.update(step.measured_by)
         if step.name == "predict":
             mine += [k for k in timings if k.startswith("predict (")]
-        found = [timings[n] for n in mine if n in timings]
-        step.measured_seconds = sum(found) if found else None  # None: it did not run
+        done = bool(mine) and all(n in timings for n in mine)
+        step.measured_seconds = sum(timings[n] for n in mine) if done else None  # None: not (yet) run
     others = plan.step("sections")
     if others is not None:
         others.measured_seconds = sum(v for k, v in timings.items() if k.startswith("analysis: ") and k not in counted)

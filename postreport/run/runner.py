@@ -33,7 +33,7 @@ from postreport.run.gates import blocking, check_task, evaluate, parse_config, u
 from postreport.stats.metrics import candidate_metrics
 from postreport.models.build import build_candidate
 from postreport.models.out_of_fold import out_of_fold_outputs
-from postreport.planning.plan import Plan, Shape, apply_profile, make_plan, measured
+from postreport.planning.plan import Plan, Shape, make_plan, measured, profiled, with_threads
 from postreport.run.predictions import predict
 from postreport.report import render_card, render_gates, style
 from postreport.report.build import build_report
@@ -137,7 +137,7 @@ def run(cfg: DictConfig, output_dir: str | Path, overrides: Optional[list] = Non
     started, timer = run_timestamp(), Timer()
     quiet_spinning()
     quiet_libraries()
-    apply_profile(cfg, overrides)
+    cfg = profiled(cfg, overrides)  # the run's settings; the caller's config is not changed
     checked = validate(cfg)
     if cfg.dry_run:
         return dry_run(cfg, checked, Path(output_dir))
@@ -169,6 +169,7 @@ def release_workers() -> None:
 def _run(cfg, checked, output_dir, overrides, started, timer, pool) -> RunResult:
     with Deadline(cfg.budget.max_seconds) as deadline:  # the safety net: what passes it is cut, never shrunk
         ctx = prepare(cfg, checked, timer, deadline)
+        cfg = ctx.cfg  # with the plan's threads
         warm = _warm_pdf(cfg)  # WeasyPrint's start-up overlaps the analyses
         if not cfg.report.timings:
             drop_model_timings(ctx)  # before the sections show them
@@ -298,6 +299,7 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer, deadline: Optional[
     log.info("data %s: %s task, %d train / %d test rows, %d features", data.name, data.task, data.n_train,
              data.n_test, len(data.features))
     plan = plan_run(cfg, checked, data)
+    cfg = with_threads(cfg, plan.threads)
     with timer.step("fit or load model"):
         model = build_candidate(cfg.model, data, cfg.seed)
     ctx = RunContext(cfg=cfg, data=data, model=model, seed=cfg.seed, n_jobs=cfg.n_jobs, candidates=[model],
@@ -328,15 +330,13 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer, deadline: Optional[
 
 
 def plan_run(cfg, checked: Checked, data) -> Plan:
-    """Check the analyses' settings against the data, then plan the run from its shape (postreport.planning.plan). Model fits
-    get the plan's threads (cfg.n_jobs: every model config reads it)."""
+    """Check the analyses' settings against the data, then plan the run from its shape (postreport.planning.plan)."""
     for cls, settings in checked.analyses.values():
         check = getattr(cls, "check", None)
         if check is not None:
             check(cls(), data, settings)
     check_folds(cfg, checked, data)
     plan = make_plan(cfg, Shape.of(data, cfg), checked.analyses, _user_config_dirs())
-    cfg.n_jobs = plan.threads
     log.info("plan: %.0f s estimated on the reference machine, model fits with %d thread(s)", plan.seconds,
              plan.threads)
     for step in plan.steps:
