@@ -206,8 +206,8 @@ def provenance_section(ctx, provenance: dict) -> Section:
             caption=f"The plan ({ctx.plan.profile} profile), decided from the data's shape and the config before any "
                     "model was fitted, never from a clock: planned seconds are on the reference machine (postreport/"
                     f"planning/costs.py and each section's plan), {ctx.plan.seconds:.0f} s in all; model fits use "
-                    f"{ctx.plan.threads} thread(s). Measured: this run until rendering (stacking is inside the ensemble members' time; the "
-                    "PDF is rendered after this table)."))
+                    f"{ctx.plan.threads} thread(s). Measured: this run until rendering (Python's start is before the "
+                    "timer; stacking is inside the ensemble members' time; the PDF is rendered after this table)."))
     return Section(
         id="provenance", title="Provenance", lead="How this report was made, so that it can be made again.",
         items=[
