@@ -191,7 +191,8 @@ def test_a_search_that_cannot_fit_its_budget_does_not_start_and_says_why(task, t
     section = next(s for s in result.metrics["sections"] if s["name"] == "tuning")
     assert section["status"] == "skipped" and "The search did not start" in section["error"]
     assert "over tuning.timeout=0.001 s" in section["error"]
-    assert result.metrics["plan"]["steps"][2]["name"] == "tuning" and result.metrics["plan"]["steps"][2]["trials"] == 0
+    tuning = next(s for s in result.metrics["plan"]["steps"] if s["name"] == "tuning")
+    assert tuning["trials"] == 0 and not tuning["runs"]
 
 
 @pytest.mark.slow
