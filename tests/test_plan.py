@@ -253,6 +253,39 @@ def test_tabular_saliency_and_prediction_drift_are_planned():
     assert step.measured_by == ("analysis: saliency",) and plan.step("drift").measured_by == ("analysis: drift",)
 
 
+def test_each_candidates_intervals_are_planned_once_by_the_first_section_that_shows_them():
+    """The metrics section plans the configured model's bootstrap, the tuning section the tuned one's, the
+    leaderboard the rest and its paired resamples (binary: roc_auc ranks them, so the paired rows are ranked too);
+    each candidate's intervals are computed once in the run and so planned once."""
+    plan, cfg = planned(n_train=60000, n_test=30000, features=20)
+    b = cfg.bootstrap
+    one = plan.bootstrap_seconds()
+    assert plan.tuning_trials > 0 and plan.candidates >= 3
+    # 30,000 > max_exact_rows binary scores are grouped: a cost of the bins, not of the rows
+    assert one == pytest.approx(costs.bootstrap_seconds(2, 30000, b.resamples, exact=False, max_bins=b.max_bins))
+    assert plan.step("intervals").seconds == pytest.approx(one)
+    assert plan.step("tuning results").seconds == pytest.approx(one)
+    paired = plan.bootstrap_seconds(b.max_exact_rows, scores=True, paired=True)
+    assert plan.step("leaderboard").seconds == pytest.approx((plan.candidates - 2) * one + plan.candidates * paired)
+    assert paired > one  # row-level resamples of 20,000 rows cost more than 8,192 grouped cells
+
+
+def test_the_bootstrap_cost_follows_what_the_bootstrap_resamples():
+    """Costs grow with what is resampled: rows (exact), cells (grouped binary scores), rankings (one per class, and
+    the one-vs-one pairs' rows up to MAX_OVO_CLASSES classes); counting metrics of binary cells cost nothing."""
+    exact = costs.bootstrap_seconds(2, 10000, 1000)
+    assert costs.bootstrap_seconds(2, 20000, 1000) == pytest.approx(2 * exact, rel=0.01)
+    assert costs.bootstrap_seconds(2, 10000, 2000) == pytest.approx(2 * exact - costs.DELONG_S * 10000, rel=0.01)
+    grouped = [costs.bootstrap_seconds(2, rows, 1000, exact=False) for rows in (10 ** 5, 10 ** 6)]
+    assert grouped[1] - grouped[0] == pytest.approx(costs.DELONG_S * 9 * 10 ** 5)  # the same cells; DeLong's per row
+    assert costs.bootstrap_seconds(2, 10 ** 5, 1000, scores=False, exact=False) == 0.0
+    ranked = costs.bootstrap_seconds(30, 1500, 1000)
+    counted = costs.bootstrap_seconds(30, 1500, 1000, scores=False)
+    assert ranked - counted == pytest.approx(1000 * 1500 * 30 * costs.CLASS_RANKING_S)
+    five = costs.bootstrap_seconds(5, 1500, 1000, one_vs_one=True) - costs.bootstrap_seconds(5, 1500, 1000)
+    assert five == pytest.approx(1000 * 1500 * 2 * 4 * costs.CLASS_RANKING_S)
+
+
 # ------------------------------------------------------- a section that plans itself, registered from this module
 
 class CostlySection:

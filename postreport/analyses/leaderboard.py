@@ -116,10 +116,13 @@ class LeaderboardAnalysis(Analysis):
     def plan(self, plan, settings) -> list:
         if plan.candidates < 2:
             return []  # the section skips
-        others = plan.candidates - 1 + (1 if plan.once("intervals") else 0)  # the configured model's: metrics'
-        return [Step("leaderboard", f"bootstrap intervals ({plan.cfg.bootstrap.resamples:,} resamples) of "
-                     f"{others} candidate(s)' metrics", plan.interval_seconds(others), rows=plan.shape.n_test,
-                     repeats=plan.cfg.bootstrap.resamples)]
+        b, rows = plan.cfg.bootstrap, min(plan.shape.n_test, plan.cfg.bootstrap.max_exact_rows)
+        scores = metrics.TASKS[plan.shape.task].compared[0] in metrics.PROBABILISTIC  # what ranks them
+        seconds = (plan.metrics_seconds("configured", "tuned", "others")
+                   + plan.candidates * plan.bootstrap_seconds(rows, scores, paired=True))
+        return [Step("leaderboard", f"bootstrap intervals ({b.resamples:,} resamples) of {plan.candidates} "
+                     f"candidates' metrics, and paired resamples of {rows:,} rows", seconds, rows=plan.shape.n_test,
+                     repeats=b.resamples)]
 
     def compute(self, ctx, settings) -> LeaderboardResult:
         if ctx.ensemble_error:

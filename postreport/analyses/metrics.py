@@ -53,11 +53,11 @@ def intervals_step(plan) -> list:
     """The bootstrap intervals of the configured model's metrics, which the sections that show them share (the
     metrics, per-class and leaderboard sections: computed once, by the first), with the multiclass one-vs-rest
     curves and areas when this section is the first to need them."""
-    if not plan.once("intervals"):
+    seconds = plan.metrics_seconds("configured")
+    if not seconds:
         return []
     K, resamples = plan.shape.n_classes, plan.cfg.bootstrap.resamples
     what = f"bootstrap intervals ({resamples:,} resamples) of each model's metrics"
-    seconds = plan.interval_seconds()
     if K > 2 and plan.once("class rankings"):
         what += f", and one-vs-rest curves and areas of each of the {K:,} classes"
         seconds += plan.ranking_seconds()

@@ -13,12 +13,15 @@ from postreport.data.warehouse import RegressionCells
 from postreport.stats.encoding import positions
 from postreport.errors import at_least, strictly_between
 from postreport.report.model import Estimate, Note, Table
-from postreport.stats.segments import discover, loss_per_row
+from postreport.stats.segments import MAX_PAIR_COLUMNS, discover, loss_per_row
 from postreport.stats.groups import AUTO_COLUMNS, MISSING, OTHER, frequent, slice_groups
 from postreport.analyses.base import TABULAR, Analysis, Need
 from postreport.planning.plan import Step
 
-SEGMENT_SECONDS_PER_ROW = 4e-7  # weak-segment search: per test row and segment searched
+SLICE_SECONDS = 0.015  # a slice's metrics (measured on bench/bench_plan.py's cases)
+SLICE_SECONDS_PER_CLASS = 4e-4  # and per class
+SEGMENT_SECONDS = 1.5e-4  # weak-segment search: per one- or two-column split searched
+SEGMENT_SECONDS_PER_ROW = 2e-8  # and per test row in it
 
 @dataclass
 class SliceSettings:
@@ -132,10 +135,16 @@ class SlicesAnalysis(Analysis):
     quick = True
 
     def plan(self, plan, settings) -> list:
-        F = min(plan.shape.n_features, 30)
-        searched = F * (F + 1) // 2 * 4  # one- and two-column segments (~4 values each)
-        return [Step("slices", "metrics per slice and the weak-segment search",
-                     SEGMENT_SECONDS_PER_ROW * plan.shape.n_test * searched, rows=plan.shape.n_test)]
+        n, F, K = plan.shape.n_test, plan.shape.n_features, plan.shape.n_classes
+        columns = len(settings.by) if settings.by else min(AUTO_COLUMNS, F)
+        slices = columns * min(settings.bins, settings.max_levels + 1)
+        # each slice's metrics, and the counting metrics' intervals (each column's slices hold every test row)
+        seconds = (slices * (SLICE_SECONDS + SLICE_SECONDS_PER_CLASS * K)
+                   + columns * plan.bootstrap_seconds(n, scores=False))
+        if settings.discover:
+            paired = min(F, MAX_PAIR_COLUMNS)
+            seconds += (F + paired * (paired - 1) // 2) * (SEGMENT_SECONDS + SEGMENT_SECONDS_PER_ROW * n)
+        return [Step("slices", "metrics per slice and the weak-segment search", seconds, rows=n)]
 
     def compute(self, ctx, settings: SliceSettings) -> SlicesResult:
         if ctx.data.warehouse is not None:

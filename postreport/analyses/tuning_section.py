@@ -11,6 +11,7 @@ from postreport.stats import metrics
 from postreport.report.figures import Bars, Lines, Panels, Scatter, Series
 from postreport.report.model import Estimate, Figure, KeyValues, Note, Table, param_text
 from postreport.analyses.base import Analysis
+from postreport.planning.plan import Step
 
 SLICE_PLOT_TRIALS = 15
 
@@ -57,6 +58,13 @@ class TuningAnalysis(Analysis):
 
     def skip_reason(self, ctx, settings) -> Optional[str]:
         return ctx.tuning_skipped if ctx.tuning is None else None
+
+    def plan(self, plan, settings) -> list:
+        seconds = plan.metrics_seconds("configured", "tuned") if plan.tuning_trials else 0.0
+        if not seconds:
+            return []
+        return [Step("tuning results", "bootstrap intervals of the tuned model's metrics", seconds,
+                     rows=plan.shape.n_test, repeats=plan.cfg.bootstrap.resamples)]
 
     def compute(self, ctx, settings: TuningSettings) -> TuningResult:
         o = ctx.tuning

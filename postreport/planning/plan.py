@@ -19,8 +19,8 @@ from omegaconf import OmegaConf
 from postreport import registry
 from postreport.analyses.base import planned_to_run
 
-from postreport.stats.bootstrap import ranks_every_class
-from postreport.planning.costs import ModelCost, model_cost
+from postreport.stats.bootstrap import MAX_OVO_CLASSES, intervals_on, ranks_every_class
+from postreport.planning.costs import ModelCost, bootstrap_seconds, model_cost
 from postreport.models.ensembles import member_config
 from postreport.errors import UserError
 from postreport.explain.attributions import MIN_ROWS
@@ -40,7 +40,6 @@ RENDER_SECONDS = 3.0  # figures, HTML and the PDF of a report with every section
 RENDER_SECONDS_PER_CLASS = 0.005  # and per class: the HTML's rows and thin per-class curves (the PDF prints at most
 # report.model.PRINT_ROWS rows of a per-class table and draws as many classes: 40 classes +0.4 s, 500 +1.2 s)
 SECTION_SECONDS = 0.05  # each section's own fixed cost (a section that plans no step of its own)
-BOOTSTRAP_SECONDS_PER_ROW = 1.5e-8  # per resample, test row and ranking (one per class for probabilities)
 RANKING_SECONDS_PER_CELL = 1.1e-6  # multiclass: one-vs-rest curves and areas, per class and test row (500 x 20k: 11 s)
 DENSE_HIDDEN = 128  # a model fitted here on pixels: ops taken as a dense layer of this width
 
@@ -177,6 +176,8 @@ class Plan:
     cfg: Any = None  # the run's config, read by the sections' plans (never written)
     queried: bool = False  # there is a model to query (fitted here, or from a file; not logged predictions)
     candidates: int = 1  # the models whose test predictions the run makes (the configured, tuned, ensembles)
+    predictors: list = field(default_factory=list)  # ModelCost of each that predicts itself (an ensemble of members
+    # combines their predictions)
     sizes: dict = field(default_factory=dict)  # what a section's plan decided ("saliency.masks"), for its compute
     claimed: set = field(default_factory=set)  # work two sections share, planned by the first (once)
 
@@ -186,15 +187,24 @@ class Plan:
         self.claimed.add(key)
         return first
 
-    def interval_seconds(self, candidates: int = 1) -> float:
-        """The bootstrap intervals of `candidates` models' metrics (stats.bootstrap: exact rows up to
-        bootstrap.max_exact_rows for binary; multiclass resamples every row, with a ranking per class when
-        ranks_every_class)."""
-        b, s = self.cfg.bootstrap, self.shape
-        K = s.n_classes
-        rows = min(s.n_test, b.max_exact_rows) if K <= 2 else s.n_test
-        ranked = K > 2 and ranks_every_class(b.resamples, s.n_test, K)  # else DeLong's, not resampled
-        return BOOTSTRAP_SECONDS_PER_ROW * b.resamples * rows * (1 + (K if ranked else 0)) * candidates
+    def bootstrap_seconds(self, rows: Optional[int] = None, scores: bool = True, paired: bool = False) -> float:
+        """One bootstrap of every metric of a model on `rows` test rows (default: all): binary scores grouped above
+        bootstrap.max_exact_rows rows unless paired; multiclass ranks every class when ranks_every_class."""
+        b, K = self.cfg.bootstrap, self.shape.n_classes
+        if not intervals_on(b):
+            return 0.0
+        rows = self.shape.n_test if rows is None else rows
+        return bootstrap_seconds(K, rows, b.resamples, scores, exact=paired or rows <= b.max_exact_rows,
+                                 max_bins=b.max_bins, ranked=ranks_every_class(b.resamples, rows, K),
+                                 one_vs_one=K <= MAX_OVO_CLASSES)
+
+    def metrics_seconds(self, *which: str) -> float:
+        """The bootstrap intervals of candidates' metrics on the test rows, each candidate's planned once (by the
+        first section that shows it: the run computes each once and shares it). which: "configured", "tuned"
+        (when tuning runs), "others" (the ensembles and their members)."""
+        tuned = int(self.tuning_trials > 0)
+        count = {"configured": 1, "tuned": tuned, "others": max(self.candidates - 1 - tuned, 0)}
+        return sum(count[w] for w in which if count[w] and self.once(f"metrics: {w}")) * self.bootstrap_seconds()
 
     def ranking_seconds(self) -> float:
         """Multiclass: one-vs-rest curves and areas of every class (computed once, by the first section that
@@ -288,9 +298,9 @@ def make_plan(cfg, shape: Shape, analyses: dict, config_dirs: tuple = ()) -> Pla
     mcfg = cfg.model
     target = mcfg.regressor if shape.task == "regression" else mcfg._target_
     params = dict(mcfg.params or {}) if not mcfg.path else {}
-    cost = model_cost(target if not mcfg.path else None, params)
     F, K = shape.n_features, shape.n_classes
     threads = fit_threads(shape.n_train, F, cfg.n_jobs) if shape.trainable else 1
+    cost = model_cost(target if not mcfg.path else None, params, threads)
     plan = Plan(cfg.budget.profile, shape, threads, cost=cost, cfg=cfg,
                 queried=shape.trainable or bool(cfg.model.path))
     sections = {name: (cls(), settings) for name, (cls, settings) in analyses.items()}
@@ -314,8 +324,10 @@ def make_plan(cfg, shape: Shape, analyses: dict, config_dirs: tuple = ()) -> Pla
     candidates += _ensembles(plan, cfg, shape, bool(users["ensembles"]), fit, config_dirs)
     plan.candidates = candidates
     if plan.queried:  # logged predictions are read, not made
+        predictors = [cost, *plan.predictors]
         add(Step("predict", f"predict the test rows ({candidates} model(s))",
-                 candidates * cost.predict_seconds(shape.n_test, F, K), rows=shape.n_test, measured_by=("predict",)))
+                 sum(m.predict_seconds(shape.n_test, F, K) for m in predictors), rows=shape.n_test,
+                 measured_by=("predict",)))
     if oof is not None:
         if plan.stacking and plan.stacking_rows == plan.oof_rows and cfg.model.name in cfg.ensemble.members:
             oof.why = (oof.why + "; " if oof.why else "") + "stacking reuses these fits of the configured model"
@@ -361,6 +373,8 @@ def _tuning(plan: Plan, cfg, shape: Shape, used: bool, fit) -> int:
     plan.steps.append(Step("tuning", f"{tcfg.sampler} search, cross-validated on {rows:,} rows", seconds,
                            rows=rows, folds=tcfg.cv, trials=trials, runs=trials > 0, why=why, measured_by=("tuning",)))
     plan.tuning_trials = trials
+    if trials:
+        plan.predictors.append(_middle_of_space(plan.cost, cfg.model.search_space))
     return int(trials > 0)
 
 
@@ -376,7 +390,8 @@ def _middle_of_space(cost: ModelCost, space) -> ModelCost:
         low, high = float(spec["low"]), float(spec["high"])
         return int(math.sqrt(low * high) if spec.get("log") else (low + high) / 2)
 
-    return ModelCost(cost.kind, trees=middle("n_estimators", cost.trees), leaves=middle("num_leaves", cost.leaves))
+    return ModelCost(cost.kind, trees=middle("n_estimators", cost.trees), leaves=middle("num_leaves", cost.leaves),
+                     threads=cost.threads)
 
 
 def _ensembles(plan: Plan, cfg, shape: Shape, used: bool, fit, config_dirs: tuple) -> int:
@@ -392,11 +407,12 @@ def _ensembles(plan: Plan, cfg, shape: Shape, used: bool, fit, config_dirs: tupl
         target = mcfg.regressor if shape.task == "regression" else mcfg._target_
         if not target:
             continue
-        member = model_cost(target, dict(mcfg.params or {}))
+        member = model_cost(target, dict(mcfg.params or {}), plan.threads)
         costs.append(member)
         members.append(name)
         if name != cfg.model.name:
             seconds += fit(rows, member)
+            plan.predictors.append(member)
     plan.steps.append(Step("ensemble members", f"fit {', '.join(members)}", seconds, rows=rows,
                            measured_by=("ensembles",)))  # stacking's fits are inside this timer step
     added = len([m for m in members if m != cfg.model.name])
