@@ -6,6 +6,7 @@ In a multirun every job also records how it ended (job.json) for the sweep repor
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import sys
@@ -159,6 +160,8 @@ def console() -> None:
         sweep = sys.modules.get("postreport.integrations.sweep")  # imported by every run (not by the help)
         if (sweep is not None and sweep.last_exit_code is not None) or not isinstance(exc.code, (int, type(None))):
             raise
+        atexit._run_exitfuncs()  # what a normal exit runs (joblib deletes its worker processes' temporary folders;
+        # without it the resource tracker warns of "leaked folder objects" after a 300,000-row report)
         logging.shutdown()
         try:
             sys.stdout.flush()

@@ -3,12 +3,28 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from hydra import compose, initialize_config_dir
 
-from postreport.config import register_schemas
-from postreport.resources import resource_dir
-from postreport.run.runner import run
+def pin_worker_to_its_cores() -> None:
+    """Under pytest-xdist (`-n auto`, pyproject's addopts) each worker runs on its own share of the cores this
+    process may use, before numpy and LightGBM count them: a report's model fits and thread pools then plan from one
+    core per worker, as on a one-core machine, instead of two workers' pools spinning on the same two cores (a
+    small fit with two threads beside a busy core takes 5-25x longer: postreport.planning.threads)."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER"), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if not worker or count < 2 or not hasattr(os, "sched_setaffinity"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) >= count:
+        os.sched_setaffinity(0, cores[int(worker.removeprefix("gw")) % count::count])
+
+
+pin_worker_to_its_cores()
+
+import pytest  # noqa: E402
+from hydra import compose, initialize_config_dir  # noqa: E402
+
+from postreport.config import register_schemas  # noqa: E402
+from postreport.resources import resource_dir  # noqa: E402
+from postreport.run.runner import run  # noqa: E402
 
 register_schemas()
 CLI = [sys.executable, "-c", "from postreport.cli import main; main()"]

@@ -198,6 +198,7 @@ def test_csv_dialects_are_read_on_pandas_and_duckdb(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("spark")
 def test_csv_dialects_are_read_on_spark(tmp_path):
     from test_warehouse import java_or_skip
 

@@ -197,6 +197,7 @@ def java_or_skip():
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("spark")
 def test_spark_equals_duckdb(logged, duck_and_pandas, tmp_path):
     java_or_skip()
     tmp, _ = logged

@@ -425,24 +425,20 @@ def engine_drift(ctx, settings: DriftSettings) -> DriftResult:
     column's counts on the reference's bins in one pass per side (deciles of a seeded sample of the reference's
     rows; categories), the tests and effects from those counts, and the domain classifier on seeded samples."""
     wh = ctx.data.warehouse
-    engine, q = wh.engine, wh.engine.ident
     source = resolve(settings.reference, "analyses.drift.reference",
                      (ctx.cfg.data.encoding, ctx.cfg.data.sep, ctx.cfg.data.decimal))
-    engine.register("ref", source)
-    ref_kinds = engine.column_types("ref")
+    ref_kinds = wh.attach("ref", source)
     kinds = {c: kind for c, kind in wh.features.items() if c in ref_kinds and _same_kind(kind, ref_kinds[c])}
     if not kinds:
         raise UserError(f"analyses.drift.reference={settings.reference!r} shares no column of one kind with the "
                         f"logged predictions; its columns: {list(ref_kinds)[:20]}, theirs: {list(wh.features)[:20]}")
-    columns = ", ".join(q(c) for c in kinds)
-    sample_sql = engine.sample(f"SELECT {columns} FROM ref", max(SAMPLE_ROWS, settings.domain_rows), ctx.seed + 11)
-    ref_sample = wh.run("reference sample", sample_sql, rows=source.rows)
+    ref_sample = wh.sample("reference sample", list(kinds), max(SAMPLE_ROWS, settings.domain_rows), ctx.seed + 11,
+                           view="ref", rows_read=source.rows)
     bins = histograms.bins_from(ref_sample, kinds, settings.bins)
-    ref_row = wh.run("reference counts", histograms.histogram_sql(engine, "ref", bins, kinds),
-                     rows=source.rows).iloc[0]
-    cur_row = wh.run("current counts", histograms.histogram_sql(engine, "src", bins, kinds)).iloc[0]
+    ref_row = wh.histograms("reference counts", bins, kinds, view="ref", rows_read=source.rows).iloc[0]
+    cur_row = wh.histograms("current counts", bins, kinds).iloc[0]
     left_out = [c for c in wh.features if c not in kinds]
-    notes = [f"Counted by {engine.name} over every row: numeric columns on the reference's deciles (from a seeded "
+    notes = [f"Counted by {wh.engine.name} over every row: numeric columns on the reference's deciles (from a seeded "
              f"sample of {len(ref_sample):,} reference rows), tested by chi-squared on those bins (not "
              "Kolmogorov-Smirnov, which needs the rows); Wasserstein distances between the bins' means "
              "(approximate); categories beyond the sample's 50 most frequent pooled."]
@@ -458,8 +454,7 @@ def engine_drift(ctx, settings: DriftSettings) -> DriftResult:
         column["importance"] = None
         result.columns.append(column)
     _flag(result, settings)
-    cur_sample = wh.run("current sample", engine.sample(f"SELECT {columns} FROM src", settings.domain_rows,
-                                                        ctx.seed + 12))
+    cur_sample = wh.sample("current sample", list(kinds), settings.domain_rows, ctx.seed + 12)
     ref_frame, cur_frame = _shared_levels(ref_sample, cur_sample, kinds)
     result.domain_classifier = _domain_classifier(ref_frame, cur_frame, ctx, settings, result)
     return result

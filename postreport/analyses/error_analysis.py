@@ -96,29 +96,20 @@ class ErrorAnalysis(Analysis):
         """Aggregated input: the wrong rows the model was most sure of, found where the rows live (a top-k pass:
         exact, no sample); without scores, a seeded sample of the wrong rows."""
         data, wh = ctx.data, ctx.data.warehouse
-        q = wh.engine.ident
         features = list(wh.features)[: settings.max_features]
-        if data.task == "regression":
+        regression = data.task == "regression"
+        if regression:
             n_errors = data.n_test - int(ctx.predictions.cells.cells["exact"].sum())
-            names, exprs = ["Actual", "Predicted", "Residual"], [wh.y, wh.pred, f"{wh.pred} - {wh.y}"]
+            names = ["Actual", "Predicted", "Residual"]
         else:
             enc = ctx.encoded
             n_errors = int(round(np.dot(enc.weight, enc.y_idx != enc.pred_idx)))
             names = ["True", "Predicted"] + (["P(predicted)", "P(true)"] if wh.confidence else [])
-            exprs = [wh.y, wh.pred] + ([wh.confidence, wh.p_true] if wh.confidence else [])
-        select = ", ".join([f"{e} AS {q(f'postreport {i}')}" for i, e in enumerate(exprs)] + [q(f) for f in features])
-        wrong = f"SELECT {select} FROM src WHERE {wh.where} AND {wh.pred} <> {wh.y}"
-        if data.task == "regression":
-            sql = f"{wrong} ORDER BY ABS({q('postreport 2')}) DESC LIMIT {int(settings.top)}"
-            how = "the largest absolute residuals over every row"
-        elif wh.confidence:
-            sql = f"{wrong} ORDER BY {q('postreport 2')} DESC, {q('postreport 3')} LIMIT {int(settings.top)}"
-            how = "the most confident wrong predictions over every row"
-        else:
-            seed = ctx.bootstrap_seed
-            sql = wh.engine.sample(wrong, settings.top, seed)
-            how = f"a seeded sample (seed {seed}) of the wrong predictions"
-        frame = wh.run("error examples", sql)
+        seed = ctx.bootstrap_seed
+        frame, found = wh.wrong_rows("error examples", regression, features, settings.top, seed)
+        how = {"residual": "the largest absolute residuals over every row",
+               "confidence": "the most confident wrong predictions over every row",
+               "sample": f"a seeded sample (seed {seed}) of the wrong predictions"}[found]
         rows = [[_plain(v) for v in record] for record in frame.itertuples(index=False)]
         result = ErrorResult(names + features, rows, n_errors, data.n_test, data.task,
                              max(0, len(wh.features) - settings.max_features), aggregated=wh.engine.name)

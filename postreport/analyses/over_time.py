@@ -356,15 +356,11 @@ def engine_drift_shares(ctx, settings: OverTimeSettings, reference: list, judged
     kinds = {c: kind for c, kind in wh.features.items() if c != settings.by}
     if not kinds:
         return {}
-    engine, q = wh.engine, wh.engine.ident
-    period = engine.period(q(settings.by), settings.period)
-    within = f"{period} IN ({', '.join(engine.literal(p) for p in reference)})"
-    sample = wh.run("reference sample", engine.sample(f"SELECT {', '.join(q(c) for c in kinds)} FROM src WHERE "
-                                                      f"{within}", SAMPLE_ROWS, ctx.seed))
+    sample = wh.sample("reference sample", list(kinds), SAMPLE_ROWS, ctx.seed,
+                       periods=(settings.by, settings.period, reference))
     bins = histograms.bins_from(sample, kinds, DriftSettings().bins)
-    wanted = ", ".join(engine.literal(p) for p in list(reference) + list(judged))
-    table = wh.run("histograms per period", histograms.histogram_sql(engine, "src", bins, kinds, period,
-                                                                     f"{period} IN ({wanted})"))
+    table = wh.histograms("histograms per period", bins, kinds,
+                          periods=(settings.by, settings.period, list(reference) + list(judged)))
     rows = {g: row for g, row in zip(table["g"], (r for _, r in table.iterrows()))}
     out = {}
     for name in judged:
@@ -410,19 +406,9 @@ def memory_cells(ctx, settings: OverTimeSettings) -> tuple:
 def engine_cells(ctx, settings: OverTimeSettings) -> tuple:
     """memory_cells' cells counted where the rows live (one GROUP BY pass; rows without a label yet included)."""
     data, wh = ctx.data, ctx.data.warehouse
-    period = wh.engine.period(wh.engine.ident(settings.by), settings.period)
-    if data.task == "regression":
-        ae = f"ABS({wh.pred} - {wh.y})"
-        cells = wh.run("over time", f"SELECT {period} AS period, COUNT(*) AS n, SUM({ae}) AS ae, "
-                                    f"SUM({ae} * {ae}) AS se FROM src WHERE {wh.y} IS NOT NULL AND {wh.pred} IS NOT "
-                                    f"NULL GROUP BY {period}")
-    else:
-        present = " AND ".join([f"{wh.pred} IS NOT NULL"] + [f"{s} IS NOT NULL" for s in wh.scores])
-        conf = wh.confidence if wh.confidence is not None and ctx.predictions.probabilities else "NULL"
-        cells = wh.run("over time", (
-            f"SELECT period, y, pred, COUNT(*) AS n, SUM(c) AS conf, SUM(c * c) AS conf2 FROM (SELECT {period} AS "
-            f"period, {wh.y} AS y, {wh.pred} AS pred, CAST({conf} AS DOUBLE) AS c FROM src WHERE {present}) AS t "
-            "GROUP BY period, y, pred"))
+    regression = data.task == "regression"
+    cells = wh.period_cells(settings.by, settings.period, regression, bool(ctx.predictions.probabilities))
+    if not regression:
         labels = ctx.encoded.labels
         cells["y"] = np.where(cells["y"].isna().to_numpy(), -1, known(positions(cells["y"].to_numpy(), labels)))
         cells["pred"] = known(positions(cells["pred"].to_numpy(), labels))

@@ -54,8 +54,7 @@ class ResidualsAnalysis(Analysis):
             return self._residuals(ctx.predictions.y_true, ctx.predictions.y_pred, settings, ctx.seed)
         # aggregated input: the pictures from a seeded sample of rows drawn where they live; the bias from every row
         seed = ctx.bootstrap_seed
-        sample = wh.run("residual sample", wh.engine.sample(
-            f"SELECT {wh.y} AS y, {wh.pred} AS p FROM src WHERE {wh.where}", AGGREGATED_SAMPLE, seed))
+        sample = wh.labelled_sample("residual sample", AGGREGATED_SAMPLE, seed)
         result = self._residuals(sample["y"].to_numpy(float), sample["p"].to_numpy(float), settings, ctx.seed)
         cells = ctx.predictions.cells.cells
         result.n, result.sampled = ctx.data.n_test, len(sample)

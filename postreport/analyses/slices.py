@@ -223,7 +223,6 @@ def aggregated_slices(ctx, settings: SliceSettings) -> SlicesResult:
     columns with more than analyses.slices.bins values would need quantile bins); the weak-segment search needs
     individual rows."""
     data, wh, task = ctx.data, ctx.data.warehouse, ctx.data.task
-    q = wh.engine.ident
     names = metrics.TASKS[task].sliced
     overall = SlicesAnalysis._values(metrics.point_metrics(data, ctx.predictions, ctx.encoded), names)
     notes = []
@@ -231,9 +230,7 @@ def aggregated_slices(ctx, settings: SliceSettings) -> SlicesResult:
                                                     if kind in ("text", "string", "boolean", "integer")]
     columns: list = []
     if wanted:
-        counted = wh.run("slice columns", "SELECT " + ", ".join(
-            f"approx_count_distinct({q(c)}) AS {q(f'k{i}')}" for i, c in enumerate(wanted)) + " FROM src")
-        distinct = {c: int(counted.iloc[0, i]) for i, c in enumerate(wanted)}
+        distinct = wh.distinct_counts("slice columns", wanted)
         for c in wanted:
             few = distinct[c] <= settings.bins or wh.features[c] in ("text", "string", "boolean")
             if few and (settings.by or 2 <= distinct[c] <= 12):
@@ -246,21 +243,7 @@ def aggregated_slices(ctx, settings: SliceSettings) -> SlicesResult:
             columns = sorted(columns, key=lambda c: wh.features[c] == "integer")[:AUTO_COLUMNS]
     rows: list = []
     if columns:
-        def text(c):
-            if wh.features[c] == "boolean":
-                return f"(CASE WHEN {q(c)} THEN 'True' WHEN NOT {q(c)} THEN 'False' END)"
-            return f"CAST({q(c)} AS STRING)"
-
-        if task == "regression":  # per value and error bin, the sums of the metrics (and their resamples)
-            sql = " UNION ALL ".join(
-                f"SELECT {i} AS k, v, eb, {wh.sums} FROM (SELECT {text(c)} AS v, {wh.terms}, "
-                f"{wh.error_bin(1024)} AS eb FROM src WHERE {wh.where}) AS t GROUP BY v, eb"
-                for i, c in enumerate(columns))
-        else:
-            sql = " UNION ALL ".join(
-                f"SELECT {i} AS k, {text(c)} AS v, {wh.y} AS y, {wh.pred} AS pred, COUNT(*) AS n FROM src "
-                f"WHERE {wh.where} GROUP BY {text(c)}, {wh.y}, {wh.pred}" for i, c in enumerate(columns))
-        counts = wh.run("slices", sql)
+        counts = wh.slice_counts("slices", columns, task == "regression")
         counts["v"] = counts["v"].where(counts["v"].notna(), MISSING)
         for i, c in enumerate(columns):
             rows += _slice_rows(ctx, settings, c, counts[counts["k"] == i], names)

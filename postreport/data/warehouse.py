@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from postreport.errors import UserError
+from postreport.data import histograms
 from postreport.data.decide import infer_task
 from postreport.data.engines import ENGINES
 from postreport.data.sources import Source
@@ -106,6 +107,106 @@ class Warehouse:
 
     def close(self) -> None:
         self.engine.close()
+
+    # ------------------------------------------------ the sections' own passes: their SQL is written here, once
+
+    def attach(self, view: str, source: Source) -> dict:
+        """Another Source's files as the view `view` (a drift reference): its columns' kinds."""
+        self.engine.register(view, source)
+        return self.engine.column_types(view)
+
+    def _period(self, by: str, period) -> str:
+        return self.engine.period(self.engine.ident(by), period)
+
+    def _in_periods(self, by: str, period, names) -> str:
+        return f"{self._period(by, period)} IN ({', '.join(self.engine.literal(p) for p in names)})"
+
+    def sample(self, what: str, columns, rows: int, seed: int, view: str = "src", periods: Optional[tuple] = None,
+               rows_read: Optional[int] = None) -> pd.DataFrame:
+        """A seeded sample of `rows` rows of these columns of `view`; periods: (date column, period, names) keeps
+        the rows of those periods; rows_read: the view's rows, when it is not the predictions'."""
+        where = "" if periods is None else f" WHERE {self._in_periods(*periods)}"
+        select = f"SELECT {', '.join(self.engine.ident(c) for c in columns)} FROM {view}{where}"
+        return self.run(what, self.engine.sample(select, rows, seed), rows=rows_read)
+
+    def labelled_sample(self, what: str, rows: int, seed: int) -> pd.DataFrame:
+        """A seeded sample of the labelled rows' target `y` and prediction `p`."""
+        return self.run(what, self.engine.sample(f"SELECT {self.y} AS y, {self.pred} AS p FROM src WHERE "
+                                                 f"{self.where}", rows, seed))
+
+    def histograms(self, what: str, bins: list, kinds: dict, view: str = "src", periods: Optional[tuple] = None,
+                   rows_read: Optional[int] = None) -> pd.DataFrame:
+        """Every column's counts on its bins (histograms.histogram_sql): one row, or one per period (column `g`)
+        of those periods: (date column, period, names)."""
+        if periods is None:
+            return self.run(what, histograms.histogram_sql(self.engine, view, bins, kinds), rows=rows_read)
+        group = self._period(*periods[:2])
+        return self.run(what, histograms.histogram_sql(self.engine, view, bins, kinds, group,
+                                                       self._in_periods(*periods)), rows=rows_read)
+
+    def period_cells(self, by: str, period, regression: bool, confidence: bool) -> pd.DataFrame:
+        """Rows per period of the date column `by` (null: undated): regression, with the sums of the absolute
+        errors and their squares; classification, per (period, true label, predicted label), with the sums of the
+        predicted class's score and its square when `confidence` (rows without a label yet count, y null)."""
+        when = self._period(by, period)
+        if regression:
+            ae = f"ABS({self.pred} - {self.y})"
+            return self.run("over time", f"SELECT {when} AS period, COUNT(*) AS n, SUM({ae}) AS ae, "
+                                         f"SUM({ae} * {ae}) AS se FROM src WHERE {self.y} IS NOT NULL AND "
+                                         f"{self.pred} IS NOT NULL GROUP BY {when}")
+        present = " AND ".join([f"{self.pred} IS NOT NULL"] + [f"{s} IS NOT NULL" for s in self.scores])
+        conf = self.confidence if confidence and self.confidence is not None else "NULL"
+        return self.run("over time", (
+            f"SELECT period, y, pred, COUNT(*) AS n, SUM(c) AS conf, SUM(c * c) AS conf2 FROM (SELECT {when} AS "
+            f"period, {self.y} AS y, {self.pred} AS pred, CAST({conf} AS DOUBLE) AS c FROM src WHERE {present}) "
+            "AS t GROUP BY period, y, pred"))
+
+    def distinct_counts(self, what: str, columns: list) -> dict:
+        """About how many distinct values each column holds (the engine's approximate count)."""
+        q = self.engine.ident
+        counted = self.run(what, "SELECT " + ", ".join(f"approx_count_distinct({q(c)}) AS {q(f'k{i}')}"
+                                                       for i, c in enumerate(columns)) + " FROM src")
+        return {c: int(counted.iloc[0, i]) for i, c in enumerate(columns)}
+
+    def _text(self, column: str) -> str:
+        q = self.engine.ident
+        if self.features.get(column) == "boolean":
+            return f"(CASE WHEN {q(column)} THEN 'True' WHEN NOT {q(column)} THEN 'False' END)"
+        return f"CAST({q(column)} AS STRING)"
+
+    def slice_counts(self, what: str, columns: list, regression: bool) -> pd.DataFrame:
+        """Per column (k: its position) and value as text (v), the labelled rows of each (true, predicted) pair
+        (y, pred, n); regression: per value and fine error bin (eb), the sums every metric needs."""
+        if regression:
+            sql = " UNION ALL ".join(
+                f"SELECT {i} AS k, v, eb, {self.sums} FROM (SELECT {self._text(c)} AS v, {self.terms}, "
+                f"{self.error_bin(1024)} AS eb FROM src WHERE {self.where}) AS t GROUP BY v, eb"
+                for i, c in enumerate(columns))
+        else:
+            sql = " UNION ALL ".join(
+                f"SELECT {i} AS k, {self._text(c)} AS v, {self.y} AS y, {self.pred} AS pred, COUNT(*) AS n FROM src "
+                f"WHERE {self.where} GROUP BY {self._text(c)}, {self.y}, {self.pred}" for i, c in enumerate(columns))
+        return self.run(what, sql)
+
+    def wrong_rows(self, what: str, regression: bool, features: list, top: int, seed: int) -> tuple:
+        """(rows, how): the labelled rows whose prediction is wrong, with the target, the prediction and then the
+        residual (regression) or the predicted and the true class's scores (when given), then `features`:
+        the `top` largest residuals, the most confident wrong predictions, or (no scores) a seeded sample of them.
+        how: "residual", "confidence" or "sample"."""
+        q = self.engine.ident
+        if regression:
+            exprs = [self.y, self.pred, f"{self.pred} - {self.y}"]
+        else:
+            exprs = [self.y, self.pred] + ([self.confidence, self.p_true] if self.confidence else [])
+        select = ", ".join([f"{e} AS {q(f'postreport {i}')}" for i, e in enumerate(exprs)] + [q(f) for f in features])
+        wrong = f"SELECT {select} FROM src WHERE {self.where} AND {self.pred} <> {self.y}"
+        if regression:
+            how, sql = "residual", f"{wrong} ORDER BY ABS({q('postreport 2')}) DESC LIMIT {int(top)}"
+        elif self.confidence:
+            how, sql = "confidence", f"{wrong} ORDER BY {q('postreport 2')} DESC, {q('postreport 3')} LIMIT {int(top)}"
+        else:
+            how, sql = "sample", self.engine.sample(wrong, top, seed)
+        return self.run(what, sql), how
 
 
 def open_warehouse(cfg, source: Source, engine_name: str) -> Warehouse:
