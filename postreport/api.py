@@ -8,10 +8,14 @@
 """
 from __future__ import annotations
 
+import tempfile
 import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Optional, Sequence
+
+import numpy as np
+import pandas as pd
 
 from postreport.cli import config_dir_error
 from postreport.config import register_schemas
@@ -19,6 +23,7 @@ from postreport.data.run_files import PREDICTIONS
 from postreport.errors import UserError
 from postreport.resources import resource_dir
 from postreport.run.runner import run
+from postreport.data.decide import positive_label, sorted_labels
 
 
 _COMPOSING = threading.Lock()
@@ -65,11 +70,6 @@ def from_predictions(y_true, y_pred=None, scores=None, labels: Optional[Sequence
     pyarrow frame, or any with `to_pandas` or `__dataframe__`) for slices, error analysis and fairness; it may not
     name a column `y_true`, `y_pred`, `score` or `score_<label>`. The arrays are written to a temporary Parquet file
     and read as `data=predictions`."""
-    import tempfile
-
-    import numpy as np
-    import pandas as pd
-
     n = len(y_true)
     table = pd.DataFrame(index=range(n)) if frame is None else as_pandas(frame).reset_index(drop=True)
     if len(table) != n:
@@ -114,8 +114,6 @@ def from_predictions(y_true, y_pred=None, scores=None, labels: Optional[Sequence
 def as_pandas(frame):
     """A DataFrame of pandas, polars, pyarrow or anything with `to_pandas` or the dataframe interchange protocol
     (`__dataframe__`), its column names kept."""
-    import pandas as pd
-
     if isinstance(frame, pd.DataFrame):
         return frame
     if hasattr(frame, "to_pandas"):
@@ -129,8 +127,6 @@ def as_pandas(frame):
 
 def _column(values, n: int, name: str):
     """An array of one value per row (a Series, list, array or another library's column), checked for its length."""
-    import numpy as np
-
     array = np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values)
     if len(array) != n:
         raise UserError(f"{name} has {len(array)} rows and y_true {n}; give one per prediction")
@@ -140,10 +136,6 @@ def _column(values, n: int, name: str):
 def _positive(labels, overrides) -> object:
     """The positive class of two labels: data.positive_label among the overrides, else the data's default (1 or
     True, else the last in sorted order)."""
-    import pandas as pd
-
-    from postreport.data.decide import positive_label, sorted_labels
-
     given = [o.split("=", 1)[1] for o in overrides if o.startswith("data.positive_label=")]
     return positive_label(given[0] if given else None, sorted_labels(pd.Series(list(labels))))
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Optional, Protocol, Union, runtime_checkable
 
+import numpy as np
+
 from postreport.config import NoSettings
 
 IMAGES = ("Image data: pixels are not columns to slice by, compare one by one or rank; the saliency section "
@@ -77,8 +79,6 @@ def probabilities(reason: str) -> Need:
 
 def two_classes(reason: str) -> Need:
     """Both (or more) classes among the test rows."""
-    import numpy as np
-
     return Need(lambda ctx: len(np.unique(ctx.encoded.y_idx)) >= 2, reason)
 
 

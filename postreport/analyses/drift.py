@@ -27,6 +27,7 @@ from postreport.stats.ranking import macro_auc_interval, rank_auc
 from postreport.analyses.base import TABULAR, Analysis
 from postreport.planning.costs import ModelCost
 from postreport.planning.plan import Step
+from postreport.run.baseline import score_column
 
 DRIFT_SECONDS_PER_CELL = 2e-7  # the per-column tests, per row x column of both samples
 DRIFT_SECONDS_PER_COLUMN = 2e-3  # and per column (scipy's KS and Wasserstein calls: 2,000 columns, 4 s)
@@ -513,8 +514,6 @@ def run_folder_drift(ctx, settings: DriftSettings) -> DriftResult:
     """Against an earlier run's folder, which holds its predictions, not its features: prediction drift (the
     positive class's scores by Kolmogorov-Smirnov when both runs have them, else the predicted labels by
     chi-squared) and label drift."""
-    from postreport.run.baseline import score_column
-
     table, _, _ = read_predictions(Path(settings.reference).expanduser() / PREDICTIONS,
                                    f"analyses.drift.reference={settings.reference!r}")
     data, pred = ctx.data, ctx.predictions

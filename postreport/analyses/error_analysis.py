@@ -10,6 +10,7 @@ import numpy as np
 from postreport.report.figures import ImageGrid
 from postreport.report.model import Figure, Note, Table
 from postreport.analyses.base import Analysis
+from postreport.explain.image_saliency import display
 
 
 @dataclass
@@ -77,8 +78,6 @@ class ErrorAnalysis(Analysis):
             row += [_plain(data.X_test.iloc[int(i)][f]) for f in features]
         result = ErrorResult(columns + features, rows, n_errors, len(pred.y_true), data.task, omitted)
         if images:
-            from postreport.explain.image_saliency import display
-
             channels = getattr(data, "channels", 1)
             result.grey = "gray" if channels == 3 else "gray_r"
             for row, i in zip(rows, order):

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Optional
 
 import numpy as np
+import pandas as pd
 
 from postreport.explain import image_saliency as im
 from postreport.errors import at_least
@@ -130,8 +131,6 @@ def columns_of(model, data) -> list:
 
 def label_probabilities(model, data):
     """rows (a frame, or flat arrays of the test columns) -> the model's probabilities in the data's label order."""
-    import pandas as pd
-
     order, columns = columns_of(model, data), list(data.X_test.columns)
 
     def predict(rows):
@@ -281,8 +280,6 @@ class SaliencyAnalysis(Analysis):
     def _deletion(ctx, model, attr, values, rows) -> dict:
         """The deletion check on the explained rows: features in the order of their attribution towards the
         predicted class (binary contributions are towards the positive class: negated where it is not predicted)."""
-        import pandas as pd
-
         data, enc = ctx.data, ctx.encoded
         source = data.X_train if data.X_train is not None else data.X_test
         fill = pd.DataFrame([{c: (source[c].mode().iloc[0] if isinstance(source[c].dtype, pd.CategoricalDtype)

@@ -4,9 +4,12 @@ separator (`,` `;` tab `|`) and its decimal mark (`1.5` or `1,5`), from `data.en
 dialect, and the report says what was detected."""
 from __future__ import annotations
 
+import bz2
 import codecs
 import csv
+import gzip
 import io
+import lzma
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,16 +139,10 @@ def open_bytes(path: Path):
     package, as pandas does)."""
     suffix = Path(path).suffix.lower()
     if suffix == ".gz":
-        import gzip
-
         return gzip.open(path, "rb")
     if suffix == ".bz2":
-        import bz2
-
         return bz2.open(path, "rb")
     if suffix == ".xz":
-        import lzma
-
         return lzma.open(path, "rb")
     if suffix == ".zst":
         try:

@@ -11,6 +11,7 @@ with no image is an error naming it.
 from __future__ import annotations
 
 import threading
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
@@ -160,8 +161,6 @@ def _opened(path: Path, max_pixels: int):
 def pillow_limit(max_pixels: int):
     """Pillow's decompression-bomb limit set to data.max_pixels (its warning silenced: the size is checked here)
     while a folder is read, then restored."""
-    import warnings
-
     from PIL import Image
 
     with _LIMIT, warnings.catch_warnings():

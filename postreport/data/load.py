@@ -14,6 +14,7 @@ from postreport.data.decide import decide_task, positive_label, sorted_labels
 from postreport.data.logged import load_predictions
 from postreport.data.tables import (STREAM_BYTES, check_columns, clean, keyed, merge_near_duplicates, read_table,
     release_arrow_memory, test_keys)
+from postreport.data.images import load_images
 
 log = logging.getLogger("postreport")
 
@@ -30,8 +31,6 @@ def load_dataset(cfg, seed: int) -> Dataset:
     elif cfg.source == "predictions":
         return load_predictions(cfg)
     elif cfg.source == "images":
-        from postreport.data.images import load_images
-
         return load_images(cfg, seed)
     elif cfg.source == "file":
         if not cfg.path and not cfg.test_path:

@@ -4,6 +4,7 @@ and which engine reads them (`data.engine`)."""
 from __future__ import annotations
 
 import glob
+import json
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -161,7 +162,6 @@ def _file_columns(path: Path, kind: str, key: str, dialect: Optional[Dialect] = 
             table = feather.read_table(path, memory_map=True)  # mapped: the columns are not read
             return {name: _type_name(table.schema.field(name).type) for name in table.schema.names}, table.num_rows
         if kind == "jsonl":  # the first line's names; the types are pandas' when the rows are read
-            import json
 
             with open(path, "rb") as fh:
                 first = json.loads(fh.readline() or b"{}")

@@ -3,7 +3,9 @@ tokens such as '?' as missing values, ISO dates as their parts, durations as sec
 and its labels' spellings."""
 from __future__ import annotations
 
+import gc
 import hashlib
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -130,11 +132,7 @@ def read_csv(path: Path, dialect, text: tuple = ()) -> pd.DataFrame:
 def release_arrow_memory() -> None:
     """Give the memory pyarrow's allocator kept from reading a file back to the system (its pool keeps freed blocks
     for reuse; a frame read from a large file leaves hundreds of MB there once it is split)."""
-    import sys
-
     if "pyarrow" in sys.modules:
-        import gc
-
         gc.collect()
         sys.modules["pyarrow"].default_memory_pool().release_unused()
 

@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
+import pandas as pd
 
 from postreport.config import BootstrapConfig
 from postreport.stats.paired import row_mean_interval
+from postreport.models.onnx_model import OnnxModel, session_for
 
 SIMILAR = 0.5  # randomisation check: a mean rank correlation whose interval lies above this is "barely changed"
 STEPS = 16  # deletion / insertion: points on each curve
@@ -209,8 +211,6 @@ def deletion_insertion(predict: Callable, images: Images, rows: np.ndarray, targ
 def randomised_copies(model, seed: int) -> Optional[list]:
     """[(name, copy)] with weights re-drawn (normal, each layer's own sd), top layer first then every layer; None
     when the model's weights cannot be re-drawn here (neither ONNX nor a scikit-learn MLP / linear model)."""
-    from postreport.models.onnx_model import OnnxModel
-
     if isinstance(model, OnnxModel):
         return _onnx_copies(model, seed)
     final = getattr(model, "steps", [[None, model]])[-1][1]
@@ -253,7 +253,6 @@ def _onnx_copies(model, seed: int) -> Optional[list]:
         from onnx import numpy_helper
     except ImportError:
         return None
-    from postreport.models.onnx_model import OnnxModel, session_for
 
     proto = onnx.load(model.path)
     layers = weight_layers(proto)
@@ -307,8 +306,6 @@ def feature_deletion(predict: Callable, X, fill, orders: np.ndarray, target: np.
     in the order of its attributions (most supporting the target class first), the target's probability after each
     of the first `steps` replacements; its area against random orders, the difference with an interval over the
     rows. Lower is better: an attribution that names what the model uses removes the support fastest."""
-    import pandas as pd
-
     n, F = X.shape
     k = min(steps, F)
     rng = np.random.default_rng(seed)

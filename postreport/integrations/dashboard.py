@@ -12,10 +12,13 @@ import json
 import logging
 import os
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 from urllib.parse import quote
+
+import yaml
 
 from postreport.data.run_files import HYDRA_CONFIG, HYDRA_OVERRIDES, JOB, METRICS, REPORT_HTML
 from postreport.run.atomic import write_atomic
@@ -94,8 +97,6 @@ def read_metrics_json(path: Path) -> dict:
 
 def read_run(run: Path) -> dict:
     """One run's row (raises on a file that cannot be read)."""
-    import yaml
-
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     doc = read_metrics_json(run / METRICS)
     overrides, data_name, model_name = [], None, (doc.get("model") or {}).get("name")
@@ -203,7 +204,6 @@ def main(argv: Optional[list] = None) -> None:
     parser.add_argument("--out", metavar="FILE", help="the page to write (default: dashboard.html in the first DIR)")
     parser.add_argument("--title", default="postreport runs")
     args = parser.parse_args(argv)
-    import time
 
     start = time.perf_counter()
     try:

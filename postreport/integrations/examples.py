@@ -6,11 +6,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+import numpy as np
+import pandas as pd
+
 
 
 def write_examples(folder: Path) -> list:
-    import numpy as np
-    import pandas as pd
     from sklearn.datasets import load_breast_cancer, load_wine
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import quote
 
 from hydra.experimental.callback import Callback
+from omegaconf import OmegaConf
 
 from postreport.data.run_files import HYDRA_OVERRIDES, JOB, METRICS, REPORT_HTML, read_json
 from postreport.run.atomic import write_all, write_atomic
@@ -37,8 +39,6 @@ class SweepReport(Callback):
     started: float = 0.0  # when this multirun began: job folders older than that are an earlier multirun's
 
     def on_multirun_start(self, config, **kwargs: Any) -> None:
-        import time
-
         self.started = time.time()
         try:
             start_sweep(config, Path(config.hydra.sweep.dir))
@@ -121,8 +121,6 @@ def _swept(jobs: list) -> list:
 
 
 def _read_overrides(path: Path) -> list:
-    from omegaconf import OmegaConf
-
     return [str(x) for x in OmegaConf.load(path)] if path.exists() else []
 
 

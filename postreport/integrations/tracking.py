@@ -5,11 +5,15 @@ the sweep starts, its id kept in the sweep folder so that jobs on other processe
 child run per job. MLflow is an optional extra and is imported only when tracking is configured."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import re
+import time
 from pathlib import Path
 from typing import Optional
+
+from omegaconf import OmegaConf
 
 from postreport.run.atomic import write_atomic
 from postreport.errors import UserError
@@ -29,8 +33,6 @@ def check(tcfg) -> None:
         raise UserError(f"tracking.kind={tcfg.kind!r} is not valid; valid: {', '.join(KINDS)} "
                         "(tracking=mlflow on the command line)")
     if tcfg.kind == "mlflow":
-        import importlib.util
-
         if importlib.util.find_spec("mlflow") is None:
             raise UserError("tracking=mlflow needs MLflow, an optional extra: pip install 'postreport[mlflow]'")
 
@@ -62,8 +64,6 @@ def _name(text: str) -> str:
 
 def params_of(cfg, overrides: list) -> dict:
     """The overrides as given, then the main config values, as text."""
-    from omegaconf import OmegaConf
-
     flat: dict = {"overrides": " ".join(overrides) or "(none)"}
 
     def walk(prefix: str, value) -> None:
@@ -130,8 +130,6 @@ def log_run(cfg, output_dir: Path, document: dict, files: dict, exit_code: int, 
     run = client.create_run(_experiment_id(client, tcfg.experiment), run_name=run_name, tags=tags)
     run_id = run.info.run_id
     try:
-        import time
-
         now = int(time.time() * 1000)
         params = [Param(k, v) for k, v in params_of(cfg, overrides).items()]
         metrics = [Metric(k, v, now, 0) for k, v in metrics_of(document).items()]

@@ -14,6 +14,8 @@ import numpy as np
 from postreport.errors import UserError
 from postreport.models.loaded import LoadedModel
 from postreport.run.predictions import model_classes
+from postreport.models import onnx_model
+from postreport.planning.threads import available_cores
 
 PREPROCESSING = ("none", "native", "trees", "linear")
 SAFE_SUFFIXES = (".skops", ".txt", ".onnx")
@@ -162,9 +164,6 @@ def load_candidate(cfg, data) -> Candidate:
     notes: list = []
     try:
         if suffix == ".onnx":
-            from postreport.models import onnx_model
-            from postreport.planning.threads import available_cores
-
             estimator, notes = onnx_model.load(path, cfg, data, available_cores())
         elif suffix == ".skops":
             estimator = _load_skops(path, cfg.trust)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
+from omegaconf import OmegaConf
 
 from postreport.config import ModelConfig
 from postreport.errors import UserError
@@ -31,8 +32,6 @@ def model_names(extra_dirs: tuple = ()) -> list:
 
 def member_config(name: str, n_jobs: int, extra_dirs: tuple = ()):
     """A model config by name, from the built-in conf/model (or a user's --config-dir), as the schema types it."""
-    from omegaconf import OmegaConf
-
     for folder in (*extra_dirs, resource_dir("conf")):
         path = Path(folder) / "model" / f"{name}.yaml"
         if path.is_file():

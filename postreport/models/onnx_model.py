@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
+import pandas as pd
 
 from postreport.errors import UserError
 from postreport.models.loaded import LoadedModel
@@ -211,7 +212,6 @@ def load(path: Path, cfg, data, threads: int) -> tuple:
             raise UserError(f"model.path={str(path)!r} takes {width} columns, the data gives {len(features)}"
                             + ("" if cfg.features else " (set model.features to the columns in the model's order)"))
         expected = None
-        import pandas as pd
 
         text = [c for c in features if not pd.api.types.is_numeric_dtype(data.X_test[c])]
         if text:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
+from omegaconf import DictConfig, OmegaConf
 
 from postreport.errors import UserError
 from postreport.models.build import Candidate, make_estimator
@@ -105,7 +106,6 @@ def check(tcfg, mcfg) -> list:
                         f"{10 * tcfg.cv} (or null: every training row)")
     if tcfg.timeout is not None and tcfg.timeout <= 0:
         raise UserError(f"tuning.timeout={tcfg.timeout} must be a positive number of seconds (or null: no limit)")
-    from omegaconf import DictConfig, OmegaConf
 
     space = mcfg.search_space
     return parse_space(OmegaConf.to_container(space, resolve=True) if isinstance(space, DictConfig) else dict(space),

@@ -26,6 +26,7 @@ from postreport.errors import UserError
 from postreport.explain.attributions import MIN_ROWS
 from postreport.models.out_of_fold import FOLDS as OOF_FOLDS
 from postreport.planning.threads import fit_threads
+from postreport.explain.image_saliency import file_ops
 
 PROFILES = ("quick", "default", "thorough")
 THOROUGH = 4  # thorough: trials and every planned budget x4, permutation repeats x2, 2,000 bootstrap resamples
@@ -133,8 +134,6 @@ class Shape:
         pixels = 0 if not data.image_shape else int(data.image_shape[0] * data.image_shape[1])
         ops = 0
         if pixels:
-            from postreport.explain.image_saliency import file_ops
-
             ops = file_ops(cfg.model.path, pixels) if str(cfg.model.path or "").endswith(".onnx") else \
                 len(data.features) * DENSE_HIDDEN
         return Shape(data.task, int(data.n_train or 0), int(data.n_test), len(data.features),

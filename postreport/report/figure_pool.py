@@ -5,10 +5,18 @@ worker has not started (from the last one back), so that both cores draw. Where 
 fork, one core, a daemonic process) every figure is drawn here, as before."""
 from __future__ import annotations
 
+import ctypes
 import logging
+import multiprocessing
 import os
-from concurrent.futures import CancelledError
+import signal
+import sys
+import threading
+import time
+import traceback
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from urllib.parse import quote, unquote
 
 from postreport.report.model import Figure
 from postreport.report.render_plotly import figure_json
@@ -24,15 +32,11 @@ URI_SAFE = " !$&'()*+,-./:;=?@_~"  # left as they are in the URI: never a quote,
 def data_uri(spec) -> str:
     """The figure drawn as SVG, as the data URI the HTML and the PDF embed: percent-encoded, not base64 (SVG is
     text: a third smaller; report.html 2.54 -> 2.42 MB)."""
-    from urllib.parse import quote
-
     return SVG_URI + quote(draw_svg(spec), safe=URI_SAFE)
 
 
 def svg_of(uri: str) -> str:
     """The SVG text of a figure's data URI (tests, and anyone reading report.html back)."""
-    from urllib.parse import unquote
-
     return unquote(uri[len(SVG_URI):]) if uri.startswith(SVG_URI) else ""
 
 
@@ -52,14 +56,8 @@ def draw(spec, interactive: bool) -> tuple:
 def die_with_parent(parent: int) -> None:
     """In a worker: end when the run's process ends, however it ends (SIGKILL included), never left behind as an
     orphan. Linux: the kernel's parent-death signal; elsewhere a thread that checks the parent every second."""
-    import signal
-    import sys
-    import threading
-
     if sys.platform.startswith("linux"):
         try:
-            import ctypes
-
             PR_SET_PDEATHSIG = 1
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
         except (OSError, AttributeError):
@@ -68,8 +66,6 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
     def watch() -> None:
-        import time
-
         while os.getppid() == parent:
             time.sleep(1.0)
         os._exit(1)
@@ -95,9 +91,6 @@ class FigurePool:
         if not enabled or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
             return
         try:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
             self.executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
                                                 initializer=die_with_parent, initargs=(os.getpid(),))
             self.executor.submit(_warm, interactive)  # forks now, while this process is still small and has no other thread
@@ -139,8 +132,6 @@ class FigurePool:
         return figures, (plots if self.interactive else None)
 
     def _draw(self, outcome, item, figures: dict, plots: dict, local: bool) -> None:
-        import traceback
-
         if outcome.status != "ok":
             return
         try:

@@ -2,10 +2,16 @@
 The PDF is made from the same HTML with the print stylesheet added."""
 from __future__ import annotations
 
+import importlib.util
+import json
 import re
+import traceback
+from dataclasses import replace
 from functools import lru_cache
+from pathlib import Path
 from typing import Optional
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup
 
 from postreport.errors import UserError
@@ -29,8 +35,6 @@ ITEM_TEMPLATES = {
 @lru_cache(maxsize=None)
 def environment(template_dirs: tuple):
     """One Jinja environment per template search path (a user's folder first, then the built-in one)."""
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
     env = Environment(loader=FileSystemLoader(list(template_dirs)), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = fmt_number
@@ -58,8 +62,6 @@ def breakable(value):
 
 def printable(item):
     """A table or key-value list with its text made breakable for the PDF (a copy; the screen keeps the text)."""
-    from dataclasses import replace
-
     if isinstance(item, Table):
         return replace(item, columns=[breakable(c) for c in item.columns], caption=breakable(item.caption),
                        rows=[[breakable(v) for v in row] for row in item.rows])
@@ -100,8 +102,6 @@ def render_item(env, item, figures: dict, zoom: bool = False, plots: Optional[di
 
 def script_json(value) -> Markup:
     """A value as JSON for a <script type="application/json"> element."""
-    import json
-
     return Markup(script_safe(json.dumps(value, separators=(",", ":"), allow_nan=False, default=str)))
 
 
@@ -111,9 +111,6 @@ def plotly_js(bundle: str = "cartesian") -> Markup:
     in templates/ (the trace types it draws: bar, heatmap, scatter; 1.5 MB, third-party links removed,
     bench/make_plotly_bundle.py); "full": plotly.py's bundle (4.8 MB), for the dashboard's parallel coordinates,
     read from the package's data without importing plotly."""
-    import importlib.util
-    from pathlib import Path
-
     if bundle == "cartesian":
         text = (resource_dir("templates") / "plotly-cartesian.min.js").read_text(encoding="utf-8")
         return Markup(text.replace("</script", "<\\/script"))
@@ -149,15 +146,11 @@ def render_html(report, for_print: bool, figures: dict | None = None, template_d
 
 
 def _is_template_error(exc) -> bool:
-    from jinja2 import TemplateError
-
     return isinstance(exc, TemplateError)
 
 
 def _template_frame(exc):
     """(file, line) of the innermost template frame in the traceback, or None."""
-    import traceback
-
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
     return (frames[-1].filename, frames[-1].lineno) if frames else None
 

@@ -3,6 +3,7 @@ report's own inline resources (data: URLs). Files (metrics.json, the composed co
 from __future__ import annotations
 
 import gc
+import threading
 
 from postreport.report import svg_text_runs
 
@@ -10,8 +11,6 @@ from postreport.report import svg_text_runs
 def warm_up():
     """Start importing WeasyPrint and parsing its default stylesheet in a background thread (about half a second),
     so that it overlaps the analyses; render_pdf joins it. Returns the thread."""
-    import threading
-
     def work():
         from weasyprint import HTML, URLFetcher
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from postreport.errors import UserError
@@ -54,7 +55,6 @@ def _is_image(data: bytes, kind: str) -> bool:
         return data.startswith(b"\x89PNG\r\n\x1a\n")
     if kind == "image/jpeg":
         return data.startswith(b"\xff\xd8\xff")
-    import xml.etree.ElementTree as ET
 
     try:
         root = ET.fromstring(data)

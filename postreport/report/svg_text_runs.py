@@ -12,6 +12,7 @@ against (70); any other version draws text its own way."""
 from __future__ import annotations
 
 import importlib
+from math import inf
 
 TESTED_MAJOR = 70
 PER_CHARACTER = frozenset({"dx", "dy", "rotate", "letter-spacing", "textLength", "lengthAdjust", "direction",
@@ -58,8 +59,6 @@ def _simple(node) -> bool:
 
 def lay_out(image, node, font_size) -> tuple:
     """The run's style, Pango layout, width, height, baseline and anchor point: nothing drawn, nothing changed."""
-    from math import inf
-
     from weasyprint.css.properties import INITIAL_VALUES
     from weasyprint.svg.text import Style
     from weasyprint.svg.utils import size

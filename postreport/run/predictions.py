@@ -7,6 +7,9 @@ from typing import Any, Optional
 
 import numpy as np
 
+from postreport.data.decide import are_probabilities
+from postreport.errors import UserError
+
 
 @dataclass
 class Predictions:
@@ -78,9 +81,6 @@ def probabilities_checked(candidate, proba: np.ndarray) -> bool:
     tolerance logged scores get): if not, they are scores that only rank rows, and the probability-reading metrics
     (log loss, Brier score, calibration, conformal sets) are not computed, with a note on the candidate; an error
     where the model's config says they are probabilities (model.scores=probabilities)."""
-    from postreport.data.decide import are_probabilities
-    from postreport.errors import UserError
-
     if are_probabilities(proba):
         return True
     low, high = float(np.min(proba)), float(np.max(proba))

@@ -7,6 +7,8 @@ so the HTML, the PDF and metrics.json always agree.
 from __future__ import annotations
 
 import hashlib
+import html
+import inspect
 import logging
 import os
 import sys
@@ -97,8 +99,6 @@ class RunResult:
 
     def _repr_html_(self) -> str:
         """In Jupyter: the report itself (report.html in an iframe), else the headline metrics."""
-        import html
-
         page = self.files.get("html")
         if page is not None and Path(page).is_file():
             return (f'<iframe srcdoc="{html.escape(Path(page).read_text(encoding="utf-8"), quote=True)}" '
@@ -403,8 +403,6 @@ def run_analysis(name: str, cls, settings, ctx: RunContext, timer: Timer,
 def skip_reason(analysis, ctx, settings) -> Optional[str]:
     """The analysis's own reason to be skipped, given its settings (a plugin written for `skip_reason(ctx)` is called
     without them)."""
-    import inspect
-
     own = getattr(analysis, "skip_reason", None)  # optional: needs say most of it
     if own is None:
         return None

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import weakref
 
 import pandas as pd
 
@@ -14,9 +17,6 @@ class DuckDB:
     name = "DuckDB"
 
     def __init__(self, source, settings):  # a postreport.data.sources.Source
-        import shutil
-        import tempfile
-        import weakref
 
         import duckdb
 
@@ -75,7 +75,5 @@ class DuckDB:
         return self.con.execute(sql).df()
 
     def close(self) -> None:
-        import shutil
-
         self.con.close()
         shutil.rmtree(self.spill, ignore_errors=True)

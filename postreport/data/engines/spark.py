@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import pandas as pd
 
@@ -88,8 +89,6 @@ class Spark:
         return f"SELECT * FROM ({select}) AS t ORDER BY rand({int(seed)}) LIMIT {int(rows)}"
 
     def query(self, sql: str) -> pd.DataFrame:
-        import warnings
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pyspark's notes on the pandas version it was tested with
             return self.spark.sql(sql).toPandas()
