@@ -117,6 +117,27 @@ def cli(args, cwd, env=None, full=False):
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
+def check_user_error(proc, *fragments):
+    """A bad input's end as the user sees it: exit 2, no traceback, and each fragment (the key, file or column, what
+    would be valid) in the message."""
+    assert proc.returncode == 2, proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr
+    for fragment in fragments:
+        assert fragment in proc.stderr, proc.stderr
+
+
+def java_or_skip():
+    """Spark's local mode needs pyspark and Java 17+: the test is skipped, with the reason, without them."""
+    import shutil
+
+    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'postreport[spark]')")
+    if shutil.which("java") is None:
+        pytest.skip("no Java on the PATH: Spark's local mode needs Java 17+ (Debian: openjdk-17-jre-headless)")
+    version = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr
+    if not any(f'"{v}' in version for v in range(17, 40)):
+        pytest.skip(f"Spark 4 needs Java 17 or newer: {version.splitlines()[0]}")
+
+
 def installed_plugin(source: Path, target: Path) -> Path:
     """A plugin package as pip would install it: its module beside a dist-info folder whose entry points come from
     the package's own pyproject.toml. Returns the folder to put on PYTHONPATH."""

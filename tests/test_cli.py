@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import HERE, cli, installed_plugin
+from conftest import HERE, check_user_error, cli, installed_plugin
 from sklearn.datasets import load_iris
 
 
@@ -38,13 +38,6 @@ def files(tmp_path_factory):
     joblib.dump(model, d / "model.joblib")
     (d / "broken.skops").write_bytes(b"this is not a zip file")
     return d
-
-
-def check_user_error(proc, *fragments):
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr
-    for fragment in fragments:
-        assert fragment in proc.stderr, proc.stderr
 
 
 @pytest.mark.slow

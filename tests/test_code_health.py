@@ -189,3 +189,17 @@ def test_the_top_of_the_package_holds_only_what_a_user_imports_or_runs():
     assert len(top) <= 8, top
     stages = {p.name for p in package.iterdir() if (p / "__init__.py").is_file()}
     assert {"run", "planning", "models", "stats", "explain", "data", "analyses", "report", "integrations"} <= stages
+
+
+def test_the_tests_mirror_the_packages():
+    """tests/<package>/test_<...>.py for a package's modules, tests/test_<module>.py for a top-level module (and
+    this file, over the whole package): a folder of tests is named after the stage it tests."""
+    root = Path(__file__).resolve().parents[1]
+    packages = {p.name for p in (root / "postreport").iterdir() if (p / "__init__.py").exists()}
+    top = {p.stem for p in (root / "postreport").glob("*.py")} | {"code_health"}
+    tests = Path(__file__).resolve().parent
+    misplaced = [str(f.relative_to(tests)) for f in tests.rglob("test_*.py")
+                 if not (f.parent == tests and f.stem.removeprefix("test_") in top)
+                 and not (f.parent.parent == tests and f.parent.name in packages)]
+    assert misplaced == []
+    assert {p.name for p in tests.iterdir() if p.is_dir() and list(p.glob("test_*.py"))} <= packages

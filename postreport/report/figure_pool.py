@@ -18,6 +18,7 @@ from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from urllib.parse import quote, unquote
 
+from postreport.planning.threads import available_cores
 from postreport.report.model import Figure
 from postreport.report.render_plotly import figure_json
 from postreport.report.render_svg import draw_svg
@@ -88,7 +89,7 @@ class FigurePool:
         self.executor = None
         self.interactive = interactive
         self.futures: dict = {}  # id(figure item) -> Future of (data URI, plot JSON)
-        if not enabled or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+        if not enabled or not hasattr(os, "fork") or available_cores() < 2:  # the cores this process may use
             return
         try:
             self.executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),

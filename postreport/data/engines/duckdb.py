@@ -1,7 +1,6 @@
 """DuckDB in this process: out of core (spills to a temporary folder of its own beyond data.memory_limit)."""
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import weakref
@@ -9,6 +8,7 @@ import weakref
 import pandas as pd
 
 from postreport.data.engines.base import literal, sql_type
+from postreport.planning.threads import available_cores
 
 
 class DuckDB:
@@ -20,7 +20,7 @@ class DuckDB:
 
         import duckdb
 
-        threads = settings.threads or os.cpu_count() or 1
+        threads = settings.threads or available_cores()  # the cores this process may use
         self.spill = tempfile.mkdtemp(prefix="postreport-duckdb-")  # not DuckDB's default: .tmp in the user's folder
         weakref.finalize(self, shutil.rmtree, self.spill, True)  # also when a run stops before close()
         self.con = duckdb.connect(config={"memory_limit": settings.memory_limit, "threads": int(threads),

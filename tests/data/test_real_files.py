@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import sklearn.metrics as skm
 
-from conftest import cli, make_cfg, run_report
+from conftest import cli, java_or_skip, make_cfg, run_report
 from postreport.data import labels as label_checks
 from postreport.data import load_dataset
 from postreport.errors import UserError
@@ -200,8 +200,6 @@ def test_csv_dialects_are_read_on_pandas_and_duckdb(tmp_path):
 @pytest.mark.slow
 @pytest.mark.xdist_group("spark")
 def test_csv_dialects_are_read_on_spark(tmp_path):
-    from test_warehouse import java_or_skip
-
     java_or_skip()
     assert_dialects_read_alike(tmp_path, [("pipe.csv", "spark")])  # Spark reads no decimal commas
 
@@ -307,7 +305,7 @@ def test_a_second_run_into_a_busy_folder_is_refused_and_killed_runs_leave_nothin
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time; sys.path.insert(0, %r); from postreport.run.folder import claim; "
         "c = claim(__import__('pathlib').Path(%r), ['report.html']); print('held', flush=True); time.sleep(60)")
-        % (str(Path(__file__).parents[1]), str(folder))], stdout=subprocess.PIPE, text=True)
+        % (str(Path(__file__).parents[2]), str(folder))], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         assert not (folder / ".report.html.abc.tmp").exists()  # the killed run's staging file is gone

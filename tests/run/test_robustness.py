@@ -7,14 +7,7 @@ import pandas as pd
 import pytest
 import sklearn.metrics as skm
 
-from conftest import cli, run_report
-
-
-def check_user_error(proc, *fragments):
-    assert proc.returncode == 2, proc.stderr + proc.stdout
-    assert "Traceback" not in proc.stderr
-    for fragment in fragments:
-        assert fragment in proc.stderr, proc.stderr
+from conftest import check_user_error, cli, run_report
 
 
 def logged(tmp_path, n=300, seed=0, **columns):

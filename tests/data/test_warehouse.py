@@ -1,14 +1,12 @@
 """Logged predictions at scale (postreport.data.warehouse): DuckDB and Spark aggregate them into cells; the report
 from the cells equals the report from the rows in memory (counts exactly, ROC AUC within the bound it states)."""
 import json
-import shutil
-import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
 import sklearn.metrics as skm
-from conftest import cli, run_report
+from conftest import check_user_error, cli, java_or_skip, run_report
 
 from postreport.stats import bootstrap
 from postreport.config import BootstrapConfig
@@ -187,15 +185,6 @@ def test_a_partitioned_folder_equals_the_same_rows_in_one_file(logged, duck_and_
     assert two["aggregation"]["files"] == 4 and two["n_test"] == ROWS // 2
 
 
-def java_or_skip():
-    pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'postreport[spark]')")
-    if shutil.which("java") is None:
-        pytest.skip("no Java on the PATH: Spark's local mode needs Java 17+ (Debian: openjdk-17-jre-headless)")
-    version = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr
-    if not any(f'"{v}' in version for v in range(17, 40)):
-        pytest.skip(f"Spark 4 needs Java 17 or newer: {version.splitlines()[0]}")
-
-
 @pytest.mark.slow
 @pytest.mark.xdist_group("spark")
 def test_spark_equals_duckdb(logged, duck_and_pandas, tmp_path):
@@ -239,7 +228,6 @@ def test_duckdb_names_days_iso_weeks_and_months_as_pandas_does():
 
 @pytest.mark.slow
 def test_files_whose_schemas_differ_exit_2_naming_file_and_column(tmp_path):
-    from test_robustness import check_user_error
 
     frame = pd.DataFrame({"y_true": [0, 1] * 50, "p": np.linspace(0, 1, 100)})
     (tmp_path / "preds").mkdir()
@@ -297,7 +285,6 @@ def test_labels_are_sql_literals_not_sql(tmp_path):
 
 @pytest.mark.slow
 def test_what_the_engines_cannot_do_is_an_error_not_a_wrong_number(tmp_path):
-    from test_robustness import check_user_error
 
     rng = np.random.default_rng(5)
     frame = pd.DataFrame({"y_true": rng.normal(size=3000), "y_pred": rng.normal(size=3000)})
