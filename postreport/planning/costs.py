@@ -41,8 +41,8 @@ TREESHAP_FACTOR = 12.0  # LightGBM pred_contrib costs this many predictions per 
 # bootstrap intervals (postreport.stats.bootstrap): seconds per resample and resampled cell (a test row, or a cell of
 # grouped binary scores); bench/bench_costs.py prints each formula against a measured call
 DRAW_S = 2.0e-8  # drawing a resample's count of each row
-MULTINOMIAL_S = 8e-8  # grouped cells: drawing their counts from a multinomial (LightGBM's scores on 75,000 rows
-# fill about 8,000 cells: 1.1-1.3 s a model in a run)
+MULTINOMIAL_S = 9e-8  # grouped cells: drawing their counts from a multinomial (LightGBM's scores on 75,000 rows
+# fill about 8,000 cells: 0.8-1.5 s a model in four runs of bench_plan, 1.15 s planned)
 COUNTING_S = 1.0e-8  # binary: the confusion counts and the metrics from them
 RANKING_S = 3.5e-8  # binary: ROC AUC and average precision, from cumulative sums over the ordered cells
 CLASS_COUNTING_S = 1.2e-8  # multiclass: per-class counts from the distinct (true, predicted) pairs
