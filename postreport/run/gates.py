@@ -19,7 +19,8 @@ FAIRNESS = {"binary": ("demographic_parity_difference", "demographic_parity_rati
                        "equal_opportunity_difference"),
             "multiclass": ("accuracy_difference",), "regression": ("mae_difference",)}
 FAIRNESS_NAMES = tuple(dict.fromkeys(n for names in FAIRNESS.values() for n in names))
-MONITORING_NAMES = ("drift_share", "domain_auc", "worst_period_difference")  # drift, over_time (every task)
+MONITORING_NAMES = ("drift_share", "domain_auc", "worst_period_difference",  # drift, over_time (every task)
+                    "checks_warnings")  # checks: the warning-level findings
 PASS, FAIL, NOT_EVALUABLE = "pass", "fail", "not evaluable"
 
 

@@ -110,7 +110,7 @@ def test_hundreds_of_classes_cut_permutation_repeats_then_rows_to_the_floor():
 def test_profiles_scale_the_plan_and_explicit_settings_win():
     quick, cfg = planned(["budget.profile=quick"])
     assert not cfg.tuning.enabled and not cfg.ensemble.enabled and quick.tuning_trials == 0
-    assert set(cfg.report.analyses) <= {"metrics", "per_class", "confusion_matrix", "curves", "calibration",
+    assert set(cfg.report.analyses) <= {"checks", "metrics", "per_class", "confusion_matrix", "curves", "calibration",
                                         "thresholds", "residuals", "slices"}
     assert "feature_importance" not in cfg.report.analyses
     thorough, cfg = planned(["budget.profile=thorough"])

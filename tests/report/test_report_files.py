@@ -7,7 +7,7 @@ from pypdf import PdfReader
 
 from conftest import run_report
 
-SECTION_TITLES = ["Executive summary", "Summary", "Evaluation metrics", "Per-class performance", "Confusion matrix",
+SECTION_TITLES = ["Executive summary", "Summary", "Checks of the experiment", "Evaluation metrics", "Per-class performance", "Confusion matrix",
                   "ROC and precision-recall curves", "Calibration", "Conformal prediction", "Decision threshold", "Performance by slice",
                   "Data drift",
                   "Error analysis", "Feature importance", "Saliency", "Hyperparameter tuning", "Leaderboard and ensembles",

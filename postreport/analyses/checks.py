@@ -1,0 +1,475 @@
+"""Checks of the experiment, not only of the model: a column that leaks the label, test rows that are training rows,
+duplicated or conflicting rows, a model no better than a dummy, too few rows of a class, a skewed class balance,
+constant columns, untuned defaults, a search that stopped at its range's edge, scores that are not probabilities.
+
+Each check looks at what the run has (logged predictions have no training rows: the checks that need them are
+listed as skipped, with the reason) and says what it looked at whether or not it finds something. A finding is a
+warning when the experiment's numbers cannot be trusted as they stand, information otherwise; its evidence carries
+the numbers it rests on, with intervals where one applies, and the rule it was judged by (RULES)."""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import List
+
+import numpy as np
+import pandas as pd
+
+from postreport.analyses.base import Analysis
+from postreport.errors import UserError
+from postreport.report.model import Note, Paragraph, Table
+from postreport.stats.paired import row_mean_interval
+from postreport.stats.proportions import wilson, z_for
+from postreport.stats.sampling import sample_rows
+
+log = logging.getLogger("postreport")
+WARNING, INFO = "warning", "info"
+LEAK_SCORE = 0.98  # one column alone: accuracy (classification) or R² (regression) at least this on the test rows
+LEAK_LOWER = 0.95  # and the accuracy's interval above this (R²: the point alone)
+OVERLAP_SHARE = 0.01  # test rows that are training rows: a warning from this share (and at least OVERLAP_ROWS)
+OVERLAP_ROWS = 3
+DUPLICATE_SHARE = 0.05  # identical test rows: a warning from this share
+CONFLICT_SHARE = 0.01  # training rows whose twins carry another label: a warning from this share
+MINORITY_SHARE = 0.05  # the smallest class's share of the rows: a warning below it
+FEW_TEST_ROWS = 10  # a class with fewer test rows: its per-class numbers have intervals wider than about 0.5
+TARGET_WIDTH = 0.1  # the interval width a class's recall would need these rows for
+EDGE = 0.02  # a tuned parameter within this share of its range (log scale for log ranges) of an end
+MAX_ROWS = 20000  # training rows the one-column models and the dummy learn from (a seeded sample above)
+MAX_COLUMNS = 500  # columns the leakage check fits a one-column model for (the first ones)
+CHECKS = ("target_leakage", "train_test_overlap", "duplicate_rows", "conflicting_labels", "not_better_than_baseline",
+          "class_imbalance", "underrepresented_classes", "useless_features", "untuned_model", "search_edge",
+          "scores_not_probabilities")
+RULES = {
+    "target_leakage": f"one column alone, in a small tree fitted on the training rows, reaches accuracy >= "
+                      f"{LEAK_SCORE} with its interval above {LEAK_LOWER} (regression: R² >= {LEAK_SCORE}) on the test "
+                      "rows",
+    "train_test_overlap": f"at least {OVERLAP_ROWS} and {OVERLAP_SHARE:.0%} of the test rows have a training row with the "
+                          "same features (or the same data.id)",
+    "duplicate_rows": f"at least {DUPLICATE_SHARE:.0%} of the test rows repeat another test row's features",
+    "conflicting_labels": f"at least {CONFLICT_SHARE:.0%} of the training rows share their features with a training row "
+                          "of another label",
+    "not_better_than_baseline": "the paired interval of (the dummy's loss - the model's) per test row does not lie "
+                                "above 0 (log loss with probabilities, else 0/1 error; absolute error for regression)",
+    "class_imbalance": f"the smallest class holds less than {MINORITY_SHARE:.0%} of the rows",
+    "underrepresented_classes": f"a class has fewer than {FEW_TEST_ROWS} test rows",
+    "useless_features": "a column holds one value on every training row (information)",
+    "untuned_model": "the model's configured parameters were used without a search (information)",
+    "search_edge": f"the best trial's value of a parameter lies within {EDGE:.0%} of an end of its declared range "
+                   "(information)",
+    "scores_not_probabilities": "the scores fall outside [0, 1] or a row's class scores do not sum to 1: metrics that "
+                                "read them as probabilities are not computed",
+}
+
+
+@dataclass
+class ChecksSettings:
+    ignore: List[str] = field(default_factory=list)  # check ids to silence (listed as silenced in the report)
+
+    def __post_init__(self):
+        unknown = [i for i in self.ignore if i not in CHECKS]
+        if unknown:
+            raise UserError(f"analyses.checks.ignore names unknown checks {unknown}; valid: {', '.join(CHECKS)}")
+
+
+@dataclass
+class Finding:
+    id: str
+    severity: str
+    title: str
+    evidence: dict
+    advice: str
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "severity": self.severity, "title": self.title, "evidence": self.evidence,
+                "advice": self.advice}
+
+
+@dataclass
+class ChecksResult:
+    findings: list = field(default_factory=list)
+    ran: list = field(default_factory=list)  # (id, what it looked at)
+    skipped: list = field(default_factory=list)  # (id, reason)
+    ignored: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list:
+        return [f for f in self.findings if f.severity == WARNING]
+
+    def headline(self) -> str:
+        if not self.warnings:
+            return f"Checks of the experiment: {len(self.ran)} ran, no warning."
+        return (f"Checks of the experiment: {len(self.warnings)} warning(s): "
+                + "; ".join(f.title for f in self.warnings) + ".")
+
+    def gate_values(self) -> dict:
+        return {"checks_warnings": (float(len(self.warnings)), None)}
+
+    def to_json(self) -> dict:
+        return {"findings": [f.to_json() for f in self.findings], "ran": [i for i, _ in self.ran],
+                "looked_at": dict(self.ran), "skipped": [{"id": i, "reason": r} for i, r in self.skipped],
+                "ignored": list(self.ignored), "rules": {i: RULES[i] for i in CHECKS}}
+
+
+def codes(frame: pd.DataFrame) -> np.ndarray:
+    """The columns as numbers a tree can split: numeric as they are, others by their category codes (missing:
+    -1), so that a text column that spells the label is found too."""
+    out = np.empty((len(frame), frame.shape[1]))
+    for j, column in enumerate(frame.columns):
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            out[:, j] = values.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            out[:, j] = pd.Categorical(values.astype("string")).codes
+    return out
+
+
+def row_keys(frame: pd.DataFrame) -> np.ndarray:
+    """One 64-bit hash per row of its values (pandas' hash_pandas_object), for finding equal rows."""
+    return pd.util.hash_pandas_object(frame.reset_index(drop=True), index=False).to_numpy()
+
+
+def one_column_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
+                      regression: bool, leaves: int, seed: int) -> np.ndarray:
+    """Each column's test score alone (accuracy, or R²) from a small tree fitted on the training rows."""
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    scores = np.full(X_train.shape[1], np.nan)
+    for j in range(X_train.shape[1]):
+        model = (DecisionTreeRegressor if regression else DecisionTreeClassifier)(max_leaf_nodes=leaves,
+                                                                                 random_state=seed)
+        model.fit(X_train[:, [j]], y_train)
+        pred = model.predict(X_test[:, [j]])
+        if regression:
+            total = float(np.sum((y_test - y_test.mean()) ** 2))
+            scores[j] = 1 - float(np.sum((y_test - pred) ** 2)) / total if total > 0 else np.nan
+        else:
+            scores[j] = float(np.mean(pred == y_test))
+    return scores
+
+
+class ChecksAnalysis(Analysis):
+    name = "checks"
+    title = "Checks of the experiment"
+    lead = ("Whether the experiment can be trusted, not only the model: leakage, overlap between training and test "
+            "rows, duplicates, a dummy baseline, class counts, the search.")
+    Settings = ChecksSettings
+    quick = True
+
+    def offers_gate(self, name: str) -> bool:
+        return name == "checks_warnings"
+
+    def compute(self, ctx, settings: ChecksSettings) -> ChecksResult:
+        result = ChecksResult(ignored=list(settings.ignore))
+        data = ctx.data
+        train = data.X_train is not None and data.y_train is not None and data.n_train
+        for check in CHECKS:
+            if check in settings.ignore:
+                continue
+            method = getattr(self, "_" + check)
+            needs_train = check in ("target_leakage", "train_test_overlap", "conflicting_labels",
+                                    "not_better_than_baseline", "useless_features")
+            if needs_train and not train:
+                result.skipped.append((check, "no training rows (logged predictions, or a model from a file): it "
+                                              "compares the test rows with the rows the model learnt from"))
+                continue
+            if data.weights is not None and check not in ("class_imbalance", "underrepresented_classes",
+                                                          "scores_not_probabilities"):
+                result.skipped.append((check, "aggregated input: the rows are counted where they live, not read"))
+                continue
+            outcome = method(ctx)
+            if isinstance(outcome, str):  # not applicable: why
+                result.skipped.append((check, outcome))
+                continue
+            looked_at, finding = outcome
+            result.ran.append((check, looked_at))
+            if finding is not None:
+                result.findings.append(finding)
+        result.findings.sort(key=lambda f: (f.severity != WARNING, CHECKS.index(f.id)))
+        for f in result.warnings:  # on the console too, before the report is written
+            log.warning("check %s: %s", f.id, f.title)
+        return result
+
+    # ------------------------------------------------------------------------------------------------ the checks
+
+    @staticmethod
+    def _target_leakage(ctx):
+        data, seed = ctx.data, ctx.seed
+        if data.image_shape:
+            return "image data: a pixel is not a column that could hold the label"
+        regression = data.task == "regression"
+        columns = list(data.X_train.columns)[:MAX_COLUMNS]
+        if not columns:
+            return "no feature columns"
+        rows = sample_rows(data.n_train, MAX_ROWS, seed)
+        y_train = data.y_train.to_numpy()[rows]
+        y_test = data.y_test.to_numpy()
+        if not regression:
+            y_train, y_test = y_train.astype(str), y_test.astype(str)
+        else:
+            y_train, y_test = y_train.astype(float), y_test.astype(float)
+        leaves = 8 if regression else max(4, 2 * len(data.labels))
+        X = codes(pd.concat([data.X_train[columns].iloc[rows], data.X_test[columns]], ignore_index=True))
+        scores = one_column_scores(X[:len(rows)], y_train, X[len(rows):], y_test, regression, leaves, seed)
+        best = int(np.nanargmax(scores)) if np.isfinite(scores).any() else None
+        looked = (f"{len(columns)} column(s), each alone in a tree of at most {leaves} leaves fitted on "
+                  f"{len(rows):,} training rows, scored on the {data.n_test:,} test rows")
+        if best is None:
+            return looked, None
+        score = float(scores[best])
+        n = len(y_test)
+        ci = None if regression else wilson(score * n, n, z_for(ctx.cfg.bootstrap.level))
+        model = ctx.predictions
+        full = (float(1 - np.sum((y_test - model.y_pred.astype(float)) ** 2) / max(np.sum((y_test - y_test.mean()) ** 2),
+                                                                                 1e-300))
+                if regression else float(np.mean(model.y_pred.astype(str) == y_test)))
+        looked += f"; the best, {columns[best]!r}: {'R²' if regression else 'accuracy'} {score:.3f}"
+        leak = score >= LEAK_SCORE and (regression or ci[0] > LEAK_LOWER)
+        if not leak:
+            return looked, None
+        others = np.delete(scores, best)
+        evidence = {"column": columns[best], "metric": "r2" if regression else "accuracy", "score": score,
+                    "score_ci": ci, "model_score": full,
+                    "next_best": float(np.nanmax(others)) if others.size and np.isfinite(others).any() else None}
+        metric = "R²" if regression else "accuracy"
+        shown = f"{metric} {score:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+        return looked, Finding("target_leakage", WARNING, f"column {columns[best]!r} alone predicts the label "
+                               f"({shown}; the model: {full:.3f})",
+                               evidence, "A column that alone predicts the label this well is usually the label in "
+                               "disguise (recorded after the outcome, or derived from it): drop it and run again, or "
+                               "explain why it is known at prediction time.")
+
+    @staticmethod
+    def _train_test_overlap(ctx):
+        data = ctx.data
+        if data.key_name != "row" and data.test_keys is not None and getattr(data, "train_keys", None) is not None:
+            test, train, what = data.test_keys, data.train_keys, f"data.id ({data.key_name})"
+        else:
+            columns = list(data.X_test.columns)
+            test, train, what = row_keys(data.X_test[columns]), row_keys(data.X_train[columns]), "every feature"
+        shared = np.isin(test, train)
+        count, n = int(shared.sum()), len(test)
+        looked = f"the {n:,} test rows against the {len(train):,} training rows, on {what}"
+        if count < OVERLAP_ROWS or count < OVERLAP_SHARE * n:
+            return looked + f": {count:,} shared", None
+        ci = wilson(count, n, z_for(ctx.cfg.bootstrap.level))
+        sample = [int(i) for i in np.flatnonzero(shared)[:10]]
+        keys = ([data.test_keys[i].item() if hasattr(data.test_keys[i], "item") else data.test_keys[i] for i in sample]
+                if data.test_keys is not None else sample)
+        return looked, Finding("train_test_overlap", WARNING, f"{count:,} test rows ({count / n:.1%} "
+                               f"[{ci[0]:.1%}, {ci[1]:.1%}]) are also training rows",
+                               {"rows": count, "share": count / n, "share_ci": ci, "sample": keys, "on": what},
+                               "The test rows must be rows the model has not seen: split before any duplication (or "
+                               "by entity, data.id), then drop the shared rows from the test set.")
+
+    @staticmethod
+    def _duplicate_rows(ctx):
+        data = ctx.data
+        keys = row_keys(data.X_test)
+        repeated = pd.Series(keys).duplicated(keep="first").to_numpy()
+        count, n = int(repeated.sum()), len(keys)
+        looked = f"the {n:,} test rows' features"
+        if count == 0:
+            return looked + ": none repeated", None
+        severity = WARNING if count >= DUPLICATE_SHARE * n else INFO
+        return looked, Finding("duplicate_rows", severity, f"{count:,} test rows ({count / n:.1%}) repeat another test row",
+                               {"rows": count, "share": count / n, "sample": [int(i) for i in np.flatnonzero(repeated)[:10]]},
+                               "Repeated rows count twice in every metric and narrow its interval as if they were "
+                               "independent evidence: drop the copies, or keep them only if each is a real case.")
+
+    @staticmethod
+    def _conflicting_labels(ctx):
+        data = ctx.data
+        frame = pd.DataFrame({"key": row_keys(data.X_train), "y": data.y_train.astype(str).to_numpy()})
+        labels = frame.groupby("key")["y"].nunique()
+        conflicted = frame["key"].isin(labels.index[labels > 1])
+        count, n = int(conflicted.sum()), len(frame)
+        looked = f"the {n:,} training rows' features and labels"
+        if count == 0:
+            return looked + ": no twins with another label", None
+        severity = WARNING if count >= CONFLICT_SHARE * n else INFO
+        return looked, Finding("conflicting_labels", severity,
+                               f"{count:,} training rows ({count / n:.1%}) have a twin with another label",
+                               {"rows": count, "share": count / n, "groups": int((labels > 1).sum())},
+                               "Identical features with different labels cap what any model can reach and often "
+                               "mean label noise or a missing column: check how those labels were recorded.")
+
+    @staticmethod
+    def _not_better_than_baseline(ctx):
+        from sklearn.dummy import DummyClassifier, DummyRegressor
+
+        data, pred, boot = ctx.data, ctx.predictions, ctx.cfg.bootstrap
+        rows = sample_rows(data.n_train, MAX_ROWS, ctx.seed)
+        X_dummy = np.zeros((len(rows), 1))
+        if data.task == "regression":
+            y = data.y_test.to_numpy(dtype=float)
+            dummy = DummyRegressor().fit(X_dummy, data.y_train.to_numpy(dtype=float)[rows])
+            base = np.full(len(y), float(dummy.constant_.ravel()[0]))
+            # absolute error: squared errors' heavy tails leave the interval too wide to judge on small test sets
+            # (diabetes, 111 test rows, R² 0.20: squared-error difference [-431, 2445], absolute [1.2, 19.1])
+            model_loss, dummy_loss, loss = np.abs(y - pred.y_pred.astype(float)), np.abs(y - base), "absolute error"
+        else:
+            enc = ctx.encoded
+            y_train = data.y_train.to_numpy()[rows]
+            prior = np.array([np.mean(y_train == label) for label in data.labels])
+            if enc.proba is not None and pred.probabilities:
+                eps = 1e-15
+                own = np.clip(enc.proba[np.arange(len(enc.y_idx)), np.clip(enc.y_idx, 0, enc.proba.shape[1] - 1)],
+                              eps, 1)
+                model_loss = -np.log(own)
+                dummy_loss = -np.log(np.clip(prior[np.clip(enc.y_idx, 0, len(prior) - 1)], eps, 1))
+                loss = "log loss"
+            else:
+                majority = int(np.argmax(prior))
+                model_loss = (enc.y_idx != enc.pred_idx).astype(float)
+                dummy_loss = (enc.y_idx != majority).astype(float)
+                loss = "0/1 error"
+            DummyClassifier(strategy="prior").fit(X_dummy, y_train)  # the same baseline as scikit-learn's
+        gain = dummy_loss - model_loss
+        ci = row_mean_interval(gain, boot, ctx.bootstrap_seed)
+        looked = (f"per test row, the {loss} of a dummy (the training rows' "
+                  f"{'mean' if data.task == 'regression' else 'class shares'}) minus the model's")
+        evidence = {"loss": loss, "model": float(model_loss.mean()), "dummy": float(dummy_loss.mean()),
+                    "difference": float(gain.mean()), "difference_ci": ci}
+        if ci is None:
+            return "bootstrap.resamples=0: no interval to judge the difference on"
+        looked += f": {gain.mean():.4g} [{ci[0]:.4g}, {ci[1]:.4g}]"
+        if ci[0] > 0:
+            return looked, None
+        return looked, Finding("not_better_than_baseline", WARNING, f"the model is not clearly better than a dummy "
+                               f"(its {loss} lower by {gain.mean():.3g} [{ci[0]:.3g}, {ci[1]:.3g}] a row)",
+                               evidence, "The model's test loss is not clearly below that of predicting the training "
+                               "rows' " + ("mean" if data.task == "regression" else "class shares") + ": check the "
+                               "features reach the model, and the labels are the right ones.")
+
+    @staticmethod
+    def _class_imbalance(ctx):
+        data = ctx.data
+        if data.task == "regression":
+            return "regression: no classes"
+        y = data.y_test if data.y_train is None else pd.concat([data.y_train, data.y_test], ignore_index=True)
+        weights = None if data.weights is None or data.y_train is not None else data.weights
+        counts = (pd.Series(weights).groupby(y.astype(str).to_numpy()).sum() if weights is not None
+                  else y.astype(str).value_counts())
+        shares = (counts / counts.sum()).sort_values()
+        looked = f"the class shares of the {int(counts.sum()):,} labelled rows; the smallest {shares.iloc[0]:.1%}"
+        if shares.iloc[0] >= MINORITY_SHARE:
+            return looked, None
+        return looked, Finding("class_imbalance", WARNING,
+                               f"class {shares.index[0]!r} is {shares.iloc[0]:.1%} of the rows",
+                               {"shares": {str(k): float(v) for k, v in shares.items()}},
+                               "Accuracy rewards predicting the large classes: read balanced accuracy, per-class "
+                               "recall and precision, and average precision for the small class.")
+
+    @staticmethod
+    def _underrepresented_classes(ctx):
+        data = ctx.data
+        if data.task == "regression":
+            return "regression: no classes"
+        enc = ctx.encoded
+        w = np.ones(len(enc.y_idx)) if enc.weight is None else enc.weight
+        counts = np.bincount(enc.y_idx[enc.y_idx >= 0], w[enc.y_idx >= 0], minlength=len(data.labels))
+        z = z_for(ctx.cfg.bootstrap.level)
+        few = [(str(label), int(c)) for label, c in zip(data.labels, counts) if c < FEW_TEST_ROWS]
+        looked = f"test rows per class: the fewest {int(counts.min()):,}"
+        if not few:
+            return looked, None
+        needed = math.ceil((z / TARGET_WIDTH) ** 2)  # a proportion near 0.5 needs this many for a width of 0.1
+        detail = []
+        for label, c in few:
+            right = c // 2
+            low, high = wilson(right, c, z) if c else (0.0, 1.0)
+            detail.append({"class": label, "test_rows": c, "interval_width_at_half": high - low,
+                           "rows_for_width": needed})
+        return looked, Finding("underrepresented_classes", WARNING,
+                               f"{len(few)} class(es) with fewer than {FEW_TEST_ROWS} test rows",
+                               {"classes": detail},
+                               f"Per-class numbers of these classes have intervals wider than about 0.5: about "
+                               f"{needed} test rows per class give a width of {TARGET_WIDTH}; collect more, or merge "
+                               "them.")
+
+    @staticmethod
+    def _useless_features(ctx):
+        data = ctx.data
+        constant = [c for c in data.X_train.columns if data.X_train[c].nunique(dropna=False) <= 1]
+        looked = f"the {data.X_train.shape[1]} columns' values on the training rows"
+        if not constant:
+            return looked, None
+        return looked, Finding("useless_features", INFO, f"{len(constant)} constant column(s)",
+                               {"columns": [str(c) for c in constant[:50]]},
+                               "A column with one value cannot inform a prediction: drop it.")
+
+    @staticmethod
+    def _untuned_model(ctx):
+        if ctx.model.estimator is None or ctx.data.X_train is None:
+            return "no model fitted here"
+        if ctx.tuning is not None:
+            return "a search ran (see search_edge)", None
+        return "whether a search chose the parameters", Finding(
+            "untuned_model", INFO, "the configured parameters were used without a search",
+            {"why": ctx.tuning_skipped or "tuning is off"},
+            "Defaults are a starting point: tuning=optuna searches model.search_space by cross-validation.")
+
+    @staticmethod
+    def _search_edge(ctx):
+        o = ctx.tuning
+        if o is None:
+            return ctx.tuning_skipped or "no search ran"
+        edges = []
+        for p in o.params:
+            value = o.best_params.get(p.name)
+            if p.low is None or p.high is None or value is None or p.high == p.low:
+                continue
+            low, high, v = (math.log(p.low), math.log(p.high), math.log(value)) if p.log and value > 0 else \
+                (float(p.low), float(p.high), float(value))
+            at = (v - low) / (high - low)
+            if at <= EDGE or at >= 1 - EDGE:
+                edges.append({"parameter": p.name, "value": value, "low": p.low, "high": p.high,
+                              "end": "low" if at <= EDGE else "high"})
+        looked = f"the best trial's {len(o.params)} parameter(s) against their ranges"
+        if not edges:
+            return looked, None
+        return looked, Finding("search_edge", INFO, "the best trial sits at the edge of the search: "
+                               + ", ".join(f"{e['parameter']}={e['value']:g} ({e['end']} end)" for e in edges),
+                               {"parameters": edges},
+                               "The best value may lie beyond the range: widen it on that side and search again.")
+
+    @staticmethod
+    def _scores_not_probabilities(ctx):
+        pred = ctx.predictions
+        if ctx.data.task == "regression" or ctx.encoded.proba is None:
+            return "no class scores"
+        looked = "whether the scores are probabilities (each in [0, 1], a row's classes summing to 1)"
+        if pred.probabilities:
+            return looked, None
+        proba = ctx.encoded.proba
+        return looked, Finding("scores_not_probabilities", WARNING, "the scores are not probabilities",
+                               {"min": float(np.nanmin(proba)), "max": float(np.nanmax(proba))},
+                               "Log loss, Brier score, calibration and label-free estimates read scores as "
+                               "probabilities and are not computed: pass probabilities (predict_proba, a softmax).")
+
+    # ---------------------------------------------------------------------------------------------- the section
+
+    def items(self, r: ChecksResult) -> list:
+        items: list = []
+        if r.findings:
+            items.append(Table(["Severity", "Check", "Finding", "Advice"],
+                               [[f.severity, f.id, f.title, f.advice] for f in r.findings],
+                               caption="What the checks found; the numbers behind each are in metrics.json "
+                                       "(results.checks.findings[].evidence).",
+                               highlight_rows=[i for i, f in enumerate(r.findings) if f.severity == WARNING]))
+        else:
+            items.append(Paragraph(f"No finding: each of the {len(r.ran)} checks below looked and found nothing to "
+                                   "question."))
+        found = {f.id for f in r.findings}
+        items.append(Table(["Check", "Looked at", "Found", "Rule"],
+                           [[i, looked, "yes" if i in found else "no", RULES[i]] for i, looked in r.ran],
+                           caption="Every check that ran, with what it looked at, whether or not it found something."))
+        if r.skipped:
+            items.append(Table(["Check", "Not run because"], [list(s) for s in r.skipped],
+                               caption="Checks this run cannot make."))
+        if r.ignored:
+            items.append(Note("Silenced by analyses.checks.ignore: " + ", ".join(r.ignored) + "."))
+        items += [Note(n) for n in r.notes]
+        return items

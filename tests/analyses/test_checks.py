@@ -1,0 +1,184 @@
+"""The checks of the experiment (postreport.analyses.checks): for each check a case built to have exactly its fault,
+where it must fire, and its clean twin, where it must not; the evidence against an independent computation (pandas'
+merge and duplicated, scikit-learn's DummyClassifier and trees, value_counts); the bundled datasets raise no warning
+about their data or split; the gate fails a leaky run with exit 3 and the finding in gates.xml."""
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn.metrics as skm
+from sklearn.dummy import DummyClassifier
+from sklearn.tree import DecisionTreeClassifier
+
+from conftest import check_user_error, cli, run_report
+from postreport.analyses.checks import (FEW_TEST_ROWS, WARNING, ChecksAnalysis as C, ChecksSettings, codes,
+                                        one_column_scores)
+from postreport.config import BootstrapConfig
+from postreport.errors import UserError
+
+CFG = SimpleNamespace(bootstrap=BootstrapConfig())
+
+
+def frame(rng, n, columns=4):
+    return pd.DataFrame(rng.normal(size=(n, columns)).round(3), columns=[f"x{i}" for i in range(columns)])
+
+
+def test_train_test_overlap_counts_the_test_rows_found_among_the_training_rows():
+    rng = np.random.default_rng(0)
+    train, fresh = frame(rng, 700), frame(rng, 210)
+    test = pd.concat([fresh, train.sample(90, random_state=1)], ignore_index=True)  # 30 % copied
+    data = SimpleNamespace(X_train=train, X_test=test, key_name="row", test_keys=None)
+    looked, finding = C._train_test_overlap(SimpleNamespace(data=data, cfg=CFG))
+    expected = len(test.merge(train.drop_duplicates(), how="inner"))  # pandas' own join on every column
+    assert finding is not None and finding.evidence["rows"] == expected == 90
+    assert finding.evidence["share_ci"][0] < 0.3 < finding.evidence["share_ci"][1]
+    _, clean = C._train_test_overlap(SimpleNamespace(data=SimpleNamespace(
+        X_train=train, X_test=fresh, key_name="row", test_keys=None), cfg=CFG))
+    assert clean is None
+
+
+def test_duplicate_test_rows_and_conflicting_training_labels_match_pandas():
+    rng = np.random.default_rng(1)
+    test = frame(rng, 200)
+    test = pd.concat([test, test.iloc[:20]], ignore_index=True)
+    _, finding = C._duplicate_rows(SimpleNamespace(data=SimpleNamespace(X_test=test)))
+    assert finding.evidence["rows"] == int(test.duplicated().sum()) == 20 and finding.severity == WARNING
+    assert C._duplicate_rows(SimpleNamespace(data=SimpleNamespace(X_test=test.iloc[:200])))[1] is None
+
+    train = frame(rng, 500)
+    y = pd.Series(rng.integers(0, 2, 500))
+    twins = pd.concat([train, train.iloc[:15]], ignore_index=True)
+    labels = pd.concat([y, 1 - y.iloc[:15]], ignore_index=True)  # the twins carry the other label
+    _, finding = C._conflicting_labels(SimpleNamespace(data=SimpleNamespace(X_train=twins, y_train=labels)))
+    both = pd.concat([twins, labels.rename("y")], axis=1)
+    expected = int(both.groupby(list(twins.columns))["y"].transform("nunique").gt(1).sum())
+    assert finding.evidence["rows"] == expected == 30 and finding.severity == WARNING
+    same = pd.concat([y, y.iloc[:15]], ignore_index=True)  # twins with the same label: nothing to say
+    assert C._conflicting_labels(SimpleNamespace(data=SimpleNamespace(X_train=twins, y_train=same)))[1] is None
+
+
+def test_a_two_percent_class_is_an_imbalance_and_a_five_row_class_is_underrepresented():
+    rng = np.random.default_rng(2)
+    y = pd.Series(np.where(rng.random(2000) < 0.02, "rare", "common"))
+    data = SimpleNamespace(task="binary", y_train=y.iloc[:1500], y_test=y.iloc[1500:], weights=None)
+    _, finding = C._class_imbalance(SimpleNamespace(data=data))
+    assert finding is not None and finding.evidence["shares"]["rare"] == pytest.approx(
+        y.value_counts(normalize=True)["rare"])
+    balanced = pd.Series(np.where(rng.random(2000) < 0.3, "a", "b"))
+    assert C._class_imbalance(SimpleNamespace(data=SimpleNamespace(
+        task="binary", y_train=balanced.iloc[:1500], y_test=balanced.iloc[1500:], weights=None)))[1] is None
+
+    labels = ["a", "b", "c"]
+    y_idx = np.r_[np.zeros(100, int), np.ones(100, int), np.full(5, 2)]
+    ctx = SimpleNamespace(data=SimpleNamespace(task="multiclass", labels=labels), cfg=CFG,
+                          encoded=SimpleNamespace(y_idx=y_idx, weight=None))
+    _, finding = C._underrepresented_classes(ctx)
+    assert [c["class"] for c in finding.evidence["classes"]] == ["c"] and finding.evidence["classes"][0][
+        "test_rows"] == 5
+    ctx.encoded.y_idx = np.r_[y_idx[:200], np.full(FEW_TEST_ROWS, 2)]
+    assert C._underrepresented_classes(ctx)[1] is None
+
+
+def test_a_search_that_ends_at_its_ranges_edge_is_said_and_constant_columns_are_useless():
+    param = lambda name, low, high, log: SimpleNamespace(name=name, low=low, high=high, log=log)  # noqa: E731
+    outcome = SimpleNamespace(params=[param("num_leaves", 7, 63, True), param("learning_rate", 0.01, 0.3, True)],
+                              best_params={"num_leaves": 63, "learning_rate": 0.05})
+    _, finding = C._search_edge(SimpleNamespace(tuning=outcome))
+    assert [e["parameter"] for e in finding.evidence["parameters"]] == ["num_leaves"]
+    outcome.best_params["num_leaves"] = 21
+    assert C._search_edge(SimpleNamespace(tuning=outcome))[1] is None
+
+    train = frame(np.random.default_rng(3), 50).assign(flat=1.0)
+    _, finding = C._useless_features(SimpleNamespace(data=SimpleNamespace(X_train=train)))
+    assert finding.evidence["columns"] == ["flat"]
+
+
+def test_one_column_scores_are_scikit_learns_trees_and_text_columns_count():
+    rng = np.random.default_rng(4)
+    X = pd.DataFrame({"x": rng.normal(size=400), "label_text": np.where(rng.random(400) < 0.5, "yes", "no")})
+    y = (X["label_text"] == "yes").astype(int).to_numpy().astype(str)
+    coded = codes(X)
+    scores = one_column_scores(coded[:300], y[:300], coded[300:], y[300:], False, 4, 0)
+    tree = DecisionTreeClassifier(max_leaf_nodes=4, random_state=0).fit(coded[:300, [0]], y[:300])
+    assert scores[0] == pytest.approx(np.mean(tree.predict(coded[300:, [0]]) == y[300:]))
+    assert scores[1] == 1.0  # the text column spells the label
+
+
+def test_ignoring_an_unknown_check_names_the_valid_ones():
+    with pytest.raises(UserError, match="target_leakage"):
+        ChecksSettings(ignore=["target_leak"])
+
+
+# ------------------------------------------------------------------------------------------ end to end (slow)
+
+def leaky_files(folder, rng):
+    """A column equal to the label with 1 % flipped (and its clean twin without it); labels shuffled against the
+    features (and the real ones)."""
+    n = 1500
+    X = frame(rng, n, 5)
+    y = (X["x0"] + rng.normal(size=n) > 0).astype(int)
+    leaky = X.assign(recorded_after=np.where(rng.random(n) < 0.01, 1 - y, y) + rng.normal(0, 0.05, n), y=y)
+    paths = {}
+    for name, table in (("leaky", leaky), ("clean", X.assign(y=y)),
+                        ("shuffled", X.assign(y=rng.permutation(y.to_numpy())))):
+        paths[name] = folder / f"{name}.csv"
+        table.to_csv(paths[name], index=False)
+    return paths
+
+
+def checks_of(tmp_path, path, extra=()):
+    result, out = run_report(tmp_path, ["data=file", f"data.path={path}", "data.target=y",
+                                        "report.analyses=[checks]", *extra])
+    return result, result.metrics["results"]["checks"], out
+
+
+@pytest.mark.slow
+def test_generated_faults_fire_with_evidence_and_their_clean_twins_do_not(tmp_path):
+    paths = leaky_files(tmp_path, np.random.default_rng(5))
+    _, leaky, _ = checks_of(tmp_path / "l", paths["leaky"])
+    leak = next(f for f in leaky["findings"] if f["id"] == "target_leakage")
+    assert leak["evidence"]["column"] == "recorded_after" and leak["severity"] == WARNING
+    assert leak["evidence"]["score_ci"][0] <= 0.99 <= leak["evidence"]["score_ci"][1] + 0.005  # 1 % flipped
+    _, clean, _ = checks_of(tmp_path / "c", paths["clean"])
+    assert not [f for f in clean["findings"] if f["severity"] == WARNING] and "target_leakage" in clean["ran"]
+
+    result, shuffled, out = checks_of(tmp_path / "s", paths["shuffled"])
+    base = next(f for f in shuffled["findings"] if f["id"] == "not_better_than_baseline")
+    rows = pd.read_parquet(out / "predictions.parquet")
+    table = pd.read_csv(paths["shuffled"])
+    train = table.drop(index=rows["row"].to_numpy())
+    dummy = DummyClassifier(strategy="prior").fit(np.zeros((len(train), 1)), train["y"])
+    expected = skm.log_loss(rows["y_true"], dummy.predict_proba(np.zeros((len(rows), 1))), labels=[0, 1])
+    assert base["evidence"]["dummy"] == pytest.approx(expected, rel=1e-6)
+    assert base["evidence"]["difference_ci"][0] <= 0
+    assert "not_better_than_baseline" not in {f["id"] for f in clean["findings"]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataset", ["breast_cancer", "wine", "digits", "diabetes"])
+def test_the_bundled_datasets_raise_no_warning_about_their_data_or_split(tmp_path, dataset):
+    result, _ = run_report(tmp_path, [f"data={dataset}", "report.analyses=[checks,metrics]"])
+    checks = result.metrics["results"]["checks"]
+    assert [f["id"] for f in checks["findings"] if f["severity"] == WARNING] == []
+    split = {"train_test_overlap", "duplicate_rows", "conflicting_labels", "not_better_than_baseline"}
+    assert split | ({"target_leakage"} if dataset != "digits" else set()) <= set(checks["ran"])
+
+
+@pytest.mark.slow
+def test_the_gate_fails_a_leaky_run_with_exit_3_and_the_finding_in_gates_xml(tmp_path):
+    paths = leaky_files(tmp_path, np.random.default_rng(6))
+    done = cli(["data=file", f"data.path={paths['leaky']}", "data.target=y", "report.analyses=[checks,metrics]",
+                "report.formats=[json,junit]", "+gates={checks_warnings: {max: 0}}"], tmp_path)
+    assert done.returncode == 3, done.stderr
+    assert "check target_leakage: column 'recorded_after'" in (tmp_path / "out" / "postreport.log").read_text()
+    xml = (tmp_path / "out" / "gates.xml").read_text()
+    assert "checks_warnings" in xml and "failure" in xml
+    silenced = cli(["data=file", f"data.path={paths['leaky']}", "data.target=y", "report.analyses=[checks]",
+                    "report.formats=[json]", "+gates={checks_warnings: {max: 0}}",
+                    "analyses.checks.ignore=[target_leakage]"], tmp_path)
+    doc = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert silenced.returncode == 0, silenced.stderr
+    assert doc["results"]["checks"]["ignored"] == ["target_leakage"]
+    check_user_error(cli(["analyses.checks.ignore=[leak]", "report.formats=[json]"], tmp_path), "analyses.checks")
