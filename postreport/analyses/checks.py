@@ -18,7 +18,11 @@ import pandas as pd
 
 from postreport.analyses.base import Analysis
 from postreport.errors import UserError
+from postreport.planning.costs import row_mean_seconds
+from postreport.planning.plan import Step
 from postreport.report.model import Note, Paragraph, Table
+from postreport.stats.bootstrap import intervals_on
+from postreport.stats.metrics import candidate_metrics, label
 from postreport.stats.paired import row_mean_interval
 from postreport.stats.proportions import wilson, z_for
 from postreport.stats.sampling import sample_rows
@@ -29,15 +33,21 @@ LEAK_SCORE = 0.98  # one column alone: accuracy (classification) or R² (regress
 LEAK_LOWER = 0.95  # and the accuracy's interval above this (R²: the point alone)
 OVERLAP_SHARE = 0.01  # test rows that are training rows: a warning from this share (and at least OVERLAP_ROWS)
 OVERLAP_ROWS = 3
+TIME_SHARE = 0.1  # test rows dated within the training period: a warning from this share
 DUPLICATE_SHARE = 0.05  # identical test rows: a warning from this share
 CONFLICT_SHARE = 0.01  # training rows whose twins carry another label: a warning from this share
-MINORITY_SHARE = 0.05  # the smallest class's share of the rows: a warning below it
+MINORITY_SHARE = 0.05  # the smallest class's share of the rows: a warning below it, and below
+EVEN_FRACTION = 0.25  # this fraction of an even share (1 / classes): 30 even classes hold 3.3 % each
 FEW_TEST_ROWS = 10  # a class with fewer test rows: its per-class numbers have intervals wider than about 0.5
 TARGET_WIDTH = 0.1  # the interval width a class's recall would need these rows for
 EDGE = 0.02  # a tuned parameter within this share of its range (log scale for log ranges) of an end
 MAX_ROWS = 20000  # training rows the one-column models and the dummy learn from (a seeded sample above)
 MAX_COLUMNS = 500  # columns the leakage check fits a one-column model for (the first ones)
-CHECKS = ("target_leakage", "train_test_overlap", "duplicate_rows", "conflicting_labels", "not_better_than_baseline",
+CHECK_SECONDS = 0.1  # the section's fixed cost (scikit-learn's trees and dummies loaded)
+TREE_SECONDS = 4e-4  # a one-column tree: fixed, and per training row (x (1 + classes / 25))
+TREE_SECONDS_PER_ROW = 7e-7
+HASH_SECONDS_PER_CELL = 3e-8  # hashing the rows' values, per row and column
+CHECKS = ("target_leakage", "train_test_overlap", "time_overlap", "duplicate_rows", "conflicting_labels", "not_better_than_baseline",
           "class_imbalance", "underrepresented_classes", "useless_features", "untuned_model", "search_edge",
           "scores_not_probabilities")
 RULES = {
@@ -46,12 +56,16 @@ RULES = {
                       "rows",
     "train_test_overlap": f"at least {OVERLAP_ROWS} and {OVERLAP_SHARE:.0%} of the test rows have a training row with the "
                           "same features (or the same data.id)",
+    "time_overlap": f"at least {TIME_SHARE:.0%} of the test rows are dated within the training rows' dates (a date "
+                    "column: its days): a random split of data ordered in time",
     "duplicate_rows": f"at least {DUPLICATE_SHARE:.0%} of the test rows repeat another test row's features",
     "conflicting_labels": f"at least {CONFLICT_SHARE:.0%} of the training rows share their features with a training row "
                           "of another label",
-    "not_better_than_baseline": "the paired interval of (the dummy's loss - the model's) per test row does not lie "
-                                "above 0 (log loss with probabilities, else 0/1 error; absolute error for regression)",
-    "class_imbalance": f"the smallest class holds less than {MINORITY_SHARE:.0%} of the rows",
+    "not_better_than_baseline": "the model's ROC AUC interval does not lie above a dummy's 0.5 (without scores: its "
+                                "balanced accuracy's above 1 / classes); regression: the paired interval of the "
+                                "dummy's minus the model's absolute error per test row does not lie above 0",
+    "class_imbalance": f"the smallest class holds less than {MINORITY_SHARE:.0%} of the rows and less than "
+                       f"{EVEN_FRACTION:g} of an even share (1 / classes)",
     "underrepresented_classes": f"a class has fewer than {FEW_TEST_ROWS} test rows",
     "useless_features": "a column holds one value on every training row (information)",
     "untuned_model": "the model's configured parameters were used without a search (information)",
@@ -160,6 +174,18 @@ class ChecksAnalysis(Analysis):
     def offers_gate(self, name: str) -> bool:
         return name == "checks_warnings"
 
+    def plan(self, plan, settings) -> list:
+        """The one-column trees (per column and training row, more leaves with more classes), the rows' hashes and
+        the dummy's paired interval (measured on bench/bench_plan.py's data: 300,000 x 20 about 1.0 s)."""
+        s, b = plan.shape, plan.cfg.bootstrap
+        rows = min(s.n_train, MAX_ROWS)
+        columns = 0 if s.image_pixels else min(s.n_features, MAX_COLUMNS)
+        seconds = (CHECK_SECONDS + columns * (TREE_SECONDS + TREE_SECONDS_PER_ROW * rows * (1 + s.n_classes / 25))
+                   + HASH_SECONDS_PER_CELL * (s.n_train + s.n_test) * max(s.n_features, 1)
+                   + (row_mean_seconds(min(s.n_test, b.max_exact_rows), b.resamples) if s.n_train else 0.0))
+        return [Step("checks", f"one-column models of {columns} column(s) on {rows:,} training rows, row hashes, "
+                     "the dummy baseline", seconds, rows=rows)]
+
     def compute(self, ctx, settings: ChecksSettings) -> ChecksResult:
         result = ChecksResult(ignored=list(settings.ignore))
         data = ctx.data
@@ -168,7 +194,7 @@ class ChecksAnalysis(Analysis):
             if check in settings.ignore:
                 continue
             method = getattr(self, "_" + check)
-            needs_train = check in ("target_leakage", "train_test_overlap", "conflicting_labels",
+            needs_train = check in ("target_leakage", "train_test_overlap", "time_overlap", "conflicting_labels",
                                     "not_better_than_baseline", "useless_features")
             if needs_train and not train:
                 result.skipped.append((check, "no training rows (logged predictions, or a model from a file): it "
@@ -264,6 +290,41 @@ class ChecksAnalysis(Analysis):
                                "by entity, data.id), then drop the shared rows from the test set.")
 
     @staticmethod
+    def _time_overlap(ctx):
+        data = ctx.data
+
+        def days(frame, column):
+            parts = {k: frame.get(f"{column}.{k}") for k in ("year", "month", "day")}
+            if any(v is None for v in parts.values()):
+                return None
+            return pd.to_datetime(pd.DataFrame(parts), errors="coerce")
+
+        dated = [(c, days(data.X_train, c), days(data.X_test, c)) for c in data.dates]
+        dated = [(c, a, b) for c, a, b in dated if a is not None and b is not None and a.notna().any()]
+        if not dated:
+            return "no date column among the features"
+        looked, worst = [], None
+        for column, train, test in dated:
+            start, end = train.min(), train.max()
+            inside = test.between(start, end)
+            share = float(inside.mean())
+            looked.append(f"{column!r}: training {start:%Y-%m-%d} to {end:%Y-%m-%d}, {share:.0%} of the test rows "
+                          "within")
+            if share >= TIME_SHARE and (worst is None or share > worst[1]):
+                worst = (column, share, int(inside.sum()), start, end, test.min(), test.max())
+        if worst is None:
+            return "; ".join(looked), None
+        column, share, count, start, end, first, last = worst
+        n = data.n_test
+        return "; ".join(looked), Finding(
+            "time_overlap", WARNING, f"{share:.0%} of the test rows fall within the training rows' dates ({column!r})",
+            {"column": column, "training": [f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}"],
+             "test": [f"{first:%Y-%m-%d}", f"{last:%Y-%m-%d}"], "share": share,
+             "share_ci": wilson(count, n, z_for(ctx.cfg.bootstrap.level))},
+            "A random split of data ordered in time lets the model learn from the future of the rows it is tested "
+            "on: test on the rows after a cut-off date (data.test_path), as the model will be used.")
+
+    @staticmethod
     def _duplicate_rows(ctx):
         data = ctx.data
         keys = row_keys(data.X_test)
@@ -297,50 +358,44 @@ class ChecksAnalysis(Analysis):
 
     @staticmethod
     def _not_better_than_baseline(ctx):
-        from sklearn.dummy import DummyClassifier, DummyRegressor
-
+        """Classification: the dummy (the training rows' class shares, scikit-learn's DummyClassifier(prior)) gives
+        every row the same scores, so its ROC AUC is exactly 0.5 (without scores: its balanced accuracy exactly
+        1 / classes, always the majority class): the model's interval from the metrics section against that value.
+        Regression: the paired interval of the dummy's (the training mean) minus the model's absolute error per row."""
         data, pred, boot = ctx.data, ctx.predictions, ctx.cfg.bootstrap
-        rows = sample_rows(data.n_train, MAX_ROWS, ctx.seed)
-        X_dummy = np.zeros((len(rows), 1))
+        if not intervals_on(boot):
+            return "bootstrap.resamples=0: no interval to judge the difference on"
         if data.task == "regression":
             y = data.y_test.to_numpy(dtype=float)
-            dummy = DummyRegressor().fit(X_dummy, data.y_train.to_numpy(dtype=float)[rows])
-            base = np.full(len(y), float(dummy.constant_.ravel()[0]))
+            rows = sample_rows(data.n_train, MAX_ROWS, ctx.seed)
+            mean = float(data.y_train.to_numpy(dtype=float)[rows].mean())
             # absolute error: squared errors' heavy tails leave the interval too wide to judge on small test sets
             # (diabetes, 111 test rows, R² 0.20: squared-error difference [-431, 2445], absolute [1.2, 19.1])
-            model_loss, dummy_loss, loss = np.abs(y - pred.y_pred.astype(float)), np.abs(y - base), "absolute error"
+            model_loss, dummy_loss = np.abs(y - pred.y_pred.astype(float)), np.abs(y - mean)
+            ci = row_mean_interval(dummy_loss - model_loss, boot, ctx.bootstrap_seed)
+            metric, model, dummy = "mae", float(model_loss.mean()), float(dummy_loss.mean())
+            difference, difference_ci = dummy - model, ci
+            looked = "per test row, the absolute error of a dummy (the training rows' mean) minus the model's"
         else:
-            enc = ctx.encoded
-            y_train = data.y_train.to_numpy()[rows]
-            prior = np.array([np.mean(y_train == label) for label in data.labels])
-            if enc.proba is not None and pred.probabilities:
-                eps = 1e-15
-                own = np.clip(enc.proba[np.arange(len(enc.y_idx)), np.clip(enc.y_idx, 0, enc.proba.shape[1] - 1)],
-                              eps, 1)
-                model_loss = -np.log(own)
-                dummy_loss = -np.log(np.clip(prior[np.clip(enc.y_idx, 0, len(prior) - 1)], eps, 1))
-                loss = "log loss"
-            else:
-                majority = int(np.argmax(prior))
-                model_loss = (enc.y_idx != enc.pred_idx).astype(float)
-                dummy_loss = (enc.y_idx != majority).astype(float)
-                loss = "0/1 error"
-            DummyClassifier(strategy="prior").fit(X_dummy, y_train)  # the same baseline as scikit-learn's
-        gain = dummy_loss - model_loss
-        ci = row_mean_interval(gain, boot, ctx.bootstrap_seed)
-        looked = (f"per test row, the {loss} of a dummy (the training rows' "
-                  f"{'mean' if data.task == 'regression' else 'class shares'}) minus the model's")
-        evidence = {"loss": loss, "model": float(model_loss.mean()), "dummy": float(dummy_loss.mean()),
-                    "difference": float(gain.mean()), "difference_ci": ci}
-        if ci is None:
-            return "bootstrap.resamples=0: no interval to judge the difference on"
-        looked += f": {gain.mean():.4g} [{ci[0]:.4g}, {ci[1]:.4g}]"
-        if ci[0] > 0:
+            result = candidate_metrics(ctx, ctx.model)
+            metric = "roc_auc" if result.values.get("roc_auc") is not None else "balanced_accuracy"
+            model, ci = result.values.get(metric), result.ci.get(metric)
+            if model is None or ci is None:
+                return f"the model's {metric} has no interval"
+            dummy = 0.5 if metric == "roc_auc" else 1 / len(data.labels)
+            difference, difference_ci = model - dummy, [ci[0] - dummy, ci[1] - dummy]
+            looked = (f"the model's {label(metric)} against a dummy's (the training rows' class shares: "
+                      f"{dummy:.3g})")
+        looked += f": difference {difference:.4g} [{difference_ci[0]:.4g}, {difference_ci[1]:.4g}]"
+        if difference_ci[0] > 0:
             return looked, None
+        evidence = {"metric": metric, "model": model, "model_ci": None if data.task == "regression" else ci,
+                    "dummy": dummy, "difference": difference, "difference_ci": difference_ci}
         return looked, Finding("not_better_than_baseline", WARNING, f"the model is not clearly better than a dummy "
-                               f"(its {loss} lower by {gain.mean():.3g} [{ci[0]:.3g}, {ci[1]:.3g}] a row)",
-                               evidence, "The model's test loss is not clearly below that of predicting the training "
-                               "rows' " + ("mean" if data.task == "regression" else "class shares") + ": check the "
+                               f"({label(metric)}: {difference:+.3g} [{difference_ci[0]:+.3g}, "
+                               f"{difference_ci[1]:+.3g}] against the dummy's)", evidence,
+                               "The model does not clearly beat predicting the training rows' "
+                               + ("mean" if data.task == "regression" else "class shares") + ": check the "
                                "features reach the model, and the labels are the right ones.")
 
     @staticmethod
@@ -354,7 +409,7 @@ class ChecksAnalysis(Analysis):
                   else y.astype(str).value_counts())
         shares = (counts / counts.sum()).sort_values()
         looked = f"the class shares of the {int(counts.sum()):,} labelled rows; the smallest {shares.iloc[0]:.1%}"
-        if shares.iloc[0] >= MINORITY_SHARE:
+        if shares.iloc[0] >= min(MINORITY_SHARE, EVEN_FRACTION / len(shares)):
             return looked, None
         return looked, Finding("class_imbalance", WARNING,
                                f"class {shares.index[0]!r} is {shares.iloc[0]:.1%} of the rows",
@@ -371,16 +426,15 @@ class ChecksAnalysis(Analysis):
         w = np.ones(len(enc.y_idx)) if enc.weight is None else enc.weight
         counts = np.bincount(enc.y_idx[enc.y_idx >= 0], w[enc.y_idx >= 0], minlength=len(data.labels))
         z = z_for(ctx.cfg.bootstrap.level)
-        few = [(str(label), int(c)) for label, c in zip(data.labels, counts) if c < FEW_TEST_ROWS]
+        few = [(str(name), int(c)) for name, c in zip(data.labels, counts) if c < FEW_TEST_ROWS]
         looked = f"test rows per class: the fewest {int(counts.min()):,}"
         if not few:
             return looked, None
         needed = math.ceil((z / TARGET_WIDTH) ** 2)  # a proportion near 0.5 needs this many for a width of 0.1
         detail = []
-        for label, c in few:
-            right = c // 2
-            low, high = wilson(right, c, z) if c else (0.0, 1.0)
-            detail.append({"class": label, "test_rows": c, "interval_width_at_half": high - low,
+        for name, c in few:
+            low, high = wilson(c // 2, c, z) if c else (0.0, 1.0)
+            detail.append({"class": name, "test_rows": c, "interval_width_at_half": high - low,
                            "rows_for_width": needed})
         return looked, Finding("underrepresented_classes", WARNING,
                                f"{len(few)} class(es) with fewer than {FEW_TEST_ROWS} test rows",

@@ -66,6 +66,9 @@ def test_a_two_percent_class_is_an_imbalance_and_a_five_row_class_is_underrepres
     _, finding = C._class_imbalance(SimpleNamespace(data=data))
     assert finding is not None and finding.evidence["shares"]["rare"] == pytest.approx(
         y.value_counts(normalize=True)["rare"])
+    even = pd.Series(np.arange(3000) % 30).astype(str)  # 30 even classes hold 3.3 % each: no imbalance
+    assert C._class_imbalance(SimpleNamespace(data=SimpleNamespace(
+        task="multiclass", y_train=even.iloc[:2000], y_test=even.iloc[2000:], weights=None)))[1] is None
     balanced = pd.Series(np.where(rng.random(2000) < 0.3, "a", "b"))
     assert C._class_imbalance(SimpleNamespace(data=SimpleNamespace(
         task="binary", y_train=balanced.iloc[:1500], y_test=balanced.iloc[1500:], weights=None)))[1] is None
@@ -150,10 +153,32 @@ def test_generated_faults_fire_with_evidence_and_their_clean_twins_do_not(tmp_pa
     table = pd.read_csv(paths["shuffled"])
     train = table.drop(index=rows["row"].to_numpy())
     dummy = DummyClassifier(strategy="prior").fit(np.zeros((len(train), 1)), train["y"])
-    expected = skm.log_loss(rows["y_true"], dummy.predict_proba(np.zeros((len(rows), 1))), labels=[0, 1])
-    assert base["evidence"]["dummy"] == pytest.approx(expected, rel=1e-6)
+    assert base["evidence"]["metric"] == "roc_auc"
+    assert base["evidence"]["dummy"] == skm.roc_auc_score(rows["y_true"], dummy.predict_proba(
+        np.zeros((len(rows), 1)))[:, 1]) == 0.5
+    score = [c for c in rows.columns if c.startswith("score")][-1]
+    assert base["evidence"]["model"] == pytest.approx(skm.roc_auc_score(rows["y_true"], rows[score]))
     assert base["evidence"]["difference_ci"][0] <= 0
     assert "not_better_than_baseline" not in {f["id"] for f in clean["findings"]}
+
+
+@pytest.mark.slow
+def test_a_dated_table_split_at_random_overlaps_in_time_and_a_split_at_a_date_does_not(tmp_path):
+    rng = np.random.default_rng(7)
+    n = 1200
+    table = frame(rng, n, 3).assign(when=pd.date_range("2025-01-01", periods=n, freq="6h").strftime("%Y-%m-%d %H:%M"))
+    table["y"] = (table["x0"] + rng.normal(size=n) > 0).astype(int)
+    table.to_csv(tmp_path / "all.csv", index=False)
+    table.iloc[:900].to_csv(tmp_path / "before.csv", index=False)
+    table.iloc[900:].to_csv(tmp_path / "after.csv", index=False)
+    _, mixed, out = checks_of(tmp_path / "r", tmp_path / "all.csv")
+    found = next(f for f in mixed["findings"] if f["id"] == "time_overlap")
+    test_rows = table.iloc[pd.read_parquet(out / "predictions.parquet")["row"].to_numpy()]
+    train_days = pd.to_datetime(table.drop(index=test_rows.index)["when"]).dt.normalize()
+    inside = pd.to_datetime(test_rows["when"]).dt.normalize().between(train_days.min(), train_days.max()).mean()
+    assert found["evidence"]["share"] == pytest.approx(inside) and inside > 0.9
+    _, split, _ = checks_of(tmp_path / "t", tmp_path / "before.csv", [f"data.test_path={tmp_path / 'after.csv'}"])
+    assert "time_overlap" in split["ran"] and "time_overlap" not in {f["id"] for f in split["findings"]}
 
 
 @pytest.mark.slow

@@ -1,0 +1,77 @@
+"""False alarms of the checks section (issue 39): which checks fire on data that has nothing wrong with it (the
+bundled datasets, and generated ones with a realistic shape: 30 classes, 300,000 rows, 200 columns, a regression with
+heavy-tailed noise, a dated table split at a date), and what each faulty twin raises. A warning on a clean case is a
+bug; information ("untuned_model", "search_edge", "useless_features") is not a warning.
+
+    python bench/bench_checks.py [--folder /tmp/bench_checks]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_plan import make_data  # noqa: E402
+
+
+def generated(folder: Path) -> dict:
+    """name -> (overrides, clean?)."""
+    rng = np.random.default_rng(1)
+    files = make_data(folder)
+    cases = {name: (["data=file", f"data.path={path}", "data.target=y"], True) for name, path in files.items()}
+    n = 3000
+    X = pd.DataFrame(rng.normal(size=(n, 6)), columns=[f"x{i}" for i in range(6)])
+    y = X["x0"] * 3 + X["x1"] + rng.standard_t(3, n) * 2
+    X.assign(y=y).to_csv(folder / "heavy.csv", index=False)
+    cases["regression, t(3) noise"] = (["data=file", f"data.path={folder / 'heavy.csv'}", "data.target=y"], True)
+    dated = X.assign(when=pd.date_range("2024-01-01", periods=n, freq="3h").strftime("%Y-%m-%d %H:%M"),
+                     y=(X["x0"] + rng.normal(size=n) > 0).astype(int))
+    dated.iloc[:2250].to_csv(folder / "before.csv", index=False)
+    dated.iloc[2250:].to_csv(folder / "after.csv", index=False)
+    dated.to_csv(folder / "dated.csv", index=False)
+    cases["dated, split at a date"] = (["data=file", f"data.path={folder / 'before.csv'}",
+                                        f"data.test_path={folder / 'after.csv'}", "data.target=y"], True)
+    cases["dated, split at random (fault)"] = (["data=file", f"data.path={folder / 'dated.csv'}", "data.target=y"],
+                                               False)
+    leak = X.assign(y=(X["x0"] + rng.normal(size=n) > 0).astype(int))
+    leak["noted_after"] = np.where(rng.random(n) < 0.01, 1 - leak["y"], leak["y"])
+    leak.to_csv(folder / "leak.csv", index=False)
+    cases["label copy, 1 % flipped (fault)"] = (["data=file", f"data.path={folder / 'leak.csv'}", "data.target=y"],
+                                                False)
+    shuffled = X.assign(y=rng.permutation((X["x0"] > 0).astype(int).to_numpy()))
+    shuffled.to_csv(folder / "shuffled.csv", index=False)
+    cases["labels shuffled (fault)"] = (["data=file", f"data.path={folder / 'shuffled.csv'}", "data.target=y"], False)
+    return cases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--folder", default="/tmp/bench_checks")
+    args = parser.parse_args()
+    folder = Path(args.folder)
+    cases = {f"data={d}": ([f"data={d}"], True) for d in ("breast_cancer", "wine", "digits", "diabetes", "iris")}
+    cases.update(generated(folder / "data"))
+    print("| case | warnings | information | seconds (checks) |")
+    print("|---|---|---|---:|")
+    for i, (name, (overrides, clean)) in enumerate(cases.items()):
+        out = folder / f"run{i}"
+        subprocess.run([sys.executable, "-m", "postreport.cli", *overrides, "report.analyses=[checks,metrics]",
+                        "report.formats=[json]", f"hydra.run.dir={out}"], capture_output=True, text=True)
+        doc = json.loads((out / "metrics.json").read_text())
+        checks = doc["results"]["checks"]
+        warn = [f["id"] for f in checks["findings"] if f["severity"] == "warning"]
+        info = [f["id"] for f in checks["findings"] if f["severity"] != "warning"]
+        seconds = next(s["seconds"] for s in doc["sections"] if s["name"] == "checks")
+        mark = " **false alarm**" if clean and warn else ""
+        print(f"| {name} | {', '.join(warn) or '-'}{mark} | {', '.join(info) or '-'} | {seconds:.2f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
