@@ -21,11 +21,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_plan import make_data  # noqa: E402
 
 
+EXPECTED: dict = {}  # case -> warnings that are true of a clean case's data (not false alarms)
+
+
 def generated(folder: Path) -> dict:
     """name -> (overrides, clean?)."""
     rng = np.random.default_rng(1)
     files = make_data(folder)
     cases = {name: (["data=file", f"data.path={path}", "data.target=y"], True) for name, path in files.items()}
+    # c30's classes come from random logits: class_10 holds 34 of the 6,000 rows, 8 of the test rows (true findings)
+    EXPECTED["c30"] = {"class_imbalance", "underrepresented_classes"}
     n = 3000
     X = pd.DataFrame(rng.normal(size=(n, 6)), columns=[f"x{i}" for i in range(6)])
     y = X["x0"] * 3 + X["x1"] + rng.standard_t(3, n) * 2
@@ -69,7 +74,7 @@ def main() -> None:
         warn = [f["id"] for f in checks["findings"] if f["severity"] == "warning"]
         info = [f["id"] for f in checks["findings"] if f["severity"] != "warning"]
         seconds = next(s["seconds"] for s in doc["sections"] if s["name"] == "checks")
-        mark = " **false alarm**" if clean and warn else ""
+        mark = " **false alarm**" if clean and set(warn) - EXPECTED.get(name, set()) else ""
         print(f"| {name} | {', '.join(warn) or '-'}{mark} | {', '.join(info) or '-'} | {seconds:.2f} |", flush=True)
 
 

@@ -5,7 +5,8 @@ constant columns, untuned defaults, a search that stopped at its range's edge, s
 Each check looks at what the run has (logged predictions have no training rows: the checks that need them are
 listed as skipped, with the reason) and says what it looked at whether or not it finds something. A finding is a
 warning when the experiment's numbers cannot be trusted as they stand, information otherwise; its evidence carries
-the numbers it rests on, with intervals where one applies, and the rule it was judged by (RULES)."""
+the numbers it rests on, with intervals where one applies, and the rule it was judged by (RULES). Over- and
+underfitting are information: the test rows' numbers stay honest, they say how the model could do better."""
 from __future__ import annotations
 
 import logging
@@ -24,7 +25,7 @@ from postreport.report.model import Note, Paragraph, Table
 from postreport.stats.bootstrap import intervals_on
 from postreport.stats.metrics import candidate_metrics, label
 from postreport.stats.paired import row_mean_interval
-from postreport.stats.proportions import wilson, z_for
+from postreport.stats.proportions import newcombe, wilson, z_for
 from postreport.stats.sampling import sample_rows
 
 log = logging.getLogger("postreport")
@@ -36,6 +37,9 @@ OVERLAP_ROWS = 3
 TIME_SHARE = 0.1  # test rows dated within the training period: a warning from this share
 DUPLICATE_SHARE = 0.05  # identical test rows: a warning from this share
 CONFLICT_SHARE = 0.01  # training rows whose twins carry another label: a warning from this share
+OVERFIT_ACCURACY = 0.03  # train minus test accuracy: overfitting when the gap's interval lies above this
+OVERFIT_R2 = 0.1  # and R² for regression
+UNDERFIT_R2 = 0.05  # regression: a training R² under this has learnt almost nothing
 MINORITY_SHARE = 0.05  # the smallest class's share of the rows: a warning below it, and below
 EVEN_FRACTION = 0.25  # this fraction of an even share (1 / classes): 30 even classes hold 3.3 % each
 FEW_TEST_ROWS = 10  # a class with fewer test rows: its per-class numbers have intervals wider than about 0.5
@@ -48,7 +52,7 @@ TREE_SECONDS = 4e-4  # a one-column tree: fixed, and per training row (x (1 + cl
 TREE_SECONDS_PER_ROW = 7e-7
 HASH_SECONDS_PER_CELL = 3e-8  # hashing the rows' values, per row and column
 CHECKS = ("target_leakage", "train_test_overlap", "time_overlap", "duplicate_rows", "conflicting_labels", "not_better_than_baseline",
-          "class_imbalance", "underrepresented_classes", "useless_features", "untuned_model", "search_edge",
+          "overfitting", "underfitting", "class_imbalance", "underrepresented_classes", "useless_features", "untuned_model", "search_edge",
           "scores_not_probabilities")
 RULES = {
     "target_leakage": f"one column alone, in a small tree fitted on the training rows, reaches accuracy >= "
@@ -64,6 +68,10 @@ RULES = {
     "not_better_than_baseline": "the model's ROC AUC interval does not lie above a dummy's 0.5 (without scores: its "
                                 "balanced accuracy's above 1 / classes); regression: the paired interval of the "
                                 "dummy's minus the model's absolute error per test row does not lie above 0",
+    "overfitting": f"the model's score on (a seeded sample of) its training rows beats its test score by more than "
+                   f"{OVERFIT_ACCURACY} accuracy (regression: {OVERFIT_R2} R²), the interval of the gap wholly above",
+    "underfitting": f"on its own training rows the model is not above a dummy: accuracy's interval reaches the "
+                    f"majority class's share (regression: R² under {UNDERFIT_R2})",
     "class_imbalance": f"the smallest class holds less than {MINORITY_SHARE:.0%} of the rows and less than "
                        f"{EVEN_FRACTION:g} of an even share (1 / classes)",
     "underrepresented_classes": f"a class has fewer than {FEW_TEST_ROWS} test rows",
@@ -182,7 +190,9 @@ class ChecksAnalysis(Analysis):
         columns = 0 if s.image_pixels else min(s.n_features, MAX_COLUMNS)
         seconds = (CHECK_SECONDS + columns * (TREE_SECONDS + TREE_SECONDS_PER_ROW * rows * (1 + s.n_classes / 25))
                    + HASH_SECONDS_PER_CELL * (s.n_train + s.n_test) * max(s.n_features, 1)
-                   + (row_mean_seconds(min(s.n_test, b.max_exact_rows), b.resamples) if s.n_train else 0.0))
+                   + (row_mean_seconds(min(s.n_test, b.max_exact_rows), b.resamples) if s.n_train else 0.0)
+                   + (plan.cost.predict_seconds(rows, s.n_features, s.n_classes) if plan.queried and s.n_train
+                      else 0.0))  # the training rows' predictions (overfitting)
         return [Step("checks", f"one-column models of {columns} column(s) on {rows:,} training rows, row hashes, "
                      "the dummy baseline", seconds, rows=rows)]
 
@@ -195,7 +205,7 @@ class ChecksAnalysis(Analysis):
                 continue
             method = getattr(self, "_" + check)
             needs_train = check in ("target_leakage", "train_test_overlap", "time_overlap", "conflicting_labels",
-                                    "not_better_than_baseline", "useless_features")
+                                    "not_better_than_baseline", "useless_features", "overfitting", "underfitting")
             if needs_train and not train:
                 result.skipped.append((check, "no training rows (logged predictions, or a model from a file): it "
                                               "compares the test rows with the rows the model learnt from"))
@@ -397,6 +407,80 @@ class ChecksAnalysis(Analysis):
                                "The model does not clearly beat predicting the training rows' "
                                + ("mean" if data.task == "regression" else "class shares") + ": check the "
                                "features reach the model, and the labels are the right ones.")
+
+    @staticmethod
+    def _fit(ctx):
+        """(train score, its sample's rows, test score, the test score's interval, metric) of the configured model:
+        accuracy for classes, R² for regression; the training rows' predictions made once (a seeded sample)."""
+        data = ctx.data
+
+        def compute():
+            rows = sample_rows(data.n_train, MAX_ROWS, ctx.seed)
+            predicted = np.asarray(ctx.model.estimator.predict(data.X_train.iloc[rows]))
+            truth = data.y_train.to_numpy()[rows]
+            if data.task == "regression":
+                truth, predicted = truth.astype(float), predicted.astype(float)
+                total = float(np.sum((truth - truth.mean()) ** 2))
+                return 1 - float(np.sum((truth - predicted) ** 2)) / total if total > 0 else None, len(rows)
+            return float(np.mean(predicted.astype(str) == truth.astype(str))), len(rows)
+
+        train, m = ctx.shared(("checks: training rows' score",), compute)
+        result = candidate_metrics(ctx, ctx.model)
+        metric = "r2" if data.task == "regression" else "accuracy"
+        return train, m, result.values.get(metric), result.ci.get(metric), metric
+
+    @staticmethod
+    def _overfitting(ctx):
+        if ctx.model.estimator is None:
+            return "no model to query on its training rows"
+        train, m, test, ci, metric = ChecksAnalysis._fit(ctx)
+        if train is None or test is None:
+            return f"the {metric} is undefined here"
+        n, z = ctx.data.n_test, z_for(ctx.cfg.bootstrap.level)
+        if metric == "accuracy":
+            gap_ci = newcombe(train * m, m, test * n, n, z)
+            tolerance = OVERFIT_ACCURACY
+        else:
+            if ci is None:
+                return "no interval of the test R²"
+            gap_ci = [train - ci[1], train - ci[0]]  # the test score's spread (the training sample's is far smaller)
+            tolerance = OVERFIT_R2
+        gap = train - test
+        looked = (f"{label(metric)} on {m:,} training rows {train:.3f} against {test:.3f} on the test rows: gap "
+                  f"{gap:.3f} [{gap_ci[0]:.3f}, {gap_ci[1]:.3f}]")
+        if gap_ci[0] <= tolerance:
+            return looked, None
+        return looked, Finding("overfitting", INFO, f"the model fits its training rows far better than the test rows "
+                               f"({label(metric)} {train:.3f} against {test:.3f})",
+                               {"metric": metric, "train": train, "train_rows": m, "test": test, "test_ci": ci,
+                                "gap": gap, "gap_ci": gap_ci, "tolerance": tolerance},
+                               "The model memorises its training rows: regularise it (fewer or shallower trees, "
+                               "larger leaves, tuning=optuna), or give it more rows.")
+
+    @staticmethod
+    def _underfitting(ctx):
+        if ctx.model.estimator is None:
+            return "no model to query on its training rows"
+        data = ctx.data
+        train, m, _, _, metric = ChecksAnalysis._fit(ctx)
+        if train is None:
+            return f"the {metric} is undefined here"
+        if metric == "accuracy":
+            majority = float(data.y_train.astype(str).value_counts(normalize=True).iloc[0])
+            ci = wilson(train * m, m, z_for(ctx.cfg.bootstrap.level))
+            looked = (f"accuracy on {m:,} training rows {train:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] against the majority "
+                      f"class's share {majority:.3f}")
+            under = ci[0] <= majority
+            evidence = {"metric": metric, "train": train, "train_ci": ci, "dummy": majority}
+        else:
+            looked = f"R² on {m:,} training rows {train:.3f}"
+            under = train < UNDERFIT_R2
+            evidence = {"metric": metric, "train": train, "dummy": 0.0}
+        if not under:
+            return looked, None
+        return looked, Finding("underfitting", INFO, "the model does no better than a dummy on its own training rows",
+                               evidence, "A model that cannot fit the rows it learnt from is too constrained, or "
+                               "its features carry nothing about the label: loosen it, or check the features.")
 
     @staticmethod
     def _class_imbalance(ctx):

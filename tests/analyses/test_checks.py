@@ -160,6 +160,12 @@ def test_generated_faults_fire_with_evidence_and_their_clean_twins_do_not(tmp_pa
     assert base["evidence"]["model"] == pytest.approx(skm.roc_auc_score(rows["y_true"], rows[score]))
     assert base["evidence"]["difference_ci"][0] <= 0
     assert "not_better_than_baseline" not in {f["id"] for f in clean["findings"]}
+    assert "underfitting" in clean["ran"] and "underfitting" not in {f["id"] for f in clean["findings"]}
+    _, stiff, _ = checks_of(tmp_path / "u", paths["clean"], ["model.params.n_estimators=1",
+                                                              "model.params.learning_rate=0.0001"])
+    under = next(f for f in stiff["findings"] if f["id"] == "underfitting")["evidence"]
+    assert under["train_ci"][0] <= under["dummy"] and 0.5 < under["dummy"] < 0.6  # y = x0 + noise > 0: about half
+
 
 
 @pytest.mark.slow
@@ -186,7 +192,14 @@ def test_a_dated_table_split_at_random_overlaps_in_time_and_a_split_at_a_date_do
 def test_the_bundled_datasets_raise_no_warning_about_their_data_or_split(tmp_path, dataset):
     result, _ = run_report(tmp_path, [f"data={dataset}", "report.analyses=[checks,metrics]"])
     checks = result.metrics["results"]["checks"]
-    assert [f["id"] for f in checks["findings"] if f["severity"] == WARNING] == []
+    about_the_model = {"overfitting", "underfitting"}  # true of a model, not an alarm about the data or the split
+    assert [f["id"] for f in checks["findings"] if f["severity"] == WARNING and f["id"] not in about_the_model] == []
+    fit = {f["id"]: f["evidence"] for f in checks["findings"]}.get("overfitting")
+    if dataset == "diabetes":  # LightGBM's defaults: R² near 0.9 on the training rows, 0.2 on the test rows
+        assert fit["train"] > 0.85 and fit["test"] == pytest.approx(result.metrics["metrics"]["r2"])
+        assert fit["gap"] == pytest.approx(fit["train"] - fit["test"]) and fit["gap_ci"][0] > fit["tolerance"]
+    else:
+        assert fit is None
     split = {"train_test_overlap", "duplicate_rows", "conflicting_labels", "not_better_than_baseline"}
     assert split | ({"target_leakage"} if dataset != "digits" else set()) <= set(checks["ran"])
 
