@@ -40,6 +40,7 @@ CONFLICT_SHARE = 0.01  # training rows whose twins carry another label: a warnin
 OVERFIT_ACCURACY = 0.03  # train minus test accuracy: overfitting when the gap's interval lies above this
 OVERFIT_R2 = 0.1  # and R² for regression
 UNDERFIT_R2 = 0.05  # regression: a training R² under this has learnt almost nothing
+FIT_ROWS = 2000  # training rows the model predicts for them (a seeded sample above: the gap's spread is the test's)
 MINORITY_SHARE = 0.05  # the smallest class's share of the rows: a warning below it, and below
 EVEN_FRACTION = 0.25  # this fraction of an even share (1 / classes): 30 even classes hold 3.3 % each
 FEW_TEST_ROWS = 10  # a class with fewer test rows: its per-class numbers have intervals wider than about 0.5
@@ -51,25 +52,30 @@ CHECK_SECONDS = 0.1  # the section's fixed cost (scikit-learn's trees and dummie
 TREE_SECONDS = 4e-4  # a one-column tree: fixed, and per training row (x (1 + classes / 25))
 TREE_SECONDS_PER_ROW = 7e-7
 HASH_SECONDS_PER_CELL = 3e-8  # hashing the rows' values, per row and column
-CHECKS = ("target_leakage", "train_test_overlap", "time_overlap", "duplicate_rows", "conflicting_labels", "not_better_than_baseline",
-          "overfitting", "underfitting", "class_imbalance", "underrepresented_classes", "useless_features", "untuned_model", "search_edge",
+CHECKS = ("target_leakage", "train_test_overlap", "time_overlap", "duplicate_rows", "conflicting_labels",
+          "not_better_than_baseline", "overfitting", "underfitting", "class_imbalance", "underrepresented_classes",
+          "useless_features", "untuned_model", "search_edge",
           "scores_not_probabilities")
 RULES = {
     "target_leakage": f"one column alone, in a small tree fitted on the training rows, reaches accuracy >= "
-                      f"{LEAK_SCORE} with its interval above {LEAK_LOWER} (regression: R² >= {LEAK_SCORE}) on the test "
+                      f"{LEAK_SCORE} with its interval above {LEAK_LOWER} (regression: R² >= {LEAK_SCORE}) on the "
+                      "test "
                       "rows",
-    "train_test_overlap": f"at least {OVERLAP_ROWS} and {OVERLAP_SHARE:.0%} of the test rows have a training row with the "
+    "train_test_overlap": f"at least {OVERLAP_ROWS} and {OVERLAP_SHARE:.0%} of the test rows have a training row "
+                          "with the "
                           "same features (or the same data.id)",
     "time_overlap": f"at least {TIME_SHARE:.0%} of the test rows are dated within the training rows' dates (a date "
                     "column: its days): a random split of data ordered in time",
     "duplicate_rows": f"at least {DUPLICATE_SHARE:.0%} of the test rows repeat another test row's features",
-    "conflicting_labels": f"at least {CONFLICT_SHARE:.0%} of the training rows share their features with a training row "
+    "conflicting_labels": f"at least {CONFLICT_SHARE:.0%} of the training rows share their features with a "
+                          "training row "
                           "of another label",
     "not_better_than_baseline": "the model's ROC AUC interval does not lie above a dummy's 0.5 (without scores: its "
                                 "balanced accuracy's above 1 / classes); regression: the paired interval of the "
                                 "dummy's minus the model's absolute error per test row does not lie above 0",
-    "overfitting": f"the model's score on (a seeded sample of) its training rows beats its test score by more than "
-                   f"{OVERFIT_ACCURACY} accuracy (regression: {OVERFIT_R2} R²), the interval of the gap wholly above",
+    "overfitting": f"the model's score on (a seeded sample of {FIT_ROWS:,}) of its training rows beats its test "
+                   f"score by more than {OVERFIT_ACCURACY} accuracy (regression: {OVERFIT_R2} R²), the interval "
+                   "of the gap wholly above",
     "underfitting": f"on its own training rows the model is not above a dummy: accuracy's interval reaches the "
                     f"majority class's share (regression: R² under {UNDERFIT_R2})",
     "class_imbalance": f"the smallest class holds less than {MINORITY_SHARE:.0%} of the rows and less than "
@@ -191,8 +197,11 @@ class ChecksAnalysis(Analysis):
         seconds = (CHECK_SECONDS + columns * (TREE_SECONDS + TREE_SECONDS_PER_ROW * rows * (1 + s.n_classes / 25))
                    + HASH_SECONDS_PER_CELL * (s.n_train + s.n_test) * max(s.n_features, 1)
                    + (row_mean_seconds(min(s.n_test, b.max_exact_rows), b.resamples) if s.n_train else 0.0)
-                   + (plan.cost.predict_seconds(rows, s.n_features, s.n_classes) if plan.queried and s.n_train
-                      else 0.0))  # the training rows' predictions (overfitting)
+                   + (plan.cost.predict_seconds(min(s.n_train, FIT_ROWS), s.n_features, s.n_classes)
+                      if plan.queried and s.n_train
+                      else 0.0)  # the training rows' predictions (overfitting)
+                   + (plan.metrics_seconds("configured") if plan.queried or s.n_test else 0.0))  # the model's
+        # metrics with their intervals (baseline, overfitting): computed here when this section is first
         return [Step("checks", f"one-column models of {columns} column(s) on {rows:,} training rows, row hashes, "
                      "the dummy baseline", seconds, rows=rows)]
 
@@ -249,17 +258,23 @@ class ChecksAnalysis(Analysis):
         X = codes(pd.concat([data.X_train[columns].iloc[rows], data.X_test[columns]], ignore_index=True))
         scores = one_column_scores(X[:len(rows)], y_train, X[len(rows):], y_test, regression, leaves, seed)
         best = int(np.nanargmax(scores)) if np.isfinite(scores).any() else None
-        looked = (f"{len(columns)} column(s), each alone in a tree of at most {leaves} leaves fitted on "
-                  f"{len(rows):,} training rows, scored on the {data.n_test:,} test rows")
+        fitted = (f"{len(rows):,} training rows" if len(rows) == data.n_train else
+                  f"a seeded sample of {len(rows):,} of the {data.n_train:,} training rows")
+        looked = (f"{len(columns)} column(s)" + (f" (the first {MAX_COLUMNS} of {data.X_train.shape[1]})"
+                                                 if data.X_train.shape[1] > MAX_COLUMNS else "")
+                  + f", each alone in a tree of at most {leaves} leaves fitted on {fitted}, scored on the "
+                  f"{data.n_test:,} test rows")
         if best is None:
             return looked, None
         score = float(scores[best])
         n = len(y_test)
         ci = None if regression else wilson(score * n, n, z_for(ctx.cfg.bootstrap.level))
         model = ctx.predictions
-        full = (float(1 - np.sum((y_test - model.y_pred.astype(float)) ** 2) / max(np.sum((y_test - y_test.mean()) ** 2),
-                                                                                 1e-300))
-                if regression else float(np.mean(model.y_pred.astype(str) == y_test)))
+        if regression:
+            total = max(float(np.sum((y_test - y_test.mean()) ** 2)), 1e-300)
+            full = 1 - float(np.sum((y_test - model.y_pred.astype(float)) ** 2)) / total
+        else:
+            full = float(np.mean(model.y_pred.astype(str) == y_test))
         looked += f"; the best, {columns[best]!r}: {'R²' if regression else 'accuracy'} {score:.3f}"
         leak = score >= LEAK_SCORE and (regression or ci[0] > LEAK_LOWER)
         if not leak:
@@ -344,8 +359,10 @@ class ChecksAnalysis(Analysis):
         if count == 0:
             return looked + ": none repeated", None
         severity = WARNING if count >= DUPLICATE_SHARE * n else INFO
-        return looked, Finding("duplicate_rows", severity, f"{count:,} test rows ({count / n:.1%}) repeat another test row",
-                               {"rows": count, "share": count / n, "sample": [int(i) for i in np.flatnonzero(repeated)[:10]]},
+        return looked, Finding("duplicate_rows", severity,
+                               f"{count:,} test rows ({count / n:.1%}) repeat another test row",
+                               {"rows": count, "share": count / n,
+                                "sample": [int(i) for i in np.flatnonzero(repeated)[:10]]},
                                "Repeated rows count twice in every metric and narrow its interval as if they were "
                                "independent evidence: drop the copies, or keep them only if each is a real case.")
 
@@ -415,7 +432,7 @@ class ChecksAnalysis(Analysis):
         data = ctx.data
 
         def compute():
-            rows = sample_rows(data.n_train, MAX_ROWS, ctx.seed)
+            rows = sample_rows(data.n_train, FIT_ROWS, ctx.seed)
             predicted = np.asarray(ctx.model.estimator.predict(data.X_train.iloc[rows]))
             truth = data.y_train.to_numpy()[rows]
             if data.task == "regression":
@@ -446,7 +463,9 @@ class ChecksAnalysis(Analysis):
             gap_ci = [train - ci[1], train - ci[0]]  # the test score's spread (the training sample's is far smaller)
             tolerance = OVERFIT_R2
         gap = train - test
-        looked = (f"{label(metric)} on {m:,} training rows {train:.3f} against {test:.3f} on the test rows: gap "
+        sampled = "" if m == ctx.data.n_train else f" (a seeded sample of the {ctx.data.n_train:,})"
+        looked = (f"{label(metric)} on {m:,} training rows{sampled} {train:.3f} against {test:.3f} on the test rows: "
+                  "gap "
                   f"{gap:.3f} [{gap_ci[0]:.3f}, {gap_ci[1]:.3f}]")
         if gap_ci[0] <= tolerance:
             return looked, None

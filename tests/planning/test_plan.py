@@ -254,16 +254,17 @@ def test_tabular_saliency_and_prediction_drift_are_planned():
 
 
 def test_each_candidates_intervals_are_planned_once_by_the_first_section_that_shows_them():
-    """The metrics section plans the configured model's bootstrap, the tuning section the tuned one's, the
-    leaderboard the rest and its paired resamples (binary: roc_auc ranks them, so the paired rows are ranked too);
-    each candidate's intervals are computed once in the run and so planned once."""
+    """The first section to show them (checks, then metrics) plans the configured model's bootstrap, the tuning
+    section the tuned one's, the leaderboard the rest and its paired resamples (binary: roc_auc ranks them, so the
+    paired rows are ranked too); each candidate's intervals are computed once in the run and so planned once."""
     plan, cfg = planned(n_train=60000, n_test=30000, features=20)
     b = cfg.bootstrap
     one = plan.bootstrap_seconds()
     assert plan.tuning_trials > 0 and plan.candidates >= 3
     # 30,000 > max_exact_rows binary scores are grouped: a cost of the bins, not of the rows
     assert one == pytest.approx(costs.bootstrap_seconds(2, 30000, b.resamples, exact=False, max_bins=b.max_bins))
-    assert plan.step("intervals").seconds == pytest.approx(one)
+    # the checks come first in the default report and show the configured model's metrics: they plan its intervals
+    assert plan.step("intervals") is None and plan.step("checks").seconds > one
     assert plan.step("tuning results").seconds == pytest.approx(one)
     paired = plan.bootstrap_seconds(b.max_exact_rows, scores=True, paired=True)
     assert plan.step("leaderboard").seconds == pytest.approx((plan.candidates - 2) * one + plan.candidates * paired)
