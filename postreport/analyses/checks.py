@@ -184,6 +184,7 @@ class ChecksAnalysis(Analysis):
             "rows, duplicates, a dummy baseline, class counts, the search.")
     Settings = ChecksSettings
     quick = True
+    aggregated = True  # on aggregated input the class checks run from the cells' counts; the rest say why not
 
     def offers_gate(self, name: str) -> bool:
         return name == "checks_warnings"
@@ -352,6 +353,9 @@ class ChecksAnalysis(Analysis):
     @staticmethod
     def _duplicate_rows(ctx):
         data = ctx.data
+        if data.logged is not None:
+            return ("logged predictions: their other columns need not be the model's inputs, so equal values there "
+                    "are not repeated rows")
         keys = row_keys(data.X_test)
         repeated = pd.Series(keys).duplicated(keep="first").to_numpy()
         count, n = int(repeated.sum()), len(keys)

@@ -43,9 +43,9 @@ def test_duplicate_test_rows_and_conflicting_training_labels_match_pandas():
     rng = np.random.default_rng(1)
     test = frame(rng, 200)
     test = pd.concat([test, test.iloc[:20]], ignore_index=True)
-    _, finding = C._duplicate_rows(SimpleNamespace(data=SimpleNamespace(X_test=test)))
+    _, finding = C._duplicate_rows(SimpleNamespace(data=SimpleNamespace(X_test=test, logged=None)))
     assert finding.evidence["rows"] == int(test.duplicated().sum()) == 20 and finding.severity == WARNING
-    assert C._duplicate_rows(SimpleNamespace(data=SimpleNamespace(X_test=test.iloc[:200])))[1] is None
+    assert C._duplicate_rows(SimpleNamespace(data=SimpleNamespace(X_test=test.iloc[:200], logged=None)))[1] is None
 
     train = frame(rng, 500)
     y = pd.Series(rng.integers(0, 2, 500))
@@ -220,3 +220,25 @@ def test_the_gate_fails_a_leaky_run_with_exit_3_and_the_finding_in_gates_xml(tmp
     assert silenced.returncode == 0, silenced.stderr
     assert doc["results"]["checks"]["ignored"] == ["target_leakage"]
     check_user_error(cli(["analyses.checks.ignore=[leak]", "report.formats=[json]"], tmp_path), "analyses.checks")
+
+
+@pytest.mark.slow
+def test_logged_predictions_run_the_class_checks_alike_in_memory_and_on_duckdb(tmp_path):
+    """No training rows: the checks that need them say so; a 2 % class is found from the rows and from DuckDB's
+    cells alike, with the shares of value_counts."""
+    rng = np.random.default_rng(8)
+    y = np.where(rng.random(3000) < 0.02, 1, 0)
+    logged = pd.DataFrame({"y_true": y, "score": np.clip(0.4 * y + rng.uniform(0, 0.6, 3000), 0, 1),
+                           "region": rng.choice(["n", "s"], 3000)})
+    logged.to_parquet(tmp_path / "logged.parquet")
+    seen = {}
+    for engine in ("pandas", "duckdb"):
+        result, _ = run_report(tmp_path / engine, ["data=predictions", f"data.path={tmp_path / 'logged.parquet'}",
+                                                   "data.scores=[score]", f"data.engine={engine}",
+                                                   "report.analyses=[checks]"])
+        checks = result.metrics["results"]["checks"]
+        seen[engine] = checks
+        assert {s["id"] for s in checks["skipped"]} >= {"target_leakage", "train_test_overlap", "duplicate_rows"}
+        shares = next(f for f in checks["findings"] if f["id"] == "class_imbalance")["evidence"]["shares"]
+        assert shares["1"] == pytest.approx(logged["y_true"].value_counts(normalize=True)[1])
+    assert seen["pandas"]["ran"] == seen["duckdb"]["ran"]
