@@ -19,6 +19,8 @@ import pandas as pd
 
 from postreport.analyses.base import Analysis
 from postreport.errors import UserError
+from postreport.explain.anatomy import anatomy
+from postreport.explain.attributions import native_importance
 from postreport.planning.costs import row_mean_seconds
 from postreport.planning.plan import Step
 from postreport.report.model import Note, Paragraph, Table
@@ -40,6 +42,9 @@ CONFLICT_SHARE = 0.01  # training rows whose twins carry another label: a warnin
 OVERFIT_ACCURACY = 0.03  # train minus test accuracy: overfitting when the gap's interval lies above this
 OVERFIT_R2 = 0.1  # and R² for regression
 UNDERFIT_R2 = 0.05  # regression: a training R² under this has learnt almost nothing
+MANY_LEVELS = 20  # importance bias: a whole-number or text column with more values than this is high-cardinality
+NATIVE_TOP = 3  # and ranks among the model's first this many by its native importance
+PERMUTATIONS = 5  # shuffles of each such column on (a sample of FIT_ROWS) test rows
 FIT_ROWS = 2000  # training rows the model predicts for them (a seeded sample above: the gap's spread is the test's)
 MINORITY_SHARE = 0.05  # the smallest class's share of the rows: a warning below it, and below
 EVEN_FRACTION = 0.25  # this fraction of an even share (1 / classes): 30 even classes hold 3.3 % each
@@ -54,7 +59,7 @@ TREE_SECONDS_PER_ROW = 7e-7
 HASH_SECONDS_PER_CELL = 3e-8  # hashing the rows' values, per row and column
 CHECKS = ("target_leakage", "train_test_overlap", "time_overlap", "duplicate_rows", "conflicting_labels",
           "not_better_than_baseline", "overfitting", "underfitting", "class_imbalance", "underrepresented_classes",
-          "useless_features", "untuned_model", "search_edge",
+          "useless_features", "importance_bias", "untuned_model", "search_edge",
           "scores_not_probabilities")
 RULES = {
     "target_leakage": f"one column alone, in a small tree fitted on the training rows, reaches accuracy >= "
@@ -82,6 +87,9 @@ RULES = {
                        f"{EVEN_FRACTION:g} of an even share (1 / classes)",
     "underrepresented_classes": f"a class has fewer than {FEW_TEST_ROWS} test rows",
     "useless_features": "a column holds one value on every training row (information)",
+    "importance_bias": f"a column of whole numbers or text with more than {MANY_LEVELS} values ranks among the "
+                       f"model's {NATIVE_TOP} first by its own (split or impurity) importance, while shuffling it on "
+                       f"the test rows ({PERMUTATIONS} times) costs no accuracy or R² its interval can tell from 0",
     "untuned_model": "the model's configured parameters were used without a search (information)",
     "search_edge": f"the best trial's value of a parameter lies within {EDGE:.0%} of an end of its declared range "
                    "(information)",
@@ -215,7 +223,8 @@ class ChecksAnalysis(Analysis):
                 continue
             method = getattr(self, "_" + check)
             needs_train = check in ("target_leakage", "train_test_overlap", "time_overlap", "conflicting_labels",
-                                    "not_better_than_baseline", "useless_features", "overfitting", "underfitting")
+                                    "not_better_than_baseline", "useless_features", "overfitting", "underfitting",
+                                    "importance_bias")
             if needs_train and not train:
                 result.skipped.append((check, "no training rows (logged predictions, or a model from a file): it "
                                               "compares the test rows with the rows the model learnt from"))
@@ -560,6 +569,68 @@ class ChecksAnalysis(Analysis):
         return looked, Finding("useless_features", INFO, f"{len(constant)} constant column(s)",
                                {"columns": [str(c) for c in constant[:50]]},
                                "A column with one value cannot inform a prediction: drop it.")
+
+    @staticmethod
+    def _importance_bias(ctx):
+        data = ctx.data
+        if ctx.model.estimator is None or data.image_shape:
+            return "no model fitted here to read its own importances" if ctx.model.estimator is None else \
+                "image data: pixels have no levels"
+        columns = list(data.X_train.columns)
+        native = native_importance(anatomy(ctx.model.estimator), columns)
+        if native is None:
+            return "the model has no importance of its own (split counts, impurity, coefficients)"
+        # split counts where the model has them (LightGBM): the importance most drawn to columns of many values
+        kind = "split" if "split" in native["values"] else next(iter(native["values"]))
+        values = native["values"][kind]
+        order = list(np.argsort(-np.asarray(values, dtype=float), kind="mergesort"))
+        top = [columns[j] for j in order[:NATIVE_TOP]]
+
+        def many_levels(c):
+            v = data.X_train[c]
+            whole = pd.api.types.is_integer_dtype(v) or not pd.api.types.is_numeric_dtype(v)
+            return whole and not pd.api.types.is_bool_dtype(v) and v.nunique() > MANY_LEVELS
+
+        suspects = [c for c in top if many_levels(c)]
+        looked = (f"the {NATIVE_TOP} columns first by the model's {kind} importance ({', '.join(map(repr, top))}): "
+                  f"{len(suspects)} of many values")
+        if not suspects:
+            return looked, None
+        rows = sample_rows(data.n_test, FIT_ROWS, ctx.seed)
+        X = data.X_test.iloc[rows].reset_index(drop=True)
+        y = data.y_test.to_numpy()[rows]
+        regression = data.task == "regression"
+
+        def score(frame):
+            pred = np.asarray(ctx.model.estimator.predict(frame))
+            if regression:
+                yy = y.astype(float)
+                return 1 - float(np.sum((yy - pred.astype(float)) ** 2)) / max(float(np.sum((yy - yy.mean()) ** 2)),
+                                                                               1e-300)
+            return float(np.mean(pred.astype(str) == y.astype(str)))
+
+        base = score(X)
+        rng = np.random.default_rng(ctx.seed)
+        found, t = [], 2.776  # Student's t, 4 degrees of freedom, 95 %: the mean drop of 5 shuffles
+        for c in suspects:
+            drops = []
+            for _ in range(PERMUTATIONS):
+                shuffled = X.copy()
+                shuffled[c] = shuffled[c].to_numpy()[rng.permutation(len(X))]
+                drops.append(base - score(shuffled))
+            mean, half = float(np.mean(drops)), t * float(np.std(drops, ddof=1)) / math.sqrt(PERMUTATIONS)
+            if mean - half <= 0:
+                found.append({"column": str(c), "native_rank": top.index(c) + 1,
+                              "levels": int(data.X_train[c].nunique()), "permutation_drop": mean,
+                              "permutation_drop_ci": [mean - half, mean + half]})
+        if not found:
+            return looked, None
+        return looked, Finding("importance_bias", INFO, "the model's own importance ranks high "
+                               + ", ".join(repr(f["column"]) for f in found) + ", which shuffling shows it does not "
+                               "need", {"kind": kind, "columns": found, "rows": len(rows)},
+                               "Split and impurity importances favour columns with many values (an id, a code): "
+                               "read the permutation importance instead, and drop an identifier the model should "
+                               "not learn from.")
 
     @staticmethod
     def _untuned_model(ctx):

@@ -242,3 +242,20 @@ def test_logged_predictions_run_the_class_checks_alike_in_memory_and_on_duckdb(t
         shares = next(f for f in checks["findings"] if f["id"] == "class_imbalance")["evidence"]["shares"]
         assert shares["1"] == pytest.approx(logged["y_true"].value_counts(normalize=True)[1])
     assert seen["pandas"]["ran"] == seen["duckdb"]["ran"]
+
+
+@pytest.mark.slow
+def test_an_identifier_the_models_own_importance_ranks_high_is_shown_not_to_matter(tmp_path):
+    rng = np.random.default_rng(9)
+    n = 2000
+    table = pd.DataFrame(np.round(rng.normal(size=(n, 4)) * 2), columns=[f"x{i}" for i in range(4)])  # few values
+    table["y"] = (table["x0"] + table["x1"] + rng.normal(size=n) * 2 > 0).astype(int)
+    table.to_csv(tmp_path / "clean.csv", index=False)
+    table.assign(customer_id=rng.permutation(n)).to_csv(tmp_path / "ids.csv", index=False)
+    _, ids, _ = checks_of(tmp_path / "i", tmp_path / "ids.csv")
+    found = next(f for f in ids["findings"] if f["id"] == "importance_bias")["evidence"]["columns"]
+    assert [c["column"] for c in found] == ["customer_id"] and found[0]["native_rank"] <= 3
+    assert found[0]["levels"] == pd.read_csv(tmp_path / "ids.csv")["customer_id"].nunique() * 3 // 4  # training rows
+    assert found[0]["permutation_drop_ci"][0] <= 0
+    _, clean, _ = checks_of(tmp_path / "c", tmp_path / "clean.csv")
+    assert "importance_bias" in clean["ran"] and "importance_bias" not in {f["id"] for f in clean["findings"]}
