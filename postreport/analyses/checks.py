@@ -44,7 +44,8 @@ OVERFIT_R2 = 0.1  # and R² for regression
 UNDERFIT_R2 = 0.05  # regression: a training R² under this has learnt almost nothing
 MANY_LEVELS = 20  # importance bias: a whole-number or text column with more values than this is high-cardinality
 NATIVE_TOP = 3  # and ranks among the model's first this many by its native importance
-PERMUTATIONS = 5  # shuffles of each such column on (a sample of FIT_ROWS) test rows
+PERMUTATIONS = 5  # shuffles of each such column on (a seeded sample of SHUFFLE_ROWS) test rows: at most
+SHUFFLE_ROWS = 500  # NATIVE_TOP x PERMUTATIONS predictions of them (not planned: the columns' kinds decide it)
 FIT_ROWS = 2000  # training rows the model predicts for them (a seeded sample above: the gap's spread is the test's)
 MINORITY_SHARE = 0.05  # the smallest class's share of the rows: a warning below it, and below
 EVEN_FRACTION = 0.25  # this fraction of an even share (1 / classes): 30 even classes hold 3.3 % each
@@ -596,7 +597,7 @@ class ChecksAnalysis(Analysis):
                   f"{len(suspects)} of many values")
         if not suspects:
             return looked, None
-        rows = sample_rows(data.n_test, FIT_ROWS, ctx.seed)
+        rows = sample_rows(data.n_test, SHUFFLE_ROWS, ctx.seed)
         X = data.X_test.iloc[rows].reset_index(drop=True)
         y = data.y_test.to_numpy()[rows]
         regression = data.task == "regression"
