@@ -169,10 +169,7 @@ class Warehouse:
         return {c: int(counted.iloc[0, i]) for i, c in enumerate(columns)}
 
     def _text(self, column: str) -> str:
-        q = self.engine.ident
-        if self.features.get(column) == "boolean":
-            return f"(CASE WHEN {q(column)} THEN 'True' WHEN NOT {q(column)} THEN 'False' END)"
-        return f"CAST({q(column)} AS STRING)"
+        return histograms.text(self.engine, column, self.features.get(column, ""))
 
     def slice_counts(self, what: str, columns: list, regression: bool) -> pd.DataFrame:
         """Per column (k: its position) and value as text (v), the labelled rows of each (true, predicted) pair
