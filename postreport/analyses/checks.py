@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from typing import List
+from typing import List, Optional
 
 import numpy as np
 import pandas as pd
@@ -167,6 +167,24 @@ def row_keys(frame: pd.DataFrame) -> np.ndarray:
     return pd.util.hash_pandas_object(frame.reset_index(drop=True), index=False).to_numpy()
 
 
+def keys_of(ctx, split: str) -> np.ndarray:
+    """The row keys of the training or the test rows ("train" | "test"), on the test rows' columns in their order,
+    hashed once per run for the checks that compare rows."""
+    frame = ctx.data.X_train if split == "train" else ctx.data.X_test
+    return ctx.shared(("checks: row keys", split), lambda: row_keys(frame[list(ctx.data.X_test.columns)]))
+
+
+def fit_score(truth: np.ndarray, predicted: np.ndarray, regression: bool) -> Optional[float]:
+    """How well predictions fit: accuracy (labels compared as text, so 1 and "1" agree), or R² (None when the truth
+    is constant: R² is undefined)."""
+    truth, predicted = np.asarray(truth), np.asarray(predicted)
+    if not regression:
+        return float(np.mean(predicted.astype(str) == truth.astype(str)))
+    truth, predicted = truth.astype(float), predicted.astype(float)
+    total = float(np.sum((truth - truth.mean()) ** 2))
+    return 1 - float(np.sum((truth - predicted) ** 2)) / total if total > 0 else None
+
+
 def one_column_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
                       regression: bool, leaves: int, seed: int) -> np.ndarray:
     """Each column's test score alone (accuracy, or R²) from a small tree fitted on the training rows."""
@@ -177,12 +195,8 @@ def one_column_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarr
         model = (DecisionTreeRegressor if regression else DecisionTreeClassifier)(max_leaf_nodes=leaves,
                                                                                  random_state=seed)
         model.fit(X_train[:, [j]], y_train)
-        pred = model.predict(X_test[:, [j]])
-        if regression:
-            total = float(np.sum((y_test - y_test.mean()) ** 2))
-            scores[j] = 1 - float(np.sum((y_test - pred) ** 2)) / total if total > 0 else np.nan
-        else:
-            scores[j] = float(np.mean(pred == y_test))
+        score = fit_score(y_test, model.predict(X_test[:, [j]]), regression)
+        scores[j] = np.nan if score is None else score
     return scores
 
 
@@ -281,11 +295,7 @@ class ChecksAnalysis(Analysis):
         n = len(y_test)
         ci = None if regression else wilson(score * n, n, z_for(ctx.cfg.bootstrap.level))
         model = ctx.predictions
-        if regression:
-            total = max(float(np.sum((y_test - y_test.mean()) ** 2)), 1e-300)
-            full = 1 - float(np.sum((y_test - model.y_pred.astype(float)) ** 2)) / total
-        else:
-            full = float(np.mean(model.y_pred.astype(str) == y_test))
+        full = fit_score(y_test, model.y_pred, regression)
         looked += f"; the best, {columns[best]!r}: {'R²' if regression else 'accuracy'} {score:.3f}"
         leak = score >= LEAK_SCORE and (regression or ci[0] > LEAK_LOWER)
         if not leak:
@@ -308,8 +318,7 @@ class ChecksAnalysis(Analysis):
         if data.key_name != "row" and data.test_keys is not None and getattr(data, "train_keys", None) is not None:
             test, train, what = data.test_keys, data.train_keys, f"data.id ({data.key_name})"
         else:
-            columns = list(data.X_test.columns)
-            test, train, what = row_keys(data.X_test[columns]), row_keys(data.X_train[columns]), "every feature"
+            test, train, what = keys_of(ctx, "test"), keys_of(ctx, "train"), "every feature"
         shared = np.isin(test, train)
         count, n = int(shared.sum()), len(test)
         looked = f"the {n:,} test rows against the {len(train):,} training rows, on {what}"
@@ -366,7 +375,7 @@ class ChecksAnalysis(Analysis):
         if data.logged is not None:
             return ("logged predictions: their other columns need not be the model's inputs, so equal values there "
                     "are not repeated rows")
-        keys = row_keys(data.X_test)
+        keys = keys_of(ctx, "test")
         repeated = pd.Series(keys).duplicated(keep="first").to_numpy()
         count, n = int(repeated.sum()), len(keys)
         looked = f"the {n:,} test rows' features"
@@ -383,7 +392,7 @@ class ChecksAnalysis(Analysis):
     @staticmethod
     def _conflicting_labels(ctx):
         data = ctx.data
-        frame = pd.DataFrame({"key": row_keys(data.X_train), "y": data.y_train.astype(str).to_numpy()})
+        frame = pd.DataFrame({"key": keys_of(ctx, "train"), "y": data.y_train.astype(str).to_numpy()})
         labels = frame.groupby("key")["y"].nunique()
         conflicted = frame["key"].isin(labels.index[labels > 1])
         count, n = int(conflicted.sum()), len(frame)
@@ -447,13 +456,8 @@ class ChecksAnalysis(Analysis):
 
         def compute():
             rows = sample_rows(data.n_train, FIT_ROWS, ctx.seed)
-            predicted = np.asarray(ctx.model.estimator.predict(data.X_train.iloc[rows]))
-            truth = data.y_train.to_numpy()[rows]
-            if data.task == "regression":
-                truth, predicted = truth.astype(float), predicted.astype(float)
-                total = float(np.sum((truth - truth.mean()) ** 2))
-                return 1 - float(np.sum((truth - predicted) ** 2)) / total if total > 0 else None, len(rows)
-            return float(np.mean(predicted.astype(str) == truth.astype(str))), len(rows)
+            predicted = ctx.model.estimator.predict(data.X_train.iloc[rows])
+            return fit_score(data.y_train.to_numpy()[rows], predicted, data.task == "regression"), len(rows)
 
         train, m = ctx.shared(("checks: training rows' score",), compute)
         result = candidate_metrics(ctx, ctx.model)
@@ -603,14 +607,11 @@ class ChecksAnalysis(Analysis):
         regression = data.task == "regression"
 
         def score(frame):
-            pred = np.asarray(ctx.model.estimator.predict(frame))
-            if regression:
-                yy = y.astype(float)
-                return 1 - float(np.sum((yy - pred.astype(float)) ** 2)) / max(float(np.sum((yy - yy.mean()) ** 2)),
-                                                                               1e-300)
-            return float(np.mean(pred.astype(str) == y.astype(str)))
+            return fit_score(y, ctx.model.estimator.predict(frame), regression)
 
         base = score(X)
+        if base is None:
+            return looked + "; the test rows' target is constant: R² is undefined", None
         rng = np.random.default_rng(ctx.seed)
         found, t = [], 2.776  # Student's t, 4 degrees of freedom, 95 %: the mean drop of 5 shuffles
         for c in suspects:

@@ -21,6 +21,11 @@ from postreport.errors import UserError
 CFG = SimpleNamespace(bootstrap=BootstrapConfig())
 
 
+def run_of(**data):
+    """A run's context as the checks read it: the data, the config, and the run's cache of shared work."""
+    return SimpleNamespace(data=SimpleNamespace(**data), cfg=CFG, shared=lambda key, compute: compute())
+
+
 def frame(rng, n, columns=4):
     return pd.DataFrame(rng.normal(size=(n, columns)).round(3), columns=[f"x{i}" for i in range(columns)])
 
@@ -29,13 +34,11 @@ def test_train_test_overlap_counts_the_test_rows_found_among_the_training_rows()
     rng = np.random.default_rng(0)
     train, fresh = frame(rng, 700), frame(rng, 210)
     test = pd.concat([fresh, train.sample(90, random_state=1)], ignore_index=True)  # 30 % copied
-    data = SimpleNamespace(X_train=train, X_test=test, key_name="row", test_keys=None)
-    looked, finding = C._train_test_overlap(SimpleNamespace(data=data, cfg=CFG))
+    looked, finding = C._train_test_overlap(run_of(X_train=train, X_test=test, key_name="row", test_keys=None))
     expected = len(test.merge(train.drop_duplicates(), how="inner"))  # pandas' own join on every column
     assert finding is not None and finding.evidence["rows"] == expected == 90
     assert finding.evidence["share_ci"][0] < 0.3 < finding.evidence["share_ci"][1]
-    _, clean = C._train_test_overlap(SimpleNamespace(data=SimpleNamespace(
-        X_train=train, X_test=fresh, key_name="row", test_keys=None), cfg=CFG))
+    _, clean = C._train_test_overlap(run_of(X_train=train, X_test=fresh, key_name="row", test_keys=None))
     assert clean is None
 
 
@@ -43,20 +46,20 @@ def test_duplicate_test_rows_and_conflicting_training_labels_match_pandas():
     rng = np.random.default_rng(1)
     test = frame(rng, 200)
     test = pd.concat([test, test.iloc[:20]], ignore_index=True)
-    _, finding = C._duplicate_rows(SimpleNamespace(data=SimpleNamespace(X_test=test, logged=None)))
+    _, finding = C._duplicate_rows(run_of(X_test=test, logged=None))
     assert finding.evidence["rows"] == int(test.duplicated().sum()) == 20 and finding.severity == WARNING
-    assert C._duplicate_rows(SimpleNamespace(data=SimpleNamespace(X_test=test.iloc[:200], logged=None)))[1] is None
+    assert C._duplicate_rows(run_of(X_test=test.iloc[:200], logged=None))[1] is None
 
     train = frame(rng, 500)
     y = pd.Series(rng.integers(0, 2, 500))
     twins = pd.concat([train, train.iloc[:15]], ignore_index=True)
     labels = pd.concat([y, 1 - y.iloc[:15]], ignore_index=True)  # the twins carry the other label
-    _, finding = C._conflicting_labels(SimpleNamespace(data=SimpleNamespace(X_train=twins, y_train=labels)))
+    _, finding = C._conflicting_labels(run_of(X_train=twins, X_test=twins, y_train=labels))
     both = pd.concat([twins, labels.rename("y")], axis=1)
     expected = int(both.groupby(list(twins.columns))["y"].transform("nunique").gt(1).sum())
     assert finding.evidence["rows"] == expected == 30 and finding.severity == WARNING
     same = pd.concat([y, y.iloc[:15]], ignore_index=True)  # twins with the same label: nothing to say
-    assert C._conflicting_labels(SimpleNamespace(data=SimpleNamespace(X_train=twins, y_train=same)))[1] is None
+    assert C._conflicting_labels(run_of(X_train=twins, X_test=twins, y_train=same))[1] is None
 
 
 def test_a_two_percent_class_is_an_imbalance_and_a_five_row_class_is_underrepresented():
