@@ -613,7 +613,10 @@ class ChecksAnalysis(Analysis):
         if base is None:
             return looked + "; the test rows' target is constant: R² is undefined", None
         rng = np.random.default_rng(ctx.seed)
-        found, t = [], 2.776  # Student's t, 4 degrees of freedom, 95 %: the mean drop of 5 shuffles
+        from scipy.stats import t as student
+
+        level = ctx.cfg.bootstrap.level  # the report's level (95 %: 2.776 with 4 degrees of freedom)
+        found, t = [], float(student.ppf(1 - (1 - level) / 2, PERMUTATIONS - 1))  # the mean drop of the shuffles
         for c in suspects:
             drops = []
             for _ in range(PERMUTATIONS):
