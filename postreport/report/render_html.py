@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import re
 import traceback
 from dataclasses import replace
@@ -74,6 +75,8 @@ def printable(item):
 def render_item(env, item, figures: dict, zoom: bool = False, plots: Optional[dict] = None) -> Markup:
     """zoom: the screen page (figures enlarge on click); plots: its interactive figures and widgets, when wanted."""
     extra = {}
+    if isinstance(item, Table):
+        extra["many"] = breaks_across_pages(item, item.print_rows if not zoom else None)
     if not zoom:
         item = printable(item)
     if isinstance(item, Explorer):  # interactive only: not in the PDF nor on a static page
@@ -98,6 +101,21 @@ def render_item(env, item, figures: dict, zoom: bool = False, plots: Optional[di
         extra["zoom"] = zoom
         extra["plot"] = (plots or {}).get(id(item)) if zoom else None
     return Markup(env.get_template(ITEM_TEMPLATES[type(item)]).render(item=item, **extra))
+
+
+MANY_ROWS = 25  # a printed table of more rows than this may continue on the next page (print.css: many-rows)
+MANY_LINES = 40  # and so may one whose rows wrap to more lines than this (a page holds about 60)
+CHARS_PER_LINE = 110  # characters of a printed line across the page, shared by the table's columns
+
+
+def breaks_across_pages(table: Table, rows=None) -> bool:
+    """Whether the PDF may break this table across pages: long (in rows) or tall (rows of long text: a row is as
+    tall as its longest cell wrapped in its share of the line), so that a section's heading is never left alone
+    above a table that fits a page only by itself."""
+    rows = [table.rows[i] for i in (range(len(table.rows)) if rows is None else rows)]
+    width = CHARS_PER_LINE / max(len(table.columns), 1)
+    lines = sum(max([1] + [math.ceil(len(str(v)) / width) for v in row]) for row in rows)
+    return len(rows) > MANY_ROWS or lines > MANY_LINES
 
 
 def script_json(value) -> Markup:
