@@ -134,6 +134,12 @@ class Analysis:
         """Report items (postreport.report.model) that show the result."""
         raise NotImplementedError
 
+    reviews: ClassVar[bool] = False  # review() is called once every section has computed
+
+    def review(self, result, others: dict, ctx) -> None:
+        """Add to this section's result what the other sections found (others: name -> result of each that ran),
+        before its items are built: a section shown first may sum up what is computed later."""
+
 
 def no_scores(ctx, reason: str) -> str:
     """Why there are no per-row scores: the model gives none (`reason`), or multiclass scores were aggregated."""

@@ -25,6 +25,7 @@ from postreport.planning.costs import row_mean_seconds
 from postreport.planning.plan import Step
 from postreport.report.model import Note, Paragraph, Table
 from postreport.stats.bootstrap import intervals_on
+from postreport.stats.intervals import repeat_interval
 from postreport.stats.metrics import candidate_metrics, label
 from postreport.stats.paired import row_mean_interval
 from postreport.stats.proportions import newcombe, wilson, z_for
@@ -87,7 +88,8 @@ RULES = {
     "class_imbalance": f"the smallest class holds less than {MINORITY_SHARE:.0%} of the rows and less than "
                        f"{EVEN_FRACTION:g} of an even share (1 / classes)",
     "underrepresented_classes": f"a class has fewer than {FEW_TEST_ROWS} test rows",
-    "useless_features": "a column holds one value on every training row (information)",
+    "useless_features": "a column holds one value on every training row, or its permutation importance's interval "
+                        "(the feature importance section's shuffles) reaches 0 (information)",
     "importance_bias": f"a column of whole numbers or text with more than {MANY_LEVELS} values ranks among the "
                        f"model's {NATIVE_TOP} first by its own (split or impurity) importance, while shuffling it on "
                        f"the test rows ({PERMUTATIONS} times) costs no accuracy or R² its interval can tell from 0",
@@ -95,7 +97,8 @@ RULES = {
     "search_edge": f"the best trial's value of a parameter lies within {EDGE:.0%} of an end of its declared range "
                    "(information)",
     "scores_not_probabilities": "the scores fall outside [0, 1] or a row's class scores do not sum to 1: metrics that "
-                                "read them as probabilities are not computed",
+                                "read them as probabilities are not computed (warning); or the calibration "
+                                "section's slope interval excludes 1 (information)",
 }
 
 
@@ -133,6 +136,10 @@ class ChecksResult:
     @property
     def warnings(self) -> list:
         return [f for f in self.findings if f.severity == WARNING]
+
+    def look(self, check: str, more: str) -> None:
+        """Add to what a check that ran looked at."""
+        self.ran = [(i, f"{looked}; {more}" if i == check else looked) for i, looked in self.ran]
 
     def headline(self) -> str:
         if not self.warnings:
@@ -198,6 +205,20 @@ def one_column_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarr
         score = fit_score(y_test, model.predict(X_test[:, [j]]), regression)
         scores[j] = np.nan if score is None else score
     return scores
+
+
+def useless_finding(constant: list, idle: list, permutation: Optional[dict]) -> Finding:
+    """constant: columns of one value; idle: [{column, drop, drop_ci}] whose shuffles cost nothing measurable."""
+    parts = ([f"{len(constant)} constant column(s)"] if constant else []) + (
+        [f"{len(idle)} column(s) whose shuffling costs no measurable test {permutation['scoring']}"] if idle else [])
+    advice = "A column with one value cannot inform a prediction: drop it." if constant else ""
+    if idle:
+        advice += (f" Shuffled one at a time, {'the others' if constant else 'these'} cost no score their interval "
+                   "tells from 0; correlated columns stand in for each other, so drop them together only where a "
+                   "refit without them shows it costs nothing.")
+    return Finding("useless_features", INFO, " and ".join(parts),
+                   {"constant": constant, "columns": constant + [i["column"] for i in idle][:50],
+                    "no_permutation_effect": idle[:50], "permutation": permutation}, advice.strip())
 
 
 class ChecksAnalysis(Analysis):
@@ -567,13 +588,38 @@ class ChecksAnalysis(Analysis):
     @staticmethod
     def _useless_features(ctx):
         data = ctx.data
-        constant = [c for c in data.X_train.columns if data.X_train[c].nunique(dropna=False) <= 1]
+        constant = [str(c) for c in data.X_train.columns if data.X_train[c].nunique(dropna=False) <= 1]
         looked = f"the {data.X_train.shape[1]} columns' values on the training rows"
         if not constant:
             return looked, None
-        return looked, Finding("useless_features", INFO, f"{len(constant)} constant column(s)",
-                               {"columns": [str(c) for c in constant[:50]]},
-                               "A column with one value cannot inform a prediction: drop it.")
+        return looked, useless_finding(constant, [], None)
+
+    @staticmethod
+    def _review_useless(result: ChecksResult, importance) -> None:
+        """The permutation importance's columns whose interval of the mean drop reaches 0 (the importance section's
+        shuffles, read here, not made twice)."""
+        if importance is None:
+            result.look("useless_features", "no permutation importance in this report (feature_importance)")
+            return
+        if importance.permutation_ci is None:
+            result.look("useless_features", "permutation importance without an interval (one repeat, or "
+                                            "bootstrap off)")
+            return
+        p = importance.permutation
+        previous = next((f for f in result.findings if f.id == "useless_features"), None)
+        constant = previous.evidence["constant"] if previous else []
+        idle = [{"column": str(c), "drop": float(m), "drop_ci": ci}
+                for c, m, ci in zip(importance.columns, p["mean"], importance.permutation_ci)
+                if ci is not None and ci[0] <= 0 and str(c) not in constant]
+        result.look("useless_features", f"the permutation importance of {len(importance.columns)} columns "
+                    f"({p['scoring']}, {p['repeats']} shuffles on {importance.sample_size:,} test rows): "
+                    f"{len(idle)} whose interval reaches 0")
+        if idle:
+            result.findings = [f for f in result.findings if f is not previous]
+            result.findings.append(useless_finding(constant, idle, {"scoring": p["scoring"],
+                                                                    "repeats": p["repeats"],
+                                                                    "rows": importance.sample_size,
+                                                                    "level": importance.ci_level}))
 
     @staticmethod
     def _importance_bias(ctx):
@@ -613,21 +659,19 @@ class ChecksAnalysis(Analysis):
         if base is None:
             return looked + "; the test rows' target is constant: R² is undefined", None
         rng = np.random.default_rng(ctx.seed)
-        from scipy.stats import t as student
-
-        level = ctx.cfg.bootstrap.level  # the report's level (95 %: 2.776 with 4 degrees of freedom)
-        found, t = [], float(student.ppf(1 - (1 - level) / 2, PERMUTATIONS - 1))  # the mean drop of the shuffles
+        level = ctx.cfg.bootstrap.level  # the report's level (95 %: Student's t of 4 degrees of freedom)
+        found = []
         for c in suspects:
             drops = []
             for _ in range(PERMUTATIONS):
                 shuffled = X.copy()
                 shuffled[c] = shuffled[c].to_numpy()[rng.permutation(len(X))]
                 drops.append(base - score(shuffled))
-            mean, half = float(np.mean(drops)), t * float(np.std(drops, ddof=1)) / math.sqrt(PERMUTATIONS)
-            if mean - half <= 0:
+            ci = repeat_interval(drops, level)
+            if ci[0] <= 0:
                 found.append({"column": str(c), "native_rank": top.index(c) + 1,
-                              "levels": int(data.X_train[c].nunique()), "permutation_drop": mean,
-                              "permutation_drop_ci": [mean - half, mean + half]})
+                              "levels": int(data.X_train[c].nunique()), "permutation_drop": float(np.mean(drops)),
+                              "permutation_drop_ci": ci})
         if not found:
             return looked, None
         return looked, Finding("importance_bias", INFO, "the model's own importance ranks high "
@@ -685,6 +729,39 @@ class ChecksAnalysis(Analysis):
                                {"min": float(np.nanmin(proba)), "max": float(np.nanmax(proba))},
                                "Log loss, Brier score, calibration and label-free estimates read scores as "
                                "probabilities and are not computed: pass probabilities (predict_proba, a softmax).")
+
+    # ------------------------------------------------------------------------------- what later sections found
+
+    reviews = True
+
+    def review(self, result: ChecksResult, others: dict, ctx) -> None:
+        ran = dict(result.ran)
+        if "useless_features" in ran:
+            self._review_useless(result, others.get("feature_importance"))
+        if "scores_not_probabilities" in ran and not any(f.id == "scores_not_probabilities" for f in result.findings):
+            self._review_calibration(result, others.get("calibration"))
+        result.findings.sort(key=lambda f: (f.severity != WARNING, CHECKS.index(f.id)))
+
+    @staticmethod
+    def _review_calibration(result: ChecksResult, calibration) -> None:
+        """Probabilities in form, read against the calibration section's slope: an interval that excludes 1 says
+        the metrics that read them as probabilities measure the miscalibration too."""
+        if calibration is None or calibration.slope_ci is None:
+            result.look("scores_not_probabilities", "no calibration slope in this report (calibration)")
+            return
+        low, high = calibration.slope_ci
+        slope = f"calibration slope {calibration.slope:.3f} [{low:.3f}, {high:.3f}]"
+        result.look("scores_not_probabilities", f"the {calibration.main} scores' {slope}")
+        if low <= 1 <= high:
+            return
+        result.findings.append(Finding(
+            "scores_not_probabilities", INFO, f"the scores are not calibrated probabilities ({slope}: too "
+            f"{'extreme' if high < 1 else 'cautious'})",
+            {"slope": calibration.slope, "slope_ci": calibration.slope_ci, "scores": calibration.main,
+             "marked": ["log_loss", "brier", "label-free estimates"]},
+            "Log loss, the Brier score and estimates that trust the scores (monitoring without labels) measure this "
+            "miscalibration along with the ranking: read ROC AUC and average precision for the ranking, and "
+            "recalibrate (see the calibration section) before reading the scores as probabilities."))
 
     # ---------------------------------------------------------------------------------------------- the section
 

@@ -9,6 +9,7 @@ from typing import Optional
 import numpy as np
 
 from postreport.stats.bootstrap import intervals_on
+from postreport.stats.intervals import repeat_interval
 from postreport.errors import at_least
 from postreport.explain.attributions import (MIN_ROWS, STABLE_SHARE, AttributionSettings, attribution_key, explained,
                                              native_importance, stability)
@@ -43,7 +44,7 @@ class ImportanceSettings(AttributionSettings):
 class ImportanceResult:
     columns: list
     native: Optional[dict]  # {"kind": ..., "values": {name: (F,) array}}
-    permutation: dict  # mean, std, scoring, repeats
+    permutation: dict  # mean, std, drops (columns x repeats), scoring, repeats
     attributions: object  # explain.Attributions
     agreement: dict  # pair -> Spearman rho
     disagreement: Optional[str]
@@ -55,6 +56,8 @@ class ImportanceResult:
     top: int = 15  # features shown
     pdp_rows: int = 0  # rows averaged for partial dependence
     stability: Optional[dict] = None  # see explain.stability
+    permutation_ci: Optional[list] = None  # per column: the mean drop's interval over the repeats (Student's t)
+    ci_level: Optional[float] = None
 
     def ranking(self) -> list:
         """Columns ordered by mean |attribution| (or permutation importance)."""
@@ -81,7 +84,8 @@ class ImportanceResult:
         out = {
             "columns": self.columns,
             "permutation": {"mean": self.permutation["mean"].tolist(), "std": self.permutation["std"].tolist(),
-                            "scoring": self.permutation["scoring"], "repeats": self.permutation["repeats"]},
+                            "scoring": self.permutation["scoring"], "repeats": self.permutation["repeats"],
+                            "ci": self.permutation_ci, "ci_level": self.ci_level},
             "attribution": {"method": self.attributions.method, "output": self.attributions.output,
                             "exact": self.attributions.exact, "mean_abs": self.mean_abs_attribution().tolist(),
                             "rows": len(self.attributions.rows)},
@@ -151,6 +155,9 @@ class FeatureImportanceAnalysis(Analysis):
             methods["native"] = result.native["values"][key]
         result.agreement, result.disagreement = agreement(columns, methods)
         boot = ctx.cfg.bootstrap
+        if intervals_on(boot) and settings.repeats > 1:  # of the shuffles on these rows (the rows held fixed)
+            result.permutation_ci = [repeat_interval(d, boot.level) for d in perm["drops"]]
+            result.ci_level = boot.level
         if intervals_on(boot):
             result.stability = stability(attr.values, columns, boot, ctx.bootstrap_seed)
         top = result.ranking()[: settings.pdp_features]
@@ -175,14 +182,15 @@ class FeatureImportanceAnalysis(Analysis):
                        "Mean |attribution|", "mean |contribution|"),
                   Bars([str(c) for c in order[:shown]], r.permutation["mean"][index][:shown].tolist(),
                        f"Permutation ({r.permutation['scoring']})", "score drop",
-                       errors=[[m - s, m + s] for m, s in zip(r.permutation["mean"][index][:shown],
-                                                               r.permutation["std"][index][:shown])])]
+                       errors=[r.permutation_ci[i] for i in index[:shown]] if r.permutation_ci else None)]
         items.append(Figure(Panels(panels, height=min(6.0, 1.0 + 0.3 * shown)),
                             caption=f"Left: {r.attributions.method}, mean absolute contribution to "
                                     f"{r.attributions.output} over {len(r.attributions.rows)} test rows. Right: "
                                     f"drop in {r.permutation['scoring']} when the column is shuffled, "
                                     + (f"over {r.permutation['repeats']} repeats on {r.sample_size:,} of "
-                                       f"{r.n_test:,} test rows (whiskers: ± one standard deviation)."
+                                       f"{r.n_test:,} test rows"
+                                       + (f" (whiskers: the mean drop's {r.ci_level:.0%} interval over the shuffles "
+                                          "of these rows, Student's t)." if r.permutation_ci else ".")
                                        if r.permutation["repeats"] > 1 else
                                        f"one shuffle on {r.sample_size:,} of {r.n_test:,} test rows (one repeat: "
                                        "no spread to show).")))

@@ -13,9 +13,9 @@ PERMUTED_CELLS = 4_000_000  # rows x columns of permuted copies predicted in one
 
 def permutation(model, data, rows, settings, seed: int) -> dict:
     """Permutation importance on the given test rows (settings: scoring, repeats): the drop in the score when one
-    column is shuffled. The shuffled copies of every column are predicted in a few large calls (the model's own
-    threads use the cores), not one call per column and repeat; a scorer this does not know goes through
-    scikit-learn's permutation_importance."""
+    column is shuffled ("drops": columns x repeats; "mean" and "std" over the repeats). The shuffled copies of every
+    column are predicted in a few large calls (the model's own threads use the cores), not one call per column and
+    repeat; a scorer this does not know goes through scikit-learn's permutation_importance."""
     scoring = settings.scoring or {"binary": "roc_auc", "multiclass": "accuracy", "regression": "r2"}[data.task]
     if scoring == "roc_auc" and not hasattr(model, "predict_proba"):
         scoring = "accuracy"
@@ -29,8 +29,8 @@ def permutation(model, data, rows, settings, seed: int) -> dict:
             else scoring
         result = permutation_importance(model, X, y, scoring=scorer, n_repeats=settings.repeats, random_state=seed,
                                         n_jobs=1)
-        return {"mean": result.importances_mean, "std": result.importances_std, "scoring": scoring,
-                "repeats": settings.repeats}
+        return {"mean": result.importances_mean, "std": result.importances_std, "drops": result.importances,
+                "scoring": scoring, "repeats": settings.repeats}
     rng = np.random.default_rng(seed)
     n, F = X.shape
     base = score(y, X)
@@ -50,7 +50,8 @@ def permutation(model, data, rows, settings, seed: int) -> dict:
         scores = score(pd.concat([y] * len(chunk), ignore_index=True), copies, n)
         for (j, r), value in zip(chunk, scores):
             drops[j, r] = base - value
-    return {"mean": drops.mean(axis=1), "std": drops.std(axis=1), "scoring": scoring, "repeats": settings.repeats}
+    return {"mean": drops.mean(axis=1), "std": drops.std(axis=1), "drops": drops, "scoring": scoring,
+            "repeats": settings.repeats}
 
 
 def _direct_scorer(scoring: str, model, data):

@@ -177,8 +177,13 @@ def _run(cfg, checked, output_dir, overrides, started, timer, pool) -> RunResult
         try:
             for name, (cls, settings) in checked.analyses.items():
                 outcomes.append(run_analysis(name, cls, settings, ctx, timer, deadline))
-                if outcomes[-1].status == Status.OK:
+                if outcomes[-1].status == Status.OK and not cls.reviews:
                     pool.submit(outcomes[-1].items)  # drawn while the next sections compute
+            for outcome in outcomes:
+                if outcome.status == Status.OK and outcome.analysis.reviews:
+                    review(outcome, outcomes, ctx, timer)
+                    if outcome.status == Status.OK:
+                        pool.submit(outcome.items)
         finally:
             if ctx.data.warehouse is not None:  # every section's pass over the data is done
                 ctx.data.warehouse.close()
@@ -398,6 +403,21 @@ def run_analysis(name: str, cls, settings, ctx: RunContext, timer: Timer,
             log.error("analysis %s failed: %s\n%s", name, outcome.error, traceback.format_exc())
     outcome.seconds = timer.seconds[f"analysis: {name}"]
     return outcome
+
+
+def review(outcome: Outcome, outcomes: list, ctx: RunContext, timer: Timer) -> None:
+    """The section reads what the others computed, then builds its items again; a failure is its own (its seconds
+    added to the section's)."""
+    others = {o.name: o.result for o in outcomes if o.status == Status.OK and o is not outcome}
+    with timer.step(f"review: {outcome.name}") as step:
+        try:
+            outcome.analysis.review(outcome.result, others, ctx)
+            outcome.items = list(outcome.analysis.items(outcome.result))
+        except Exception as exc:
+            outcome.fail(exc)
+            step.outcome = f"failed ({outcome.error})"
+            log.error("analysis %s failed: %s\n%s", outcome.name, outcome.error, traceback.format_exc())
+    outcome.seconds += timer.seconds[f"review: {outcome.name}"]
 
 
 def skip_reason(analysis, ctx, settings) -> Optional[str]:

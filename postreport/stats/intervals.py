@@ -31,3 +31,17 @@ def percentile_interval(values, level: float, resamples: Optional[int] = None) -
     if not enough_finite(finite.size, values.size if resamples is None else resamples):
         return None
     return list(percentile_bounds(finite, level))
+
+
+def repeat_interval(values, level: float) -> Optional[list]:
+    """[low, high] of the mean of a few repeats of a random procedure on fixed rows (the shuffles of a permutation
+    importance): Student's t on their spread, None with fewer than two. It holds the mean over every possible
+    repeat on these rows, not a population's value (bench/bench_coverage.py)."""
+    values = np.asarray(values, dtype=float)
+    if values.size < 2:
+        return None
+    from scipy.stats import t
+
+    mean = float(values.mean())
+    half = float(t.ppf((1 + level) / 2, values.size - 1)) * float(values.std(ddof=1)) / np.sqrt(values.size)
+    return [mean - half, mean + half]

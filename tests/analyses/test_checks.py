@@ -98,7 +98,24 @@ def test_a_search_that_ends_at_its_ranges_edge_is_said_and_constant_columns_are_
 
     train = frame(np.random.default_rng(3), 50).assign(flat=1.0)
     _, finding = C._useless_features(SimpleNamespace(data=SimpleNamespace(X_train=train)))
-    assert finding.evidence["columns"] == ["flat"]
+    assert finding.evidence["columns"] == ["flat"] and finding.evidence["constant"] == ["flat"]
+
+
+def test_miscalibrated_probabilities_are_said_from_the_calibration_sections_slope():
+    from postreport.analyses.checks import ChecksResult
+
+    for slope_ci, fires in (([0.31, 0.79], True), ([0.8, 1.2], False), ([1.05, 1.6], True)):
+        result = ChecksResult(ran=[("scores_not_probabilities", "whether the scores are probabilities")])
+        C().review(result, {"calibration": SimpleNamespace(slope=sum(slope_ci) / 2, slope_ci=slope_ci,
+                                                          main="positive")}, None)
+        assert [f.id for f in result.findings] == (["scores_not_probabilities"] if fires else [])
+        assert f"[{slope_ci[0]:.3f}, {slope_ci[1]:.3f}]" in dict(result.ran)["scores_not_probabilities"]
+        if fires:
+            f = result.findings[0]
+            assert f.severity == "info" and ("extreme" if slope_ci[1] < 1 else "cautious") in f.title
+    result = ChecksResult(ran=[("scores_not_probabilities", "whether")])
+    C().review(result, {}, None)  # no calibration section: said, nothing found
+    assert result.findings == [] and "no calibration slope" in dict(result.ran)["scores_not_probabilities"]
 
 
 def test_one_column_scores_are_scikit_learns_trees_and_text_columns_count():
@@ -169,6 +186,23 @@ def test_generated_faults_fire_with_evidence_and_their_clean_twins_do_not(tmp_pa
     under = next(f for f in stiff["findings"] if f["id"] == "underfitting")["evidence"]
     assert under["train_ci"][0] <= under["dummy"] and 0.5 < under["dummy"] < 0.6  # y = x0 + noise > 0: about half
 
+
+
+@pytest.mark.slow
+def test_columns_whose_shuffles_cost_nothing_are_useless_and_the_informative_ones_are_not(tmp_path):
+    from scipy.stats import t
+
+    paths = leaky_files(tmp_path, np.random.default_rng(6))  # clean: y = x0 + noise > 0; x1..x4 pure noise
+    result, checks, _ = checks_of(tmp_path / "p", paths["clean"], ["report.analyses=[checks,feature_importance]"])
+    perm = result.metrics["results"]["feature_importance"]["permutation"]
+    repeats = perm["repeats"]
+    for mean, std, ci in zip(perm["mean"], perm["std"], perm["ci"]):  # numpy's std over the repeats (ddof 0)
+        assert ci == pytest.approx(t.interval(0.95, repeats - 1, loc=mean, scale=std / np.sqrt(repeats - 1)))
+    found = next(f for f in checks["findings"] if f["id"] == "useless_features")["evidence"]
+    columns = result.metrics["results"]["feature_importance"]["columns"]
+    idle = [c for c, ci in zip(columns, perm["ci"]) if ci[0] <= 0]
+    assert [i["column"] for i in found["no_permutation_effect"]] == idle == found["columns"]
+    assert "x0" not in idle and len(idle) >= 2 and found["constant"] == []
 
 
 @pytest.mark.slow

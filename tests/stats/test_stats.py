@@ -225,3 +225,14 @@ def test_f1_from_counts_equals_scikit_learns_per_class_and_micro():
     assert f1_from_counts(3, 4, 6) == pytest.approx(2 / (4 / 3 + 6 / 3))  # precision 3/4, recall 3/6: harmonic mean
     with np.errstate(invalid="ignore"):
         assert np.isnan(f1_from_counts(np.array(0), np.array(0), np.array(0)))  # undefined: the caller decides
+
+
+def test_the_mean_of_repeats_has_students_t_interval():
+    from scipy.stats import t
+
+    from postreport.stats.intervals import repeat_interval
+
+    drops = [0.012, 0.004, 0.009, 0.015, 0.006]
+    expected = t.interval(0.9, 4, loc=np.mean(drops), scale=np.std(drops, ddof=1) / np.sqrt(5))
+    assert repeat_interval(drops, 0.9) == pytest.approx(expected)
+    assert repeat_interval([0.0] * 5, 0.95) == [0.0, 0.0] and repeat_interval([0.3], 0.95) is None
