@@ -3,7 +3,10 @@ bundled datasets, and generated ones with a realistic shape: 30 classes, 300,000
 heavy-tailed noise, a dated table split at a date), and what each faulty twin raises. A warning on a clean case is a
 bug; information ("untuned_model", "search_edge", "useless_features") is not a warning.
 
-    python bench/bench_checks.py [--folder /tmp/bench_checks]
+    python bench/bench_checks.py [--folder /tmp/bench_checks] [--write]
+
+--write stores the table where the report reads it (postreport/analyses/checks_false_alarms.json): the checks
+section prints it, and tests/analyses/test_checks.py holds the bundled datasets' rows to what a run finds.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_plan import make_data  # noqa: E402
 
 
+READ = "checks,metrics,calibration,feature_importance"  # the checks and the sections whose results they read
 EXPECTED: dict = {}  # case -> warnings that are true of a clean case's data (not false alarms)
 
 
@@ -59,7 +63,9 @@ def generated(folder: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--folder", default="/tmp/bench_checks")
+    parser.add_argument("--write", action="store_true", help="store the table for the report")
     args = parser.parse_args()
+    rows = []
     folder = Path(args.folder)
     cases = {f"data={d}": ([f"data={d}"], True) for d in ("breast_cancer", "wine", "digits", "diabetes", "iris")}
     cases.update(generated(folder / "data"))
@@ -67,7 +73,7 @@ def main() -> None:
     print("|---|---|---|---:|")
     for i, (name, (overrides, clean)) in enumerate(cases.items()):
         out = folder / f"run{i}"
-        subprocess.run([sys.executable, "-m", "postreport.cli", *overrides, "report.analyses=[checks,metrics]",
+        subprocess.run([sys.executable, "-m", "postreport.cli", *overrides, f"report.analyses=[{READ}]",
                         "report.formats=[json]", f"hydra.run.dir={out}"], capture_output=True, text=True)
         doc = json.loads((out / "metrics.json").read_text())
         checks = doc["results"]["checks"]
@@ -76,6 +82,15 @@ def main() -> None:
         seconds = next(s["seconds"] for s in doc["sections"] if s["name"] == "checks")
         mark = " **false alarm**" if clean and set(warn) - EXPECTED.get(name, set()) else ""
         print(f"| {name} | {', '.join(warn) or '-'}{mark} | {', '.join(info) or '-'} | {seconds:.2f} |", flush=True)
+        rows.append({"case": name, "clean": clean, "warnings": warn, "information": info,
+                     "expected": sorted(EXPECTED.get(name, ()))})
+    if args.write:
+        from postreport.analyses.checks import FALSE_ALARMS
+        from postreport.version import __version__
+
+        FALSE_ALARMS.write_text(json.dumps({"version": __version__, "command": "python bench/bench_checks.py --write",
+                                            "cases": rows}, indent=1) + "\n")
+        print(f"written: {FALSE_ALARMS}")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 whose interval holds the truth. Nominal 95 %; each measured share has its own Monte Carlo (Wilson) interval. A share
 below about 92 % is a defect to fix or to say in the report.
 
-    python bench/bench_coverage.py [--reps 400]
+    python bench/bench_coverage.py [--reps 400] [--only NAME,...]  (the coverage_ functions' names without it)
 """
 from __future__ import annotations
 
@@ -303,30 +303,88 @@ def coverage_delong(reps, rng):
     return found
 
 
+def coverage_repeats(reps, n, rng, weight):
+    """The checks' and the feature importance's interval of a permutation importance: the mean accuracy drop of 5
+    shuffles of x1 on n fixed rows (score x0 + weight * x1), Student's t; the truth is the mean over 4,000 shuffles
+    of the same rows (the interval is about the shuffles, the rows held fixed)."""
+    from postreport.stats.intervals import repeat_interval
+
+    hits = 0
+    for _ in range(reps):
+        x0, x1 = rng.normal(size=n), rng.normal(size=n)
+        y = (x0 + weight * x1 + rng.normal(size=n) > 0).astype(int)
+        base = np.mean((x0 + weight * x1 > 0) == y)
+
+        def drops(k):
+            shuffled = x1[np.argsort(rng.random((k, n)), axis=1)]
+            return base - np.mean(((x0 + weight * shuffled) > 0) == y, axis=1)
+
+        truth = float(np.mean(drops(4000)))
+        ci = repeat_interval(drops(5), LEVEL)
+        hits += ci[0] - 1e-12 <= truth <= ci[1] + 1e-12
+    return {f"permutation drop, 5 shuffles, weight {weight} (n={n})": hits}
+
+
+def coverage_r2_gap(reps, rng, n=300, train_rows=6000, fit_rows=2000):
+    """The overfitting check's R² gap: a deep tree's R² on a seeded 2,000 of its 6,000 training rows minus the test
+    R²'s bootstrap interval on n rows; the truth is its R² on all its training rows minus its R² on 400,000 rows of
+    the population (one tree: the test rows and the training sample vary)."""
+    from sklearn.metrics import r2_score
+    from sklearn.tree import DecisionTreeRegressor
+
+    def draw(g, size):
+        X = g.normal(size=(size, 3))
+        return X, X[:, 0] + np.sin(2 * X[:, 1]) + g.normal(0, 1, size)
+
+    g = np.random.default_rng(11)
+    X, y = draw(g, train_rows)
+    tree = DecisionTreeRegressor(max_depth=8, random_state=0).fit(X, y)
+    Xp, yp = draw(g, 400_000)
+    truth = r2_score(y, tree.predict(X)) - r2_score(yp, tree.predict(Xp))
+    hits = 0
+    for r in range(reps):
+        rows = rng.choice(train_rows, fit_rows, replace=False)
+        train = r2_score(y[rows], tree.predict(X[rows]))
+        Xt, yt = draw(rng, n)
+        low, high = bootstrap.regression(yt, tree.predict(Xt), BOOT, r).interval("r2")
+        hits += train - high <= truth <= train - low
+    return {f"overfitting R² gap, 2,000 of 6,000 training rows (n={n})": hits}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=400)
-    reps = parser.parse_args().reps
+    parser.add_argument("--only", default="", help="comma-separated: binary,regression,repeats,r2_gap,...")
+    args = parser.parse_args()
+    reps, only = args.reps, {o for o in args.only.split(",") if o}
     rng = np.random.default_rng(2026)
     start = time.perf_counter()
     found = {}
+
+    def run(name, *arguments):
+        if not only or name in only:
+            found.update(globals()[f"coverage_{name}"](reps, *arguments))
+
     for n in (300, 60):
-        found |= coverage_binary(reps, n, rng)
-    found |= coverage_binary(reps, 100, rng)
-    found |= coverage_slice(reps, 100, rng)
-    found |= coverage_multiclass(reps, 300, rng)
+        run("binary", n, rng)
+    run("binary", 100, rng)
+    run("slice", 100, rng)
+    run("multiclass", 300, rng)
     for errors in ("t5", "normal"):
         for n in (300, 60):
-            found |= coverage_regression(reps, n, rng, errors)
-    found |= coverage_near_all(reps, rng)
-    found |= coverage_paired_difference(reps, 300, rng)
-    found |= coverage_calibration(reps, 300, rng)
-    found |= coverage_conformal(reps, 300, rng)
+            run("regression", n, rng, errors)
+    run("near_all", rng)
+    run("paired_difference", 300, rng)
+    run("calibration", 300, rng)
+    run("conformal", 300, rng)
     for groups in (2, 5, 10):
-        found |= coverage_fairness(reps, 300, rng, groups)
-    found |= coverage_monitoring(reps, rng)
-    found |= coverage_delong(reps, rng)
-    found |= coverage_ece(reps, rng)
+        run("fairness", 300, rng, groups)
+    run("monitoring", rng)
+    run("delong", rng)
+    run("ece", rng)
+    for weight in (0.5, 0.1):
+        run("repeats", 300, rng, weight)
+    run("r2_gap", rng)
     z = z_for(0.95)
     print(f"| interval | coverage at nominal {LEVEL:.0%} | Monte Carlo 95% interval ({reps} samples) |")
     print("|---|---:|---|")

@@ -177,10 +177,10 @@ def _run(cfg, checked, output_dir, overrides, started, timer, pool) -> RunResult
         try:
             for name, (cls, settings) in checked.analyses.items():
                 outcomes.append(run_analysis(name, cls, settings, ctx, timer, deadline))
-                if outcomes[-1].status == Status.OK and not cls.reviews:
+                if outcomes[-1].status == Status.OK and not getattr(cls, "reviews", False):
                     pool.submit(outcomes[-1].items)  # drawn while the next sections compute
             for outcome in outcomes:
-                if outcome.status == Status.OK and outcome.analysis.reviews:
+                if outcome.status == Status.OK and getattr(outcome.analysis, "reviews", False):
                     review(outcome, outcomes, ctx, timer)
                     if outcome.status == Status.OK:
                         pool.submit(outcome.items)
