@@ -32,14 +32,15 @@ def generated(folder: Path) -> dict:
     """name -> (overrides, clean?)."""
     rng = np.random.default_rng(1)
     files = make_data(folder)
-    cases = {name: (["data=file", f"data.path={path}", "data.target=y"], True) for name, path in files.items()}
+    named = {"c30": "30 classes, 6,000 x 20", "b300k": "binary, 300,000 x 20", "w200": "binary, 3,000 x 200"}
+    cases = {named[name]: (["data=file", f"data.path={path}", "data.target=y"], True) for name, path in files.items()}
     # c30's classes come from random logits: class_10 holds 34 of the 6,000 rows, 8 of the test rows (true findings)
-    EXPECTED["c30"] = {"class_imbalance", "underrepresented_classes"}
+    EXPECTED[named["c30"]] = {"class_imbalance", "underrepresented_classes"}
     n = 3000
     X = pd.DataFrame(rng.normal(size=(n, 6)), columns=[f"x{i}" for i in range(6)])
     y = X["x0"] * 3 + X["x1"] + rng.standard_t(3, n) * 2
     X.assign(y=y).to_csv(folder / "heavy.csv", index=False)
-    cases["regression, t(3) noise"] = (["data=file", f"data.path={folder / 'heavy.csv'}", "data.target=y"], True)
+    cases["regression, t(3) noise, 3,000 x 6"] = (["data=file", f"data.path={folder / 'heavy.csv'}", "data.target=y"], True)
     dated = X.assign(when=pd.date_range("2024-01-01", periods=n, freq="3h").strftime("%Y-%m-%d %H:%M"),
                      y=(X["x0"] + rng.normal(size=n) > 0).astype(int))
     dated.iloc[:2250].to_csv(folder / "before.csv", index=False)
@@ -47,16 +48,33 @@ def generated(folder: Path) -> dict:
     dated.to_csv(folder / "dated.csv", index=False)
     cases["dated, split at a date"] = (["data=file", f"data.path={folder / 'before.csv'}",
                                         f"data.test_path={folder / 'after.csv'}", "data.target=y"], True)
-    cases["dated, split at random (fault)"] = (["data=file", f"data.path={folder / 'dated.csv'}", "data.target=y"],
+    cases["dated, split at random"] = (["data=file", f"data.path={folder / 'dated.csv'}", "data.target=y"],
                                                False)
     leak = X.assign(y=(X["x0"] + rng.normal(size=n) > 0).astype(int))
     leak["noted_after"] = np.where(rng.random(n) < 0.01, 1 - leak["y"], leak["y"])
     leak.to_csv(folder / "leak.csv", index=False)
-    cases["label copy, 1 % flipped (fault)"] = (["data=file", f"data.path={folder / 'leak.csv'}", "data.target=y"],
+    cases["a copy of the label, 1 % flipped"] = (["data=file", f"data.path={folder / 'leak.csv'}", "data.target=y"],
                                                 False)
     shuffled = X.assign(y=rng.permutation((X["x0"] > 0).astype(int).to_numpy()))
     shuffled.to_csv(folder / "shuffled.csv", index=False)
-    cases["labels shuffled (fault)"] = (["data=file", f"data.path={folder / 'shuffled.csv'}", "data.target=y"], False)
+    cases["labels shuffled"] = (["data=file", f"data.path={folder / 'shuffled.csv'}", "data.target=y"], False)
+    base = X.assign(y=(X["x0"] + rng.normal(size=n) > 0).astype(int))
+    train, test = base.iloc[:2250], base.iloc[2250:].copy()
+    copied = rng.choice(len(test), len(test) * 3 // 10, replace=False)
+    test.iloc[copied] = train.sample(len(copied), random_state=1).to_numpy()
+    train.to_csv(folder / "train.csv", index=False)
+    test.to_csv(folder / "copied.csv", index=False)
+    cases["30 % of the test rows copied from training"] = (
+        ["data=file", f"data.path={folder / 'train.csv'}", f"data.test_path={folder / 'copied.csv'}",
+         "data.target=y"], False)
+    minority = base.assign(y=np.where(rng.random(n) < 0.02, "rare", np.where(base["y"] == 1, "a", "b")))
+    minority.to_csv(folder / "minority.csv", index=False)
+    cases["a 2 % minority class"] = (["data=file", f"data.path={folder / 'minority.csv'}", "data.target=y"], False)
+    few = minority.assign(y=np.where(base["y"] == 1, "a", "b"))
+    few.loc[few.index[:20], "y"] = "few"  # 20 rows: about 5 in the test rows
+    few.to_csv(folder / "few.csv", index=False)
+    cases["a class of 20 rows (5 test rows)"] = (["data=file", f"data.path={folder / 'few.csv'}", "data.target=y"],
+                                                 False)
     return cases
 
 
@@ -73,9 +91,11 @@ def main() -> None:
     print("|---|---|---|---:|")
     for i, (name, (overrides, clean)) in enumerate(cases.items()):
         out = folder / f"run{i}"
-        subprocess.run([sys.executable, "-m", "postreport.cli", *overrides, f"report.analyses=[{READ}]",
-                        "report.formats=[json]", f"hydra.run.dir={out}"], capture_output=True, text=True)
+        run = subprocess.run([sys.executable, "-m", "postreport.cli", *overrides, f"report.analyses=[{READ}]",
+                              "report.formats=[json]", f"hydra.run.dir={out}"], capture_output=True, text=True)
         doc = json.loads((out / "metrics.json").read_text())
+        if "checks" not in doc["results"]:
+            sys.exit(f"{name}: the checks section did not run:\n{run.stderr[-3000:]}")
         checks = doc["results"]["checks"]
         warn = [f["id"] for f in checks["findings"] if f["severity"] == "warning"]
         info = [f["id"] for f in checks["findings"] if f["severity"] != "warning"]

@@ -9,9 +9,11 @@ the numbers it rests on, with intervals where one applies, and the rule it was j
 underfitting are information: the test rows' numbers stay honest, they say how the model could do better."""
 from __future__ import annotations
 
+import json
 import logging
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import List, Optional
 
 import numpy as np
@@ -59,6 +61,7 @@ CHECK_SECONDS = 0.1  # the section's fixed cost (scikit-learn's trees and dummie
 TREE_SECONDS = 4e-4  # a one-column tree: fixed, and per training row (x (1 + classes / 25))
 TREE_SECONDS_PER_ROW = 7e-7
 HASH_SECONDS_PER_CELL = 3e-8  # hashing the rows' values, per row and column
+FALSE_ALARMS = Path(__file__).with_name("checks_false_alarms.json")  # bench/bench_checks.py --write measures it
 CHECKS = ("target_leakage", "train_test_overlap", "time_overlap", "duplicate_rows", "conflicting_labels",
           "not_better_than_baseline", "overfitting", "underfitting", "class_imbalance", "underrepresented_classes",
           "useless_features", "importance_bias", "untuned_model", "search_edge",
@@ -785,5 +788,21 @@ class ChecksAnalysis(Analysis):
                                caption="Checks this run cannot make."))
         if r.ignored:
             items.append(Note("Silenced by analyses.checks.ignore: " + ", ".join(r.ignored) + "."))
+        if FALSE_ALARMS.exists():  # (not yet, while bench/bench_checks.py measures it the first time)
+            items.append(false_alarms())
         items += [Note(n) for n in r.notes]
         return items
+
+
+def false_alarms() -> Table:
+    """The measured table of what the checks raise on data with nothing wrong with it, and on faulty twins."""
+    measured = json.loads(FALSE_ALARMS.read_text())
+    rows = [[c["case"], "clean" if c["clean"] else "fault", ", ".join(c["warnings"]) or "-",
+             ", ".join(c["information"]) or "-"] for c in measured["cases"]]
+    true = [f"{c['case']}: {', '.join(c['expected'])}" for c in measured["cases"] if c["expected"]]
+    return Table(["Case", "Data", "Warnings", "Information"], rows,
+                 caption="How the thresholds were chosen: what the checks raise on data with nothing wrong with it "
+                         "(a warning there would be a false alarm) and on twins built with one fault, measured with "
+                         f"postreport {measured['version']} ({measured['command']}, the checks with the sections "
+                         "they read)." + (" True of the clean data, not alarms: " + "; ".join(true) + "."
+                                          if true else ""))

@@ -13,8 +13,8 @@ from sklearn.dummy import DummyClassifier
 from sklearn.tree import DecisionTreeClassifier
 
 from conftest import check_user_error, cli, run_report
-from postreport.analyses.checks import (FEW_TEST_ROWS, WARNING, ChecksAnalysis as C, ChecksSettings, codes,
-                                        one_column_scores)
+from postreport.analyses.checks import (FALSE_ALARMS, FEW_TEST_ROWS, WARNING, ChecksAnalysis as C, ChecksSettings,
+                                        codes, false_alarms, one_column_scores)
 from postreport.config import BootstrapConfig
 from postreport.errors import UserError
 
@@ -239,6 +239,21 @@ def test_the_bundled_datasets_raise_no_warning_about_their_data_or_split(tmp_pat
         assert fit is None
     split = {"train_test_overlap", "duplicate_rows", "conflicting_labels", "not_better_than_baseline"}
     assert split | ({"target_leakage"} if dataset != "digits" else set()) <= set(checks["ran"])
+    measured = {c["case"]: c for c in json.loads(FALSE_ALARMS.read_text())["cases"]}[f"data={dataset}"]
+    assert measured["warnings"] == [f["id"] for f in checks["findings"] if f["severity"] == WARNING]  # the report's
+    # table of false alarms is what a run finds (bench/bench_checks.py --write measures it again)
+
+
+def test_the_reports_table_of_false_alarms_shows_none_and_every_fault_found():
+    measured = json.loads(FALSE_ALARMS.read_text())["cases"]
+    assert {"data=breast_cancer", "data=wine", "data=digits", "data=diabetes"} <= {c["case"] for c in measured}
+    for c in measured:
+        if c["clean"]:
+            assert set(c["warnings"]) <= set(c["expected"]), c["case"]  # a warning on clean data: a false alarm
+        else:
+            assert c["warnings"] and not c["expected"], c["case"]  # each fault raises its warning
+    table = false_alarms()
+    assert [r[0] for r in table.rows] == [c["case"] for c in measured] and "bench/bench_checks.py" in table.caption
 
 
 @pytest.mark.slow
