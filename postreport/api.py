@@ -5,6 +5,8 @@
     result.metrics["metrics"]["accuracy"]; result.files["pdf"]; result        # shows the report in Jupyter
 
     postreport.from_predictions(y_true, scores=proba, labels=["a", "b", "c"], output_dir="reports/logged")
+    result = postreport.evaluate(fitted_pipeline, X_test, y_test, X_train=X_train, y_train=y_train)
+    result.pdf; result.save("reports/pipeline")
 """
 from __future__ import annotations
 
@@ -109,6 +111,71 @@ def from_predictions(y_true, y_pred=None, scores=None, labels: Optional[Sequence
         path = Path(folder) / PREDICTIONS
         table.to_parquet(path)
         return generate(["data=predictions", f"data.path={path}", *settings, *overrides], output_dir=output_dir)
+
+
+def evaluate(estimator, X_test, y_test, *, X_train=None, y_train=None, overrides: Sequence[str] = (),
+             output_dir: Optional[str | Path] = None, config_dir: Optional[str | Path] = None):
+    """The whole report of a fitted estimator on rows in memory: any model with the scikit-learn API (a Pipeline,
+    LightGBM, HistGradientBoosting, a CalibratedClassifierCV, a regressor), X as pandas, polars or numpy (feature
+    names then the estimator's, else x0, x1, ...), y as a Series, list or array. Its classes come from
+    `estimator.classes_`. With X_train and y_train, the sections that compare with the training rows (drift,
+    checks, importance stability) run; without them they say why not. The same run as `postreport model=file
+    data=file` on the same rows and model (the objects are handed over in memory, not written to files).
+
+    output_dir=None: the run's folder is temporary and removed; the result keeps its files (`result.html`,
+    `result.pdf`, `result.metrics`; `result.save(folder)` writes them). In Jupyter the result shows the report."""
+    from postreport.data.held import holding
+
+    X = feature_frame(X_test, "X_test", estimator)
+    test = with_target(X, y_test, "y_test")
+    train = None
+    if (X_train is None) != (y_train is None):
+        raise UserError("give both X_train and y_train (the rows the estimator was fitted on), or neither")
+    if X_train is not None:
+        train = with_target(feature_frame(X_train, "X_train", estimator), y_train, "y_train")
+        if list(train.columns) != list(test.columns):
+            raise UserError(f"X_train's columns {list(train.columns)[:20]} are not X_test's {list(test.columns)[:20]}")
+    target = test.columns[-1]
+    with holding(model=estimator, test=test, train=train) as keys:
+        given = ["data=file", f"data.test_path={keys['test']}", f"data.target={_listed([target])[1:-1]}",
+                 "data.name='rows in memory'", "model=file", f"model.path={keys['model']}"]
+        if train is not None:
+            given.append(f"data.path={keys['train']}")
+        if output_dir is not None:
+            return generate([*given, *overrides], output_dir=output_dir, config_dir=config_dir)
+        with tempfile.TemporaryDirectory(prefix="postreport-evaluate-") as folder:
+            result = generate([*given, *overrides], output_dir=folder, config_dir=config_dir)
+            result.keep()
+        result.files = {}
+        return result
+
+
+def feature_frame(X, name: str, estimator) -> pd.DataFrame:
+    """X as a pandas frame of its own column names; a numpy array's columns are named as the estimator was fitted
+    (feature_names_in_), else x0, x1, ..."""
+    if isinstance(X, np.ndarray) or isinstance(X, list):
+        array = np.asarray(X)
+        if array.ndim != 2:
+            raise UserError(f"{name} has {array.ndim} dimension(s); give a table: rows x columns")
+        fitted = getattr(estimator, "feature_names_in_", None)
+        names = [str(c) for c in fitted] if fitted is not None and len(fitted) == array.shape[1] else \
+            [f"x{j}" for j in range(array.shape[1])]
+        return pd.DataFrame(array, columns=names)
+    return as_pandas(X)  # its index kept: the rows' keys in predictions.parquet, as a Parquet file's would be
+
+
+def with_target(X: pd.DataFrame, y, name: str) -> pd.DataFrame:
+    """The features and the target as one table; the target named as the Series y is (else "target"), never as a
+    feature column."""
+    values = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
+    if values.ndim != 1:
+        raise UserError(f"{name} has shape {values.shape}; give one label (or value) per row")
+    if len(values) != len(X):
+        raise UserError(f"{name} has {len(values)} rows and {name.replace('y', 'X')} {len(X)}; give one per row")
+    target = str(getattr(y, "name", None) or "target")
+    while target in X.columns:
+        target += "_"
+    return X.assign(**{target: values})
 
 
 def as_pandas(frame):

@@ -167,3 +167,119 @@ def test_generate_from_two_threads_at_once(tmp_path):
         t.join()
     assert not errors and [results[k].exit_code for k in (0, 1)] == [0, 0]
     assert results[0].metrics["metrics"] == results[1].metrics["metrics"]
+
+
+# ------------------------------------------------------------------------------------- evaluate: a fitted estimator
+
+def churn_table(rng, n=800):
+    """A real-looking table: numbers with missing values, text categories (one with missing), a text label."""
+    table = pd.DataFrame({"age": rng.normal(40, 10, n).round(), "income": rng.lognormal(10, 1, n),
+                          "city": rng.choice(["Paris", "Lyon", "Nice", None], n), "plan": rng.choice(["basic", "pro"], n)})
+    table.loc[rng.random(n) < 0.05, "age"] = np.nan
+    logit = (table["age"].fillna(40) - 40) / 10 + (table["plan"] == "pro") + (table["city"] == "Nice") * 0.8
+    y = pd.Series(np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "churn", "stay"), name="outcome")
+    return table, y
+
+
+def churn_pipeline(X, y):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    pre = ColumnTransformer([("num", make_pipeline(SimpleImputer(), StandardScaler()), ["age", "income"]),
+                             ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
+                                                   OneHotEncoder(handle_unknown="ignore")), ["city", "plan"])])
+    return Pipeline([("pre", pre), ("clf", LogisticRegression())]).fit(X, y)
+
+
+QUICK = ["report.analyses=[checks,metrics,per_class,confusion_matrix]", "report.formats=[json]"]
+
+
+@pytest.mark.slow
+def test_evaluate_a_pipeline_on_a_table_with_text_categories_gives_sklearns_numbers(tmp_path):
+    import tempfile
+    from pathlib import Path
+
+    X, y = churn_table(np.random.default_rng(0))
+    model = churn_pipeline(X.iloc[:600], y.iloc[:600])
+    X_test, y_test = X.iloc[600:], y.iloc[600:]
+    before = set(Path(tempfile.gettempdir()).glob("postreport-evaluate-*"))
+    result = postreport.evaluate(model, X_test, y_test, X_train=X.iloc[:600], y_train=y.iloc[:600],
+                                 overrides=["report.analyses=[checks,metrics,per_class,confusion_matrix]",
+                                            "report.formats=[json,pdf,html]"])
+    assert set(Path(tempfile.gettempdir()).glob("postreport-evaluate-*")) == before  # the folder is removed
+    assert result.exit_code == 0 and result.files == {} and result.pdf.startswith(b"%PDF")
+    assert "<html" in result.html.lower() and result._repr_html_().startswith("<iframe")
+    predicted = model.predict(X_test)
+    assert result.metrics["metrics"]["accuracy"] == pytest.approx(skm.accuracy_score(y_test, predicted))
+    assert result.metrics["metrics"]["roc_auc"] == pytest.approx(
+        skm.roc_auc_score(y_test == "stay", model.predict_proba(X_test)[:, list(model.classes_).index("stay")]))
+    per_class = result.metrics["results"]["per_class"]["classes"]
+    precision, recall, _, support = skm.precision_recall_fscore_support(y_test, predicted, labels=["churn", "stay"])
+    for k, label in enumerate(["churn", "stay"]):  # the labels by their names
+        assert per_class[label]["precision"] == pytest.approx(precision[k])
+        assert per_class[label]["recall"] == pytest.approx(recall[k]) and per_class[label]["support"] == support[k]
+    assert "train_test_overlap" in result.metrics["results"]["checks"]["ran"]  # the training rows were read
+    written = result.save(tmp_path / "saved")
+    assert written["pdf"].read_bytes() == result.pdf and (tmp_path / "saved" / "metrics.json").is_file()
+
+
+@pytest.mark.slow
+def test_evaluate_equals_the_command_line_on_the_same_model_file_and_rows(tmp_path):
+    import skops.io as sio
+
+    X, y = churn_table(np.random.default_rng(1))
+    model = churn_pipeline(X.iloc[:600], y.iloc[:600])
+    train, test = X.iloc[:600].assign(outcome=y.iloc[:600]), X.iloc[600:].assign(outcome=y.iloc[600:])
+    train.to_parquet(tmp_path / "train.parquet")
+    test.to_parquet(tmp_path / "test.parquet")
+    sio.dump(model, tmp_path / "model.skops")
+    sections = "report.analyses=[checks,metrics,per_class,confusion_matrix,calibration,drift]"
+    cli = postreport.generate(["data=file", f"data.path={tmp_path / 'train.parquet'}",
+                               f"data.test_path={tmp_path / 'test.parquet'}", "data.target=outcome", "model=file",
+                               f"model.path={tmp_path / 'model.skops'}", "model.trust=true", sections,
+                               "report.formats=[json]", "report.timings=false"], output_dir=tmp_path / "cli")
+    memory = postreport.evaluate(model, X.iloc[600:], y.iloc[600:], X_train=X.iloc[:600], y_train=y.iloc[:600],
+                                 overrides=[sections, "report.formats=[json]", "report.timings=false"])
+    assert memory.metrics["metrics"] == cli.metrics["metrics"]
+    assert memory.metrics["results"] == cli.metrics["results"]
+    import io
+
+    rows = pd.read_parquet(io.BytesIO(memory.content("predictions")))  # its metadata names the sources: not compared
+    pd.testing.assert_frame_equal(rows, pd.read_parquet(tmp_path / "cli" / "predictions.parquet"))
+
+
+@pytest.mark.slow
+def test_evaluate_takes_the_classes_from_the_estimator_and_numpy_columns_from_its_fit(tmp_path):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(900, 4))
+    y = np.array(["a", "b", "c"])[(X[:, 0] > 0).astype(int) + (X[:, 1] > 1)]
+    model = HistGradientBoostingClassifier(max_iter=20).fit(X[:600], y[:600])
+    keep = y[600:] != "c"  # the test rows miss a class the model knows
+    result = postreport.evaluate(model, X[600:][keep], y[600:][keep], overrides=QUICK)
+    assert result.metrics["task"] == "multiclass"
+    assert result.metrics["results"]["confusion_matrix"]["labels"] == ["a", "b", "c"]
+    predicted = model.predict(X[600:][keep])
+    assert result.metrics["metrics"]["accuracy"] == pytest.approx(skm.accuracy_score(y[600:][keep], predicted))
+    assert result.metrics["results"]["per_class"]["classes"]["c"]["support"] == 0
+
+
+def test_evaluate_names_what_is_wrong_with_its_input():
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = churn_table(np.random.default_rng(3), 200)
+    with pytest.raises(UserError, match="not fitted"):
+        postreport.evaluate(LogisticRegression(), X.select_dtypes("number").fillna(0), y, overrides=QUICK)
+    model = churn_pipeline(X, y)
+    with pytest.raises(UserError, match="y_test has 199 rows and X_test 200"):
+        postreport.evaluate(model, X, y.iloc[:199], overrides=QUICK)
+    with pytest.raises(UserError, match=r"'maybe'.*unknown to the model"):
+        postreport.evaluate(model, X, y.where(y != "stay", "maybe"), overrides=QUICK)
+    with pytest.raises(UserError, match=r"needs columns the data lacks: \['plan'\]"):
+        postreport.evaluate(model, X.drop(columns="plan"), y, overrides=QUICK)
+    with pytest.raises(UserError, match="both X_train and y_train"):
+        postreport.evaluate(model, X, y, X_train=X, overrides=QUICK)

@@ -10,6 +10,7 @@ import pandas as pd
 from postreport.errors import UserError
 from postreport.data.builtin import load_builtin
 from postreport.data.dataset import Dataset
+from postreport.data.held import is_held
 from postreport.data.decide import decide_task, positive_label, sorted_labels
 from postreport.data.logged import load_predictions
 from postreport.data.tables import (STREAM_BYTES, check_columns, clean, keyed, merge_near_duplicates, read_table,
@@ -76,7 +77,7 @@ def load_dataset(cfg, seed: int) -> Dataset:
 
     keys = test_keys(test_frame, cfg.id, frame)
     tables.clear()  # the file's frame as read is not needed once split
-    if sum(Path(f).stat().st_size for f in files) > STREAM_BYTES:  # small files leave little in the pool; the
+    if sum(Path(f).stat().st_size for f in files if not is_held(f)) > STREAM_BYTES:  # small files leave little in the pool; the
         release_arrow_memory()                                        # full garbage collection costs 0.1-0.3 s
     frame = None if frame is None else frame.reset_index(drop=True)
     test_frame = test_frame.reset_index(drop=True)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from postreport.errors import UserError
+from postreport.data.held import frame_digest, held, is_held
 from postreport.data import dialect as csv_dialect
 from postreport.data.labels import near_duplicate_labels
 from postreport.data.sources import COMPRESSED, VALID_TYPES, file_kind
@@ -27,9 +28,15 @@ def read_table(path: str, key: str, files: dict, na_values=(), notes: Optional[l
     csv_settings: data.encoding, data.sep, data.decimal (null: detected from this file, with a note, see dialect.py);
     `dialect`: already decided for the files of a source (its owner says so once); `text`: columns read as text
     whatever they look like (row keys: "007" and "7" are two keys); `drop`: data.drop, by the file's names."""
+    notes = notes if notes is not None else []
+    if is_held(path):  # a frame handed over in memory (postreport.evaluate): tidied as a file's table is
+        table = held(path, key).copy(deep=False)
+        if table.empty:
+            raise UserError(f"{key}: the frame has no rows")
+        files[path] = frame_digest(table)
+        return tidied(table, [], key, drop, na_values, notes, keep)
     p = Path(path).expanduser()
     kind = file_kind(p)
-    notes = notes if notes is not None else []
     if kind is None:
         raise UserError(f"{key}={path!r}: unsupported file type {''.join(p.suffixes[-2:])!r}; valid: {VALID_TYPES}")
     if not p.is_file():
@@ -63,10 +70,18 @@ def read_table(path: str, key: str, files: dict, na_values=(), notes: Optional[l
     if table.empty:
         raise UserError(f"{key}={path!r}: the file has no rows")
     files[str(p)] = sha256_of(p)
+    return tidied(table, header, f"{key}={path!r}", drop, na_values, notes, keep)
+
+
+def tidied(table: pd.DataFrame, header: list, where: str, drop: tuple, na_values, notes: list,
+           keep: tuple) -> pd.DataFrame:
+    """A table as read (header: the names its file gives, when they differ from the frame's): names checked, data.drop
+    applied, then `tidy`."""
+    key = where.split("=", 1)[0]
     names = header or [str(c) for c in table.columns]
     twice = sorted({c for c in names if names.count(c) > 1})
     if twice:
-        raise UserError(f"{key}={path!r}: column names appear more than once: {twice}; rename them so that each "
+        raise UserError(f"{where}: column names appear more than once: {twice}; rename them so that each "
                         "column has its own name")
     table.columns = [str(c) for c in table.columns]
     unknown = [c for c in drop if c not in table.columns]

@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
+import pandas as pd
 
 from postreport.errors import UserError
+from postreport.data.decide import sorted_labels
+from postreport.data.held import held, is_held
 from postreport.models.loaded import LoadedModel
 from postreport.run.predictions import model_classes
 from postreport.models import onnx_model
@@ -148,6 +151,8 @@ def with_preprocessing(estimator, preprocessing: str):
 # ---------------------------------------------------------------- models from files
 
 def load_candidate(cfg, data) -> Candidate:
+    if is_held(cfg.path):
+        return held_candidate(cfg, data)
     path = Path(cfg.path).expanduser()
     suffix = path.suffix.lower()
     if suffix not in SAFE_SUFFIXES + PICKLE_SUFFIXES:
@@ -179,8 +184,9 @@ def load_candidate(cfg, data) -> Candidate:
         raise UserError(f"model.path={cfg.path!r}: cannot load the model: {type(exc).__name__}: {exc}") from None
     if not hasattr(estimator, "predict"):
         raise UserError(f"model.path={cfg.path!r} holds a {type(estimator).__name__}, which has no predict()")
-    _check_kind(estimator, data, cfg.path)
-    notes += _align_features(estimator, data, cfg.path)
+    notes += widen_labels(estimator, data)
+    _check_kind(estimator, data, f"the model in model.path={cfg.path!r}")
+    notes += _align_features(estimator, data, f"the model in model.path={cfg.path!r}")
     cls = type(estimator)
     params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
     return Candidate(
@@ -189,26 +195,66 @@ def load_candidate(cfg, data) -> Candidate:
     )
 
 
-def _check_kind(estimator, data, path) -> None:
+def held_candidate(cfg, data) -> Candidate:
+    """A fitted estimator handed over in memory (postreport.evaluate): checked as a model file's is."""
+    estimator = held(cfg.path, "model.path")
+    name = type(estimator).__name__
+    if not hasattr(estimator, "predict"):
+        raise UserError(f"the estimator is a {name}, which has no predict(): give a fitted scikit-learn-style model")
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    try:
+        check_is_fitted(estimator)
+    except NotFittedError:
+        raise UserError(f"the estimator ({name}) is not fitted: call its fit() first (postreport.evaluate reports on "
+                        "a fitted model; to fit one from a config, use postreport.generate)") from None
+    except TypeError:  # not a scikit-learn estimator: judged by its predictions
+        pass
+    notes = widen_labels(estimator, data)
+    _check_kind(estimator, data, f"the estimator ({name})")
+    notes += _align_features(estimator, data, f"the estimator ({name})")
+    cls = type(estimator)
+    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
+    return Candidate(name=type(final).__name__, estimator=estimator, origin="given in memory",
+                     estimator_class=f"{cls.__module__}.{cls.__qualname__}", params=params, notes=notes)
+
+
+def widen_labels(estimator, data) -> list:
+    """Classes come from the model: test rows that miss a class the model knows still have it among the labels
+    (its recall undefined, its precision measured), never the labels found in y alone."""
+    classes = model_classes(estimator, None) if getattr(estimator, "classes_", None) is not None else None
+    if data.task == "regression" or classes is None or not set(data.labels) < set(classes):
+        return []
+    missing = [c for c in classes if c not in data.labels]
+    data.labels = sorted_labels(pd.Series(list(classes)))
+    if len(data.labels) > 2 and data.task == "binary":
+        data.task, data.positive_label = "multiclass", None
+    return [f"The model knows {len(classes)} classes; the rows given hold {len(classes) - len(missing)}: "
+            f"{missing[:10]} have no row (their recall is undefined here)."]
+
+
+def _check_kind(estimator, data, what: str) -> None:
     """The model must do the data's task and know its labels: a regressor on classes, a classifier on numbers, or
     classes that are not the data's labels would give numbers that mean nothing."""
     classes = model_classes(estimator, None) if getattr(estimator, "classes_", None) is not None else None
     name = type(estimator).__name__
     if data.task == "regression":
         if classes is not None:
-            raise UserError(f"model.path={path!r} holds a classifier ({name}, classes {classes[:10]}), but the data's "
+            raise UserError(f"{what} is a classifier ({name}, classes {classes[:10]}), but the data's "
                             f"task is regression; if {data.target!r} holds class labels, set data.task=multiclass")
         return
     if classes is None:
-        raise UserError(f"model.path={path!r} holds a regressor ({name}: no classes), but the data's task is "
+        raise UserError(f"{what} is a regressor ({name}: no classes), but the data's task is "
                         f"{data.task}; if {data.target!r} is a number to predict, set data.task=regression")
     unknown = [label for label in data.labels if label not in classes]
     if unknown:
-        raise UserError(f"the model in {path!r} predicts the classes {classes[:20]}, but the data's labels in "
+        raise UserError(f"{what} predicts the classes {classes[:20]}, but the data's labels in "
                         f"{data.target!r} are {data.labels[:20]} ({unknown[:5]} unknown to the model); evaluate it on "
                         "data labelled as it was trained, or map the labels")
     if data.task == "binary" and len(classes) != 2:
-        raise UserError(f"the model in {path!r} predicts {len(classes)} classes {classes[:20]}, but the data's target "
+        raise UserError(f"{what} predicts {len(classes)} classes {classes[:20]}, but the data's target "
                         f"{data.target!r} has 2: {data.labels}")
 
 
@@ -224,13 +270,13 @@ def _load_skops(path: Path, trust: bool):
     return sio.load(path, trusted=untrusted or None)
 
 
-def _align_features(estimator, data, path) -> list:
+def _align_features(estimator, data, what: str) -> list:
     """The model's expected columns must be in the data; extra data columns are left out, with a note."""
     expected = getattr(estimator, "feature_names_in_", None)
     if expected is None:
         n = getattr(estimator, "n_features_in_", None)
         if n is not None and n != data.X_test.shape[1]:
-            raise UserError(f"model.path={path!r} expects {n} features, the data has {data.X_test.shape[1]}: "
+            raise UserError(f"{what} expects {n} features, the data has {data.X_test.shape[1]}: "
                             f"{data.features}")
         return []
     expected = [str(c) for c in expected]
@@ -239,7 +285,7 @@ def _align_features(estimator, data, path) -> list:
     by_name = {(_lightgbm_name(c) if lenient else c): c for c in data.X_test.columns}
     missing = [c for c in expected if c not in by_name]
     if missing:
-        raise UserError(f"the model in {path!r} needs columns the data lacks: {missing}; the data has: {data.features}")
+        raise UserError(f"{what} needs columns the data lacks: {missing}; the data has: {data.features}")
     columns = [by_name[c] for c in expected]
     extra = [c for c in data.X_test.columns if c not in columns]
     data.X_test = data.X_test[columns]

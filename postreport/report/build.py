@@ -9,6 +9,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from postreport.analyses.base import finding
+from postreport.data.held import PREFIX, is_held
 from postreport.stats import metrics
 from postreport.report.figures import Bars
 from postreport.report.format import fmt_number
@@ -175,19 +176,31 @@ def _share(share: float) -> str:
     return f"{share:.0%}" if share >= 0.1 else f"{share:.1%}"
 
 
+def command_line(overrides: list) -> tuple:
+    """How the run was asked for: the command line, or postreport.evaluate with the overrides of its caller (those
+    that name the objects it holds in memory left out)."""
+    held_by = [o for o in overrides if is_held(o.split("=", 1)[-1])]
+    if not held_by:
+        return "Command line", " ".join(["postreport"] + overrides)
+    own = [o for o in overrides if o not in held_by and o not in ("data=file", "model=file")
+           and not o.startswith("data.name=")]
+    return "Called as", "postreport.evaluate(estimator, X, y, ...) with " + " ".join(own)
+
+
 def provenance_section(ctx, provenance: dict) -> Section:
     data = ctx.data
     rows = [
         ("Started (UTC)", provenance["started"].isoformat()),
         ("Duration until rendering", "not recorded (report.timings=false)" if provenance["elapsed"] is None
          else f"{provenance['elapsed']:.2f} s"),
-        ("Command line", " ".join(["postreport"] + list(provenance["overrides"]))),
+        command_line(list(provenance["overrides"])),
         ("Seed", ctx.seed),
         ("Python", sys.version.split()[0]),
         ("Platform", platform.platform()),
         ("Data fingerprint (SHA-256 of the rows used)", data.fingerprint()),
     ]
-    rows += [(f"File SHA-256: {path}", digest) for path, digest in data.files.items()]
+    rows += [(f"Rows given in memory ({path[len(PREFIX):].rsplit('-', 1)[0]}), SHA-256" if is_held(path)
+              else f"File SHA-256: {path}", digest) for path, digest in data.files.items()]
     versions = []
     for name in PACKAGES:
         try:

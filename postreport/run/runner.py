@@ -67,6 +67,38 @@ class RunResult:
     outcomes: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)  # seconds per step
     dry_run: bool = False
+    kept: dict = field(default_factory=dict)  # file name -> bytes, when the folder was temporary (evaluate)
+
+    def content(self, fmt: str) -> Optional[bytes]:
+        """A format's bytes (html, pdf, json, ...): from the folder, or as kept when it was removed."""
+        name = OUTPUTS[fmt]
+        if name in self.kept:
+            return self.kept[name]
+        path = self.files.get(fmt)
+        return Path(path).read_bytes() if path is not None and Path(path).is_file() else None
+
+    @property
+    def html(self) -> Optional[str]:
+        data = self.content("html")
+        return None if data is None else data.decode("utf-8")
+
+    @property
+    def pdf(self) -> Optional[bytes]:
+        return self.content("pdf")
+
+    def keep(self) -> None:
+        """Hold every file of the folder in memory (the folder is about to be removed): `save` writes them."""
+        folder = Path(self.output_dir)
+        self.kept = {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+    def save(self, folder) -> dict:
+        """Write the run's files into `folder` (made if needed): {format: path}."""
+        target = Path(folder).expanduser()
+        target.mkdir(parents=True, exist_ok=True)
+        names = self.kept or {Path(p).name: Path(p).read_bytes() for p in self.files.values()}
+        write_all({target / name: data for name, data in names.items()})
+        by_name = {OUTPUTS[f]: f for f in OUTPUTS}
+        return {by_name.get(name, name): target / name for name in names}
 
     def closing_line(self) -> str:
         """One line for the console: the outcome, the headline metrics with intervals, and where the report is."""
@@ -99,9 +131,9 @@ class RunResult:
 
     def _repr_html_(self) -> str:
         """In Jupyter: the report itself (report.html in an iframe), else the headline metrics."""
-        page = self.files.get("html")
-        if page is not None and Path(page).is_file():
-            return (f'<iframe srcdoc="{html.escape(Path(page).read_text(encoding="utf-8"), quote=True)}" '
+        page = self.html
+        if page is not None:
+            return (f'<iframe srcdoc="{html.escape(page, quote=True)}" '
                     'style="width:100%;height:760px;border:1px solid #d9dee7" sandbox="allow-scripts"></iframe>')
         rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{v if v is None else f'{v:.4g}'}</td></tr>"
                        for k, v in (self.metrics.get("metrics") or {}).items())
