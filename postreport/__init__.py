@@ -5,11 +5,11 @@
 """
 
 from postreport.version import __version__
-__all__ = ["generate", "evaluate", "from_predictions", "RunResult", "UserError", "__version__"]
+__all__ = ["generate", "evaluate", "compare", "from_predictions", "RunResult", "UserError", "__version__"]
 
 
 def __getattr__(name):  # imported on first use: `import postreport` stays instant
-    if name in ("generate", "evaluate", "from_predictions"):
+    if name in ("generate", "evaluate", "compare", "from_predictions"):
         from postreport import api
 
         return getattr(api, name)

@@ -124,23 +124,45 @@ def evaluate(estimator, X_test, y_test, *, X_train=None, y_train=None, overrides
 
     output_dir=None: the run's folder is temporary and removed; the result keeps its files (`result.html`,
     `result.pdf`, `result.metrics`; `result.save(folder)` writes them). In Jupyter the result shows the report."""
+    return _in_memory({"model": estimator}, X_test, y_test, X_train, y_train, overrides, output_dir, config_dir)
+
+
+def compare(estimators: dict, X_test, y_test, *, X_train=None, y_train=None, overrides: Sequence[str] = (),
+            output_dir: Optional[str | Path] = None, config_dir: Optional[str | Path] = None):
+    """One report of several fitted estimators on the same rows ({name: estimator}, two or more): the first is the
+    report's subject, the comparison section compares it with the second row by row (paired bootstrap
+    differences, DeLong, McNemar, the flipped rows: as compare.baseline would with the second's run), and the
+    leaderboard ranks them all. Input and result as `evaluate`'s."""
+    if not isinstance(estimators, dict) or len(estimators) < 2:
+        raise UserError("compare takes a dict of two or more fitted estimators, {name: estimator}; for one, use "
+                        "postreport.evaluate")
+    return _in_memory(dict(estimators), X_test, y_test, X_train, y_train, overrides, output_dir, config_dir)
+
+
+def _in_memory(estimators: dict, X_test, y_test, X_train, y_train, overrides, output_dir, config_dir):
+    """The run of evaluate and compare: the frames and estimators held in memory for it, named in its config."""
     from postreport.data.held import holding
 
-    X = feature_frame(X_test, "X_test", estimator)
+    first = next(iter(estimators.values()))
+    X = feature_frame(X_test, "X_test", first)
     test = with_target(X, y_test, "y_test")
     train = None
     if (X_train is None) != (y_train is None):
         raise UserError("give both X_train and y_train (the rows the estimator was fitted on), or neither")
     if X_train is not None:
-        train = with_target(feature_frame(X_train, "X_train", estimator), y_train, "y_train")
+        train = with_target(feature_frame(X_train, "X_train", first), y_train, "y_train")
         if list(train.columns) != list(test.columns):
             raise UserError(f"X_train's columns {list(train.columns)[:20]} are not X_test's {list(test.columns)[:20]}")
     target = test.columns[-1]
-    with holding(model=estimator, test=test, train=train) as keys:
-        given = ["data=file", f"data.test_path={keys['test']}", f"data.target={_listed([target])[1:-1]}",
-                 "data.name='rows in memory'", "model=file", f"model.path={keys['model']}"]
+    with holding(test=test, train=train) as rows, holding(**{str(k): v for k, v in estimators.items()}) as models:
+        keys = list(models.values())
+        given = ["data=file", f"data.test_path={_listed([rows['test']])[1:-1]}",
+                 f"data.target={_listed([target])[1:-1]}", "data.name='rows in memory'", "model=file",
+                 f"model.path={_listed(keys[:1])[1:-1]}"]
+        if keys[1:]:
+            given.append(f"compare.models={_listed(keys[1:])}")
         if train is not None:
-            given.append(f"data.path={keys['train']}")
+            given.append(f"data.path={_listed([rows['train']])[1:-1]}")
         if output_dir is not None:
             return generate([*given, *overrides], output_dir=output_dir, config_dir=config_dir)
         with tempfile.TemporaryDirectory(prefix="postreport-evaluate-") as folder:

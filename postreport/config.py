@@ -167,6 +167,9 @@ class CompareConfig:
 
     baseline: Optional[str] = None
     key: Optional[str] = None  # the baseline file's key column; null: data.id, else "row"
+    # other fitted models (files, as model.path takes them) in the same report: the leaderboard ranks them with the
+    # model on the same rows; without compare.baseline the comparison section compares the model with the first
+    models: List[str] = field(default_factory=list)
 
 
 @dataclass

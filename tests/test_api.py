@@ -283,3 +283,39 @@ def test_evaluate_names_what_is_wrong_with_its_input():
         postreport.evaluate(model, X.drop(columns="plan"), y, overrides=QUICK)
     with pytest.raises(UserError, match="both X_train and y_train"):
         postreport.evaluate(model, X, y, X_train=X, overrides=QUICK)
+
+
+@pytest.mark.slow
+def test_compare_gives_the_paired_differences_of_two_runs_compared_through_compare_baseline(tmp_path):
+    import skops.io as sio
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+
+    X, y = churn_table(np.random.default_rng(4), 1200)
+    logistic = churn_pipeline(X.iloc[:800], y.iloc[:800])
+    trees = Pipeline([("pre", logistic.named_steps["pre"]),
+                      ("clf", HistGradientBoostingClassifier(max_iter=30))]).fit(X.iloc[:800], y.iloc[:800])
+    quiet = ["report.formats=[json]", "report.timings=false"]
+    both = postreport.compare({"logistic": logistic, "boosted trees": trees}, X.iloc[800:], y.iloc[800:],
+                              overrides=["report.analyses=[metrics,comparison,leaderboard]", *quiet])
+    X.iloc[800:].assign(outcome=y.iloc[800:]).to_parquet(tmp_path / "test.parquet")
+    for name, model in (("logistic", logistic), ("trees", trees)):
+        sio.dump(model, tmp_path / f"{name}.skops")
+    data = ["data=file", f"data.test_path={tmp_path / 'test.parquet'}", "data.target=outcome", "model=file",
+            "model.trust=true", *quiet]
+    postreport.generate([*data, f"model.path={tmp_path / 'trees.skops'}", "report.analyses=[metrics]"],
+                        output_dir=tmp_path / "trees")
+    cli = postreport.generate([*data, f"model.path={tmp_path / 'logistic.skops'}",
+                               f"compare.baseline={tmp_path / 'trees'}", "report.analyses=[metrics,comparison]"],
+                              output_dir=tmp_path / "logistic")
+    ours, theirs = both.metrics["results"]["comparison"], cli.metrics["results"]["comparison"]
+    assert ours["baseline"] == "boosted trees" and theirs["baseline"] == "trees"
+    assert {k: v for k, v in ours.items() if k != "baseline"} == {k: v for k, v in theirs.items() if k != "baseline"}
+    board = both.metrics["results"]["leaderboard"]["candidates"]
+    assert [(c["name"], c["role"]) for c in board] == [("logistic", "configured"), ("boosted trees", "compared")]
+    predicted = trees.predict(X.iloc[800:])
+    assert board[1]["accuracy"] == pytest.approx(skm.accuracy_score(y.iloc[800:], predicted))
+    files = postreport.generate([*data, f"model.path={tmp_path / 'logistic.skops'}",  # the same from the CLI
+                                 f"compare.models=[{tmp_path / 'trees.skops'}]", "report.analyses=[metrics,comparison]"],
+                                output_dir=tmp_path / "files")
+    assert files.metrics["results"]["comparison"] == theirs

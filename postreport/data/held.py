@@ -31,9 +31,15 @@ def held(key: str, setting: str):
                         "by postreport.evaluate for the objects it is given; give a file's path here)") from None
 
 
+def held_name(key: str) -> str:
+    """The name an object was held under (the key without its prefix and number)."""
+    return key[len(PREFIX):].rsplit("-", 1)[0]
+
+
 @contextmanager
 def holding(**objects):
-    """Hold each object for the block: yields {name: key} (None stays None)."""
+    """Hold each object for the block: yields {name: key} (None stays None). A name may be any text (quote the key
+    in an override)."""
     with _LOCK:
         keys = {name: None if obj is None else f"{PREFIX}{name}-{next(_COUNT)}" for name, obj in objects.items()}
         _HELD.update({keys[name]: obj for name, obj in objects.items() if obj is not None})

@@ -14,7 +14,7 @@ import pandas as pd
 
 from postreport.errors import UserError
 from postreport.data.decide import sorted_labels
-from postreport.data.held import held, is_held
+from postreport.data.held import held, held_name, is_held
 from postreport.models.loaded import LoadedModel
 from postreport.run.predictions import model_classes
 from postreport.models import onnx_model
@@ -217,7 +217,9 @@ def held_candidate(cfg, data) -> Candidate:
     cls = type(estimator)
     final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
     params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
-    return Candidate(name=type(final).__name__, estimator=estimator, origin="given in memory",
+    given = held_name(cfg.path)
+    return Candidate(name=type(final).__name__ if given == "model" else given, estimator=estimator,
+                     origin="given in memory",
                      estimator_class=f"{cls.__module__}.{cls.__qualname__}", params=params, notes=notes)
 
 

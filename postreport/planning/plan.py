@@ -321,7 +321,9 @@ def make_plan(cfg, shape: Shape, analyses: dict, config_dirs: tuple = ()) -> Pla
     candidates += _tuning(plan, cfg, shape, bool(users["tuning"]), fit)
     oof = _out_of_fold(plan, cfg, shape, users["out_of_fold"], fit)
     candidates += _ensembles(plan, cfg, shape, bool(users["ensembles"]), fit, config_dirs)
-    plan.candidates = candidates
+    compared = len(cfg.compare.models or ())  # fitted elsewhere: predicted, costed as a loaded model is
+    plan.predictors += [model_cost(None, {}, 1)] * compared
+    plan.candidates = candidates + compared
     if plan.queried:  # logged predictions are read, not made
         predictors = [cost, *plan.predictors]
         add(Step("predict", f"predict the test rows ({candidates} model(s))",

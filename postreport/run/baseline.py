@@ -132,6 +132,14 @@ def load(compare_cfg, data) -> Baseline:
                     only_current=data.n_test - matched, only_baseline=len(theirs) - matched, key=key)
 
 
+def in_memory_baseline(candidate, data) -> Baseline:
+    """Another model of this run (compare.models) as the baseline: its predictions of the same test rows, paired
+    row by row, as compare.baseline would read them from its run's predictions.parquet."""
+    n = data.n_test
+    return Baseline(source=f"compare.models: {candidate.name}", name=candidate.name, predictions=candidate.predictions,
+                    rows=np.arange(n), paired=True, matched=n, only_current=0, only_baseline=0, key=data.key_name)
+
+
 def _read(path: Path, given: str) -> tuple:
     """The baseline's table, its metadata and the run it belongs to (None: a file of its own)."""
     if path.suffix.lower() == ".parquet":

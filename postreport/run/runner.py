@@ -24,7 +24,7 @@ from postreport.models import ensembles
 from postreport.stats import metrics
 from postreport import registry
 from postreport.run.atomic import write_all
-from postreport.run.baseline import load, predictions_parquet
+from postreport.run.baseline import in_memory_baseline, load, predictions_parquet
 from postreport.config import FORMATS
 from postreport.run.context import Outcome, RunContext, Status, Timer
 from postreport.data import load_dataset
@@ -33,7 +33,8 @@ from postreport.planning.deadline import Cut, Deadline
 from postreport.errors import UserError, at_least, strictly_between
 from postreport.run.gates import blocking, check_task, evaluate, parse_config, unevaluated_policy
 from postreport.stats.metrics import candidate_metrics
-from postreport.models.build import build_candidate
+from postreport.models.build import build_candidate, load_candidate
+from postreport.data.held import held_name, is_held
 from postreport.models.out_of_fold import out_of_fold_outputs
 from postreport.planning.plan import Plan, Shape, make_plan, measured, profiled, with_threads
 from postreport.run.predictions import predict
@@ -352,6 +353,10 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer, deadline: Optional[
         except Cut as cut:
             log.warning("out-of-fold predictions cut: %s", cut)
     add_ensembles(ctx, checked, timer, deadline)
+    if cfg.compare.models:
+        with timer.step("load compared models"):
+            compared = [load_compared(cfg, path, data) for path in cfg.compare.models]
+        ctx.candidates += compared
     pending = [c for c in ctx.candidates if c.predictions is None]
     if pending:
         with timer.step(f"predict ({len(pending)} more candidates)"):
@@ -359,11 +364,22 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer, deadline: Optional[
                 with ensembles.members_predicted(c, ctx.candidates, data.X_test):
                     c.predictions = predict(c, data)
                 c.predictions.seconds += ensembles.members_seconds(c, ctx.candidates)
+    if cfg.compare.models and ctx.baseline is None:
+        ctx.baseline = in_memory_baseline(compared[0], data)
     if cfg.report.subject == "tuned":
         if ctx.tuning is None:
             raise UserError(f"report.subject=tuned, but there is no tuned model: {ctx.tuning_skipped}")
         ctx.model = ctx.tuning.candidate
     return ctx
+
+
+def load_compared(cfg, path: str, data):
+    """One of compare.models: loaded as model.path is (its own checks against the data), role "compared"."""
+    candidate = load_candidate(OmegaConf.merge(cfg.model, {"path": path}), data)  # model.trust and ONNX's keys
+    candidate.role = "compared"
+    if is_held(path):
+        candidate.name = held_name(path)
+    return candidate
 
 
 def plan_run(cfg, checked: Checked, data) -> Plan:
