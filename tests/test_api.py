@@ -84,10 +84,14 @@ def test_model_card_in_hugging_face_format_parses_back_with_the_runs_numbers(tmp
 
 
 @pytest.mark.slow
-def test_a_notebook_runs_the_api_and_shows_the_report_inline(tmp_path, monkeypatch):
-    """Executed by a real Jupyter kernel (nbclient): the last cell's rich output is the report in an iframe."""
+def test_the_example_notebook_evaluates_and_compares_a_pipeline_and_shows_the_report_inline(tmp_path, monkeypatch):
+    """postreport-examples' notebook, executed by a real Jupyter kernel (nbclient): a pipeline fitted in the notebook,
+    its report inline (an iframe), its accuracy equal to scikit-learn's, a comparison saved to a folder."""
     import json
+    import re
     import sys
+
+    from postreport.integrations.examples import NOTEBOOK
 
     nbformat = pytest.importorskip("nbformat", reason="nbformat is not installed")
     nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed")
@@ -98,19 +102,17 @@ def test_a_notebook_runs_the_api_and_shows_the_report_inline(tmp_path, monkeypat
                                                            "{connection_file}"], "display_name": "test",
                                                   "language": "python"}))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
-    out = tmp_path / "report"
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("import postreport\n"
-                                  f"result = postreport.generate(['data=iris', 'tuning=none', 'ensemble=none', "
-                                  f"'report.analyses=[metrics]', 'report.formats=[html,json]'], output_dir={str(out)!r})"),
-        nbformat.v4.new_code_cell("result"),
-        nbformat.v4.new_code_cell("round(result.metrics['metrics']['accuracy'], 6)"),
-    ])
-    nbclient.NotebookClient(nb, kernel_name="postreport-test", timeout=300).execute()
-    shown = nb.cells[1].outputs[0]["data"]["text/html"]
-    assert shown.startswith("<iframe srcdoc=")
-    accuracy = json.loads((out / "metrics.json").read_text())["metrics"]["accuracy"]
-    assert float(nb.cells[2].outputs[0]["data"]["text/plain"]) == round(accuracy, 6)
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbclient.NotebookClient(nb, kernel_name="postreport-test", timeout=300,
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    shown = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+    assert any(page.startswith("<iframe srcdoc=") for page in shown)
+    printed = "".join(o.get("text", "") for o in outputs if o.get("name") == "stdout")
+    ours, theirs = re.search(r"accuracy ([0-9.]+) .*; scikit-learn ([0-9.]+)", printed).groups()
+    assert ours == theirs
+    assert "logistic minus boosted trees" in printed
+    assert (tmp_path / "reports" / "churn-comparison" / "report.html").is_file()
 
 
 def test_from_predictions_takes_other_frames_by_name_and_predict_proba_and_refuses_what_is_ambiguous(tmp_path):

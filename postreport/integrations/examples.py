@@ -1,6 +1,7 @@
 """`postreport-examples [FOLDER]`: the files the README's examples read, made from scikit-learn's bundled data sets
 (no download): a CSV to split, a training CSV with a held-out Parquet test set, a model file with its test rows,
-and logged predictions as one file and as a hive-partitioned folder."""
+and logged predictions as one file and as a hive-partitioned folder; and a notebook that fits a pipeline and reports
+on it with postreport.evaluate and postreport.compare."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+NOTEBOOK = Path(__file__).with_name("evaluate.ipynb")
 
 
 def write_examples(folder: Path) -> list:
@@ -57,6 +59,8 @@ def write_examples(folder: Path) -> list:
         target.mkdir(parents=True, exist_ok=True)
         part.drop(columns="date").to_parquet(target / "part-0.parquet", index=False)
     written += ["preds.parquet", "preds/date=2026-11-0{1..4}/part-0.parquet"]
+    (folder / NOTEBOOK.name).write_bytes(NOTEBOOK.read_bytes())  # evaluate and compare a pipeline fitted in memory
+    written.append(NOTEBOOK.name)
     return written
 
 
