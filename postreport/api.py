@@ -113,8 +113,9 @@ def from_predictions(y_true, y_pred=None, scores=None, labels: Optional[Sequence
         return generate(["data=predictions", f"data.path={path}", *settings, *overrides], output_dir=output_dir)
 
 
-def evaluate(estimator, X_test, y_test, *, X_train=None, y_train=None, overrides: Sequence[str] = (),
-             output_dir: Optional[str | Path] = None, config_dir: Optional[str | Path] = None):
+def evaluate(estimator, X_test, y_test, *, X_train=None, y_train=None, cv=None, groups=None,
+             overrides: Sequence[str] = (), output_dir: Optional[str | Path] = None,
+             config_dir: Optional[str | Path] = None):
     """The whole report of a fitted estimator on rows in memory: any model with the scikit-learn API (a Pipeline,
     LightGBM, HistGradientBoosting, a CalibratedClassifierCV, a regressor), X as pandas, polars or numpy (feature
     names then the estimator's, else x0, x1, ...), y as a Series, list or array. Its classes come from
@@ -123,23 +124,34 @@ def evaluate(estimator, X_test, y_test, *, X_train=None, y_train=None, overrides
     data=file` on the same rows and model (the objects are handed over in memory, not written to files).
 
     output_dir=None: the run's folder is temporary and removed; the result keeps its files (`result.html`,
-    `result.pdf`, `result.metrics`; `result.save(folder)` writes them). In Jupyter the result shows the report."""
-    return _in_memory({"model": estimator}, X_test, y_test, X_train, y_train, overrides, output_dir, config_dir)
+    `result.pdf`, `result.metrics`; `result.save(folder)` writes them). In Jupyter the result shows the report.
+
+    cv: a cross-validation report instead: a number of folds (stratified for classes, shuffled with the seed) or
+    any scikit-learn splitter (StratifiedKFold, GroupKFold with `groups`, TimeSeriesSplit) over X_test, y_test (all
+    the rows; no X_train then). The estimator is cloned and fitted per fold; the report reads the out-of-fold
+    predictions, and its cross-validation section each fold's numbers (cross_validate's with the same splitter)
+    with their corrected t intervals."""
+    return _in_memory({"model": estimator}, X_test, y_test, X_train, y_train, overrides, output_dir, config_dir,
+                      cv, groups)
 
 
-def compare(estimators: dict, X_test, y_test, *, X_train=None, y_train=None, overrides: Sequence[str] = (),
-            output_dir: Optional[str | Path] = None, config_dir: Optional[str | Path] = None):
+def compare(estimators: dict, X_test, y_test, *, X_train=None, y_train=None, cv=None, groups=None,
+            overrides: Sequence[str] = (), output_dir: Optional[str | Path] = None,
+            config_dir: Optional[str | Path] = None):
     """One report of several fitted estimators on the same rows ({name: estimator}, two or more): the first is the
     report's subject, the comparison section compares it with the second row by row (paired bootstrap
     differences, DeLong, McNemar, the flipped rows: as compare.baseline would with the second's run), and the
-    leaderboard ranks them all. Input and result as `evaluate`'s."""
+    leaderboard ranks them all. With cv, every estimator is cross-validated on the same folds and each pair gets
+    the corrected resampled t-test on their per-fold differences. Input and result as `evaluate`'s."""
     if not isinstance(estimators, dict) or len(estimators) < 2:
         raise UserError("compare takes a dict of two or more fitted estimators, {name: estimator}; for one, use "
                         "postreport.evaluate")
-    return _in_memory(dict(estimators), X_test, y_test, X_train, y_train, overrides, output_dir, config_dir)
+    return _in_memory(dict(estimators), X_test, y_test, X_train, y_train, overrides, output_dir, config_dir, cv,
+                      groups)
 
 
-def _in_memory(estimators: dict, X_test, y_test, X_train, y_train, overrides, output_dir, config_dir):
+def _in_memory(estimators: dict, X_test, y_test, X_train, y_train, overrides, output_dir, config_dir, cv=None,
+               groups=None):
     """The run of evaluate and compare: the frames and estimators held in memory for it, named in its config."""
     from postreport.data.held import holding
 
@@ -154,7 +166,21 @@ def _in_memory(estimators: dict, X_test, y_test, X_train, y_train, overrides, ou
         if list(train.columns) != list(test.columns):
             raise UserError(f"X_train's columns {list(train.columns)[:20]} are not X_test's {list(test.columns)[:20]}")
     target = test.columns[-1]
-    with holding(test=test, train=train) as rows, holding(**{str(k): v for k, v in estimators.items()}) as models:
+    splitter = None
+    if cv is not None:
+        if train is not None:
+            raise UserError("cv cross-validates X_test and y_test (give all the rows there); X_train and y_train are "
+                            "for a report on a held-out test set")
+        if groups is not None and len(groups) != len(test):
+            raise UserError(f"groups has {len(groups)} values and X_test {len(test)} rows; give one per row")
+        if not isinstance(cv, int) or isinstance(cv, bool):
+            if not hasattr(cv, "split"):
+                raise UserError(f"cv={cv!r}: give a number of folds or a scikit-learn splitter (with a split method)")
+            splitter = (cv, None if groups is None else np.asarray(groups))
+        elif groups is not None:
+            raise UserError("groups= goes with a splitter that reads them (GroupKFold): cv=GroupKFold(5)")
+    with holding(test=test, train=train, cv=splitter) as rows, \
+            holding(**{str(k): v for k, v in estimators.items()}) as models:
         keys = list(models.values())
         given = ["data=file", f"data.test_path={_listed([rows['test']])[1:-1]}",
                  f"data.target={_listed([target])[1:-1]}", "data.name='rows in memory'", "model=file",
@@ -163,6 +189,8 @@ def _in_memory(estimators: dict, X_test, y_test, X_train, y_train, overrides, ou
             given.append(f"compare.models={_listed(keys[1:])}")
         if train is not None:
             given.append(f"data.path={_listed([rows['train']])[1:-1]}")
+        if cv is not None:
+            given.append(f"cv={cv}" if splitter is None else f"cv={_listed([rows['cv']])[1:-1]}")
         if output_dir is not None:
             return generate([*given, *overrides], output_dir=output_dir, config_dir=config_dir)
         with tempfile.TemporaryDirectory(prefix="postreport-evaluate-") as folder:

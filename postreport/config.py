@@ -220,6 +220,9 @@ class PostreportConfig:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
     dry_run: bool = False  # print the plan and exit 0, without fitting or writing a report
+    # cross-validation instead of a held-out test set: a number of folds (stratified for classes, shuffled with the
+    # seed) over every row of the data; postreport.evaluate(cv=...) also hands over a scikit-learn splitter
+    cv: Any = None
     seed: int = 0
     n_jobs: int = -1
 

@@ -66,9 +66,17 @@ def regression(reason: str) -> Need:
 
 
 def model(what: str) -> Need:
-    """A model to query (not logged predictions)."""
-    return Need(lambda ctx: ctx.model.estimator is not None,
-                f"There is no model (logged predictions): {what} needs a model to query.", lambda plan: plan.queried)
+    """A model to query (not logged predictions, not the fold models of a cross-validation)."""
+    return Need(lambda ctx: ctx.model.estimator is not None, lambda ctx: no_model(ctx, what), lambda plan: plan.queried)
+
+
+def no_model(ctx, what: str) -> str:
+    """Why there is no model to query: logged predictions, or a cross-validation's folds."""
+    cv = getattr(ctx, "cross_validation", None)
+    if cv is not None:
+        return (f"Cross-validation: the report reads the out-of-fold predictions of {cv.k} fold models; {what} needs "
+                "one model to query (the cross-validation section shows how the folds' fits differ).")
+    return f"There is no model (logged predictions): {what} needs a model to query."
 
 
 def probabilities(reason: str) -> Need:

@@ -20,7 +20,8 @@ from postreport.data.images import load_images
 log = logging.getLogger("postreport")
 
 
-def load_dataset(cfg, seed: int) -> Dataset:
+def load_dataset(cfg, seed: int, whole: bool = False) -> Dataset:
+    """whole: every row is a test row (cross-validation splits them itself): no split, and one table only."""
     notes: list = []
     if cfg.source != "predictions" and cfg.engine not in ("auto", "pandas"):
         raise UserError(f"data.engine={cfg.engine} reads logged predictions (data=predictions); a model is fitted or "
@@ -67,7 +68,11 @@ def load_dataset(cfg, seed: int) -> Dataset:
     task = decide_task(cfg.task, y_all, target, notes)
     log.info("task: %s", notes[-1])
 
-    if test_frame is None:
+    if whole:
+        if frame is not None and test_frame is not None:
+            raise UserError("cv cross-validates the rows of one table: give data.path or data.test_path, not both")
+        frame, test_frame = None, test_frame if frame is None else frame
+    elif test_frame is None:
         frame, test_frame = _split(frame, target, task, cfg, seed, notes)
     elif frame is not None:
         missing = [c for c in frame.columns if c not in test_frame.columns]

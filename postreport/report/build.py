@@ -74,7 +74,10 @@ def executive_summary(ctx, outcomes) -> Section:
         level = next((o.result.ci_level for o in outcomes if o.name == "metrics" and o.result), None)
         parts = [f"{name} {fmt_number(value)}" for name, value in heads]
         ci = f" (in brackets: {level:.0%} bootstrap confidence intervals)" if level else ""
-        items.append(Paragraph(f"On {data.n_test:,} held-out rows, {model.name} scores " + ", ".join(parts) + ci + "."))
+        cv = getattr(ctx, "cross_validation", None)
+        rows = (f"On the out-of-fold predictions of {data.n_test:,} rows ({cv.k}-fold cross-validation)"
+                if cv is not None else f"On {data.n_test:,} held-out rows")
+        items.append(Paragraph(f"{rows}, {model.name} scores " + ", ".join(parts) + ci + "."))
     for o in outcomes:
         text = finding(o.result) if o.result is not None else None
         if text:
@@ -128,7 +131,10 @@ def summary_section(ctx, outcomes) -> Section:
                            caption="Model parameters"))
     items += [Note(n) for n in data.notes + model.notes + ctx.notes]
     return Section(id="summary", title="Summary", items=items,
-                   lead=f"{model.name} ({model.origin}) evaluated on {data.n_test:,} held-out rows of {data.name}.")
+                   lead=f"{model.name} ({model.origin}) evaluated on {data.n_test:,} "
+                        + ("rows, each predicted by the fold model that did not see it, "
+                           if getattr(ctx, "cross_validation", None) is not None else "held-out rows ")
+                        + f"of {data.name}.")
 
 
 PREPROCESSING_WORDS = {

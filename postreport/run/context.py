@@ -33,6 +33,7 @@ class RunContext:
     notes: list = field(default_factory=list)  # about the run as a whole, shown in the summary
     ensemble_error: Optional[str] = None
     baseline: Any = None  # postreport.run.baseline.Baseline when compare.baseline is set
+    cross_validation: Any = None  # postreport.models.cross_validation.CrossValidation when cv is set
     plan: Any = None  # postreport.planning.plan.Plan: every expensive choice, made from the data's shape before any fit
     cache: dict = field(default_factory=dict)
 

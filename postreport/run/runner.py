@@ -33,11 +33,12 @@ from postreport.planning.deadline import Cut, Deadline
 from postreport.errors import UserError, at_least, strictly_between
 from postreport.run.gates import blocking, check_task, evaluate, parse_config, unevaluated_policy
 from postreport.stats.metrics import candidate_metrics
-from postreport.models.build import build_candidate, load_candidate
-from postreport.data.held import held_name, is_held
+from postreport.models.build import Candidate, build_candidate, load_candidate, make_estimator
+from postreport.models.cross_validation import cross_validate
+from postreport.data.held import held, held_name, is_held
 from postreport.models.out_of_fold import out_of_fold_outputs
 from postreport.planning.plan import Plan, Shape, make_plan, measured, profiled, with_threads
-from postreport.run.predictions import predict
+from postreport.run.predictions import predict, probabilities_checked
 from postreport.report import render_card, render_gates, style
 from postreport.report.build import build_report
 from postreport.report.figure_pool import FigurePool
@@ -322,7 +323,7 @@ def _warm_pdf(cfg):
 def prepare(cfg: DictConfig, checked: Checked, timer: Timer, deadline: Optional[Deadline] = None) -> RunContext:
     """Data, the candidates (the configured model, tuned, ensembles) and their test predictions, once each."""
     with timer.step("load data"):
-        data = load_dataset(cfg.data, cfg.seed)
+        data = load_dataset(cfg.data, cfg.seed, whole=cfg.cv is not None)
 
     check_task(checked.gates, data.task)
     baseline = None
@@ -338,6 +339,8 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer, deadline: Optional[
              data.n_test, len(data.features))
     plan = plan_run(cfg, checked, data)
     cfg = with_threads(cfg, plan.threads)
+    if cfg.cv is not None:
+        return cross_validated(cfg, data, plan, timer, baseline)
     with timer.step("fit or load model"):
         model = build_candidate(cfg.model, data, cfg.seed)
     ctx = RunContext(cfg=cfg, data=data, model=model, seed=cfg.seed, n_jobs=cfg.n_jobs, candidates=[model],
@@ -373,6 +376,55 @@ def prepare(cfg: DictConfig, checked: Checked, timer: Timer, deadline: Optional[
     return ctx
 
 
+def cross_validated(cfg, data, plan: Plan, timer: Timer, baseline) -> RunContext:
+    """cv: the model (and compare.models) fitted per fold; every candidate's predictions are its out-of-fold ones,
+    and no single model is queried afterwards (the sections that query one say why)."""
+    if data.logged is not None or data.image_shape:
+        raise UserError("cv cross-validates a model on a table's rows; it does not apply to "
+                        + ("logged predictions (data=predictions)" if data.logged is not None else "image data"))
+    def to_refit(path: str, role: str) -> tuple:
+        """A model to clone per fold: held in memory (fitted or not: only its parameters are used), or a file's."""
+        if is_held(path):
+            estimator = held(path, "model.path" if role == "model" else "compare.models")
+            final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+            name = held_name(path)
+            cls = type(estimator)
+            return (type(final).__name__ if name == "model" else name, estimator, f"{cls.__module__}.{cls.__qualname__}",
+                    estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}, role)
+        given = load_candidate(OmegaConf.merge(cfg.model, {"path": path}), data)
+        return given.name, given.estimator, given.estimator_class, given.params, role
+
+    if cfg.model.path:
+        subjects = [to_refit(cfg.model.path, "model")]
+    else:
+        estimator, target, params = make_estimator(cfg.model, data.task, cfg.seed)
+        subjects = [(cfg.model.name, estimator, target, params, "model")]
+    subjects += [to_refit(path, "compared") for path in cfg.compare.models]
+    names = [s[0] for s in subjects]
+    if len(set(names)) < len(names):
+        raise UserError(f"cv: two models share a name ({names}); name each once")
+    with timer.step("cross-validate"):
+        result, predictions = cross_validate({s[0]: s[1] for s in subjects}, data, cfg.cv, cfg.seed, cfg.n_jobs)
+    candidates = []
+    for name, estimator, target, params, role in subjects:
+        c = Candidate(name=name, estimator=None, origin=f"cross-validated: {result.k} folds, {result.splitter}",
+                      estimator_class=target, params=params, role=role, predictions=predictions[name],
+                      fit_seconds=sum(f.fit_seconds for f in result.folds[name]))
+        if c.predictions.proba is not None:
+            c.predictions.probabilities = probabilities_checked(c, c.predictions.proba)
+        candidates.append(c)
+    ctx = RunContext(cfg=cfg, data=data, model=candidates[0], seed=cfg.seed, n_jobs=cfg.n_jobs,
+                     candidates=candidates, plan=plan,
+                     baseline=baseline or (in_memory_baseline(candidates[1], data) if len(candidates) > 1 else None))
+    ctx.cross_validation = result
+    ctx.tuning_skipped = "a cross-validation run: the folds' fits are the models (tuning fits on training rows)"
+    ctx.notes.append(f"Cross-validation ({result.splitter}) of {data.n_test:,} rows: every section reads the "
+                     "out-of-fold predictions, each row predicted by the fold's model that did not see it. Their "
+                     "intervals resample rows with the fits held fixed; the cross-validation section's corrected "
+                     "t intervals also carry the spread between the folds' fits.")
+    return ctx
+
+
 def load_compared(cfg, path: str, data):
     """One of compare.models: loaded as model.path is (its own checks against the data), role "compared"."""
     candidate = load_candidate(OmegaConf.merge(cfg.model, {"path": path}), data)  # model.trust and ONNX's keys
@@ -400,7 +452,7 @@ def plan_run(cfg, checked: Checked, data) -> Plan:
 
 def dry_run(cfg, checked: Checked, output_dir: Path) -> RunResult:
     """Compose, validate, read the data, plan, print the plan; nothing is fitted or written."""
-    data = load_dataset(cfg.data, cfg.seed)
+    data = load_dataset(cfg.data, cfg.seed, whole=cfg.cv is not None)
     check_task(checked.gates, data.task)
     plan = plan_run(cfg, checked, data)
     print("\n".join(plan.lines()), flush=True)

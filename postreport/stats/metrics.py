@@ -78,6 +78,17 @@ def label(name: str) -> str:
     return METRICS[name].label
 
 
+def value_range(name: str) -> tuple:
+    """The values a metric can take (an interval made by a normal or t approximation is cut to them)."""
+    if name in ("mcc",):
+        return -1.0, 1.0
+    if name == "r2":
+        return -np.inf, 1.0
+    if name in ("log_loss", "mae", "rmse", "mape", "median_ae", "max_error"):
+        return 0.0, np.inf
+    return 0.0, 1.0
+
+
 def lower_is_better(name: str) -> bool:
     return not METRICS[name].higher_is_better
 

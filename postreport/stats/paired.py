@@ -115,3 +115,22 @@ def row_mean_interval(values: np.ndarray, boot, seed: int) -> Optional[list]:
     scale = math.sqrt(len(rows) / len(values))
     return difference_interval(samples, np.zeros_like(samples), boot.level, float(values.mean()),
                                float(vv.mean()), scale)
+
+
+def corrected_t(values, test_rows: float, train_rows: float, level: float) -> Optional[dict]:
+    """Nadeau & Bengio's corrected resampled t (2003) over k folds' values of one model, or of two models' per-fold
+    differences: the folds' training rows overlap, so the variance of their mean is (1/k + n_test/n_train) s², not
+    s²/k. {mean, ci, t, p} (p: two-sided, that the mean is 0), None with fewer than two folds."""
+    from scipy.stats import t as student
+
+    values = np.asarray(values, dtype=float)
+    k = values.size
+    if k < 2:
+        return None
+    mean = float(values.mean())
+    se = math.sqrt((1 / k + test_rows / train_rows) * float(values.var(ddof=1)))
+    half = float(student.ppf((1 + level) / 2, k - 1)) * se
+    if se == 0:
+        return {"mean": mean, "ci": [mean, mean], "t": None, "p": 1.0 if mean == 0 else 0.0}
+    t = mean / se
+    return {"mean": mean, "ci": [mean - half, mean + half], "t": t, "p": float(2 * student.sf(abs(t), k - 1))}
