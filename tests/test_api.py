@@ -321,3 +321,98 @@ def test_compare_gives_the_paired_differences_of_two_runs_compared_through_compa
                                  f"compare.models=[{tmp_path / 'trees.skops'}]", "report.analyses=[metrics,comparison]"],
                                 output_dir=tmp_path / "files")
     assert files.metrics["results"]["comparison"] == theirs
+
+
+# --------------------------------------------------------------------------------------- evaluate: cross-validation
+
+@pytest.mark.slow
+def test_cross_validation_gives_cross_validates_fold_scores_and_corrected_intervals():
+    from scipy.stats import t
+    from sklearn.base import clone
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import make_scorer, f1_score
+    from sklearn.model_selection import StratifiedKFold, cross_validate
+    from sklearn.pipeline import Pipeline
+
+    X, y = churn_table(np.random.default_rng(5), 1000)
+    logistic = churn_pipeline(X, y)
+    trees = Pipeline([("pre", clone(logistic.named_steps["pre"])),
+                      ("clf", HistGradientBoostingClassifier(max_iter=20, random_state=0))])
+    split = StratifiedKFold(5, shuffle=True, random_state=0)
+    result = postreport.compare({"logistic": clone(logistic), "trees": trees}, X, y, cv=split,
+                                overrides=["report.analyses=[metrics,confusion_matrix]", "report.formats=[json]"])
+    cv = result.metrics["results"]["cross_validation"]
+    scoring = {"accuracy": "accuracy", "roc_auc": "roc_auc", "log_loss": "neg_log_loss",
+               "f1": make_scorer(f1_score, pos_label="stay")}  # the positive class: the last label
+    theirs = {name: cross_validate(model, X, y, cv=split, scoring=scoring)
+              for name, model in (("logistic", logistic), ("trees", trees))}
+    for name in ("logistic", "trees"):
+        folds = cv["models"][name]["folds"]
+        for metric in scoring:
+            sign = -1 if metric == "log_loss" else 1
+            assert [f["metrics"][metric] for f in folds] == pytest.approx(sign * theirs[name][f"test_{metric}"])
+        values = theirs[name]["test_accuracy"]
+        se = np.sqrt((1 / 5 + 200 / 800) * values.var(ddof=1))  # Nadeau-Bengio: 200 test, 800 training rows a fold
+        low, high = t.interval(0.95, 4, loc=values.mean(), scale=se)
+        assert cv["models"][name]["summary"]["accuracy"]["ci"] == pytest.approx([low, min(high, 1.0)])
+    pair = next(p for p in cv["pairs"] if p["metric"] == "accuracy")
+    diffs = theirs["logistic"]["test_accuracy"] - theirs["trees"]["test_accuracy"]
+    stat = diffs.mean() / np.sqrt((1 / 5 + 200 / 800) * diffs.var(ddof=1))
+    assert (pair["a"], pair["b"]) == ("logistic", "trees") and pair["p"] == pytest.approx(2 * t.sf(abs(stat), 4))
+    # the other sections read every row's out-of-fold prediction
+    oof = np.empty(len(y), dtype=object)
+    for train, test in split.split(X, y):
+        oof[test] = clone(logistic).fit(X.iloc[train], y.iloc[train]).predict(X.iloc[test])
+    assert result.metrics["metrics"]["accuracy"] == pytest.approx(skm.accuracy_score(y, oof.astype(str)))
+    assert result.metrics["n_test"] == len(y)
+
+
+@pytest.mark.slow
+def test_cross_validation_keeps_groups_apart_and_runs_from_the_command_line(tmp_path):
+    from sklearn.model_selection import GroupKFold, StratifiedKFold, cross_validate
+
+    from postreport.models.build import make_estimator
+
+    X, y = churn_table(np.random.default_rng(6), 600)
+    groups = np.repeat(np.arange(60), 10)
+    grouped = postreport.evaluate(churn_pipeline(X, y), X, y, cv=GroupKFold(4), groups=groups, overrides=QUICK)
+    folds = grouped.metrics["results"]["cross_validation"]["models"]["LogisticRegression"]["folds"]
+    theirs = cross_validate(churn_pipeline(X, y), X, y, cv=GroupKFold(4), groups=groups)["test_score"]
+    assert [f["metrics"]["accuracy"] for f in folds] == pytest.approx(theirs)
+    cli = postreport.generate(["data=wine", "cv=5", "report.analyses=[metrics]", "report.formats=[json]"],
+                              output_dir=tmp_path / "wine")
+    from sklearn.datasets import load_wine
+
+    wine = load_wine(as_frame=True)
+    estimator = make_estimator(cli_cfg_model("lightgbm"), "multiclass", 0)[0]
+    theirs = cross_validate(estimator, wine.data, wine.target, cv=StratifiedKFold(5, shuffle=True, random_state=0))
+    folds = cli.metrics["results"]["cross_validation"]["models"]["lightgbm"]["folds"]
+    assert [f["metrics"]["accuracy"] for f in folds] == pytest.approx(theirs["test_score"])
+    assert cli.metrics["n_test"] == len(wine.target)
+
+
+def cli_cfg_model(name: str):
+    """The packaged model config `name`, as a run composes it."""
+    from hydra import compose, initialize_config_dir
+
+    from postreport.config import register_schemas
+    from postreport.resources import resource_dir
+
+    register_schemas()
+    with initialize_config_dir(version_base="1.3", config_dir=str(resource_dir("conf")), job_name="t"):
+        return compose("config", overrides=[f"model={name}"]).model
+
+
+def test_cross_validation_names_what_is_wrong_with_its_input():
+    from sklearn.model_selection import GroupKFold
+
+    X, y = churn_table(np.random.default_rng(7), 200)
+    model = churn_pipeline(X, y)
+    with pytest.raises(UserError, match="X_train and y_train are for a report on a held-out test set"):
+        postreport.evaluate(model, X, y, X_train=X, y_train=y, cv=5, overrides=QUICK)
+    with pytest.raises(UserError, match="groups= goes with a splitter"):
+        postreport.evaluate(model, X, y, cv=5, groups=np.arange(200), overrides=QUICK)
+    with pytest.raises(UserError, match="cv=1 must be a number of folds, 2 or more"):
+        postreport.evaluate(model, X, y, cv=1, overrides=QUICK)
+    with pytest.raises(UserError, match="GroupKFold.*cannot split"):
+        postreport.evaluate(model, X, y, cv=GroupKFold(4), overrides=QUICK)  # no groups given

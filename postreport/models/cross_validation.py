@@ -52,16 +52,22 @@ def splitter_of(cv, task: str, seed: int) -> tuple:
     return StratifiedKFold(cv, shuffle=True, random_state=seed), None, f"StratifiedKFold({cv}, shuffled, seed {seed})"
 
 
-def cross_validate(models: dict, data, cv, seed: int, n_jobs: int) -> tuple:
-    """models: name -> an estimator to clone and fit per fold (the folds in worker processes where the data is large
-    enough, postreport.models.tuning.fold_workers). Returns (CrossValidation, {name: out-of-fold Predictions of every
-    row}). The folds of every model are the same rows."""
-    from joblib import Parallel, delayed
+def folds_of(cv) -> int:
+    """The number of folds cv makes (a held splitter's own count; GroupKFold and the like: their n_splits)."""
+    if is_held(cv):
+        splitter, groups = held(cv, "cv")
+        return int(getattr(splitter, "n_splits", None) or splitter.get_n_splits(None, None, groups))
+    return int(cv) if isinstance(cv, int) and not isinstance(cv, bool) and cv >= 2 else 2
+
+
+def cross_validate(models: dict, data, cv, seed: int) -> tuple:
+    """models: name -> an estimator to clone and fit per fold, one fold after another (each fit on the threads the
+    plan gave the model: postreport.planning.plan._cross_validation says why not processes). Returns
+    (CrossValidation, {name: out-of-fold Predictions of every row}). The folds of every model are the same rows."""
     from sklearn.base import clone
 
     from postreport.explain.anatomy import anatomy
     from postreport.explain.attributions import native_importance
-    from postreport.models.tuning import fold_workers, threads_for
 
     splitter, groups, words = splitter_of(cv, data.task, seed)
     X, y = data.X_test, data.y_test
@@ -71,7 +77,6 @@ def cross_validate(models: dict, data, cv, seed: int, n_jobs: int) -> tuple:
         raise UserError(f"cv: {words} cannot split these {len(y):,} rows: {exc}") from None
     if len(splits) < 2:
         raise UserError(f"cv: {words} makes {len(splits)} fold(s); cross-validation needs 2 or more")
-    workers = fold_workers(data, len(splits), n_jobs, rows=len(y))
     columns = [str(c) for c in X.columns]
     result = CrossValidation(splitter=words, k=len(splits), n_rows=len(y), columns=columns)
     out = {}
@@ -81,7 +86,6 @@ def cross_validate(models: dict, data, cv, seed: int, n_jobs: int) -> tuple:
         except Exception as exc:
             raise UserError(f"cv: the model {name!r} ({type(estimator).__name__}) cannot be fitted again "
                             f"(scikit-learn's clone: {exc}); cross-validation needs an estimator it can refit") from None
-        base = threads_for(base, workers)
 
         def one(train, test, base=base):
             fitted = clone(base)
@@ -99,7 +103,7 @@ def cross_validate(models: dict, data, cv, seed: int, n_jobs: int) -> tuple:
             return fitted, fit, time.perf_counter() - start, predicted, proba
 
         try:
-            runs = Parallel(n_jobs=workers)(delayed(one)(train, test) for train, test in splits)
+            runs = [one(train, test) for train, test in splits]
         except UserError:
             raise
         except Exception as exc:

@@ -266,9 +266,8 @@ def search_rows(data, max_rows: Optional[int], seed: int) -> tuple:
 SMALL_DATA_CELLS = 2_000_000  # rows x features below which worker processes cost more than they save
 
 
-def fold_workers(data, folds: int, n_jobs: int, rows: Optional[int] = None) -> int:
-    """Processes for cross-validation folds of `rows` rows (default: the training rows): one for small data
-    (starting workers costs more than the fits)."""
-    if (data.n_train if rows is None else rows) * max(1, len(data.features)) < SMALL_DATA_CELLS:
+def fold_workers(data, folds: int, n_jobs: int) -> int:
+    """Processes for cross-validation folds: one for small data (starting workers costs more than the fits)."""
+    if data.n_train * max(1, len(data.features)) < SMALL_DATA_CELLS:
         return 1
     return min(folds, cores_for(n_jobs))

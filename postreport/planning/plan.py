@@ -297,11 +297,15 @@ def make_plan(cfg, shape: Shape, analyses: dict, config_dirs: tuple = ()) -> Pla
     mcfg = cfg.model
     target = mcfg.regressor if shape.task == "regression" else mcfg._target_
     params = dict(mcfg.params or {}) if not mcfg.path else {}
+    if mcfg.path:  # a model fitted elsewhere: its class and parameters when it is in memory, else unknown
+        target, params = given_drivers(mcfg.path)
     F, K = shape.n_features, shape.n_classes
     threads = fit_threads(shape.n_train, F, cfg.n_jobs) if shape.trainable else 1
-    cost = model_cost(target if not mcfg.path else None, params, threads)
+    if cfg.cv is not None:  # the folds' fits, one after another, each on the threads its rows call for
+        threads = fit_threads(cv_train_rows(cfg, shape), F, cfg.n_jobs)
+    cost = model_cost(target, params, threads)
     plan = Plan(cfg.budget.profile, shape, threads, cost=cost, cfg=cfg,
-                queried=shape.trainable or bool(cfg.model.path))
+                queried=(shape.trainable or bool(cfg.model.path)) and cfg.cv is None)
     sections = {name: (cls(), settings) for name, (cls, settings) in analyses.items()}
     planned = {name: pair for name, pair in sections.items() if planned_to_run(pair[0], plan)}
     users = {use: [name for name, (a, _) in planned.items() if use in getattr(a, "uses", ())]
@@ -321,9 +325,12 @@ def make_plan(cfg, shape: Shape, analyses: dict, config_dirs: tuple = ()) -> Pla
     candidates += _tuning(plan, cfg, shape, bool(users["tuning"]), fit)
     oof = _out_of_fold(plan, cfg, shape, users["out_of_fold"], fit)
     candidates += _ensembles(plan, cfg, shape, bool(users["ensembles"]), fit, config_dirs)
-    compared = len(cfg.compare.models or ())  # fitted elsewhere: predicted, costed as a loaded model is
-    plan.predictors += [model_cost(None, {}, 1)] * compared
-    plan.candidates = candidates + compared
+    others = [model_cost(*given_drivers(path), 1) for path in cfg.compare.models or ()]  # fitted elsewhere
+    if cfg.cv is None:
+        plan.predictors += others
+    else:
+        add(_cross_validation(cfg, shape, [cost, *others], threads))
+    plan.candidates = candidates + len(others)
     if plan.queried:  # logged predictions are read, not made
         predictors = [cost, *plan.predictors]
         add(Step("predict", f"predict the test rows ({candidates} model(s))",
@@ -445,6 +452,40 @@ def stacking_rows(cfg, n_train: int, oof_rows: Optional[int]) -> int:
     if oof_rows and st.cv == OOF_FOLDS:
         return oof_rows
     return min(n_train, st.max_rows or n_train)
+
+
+def given_drivers(path) -> tuple:
+    """(estimator class path, params) of a model fitted elsewhere: read from the estimator itself when it is held in
+    memory (postreport.evaluate), its last step for a pipeline; unknown for a file (its cost is generic)."""
+    from postreport.data.held import held, is_held
+
+    if not is_held(path):
+        return None, {}
+    estimator = held(path, "model.path")
+    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    params = final.get_params(deep=False) if hasattr(final, "get_params") else {}
+    return f"{type(final).__module__}.{type(final).__name__}", params
+
+
+def cv_train_rows(cfg, shape: Shape) -> int:
+    """The rows each fold's model is fitted on: (k - 1) / k of them."""
+    from postreport.models.cross_validation import folds_of
+
+    k = folds_of(cfg.cv)
+    return shape.n_test * (k - 1) // k
+
+
+def _cross_validation(cfg, shape: Shape, costs: list, threads: int) -> Step:
+    """cv: every model fitted once per fold on the other folds' rows and predicting its fold's, one fold after
+    another (worker processes per fold measured slower on 300,000 rows: each fit is memory-bound, and the rows are
+    copied to every worker), each fit on `threads`."""
+    from postreport.models.cross_validation import folds_of
+
+    k, n, F, K = folds_of(cfg.cv), shape.n_test, shape.n_features, shape.n_classes
+    train = cv_train_rows(cfg, shape)
+    seconds = sum(k * (c.fit_seconds(train, F, K, threads) + c.predict_seconds(n // k, F, K)) for c in costs)
+    return Step("cross-validation", f"{k} folds: {len(costs)} model(s) each fitted on about {train:,} rows",
+                seconds, rows=n, folds=k, measured_by=("cross-validate",))
 
 
 def _out_of_fold(plan: Plan, cfg, shape: Shape, users: list, fit) -> Optional[Step]:
