@@ -207,11 +207,11 @@ def test_evaluate_a_pipeline_on_a_table_with_text_categories_gives_sklearns_numb
     X, y = churn_table(np.random.default_rng(0))
     model = churn_pipeline(X.iloc[:600], y.iloc[:600])
     X_test, y_test = X.iloc[600:], y.iloc[600:]
-    before = set(Path(tempfile.gettempdir()).glob("postreport-evaluate-*"))
     result = postreport.evaluate(model, X_test, y_test, X_train=X.iloc[:600], y_train=y.iloc[:600],
                                  overrides=["report.analyses=[checks,metrics,per_class,confusion_matrix]",
                                             "report.formats=[json,pdf,html]"])
-    assert set(Path(tempfile.gettempdir()).glob("postreport-evaluate-*")) == before  # the folder is removed
+    assert Path(result.output_dir).name.startswith("postreport-evaluate-") and not Path(result.output_dir).exists()
+    assert Path(result.output_dir).parent == Path(tempfile.gettempdir())  # a temporary folder, removed
     assert result.exit_code == 0 and result.files == {} and result.pdf.startswith(b"%PDF")
     assert "<html" in result.html.lower() and result._repr_html_().startswith("<iframe")
     predicted = model.predict(X_test)
