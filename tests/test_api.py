@@ -111,7 +111,7 @@ def test_the_example_notebook_evaluates_and_compares_a_pipeline_and_shows_the_re
     printed = "".join(o.get("text", "") for o in outputs if o.get("name") == "stdout")
     ours, theirs = re.search(r"accuracy ([0-9.]+) .*; scikit-learn ([0-9.]+)", printed).groups()
     assert ours == theirs
-    assert "logistic minus boosted trees" in printed
+    assert "logistic minus boosted trees" in printed and "5-fold accuracy" in printed
     assert (tmp_path / "reports" / "churn-comparison" / "report.html").is_file()
 
 
