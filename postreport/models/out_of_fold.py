@@ -20,7 +20,12 @@ def fold_predictions(ctx, mcfg, folds: int, rows: Optional[np.ndarray] = None) -
     """cross_val_predict of the model config on the training rows (all, or those at `rows`) with `folds` seeded
     folds: probabilities in scikit-learn's class order (the sorted labels present), or values for regression."""
     data = ctx.data
-    estimator, target, params = make_estimator(mcfg, data.task, ctx.seed)
+    if mcfg.path:  # the configured model fitted elsewhere: its clones (out_of_fold_outputs checked they can be)
+        from sklearn.base import clone
+
+        estimator, target, params = clone(ctx.model.estimator), f"given: {mcfg.path}", {}
+    else:
+        estimator, target, params = make_estimator(mcfg, data.task, ctx.seed)
     same = repr(sorted((k, v) for k, v in params.items() if k != "n_jobs"))  # threads do not change predictions
     key = ("out-of-fold", target, mcfg.preprocessing, same, ctx.seed, folds,
            None if rows is None else hashlib.sha1(np.ascontiguousarray(rows).tobytes()).hexdigest())
@@ -41,9 +46,10 @@ def fold_predictions(ctx, mcfg, folds: int, rows: Optional[np.ndarray] = None) -
 def out_of_fold_outputs(ctx) -> Optional[tuple]:
     """(y, output, rows used): the true labels (values) of the training rows used and the configured model's
     out-of-fold predictions for them: probabilities in the data's label order (classification) or values
-    (regression); None without training data or a model config to refit."""
+    (regression); None without training data or a model to refit (a model config, or a scikit-learn estimator
+    fitted elsewhere: its clones)."""
     data = ctx.data
-    if data.X_train is None or ctx.cfg.model.path or ctx.model.estimator is None or data.n_train < 10 * FOLDS:
+    if data.X_train is None or ctx.model.estimator is None or data.n_train < 10 * FOLDS or not ctx.plan.shape.refittable:
         return None
     if data.task != "regression" and int(data.y_train.value_counts().min()) < FOLDS:
         return None

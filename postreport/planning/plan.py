@@ -124,6 +124,12 @@ class Shape:
     smallest_class: int = 0  # training rows of the rarest class (classification)
     image_pixels: int = 0  # image data: H x W (0: a table)
     model_ops: int = 0  # image data: multiply-adds of one forward pass (an ONNX file's weights; else a dense net's)
+    refittable: Optional[bool] = None  # trainable, or a scikit-learn estimator fitted elsewhere whose clones can be
+    # fitted here (None: as trainable)
+
+    def __post_init__(self):
+        if self.refittable is None:
+            object.__setattr__(self, "refittable", self.trainable)  # frozen
 
     @staticmethod
     def of(data, cfg) -> "Shape":
@@ -136,8 +142,10 @@ class Shape:
         if pixels:
             ops = file_ops(cfg.model.path, pixels) if str(cfg.model.path or "").endswith(".onnx") else \
                 len(data.features) * DENSE_HIDDEN
+        refittable = trainable or (data.X_train is not None and data.logged is None and clonable(cfg.model.path))
         return Shape(data.task, int(data.n_train or 0), int(data.n_test), len(data.features),
-                     0 if data.task == "regression" else len(data.labels), trainable, smallest, pixels, ops)
+                     0 if data.task == "regression" else len(data.labels), trainable, smallest, pixels, ops,
+                     refittable)
 
 
 @dataclass
@@ -454,6 +462,24 @@ def stacking_rows(cfg, n_train: int, oof_rows: Optional[int]) -> int:
     return min(n_train, st.max_rows or n_train)
 
 
+def clonable(path) -> bool:
+    """Whether a model fitted elsewhere can be cloned and its clones fitted here (the out-of-fold sections): a
+    scikit-learn estimator held in memory, or one saved with skops or joblib (a LightGBM text model or an ONNX file
+    holds only its fitted state)."""
+    from postreport.data.held import held, is_held
+
+    if not path:
+        return False
+    if is_held(path):
+        from sklearn.base import BaseEstimator
+
+        from postreport.models.loaded import LoadedModel
+
+        estimator = held(path, "model.path")
+        return isinstance(estimator, BaseEstimator) and not isinstance(estimator, LoadedModel)
+    return str(path).lower().endswith((".skops", ".joblib", ".pkl", ".pickle"))
+
+
 def given_drivers(path) -> tuple:
     """(estimator class path, params) of a model fitted elsewhere: read from the estimator itself when it is held in
     memory (postreport.evaluate), its last step for a pipeline; unknown for a file (its cost is generic)."""
@@ -494,7 +520,7 @@ def _out_of_fold(plan: Plan, cfg, shape: Shape, users: list, fit) -> Optional[St
     their fits pass budget.out_of_fold_seconds; not run when even half does not fit (a model whose cost is per tree
     and class more than per row would lose most rows for little time), below MIN_OOF_ROWS, or when a class would
     have fewer rows than folds. The sections then use their test-half methods."""
-    if not users or not shape.trainable or shape.n_train < 10 * OOF_FOLDS:
+    if not users or not shape.refittable or shape.n_train < 10 * OOF_FOLDS:
         return None
     if shape.task != "regression" and shape.smallest_class < OOF_FOLDS:
         return None
