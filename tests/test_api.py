@@ -416,3 +416,32 @@ def test_cross_validation_names_what_is_wrong_with_its_input():
         postreport.evaluate(model, X, y, cv=1, overrides=QUICK)
     with pytest.raises(UserError, match="GroupKFold.*cannot split"):
         postreport.evaluate(model, X, y, cv=GroupKFold(4), overrides=QUICK)  # no groups given
+
+
+@pytest.mark.slow
+def test_evaluate_takes_regressors_lightgbm_on_categories_and_calibrated_classifiers():
+    from lightgbm import LGBMClassifier
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.datasets import load_diabetes
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.linear_model import LogisticRegression
+
+    diabetes = load_diabetes(as_frame=True)
+    X, y = diabetes.data, diabetes.target
+    regressor = HistGradientBoostingRegressor(max_iter=50, random_state=0).fit(X.iloc[:300], y.iloc[:300])
+    result = postreport.evaluate(regressor, X.iloc[300:], y.iloc[300:], overrides=QUICK)
+    assert result.metrics["task"] == "regression"
+    assert result.metrics["metrics"]["r2"] == pytest.approx(skm.r2_score(y.iloc[300:], regressor.predict(X.iloc[300:])))
+
+    table, labels = churn_table(np.random.default_rng(8), 900)
+    table = table.astype({"city": "category", "plan": "category"})  # LightGBM's own categorical columns
+    boosted = LGBMClassifier(n_estimators=30, verbose=-1).fit(table.iloc[:600], labels.iloc[:600])
+    result = postreport.evaluate(boosted, table.iloc[600:], labels.iloc[600:], overrides=QUICK)
+    assert result.metrics["metrics"]["accuracy"] == pytest.approx(
+        skm.accuracy_score(labels.iloc[600:], boosted.predict(table.iloc[600:])))
+
+    numbers = table[["age", "income"]].fillna(40)
+    calibrated = CalibratedClassifierCV(LogisticRegression(), cv=3).fit(numbers.iloc[:600], labels.iloc[:600])
+    result = postreport.evaluate(calibrated, numbers.iloc[600:], labels.iloc[600:], overrides=QUICK)
+    stay = calibrated.predict_proba(numbers.iloc[600:])[:, list(calibrated.classes_).index("stay")]
+    assert result.metrics["metrics"]["roc_auc"] == pytest.approx(skm.roc_auc_score(labels.iloc[600:] == "stay", stay))

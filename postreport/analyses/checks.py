@@ -688,8 +688,8 @@ class ChecksAnalysis(Analysis):
 
     @staticmethod
     def _untuned_model(ctx):
-        if ctx.model.estimator is None or ctx.data.X_train is None:
-            return "no model fitted here"
+        if ctx.model.estimator is None or ctx.data.X_train is None or ctx.cfg.model.path:
+            return "no model fitted here: how a given model's parameters were chosen is not known to the report"
         if ctx.tuning is not None:
             return "a search ran (see search_edge)", None
         return "whether a search chose the parameters", Finding(

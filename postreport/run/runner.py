@@ -662,6 +662,9 @@ def add_tuned(ctx: RunContext, checked: Checked, timer: Timer, deadline: Deadlin
         ctx.tuning_skipped = "No section uses a tuned model."  # nothing asks for it: no search is run
     elif not cfg.tuning.enabled:
         ctx.tuning_skipped = "Tuning is off (tuning=none)."
+    elif cfg.model.path and ctx.model.estimator is not None and data.X_train is not None:
+        ctx.tuning_skipped = ("The model was fitted elsewhere (model=file, or postreport.evaluate): the search tunes a "
+                              "model config's parameters (model=lightgbm, ...), not a given estimator's.")
     elif data.X_train is None or ctx.model.estimator is None or cfg.model.path:
         ctx.tuning_skipped = "There is no training data to tune on (a model from a file, or logged predictions)."
     elif ctx.plan.tuning_trials == 0:
