@@ -182,7 +182,8 @@ def _in_memory(estimators: dict, X_test, y_test, X_train, y_train, overrides, ou
     with holding(test=test, train=train, cv=splitter) as rows, \
             holding(**{str(k): v for k, v in estimators.items()}) as models:
         keys = list(models.values())
-        given = ["data=file", f"data.test_path={_listed([rows['test']])[1:-1]}",
+        given = ["ensemble=none",  # ensembles of other model configs only when asked for (overrides)
+                 "data=file", f"data.test_path={_listed([rows['test']])[1:-1]}",
                  f"data.target={_listed([target])[1:-1]}", "data.name='rows in memory'", "model=file",
                  f"model.path={_listed(keys[:1])[1:-1]}"]
         if keys[1:]:

@@ -60,14 +60,15 @@ def folds_of(cv) -> int:
     return int(cv) if isinstance(cv, int) and not isinstance(cv, bool) and cv >= 2 else 2
 
 
-def cross_validate(models: dict, data, cv, seed: int) -> tuple:
-    """models: name -> an estimator to clone and fit per fold, one fold after another (each fit on the threads the
-    plan gave the model: postreport.planning.plan._cross_validation says why not processes). Returns
+def cross_validate(models: dict, data, cv, seed: int, threads: int) -> tuple:
+    """models: name -> an estimator to clone and fit per fold, one fold after another, each fit on `threads` (the
+    plan's for the folds' rows: postreport.planning.plan._cross_validation says why not processes). Returns
     (CrossValidation, {name: out-of-fold Predictions of every row}). The folds of every model are the same rows."""
     from sklearn.base import clone
 
     from postreport.explain.anatomy import anatomy
     from postreport.explain.attributions import native_importance
+    from postreport.models.tuning import set_threads
 
     splitter, groups, words = splitter_of(cv, data.task, seed)
     X, y = data.X_test, data.y_test
@@ -82,7 +83,7 @@ def cross_validate(models: dict, data, cv, seed: int) -> tuple:
     out = {}
     for name, estimator in models.items():
         try:
-            base = clone(estimator)
+            base = set_threads(clone(estimator), threads)  # the plan's threads for the folds' rows
         except Exception as exc:
             raise UserError(f"cv: the model {name!r} ({type(estimator).__name__}) cannot be fitted again "
                             f"(scikit-learn's clone: {exc}); cross-validation needs an estimator it can refit") from None

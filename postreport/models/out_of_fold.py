@@ -11,7 +11,7 @@ from typing import Optional
 import numpy as np
 
 from postreport.models.build import make_estimator
-from postreport.models.tuning import fold_workers, threads_for
+from postreport.models.tuning import fold_workers, set_threads, threads_for
 
 FOLDS = 5  # postreport.planning.plan plans the rows (at most plan.OOF_MAX_ROWS) and whether they run at all
 
@@ -23,7 +23,8 @@ def fold_predictions(ctx, mcfg, folds: int, rows: Optional[np.ndarray] = None) -
     if mcfg.path:  # the configured model fitted elsewhere: its clones (out_of_fold_outputs checked they can be)
         from sklearn.base import clone
 
-        estimator, target, params = clone(ctx.model.estimator), f"given: {mcfg.path}", {}
+        estimator = set_threads(clone(ctx.model.estimator), ctx.n_jobs)  # the plan's threads, not its own setting
+        target, params = f"given: {mcfg.path}", {}
     else:
         estimator, target, params = make_estimator(mcfg, data.task, ctx.seed)
     same = repr(sorted((k, v) for k, v in params.items() if k != "n_jobs"))  # threads do not change predictions

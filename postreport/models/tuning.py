@@ -137,9 +137,15 @@ def threads_for(estimator, workers: int):
     in one process it keeps its own setting (all cores)."""
     if workers <= 1:
         return estimator
+    return set_threads(estimator, 1, only_set=True)
+
+
+def set_threads(estimator, threads: int, only_set: bool = False):
+    """Every n_jobs of the estimator (a pipeline's steps' too) set to `threads`; only_set: only those not None."""
     params = estimator.get_params()
-    keys = [k for k, v in params.items() if (k == "n_jobs" or k.endswith("__n_jobs")) and v is not None]
-    return estimator.set_params(**{k: 1 for k in keys}) if keys else estimator
+    keys = [k for k, v in params.items() if (k == "n_jobs" or k.endswith("__n_jobs")) and (v is not None
+                                                                                          or not only_set)]
+    return estimator.set_params(**{k: threads for k in keys}) if keys else estimator
 
 
 def tune(tcfg, mcfg, data, seed: int, n_jobs: int, configured_model=None, trials: Optional[int] = None,

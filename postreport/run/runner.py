@@ -404,7 +404,7 @@ def cross_validated(cfg, data, plan: Plan, timer: Timer, baseline) -> RunContext
     if len(set(names)) < len(names):
         raise UserError(f"cv: two models share a name ({names}); name each once")
     with timer.step("cross-validate"):
-        result, predictions = cross_validate({s[0]: s[1] for s in subjects}, data, cfg.cv, cfg.seed)
+        result, predictions = cross_validate({s[0]: s[1] for s in subjects}, data, cfg.cv, cfg.seed, cfg.n_jobs)
     candidates = []
     for name, estimator, target, params, role in subjects:
         c = Candidate(name=name, estimator=None, origin=f"cross-validated: {result.k} folds, {result.splitter}",
