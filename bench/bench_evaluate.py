@@ -41,7 +41,7 @@ def main() -> None:
     train.to_parquet(folder / "train.parquet")
     test.to_parquet(folder / "test.parquet")
     sio.dump(model, folder / "model.skops")
-    same = ["report.timings=false"]
+    same = ["report.timings=false", "ensemble=none"]  # evaluate fits no ensemble of other configs by default
     files = ["data=file", f"data.path={folder / 'train.parquet'}", f"data.test_path={folder / 'test.parquet'}",
              "data.target=target", "model=file", f"model.path={folder / 'model.skops'}", "model.trust=true", *same]
 
