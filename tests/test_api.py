@@ -1,4 +1,6 @@
 """The Python API: the same configs, run and RunResult as the command line."""
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -445,3 +447,32 @@ def test_evaluate_takes_regressors_lightgbm_on_categories_and_calibrated_classif
     result = postreport.evaluate(calibrated, numbers.iloc[600:], labels.iloc[600:], overrides=QUICK)
     stay = calibrated.predict_proba(numbers.iloc[600:])[:, list(calibrated.classes_).index("stay")]
     assert result.metrics["metrics"]["roc_auc"] == pytest.approx(skm.roc_auc_score(labels.iloc[600:] == "stay", stay))
+
+
+@pytest.mark.slow
+def test_tuning_searches_clones_of_the_given_estimator_in_its_classs_space_or_says_why_not():
+    from omegaconf import OmegaConf
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from postreport.resources import resource_dir
+
+    X, y = churn_table(np.random.default_rng(9), 900)
+    model = churn_pipeline(X.iloc[:600], y.iloc[:600])
+    sections = ["report.analyses=[metrics,tuning,leaderboard]", "report.formats=[json]", "tuning.n_trials=4"]
+    tuned = postreport.evaluate(model, X.iloc[600:], y.iloc[600:], X_train=X.iloc[:600], y_train=y.iloc[:600],
+                                overrides=sections)
+    search = tuned.metrics["results"]["tuning"]
+    space = OmegaConf.load(Path(resource_dir("conf")) / "model" / "logistic.yaml").search_space
+    assert set(search["best_params"]) == set(space) == {"C"}
+    assert space.C.low <= search["best_params"]["C"] <= space.C.high
+    assert sorted(c["role"] for c in tuned.metrics["results"]["leaderboard"]["candidates"]) == ["configured", "tuned"]
+    numbers = X[["age", "income"]].fillna(40)
+    knn = KNeighborsClassifier().fit(numbers.iloc[:600], y.iloc[:600])
+    plain = postreport.evaluate(knn, numbers.iloc[600:], y.iloc[600:], X_train=numbers.iloc[:600],
+                                y_train=y.iloc[:600], overrides=sections)
+    skipped = {s["name"]: s["error"] for s in plain.metrics["sections"]}
+    assert "needs a search space" in skipped["tuning"] and "model.search_space" in skipped["tuning"]
+    given = postreport.evaluate(knn, numbers.iloc[600:], y.iloc[600:], X_train=numbers.iloc[:600],
+                                y_train=y.iloc[:600],
+                                overrides=[*sections, "+model.search_space.n_neighbors={type: int, low: 3, high: 40}"])
+    assert 3 <= given.metrics["results"]["tuning"]["best_params"]["n_neighbors"] <= 40

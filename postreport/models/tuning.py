@@ -149,11 +149,13 @@ def set_threads(estimator, threads: int, only_set: bool = False):
 
 
 def tune(tcfg, mcfg, data, seed: int, n_jobs: int, configured_model=None, trials: Optional[int] = None,
-         planned: str = "") -> TuningOutcome:
+         planned: str = "", build=None) -> TuningOutcome:
     """The search, then the best parameters refitted on all training rows. `configured_model`: the configured model
     as fitted (a Candidate): when the configured parameters win it is the tuned model as it is (no refit).
     trials: as many as the plan gives (postreport.planning.plan: tuning.timeout is planned seconds, never timed), else
-    tuning.n_trials; planned: the plan's reason for fewer."""
+    tuning.n_trials; planned: the plan's reason for fewer. build(overrides) -> (estimator, class path, its
+    parameters): how a trial's model is made (default: from the model config; given_builder for a given one)."""
+    build = build or (lambda overrides: make_estimator(mcfg, data.task, seed, overrides))
     import optuna
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
 
@@ -168,7 +170,7 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int, configured_model=None, trials
     scored: dict = {}  # parameters -> (mean, std): the configured parameters, scored first, are also trial 0
 
     def cv_score(overrides: dict):
-        estimator, _, final = make_estimator(mcfg, data.task, seed, overrides)
+        estimator, _, final = build(overrides)
         key = repr(sorted(final.items()))
         if key not in scored:
             scores = cross_val_score(threads_for(estimator, workers), X, y, cv=folds, scoring=scoring,
@@ -202,7 +204,7 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int, configured_model=None, trials
     if not complete:
         failed = [t for t in study.trials if t.state == optuna.trial.TrialState.FAIL]
         raise UserError(f"every tuning trial failed ({len(failed)}); check model.search_space against "
-                        f"{mcfg._target_}")
+                        f"{build({})[1]}")
     best = study.best_trial
     importances: dict = {}
     notes: list = []
@@ -221,7 +223,7 @@ def tune(tcfg, mcfg, data, seed: int, n_jobs: int, configured_model=None, trials
                "state": t.state.name, "seconds": (t.duration.total_seconds() if t.duration else None)}
               for t in study.trials]
     fit_start = time.perf_counter()
-    estimator, target, final_params = make_estimator(mcfg, data.task, seed, dict(best.params))
+    estimator, target, final_params = build(dict(best.params))
     if configured_model is not None and final_params == configured_model.params:
         estimator = configured_model.estimator  # the configured parameters won: the same fit, not a second one
         origin = f"tuned here ({len(complete)} trials): the configured parameters scored best, so it is the configured model"
@@ -277,3 +279,55 @@ def fold_workers(data, folds: int, n_jobs: int) -> int:
     if data.n_train * max(1, len(data.features)) < SMALL_DATA_CELLS:
         return 1
     return min(folds, cores_for(n_jobs))
+
+
+def given_space(mcfg, estimator, task: str) -> tuple:
+    """A search space for an estimator fitted elsewhere (model=file, postreport.evaluate): model.search_space when the
+    config gives one, else the packaged model config's of the same class (lightgbm, logistic, ...). (space dict,
+    where it came from); (None, why not) when neither."""
+    space = OmegaConf.to_container(mcfg.search_space, resolve=True) if isinstance(mcfg.search_space, DictConfig) \
+        else dict(mcfg.search_space or {})
+    final = final_step(estimator)
+    if space:
+        return space, "model.search_space"
+    from pathlib import Path
+
+    from postreport.resources import resource_dir
+
+    for path in sorted(Path(resource_dir("conf"), "model").glob("*.yaml")):
+        packaged = OmegaConf.load(path)
+        target = packaged.get("regressor") if task == "regression" and packaged.get("regressor") else \
+            packaged.get("_target_")
+        if not target or not packaged.get("search_space"):
+            continue
+        module, _, name = str(target).rpartition(".")
+        try:
+            cls = getattr(__import__(module, fromlist=[name]), name)
+        except (ImportError, AttributeError):
+            continue
+        if type(final) is cls:
+            return OmegaConf.to_container(packaged.search_space, resolve=True), f"model={path.stem}'s search space"
+    return None, (f"no search space for {type(final).__name__}: give model.search_space (its parameters, e.g. "
+                  "'+model.search_space.C={type: float, low: 0.01, high: 100, log: true}')")
+
+
+def final_step(estimator):
+    """A pipeline's last step (the estimator its parameters are searched for), else the estimator."""
+    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+
+
+def given_builder(estimator):
+    """build(overrides) -> (a clone with the searched parameters set on its last step, its class path, the last
+    step's searched parameters): tune's way of making a trial's estimator from a given one."""
+    from sklearn.base import clone
+
+    prefix = f"{estimator.steps[-1][0]}__" if hasattr(estimator, "steps") else ""
+    final = final_step(estimator)
+    target = f"{type(final).__module__}.{type(final).__qualname__}"
+
+    def build(overrides: dict) -> tuple:
+        trial = clone(estimator).set_params(**{prefix + k: v for k, v in overrides.items()})
+        params = final_step(trial).get_params(deep=False)
+        return trial, target, params
+
+    return build

@@ -367,13 +367,14 @@ def _tuning(plan: Plan, cfg, shape: Shape, used: bool, fit) -> int:
     configured parameters are scored first and are trial 0); none when one does not fit."""
     tcfg = cfg.tuning
     asked = used or cfg.report.subject == "tuned"
-    if not (asked and tcfg.enabled and shape.trainable):
+    space = cfg.model.search_space if shape.trainable else given_search_space(cfg, shape)
+    if not (asked and tcfg.enabled and (shape.trainable or space)):
         return 0
     rows = min(shape.n_train, tcfg.max_rows or shape.n_train)
     per_fold = rows * (tcfg.cv - 1) // tcfg.cv
     configured = tcfg.cv * fit(per_fold)
-    typical = tcfg.cv * fit(per_fold, _middle_of_space(plan.cost, cfg.model.search_space))
-    refit = fit(shape.n_train, _middle_of_space(plan.cost, cfg.model.search_space))
+    typical = tcfg.cv * fit(per_fold, _middle_of_space(plan.cost, space))
+    refit = fit(shape.n_train, _middle_of_space(plan.cost, space))
     trials = tcfg.n_trials
     why = ""
     if tcfg.timeout is not None:
@@ -390,8 +391,21 @@ def _tuning(plan: Plan, cfg, shape: Shape, used: bool, fit) -> int:
                            rows=rows, folds=tcfg.cv, trials=trials, runs=trials > 0, why=why, measured_by=("tuning",)))
     plan.tuning_trials = trials
     if trials:
-        plan.predictors.append(_middle_of_space(plan.cost, cfg.model.search_space))
+        plan.predictors.append(_middle_of_space(plan.cost, space))
     return int(trials > 0)
+
+
+def given_search_space(cfg, shape: Shape) -> Optional[dict]:
+    """The search space of a model fitted elsewhere that can be refitted: model.search_space, or (held in memory)
+    the packaged config's of its class (postreport.models.tuning.given_space); None when there is none."""
+    from postreport.data.held import held, is_held
+    from postreport.models.tuning import given_space
+
+    if not shape.refittable:
+        return None
+    if not is_held(cfg.model.path):
+        return dict(cfg.model.search_space or {}) or None
+    return given_space(cfg.model, held(cfg.model.path, "model.path"), shape.task)[0]
 
 
 def _middle_of_space(cost: ModelCost, space) -> ModelCost:

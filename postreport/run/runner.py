@@ -52,7 +52,7 @@ from postreport.analyses.base import gate_values, unmet
 from postreport.planning.threads import quiet_spinning
 from postreport.integrations.tracking import check as check_tracking
 from postreport.integrations.tracking import log_run
-from postreport.models.tuning import check, tune
+from postreport.models.tuning import check, final_step, given_builder, given_space, tune
 
 log = logging.getLogger("postreport")
 QUIET_LOGGERS = {"weasyprint": logging.ERROR, "fontTools": logging.WARNING, "matplotlib": logging.WARNING}
@@ -663,8 +663,7 @@ def add_tuned(ctx: RunContext, checked: Checked, timer: Timer, deadline: Deadlin
     elif not cfg.tuning.enabled:
         ctx.tuning_skipped = "Tuning is off (tuning=none)."
     elif cfg.model.path and ctx.model.estimator is not None and data.X_train is not None:
-        ctx.tuning_skipped = ("The model was fitted elsewhere (model=file, or postreport.evaluate): the search tunes a "
-                              "model config's parameters (model=lightgbm, ...), not a given estimator's.")
+        tune_given(ctx, timer, deadline)
     elif data.X_train is None or ctx.model.estimator is None or cfg.model.path:
         ctx.tuning_skipped = "There is no training data to tune on (a model from a file, or logged predictions)."
     elif ctx.plan.tuning_trials == 0:
@@ -678,6 +677,39 @@ def add_tuned(ctx: RunContext, checked: Checked, timer: Timer, deadline: Deadlin
             ctx.tuning, ctx.tuning_skipped = None, f"Cut: {cut}."
             return
         ctx.candidates.append(ctx.tuning.candidate)
+
+
+def tune_given(ctx: RunContext, timer: Timer, deadline: Deadline) -> None:
+    """A model fitted elsewhere, tuned as its base: clones with the searched parameters on its last step, the space
+    from model.search_space or the packaged config of its class; skipped with the reason otherwise."""
+    from dataclasses import replace
+
+    cfg, estimator = ctx.cfg, ctx.model.estimator
+    if not ctx.plan.shape.refittable:
+        ctx.tuning_skipped = (f"The model ({type(estimator).__name__}) was fitted elsewhere and cannot be refitted "
+                              "here (a LightGBM text model or an ONNX file holds only its fitted state).")
+        return
+    space, where = given_space(cfg.model, estimator, ctx.data.task)
+    if space is None:
+        ctx.tuning_skipped = f"Tuning the given model needs a search space: {where}."
+        return
+    if ctx.plan.tuning_trials == 0:
+        ctx.tuning_skipped = f"The search did not start: {ctx.plan.why('tuning')}. Raise tuning.timeout (or null)."
+        return
+    current = final_step(estimator).get_params(deep=False)
+    mcfg = OmegaConf.create({**OmegaConf.to_container(cfg.model, resolve=True), "name": ctx.model.name,
+                             "search_space": space, "params": {k: current[k] for k in space if k in current}})
+    try:
+        with timer.step("tuning"), deadline.cuttable(planned_seconds(ctx.plan, "tuning")):
+            ctx.tuning = tune(cfg.tuning, mcfg, ctx.data, ctx.seed, ctx.n_jobs, replace(ctx.model, params=current),
+                              trials=ctx.plan.tuning_trials, planned=ctx.plan.why("tuning"),
+                              build=given_builder(estimator))
+    except Cut as cut:
+        ctx.tuning, ctx.tuning_skipped = None, f"Cut: {cut}."
+        return
+    ctx.tuning.notes.append(f"The search tuned clones of the given {ctx.model.name} ({where}), its other "
+                            "parameters and steps as they were.")
+    ctx.candidates.append(ctx.tuning.candidate)
 
 
 def add_ensembles(ctx: RunContext, checked: Checked, timer: Timer, deadline: Deadline) -> None:
