@@ -476,3 +476,21 @@ def test_tuning_searches_clones_of_the_given_estimator_in_its_classs_space_or_sa
                                 y_train=y.iloc[:600],
                                 overrides=[*sections, "+model.search_space.n_neighbors={type: int, low: 3, high: 40}"])
     assert 3 <= given.metrics["results"]["tuning"]["best_params"]["n_neighbors"] <= 40
+
+
+@pytest.mark.slow
+def test_ensembles_take_the_given_estimator_as_a_member_and_as_a_base():
+    X, y = churn_table(np.random.default_rng(10), 900)
+    model = churn_pipeline(X.iloc[:600], y.iloc[:600])
+    result = postreport.evaluate(model, X.iloc[600:], y.iloc[600:], X_train=X.iloc[:600], y_train=y.iloc[:600],
+                                 overrides=["ensemble=small", "ensemble.members=[model,random_forest]",
+                                            "ensemble.methods=[soft_voting,stacking,bagging]",
+                                            "ensemble.bagging.base=model", "report.analyses=[metrics,leaderboard]",
+                                            "report.formats=[json]"])
+    board = {c["name"]: c for c in result.metrics["results"]["leaderboard"]["candidates"]}
+    assert board["LogisticRegression"]["role"] == "member"
+    assert {"soft_voting (LogisticRegression+random_forest)", "stacking (LogisticRegression+random_forest)",
+            "bagging (LogisticRegression ×10)"} <= set(board)
+    given = model.predict(X.iloc[600:])  # the member is the given estimator as it was fitted, not a refit
+    assert board["LogisticRegression"]["accuracy"] == pytest.approx(skm.accuracy_score(y.iloc[600:], given))
+

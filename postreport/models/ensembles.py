@@ -24,6 +24,10 @@ FINAL_ESTIMATORS = {"logistic": "sklearn.linear_model.LogisticRegression", "ridg
                     "lightgbm": None}
 
 
+MODEL = "model"  # a member or base by this name is the report's own model: as configured, or given (model=file,
+# postreport.evaluate), reused as fitted where a member is fitted once, cloned where copies are fitted
+
+
 def model_names(extra_dirs: tuple = ()) -> list:
     """Model config names: the built-in ones and those in the user's --config-dir folders."""
     folders = [Path(d) / "model" for d in extra_dirs] + [resource_dir("conf") / "model"]
@@ -42,7 +46,7 @@ def member_config(name: str, n_jobs: int, extra_dirs: tuple = ()):
 
 
 def check(ecfg, extra_dirs: tuple = ()) -> None:
-    names = model_names(extra_dirs)
+    names = model_names(extra_dirs) + [MODEL]
     unknown = [m for m in ecfg.members if m not in names]
     if unknown:
         raise UserError(f"ensemble.members names unknown models {unknown}; valid: {', '.join(names)}")
@@ -248,6 +252,14 @@ def _members(ecfg, ctx, config_dirs: tuple) -> tuple:
     by_name = {c.name: c for c in ctx.candidates}
     members, member_cfgs = [], []
     for name in ecfg.members:
+        if name == MODEL:  # the report's model, as it is (a given one's clones where out-of-fold fits are needed)
+            if ctx.cfg.model.path and not ctx.plan.shape.refittable and "stacking" in ecfg.methods:
+                raise UserError(f"ensemble.members lists {MODEL!r}, whose model ({type(ctx.model.estimator).__name__}"
+                                ") cannot be refitted for stacking's out-of-fold fits; leave stacking out of "
+                                "ensemble.methods, or the model out of the members")
+            members.append(ctx.model)
+            member_cfgs.append(ctx.cfg.model)
+            continue
         mcfg = member_config(name, ctx.n_jobs, config_dirs)
         if task == "regression" and not mcfg.regressor:
             ctx.notes.append(f"Ensemble member {name!r} is a classifier only and was left out of the regression "
@@ -329,16 +341,26 @@ def _resampling(method, ecfg, ctx, members, member_cfgs, config_dirs):
     cls = {("bagging", False): BaggingClassifier, ("bagging", True): BaggingRegressor,
            ("boosting", False): AdaBoostClassifier, ("boosting", True): AdaBoostRegressor}[method, regression]
     kwargs = {"n_jobs": ctx.n_jobs} if method == "bagging" else {}
-    model = _around_base(member_config(settings.base, 1, config_dirs), data.task, seed,
-                         lambda final: cls(estimator=final, n_estimators=settings.n_estimators, random_state=seed,
-                                           **kwargs))
+    if settings.base == MODEL and ctx.cfg.model.path:  # a given model: copies of its clone
+        from sklearn.base import clone
+
+        if not ctx.plan.shape.refittable:
+            raise UserError(f"ensemble.{method}.base={MODEL!r}: the given model ({type(ctx.model.estimator).__name__}) "
+                            "cannot be refitted; name a model config instead")
+        base = clone(ctx.model.estimator)
+    else:
+        base = make_estimator(ctx.cfg.model if settings.base == MODEL else member_config(settings.base, 1, config_dirs),
+                              data.task, seed)[0]
+    model = _around(base, lambda final: cls(estimator=final, n_estimators=settings.n_estimators, random_state=seed,
+                                            **kwargs))
     try:
         model.fit(*training_rows(ecfg, ctx))
     except (TypeError, ValueError) as exc:
         raise UserError(f"ensemble.{method}.base={settings.base!r} cannot be used here ({exc}); for "
                         "boosting choose a base whose fit takes sample weights, e.g. lightgbm or logistic") from None
     label = "bagging" if method == "bagging" else "AdaBoost"
-    return _ensemble(f"{label} ({settings.base} ×{settings.n_estimators})", model,
+    base_name = ctx.model.name if settings.base == MODEL else settings.base
+    return _ensemble(f"{label} ({base_name} ×{settings.n_estimators})", model,
                      "fitted here" + (" on bootstrap samples" if method == "bagging" else ""),
                      f"{cls.__module__}.{cls.__name__}", {"n_estimators": settings.n_estimators})
 
@@ -364,12 +386,11 @@ def training_rows(ecfg, ctx) -> tuple:
     return ctx.shared(("ensemble rows", ecfg.max_rows), pick)
 
 
-def _around_base(base_cfg, task: str, seed: int, make):
+def _around(base, make):
     """The base model's preprocessing, then `make(its final estimator)`: bagging and boosting hand their estimator
     plain arrays and sample weights, which a preprocessing pipeline inside them would not take."""
     from sklearn.pipeline import Pipeline
 
-    base, _, _ = make_estimator(base_cfg, task, seed)
     if isinstance(base, Pipeline):
         return Pipeline([("preprocess", base[:-1]), ("model", make(base.steps[-1][1]))])
     return make(base)

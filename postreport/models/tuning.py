@@ -141,10 +141,16 @@ def threads_for(estimator, workers: int):
 
 
 def set_threads(estimator, threads: int, only_set: bool = False):
-    """Every n_jobs of the estimator (a pipeline's steps' too) set to `threads`; only_set: only those not None."""
+    """Every n_jobs of the estimator (a pipeline's steps' too) set to `threads`. One left at None stays None unless
+    its owner is LightGBM's (whose None is every core; scikit-learn's None is one, and some of its estimators warn
+    when given any); only_set: None always stays."""
     params = estimator.get_params()
-    keys = [k for k, v in params.items() if (k == "n_jobs" or k.endswith("__n_jobs")) and (v is not None
-                                                                                          or not only_set)]
+
+    def owner(key: str):
+        return params.get(key.rsplit("__", 1)[0]) if "__" in key else estimator
+
+    keys = [k for k, v in params.items() if (k == "n_jobs" or k.endswith("__n_jobs"))
+            and (v is not None or (not only_set and type(owner(k)).__module__.startswith("lightgbm")))]
     return estimator.set_params(**{k: threads for k in keys}) if keys else estimator
 
 

@@ -21,7 +21,7 @@ from postreport.analyses.base import planned_to_run
 
 from postreport.stats.bootstrap import MAX_OVO_CLASSES, intervals_on, ranks_every_class
 from postreport.planning.costs import ModelCost, bootstrap_seconds, model_cost
-from postreport.models.ensembles import member_config
+from postreport.models.ensembles import MODEL, member_config
 from postreport.errors import UserError
 from postreport.explain.attributions import MIN_ROWS
 from postreport.models.out_of_fold import FOLDS as OOF_FOLDS
@@ -433,6 +433,10 @@ def _ensembles(plan: Plan, cfg, shape: Shape, used: bool, fit, config_dirs: tupl
     rows = min(shape.n_train, ecfg.max_rows or shape.n_train)
     members, seconds, costs = [], 0.0, []
     for name in ecfg.members:
+        if name == MODEL:  # the report's model: fitted already (or given)
+            costs.append(plan.cost)
+            members.append(name)
+            continue
         mcfg = member_config(name, cfg.n_jobs, config_dirs)
         target = mcfg.regressor if shape.task == "regression" else mcfg._target_
         if not target:
@@ -445,7 +449,7 @@ def _ensembles(plan: Plan, cfg, shape: Shape, used: bool, fit, config_dirs: tupl
             plan.predictors.append(member)
     plan.steps.append(Step("ensemble members", f"fit {', '.join(members)}", seconds, rows=rows,
                            measured_by=("ensembles",)))  # stacking's fits are inside this timer step
-    added = len([m for m in members if m != cfg.model.name])
+    added = len([m for m in members if m not in (cfg.model.name, MODEL)])
     methods = list(ecfg.methods)
     if "stacking" in methods and len(members) >= 2:
         st = ecfg.stacking
@@ -454,7 +458,7 @@ def _ensembles(plan: Plan, cfg, shape: Shape, used: bool, fit, config_dirs: tupl
         per_fold = st_rows * (st.cv - 1) // st.cv
         shared = st_rows == plan.oof_rows and st.cv == OOF_FOLDS  # the configured model's folds: the sections'
         cost = st.cv * sum(fit(per_fold, m) for name, m in zip(members, costs)
-                           if not (shared and name == cfg.model.name))
+                           if not (shared and name in (cfg.model.name, MODEL)))
         plan.stacking = st.max_seconds is None or cost <= st.max_seconds
         why = "" if plan.stacking else (f"its {st.cv} out-of-fold fits of each member are planned at {cost:.0f} s, "
                                         f"over ensemble.stacking.max_seconds={st.max_seconds:g}")

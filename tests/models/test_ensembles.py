@@ -220,3 +220,17 @@ def test_ensembles_read_their_members_test_predictions_instead_of_predicting_aga
         assert model.members[0] is members[0] and model.members[1] is members[1]  # restored
         assert members_seconds(ensemble, [first, second, ensemble]) == pytest.approx(0.75)
     assert members_seconds(first, [first, second]) == 0.0
+
+
+def test_a_clones_threads_are_set_where_none_would_mean_every_core_or_was_given():
+    from lightgbm import LGBMClassifier
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from postreport.models.tuning import set_threads
+
+    pipe = set_threads(make_pipeline(LogisticRegression(), LGBMClassifier()), 2)
+    assert pipe.get_params()["logisticregression__n_jobs"] is None  # scikit-learn's None: one core; it would warn
+    assert pipe.get_params()["lgbmclassifier__n_jobs"] == 2  # LightGBM's None: every core
+    assert set_threads(RandomForestClassifier(n_jobs=-1), 1).n_jobs == 1
