@@ -494,3 +494,25 @@ def test_ensembles_take_the_given_estimator_as_a_member_and_as_a_base():
     given = model.predict(X.iloc[600:])  # the member is the given estimator as it was fitted, not a refit
     assert board["LogisticRegression"]["accuracy"] == pytest.approx(skm.accuracy_score(y.iloc[600:], given))
 
+
+
+@pytest.mark.slow
+def test_a_time_series_split_reports_on_the_rows_its_folds_test_and_a_repeated_splitter_is_refused():
+    from sklearn.base import clone
+    from sklearn.model_selection import RepeatedKFold, TimeSeriesSplit, cross_validate
+
+    X, y = churn_table(np.random.default_rng(11), 500)
+    model = churn_pipeline(X, y)
+    result = postreport.evaluate(clone(model), X, y, cv=TimeSeriesSplit(4), overrides=QUICK)
+    folds = result.metrics["results"]["cross_validation"]["models"]["LogisticRegression"]["folds"]
+    assert [f["metrics"]["accuracy"] for f in folds] == pytest.approx(
+        cross_validate(model, X, y, cv=TimeSeriesSplit(4))["test_score"])
+    tested = np.concatenate([test for _, test in TimeSeriesSplit(4).split(X)])
+    assert result.metrics["n_test"] == len(tested) == 400  # the first 100 rows only ever train
+    oof = np.empty(len(y), dtype=object)
+    for train, test in TimeSeriesSplit(4).split(X):
+        oof[test] = clone(model).fit(X.iloc[train], y.iloc[train]).predict(X.iloc[test])
+    assert result.metrics["metrics"]["accuracy"] == pytest.approx(
+        skm.accuracy_score(y.iloc[tested], oof[tested].astype(str)))
+    with pytest.raises(UserError, match="more than one test fold"):
+        postreport.evaluate(clone(model), X, y, cv=RepeatedKFold(n_splits=3, n_repeats=2), overrides=QUICK)

@@ -33,6 +33,7 @@ class CrossValidation:
     folds: dict = field(default_factory=dict)  # model name -> [Fold]
     importance_kind: Optional[str] = None
     columns: list = field(default_factory=list)
+    covered: Optional[np.ndarray] = None  # the rows some fold tests (all, but for TimeSeriesSplit's first ones)
 
 
 def splitter_of(cv, task: str, seed: int) -> tuple:
@@ -78,8 +79,13 @@ def cross_validate(models: dict, data, cv, seed: int, threads: int) -> tuple:
         raise UserError(f"cv: {words} cannot split these {len(y):,} rows: {exc}") from None
     if len(splits) < 2:
         raise UserError(f"cv: {words} makes {len(splits)} fold(s); cross-validation needs 2 or more")
+    tested = np.concatenate([test for _, test in splits])
+    if len(np.unique(tested)) < len(tested):
+        raise UserError(f"cv: {words} puts some rows in more than one test fold (a repeated splitter); each row needs "
+                        "one out-of-fold prediction: give one repetition")
+    covered = np.unique(tested)  # TimeSeriesSplit: the first rows are only ever training rows
     columns = [str(c) for c in X.columns]
-    result = CrossValidation(splitter=words, k=len(splits), n_rows=len(y), columns=columns)
+    result = CrossValidation(splitter=words, k=len(splits), n_rows=len(covered), columns=columns, covered=covered)
     out = {}
     for name, estimator in models.items():
         try:
@@ -110,7 +116,7 @@ def cross_validate(models: dict, data, cv, seed: int, threads: int) -> tuple:
         except Exception as exc:
             raise UserError(f"cv: the model {name!r} could not be fitted on a fold: {type(exc).__name__}: "
                             f"{str(exc).strip()[:500]}") from None
-        out[name], result.folds[name] = out_of_fold(data, splits, runs)
+        out[name], result.folds[name] = out_of_fold(data, splits, runs, covered)
         kinds = []
         for fold, (fitted, *_rest) in zip(result.folds[name], runs):
             native = native_importance(anatomy(fitted), columns)
@@ -123,26 +129,33 @@ def cross_validate(models: dict, data, cv, seed: int, threads: int) -> tuple:
     return result, out
 
 
-def out_of_fold(data, splits: list, runs: list) -> tuple:
-    """Every row's prediction by its fold's model (probabilities in the data's label order), and the folds."""
+def out_of_fold(data, splits: list, runs: list, covered: np.ndarray) -> tuple:
+    """The prediction of every row in a test fold (`covered`, in order) by its fold's model (probabilities in the
+    data's label order), and the folds."""
     from postreport.stats.encoding import encode
     from postreport.stats.metrics import point_metrics
 
-    n, labels = len(data.y_test), list(data.labels)
+    n, labels = len(covered), list(data.labels)
+    at = np.full(len(data.y_test), -1)
+    at[covered] = np.arange(n)  # a row's place among the covered rows
     regression = data.task == "regression"
-    y_true = data.y_test.to_numpy()
+    y_all = data.y_test.to_numpy()
+    y_true = y_all[covered]
     y_pred = np.empty(n, dtype=float if regression else object)
     proba = None if regression or any(r[4] is None for r in runs) else np.zeros((n, len(labels)))
     folds = []
     for (train, test), (fitted, fit, predict, predicted, p) in zip(splits, runs):
-        y_pred[test] = predicted
+        y_pred[at[test]] = predicted
+        fold_proba = None
         if proba is not None:  # a class absent from a fold's training rows: probability 0 there
+            fold_proba = np.zeros((len(test), len(labels)))
             for j, c in enumerate(model_classes(fitted)):
                 if c in labels:
-                    proba[test, labels.index(c)] = p[:, j]
-        fold_pred = Predictions(y_true=y_true[test].astype(float) if regression else y_true[test],
+                    fold_proba[:, labels.index(c)] = p[:, j]
+            proba[at[test]] = fold_proba
+        fold_pred = Predictions(y_true=y_all[test].astype(float) if regression else y_all[test],
                                 y_pred=np.asarray(predicted, dtype=float) if regression else predicted,
-                                proba=None if proba is None else proba[test], classes=labels, seconds=predict)
+                                proba=fold_proba, classes=labels, seconds=predict)
         enc = None if regression else encode(data, fold_pred)
         values = point_metrics(data, fold_pred, enc).values
         folds.append(Fold(rows=np.asarray(test), train_rows=len(train), fit_seconds=fit, predict_seconds=predict,

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from postreport.models import ensembles
@@ -405,6 +406,15 @@ def cross_validated(cfg, data, plan: Plan, timer: Timer, baseline) -> RunContext
         raise UserError(f"cv: two models share a name ({names}); name each once")
     with timer.step("cross-validate"):
         result, predictions = cross_validate({s[0]: s[1] for s in subjects}, data, cfg.cv, cfg.seed, cfg.n_jobs)
+    if len(result.covered) < data.n_test:  # rows no fold tests (TimeSeriesSplit's first): left out, with a note
+        left = data.n_test - len(result.covered)
+        data.X_test = data.X_test.iloc[result.covered].reset_index(drop=True)
+        data.y_test = data.y_test.iloc[result.covered].reset_index(drop=True)
+        if data.test_keys is not None:
+            data.test_keys = np.asarray(data.test_keys)[result.covered]
+        data.notes.append(f"{left:,} of the {left + len(result.covered):,} rows are in no test fold of "
+                          f"{result.splitter} (they only ever train): the report reads the {len(result.covered):,} "
+                          "rows that have an out-of-fold prediction.")
     candidates = []
     for name, estimator, target, params, role in subjects:
         c = Candidate(name=name, estimator=None, origin=f"cross-validated: {result.k} folds, {result.splitter}",
