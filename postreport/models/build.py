@@ -195,6 +195,19 @@ def load_candidate(cfg, data) -> Candidate:
     )
 
 
+def final_step(estimator):
+    """A pipeline's last step (the estimator whose parameters are searched, whose class names it), else the
+    estimator."""
+    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+
+
+def given_name(key: str, estimator) -> str:
+    """A held estimator's name in the report: the name it was given (postreport.compare), else its (last step's)
+    class."""
+    name = held_name(key)
+    return type(final_step(estimator)).__name__ if name == "model" else name
+
+
 def held_candidate(cfg, data) -> Candidate:
     """A fitted estimator handed over in memory (postreport.evaluate): checked as a model file's is."""
     estimator = held(cfg.path, "model.path")
@@ -215,11 +228,8 @@ def held_candidate(cfg, data) -> Candidate:
     _check_kind(estimator, data, f"the estimator ({name})")
     notes += _align_features(estimator, data, f"the estimator ({name})")
     cls = type(estimator)
-    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
     params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
-    given = held_name(cfg.path)
-    return Candidate(name=type(final).__name__ if given == "model" else given, estimator=estimator,
-                     origin="given in memory",
+    return Candidate(name=given_name(cfg.path, estimator), estimator=estimator, origin="given in memory",
                      estimator_class=f"{cls.__module__}.{cls.__qualname__}", params=params, notes=notes)
 
 

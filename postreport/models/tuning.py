@@ -14,7 +14,7 @@ import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from postreport.errors import UserError
-from postreport.models.build import Candidate, make_estimator
+from postreport.models.build import Candidate, final_step, make_estimator
 from postreport.planning.threads import cores_for
 
 SAMPLERS = ("tpe", "random", "grid")
@@ -315,11 +315,6 @@ def given_space(mcfg, estimator, task: str) -> tuple:
             return OmegaConf.to_container(packaged.search_space, resolve=True), f"model={path.stem}'s search space"
     return None, (f"no search space for {type(final).__name__}: give model.search_space (its parameters, e.g. "
                   "'+model.search_space.C={type: float, low: 0.01, high: 100, log: true}')")
-
-
-def final_step(estimator):
-    """A pipeline's last step (the estimator its parameters are searched for), else the estimator."""
-    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
 
 
 def given_builder(estimator):

@@ -505,8 +505,9 @@ def given_drivers(path) -> tuple:
 
     if not is_held(path):
         return None, {}
-    estimator = held(path, "model.path")
-    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    from postreport.models.build import final_step
+
+    final = final_step(held(path, "model.path"))
     params = final.get_params(deep=False) if hasattr(final, "get_params") else {}
     return f"{type(final).__module__}.{type(final).__name__}", params
 

@@ -9,7 +9,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from postreport.analyses.base import finding
-from postreport.data.held import PREFIX, is_held
+from postreport.data.held import held_name, is_held
 from postreport.stats import metrics
 from postreport.report.figures import Bars
 from postreport.report.format import fmt_number
@@ -205,7 +205,7 @@ def provenance_section(ctx, provenance: dict) -> Section:
         ("Platform", platform.platform()),
         ("Data fingerprint (SHA-256 of the rows used)", data.fingerprint()),
     ]
-    rows += [(f"Rows given in memory ({path[len(PREFIX):].rsplit('-', 1)[0]}), SHA-256" if is_held(path)
+    rows += [(f"Rows given in memory ({held_name(path)}), SHA-256" if is_held(path)
               else f"File SHA-256: {path}", digest) for path, digest in data.files.items()]
     versions = []
     for name in PACKAGES:

@@ -34,9 +34,9 @@ from postreport.planning.deadline import Cut, Deadline
 from postreport.errors import UserError, at_least, strictly_between
 from postreport.run.gates import blocking, check_task, evaluate, parse_config, unevaluated_policy
 from postreport.stats.metrics import candidate_metrics
-from postreport.models.build import Candidate, build_candidate, load_candidate, make_estimator
+from postreport.models.build import Candidate, build_candidate, final_step, given_name, load_candidate, make_estimator
 from postreport.models.cross_validation import cross_validate
-from postreport.data.held import held, held_name, is_held
+from postreport.data.held import held, is_held
 from postreport.models.out_of_fold import out_of_fold_outputs
 from postreport.planning.plan import Plan, Shape, make_plan, measured, profiled, with_threads
 from postreport.run.predictions import predict, probabilities_checked
@@ -53,7 +53,7 @@ from postreport.analyses.base import gate_values, unmet
 from postreport.planning.threads import quiet_spinning
 from postreport.integrations.tracking import check as check_tracking
 from postreport.integrations.tracking import log_run
-from postreport.models.tuning import check, final_step, given_builder, given_space, tune
+from postreport.models.tuning import check, given_builder, given_space, tune
 
 log = logging.getLogger("postreport")
 QUIET_LOGGERS = {"weasyprint": logging.ERROR, "fontTools": logging.WARNING, "matplotlib": logging.WARNING}
@@ -387,10 +387,8 @@ def cross_validated(cfg, data, plan: Plan, timer: Timer, baseline) -> RunContext
         """A model to clone per fold: held in memory (fitted or not: only its parameters are used), or a file's."""
         if is_held(path):
             estimator = held(path, "model.path" if role == "model" else "compare.models")
-            final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-            name = held_name(path)
             cls = type(estimator)
-            return (type(final).__name__ if name == "model" else name, estimator, f"{cls.__module__}.{cls.__qualname__}",
+            return (given_name(path, estimator), estimator, f"{cls.__module__}.{cls.__qualname__}",
                     estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}, role)
         given = load_candidate(OmegaConf.merge(cfg.model, {"path": path}), data)
         return given.name, given.estimator, given.estimator_class, given.params, role
@@ -439,8 +437,6 @@ def load_compared(cfg, path: str, data):
     """One of compare.models: loaded as model.path is (its own checks against the data), role "compared"."""
     candidate = load_candidate(OmegaConf.merge(cfg.model, {"path": path}), data)  # model.trust and ONNX's keys
     candidate.role = "compared"
-    if is_held(path):
-        candidate.name = held_name(path)
     return candidate
 
 
