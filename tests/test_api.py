@@ -319,6 +319,8 @@ def test_compare_gives_the_paired_differences_of_two_runs_compared_through_compa
     assert [(c["name"], c["role"]) for c in board] == [("logistic", "configured"), ("boosted trees", "compared")]
     predicted = trees.predict(X.iloc[800:])
     assert board[1]["accuracy"] == pytest.approx(skm.accuracy_score(y.iloc[800:], predicted))
+    paired = both.metrics["results"]["leaderboard"]["comparisons"][0]["p_bootstrap"]
+    assert 2 / 1001 <= paired <= 1  # a bootstrap p-value counts the resampled statistic: never 0 (1,000 resamples)
     files = postreport.generate([*data, f"model.path={tmp_path / 'logistic.skops'}",  # the same from the CLI
                                  f"compare.models=[{tmp_path / 'trees.skops'}]", "report.analyses=[metrics,comparison]"],
                                 output_dir=tmp_path / "files")

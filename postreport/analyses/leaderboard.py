@@ -168,7 +168,9 @@ class LeaderboardAnalysis(Analysis):
                 if d.size:
                     delta = float(np.mean(d))
                     delta_ci = list(percentile_bounds(d, ctx.cfg.bootstrap.level))
-                    p = float(min(1.0, 2 * min(np.mean(d <= 0), np.mean(d >= 0))))
+                    # two-sided, with the resampled statistic counted among the draws (Davison & Hinkley): never
+                    # 0, which no finite number of resamples can show (at least 2 / (resamples + 1))
+                    p = float(min(1.0, 2 * (1 + min(np.sum(d <= 0), np.sum(d >= 0))) / (d.size + 1)))
             test = None
             if ctx.data.task != "regression":
                 test = mcnemar(c.predictions.y_pred == truth, right_best)
