@@ -40,7 +40,8 @@ def generated(folder: Path) -> dict:
     X = pd.DataFrame(rng.normal(size=(n, 6)), columns=[f"x{i}" for i in range(6)])
     y = X["x0"] * 3 + X["x1"] + rng.standard_t(3, n) * 2
     X.assign(y=y).to_csv(folder / "heavy.csv", index=False)
-    cases["regression, t(3) noise, 3,000 x 6"] = (["data=file", f"data.path={folder / 'heavy.csv'}", "data.target=y"], True)
+    cases["regression, t(3) noise, 3,000 x 6"] = (["data=file", f"data.path={folder / 'heavy.csv'}",
+                                                   "data.target=y"], True)
     dated = X.assign(when=pd.date_range("2024-01-01", periods=n, freq="3h").strftime("%Y-%m-%d %H:%M"),
                      y=(X["x0"] + rng.normal(size=n) > 0).astype(int))
     dated.iloc[:2250].to_csv(folder / "before.csv", index=False)

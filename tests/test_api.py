@@ -178,7 +178,8 @@ def test_generate_from_two_threads_at_once(tmp_path):
 def churn_table(rng, n=800):
     """A real-looking table: numbers with missing values, text categories (one with missing), a text label."""
     table = pd.DataFrame({"age": rng.normal(40, 10, n).round(), "income": rng.lognormal(10, 1, n),
-                          "city": rng.choice(["Paris", "Lyon", "Nice", None], n), "plan": rng.choice(["basic", "pro"], n)})
+                          "city": rng.choice(["Paris", "Lyon", "Nice", None], n),
+                          "plan": rng.choice(["basic", "pro"], n)})
     table.loc[rng.random(n) < 0.05, "age"] = np.nan
     logit = (table["age"].fillna(40) - 40) / 10 + (table["plan"] == "pro") + (table["city"] == "Nice") * 0.8
     y = pd.Series(np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "churn", "stay"), name="outcome")
@@ -322,8 +323,8 @@ def test_compare_gives_the_paired_differences_of_two_runs_compared_through_compa
     paired = both.metrics["results"]["leaderboard"]["comparisons"][0]["p_bootstrap"]
     assert 2 / 1001 <= paired <= 1  # a bootstrap p-value counts the resampled statistic: never 0 (1,000 resamples)
     files = postreport.generate([*data, f"model.path={tmp_path / 'logistic.skops'}",  # the same from the CLI
-                                 f"compare.models=[{tmp_path / 'trees.skops'}]", "report.analyses=[metrics,comparison]"],
-                                output_dir=tmp_path / "files")
+                                 f"compare.models=[{tmp_path / 'trees.skops'}]",
+                                 "report.analyses=[metrics,comparison]"], output_dir=tmp_path / "files")
     assert files.metrics["results"]["comparison"] == theirs
 
 

@@ -265,8 +265,9 @@ class ChecksAnalysis(Analysis):
                                     "not_better_than_baseline", "useless_features", "overfitting", "underfitting",
                                     "importance_bias")
             if needs_train and not train:
+                folds = getattr(ctx, "cross_validation", None) is not None
                 result.skipped.append((check, "a cross-validation: every row is a test row of one fold and a "
-                                              "training row of the others" if getattr(ctx, "cross_validation", None) is not None else
+                                              "training row of the others" if folds else
                                               "no training rows (logged predictions, or a model from a file): it "
                                               "compares the test rows with the rows the model learnt from"))
                 continue

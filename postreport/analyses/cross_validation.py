@@ -103,8 +103,9 @@ class CrossValidationAnalysis(Analysis):
                                    "the values the metric can take)."))
         main = r.metrics[0]
         spread = [(name, m["summary"][main]) for name, m in r.models.items() if main in m["summary"]]
-        items.append(Figure(Bars([name for name, _ in spread], [s["mean"] for _, s in spread], f"{label(main)} by model",
-                                 label(main), errors=[s["ci"] for _, s in spread], points=True),
+        items.append(Figure(Bars([name for name, _ in spread], [s["mean"] for _, s in spread],
+                                 f"{label(main)} by model", label(main), errors=[s["ci"] for _, s in spread],
+                                 points=True),
                             caption=f"Dots: the folds' mean {label(main)}; whiskers: its corrected t interval."))
         for name, m in r.models.items():
             columns = ["Fold", "Test rows", "Training rows"] + [label(k) for k in shown]

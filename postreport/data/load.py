@@ -46,7 +46,7 @@ def load_dataset(cfg, seed: int, whole: bool = False) -> Dataset:
                     drop=tuple(cfg.drop))
         frame = read_table(cfg.path, "data.path", **read) if cfg.path else None
         test_frame = read_table(cfg.test_path, "data.test_path", **read) if cfg.test_path else None
-        source = ", ".join(files)
+        source = ", ".join("rows given in memory" if is_held(f) else f for f in files)
     else:
         raise UserError(f"data.source={cfg.source!r} is not known; valid: sklearn, file, predictions, images")
 
@@ -82,8 +82,9 @@ def load_dataset(cfg, seed: int, whole: bool = False) -> Dataset:
 
     keys = test_keys(test_frame, cfg.id, frame)
     tables.clear()  # the file's frame as read is not needed once split
-    if sum(Path(f).stat().st_size for f in files if not is_held(f)) > STREAM_BYTES:  # small files leave little in the pool; the
-        release_arrow_memory()                                        # full garbage collection costs 0.1-0.3 s
+    on_disk = sum(Path(f).stat().st_size for f in files if not is_held(f))
+    if on_disk > STREAM_BYTES:  # small files leave little in the pool; the full garbage collection costs 0.1-0.3 s
+        release_arrow_memory()
     frame = None if frame is None else frame.reset_index(drop=True)
     test_frame = test_frame.reset_index(drop=True)
     _to_categoricals(frame, test_frame, target)

@@ -188,10 +188,9 @@ def load_candidate(cfg, data) -> Candidate:
     _check_kind(estimator, data, f"the model in model.path={cfg.path!r}")
     notes += _align_features(estimator, data, f"the model in model.path={cfg.path!r}")
     cls = type(estimator)
-    params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
     return Candidate(
         name=path.stem, estimator=estimator, origin=f"loaded from {path.name}",
-        estimator_class=f"{cls.__module__}.{cls.__qualname__}", params=params, notes=notes,
+        estimator_class=f"{cls.__module__}.{cls.__qualname__}", params=shown_params(estimator), notes=notes,
     )
 
 
@@ -228,9 +227,15 @@ def held_candidate(cfg, data) -> Candidate:
     _check_kind(estimator, data, f"the estimator ({name})")
     notes += _align_features(estimator, data, f"the estimator ({name})")
     cls = type(estimator)
-    params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
     return Candidate(name=given_name(cfg.path, estimator), estimator=estimator, origin="given in memory",
-                     estimator_class=f"{cls.__module__}.{cls.__qualname__}", params=params, notes=notes)
+                     estimator_class=f"{cls.__module__}.{cls.__qualname__}", params=shown_params(estimator),
+                     notes=notes)
+
+
+def shown_params(estimator) -> dict:
+    """The parameters a report shows of a given model: its last step's (a pipeline's own are its steps' reprs)."""
+    final = final_step(estimator)
+    return final.get_params(deep=False) if hasattr(final, "get_params") else {}
 
 
 def widen_labels(estimator, data) -> list:

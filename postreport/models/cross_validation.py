@@ -92,7 +92,8 @@ def cross_validate(models: dict, data, cv, seed: int, threads: int) -> tuple:
             base = set_threads(clone(estimator), threads)  # the plan's threads for the folds' rows
         except Exception as exc:
             raise UserError(f"cv: the model {name!r} ({type(estimator).__name__}) cannot be fitted again "
-                            f"(scikit-learn's clone: {exc}); cross-validation needs an estimator it can refit") from None
+                            f"(scikit-learn's clone: {exc}); cross-validation needs an estimator it can "
+                            "refit") from None
 
         def one(train, test, base=base):
             fitted = clone(base)

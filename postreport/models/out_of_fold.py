@@ -50,7 +50,9 @@ def out_of_fold_outputs(ctx) -> Optional[tuple]:
     (regression); None without training data or a model to refit (a model config, or a scikit-learn estimator
     fitted elsewhere: its clones)."""
     data = ctx.data
-    if data.X_train is None or ctx.model.estimator is None or data.n_train < 10 * FOLDS or not ctx.plan.shape.refittable:
+    if data.X_train is None or ctx.model.estimator is None or data.n_train < 10 * FOLDS:
+        return None
+    if not ctx.plan.shape.refittable:
         return None
     if data.task != "regression" and int(data.y_train.value_counts().min()) < FOLDS:
         return None

@@ -99,7 +99,9 @@ def summary_section(ctx, outcomes) -> Section:
         ("Source", data.source),
         ("Task", TASK_WORDS[data.task]),
         ("Target column", data.target),
-        ("Training rows", data.n_train if data.X_train is not None else "none (model trained elsewhere)"),
+        ("Training rows", data.n_train if data.X_train is not None else
+         "none: cross-validation (each row trains the other folds' models)" if getattr(ctx, "cross_validation", None)
+         is not None else "none (model trained elsewhere)"),
         ("Test rows", data.n_test),
         ("Features", f"{len(data.features)} ({len(data.features) - n_cat} numeric, {n_cat} categorical)"),
         ("Missing values in the test features", n_missing),

@@ -34,7 +34,8 @@ from postreport.planning.deadline import Cut, Deadline
 from postreport.errors import UserError, at_least, strictly_between
 from postreport.run.gates import blocking, check_task, evaluate, parse_config, unevaluated_policy
 from postreport.stats.metrics import candidate_metrics
-from postreport.models.build import Candidate, build_candidate, final_step, given_name, load_candidate, make_estimator
+from postreport.models.build import (Candidate, build_candidate, final_step, given_name, load_candidate,
+                                     make_estimator, shown_params)
 from postreport.models.cross_validation import cross_validate
 from postreport.data.held import held, is_held
 from postreport.models.out_of_fold import out_of_fold_outputs
@@ -388,8 +389,8 @@ def cross_validated(cfg, data, plan: Plan, timer: Timer, baseline) -> RunContext
         if is_held(path):
             estimator = held(path, "model.path" if role == "model" else "compare.models")
             cls = type(estimator)
-            return (given_name(path, estimator), estimator, f"{cls.__module__}.{cls.__qualname__}",
-                    estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}, role)
+            return given_name(path, estimator), estimator, f"{cls.__module__}.{cls.__qualname__}", \
+                shown_params(estimator), role
         given = load_candidate(OmegaConf.merge(cfg.model, {"path": path}), data)
         return given.name, given.estimator, given.estimator_class, given.params, role
 
