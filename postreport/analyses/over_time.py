@@ -23,12 +23,13 @@ from postreport.report.model import Estimate, Figure, Note, Table
 from postreport.stats import drift as st
 from postreport.stats.drift import benjamini_hochberg
 from postreport.stats.counts import f1_from_counts
-from postreport.stats.estimated import calibration_gap, expected_accuracy
+from postreport.stats.estimated import apply_maps, calibration_gap, expected_accuracy, reference_calibration
 from postreport.stats.proportions import newcombe, wilson, z_for
 from postreport.analyses.base import Analysis
 from postreport.analyses.drift import SAMPLE_ROWS, DriftSettings, column_drift
 
 PERIODS = ("day", "week", "month")
+CALIBRATE = ("auto", "isotonic", "none")
 
 
 @dataclass
@@ -38,6 +39,9 @@ class OverTimeSettings:
     reference: int = 1  # the first this many periods are the reference the later ones are judged against
     q: float = 0.1  # false discovery rate over the judged periods: flagged when clearly worse at q <= this
     min_rows: int = 30  # periods with fewer rows are shown, not judged
+    # label-free estimates from scores calibrated on the reference's labelled rows: auto (when isotonic maps lower
+    # the reference's cross-validated calibration error, NannyML's rule) | isotonic | none (the scores as they are)
+    calibrate: str = "auto"
 
     def __post_init__(self):
         if self.period is not None and self.period not in PERIODS:
@@ -46,6 +50,9 @@ class OverTimeSettings:
         at_least("analyses.over_time.reference", self.reference, 1)
         strictly_between("analyses.over_time.q", self.q, 0, 1)
         at_least("analyses.over_time.min_rows", self.min_rows, 2)
+        if self.calibrate not in CALIBRATE:
+            raise UserError(f"analyses.over_time.calibrate={self.calibrate!r} is not valid; valid: "
+                            f"{', '.join(CALIBRATE)}")
 
 
 @dataclass
@@ -60,6 +67,7 @@ class OverTimeResult:
     level: Optional[float] = None
     notes: list = field(default_factory=list)
     calibration: Optional[dict] = None  # {gap, gap_ci, rows}: measured minus estimated accuracy on labelled rows
+    calibrated: bool = False  # the estimates read scores calibrated on the reference (analyses.over_time.calibrate)
 
     @property
     def flagged(self) -> list:
@@ -84,7 +92,8 @@ class OverTimeResult:
         if c is None or not any(p["estimate"] for p in self.periods):
             return None
         lo, hi = c["gap_ci"]
-        measured = (f"on the {c['rows']:,} labelled rows, measured minus estimated accuracy is {c['gap']:+.3f} "
+        rows = "labelled rows after the reference" if self.calibrated else "labelled rows"
+        measured = (f"on the {c['rows']:,} {rows}, measured minus estimated accuracy is {c['gap']:+.3f} "
                     f"[{lo:+.3f}, {hi:+.3f}]")
         if lo > 0 or hi < 0:
             return (f"The scores are not calibrated for accuracy: {measured}, so the estimates from the scores are "
@@ -109,7 +118,7 @@ class OverTimeResult:
     def to_json(self) -> dict:
         worst = self.worst
         return {"by": self.by, "period": self.period, "metric": self.metric, "reference_periods": self.reference,
-                "q": self.q, "periods": self.periods, "calibration": self.calibration,
+                "q": self.q, "periods": self.periods, "calibration": self.calibration, "calibrated": self.calibrated,
                 "worst_period": None if worst is None else worst["period"],
                 "worst_period_difference": None if worst is None else worst["difference"],
                 "worst_period_difference_ci": None if worst is None else worst["difference_ci"],
@@ -164,6 +173,18 @@ class OverTimeAnalysis(Analysis):
                                 notes=notes)
         first = reference_count(order, periods, settings, result.notes)
         result.reference = first
+        scored = task != "regression" and cells["conf"].notna().any()
+        if scored and settings.calibrate != "none":
+            if wh is not None:
+                result.notes.append(f"The estimates read the scores as they are: calibrating them on the reference "
+                                    f"(analyses.over_time.calibrate={settings.calibrate}) reads each row's scores, "
+                                    f"which data.engine={wh.engine} counts where they live.")
+            else:
+                maps = calibrated_on(ctx, settings, order[:first], result.notes)
+                if maps is not None:
+                    cells, _ = memory_cells(ctx, settings, maps)
+                    periods = summarise(cells, task, ctx.encoded, data)
+                    result.calibrated = True
         if len(order) <= first:
             result.notes.append(f"Only {len(order)} period(s): none to judge after the first {first}.")
         reference = pooled([periods[p] for p in order[:first]])
@@ -171,7 +192,6 @@ class OverTimeAnalysis(Analysis):
             result.notes.append(f"The reference holds {reference['n']:,} labelled rows, fewer than "
                                 f"analyses.over_time.min_rows={settings.min_rows}: no period is judged against it.")
         lower_better = metrics.lower_is_better(main)
-        scored = task != "regression" and cells["conf"].notna().any()
         for k, name in enumerate(order):
             s = periods[name]
             entry = {"period": str(name), "n": s["n"], "n_unlabeled": s.get("waiting", 0),
@@ -215,8 +235,8 @@ class OverTimeAnalysis(Analysis):
         if unjudged:
             result.notes.append(f"{unjudged} period(s) with fewer than {settings.min_rows} rows are shown, not judged "
                                 "(analyses.over_time.min_rows).")
-        if scored:
-            labelled = pooled(list(periods.values()))
+        if scored:  # calibrated on the reference: judged where the maps were not fitted
+            labelled = pooled([periods[p] for p in (order[first:] if result.calibrated else order)])
             if labelled["n"] >= 2:
                 gap, gap_ci = calibration_gap(labelled["right"], labelled["right_conf"], labelled["conf"],
                                               labelled["conf2"], labelled["n"], z)
@@ -376,10 +396,27 @@ def engine_drift_shares(ctx, settings: OverTimeSettings, reference: list, judged
 
 
 
-def memory_cells(ctx, settings: OverTimeSettings) -> tuple:
+def calibrated_on(ctx, settings: OverTimeSettings, reference: list, notes: list) -> Optional[list]:
+    """Isotonic maps of the scores fitted on the reference periods' labelled rows (analyses.over_time.calibrate),
+    or None (the scores as they are); what was decided, in a note."""
+    data, enc = ctx.data, ctx.encoded
+    if enc.proba is None or not ctx.predictions.probabilities:
+        return None
+    keys = period_keys(data.X_test, data.dates, settings)
+    rows = np.flatnonzero(keys.isin(reference).to_numpy() & (enc.y_idx >= 0))
+    if len(np.unique(enc.y_idx[rows])) < 2:
+        notes.append("The estimates read the scores as they are: the reference's labelled rows hold one class, "
+                     "too few to calibrate on.")
+        return None
+    maps, words = reference_calibration(enc.proba[rows], enc.y_idx[rows], settings.calibrate, ctx.seed)
+    notes.append(words)
+    return maps
+
+
+def memory_cells(ctx, settings: OverTimeSettings, maps: Optional[list] = None) -> tuple:
     """(cells, notes): the rows in memory grouped by (period, true label's index (-1: no label yet), predicted
-    label's index) with each group's rows and sums of p and p² (p: the probability of the predicted label), or
-    regression's (period) with the rows and sums of |e| and e²."""
+    label's index) with each group's rows and sums of p and p² (p: the probability of the predicted label, through
+    the calibration maps when given), or regression's (period) with the rows and sums of |e| and e²."""
     data, pred, enc = ctx.data, ctx.predictions, ctx.encoded
     keys = period_keys(data.X_test, data.dates, settings)
     notes = _undated(int(keys.isna().sum()), settings)
@@ -389,13 +426,14 @@ def memory_cells(ctx, settings: OverTimeSettings) -> tuple:
         return frame.groupby("period", sort=True).sum().reset_index(), notes
     conf = np.full(len(keys), np.nan)
     if enc.proba is not None and pred.probabilities:
-        conf = confidence(list(range(enc.proba.shape[1])), enc.proba, enc.pred_idx)
+        proba = enc.proba if maps is None else apply_maps(maps, enc.proba)
+        conf = confidence(list(range(proba.shape[1])), proba, enc.pred_idx)
     frames = [pd.DataFrame({"period": keys, "y": enc.y_idx, "pred": enc.pred_idx, "n": 1, "conf": conf,
                             "conf2": conf * conf})]
     waiting = data.unlabeled
     if waiting is not None and pred.probabilities:
         proba, y_pred = logged_labels(data, waiting.scores, waiting.y_pred, np.asarray(pred.y_true).dtype)
-        wconf = confidence(list(data.labels), proba, y_pred)
+        wconf = confidence(list(data.labels), proba if maps is None else apply_maps(maps, proba), y_pred)
         frames.append(pd.DataFrame({"period": period_keys(waiting.X, data.dates, settings), "y": -1,
                                     "pred": known(positions(y_pred, enc.labels)), "n": 1, "conf": wconf,
                                     "conf2": wconf * wconf}))

@@ -173,3 +173,51 @@ def test_a_partial_first_period_is_extended_to_min_rows_as_the_reference():
     assert "the reference is the first 3 (2026-03-01 to 2026-03-03)" in notes[0]
     assert reference_count(sorted(periods), periods, SimpleNamespace(reference=1, min_rows=10), []) == 1
     assert reference_count(["a", "b"], {"a": {"n": 1}, "b": {"n": 1}}, settings, []) == 1  # one left to judge
+
+
+def test_scores_far_from_calibrated_are_calibrated_on_the_reference_and_calibrated_ones_are_left_alone():
+    from postreport.stats.estimated import apply_maps, reference_calibration, top_ece
+
+    rng = np.random.default_rng(21)
+
+    def draw(n):
+        q = rng.beta(2, 2, n)
+        return q, (rng.random(n) < q).astype(int)
+
+    q, y = draw(3000)
+    maps, words = reference_calibration(np.column_stack([1 - q, q]), y, "auto", 0)
+    assert maps is None and "used as they are" in words  # calibrated already: a map would only fit the noise
+    cubed = np.column_stack([1 - q ** 3, q ** 3])
+    maps, words = reference_calibration(cubed, y, "auto", 0)
+    assert maps is not None and "lowers the reference's calibration error" in words
+    q2, y2 = draw(20000)  # fresh rows: the maps fitted on the reference calibrate them
+    fresh = np.column_stack([1 - q2 ** 3, q2 ** 3])
+    assert top_ece(apply_maps(maps, fresh), y2) < 0.02 < top_ece(fresh, y2)
+    assert reference_calibration(np.column_stack([1 - q, q]), y, "isotonic", 0)[0] is not None  # asked: always
+
+
+@pytest.mark.slow
+def test_an_uncalibrated_models_estimates_track_the_measured_accuracy_once_calibrated(tmp_path):
+    """Scores cubed (far from calibrated): estimated from the raw scores, every month's accuracy is far off; with
+    analyses.over_time.calibrate=auto (maps fitted on the reference month) it tracks the measured one."""
+    from conftest import run_report
+
+    rng = np.random.default_rng(22)
+    frames = []
+    for month in range(6):
+        n = 2500
+        q = rng.beta(2, 2, n)
+        frames.append(pd.DataFrame({"when": f"2026-{month + 1:02d}-15", "x": rng.normal(size=n),
+                                    "y_true": (rng.random(n) < q).astype(int), "score": q ** 3}))
+    pd.concat(frames).to_parquet(tmp_path / "logged.parquet")
+    given = ["data=predictions", f"data.path={tmp_path / 'logged.parquet'}", "data.scores=[score]",
+             "report.analyses=[metrics,over_time]", "+analyses.over_time.by=when", "analyses.over_time.period=month",
+             "report.formats=[json]"]
+    gaps = {}
+    for mode in ("auto", "none"):
+        result, _ = run_report(tmp_path / mode, [*given, f"analyses.over_time.calibrate={mode}"])
+        over = result.metrics["results"]["over_time"]
+        later = [p for p in over["periods"] if not p["reference"]]
+        gaps[mode] = np.mean([abs(p["estimate"]["accuracy"] - p["metrics"]["accuracy"]) for p in later])
+        assert over["calibrated"] == (mode == "auto")
+    assert gaps["auto"] < 0.01 < 0.05 < gaps["none"]
