@@ -385,6 +385,38 @@ def coverage_corrected_t(reps, rng, n=1000, k=5):
             f"cross-validation accuracy, plain t, before ({k} folds of {n} rows)": hits["plain"]}
 
 
+def coverage_calibrated_cbpe(reps, rng, n_ref=5000, n=2000):
+    """over_time's label-free accuracy interval after calibration on the reference: scores cubed (far from
+    calibrated), isotonic maps fitted on n_ref labelled reference rows, a later period of n rows from the same
+    distribution estimated from its mapped scores; the truth is the accuracy the period's labels show (what the
+    interval is for). Beside it the raw scores' interval."""
+    from postreport.run.predictions import confidence
+    from postreport.stats.estimated import apply_maps, expected_accuracy, map_variance, reference_calibration
+
+    z = z_for(LEVEL)
+    hits = {"calibrated": 0, "raw": 0}
+
+    def draw(size):
+        q = rng.beta(2, 2, size)
+        y = (rng.random(size) < q).astype(int)
+        return np.column_stack([1 - q ** 3, q ** 3]), y
+
+    for _ in range(reps):
+        proba, y = draw(n_ref)
+        maps, _ = reference_calibration(proba, y, "isotonic", 0)
+        ref_conf = confidence([0, 1], apply_maps(maps, proba), (proba[:, 1] >= 0.5).astype(int))
+        mapped = map_variance(ref_conf.sum(), (ref_conf * ref_conf).sum(), n_ref)  # as over_time adds it
+        later, truth_y = draw(n)
+        predicted = (later[:, 1] >= 0.5).astype(int)
+        realized = float(np.mean(predicted == truth_y))
+        for name, scores, extra in (("calibrated", apply_maps(maps, later), mapped), ("raw", later, 0.0)):
+            conf = confidence([0, 1], scores, predicted)
+            _, ci, _ = expected_accuracy(conf.sum(), (conf * conf).sum(), n, z, extra)
+            hits[name] += ci[0] <= realized <= ci[1]
+    return {f"over_time label-free accuracy, isotonic on {n_ref:,} reference rows (n={n})": hits["calibrated"],
+            f"over_time label-free accuracy, raw cubed scores, before (n={n})": hits["raw"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=400)
@@ -420,6 +452,8 @@ def main() -> None:
         run("repeats", 300, rng, weight)
     run("r2_gap", rng)
     run("corrected_t", rng)
+    run("calibrated_cbpe", rng)
+    run("calibrated_cbpe", rng, 1000, 5000)
     z = z_for(0.95)
     print(f"| interval | coverage at nominal {LEVEL:.0%} | Monte Carlo 95% interval ({reps} samples) |")
     print("|---|---:|---|")

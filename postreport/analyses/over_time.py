@@ -23,7 +23,8 @@ from postreport.report.model import Estimate, Figure, Note, Table
 from postreport.stats import drift as st
 from postreport.stats.drift import benjamini_hochberg
 from postreport.stats.counts import f1_from_counts
-from postreport.stats.estimated import apply_maps, calibration_gap, expected_accuracy, reference_calibration
+from postreport.stats.estimated import (apply_maps, calibration_gap, expected_accuracy, map_variance,
+                                        reference_calibration)
 from postreport.stats.proportions import newcombe, wilson, z_for
 from postreport.analyses.base import Analysis
 from postreport.analyses.drift import SAMPLE_ROWS, DriftSettings, column_drift
@@ -192,6 +193,7 @@ class OverTimeAnalysis(Analysis):
             result.notes.append(f"The reference holds {reference['n']:,} labelled rows, fewer than "
                                 f"analyses.over_time.min_rows={settings.min_rows}: no period is judged against it.")
         lower_better = metrics.lower_is_better(main)
+        mapped = map_variance(reference["conf"], reference["conf2"], reference["n"]) if result.calibrated else 0.0
         for k, name in enumerate(order):
             s = periods[name]
             entry = {"period": str(name), "n": s["n"], "n_unlabeled": s.get("waiting", 0),
@@ -203,7 +205,7 @@ class OverTimeAnalysis(Analysis):
                                       and not entry["reference"])
             judge = not entry["reference"] and reference["n"] >= settings.min_rows
             if entry["estimated"]:
-                value, ci, variance = expected_accuracy(s["waiting_conf"], s["waiting_conf2"], s["waiting"], z)
+                value, ci, variance = expected_accuracy(s["waiting_conf"], s["waiting_conf2"], s["waiting"], z, mapped)
                 entry["estimate"] = {"accuracy": value, "ci": ci, "rows": s["waiting"]}
                 entry["metrics"][main], entry["metrics_ci"][main] = value, ci
                 entry["small"] = s["waiting"] < settings.min_rows
@@ -215,7 +217,8 @@ class OverTimeAnalysis(Analysis):
                 if not entry["small"] and level:
                     entry["metrics_ci"][main] = metric_interval(s, task, z)
                 if scored and s["n"]:
-                    value, ci, _ = expected_accuracy(s["conf"], s["conf2"], s["n"], z)
+                    value, ci, _ = expected_accuracy(s["conf"], s["conf2"], s["n"], z,
+                                                     0.0 if entry["reference"] else mapped)
                     entry["estimate"] = {"accuracy": value, "ci": ci, "rows": s["n"]}
                 if judge and not entry["small"]:
                     entry["difference"], entry["difference_ci"], entry["p_value"] = worse_test(s, reference,

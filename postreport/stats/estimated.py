@@ -14,11 +14,13 @@ import math
 import numpy as np
 
 
-def expected_accuracy(conf: float, conf2: float, n: int, z: float) -> tuple:
+def expected_accuracy(conf: float, conf2: float, n: int, z: float, mapped: float = 0.0) -> tuple:
     """(estimate, [low, high], variance) from the rows' sums of p and p² (p: each row's probability of its predicted
-    label): the expected accuracy and the interval of the accuracy the rows will show, given calibrated scores."""
+    label): the expected accuracy and the interval of the accuracy the rows will show, given calibrated scores.
+    mapped: the variance the calibration maps add (map_variance), when the scores went through maps fitted on a
+    reference."""
     estimate = conf / n
-    variance = max(conf - conf2, 0.0) / (n * n)
+    variance = max(conf - conf2, 0.0) / (n * n) + mapped
     half = z * math.sqrt(variance)
     return estimate, [max(0.0, estimate - half), min(1.0, estimate + half)], variance
 
@@ -102,3 +104,10 @@ def reference_calibration(proba, y_idx, mode: str, seed: int) -> tuple:
         why = "analyses.over_time.calibrate=isotonic"
     return isotonic_maps(proba, y_idx), (f"The estimates read the scores calibrated on the reference's "
                                          f"{len(y_idx):,} labelled rows (isotonic, one map per class): {why}.")
+
+
+def map_variance(conf: float, conf2: float, n: int) -> float:
+    """The variance calibration maps fitted on n reference rows add to a later period's estimate (its rows' scores
+    spread as the reference's): each map value is a share estimated from the reference rows near its score, and
+    the period's estimate averages them, so sum p(1 - p) / n² over the reference's mapped scores."""
+    return max(conf - conf2, 0.0) / (n * n) if n else 0.0

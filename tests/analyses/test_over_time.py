@@ -221,3 +221,16 @@ def test_an_uncalibrated_models_estimates_track_the_measured_accuracy_once_calib
         gaps[mode] = np.mean([abs(p["estimate"]["accuracy"] - p["metrics"]["accuracy"]) for p in later])
         assert over["calibrated"] == (mode == "auto")
     assert gaps["auto"] < 0.01 < 0.05 < gaps["none"]
+
+
+def test_the_calibration_maps_variance_widens_the_estimates_interval_by_the_references_spread():
+    from postreport.stats.estimated import map_variance
+
+    p = np.array([0.9, 0.8, 0.95, 0.7])  # a later period's mapped confidences
+    ref = np.array([0.9, 0.6, 0.85, 0.75, 0.99])  # the reference's
+    extra = map_variance(ref.sum(), (ref ** 2).sum(), len(ref))
+    assert extra == pytest.approx(np.sum(ref * (1 - ref)) / len(ref) ** 2)
+    _, ci, variance = expected_accuracy(p.sum(), (p ** 2).sum(), len(p), 1.96, extra)
+    assert variance == pytest.approx(np.sum(p * (1 - p)) / len(p) ** 2 + extra)
+    half = 1.96 * np.sqrt(variance)
+    assert ci == pytest.approx([p.mean() - half, min(1.0, p.mean() + half)])
