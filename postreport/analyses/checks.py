@@ -210,6 +210,17 @@ def one_column_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarr
     return scores
 
 
+def counted_rows(check: str, count: int, n: int, share: float, looked: str, none: str, title: str, evidence: dict,
+                 advice: str) -> tuple:
+    """(looked at, finding or None) of a check that counts rows: nothing at 0, a warning from `share` of the n rows,
+    information below it. title: after the count, with {share} for the rows' share."""
+    if count == 0:
+        return f"{looked}: {none}", None
+    return looked, Finding(check, WARNING if count >= share * n else INFO,
+                           f"{count:,} " + title.format(share=f"{count / n:.1%}"),
+                           {"rows": count, "share": count / n, **evidence}, advice)
+
+
 def useless_finding(constant: list, idle: list, permutation: Optional[dict]) -> Finding:
     """constant: columns of one value; idle: [{column, drop, drop_ci}] whose shuffles cost nothing measurable."""
     parts = ([f"{len(constant)} constant column(s)"] if constant else []) + (
@@ -404,17 +415,11 @@ class ChecksAnalysis(Analysis):
                     "are not repeated rows")
         keys = keys_of(ctx, "test")
         repeated = pd.Series(keys).duplicated(keep="first").to_numpy()
-        count, n = int(repeated.sum()), len(keys)
-        looked = f"the {n:,} test rows' features"
-        if count == 0:
-            return looked + ": none repeated", None
-        severity = WARNING if count >= DUPLICATE_SHARE * n else INFO
-        return looked, Finding("duplicate_rows", severity,
-                               f"{count:,} test rows ({count / n:.1%}) repeat another test row",
-                               {"rows": count, "share": count / n,
-                                "sample": [int(i) for i in np.flatnonzero(repeated)[:10]]},
-                               "Repeated rows count twice in every metric and narrow its interval as if they were "
-                               "independent evidence: drop the copies, or keep them only if each is a real case.")
+        return counted_rows("duplicate_rows", int(repeated.sum()), len(keys), DUPLICATE_SHARE,
+                            f"the {len(keys):,} test rows' features", "none repeated", "test rows ({share}) repeat "
+                            "another test row", {"sample": [int(i) for i in np.flatnonzero(repeated)[:10]]},
+                            "Repeated rows count twice in every metric and narrow its interval as if they were "
+                            "independent evidence: drop the copies, or keep them only if each is a real case.")
 
     @staticmethod
     def _conflicting_labels(ctx):
@@ -422,16 +427,12 @@ class ChecksAnalysis(Analysis):
         frame = pd.DataFrame({"key": keys_of(ctx, "train"), "y": data.y_train.astype(str).to_numpy()})
         labels = frame.groupby("key")["y"].nunique()
         conflicted = frame["key"].isin(labels.index[labels > 1])
-        count, n = int(conflicted.sum()), len(frame)
-        looked = f"the {n:,} training rows' features and labels"
-        if count == 0:
-            return looked + ": no twins with another label", None
-        severity = WARNING if count >= CONFLICT_SHARE * n else INFO
-        return looked, Finding("conflicting_labels", severity,
-                               f"{count:,} training rows ({count / n:.1%}) have a twin with another label",
-                               {"rows": count, "share": count / n, "groups": int((labels > 1).sum())},
-                               "Identical features with different labels cap what any model can reach and often "
-                               "mean label noise or a missing column: check how those labels were recorded.")
+        return counted_rows("conflicting_labels", int(conflicted.sum()), len(frame), CONFLICT_SHARE,
+                            f"the {len(frame):,} training rows' features and labels", "no twins with another label",
+                            "training rows ({share}) have a twin with another label",
+                            {"groups": int((labels > 1).sum())},
+                            "Identical features with different labels cap what any model can reach and often "
+                            "mean label noise or a missing column: check how those labels were recorded.")
 
     @staticmethod
     def _not_better_than_baseline(ctx):

@@ -319,6 +319,19 @@ def reference_count(order: list, periods: dict, settings: OverTimeSettings, note
     return count
 
 
+def row_periods(ctx, settings: OverTimeSettings) -> tuple:
+    """(the test rows' periods, the rows-without-labels' periods or None), computed once per run (the cells, the
+    calibration and the drift shares read them)."""
+    data = ctx.data
+
+    def compute():
+        waiting = data.unlabeled
+        return (period_keys(data.X_test, data.dates, settings),
+                None if waiting is None else period_keys(waiting.X, data.dates, settings))
+
+    return ctx.shared(("over_time periods", settings.by, settings.period), compute)
+
+
 def period_keys(frame: pd.DataFrame, dates: dict, settings: OverTimeSettings) -> pd.Series:
     """Each row's period: a date's day (YYYY-MM-DD), ISO week (YYYY-Www) or month (YYYY-MM), or the column's values
     as they are (period null). The date is a date column's parts, or a column of dates as text (a partition key such
@@ -358,9 +371,8 @@ def memory_drift_shares(ctx, settings: OverTimeSettings, reference: list, judged
     columns = [c for c in data.X_test.columns if c not in by_parts]
     if not columns:
         return {}
-    keys = period_keys(data.X_test, data.dates, settings).to_numpy()
+    keys, waiting_keys = (None if k is None else k.to_numpy() for k in row_periods(ctx, settings))
     waiting = data.unlabeled
-    waiting_keys = None if waiting is None else period_keys(waiting.X, data.dates, settings).to_numpy()
     ref = data.X_test.iloc[np.flatnonzero(np.isin(keys, reference))]
     out = {}
     for name in judged:
@@ -402,10 +414,10 @@ def engine_drift_shares(ctx, settings: OverTimeSettings, reference: list, judged
 def calibrated_on(ctx, settings: OverTimeSettings, reference: list, notes: list) -> Optional[list]:
     """Isotonic maps of the scores fitted on the reference periods' labelled rows (analyses.over_time.calibrate),
     or None (the scores as they are); what was decided, in a note."""
-    data, enc = ctx.data, ctx.encoded
+    enc = ctx.encoded
     if enc.proba is None or not ctx.predictions.probabilities:
         return None
-    keys = period_keys(data.X_test, data.dates, settings)
+    keys = row_periods(ctx, settings)[0]
     rows = np.flatnonzero(keys.isin(reference).to_numpy() & (enc.y_idx >= 0))
     if len(np.unique(enc.y_idx[rows])) < 2:
         notes.append("The estimates read the scores as they are: the reference's labelled rows hold one class, "
@@ -421,7 +433,7 @@ def memory_cells(ctx, settings: OverTimeSettings, maps: Optional[list] = None) -
     label's index) with each group's rows and sums of p and p² (p: the probability of the predicted label, through
     the calibration maps when given), or regression's (period) with the rows and sums of |e| and e²."""
     data, pred, enc = ctx.data, ctx.predictions, ctx.encoded
-    keys = period_keys(data.X_test, data.dates, settings)
+    keys, waiting_keys = row_periods(ctx, settings)
     notes = _undated(int(keys.isna().sum()), settings)
     if data.task == "regression":
         ae = np.abs(np.asarray(pred.y_pred, float) - np.asarray(pred.y_true, float))
@@ -437,7 +449,7 @@ def memory_cells(ctx, settings: OverTimeSettings, maps: Optional[list] = None) -
     if waiting is not None and pred.probabilities:
         proba, y_pred = logged_labels(data, waiting.scores, waiting.y_pred, np.asarray(pred.y_true).dtype)
         wconf = confidence(list(data.labels), proba if maps is None else apply_maps(maps, proba), y_pred)
-        frames.append(pd.DataFrame({"period": period_keys(waiting.X, data.dates, settings), "y": -1,
+        frames.append(pd.DataFrame({"period": waiting_keys, "y": -1,
                                     "pred": known(positions(y_pred, enc.labels)), "n": 1, "conf": wconf,
                                     "conf2": wconf * wconf}))
     frame = pd.concat(frames, ignore_index=True)

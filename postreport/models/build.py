@@ -184,14 +184,20 @@ def load_candidate(cfg, data) -> Candidate:
         raise UserError(f"model.path={cfg.path!r}: cannot load the model: {type(exc).__name__}: {exc}") from None
     if not hasattr(estimator, "predict"):
         raise UserError(f"model.path={cfg.path!r} holds a {type(estimator).__name__}, which has no predict()")
-    notes += widen_labels(estimator, data)
-    _check_kind(estimator, data, f"the model in model.path={cfg.path!r}")
-    notes += _align_features(estimator, data, f"the model in model.path={cfg.path!r}")
+    return checked_candidate(estimator, data, f"the model in model.path={cfg.path!r}", path.stem,
+                             f"loaded from {path.name}", notes)
+
+
+def checked_candidate(estimator, data, what: str, name: str, origin: str, notes: list) -> Candidate:
+    """A model fitted elsewhere (a file's, or one held in memory) checked against the data: its classes widen the
+    labels, its kind must be the task's, its columns must be there. what: how errors name it."""
+    notes = notes + widen_labels(estimator, data)
+    _check_kind(estimator, data, what)
+    notes += _align_features(estimator, data, what)
     cls = type(estimator)
-    return Candidate(
-        name=path.stem, estimator=estimator, origin=f"loaded from {path.name}",
-        estimator_class=f"{cls.__module__}.{cls.__qualname__}", params=shown_params(estimator), notes=notes,
-    )
+    return Candidate(name=name, estimator=estimator, origin=origin,
+                     estimator_class=f"{cls.__module__}.{cls.__qualname__}", params=shown_params(estimator),
+                     notes=notes)
 
 
 def final_step(estimator):
@@ -223,13 +229,8 @@ def held_candidate(cfg, data) -> Candidate:
                         "a fitted model; to fit one from a config, use postreport.generate)") from None
     except TypeError:  # not a scikit-learn estimator: judged by its predictions
         pass
-    notes = widen_labels(estimator, data)
-    _check_kind(estimator, data, f"the estimator ({name})")
-    notes += _align_features(estimator, data, f"the estimator ({name})")
-    cls = type(estimator)
-    return Candidate(name=given_name(cfg.path, estimator), estimator=estimator, origin="given in memory",
-                     estimator_class=f"{cls.__module__}.{cls.__qualname__}", params=shown_params(estimator),
-                     notes=notes)
+    return checked_candidate(estimator, data, f"the estimator ({name})", given_name(cfg.path, estimator),
+                             "given in memory", [])
 
 
 def shown_params(estimator) -> dict:

@@ -391,7 +391,7 @@ def cross_validated(cfg, data, plan: Plan, timer: Timer, baseline) -> RunContext
             cls = type(estimator)
             return given_name(path, estimator), estimator, f"{cls.__module__}.{cls.__qualname__}", \
                 shown_params(estimator), role
-        given = load_candidate(OmegaConf.merge(cfg.model, {"path": path}), data)
+        given = load_compared(cfg, path, data)
         return given.name, given.estimator, given.estimator_class, given.params, role
 
     if cfg.model.path:
@@ -435,7 +435,8 @@ def cross_validated(cfg, data, plan: Plan, timer: Timer, baseline) -> RunContext
 
 
 def load_compared(cfg, path: str, data):
-    """One of compare.models: loaded as model.path is (its own checks against the data), role "compared"."""
+    """A model at `path` (one of compare.models, or model.path itself) loaded as model.path is, with its own checks
+    against the data; role "compared"."""
     candidate = load_candidate(OmegaConf.merge(cfg.model, {"path": path}), data)  # model.trust and ONNX's keys
     candidate.role = "compared"
     return candidate
